@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Installs the real servers and the browser the tests talk to (Debian packages), only when missing.
+# Chromium renders the preview, Postfix provides smtp-sink/smtp-source, Dovecot serves IMAP bounces.
+set -euo pipefail
+need=()
+command -v chromium >/dev/null 2>&1 || need+=(chromium)
+command -v smtp-sink >/dev/null 2>&1 || [ -x /usr/sbin/smtp-sink ] || need+=(postfix)
+command -v dovecot >/dev/null 2>&1 || [ -x /usr/sbin/dovecot ] || need+=(dovecot-imapd)
+[ ${#need[@]} -eq 0 ] && exit 0
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then
+  if command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then SUDO="sudo -n"; else
+    echo "system-deps: missing ${need[*]} and no root to install them; the tests that need them will say so." >&2
+    exit 0
+  fi
+fi
+echo "system-deps: installing ${need[*]}" >&2
+echo "postfix postfix/main_mailer_type select No configuration" | $SUDO debconf-set-selections
+$SUDO apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null

@@ -1,0 +1,78 @@
+"""The command line: the only place that prints, prompts and chooses exit codes.
+
+Each command group lives in its own module here and is registered below. Errors from the stages
+(`WebzineError`) are shown once, in `main`, as `Error: …` / `Hint: …` without a traceback
+(`--debug` shows it). Exit codes: 0 success, 1 a check found problems, 2 bad usage or input,
+3 transient failure, safe to re-run.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from webzine.config import CONFIG_FILE, Settings, load_settings
+from webzine.errors import WebzineError
+
+
+class Context:
+    """Carries the global options; settings are read once, on first use."""
+
+    def __init__(self, config_path: Path, debug: bool) -> None:
+        self.config_path = config_path
+        self.debug = debug
+        self._settings: Settings | None = None
+
+    @property
+    def settings(self) -> Settings:
+        if self._settings is None:
+            self._settings = load_settings(self.config_path)
+        return self._settings
+
+
+pass_context = click.make_pass_decorator(Context)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=CONFIG_FILE,
+    show_default=True,
+    envvar="WEBZINE_CONFIG",
+    help="The publication's webzine.toml.",
+)
+@click.option("--debug", is_flag=True, help="Show tracebacks for errors.")
+@click.version_option(package_name="webzine")
+@click.pass_context
+def cli(ctx: click.Context, config_path: Path, debug: bool) -> None:
+    """webzine: 고객 소식지 — Markdown in, personalised email out, audited before it is sent."""
+    ctx.obj = Context(config_path, debug)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: run the group, print WebzineErrors as one sentence, exit with their code.
+
+    Commands return their exit code (0, or 1 when a check found problems)."""
+    debug = "--debug" in (argv if argv is not None else sys.argv[1:])
+    try:
+        status = cli.main(args=argv, prog_name="webzine", standalone_mode=False)
+    except WebzineError as exc:
+        if debug:
+            raise
+        click.echo(f"Error: {exc.message}", err=True)
+        if exc.hint:
+            click.echo(f"Hint: {exc.hint}", err=True)
+        sys.exit(exc.exit_code)
+    except click.exceptions.Abort:
+        click.echo("Aborted.", err=True)
+        sys.exit(3)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(2 if exc.exit_code == 2 else exc.exit_code)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    sys.exit(status if isinstance(status, int) else 0)

@@ -1,0 +1,229 @@
+"""webzine.toml + environment → frozen `Settings`.
+
+Every section is a pydantic model with `extra="forbid"`, so a misspelt key is an error that names
+the key, its section, the line and the closest valid key. Secrets never live in the file: the file
+names the environment variable that holds each one (`password_env = "WEBZINE_SMTP_PASSWORD"`) and
+`secret()` reads it at the moment it is needed.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import re
+import tomllib
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from webzine.errors import ConfigError
+
+CONFIG_FILE = "webzine.toml"
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Publication(Section):
+    name: str
+    sender: str  # "초록상회 <news@example.co.kr>"
+    reply_to: str
+    postal_address: str
+    phone: str
+    email: str = ""  # contact address printed in the footer; defaults to reply_to
+    base_url: str  # web archive; "웹에서 보기" links
+    language: str = "ko"
+    list_id: str = ""  # List-Id domain part; defaults to the sender's domain
+    why_you_get_this: str = "이 메일은 수신에 동의하신 고객님께 보내 드리는 소식지입니다."
+
+    @property
+    def contact_email(self) -> str:
+        return self.email or self.reply_to
+
+
+class Lists(Section):
+    subscribers: str = "lists/subscribers.csv"
+    key_customers: str = "lists/key-customers.csv"
+    managers: str = "lists/managers.csv"
+    suppressions: str = "lists/suppressions.csv"
+    consent_max_age_days: int = Field(730, ge=1)
+    check_dns: bool = False
+
+
+class Build(Section):
+    issues: str = "issues"
+    templates: str = "templates"
+    output: str = "build"
+    sample_recipient: str = ""  # email of the list row used for preview.html; first row when empty
+
+
+class Unsubscribe(Section):
+    base_url: str = ""  # https://news.example.co.kr/u ; the token is appended
+    mailto: str = ""  # unsubscribe@example.co.kr
+    secret_env: str = "WEBZINE_UNSUBSCRIBE_SECRET"
+
+
+class Dkim(Section):
+    domain: str = ""
+    selector: str = ""
+    private_key_env: str = "WEBZINE_DKIM_PRIVATE_KEY"
+
+
+class Send(Section):
+    transport: str = "outbox"
+    rate: float = Field(20, gt=0)  # messages per second, at most
+    concurrency: int = Field(4, ge=1, le=64)
+    ledger: str = "state/ledger.sqlite3"
+    outbox: str = "outbox"
+    outbox_format: Literal["maildir", "mbox", "eml"] = "maildir"
+    return_path: str = ""  # "bounces@example.co.kr" → VERP "bounces+<token>@example.co.kr"
+    feedback_id: str = ""  # Feedback-ID campaign:customer:mailtype:senderid
+    retry_deadline_seconds: float = Field(900, ge=0)
+    max_attempts: int = Field(5, ge=1)
+    stop_after_consecutive_errors: int = Field(20, ge=1)
+
+
+class Smtp(Section):
+    host: str = "127.0.0.1"
+    port: int = 587
+    security: Literal["starttls", "tls", "none"] = "starttls"
+    username_env: str = "WEBZINE_SMTP_USERNAME"
+    password_env: str = "WEBZINE_SMTP_PASSWORD"
+    ca_file: str = ""
+    connections: int = Field(4, ge=1, le=64)
+    max_messages_per_connection: int = Field(100, ge=1)
+    timeout: float = Field(30, gt=0)
+    helo: str = ""
+
+
+class Api(Section):
+    """One section per provider shares this shape; fields a provider does not use stay empty."""
+
+    base_url: str = ""
+    api_key_env: str = ""
+    domain: str = ""  # Mailgun sending domain
+    region: str = ""  # SES region
+    secret_key_env: str = ""  # SES secret access key
+    message_stream: str = ""  # Postmark stream
+    configuration_set: str = ""  # SES
+    timeout: float = Field(30, gt=0)
+    batch: bool = True
+
+
+class Bounces(Section):
+    soft_limit: int = Field(3, ge=1)  # distinct issues in a row with a soft bounce
+    imap_password_env: str = "WEBZINE_IMAP_PASSWORD"
+    processed_folder: str = "Processed"
+    events: str = "state/bounce-events.jsonl"
+
+
+class Serve(Section):
+    host: str = "127.0.0.1"
+    port: int = 8025
+    store: str = "state/serve.sqlite3"  # or a postgresql:// URL
+    max_body_bytes: int = 65536
+    rate_limit_per_minute: int = 600
+
+
+class Settings(Section):
+    publication: Publication
+    lists: Lists = Lists()
+    build: Build = Build()
+    send: Send = Send()
+    smtp: Smtp = Smtp()
+    dkim: Dkim = Dkim()
+    unsubscribe: Unsubscribe = Unsubscribe()
+    bounces: Bounces = Bounces()
+    serve: Serve = Serve()
+    sendgrid: Api = Api(base_url="https://api.sendgrid.com", api_key_env="SENDGRID_API_KEY")
+    mailgun: Api = Api(base_url="https://api.mailgun.net", api_key_env="MAILGUN_API_KEY")
+    postmark: Api = Api(base_url="https://api.postmarkapp.com", api_key_env="POSTMARK_SERVER_TOKEN")
+    ses: Api = Api(
+        api_key_env="AWS_ACCESS_KEY_ID", secret_key_env="AWS_SECRET_ACCESS_KEY", region="ap-northeast-2"
+    )
+
+    root: Path = Path(".")
+
+    def path(self, relative: str) -> Path:
+        """A path from the config, relative to the project root (where webzine.toml lives)."""
+        candidate = Path(relative)
+        return candidate if candidate.is_absolute() else self.root / candidate
+
+
+def secret(env_name: str, *, purpose: str) -> str:
+    """Read a secret from the environment; the value is never logged or stored."""
+    value = os.environ.get(env_name, "")
+    if not value:
+        raise ConfigError(
+            f"The environment variable {env_name} ({purpose}) is not set.",
+            hint=f"export {env_name}=… (or set it as a CI secret); webzine.toml only names it.",
+        )
+    return value
+
+
+def _line_of(text: str, section: str | None, key: str) -> int | None:
+    """Best-effort line number of `key` inside `[section]`, for error messages."""
+    current = None
+    for number, raw in enumerate(text.splitlines(), start=1):
+        line = raw.strip()
+        header = re.match(r"^\[([^\]]+)\]", line)
+        if header:
+            current = header.group(1).strip()
+            continue
+        if current == section and re.match(rf"^{re.escape(key)}\s*=", line):
+            return number
+    return None
+
+
+def _model_for(loc: tuple) -> type[BaseModel] | None:
+    model: type[BaseModel] = Settings
+    for part in loc:
+        field = model.model_fields.get(str(part))
+        if field is None or not (isinstance(field.annotation, type) and issubclass(field.annotation, BaseModel)):
+            return model
+        model = field.annotation
+    return model
+
+
+def _explain(exc: ValidationError, path: Path, text: str) -> ConfigError:
+    error = exc.errors()[0]
+    loc = tuple(error["loc"])
+    key = str(loc[-1]) if loc else "?"
+    section = ".".join(str(p) for p in loc[:-1]) or None
+    line = _line_of(text, section, key)
+    where_ = f"{path}:{line}" if line else str(path)
+    in_section = f"[{section}]" if section else "the top level"
+    if error["type"] == "extra_forbidden":
+        model = _model_for(loc[:-1])
+        valid = [name for name in model.model_fields if name != "root"] if model else []
+        close = difflib.get_close_matches(key, valid, n=1, cutoff=0.5)
+        hint = f"did you mean '{close[0]}'?" if close else f"valid keys: {', '.join(valid)}"
+        return ConfigError(f"{where_}: unknown key '{key}' in {in_section}; {hint}")
+    if error["type"] == "missing":
+        return ConfigError(f"{where_}: {in_section} is missing the required key '{key}'.")
+    return ConfigError(f"{where_}: '{key}' in {in_section}: {error['msg']}.")
+
+
+def load_settings(path: str | Path = CONFIG_FILE) -> Settings:
+    """Read and validate webzine.toml; the project root is the file's folder."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(
+            f"{path}: no such file.", hint="run webzine in the project folder, or pass --config PATH."
+        ) from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not UTF-8 ({exc.reason}); save it as UTF-8.") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: {exc}; fix the TOML syntax.") from None
+    if "root" in data:
+        raise ConfigError(f"{path}: unknown key 'root' at the top level.")
+    try:
+        return Settings(**data, root=path.resolve().parent)
+    except ValidationError as exc:
+        raise _explain(exc, path, text) from None

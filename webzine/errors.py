@@ -1,0 +1,75 @@
+"""One error family for the whole pipeline.
+
+Stages raise these; only the CLI prints them (as `Error: …` and `Hint: …` on stderr) and turns
+them into exit codes. Each message is one sentence a person can act on: where (file:line, row,
+host:port), what is wrong, what to do.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class WebzineError(Exception):
+    """Base class: a problem the user can fix. `exit_code` follows the CLI contract."""
+
+    exit_code = 2
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+
+def where(path: str | Path, line: int | None = None, *, row: int | None = None) -> str:
+    """Format a location prefix: `issues/x.md:12`, `lists/a.csv row 7`."""
+    text = str(path)
+    if line is not None:
+        text += f":{line}"
+    if row is not None:
+        text += f" row {row}"
+    return text
+
+
+class ConfigError(WebzineError):
+    """webzine.toml is missing, malformed or names an unknown key; or a secret is not set."""
+
+
+class IssueError(WebzineError):
+    """An issue file's front matter or Markdown cannot be used."""
+
+
+class TemplateError(WebzineError):
+    """A Jinja template (or a merge field in the issue) is broken or names an unknown field."""
+
+
+class ListError(WebzineError):
+    """A recipient, key-customer, manager or suppression file cannot be read."""
+
+
+class LintFailed(WebzineError):
+    """The build produced output but lint found errors (size, links, compliance)."""
+
+    exit_code = 1
+
+
+class AuditGaps(WebzineError):
+    """Key customers would not receive the issue; the send is refused."""
+
+    exit_code = 1
+
+
+class TransportError(WebzineError):
+    """A transport cannot deliver right now (connection, timeout); re-running resumes."""
+
+    exit_code = 3
+
+
+class SenderProblem(TransportError):
+    """The sender must fix something (authentication, policy, reputation): the run stops."""
+
+
+class SendInterrupted(WebzineError):
+    """The send was stopped (signal); what was in flight is recorded and a re-run resumes."""
+
+    exit_code = 3
