@@ -157,3 +157,21 @@ def compile_merge(
         else:
             segments.append(text)
     return MergeTemplate(segments=tuple(segments), source=source)
+
+
+def recipient_context(
+    recipient: Mapping[str, object],
+    manager: Mapping[str, object] | None,
+    unsubscribe_url: str,
+    **per_recipient: object,
+) -> dict[str, object]:
+    """The names a slot can use: `recipient.<column>`, `manager.<field>`, `unsubscribe_url`,
+    plus per-recipient extras (e.g. signed feedback links). Everything per issue is baked into
+    the static text at build time."""
+    blank_manager = {"id": "", "name": "", "email": "", "phone": "", "title": ""}
+    return {
+        "recipient": recipient,
+        "manager": manager if manager is not None else blank_manager,
+        "unsubscribe_url": unsubscribe_url,
+        **per_recipient,
+    }
