@@ -1,0 +1,76 @@
+"""webzine.toml → Settings: unknown keys are named with the closest valid key and the line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from webzine.config import load_settings, secret
+from webzine.errors import ConfigError
+
+MINIMAL = """\
+[publication]
+name = "초록상회 소식지"
+sender = "초록상회 <news@example.co.kr>"
+reply_to = "hello@example.co.kr"
+postal_address = "서울특별시 중구 세종대로 1"
+phone = "02-000-0000"
+base_url = "https://news.example.co.kr"
+"""
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "webzine.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_minimal_config_has_defaults_and_is_frozen(tmp_path: Path) -> None:
+    settings = load_settings(write(tmp_path, MINIMAL))
+    assert settings.publication.name == "초록상회 소식지"
+    assert settings.send.transport == "outbox"
+    assert settings.lists.consent_max_age_days == 730
+    assert settings.root == tmp_path.resolve()
+    assert settings.path("lists/a.csv") == tmp_path.resolve() / "lists/a.csv"
+    with pytest.raises(Exception):
+        settings.send = settings.send  # type: ignore[misc]
+
+
+def test_misspelt_key_names_key_section_line_and_closest_key(tmp_path: Path) -> None:
+    path = write(tmp_path, MINIMAL + "\n[send]\nconcurency = 8\n")
+    with pytest.raises(ConfigError) as info:
+        load_settings(path)
+    assert info.value.message == (
+        f"{path}:10: unknown key 'concurency' in [send]; did you mean 'concurrency'?"
+    )
+
+
+def test_unknown_section_is_named(tmp_path: Path) -> None:
+    path = write(tmp_path, MINIMAL + "\n[sned]\nrate = 1\n")
+    with pytest.raises(ConfigError, match=r"unknown key 'sned' in the top level; did you mean 'send'\?"):
+        load_settings(path)
+
+
+def test_missing_required_key(tmp_path: Path) -> None:
+    path = write(tmp_path, MINIMAL.replace('phone = "02-000-0000"\n', ""))
+    with pytest.raises(ConfigError, match=r"\[publication\] is missing the required key 'phone'"):
+        load_settings(path)
+
+
+def test_wrong_type_and_bad_toml_and_missing_file(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"'rate' in \[send\]"):
+        load_settings(write(tmp_path, MINIMAL + "\n[send]\nrate = -1\n"))
+    with pytest.raises(ConfigError, match="fix the TOML syntax"):
+        load_settings(write(tmp_path, MINIMAL + "\n[send\n"))
+    with pytest.raises(ConfigError, match="no such file"):
+        load_settings(tmp_path / "nope.toml")
+
+
+def test_secrets_come_only_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("WZ_TEST_SECRET", raising=False)
+    with pytest.raises(ConfigError) as info:
+        secret("WZ_TEST_SECRET", purpose="SMTP password")
+    assert "WZ_TEST_SECRET" in info.value.message
+    monkeypatch.setenv("WZ_TEST_SECRET", "s3cret")
+    assert secret("WZ_TEST_SECRET", purpose="SMTP password") == "s3cret"

@@ -1,0 +1,54 @@
+from __future__ import annotations
+
+import jinja2
+import pytest
+
+from webzine.errors import TemplateError
+from webzine.merge import Slot, compile_merge, recipient_context
+
+ENV = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
+
+
+def test_static_text_and_slots_alternate_and_render_escaped() -> None:
+    template = compile_merge(
+        "<p>{{ recipient.name }} 님</p>{% if recipient.company %}<b>{{ recipient.company }}</b>{% endif %}!",
+        ENV,
+        origin="issue.md",
+    )
+    kinds = [type(s) for s in template.segments]
+    assert kinds == [str, Slot, str, Slot, str]
+    context = recipient_context({"name": "<김갑수>", "company": ""}, None, "https://u/1")
+    assert template.render(context) == "<p>&lt;김갑수&gt; 님</p>!"
+
+
+def test_nested_blocks_form_one_slot_and_comments_vanish() -> None:
+    template = compile_merge(
+        "a{% for t in recipient.tags %}{% if t %}[{{ t }}]{% endif %}{% endfor %}b{# note #}c",
+        ENV,
+        origin="x",
+    )
+    assert len(template.slots) == 1
+    assert template.render({"recipient": {"tags": ("vip", "", "b2b")}}) == "a[vip][b2b]bc"
+
+
+def test_set_makes_the_whole_template_one_slot() -> None:
+    template = compile_merge("{% set who = recipient.name %}x{{ who }}", ENV, origin="x")
+    assert len(template.segments) == 1
+    assert template.render({"recipient": {"name": "이"}}) == "x이"
+
+
+def test_errors_name_file_and_line() -> None:
+    with pytest.raises(TemplateError, match=r"^issue.md:11: a block statement is never closed"):
+        compile_merge("x\n{% if a %}y", ENV, origin="issue.md", first_line=10)
+    with pytest.raises(TemplateError, match=r"^issue.md:3: .*without an opening statement"):
+        compile_merge("\n\n{% endif %}", ENV, origin="issue.md")
+    with pytest.raises(TemplateError, match=r"^issue.md:2: "):
+        compile_merge("x\n{{ recipient.name | }}", ENV, origin="issue.md")
+    template = compile_merge("x\n{{ recipient.nmae }}", ENV, origin="issue.md")
+    with pytest.raises(TemplateError, match=r"issue.md:2: .*'nmae'"):
+        template.render({"recipient": {"name": "김"}})
+
+
+def test_recipient_context_has_a_blank_manager_when_none() -> None:
+    context = recipient_context({"name": "김"}, None, "u", feedback="f")
+    assert context["manager"]["name"] == "" and context["feedback"] == "f"

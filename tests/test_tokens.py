@@ -1,0 +1,36 @@
+from __future__ import annotations
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from webzine import tokens
+
+
+def test_unsubscribe_token_is_stable_case_insensitive_and_carries_no_address() -> None:
+    token = tokens.unsubscribe_token("k", "news.example.co.kr", "Kim@Naver.com")
+    assert token == tokens.unsubscribe_token("k", "news.example.co.kr", " kim@naver.com ")
+    assert len(token) == 43 and "kim" not in token.lower() and "@" not in token
+    assert tokens.verify_unsubscribe_token("k", "news.example.co.kr", "kim@naver.com", token)
+    assert not tokens.verify_unsubscribe_token("k", "other.list", "kim@naver.com", token)
+    assert not tokens.verify_unsubscribe_token("other-secret", "news.example.co.kr", "kim@naver.com", token)
+    assert not tokens.verify_unsubscribe_token("k", "news.example.co.kr", "kim@naver.com", token[:-1])
+
+
+def test_index_resolves_tokens() -> None:
+    index = tokens.index_unsubscribe_tokens("k", "l", ["a@x.kr", "b@x.kr"])
+    assert index[tokens.unsubscribe_token("k", "l", "b@x.kr")] == "b@x.kr"
+
+
+@given(st.emails(), st.text(min_size=1, max_size=40))
+def test_verp_round_trip(address: str, issue: str) -> None:
+    token = tokens.verp_token("secret", issue, address)
+    verp = tokens.verp_address("bounces@example.co.kr", token)
+    assert verp.startswith("bounces+") and verp.endswith("@example.co.kr")
+    assert len(verp.partition("@")[0]) <= 64
+    assert tokens.verp_token_from(verp) == token
+    assert tokens.verp_token_from(f"<{verp.upper()}>") == token
+
+
+def test_verp_token_from_rejects_ordinary_addresses() -> None:
+    assert tokens.verp_token_from("kim@naver.com") is None
+    assert tokens.verp_token_from("kim+news@naver.com") is None
