@@ -1,0 +1,272 @@
+"""One mailed report (raw bytes) → what it says about which addresses.
+
+The ladder, most certain first: a VERP token in the address the report was sent to names the
+recipient and issue exactly (resolved later against the ledger, see `resolve.py`); then the
+machine-readable parts (RFC 3464 delivery-status, RFC 5965 feedback-report); then RFC 3834
+auto-replies and mailed unsubscribe requests; and only then the text heuristics of
+`detectors.py`. Every finding is classified by `classify.py`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from email.message import Message
+from email.utils import getaddresses, parsedate_to_datetime
+
+from webzine.bounces import detectors, mime
+from webzine.bounces.classify import classify, find_status
+from webzine.bounces.events import Kind
+from webzine.tokens import verp_token_from
+
+BOUNCE_SENDER = re.compile(r"mailer-daemon|postmaster|mail delivery|mail-daemon|mailer daemon|bounce"
+                           r"|mdaemon|mail administrator|postoffice|nobody@|daemon@", re.IGNORECASE)
+BOUNCE_SUBJECT = re.compile(
+    r"undeliver|delivery (?:status|fail|notification|report|problem)|returned mail|mail delivery|failure notice"
+    r"|non[- ]?deliver|could not be delivered|delivery has failed|not delivered|rejected|mail system error"
+    r"|returned to sender|warning: could not send|error sending|delayed mail|delivery delayed|unzustellbar"
+    r"|bounce|nondeliverable|message you sent|problem with|failed|retour|mail failure|配信|エラー|반송",
+    re.IGNORECASE,
+)
+AUTO_REPLY_SUBJECT = re.compile(
+    r"out of (?:the )?office|auto(?:matic)?[ -]?(?:reply|response|answer)|^auto:|vacation|away (?:until|from)"
+    r"|on leave|absence|abwesen|부재|자동 ?회신|자동 ?응답|不在|休暇|自動応答", re.IGNORECASE)
+UNSUBSCRIBE_SUBJECT = re.compile(r"^\s*(?:re:\s*)?(?:unsubscribe|remove me|수신\s*거부|구독\s*(?:취소|해지|해제)"
+                                 r"|수신\s*(?:중단|해지)|配信停止)", re.IGNORECASE)
+COMPLAINT_SUBJECT = re.compile(r"complaint about message from|abuse report", re.IGNORECASE)
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """One address the report speaks about, before classification."""
+
+    email: str
+    kind: Kind
+    reason: str
+    status: str | None = None
+    diagnostic: str = ""
+    evidence: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Report:
+    form: str  # dsn | arf | auto_reply | unsubscribe | text | none
+    findings: tuple[Finding, ...]
+    message_id: str  # the report's own Message-ID: the dedupe key
+    occurred_at: datetime | None
+    subject: str
+    verp_token: str | None  # from the address the report was delivered to
+    original_message_id: str  # Message-ID of the message that bounced, for the ledger
+    original_to: tuple[str, ...]
+
+
+def parse_report(raw: bytes, *, unsubscribe_addresses: frozenset[str] = frozenset()) -> Report:
+    """Read one report; never raises on malformed input (it may simply find nothing)."""
+    msg = mime.parse_bytes(raw)
+    parts = mime.split_parts(msg)
+    subject = mime.header(msg, "Subject")
+    notice_text = "\n\n".join(parts.notice)
+    notice, quoted = detectors.split_notice(notice_text)
+    original = parts.original or (mime.parse_bytes(quoted.lstrip().encode("utf-8", "replace")) if quoted else None)
+    original_to = tuple(a.lower() for a in _addresses(original, "To", "Cc"))
+    exclude = _senders(msg, original)
+    form, findings = _read(msg, parts, notice, subject, exclude, original, unsubscribe_addresses)
+    message_id = mime.header(msg, "Message-ID").strip("<> ") or "sha256:" + hashlib.sha256(raw).hexdigest()
+    return Report(
+        form=form,
+        findings=tuple(findings),
+        message_id=message_id,
+        occurred_at=_date(mime.header(msg, "Date")),
+        subject=subject[:200],
+        verp_token=_verp(msg),
+        original_message_id=mime.header(original, "Message-ID").strip("<> "),
+        original_to=original_to,
+    )
+
+
+def _read(msg: Message, parts: mime.Parts, notice: str, subject: str, exclude: set[str],
+          original: Message | None, unsubscribe_addresses: frozenset[str]) -> tuple[str, list[Finding]]:
+    if parts.feedback_blocks or (COMPLAINT_SUBJECT.search(subject) and original is not None
+                                 and not parts.status_blocks):
+        return "arf", _feedback(parts, original)
+    if parts.status_blocks:
+        findings = _delivery_status(parts.status_blocks, notice)
+        if findings:
+            return "dsn", findings
+    embedded = _embedded_status(notice)
+    if embedded:
+        return "dsn", embedded
+    sender = _addresses(msg, "From")
+    if not _looks_like_bounce(msg, subject):
+        if sender and (UNSUBSCRIBE_SUBJECT.search(subject) or _sent_to(msg, unsubscribe_addresses)
+                       or "sent this email to unsubscribe" in notice):
+            return "unsubscribe", [Finding(sender[0], Kind.UNSUBSCRIBE, "unsubscribe_request",
+                                           evidence={"subject": subject[:200]})]
+        if sender and _is_auto_reply(msg, subject):
+            return "auto_reply", [Finding(sender[0], Kind.AUTO_REPLY, "vacation", evidence={"subject": subject[:200]})]
+    return _from_text(notice, subject, exclude, original)
+
+
+def _delivery_status(blocks: list[str], notice: str) -> list[Finding]:
+    """RFC 3464 §2.3: one per-recipient field block per address."""
+    findings: list[Finding] = []
+    for text in blocks:
+        fields_list = mime.field_blocks(text)
+        reporting = next((b.get("reporting-mta", "") for b in fields_list if "reporting-mta" in b), "")
+        for block in fields_list:
+            final = _address_field(block.get("final-recipient", "") or block.get("x-actual-recipient", ""))
+            original_rcpt = _address_field(block.get("original-recipient", ""))
+            if not (final or original_rcpt):
+                continue
+            findings.append(_dsn_finding(block, final or original_rcpt, original_rcpt, reporting, notice))
+    return findings
+
+
+def _dsn_finding(block: dict[str, str], final: str, original_rcpt: str, reporting: str, notice: str) -> Finding:
+    diagnostic = _strip_type(block.get("diagnostic-code", "")).replace("\n", " ")
+    action = block.get("action", "").split()[0] if block.get("action", "").split() else ""
+    status = find_status(block.get("status", ""))
+    context = _context_for(notice, (final, original_rcpt))
+    if not diagnostic:
+        # No remote reply: the notice's own words are all there is ("The user(s) account is disabled").
+        context = f"{context}\n{notice[:4000]}"
+    verdict = classify(status, diagnostic, action=action, context=context, recipient=final, structured=True)
+    evidence = {"final_recipient": final, "action": action, "reporting_mta": _strip_type(reporting),
+                "remote_mta": _strip_type(block.get("remote-mta", ""))}
+    email = original_rcpt if original_rcpt and "@" in original_rcpt else final
+    return Finding(email, verdict.kind, verdict.reason, verdict.status, (diagnostic or context)[:500],
+                   {k: v for k, v in evidence.items() if v})
+
+
+def _embedded_status(notice: str) -> list[Finding]:
+    """Some MTAs paste the delivery-status fields into the text part (Amazon WorkMail, some
+    Exchange and gateway bounces): parse them the same way."""
+    if not re.search(r"^\s*final-recipient\s*:", notice, re.IGNORECASE | re.MULTILINE):
+        return []
+    text = re.sub(r"^[ \t]+(?=[\w-]+:)", "", notice, flags=re.MULTILINE)
+    return _delivery_status([text], notice)
+
+
+def _feedback(parts: mime.Parts, original: Message | None) -> list[Finding]:
+    """RFC 5965: Original-Rcpt-To names the complainer; else the reported message's To."""
+    fields: dict[str, str] = {}
+    for text in parts.feedback_blocks:
+        for block in mime.field_blocks(text):
+            fields.update(block)
+    feedback_type = fields.get("feedback-type", "abuse").strip().lower()
+    recipients = [a for line in fields.get("original-rcpt-to", "").split("\n") for a in detectors.addresses(line)]
+    recipients += [a for a in detectors.addresses(fields.get("removal-recipient", "")) if a not in recipients]
+    if not recipients and original is not None:
+        recipients = detectors.addresses(mime.header(original, "X-HmXmrOriginalRecipient")) or _addresses(
+            original, "To")
+    kind = Kind.UNSUBSCRIBE if feedback_type == "opt-out" else Kind.COMPLAINT
+    evidence = {"feedback_type": feedback_type, "user_agent": fields.get("user-agent", ""),
+                "source_ip": fields.get("source-ip", "")}
+    evidence = {k: v for k, v in evidence.items() if v}
+    return [Finding(address, kind, feedback_type, evidence=evidence) for address in _unique(recipients)]
+
+
+def _from_text(notice: str, subject: str, exclude: set[str], original: Message | None) -> tuple[str, list[Finding]]:
+    found = detectors.scan(notice, exclude=exclude)
+    if not found:
+        fallback = [a for a in _addresses(original, "To") if a.lower() not in exclude]
+        if not fallback or not notice.strip():
+            return "none", []
+        found = [detectors.TextFinding(fallback[0].lower(), "")]
+    quoted = detectors.smtp_lines(notice)
+    findings = []
+    for item in found:
+        diagnostic = item.diagnostic if find_status(item.diagnostic) or len(found) > 1 else (
+            f"{item.diagnostic} {quoted}".strip())
+        verdict = classify(None, diagnostic, context=notice + "\n" + subject, recipient=item.email)
+        findings.append(Finding(item.email, verdict.kind, verdict.reason, verdict.status,
+                                " ".join(diagnostic.split())[:500]))
+    return "text", findings
+
+
+def _context_for(notice: str, addresses: tuple[str, ...]) -> str:
+    """The lines of the human-readable notice about these addresses (a DSN's Diagnostic-Code is
+    sometimes empty while the text says "user unknown")."""
+    lines = notice.split("\n")
+    wanted = [a.lower() for a in addresses if a]
+    picked: list[str] = []
+    for index, line in enumerate(lines):
+        if any(a in line.lower() for a in wanted):
+            picked.extend(l.strip() for l in lines[index:index + 6] if l.strip())
+    return " ".join(picked)
+
+
+def _looks_like_bounce(msg: Message, subject: str) -> bool:
+    sender = mime.header(msg, "From") + " " + mime.header(msg, "Return-Path")
+    return bool(BOUNCE_SENDER.search(sender) or BOUNCE_SUBJECT.search(subject)
+                or mime.header(msg, "Return-Path").strip() == "<>")
+
+
+def _is_auto_reply(msg: Message, subject: str) -> bool:
+    """RFC 3834 §5 plus the headers vacation programs really send."""
+    auto = mime.header(msg, "Auto-Submitted").lower()
+    return bool(
+        auto.startswith("auto-replied")
+        or msg.get("X-Autoreply") or msg.get("X-Autorespond") or msg.get("X-Auto-Response-Suppress")
+        and AUTO_REPLY_SUBJECT.search(subject)
+        or mime.header(msg, "Precedence").lower() == "auto_reply"
+        or AUTO_REPLY_SUBJECT.search(subject)
+    )
+
+
+def _sent_to(msg: Message, addresses: frozenset[str]) -> bool:
+    if not addresses:
+        return False
+    to = {a.lower() for a in _addresses(msg, "To", "Delivered-To", "X-Original-To")}
+    return bool(to & addresses)
+
+
+def _verp(msg: Message) -> str | None:
+    for name in ("X-Original-To", "Delivered-To", "Envelope-To", "To"):
+        for address in _addresses(msg, name):
+            token = verp_token_from(address)
+            if token:
+                return token
+    return None
+
+
+def _senders(msg: Message, original: Message | None) -> set[str]:
+    """Addresses that are the sender's own (the report was sent to them): never the recipient."""
+    own = _addresses(msg, "To", "Return-Path", "From")
+    own += _addresses(original, "From", "Return-Path", "Sender", "Reply-To")
+    return {a.lower() for a in own}
+
+
+def _addresses(msg: Message | None, *names: str) -> list[str]:
+    if msg is None:
+        return []
+    values = [mime.header(msg, name) for name in names]
+    found = [address for _, address in getaddresses([v for v in values if v]) if "@" in address]
+    return [a.strip("<>") for a in found]
+
+
+def _address_field(value: str) -> str:
+    """`rfc822; <a@b>` → `a@b`; the address type is optional in practice."""
+    found = detectors.addresses(_strip_type(value))
+    return found[0] if found else ""
+
+
+def _strip_type(value: str) -> str:
+    head, semi, rest = value.partition(";")
+    return rest.strip() if semi and " " not in head.strip() and len(head) < 20 else value.strip()
+
+
+def _date(value: str) -> datetime | None:
+    try:
+        return parsedate_to_datetime(value) if value else None
+    except (TypeError, ValueError, IndexError):
+        return None
+
+
+def _unique(items: list[str]) -> list[str]:
+    seen: dict[str, str] = {}
+    for item in items:
+        seen.setdefault(item.lower(), item)
+    return list(seen.values())
