@@ -94,7 +94,8 @@ class Smtp(Section):
     ca_file: str = ""
     connections: int = Field(4, ge=1, le=64)
     max_messages_per_connection: int = Field(100, ge=1)
-    timeout: float = Field(30, gt=0)
+    timeout: float = Field(30, gt=0)  # seconds for each reply (and for writing a message)
+    connect_timeout: float = Field(15, gt=0)  # seconds for TCP connect and the TLS handshake
     helo: str = ""
 
 

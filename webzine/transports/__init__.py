@@ -12,6 +12,7 @@ from webzine.errors import ConfigError
 
 REGISTRY: dict[str, str] = {
     "outbox": "webzine.transports.outbox:OutboxTransport",
+    "smtp": "webzine.transports.smtp:SmtpTransport",
 }
 
 

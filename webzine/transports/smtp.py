@@ -1,0 +1,291 @@
+"""SMTP transport: a bounded pool of pipelining connections behind a thread-safe `send`.
+
+The orchestration calls `send` from `[send] concurrency` threads; each call borrows one
+connection from the pool (at most `[smtp] connections` are open), runs one transaction on it and
+gives it back, so N threads keep N connections busy without sharing a socket. A connection is
+reused with `RSET` (free: it rides in the same write as the next `MAIL`) until
+`max_messages_per_connection`, and replaced when the server says 421 or the connection breaks.
+
+What the caller gets back, and why:
+- 2xx after the message: accepted, with the server's queue id in `provider_id` when it names one.
+- 4xx: temporary (the orchestration retries). 5xx: permanent, with the enhanced status code;
+  5.7.x, authentication refusals and any refusal of `MAIL FROM` are `sender_problem` (the run
+  stops: it is not the recipient's fault).
+- A reused connection that broke (or said 421) before the message left: the message is retried
+  once on a fresh connection inside `send`; nothing can have been delivered.
+- A connection that broke, or a reply that did not come, after the whole message and its final
+  `.` had been sent: temporary, with a text saying the server may have accepted it. Retrying can
+  then deliver it twice — the same trade every MTA makes (RFC 1047); the alternative, never
+  retrying, can lose the message. The text starts with `unknown:` so reports can count these.
+- Cannot connect, TLS not trusted, authentication refused: raised (`TransportError`,
+  `SenderProblem`) with `host:port`; these are the run's fate, not a recipient's.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import re
+import socket
+import ssl
+import threading
+from collections.abc import Callable
+
+from webzine.config import Settings, secret
+from webzine.errors import ConfigError, SenderProblem, TransportError
+from webzine.transports.base import BaseTransport, Delivery, OutgoingMessage, Outcome
+from webzine.transports.smtp_client import (
+    ConnectionLost,
+    Credentials,
+    Endpoint,
+    Reply,
+    SmtpConnection,
+    Stage,
+    prepare_payload,
+    tls_context,
+)
+
+Connect = Callable[[], SmtpConnection]
+
+_QUEUE_ID = re.compile(r"(?:queued as|queue id|id=|InternalId=)\s*<?([\w.@:+-]{3,})>?", re.IGNORECASE)
+_ADDRESS_FORBIDDEN = re.compile(r"[\x00-\x20\x7f<>]")
+
+
+def is_loopback(host: str) -> bool:
+    """True for 127.0.0.0/8, ::1 and `localhost`: the only hosts webzine talks to in the clear."""
+    if host.lower() in ("localhost", "localhost."):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+class _Pool:
+    """At most `size` open connections, each lent to one thread at a time (LIFO: hot ones first)."""
+
+    def __init__(self, connect: Connect, size: int) -> None:
+        self._connect = connect
+        self._size = size
+        self._idle: list[SmtpConnection] = []
+        self._open = 0
+        self._closed = False
+        self._refused: SenderProblem | None = None
+        self._cond = threading.Condition()
+
+    def acquire(self) -> SmtpConnection:
+        with self._cond:
+            while not self._idle and self._open >= self._size and not self._closed:
+                self._cond.wait()
+            if self._closed:
+                raise TransportError("the SMTP transport is closed; no more messages can be sent.")
+            if self._refused is not None:
+                raise self._refused  # do not retry a refused login from every thread (lock-outs)
+            if self._idle:
+                return self._idle.pop()
+            self._open += 1
+        try:
+            return self._connect()
+        except SenderProblem as problem:
+            with self._cond:
+                self._refused = problem
+            self._forget()
+            raise
+        except BaseException:
+            self._forget()
+            raise
+
+    def release(self, connection: SmtpConnection, *, reuse: bool) -> None:
+        with self._cond:
+            if reuse and connection.alive and not self._closed:
+                self._idle.append(connection)
+                self._cond.notify()
+                return
+        connection.quit() if connection.alive else connection.close()
+        self._forget()
+
+    def _forget(self) -> None:
+        with self._cond:
+            self._open -= 1
+            self._cond.notify()
+
+    def close(self) -> None:
+        with self._cond:
+            self._closed = True
+            idle, self._idle = self._idle, []
+            self._open -= len(idle)
+            self._cond.notify_all()
+        for connection in idle:
+            connection.quit()
+
+
+class SmtpTransport(BaseTransport):
+    name = "smtp"
+
+    def __init__(self, endpoint: Endpoint, *, connect: Connect, connections: int, max_per_connection: int) -> None:
+        self.endpoint = endpoint
+        self._pool = _Pool(connect, connections)
+        self._max_per_connection = max_per_connection
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> "SmtpTransport":
+        smtp = settings.smtp
+        if smtp.security == "none" and not is_loopback(smtp.host):
+            raise ConfigError(
+                f"[smtp] security = \"none\" sends mail and passwords in the clear to {smtp.host}; "
+                "that is only allowed for a loopback address.",
+                hint="use security = \"starttls\" (port 587) or \"tls\" (port 465).",
+            )
+        endpoint = Endpoint(
+            host=smtp.host,
+            port=smtp.port,
+            security=smtp.security,
+            timeout=smtp.timeout,
+            connect_timeout=smtp.connect_timeout,
+            helo=smtp.helo or _local_fqdn(),
+            ca_file=str(settings.path(smtp.ca_file)) if smtp.ca_file else "",
+        )
+        credentials = _credentials(smtp.username_env, smtp.password_env)
+        context = _context(endpoint) if smtp.security != "none" else None
+        return cls(
+            endpoint,
+            connect=lambda: SmtpConnection.open(endpoint, credentials, context),
+            connections=smtp.connections,
+            max_per_connection=smtp.max_messages_per_connection,
+        )
+
+    def send(self, message: OutgoingMessage) -> Delivery:
+        """Deliver one message; thread-safe. Raises only for the run's fate (see the module text)."""
+        refusal = _check_addresses(message)
+        if refusal is not None:
+            return refusal
+        payload = prepare_payload(message.data)
+        for attempt in (1, 2):
+            connection = self._pool.acquire()
+            reused = connection.transactions > 0
+            envelope = _envelope(message, connection, len(payload))
+            if isinstance(envelope, Delivery):
+                self._pool.release(connection, reuse=True)
+                return envelope
+            try:
+                stage, reply = connection.transaction(*envelope, payload, rset=reused)
+            except ConnectionLost as lost:
+                self._pool.release(connection, reuse=False)
+                if reused and attempt == 1 and not lost.committed and not lost.timed_out:
+                    continue  # a stale connection: nothing left, try a fresh one
+                return _lost(lost, self.endpoint.peer)
+            except BaseException:
+                self._pool.release(connection, reuse=False)
+                raise
+            stale = stage is Stage.RSET or (reply.code == 421 and stage is not Stage.END)
+            reuse = not stale and connection.transactions < self._max_per_connection
+            self._pool.release(connection, reuse=reuse)
+            if stale and reused and attempt == 1:
+                continue  # the server closed the session before the message: try a fresh one
+            return delivery_for(stage, reply)
+        raise AssertionError("unreachable: the second attempt always returns")
+
+    def close(self) -> None:
+        self._pool.close()
+
+
+def delivery_for(stage: Stage, reply: Reply) -> Delivery:
+    """What one SMTP reply means for one message: pure, so every rule is tested on its own."""
+    text = f"{stage}: {reply}"
+    status = reply.status
+    if stage is Stage.END and 200 <= reply.code < 300:
+        return Delivery(Outcome.ACCEPTED, reply.code, status, text, _queue_id(reply.text))
+    if 500 <= reply.code < 600:
+        sender = stage in (Stage.MAIL, Stage.RSET) or reply.code in (530, 535, 538) or bool(
+            status and status.startswith("5.7.")
+        )
+        return Delivery(Outcome.PERMANENT, reply.code, status, text, sender_problem=sender)
+    return Delivery(Outcome.TEMPORARY, reply.code, status, text)
+
+
+def _lost(lost: ConnectionLost, peer: str) -> Delivery:
+    if lost.committed:
+        return Delivery(
+            Outcome.TEMPORARY,
+            text=f"unknown: {peer} {lost.reason} after the whole message was sent; the server may "
+            "have accepted it, so a retry may deliver it twice.",
+        )
+    return Delivery(Outcome.TEMPORARY, text=f"{peer} {lost.reason} before the message was sent; not delivered.")
+
+
+def _queue_id(text: str) -> str | None:
+    match = _QUEUE_ID.search(text)
+    return match.group(1) if match else None
+
+
+def _check_addresses(message: OutgoingMessage) -> Delivery | None:
+    """No control character, space or angle bracket may reach an SMTP command line."""
+    for role, address in (("envelope sender", message.mail_from), ("recipient", message.rcpt_to)):
+        if _ADDRESS_FORBIDDEN.search(address) or (role == "recipient" and not address):
+            return Delivery(
+                Outcome.PERMANENT,
+                status="5.1.3",
+                text=f"the {role} address {address!r} cannot be used in an SMTP command; not sent.",
+                sender_problem=role == "envelope sender",
+            )
+    return None
+
+
+def _envelope(message: OutgoingMessage, connection: SmtpConnection, size: int) -> tuple[bytes, bytes] | Delivery:
+    """The MAIL and RCPT command lines for what this server announced, or why it cannot take it."""
+    extensions = connection.extensions
+    peer = connection.endpoint.peer
+    utf8 = message.needs_smtputf8 or not (message.mail_from.isascii() and message.rcpt_to.isascii())
+    eight_bit = message.needs_8bitmime or not message.data.isascii()
+    parameters = []
+    if "SIZE" in extensions:
+        limit = extensions["SIZE"]
+        if limit.isdigit() and 0 < int(limit) < size:
+            return Delivery(
+                Outcome.PERMANENT,
+                status="5.3.4",
+                text=f"the message is {size} bytes; {peer} accepts at most {limit}; not sent.",
+            )
+        parameters.append(f"SIZE={size}")
+    if eight_bit:
+        if "8BITMIME" not in extensions:
+            return Delivery(
+                Outcome.PERMANENT,
+                status="5.6.3",
+                text=f"the message has 8-bit content but {peer} does not announce 8BITMIME; not sent.",
+            )
+        parameters.append("BODY=8BITMIME")
+    if utf8:
+        if "SMTPUTF8" not in extensions:
+            return Delivery(
+                Outcome.PERMANENT,
+                status="5.6.7",
+                text=f"the address {message.rcpt_to} needs SMTPUTF8, which {peer} does not announce; not sent.",
+            )
+        parameters.append("SMTPUTF8")
+    suffix = "".join(f" {parameter}" for parameter in parameters)
+    encoding = "utf-8" if utf8 else "ascii"
+    mail = f"MAIL FROM:<{message.mail_from}>{suffix}\r\n".encode(encoding)
+    rcpt = f"RCPT TO:<{message.rcpt_to}>\r\n".encode(encoding)
+    return mail, rcpt
+
+
+def _credentials(username_env: str, password_env: str) -> Credentials | None:
+    """A login only when the username variable is set: many relays authorise by address instead."""
+    username = os.environ.get(username_env, "")
+    if not username:
+        return None
+    return Credentials(username, secret(password_env, purpose="the SMTP password"))
+
+
+def _context(endpoint: Endpoint) -> ssl.SSLContext:
+    try:
+        return tls_context(endpoint.ca_file)
+    except (OSError, ssl.SSLError) as exc:
+        raise ConfigError(f"[smtp] ca_file {endpoint.ca_file}: cannot be read as PEM certificates ({exc}).") from exc
+
+
+def _local_fqdn() -> str:
+    """The EHLO name: this machine's FQDN, or "" (then the connection's address literal)."""
+    name = socket.getfqdn()
+    return name if "." in name and name.isascii() and not name.endswith(".") else ""
