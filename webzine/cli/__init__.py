@@ -76,3 +76,8 @@ def main(argv: list[str] | None = None) -> None:
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
     sys.exit(status if isinstance(status, int) else 0)
+
+from webzine.cli.build import build, new  # noqa: E402
+
+cli.add_command(build)
+cli.add_command(new)

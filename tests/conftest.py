@@ -1,0 +1,77 @@
+"""Shared fixtures: a small but complete publication in a temporary folder."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+
+CONFIG = """\
+[publication]
+name = "초록상회 소식지"
+sender = "초록상회 <news@example.co.kr>"
+reply_to = "hello@example.co.kr"
+postal_address = "서울특별시 중구 세종대로 1, 3층"
+phone = "02-123-4567"
+base_url = "https://news.example.co.kr"
+
+[unsubscribe]
+base_url = "https://news.example.co.kr/u"
+"""
+
+ISSUE = """\
+---
+title: 한 해를 돌아보며
+subject: "(광고) {{ recipient.name }} 님께 드리는 12월 소식"
+preheader: 올해 가장 사랑받은 제품과 내년 계획
+date: 2026-12-01
+advertising: true
+---
+{{ recipient|greeting }}, 안녕하세요. {{ recipient.name|josa("은") }} 올해도 함께해 주셨습니다.
+
+## 올해의 제품
+
+| 제품 | 판매량 |
+|---|---:|
+| 유기농 현미 | 1,200 |
+
+![현미 포대 사진](https://news.example.co.kr/img/rice.jpg){width=560 height=315}
+
+{% if recipient.company %}
+**{{ recipient.company }}** 임직원 여러분께도 감사드립니다.
+{% endif %}
+
+[주문하기](https://shop.example.co.kr/?ref={{ recipient.email|urlencode }})
+"""
+
+SUBSCRIBERS = """\
+email,name,adjective,company,manager,consent_at,tags,region
+kim@example.com,김갑수,늘 고마운,갑수상사,m1,2025-01-02,vip,서울
+lee@example.com,이을순,,,,2025-02-03,,
+park@example.com,,,,m2,2025-03-04,,부산
+"""
+
+MANAGERS = """\
+id,name,email,phone
+m1,박영업,young@example.co.kr,010-1234-5678
+m2,최담당,choi@example.co.kr,
+"""
+
+
+def write_project(root: Path, *, issue: str = ISSUE, config: str = CONFIG, lists: bool = True) -> Path:
+    """A publication folder: webzine.toml, one issue, and (optionally) its lists."""
+    (root / "issues").mkdir(parents=True, exist_ok=True)
+    (root / "webzine.toml").write_text(config, encoding="utf-8")
+    (root / "issues" / "2026-12-year-end.md").write_text(textwrap.dedent(issue), encoding="utf-8")
+    if lists:
+        (root / "lists").mkdir(exist_ok=True)
+        (root / "lists" / "subscribers.csv").write_text(SUBSCRIBERS, encoding="utf-8")
+        (root / "lists" / "managers.csv").write_text(MANAGERS, encoding="utf-8")
+    return root
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    """A fresh publication folder with the sample issue at issues/2026-12-year-end.md."""
+    return write_project(tmp_path / "publication")

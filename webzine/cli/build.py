@@ -1,0 +1,136 @@
+"""`webzine build ISSUE` and `webzine new TITLE`: the editor's two everyday commands."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from datetime import date, datetime
+from pathlib import Path
+
+import click
+import jinja2
+from rich.console import Console
+
+from webzine.cli import Context, pass_context
+from webzine.errors import IssueError, TemplateError
+from webzine.issue import slugify
+from webzine.lint import Finding
+from webzine.render import BUILTIN_TEMPLATES, RenderedIssue, build_issue, write_build
+
+
+@click.command()
+@click.argument("issue", type=click.Path(path_type=Path, dir_okay=False))
+@click.option("--out", "out_dir", type=click.Path(path_type=Path, file_okay=False),
+              help="Output folder (default: [build] output in webzine.toml, i.e. build/).")  # fmt: skip
+@pass_context
+def build(ctx: Context, issue: Path, out_dir: Path | None) -> int:
+    """Render ISSUE into build/<slug>/: email.html (with merge slots), preview.html, email.txt,
+    web.html and report.json. Exits 1 when lint finds errors (the output is still written)."""
+    settings = ctx.settings
+    rendered = build_issue(settings, issue)
+    folder = write_build(rendered, out_dir or settings.path(settings.build.output))
+    console = Console(highlight=False, soft_wrap=True)
+    _print_summary(console, rendered, folder)
+    return 0 if rendered.report.ok else 1
+
+
+def _kb(size: int) -> str:
+    return f"{size / 1024:.1f} KB"
+
+
+def _shown(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
+def _print_summary(console: Console, rendered: RenderedIssue, folder: Path) -> None:
+    report = rendered.report
+    console.print(f"[bold]{rendered.issue.title}[/] → {_shown(folder)}/")
+    for name in ("email.html", "preview.html", "email.txt", "web.html", "report.json"):
+        note = _note(rendered, name)
+        console.print(f"  {name:<13}{_kb((folder / name).stat().st_size):>9}" + (f"  {note}" if note else ""))
+    fields = rendered.fields
+    if fields.used:
+        counted = f" of {fields.recipients}" if fields.recipients else ""
+        parts = [f"{name} ({fields.empty.get(name, 0)} empty{counted})" for name in fields.used]
+        console.print("  merge fields: " + ", ".join(parts))
+    for finding in (*report.errors, *report.warnings):
+        console.print(_finding_line(rendered, finding))
+    verdict = "[green]ok[/]" if report.ok else "[red]failed[/]"
+    console.print(f"  lint: {verdict} — {len(report.errors)} error(s), {len(report.warnings)} warning(s)")
+
+
+def _note(rendered: RenderedIssue, name: str) -> str:
+    if name == "email.html":
+        return f"merge template, {len(rendered.html.slots)} slots"
+    if name == "preview.html":
+        return f"filled for a sample recipient: {rendered.preview_subject}"
+    if name == "web.html":
+        return rendered.web_url
+    return ""
+
+
+def _finding_line(rendered: RenderedIssue, finding: Finding) -> str:
+    colour = "red" if finding.level == "error" else "yellow"
+    place = f"{rendered.issue.source}:{finding.line}: " if finding.line else ""
+    return f"  [{colour}]{finding.level}[/] {finding.code}: {place}{finding.message}"
+
+
+@click.command()
+@click.argument("title")
+@click.option("--date", "issue_date", help="Issue date, YYYY-MM-DD (default: today).")
+@click.option("--slug", help="File-name slug (default: the title romanised).")
+@click.option("--advertising/--no-advertising", default=True, show_default=True,
+              help="Whether the issue carries advertising (adds the (광고) subject prefix).")  # fmt: skip
+@pass_context
+def new(ctx: Context, title: str, issue_date: str | None, slug: str | None, advertising: bool) -> int:
+    """Start a new issue: issues/YYYY-MM-<slug>.md from templates/new-issue.md.j2."""
+    settings = ctx.settings
+    day = _parse_date(issue_date)
+    name = slugify(slug or title, fallback=f"issue-{day:%d}")
+    path = settings.path(settings.build.issues) / f"{day:%Y-%m}-{name}.md"
+    if path.exists():
+        raise IssueError(f"{_shown(path)}: already exists; edit it, or pass --slug to start another issue.")
+    text = _scaffold(settings.path(settings.build.templates), title=title, date=day.isoformat(), advertising=advertising)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    _write_new(path, text)
+    click.echo(f"Created {_shown(path)}")
+    click.echo(f"Next: edit it, then run: webzine build {_shown(path)}")
+    return 0
+
+
+def _parse_date(text: str | None) -> date:
+    if not text:
+        return date.today()
+    try:
+        return datetime.strptime(text, "%Y-%m-%d").date()
+    except ValueError:
+        raise click.BadParameter(f"'{text}' is not a date; write YYYY-MM-DD, e.g. 2026-12-01.", param_hint="--date") from None
+
+
+def _scaffold(templates: Path, **context: object) -> str:
+    folders = [str(f) for f in (templates, BUILTIN_TEMPLATES) if f.is_dir()]
+    environment = jinja2.Environment(loader=jinja2.FileSystemLoader(folders), keep_trailing_newline=True)
+    environment.filters["quoted"] = lambda value: json.dumps(str(value), ensure_ascii=False)
+    try:
+        return environment.get_template("new-issue.md.j2").render(context)
+    except jinja2.TemplateNotFound:
+        raise TemplateError("templates/new-issue.md.j2 not found; restore it from the webzine repository.") from None
+    except jinja2.TemplateSyntaxError as exc:
+        raise TemplateError(f"{exc.filename}:{exc.lineno}: {exc.message}; fix the template.") from None
+
+
+def _write_new(path: Path, text: str) -> None:
+    """Create the file only if it still does not exist (no overwrite, even in a race)."""
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as stream:
+            stream.write(text)
+        os.link(temporary, path)
+    except FileExistsError:
+        raise IssueError(f"{_shown(path)}: already exists; edit it, or pass --slug to start another issue.") from None
+    finally:
+        os.unlink(temporary)

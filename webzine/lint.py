@@ -1,0 +1,209 @@
+"""Checks on a rendered issue, before anyone receives it: size, links, images, compliance.
+
+`lint` is pure: it takes the HTML and text a recipient would get (the preview), the issue and the
+publication, and returns findings. Errors make `webzine build` exit 1; warnings are shown.
+
+Why each limit:
+- Gmail clips an HTML part above about 102 KB ("[메시지 잘림]") and hides what follows, which is
+  exactly the footer with the opt-out link; 100 KB is an error, 90 KB a warning.
+- Gmail drops a whole `<style>` block above 16 KB, taking the media queries with it.
+- Korean law (정보통신망법 제50조, 시행령 제61조) requires advertising email to start its subject with
+  "(광고)" written exactly so, and to show the sender's name, contact details and how to opt
+  out, free of charge; spam filters of Korean portals check the exact form.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from email.utils import parseaddr
+from typing import Literal
+
+import lxml.html
+from pydantic import BaseModel, ConfigDict
+
+from webzine.config import Publication
+from webzine.issue import Issue
+
+HTML_ERROR_BYTES = 100 * 1024
+HTML_WARNING_BYTES = 90 * 1024
+STYLE_WARNING_BYTES = 16 * 1024
+AD_PREFIX = "(광고)"
+_AD_LOOKALIKE = re.compile(r"^\s*[\[\(<{【〔（［]?\s*광\s*고\s*[\]\)>}】〕）］]?")
+_UNSUBSCRIBE_WORDS = ("수신거부", "수신 거부", "구독 해지", "구독해지", "구독 취소", "unsubscribe")
+_OPT_OUT_INSTRUCTION = re.compile(r"수신\s*거부|수신을?\s*원(?:하지|치)\s*않")
+_HIDDEN_STYLE = re.compile(
+    r"display\s*:\s*none|visibility\s*:\s*hidden|max-height\s*:\s*0(?:px)?\s*(?:;|$)|font-size\s*:\s*0(?:px)?\s*(?:;|$)",
+    re.IGNORECASE,
+)
+
+
+class Finding(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    level: Literal["error", "warning"]
+    code: str
+    message: str
+    line: int | None = None  # the issue file's line, where the problem can be traced back
+
+
+class LintReport(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    findings: tuple[Finding, ...] = ()
+    html_bytes: int = 0
+    text_bytes: int = 0
+    style_bytes: int = 0
+
+    @property
+    def errors(self) -> tuple[Finding, ...]:
+        return tuple(f for f in self.findings if f.level == "error")
+
+    @property
+    def warnings(self) -> tuple[Finding, ...]:
+        return tuple(f for f in self.findings if f.level == "warning")
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+def lint(html: str, text: str, issue: Issue, publication: Publication) -> LintReport:
+    """All checks on one recipient's HTML and text (the sample recipient's preview)."""
+    document = lxml.html.document_fromstring(html)
+    style_bytes = sum(len((s.text or "").encode("utf-8")) for s in document.iter("style"))
+    html_bytes = len(html.encode("utf-8"))
+    findings = [
+        *_sizes(html_bytes, style_bytes),
+        *_images(document, issue),
+        *_links(document, issue),
+        *_hidden(document),
+    ]
+    if issue.advertising:
+        findings += _advertising(document, text, issue, publication)
+    return LintReport(
+        findings=tuple(findings), html_bytes=html_bytes, text_bytes=len(text.encode("utf-8")), style_bytes=style_bytes
+    )
+
+
+def _sizes(html_bytes: int, style_bytes: int) -> Iterable[Finding]:
+    kb = html_bytes / 1024
+    if html_bytes > HTML_ERROR_BYTES:
+        yield Finding(level="error", code="html-too-large",
+                      message=f"the HTML is {kb:.1f} KB; Gmail clips above about 102 KB and hides the "
+                              "opt-out footer — shorten the issue or move content to the web page")  # fmt: skip
+    elif html_bytes > HTML_WARNING_BYTES:
+        yield Finding(level="warning", code="html-large",
+                      message=f"the HTML is {kb:.1f} KB, close to Gmail's clipping limit (about 102 KB)")  # fmt: skip
+    if style_bytes > STYLE_WARNING_BYTES:
+        yield Finding(level="warning", code="style-too-large",
+                      message=f"the <style> block is {style_bytes / 1024:.1f} KB; Gmail ignores it above 16 KB, "
+                              "losing the mobile and dark-mode rules")  # fmt: skip
+
+
+def _line_of(issue: Issue, needle: str) -> int | None:
+    """The issue file line that contains `needle` in its body, if any."""
+    if not needle:
+        return None
+    for offset, line in enumerate(issue.body.split("\n")):
+        if needle in line:
+            return issue.body_line + offset
+    return None
+
+
+def _images(document: lxml.html.HtmlElement, issue: Issue) -> Iterable[Finding]:
+    for image in document.iter("img"):
+        source = image.get("src", "")
+        line = _line_of(issue, source)
+        if image.get("alt") is None:
+            yield Finding(level="error", code="img-no-alt", line=line,
+                          message=f"image {source!r} has no alt text; write ![설명](…) so readers with images "
+                                  "off or screen readers know what it shows")  # fmt: skip
+        if image.get("width") is None:
+            yield Finding(level="warning", code="img-no-width", line=line,
+                          message=f"image {source!r} has no width; Outlook shows it at full size — "
+                                  "add {width=560} after it")  # fmt: skip
+
+
+def _links(document: lxml.html.HtmlElement, issue: Issue) -> Iterable[Finding]:
+    unsubscribe = False
+    for anchor in document.iter("a"):
+        href = (anchor.get("href") or "").strip()
+        label = " ".join(anchor.text_content().split())
+        if any(word in label.lower() or word in href.lower() for word in _UNSUBSCRIBE_WORDS):
+            unsubscribe = unsubscribe or bool(href) and href != "#"
+        line = _line_of(issue, href) if href else _line_of(issue, label)
+        if not href or href == "#":
+            yield Finding(level="error", code="link-no-href", line=line,
+                          message=f"link {label!r} goes nowhere; give it an address")  # fmt: skip
+        elif href.lower().startswith("javascript:"):
+            yield Finding(level="error", code="link-javascript", line=line,
+                          message=f"link {label!r} uses javascript:, which mail clients block")  # fmt: skip
+        elif href.lower().startswith("http:"):
+            yield Finding(level="warning", code="link-http", line=line,
+                          message=f"link {href!r} is not HTTPS; clients warn and trackers can read it")  # fmt: skip
+    if not unsubscribe:
+        yield Finding(level="error", code="no-unsubscribe",
+                      message="no 수신거부 (unsubscribe) link; the template must link to {{ unsubscribe_url }}")  # fmt: skip
+
+
+def _is_hidden(element: lxml.html.HtmlElement) -> bool:
+    style = element.get("style", "")
+    return bool(style and _HIDDEN_STYLE.search(style))
+
+
+def _hidden(document: lxml.html.HtmlElement) -> Iterable[Finding]:
+    """Hidden text besides the preheader reads as a spam trick to filters."""
+    preheader_seen = False
+    for element in document.iter():
+        if not isinstance(element.tag, str) or element.tag in ("style", "head", "title", "meta") or not _is_hidden(element):
+            continue
+        if any(_is_hidden(parent) for parent in element.iterancestors()):
+            continue
+        words = " ".join(element.text_content().split()).strip("\u034f\u200c\u00a0 ")
+        if not words:
+            continue
+        if "preheader" in element.get("class", "") and not preheader_seen:
+            preheader_seen = True
+            continue
+        yield Finding(level="warning", code="hidden-text",
+                      message=f"hidden text {words[:40]!r}; spam filters penalise text readers cannot see")  # fmt: skip
+
+
+def _advertising(document: lxml.html.HtmlElement, text: str, issue: Issue, publication: Publication) -> Iterable[Finding]:
+    subject = issue.subject
+    line = issue.lines.get("subject")
+    if not subject.startswith(AD_PREFIX):
+        lookalike = _AD_LOOKALIKE.match(subject)
+        shown = f"it starts with {lookalike.group(0).strip()!r}" if lookalike and "광" in lookalike.group(0) else "it does not"
+        yield Finding(level="error", code="ad-subject", line=line,
+                      message=f"an advertising issue's subject must start with exactly '(광고)' and {shown}; "
+                              f"write subject: \"(광고) …\"")  # fmt: skip
+    html_text = " ".join((document.body.text_content() if document.body is not None else "").split())
+    plain = " ".join(text.split())
+    sender = parseaddr(publication.sender)[0] or publication.name
+    required = {
+        "sender name": sender,
+        "phone": publication.phone,
+        "email": publication.contact_email,
+        "postal address": publication.postal_address,
+    }
+    for part, content in (("HTML", html_text), ("text", plain)):
+        for label, value in required.items():
+            if value and not _contains(content, value):
+                yield Finding(level="error", code="ad-sender-info",
+                              message=f"the {part} part lacks the sender's {label} ({value!r}), which advertising "
+                                      "email must show")  # fmt: skip
+        if not _OPT_OUT_INSTRUCTION.search(content):
+            yield Finding(level="error", code="ad-opt-out-text",
+                          message=f"the {part} part lacks Korean opt-out instructions (수신거부 방법), which "
+                                  "advertising email must show")  # fmt: skip
+
+
+def _contains(content: str, value: str) -> bool:
+    """Whitespace-insensitive containment; phone numbers also match by their digits."""
+    squeezed = " ".join(value.split())
+    if squeezed in content:
+        return True
+    digits = re.sub(r"\D", "", value)
+    return len(digits) >= 7 and digits in re.sub(r"\D", "", content)

@@ -1,0 +1,373 @@
+"""Issue → `RenderedIssue`: Markdown, layout and CSS inlining once per issue; merge slots left in.
+
+The pipeline of one build:
+
+1. check the issue's own Jinja (body, subject, preheader) for syntax and unknown fields, with the
+   editor's file:line;
+2. replace its Jinja tags by sentinels, render the Markdown (HTML, and the element tree that the
+   plain-text part is written from);
+3. render the layouts once, with per-recipient names deferred (`webzine.layout`);
+4. inline the CSS once (premailer), restore the sentinels and compile the result into
+   `MergeTemplate`s, which a send fills per recipient in microseconds;
+5. fill the templates once for a sample recipient (preview, lint) and once with neutral text (the
+   web-archive page, which must not carry anyone's data).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import shutil
+import tempfile
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from email.utils import parseaddr
+from pathlib import Path
+from typing import Any
+
+import jinja2
+import markdown
+from markupsafe import Markup
+from premailer import Premailer
+
+from webzine import layout
+from webzine.config import Publication, Settings
+from webzine.errors import TemplateError, WebzineError, where
+from webzine.issue import Issue, load_issue
+from webzine.korean import register_filters
+from webzine.lint import LintReport, lint
+from webzine.merge import MergeTemplate, compile_merge, recipient_context
+from webzine.mergefields import (
+    MANAGER_FIELDS,
+    ListSample,
+    check_fields,
+    field_uses,
+    known_fields,
+    read_list_sample,
+    read_managers,
+    recipient_rows,
+    scan_rows,
+)
+from webzine.models import Recipient
+from webzine.text import DEFAULT_EXTENSIONS, TextExtension
+
+BUILTIN_TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+TEXT_WIDTH = 72
+NEUTRAL_NAME = "고객"  # "고객님", "고객은": reads naturally wherever a name would stand
+SAMPLE_RECIPIENT: dict[str, object] = {
+    "email": "gapsu.kim@example.com", "name": "김갑수", "adjective": "늘 고마운", "company": "갑수상사",
+    "manager": "", "consent_at": "2025-03-02", "tags": (),
+}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class FieldReport:
+    """Merge fields the issue uses and, per field, how many recipients have it empty."""
+
+    used: tuple[str, ...] = ()
+    empty: Mapping[str, int] = field(default_factory=dict)
+    recipients: int = 0
+    list_source: str = ""
+
+
+@dataclass(frozen=True)
+class RenderedIssue:
+    """Everything a send needs, built once: merge templates plus the once-filled pages."""
+
+    issue: Issue
+    slug: str
+    subject: MergeTemplate
+    preheader: MergeTemplate
+    html: MergeTemplate
+    text: MergeTemplate
+    web_html: str
+    web_url: str
+    report: LintReport
+    preview_html: str = ""
+    preview_text: str = ""
+    preview_subject: str = ""
+    fields: FieldReport = FieldReport()
+
+
+def web_url(publication: Publication, slug: str) -> str:
+    """Where the web-archive copy of an issue lives ("웹에서 보기")."""
+    return f"{publication.base_url.rstrip('/')}/{slug}/"
+
+
+def sender_name(publication: Publication) -> str:
+    return parseaddr(publication.sender)[0] or publication.name
+
+
+def merge_environment(*, html: bool) -> jinja2.Environment:
+    """The environment merge slots compile in: strict, escaping for HTML, Korean filters."""
+    environment = jinja2.Environment(autoescape=html, undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
+    register_filters(environment)
+    return environment
+
+
+def build_issue(
+    settings: Settings, issue_path: str | Path, *, recipients: Iterable[Recipient] | None = None
+) -> RenderedIssue:
+    """Render an issue for `settings`' publication. `recipients` (iterated once) replaces the
+    subscriber list for the field checks and the preview, e.g. the cleaned list of a send."""
+    issue = load_issue(issue_path)
+    html_env, text_env = merge_environment(html=True), merge_environment(html=False)
+    listing = recipient_rows(recipients) if recipients is not None else read_list_sample(
+        settings.path(settings.lists.subscribers)
+    )
+    known = known_fields(listing)
+    _check_issue_sources(issue, html_env, known)
+
+    table = layout.SentinelTable(issue.body, issue.subject, issue.preheader, issue.title)
+    protected = table.protect(issue.body)
+    body_html, body_text = _markdown(protected, table)
+    layouts = _layout_environment(settings)
+    names = _template_names(layouts, issue)
+    url = web_url(settings.publication, issue.slug)
+    context = _layout_context(settings, issue, table, url, known)
+
+    html_source = table.restore(_inline_css(_render(layouts, names[0], {**context, "body": Markup(body_html)})))
+    text_source = table.restore(_render(layouts, names[1], {**context, "body": body_text}))
+    web_source = table.restore(_render(layouts, "web.html.j2", {**context, "body": Markup(body_html)}))
+    origin = f"{settings.build.output}/{issue.slug}"
+    html = compile_merge(html_source, html_env, origin=f"{origin}/email.html")
+    text = compile_merge(text_source, text_env, origin=f"{origin}/email.txt")
+    subject = compile_merge(issue.subject, text_env, origin=issue.source, first_line=issue.lines.get("subject", 1))
+    preheader = compile_merge(
+        issue.preheader, text_env, origin=issue.source, first_line=issue.lines.get("preheader", 1)
+    )
+
+    used = sorted({use.name for source in (html_source, text_source, issue.subject) for use in field_uses(source, html_env)})
+    scan = scan_rows(listing.rows, used, settings.build.sample_recipient)
+    fields = FieldReport(tuple(used), scan.empty, scan.total, listing.source)
+    sample = _sample_context(settings, scan.sample, listing)
+    preview_html, preview_text = html.render(sample), text.render(sample)
+    web_html = compile_merge(web_source, html_env, origin=f"{origin}/web.html").render(_neutral_context(settings, known))
+    report = lint(preview_html, preview_text, issue, settings.publication)
+    return RenderedIssue(
+        issue=issue, slug=issue.slug, subject=subject, preheader=preheader, html=html, text=text,
+        web_html=web_html, web_url=url, report=report, preview_html=preview_html,
+        preview_text=preview_text, preview_subject=subject.render(sample), fields=fields,
+    )  # fmt: skip
+
+
+def _check_issue_sources(issue: Issue, environment: jinja2.Environment, known: tuple[str, ...]) -> None:
+    """Syntax and field errors in what the editor wrote, reported at the editor's lines."""
+    sources = [(issue.body, issue.body_line)]
+    sources += [(getattr(issue, key), issue.lines.get(key, 1)) for key in ("subject", "preheader", "title")]
+    for source, first_line in sources:
+        try:
+            environment.from_string(source)
+        except jinja2.TemplateSyntaxError as exc:
+            line = first_line + (exc.lineno or 1) - 1
+            raise TemplateError(f"{where(issue.source, line)}: {exc.message}; fix the merge tag.") from None
+        check_fields(field_uses(source, environment, first_line=first_line), known, issue.source)
+
+
+class _Unwrap(markdown.postprocessors.Postprocessor):
+    """`{% if %}` on a line of its own becomes `<p>sentinel</p>`; unwrap it so the block tag wraps
+    the HTML blocks around it instead of leaving an empty paragraph behind."""
+
+    def __init__(self, md: markdown.Markdown, table: layout.SentinelTable) -> None:
+        super().__init__(md)
+        word = table.word_pattern.pattern
+        self._paragraph = re.compile(rf"<p>\s*((?:{word}\s*)+)</p>")
+        self._table = table
+
+    def run(self, text: str) -> str:
+        def unwrap(match: re.Match[str]) -> str:
+            words = match.group(1).split()
+            return "\n".join(words) if all(self._table.is_block(w) for w in words) else match.group(0)
+
+        return self._paragraph.sub(unwrap, text)
+
+
+def _markdown(source: str, table: layout.SentinelTable) -> tuple[str, str]:
+    """The body as HTML and as plain text, from one Markdown parse."""
+    capture = TextExtension()
+    md = markdown.Markdown(extensions=[*DEFAULT_EXTENSIONS, capture], output_format="html")
+    md.postprocessors.register(_Unwrap(md, table), "webzine_unwrap", 0)
+    html = md.convert(source)
+    assert capture.capture is not None
+    return html, capture.capture.text(width=TEXT_WIDTH)
+
+
+def _layout_environment(settings: Settings) -> jinja2.Environment:
+    """Project templates first, then the built-in ones: a publication overrides only what it changes."""
+    folders = [settings.path(settings.build.templates), BUILTIN_TEMPLATES]
+    loader = jinja2.ChoiceLoader([jinja2.FileSystemLoader(str(f)) for f in dict.fromkeys(folders) if f.is_dir()])
+    environment = jinja2.Environment(
+        loader=loader,
+        autoescape=jinja2.select_autoescape(enabled_extensions=("html.j2",), default_for_string=True),
+        undefined=jinja2.StrictUndefined,
+    )
+    register_filters(environment)
+    layout.install(environment)
+    return environment
+
+
+def available_templates(environment: jinja2.Environment) -> list[str]:
+    names = environment.list_templates(filter_func=lambda n: n.endswith(".html.j2") and "/" not in n)
+    return sorted(n.removesuffix(".html.j2") for n in names if n != "web.html.j2")
+
+
+def _template_names(environment: jinja2.Environment, issue: Issue) -> tuple[str, str]:
+    """(HTML layout, text layout) for the issue's `template:`; the text falls back to email's."""
+    choices = available_templates(environment)
+    if issue.template not in choices:
+        raise TemplateError(
+            f"{where(issue.source, issue.lines.get('template'))}: unknown template '{issue.template}'; "
+            f"available: {', '.join(choices) or 'none'}.",
+            hint=f"add templates/{issue.template}.html.j2 or pick one of the available templates.",
+        )
+    text = f"{issue.template}.txt.j2"
+    listed = environment.list_templates(filter_func=lambda n: n == text)
+    return f"{issue.template}.html.j2", (text if listed else "email.txt.j2")
+
+
+def _render(environment: jinja2.Environment, name: str, context: dict[str, Any]) -> str:
+    try:
+        template = environment.get_template(name)
+    except jinja2.TemplateSyntaxError as exc:
+        raise TemplateError(f"{_display(exc.filename or name)}:{exc.lineno}: {exc.message}; fix the template.") from None
+    except jinja2.TemplateNotFound as exc:
+        raise TemplateError(f"template '{exc.name}' not found (needed by {name}); add it to templates/.") from None
+    return layout.render_layout(template, context)
+
+
+def _display(path: str) -> str:
+    relative = os.path.relpath(path) if os.path.isabs(path) else path
+    return path if relative.startswith("..") else relative
+
+
+def _layout_context(
+    settings: Settings, issue: Issue, table: layout.SentinelTable, url: str, known: tuple[str, ...]
+) -> dict[str, Any]:
+    publication = settings.publication
+    return {
+        "issue": issue,
+        "publication": publication,
+        "title": table.protect(issue.title),
+        "preheader": table.protect(issue.preheader),
+        "advertising": issue.advertising,
+        "web_url": url,
+        "sender_name": sender_name(publication),
+        "date_text": f"{issue.date.year}년 {issue.date.month}월 {issue.date.day}일",
+        **layout.deferred_globals(table, known, MANAGER_FIELDS),
+    }
+
+
+def _inline_css(html: str) -> str:
+    """premailer once per issue: rules become style attributes; @media blocks stay in <style>."""
+    try:
+        return Premailer(
+            html,
+            disable_validation=True,
+            allow_network=False,
+            disable_link_rewrites=True,
+            remove_classes=False,
+            keep_style_tags=False,
+            strip_important=False,  # the @media rules left in <style> need their !important
+            disable_basic_attributes=["width", "height"],
+            cssutils_logging_level=logging.CRITICAL,
+        ).transform(pretty_print=False)
+    except Exception as exc:  # premailer raises bare lxml/cssutils errors
+        raise TemplateError(f"CSS inlining failed: {exc}; check the <style> block of the template.") from exc
+
+
+def _unsubscribe_preview(settings: Settings) -> str:
+    """A believable opt-out link for previews; the real per-recipient one is made at send time."""
+    if settings.unsubscribe.base_url:
+        return f"{settings.unsubscribe.base_url.rstrip('/')}/preview"
+    if settings.unsubscribe.mailto:
+        return f"mailto:{settings.unsubscribe.mailto}?subject=unsubscribe"
+    return f"{settings.publication.base_url.rstrip('/')}/unsubscribe"
+
+
+def _sample_context(settings: Settings, row: Mapping[str, object] | None, listing: ListSample) -> dict[str, object]:
+    """The preview recipient: the chosen list row, or 김갑수 when there is no list."""
+    fields: dict[str, object] = {name: "" for name in known_fields(listing)}
+    fields.update(row if row is not None else SAMPLE_RECIPIENT)
+    managers = read_managers(settings.path(settings.lists.managers))
+    manager = managers.get(str(fields.get("manager", "")))
+    return recipient_context(fields, manager, _unsubscribe_preview(settings))
+
+
+def _neutral_context(settings: Settings, known: tuple[str, ...]) -> dict[str, object]:
+    """What the web-archive copy shows where a recipient's data would be."""
+    fields: dict[str, object] = {name: "" for name in known}
+    fields.update(name=NEUTRAL_NAME, tags=())
+    return recipient_context(fields, None, _unsubscribe_preview(settings))
+
+
+def report_data(rendered: RenderedIssue) -> dict[str, Any]:
+    """report.json: sizes, merge fields, lint findings."""
+    return {
+        "slug": rendered.slug,
+        "source": rendered.issue.source,
+        "template": rendered.issue.template,
+        "web_url": rendered.web_url,
+        "subject": rendered.issue.subject,
+        "advertising": rendered.issue.advertising,
+        "sizes": {
+            "email_html_bytes": len(rendered.html.source.encode("utf-8")),
+            "preview_html_bytes": len(rendered.preview_html.encode("utf-8")),
+            "email_txt_bytes": len(rendered.preview_text.encode("utf-8")),
+            "web_html_bytes": len(rendered.web_html.encode("utf-8")),
+            "merge_slots": len(rendered.html.slots),
+        },
+        "merge_fields": list(rendered.fields.used),
+        "empty_fields": dict(rendered.fields.empty),
+        "recipients_counted": rendered.fields.recipients,
+        "list": rendered.fields.list_source,
+        "lint": rendered.report.model_dump(mode="json"),
+    }
+
+
+def write_build(rendered: RenderedIssue, out_dir: str | Path) -> Path:
+    """Write `out_dir/<slug>/` all at once: files go to a temp folder beside it that is then
+    swapped in, so a failed or interrupted build leaves the previous output as it was."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    final = out_dir / rendered.slug
+    staging = Path(tempfile.mkdtemp(prefix=f".{rendered.slug}.", dir=out_dir))
+    try:
+        files = {
+            "email.html": rendered.html.source,
+            "preview.html": rendered.preview_html,
+            "email.txt": rendered.text.source,
+            "preview.txt": rendered.preview_text,
+            "web.html": rendered.web_html,
+            "report.json": json.dumps(report_data(rendered), ensure_ascii=False, indent=2) + "\n",
+        }
+        for name, content in files.items():
+            (staging / name).write_text(content, encoding="utf-8")
+        _carry_over(final, staging)
+        _swap(staging, final)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return final
+
+
+def _carry_over(previous: Path, staging: Path) -> None:
+    """Keep what other steps put next to the build (browser screenshots) until they rerun."""
+    screenshots = previous / "screenshots"
+    if screenshots.is_dir():
+        shutil.copytree(screenshots, staging / "screenshots")
+
+
+def _swap(staging: Path, final: Path) -> None:
+    old = final.with_name(f".{final.name}.old")
+    shutil.rmtree(old, ignore_errors=True)
+    if final.exists():
+        os.replace(final, old)
+    try:
+        os.replace(staging, final)
+    except OSError as exc:
+        if old.exists():
+            os.replace(old, final)
+        raise WebzineError(f"{final}: cannot be replaced ({exc.strerror}); check the folder's permissions.") from exc
+    shutil.rmtree(old, ignore_errors=True)
