@@ -1,0 +1,81 @@
+from __future__ import annotations
+
+import base64
+
+import dkim as dkimpy
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+import sendkit
+from webzine.dkim import DkimSigner, signer_from_settings
+from webzine.errors import ConfigError
+from webzine.message import DKIM_HEADERS, MessageFactory
+
+
+@pytest.fixture(scope="module")
+def keypair() -> tuple[bytes, bytes]:
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL, serialization.NoEncryption()
+    )
+    public = key.public_key().public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    return pem, b"v=DKIM1; k=rsa; p=" + base64.b64encode(public)
+
+
+def dns_for(record: bytes):
+    def lookup(name: bytes, timeout: int = 5) -> bytes | None:
+        return record if name == b"wz2026._domainkey.example.co.kr." else None
+
+    return lookup
+
+
+def signed_settings(monkeypatch: pytest.MonkeyPatch, pem: bytes, *, flatten: bool = False):
+    value = pem.decode().replace("\n", "\\n") if flatten else pem.decode()
+    monkeypatch.setenv("WEBZINE_DKIM_PRIVATE_KEY", value)
+    base = sendkit.settings()
+    return base.model_copy(update={"dkim": base.dkim.model_copy(update={"domain": "example.co.kr", "selector": "wz2026"})})
+
+
+@pytest.mark.parametrize("flatten", [False, True])
+def test_signed_messages_verify_against_the_public_key(monkeypatch, keypair, flatten: bool) -> None:
+    pem, record = keypair
+    settings = signed_settings(monkeypatch, pem, flatten=flatten)
+    signer = signer_from_settings(settings)
+    factory = MessageFactory(
+        sendkit.rendered(paragraphs=10), settings, token_key=sendkit.SECRET, managers=sendkit.MANAGERS, signer=signer
+    )
+    for number in range(3):
+        data = factory.build(sendkit.recipient(number, name="홍길동" * number)).data
+        assert data.startswith(b"DKIM-Signature: ")
+        assert dkimpy.verify(data, dnsfunc=dns_for(record))
+        header = data.split(b"\r\n\r\n", 1)[0].decode()
+        h_tag = header.split("h=", 1)[1].split(";", 1)[0]
+        names = {name.strip().lower() for name in h_tag.replace("\r\n", "").split(":")}
+        assert {"from", "to", "subject", "date", "message-id", "list-unsubscribe", "list-unsubscribe-post"} <= names
+        assert names == {name.lower() for name in DKIM_HEADERS}
+
+
+def test_tampering_breaks_the_signature(monkeypatch, keypair) -> None:
+    pem, record = keypair
+    settings = signed_settings(monkeypatch, pem)
+    factory = MessageFactory(
+        sendkit.rendered(paragraphs=2), settings, token_key=sendkit.SECRET, managers={},
+        signer=signer_from_settings(settings),
+    )
+    data = factory.build(sendkit.recipient(2)).data
+    tampered = data.replace(b"List-Unsubscribe-Post: List-Unsubscribe=One-Click", b"List-Unsubscribe-Post: nope")
+    assert not dkimpy.verify(tampered, dnsfunc=dns_for(record))
+
+
+def test_no_domain_means_no_signing_and_a_bad_key_is_a_config_error(monkeypatch) -> None:
+    assert signer_from_settings(sendkit.settings()) is None
+    with pytest.raises(ConfigError, match="cannot sign"):
+        DkimSigner("example.co.kr", "wz", b"-----BEGIN RSA PRIVATE KEY-----\nnope\n-----END RSA PRIVATE KEY-----\n")
+    monkeypatch.delenv("WEBZINE_DKIM_PRIVATE_KEY", raising=False)
+    base = sendkit.settings()
+    settings = base.model_copy(update={"dkim": base.dkim.model_copy(update={"domain": "example.co.kr", "selector": "s"})})
+    with pytest.raises(ConfigError, match="WEBZINE_DKIM_PRIVATE_KEY"):
+        signer_from_settings(settings)

@@ -1,0 +1,117 @@
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from webzine.errors import ConfigError
+from webzine.ledger import Claim, Ledger, Result, State
+
+
+def claim(number: int, issue: str = "2026-12") -> Claim:
+    return Claim(
+        key=f"user{number}@example.com",
+        email=f"User{number}@example.com",
+        message_id=f"{issue}.{number}@example.co.kr",
+        verp=f"verp{number:012d}",
+    )
+
+
+@pytest.fixture
+def ledger(tmp_path: Path) -> Ledger:
+    with Ledger.open(tmp_path / "state" / "ledger.sqlite3") as opened:
+        yield opened
+
+
+def test_claims_then_outcomes_give_counts_and_rows(ledger: Ledger) -> None:
+    ledger.commit("2026-12", transport="outbox", run_id=1, claims=[claim(n) for n in range(5)])
+    assert ledger.counts("2026-12")[0].unknown == 5
+    ledger.commit(
+        "2026-12",
+        transport="outbox",
+        run_id=1,
+        outcomes=[
+            Result("user0@example.com", State.ACCEPTED, 250, "2.0.0", "ok", "q1"),
+            Result("user1@example.com", State.FAILED, 550, "5.1.1", "no such user"),
+            Result("user2@example.com", State.DEFERRED, 451, "4.3.0", "try later"),
+        ],
+    )
+    counts = ledger.counts("2026-12")[0]
+    assert (counts.accepted, counts.failed, counts.deferred, counts.unknown) == (1, 1, 1, 2)
+    assert counts.total == 5
+    failed = ledger.rows("2026-12", State.FAILED)[0]
+    assert (failed.code, failed.status, failed.text, failed.attempts) == (550, "5.1.1", "no such user", 1)
+    states = ledger.states("2026-12", ["user0@example.com", "user3@example.com", "nobody@x.kr"])
+    assert states == {"user0@example.com": (State.ACCEPTED, 1), "user3@example.com": (State.CLAIMED, 1)}
+
+
+def test_reclaiming_counts_attempts_and_keeps_the_first_claim_time(ledger: Ledger) -> None:
+    ledger.commit("i", transport="smtp", run_id=1, claims=[claim(1, "i")])
+    first = ledger.rows("i")[0]
+    ledger.commit("i", transport="smtp", run_id=1, outcomes=[Result(first.key, State.DEFERRED, 421)])
+    ledger.commit("i", transport="smtp", run_id=2, claims=[claim(1, "i")])
+    again = ledger.rows("i")[0]
+    assert again.state is State.CLAIMED and again.attempts == 2
+    assert again.claimed_at == first.claimed_at
+
+
+def test_outcomes_apply_before_claims_in_one_commit(ledger: Ledger) -> None:
+    """A retry's new claim and the previous attempt's outcome can share a commit: the claim wins."""
+    ledger.commit("i", transport="smtp", run_id=1, claims=[claim(1, "i")])
+    ledger.commit(
+        "i",
+        transport="smtp",
+        run_id=1,
+        outcomes=[Result("user1@example.com", State.DEFERRED, 451)],
+        claims=[claim(1, "i")],
+    )
+    assert ledger.rows("i")[0].state is State.CLAIMED
+
+
+def test_lookups_for_the_bounce_step(ledger: Ledger) -> None:
+    ledger.commit("2026-11", transport="outbox", run_id=1, claims=[claim(1, "2026-11")])
+    ledger.commit("2026-12", transport="outbox", run_id=2, claims=[claim(1, "2026-12"), claim(2, "2026-12")])
+    ledger.commit(
+        "2026-12",
+        transport="outbox",
+        run_id=2,
+        outcomes=[Result("user2@example.com", State.ACCEPTED, provider_id="prov-2")],
+    )
+    assert ledger.find_by_verp("VERP000000000002") == ("2026-12", "User2@example.com")
+    assert ledger.find_by_message_id("<2026-11.1@example.co.kr>") == ("2026-11", "User1@example.com")
+    assert ledger.find_by_provider_id("prov-2") == ("2026-12", "User2@example.com")
+    assert ledger.find_by_verp("nothing") is None
+    history = ledger.history("USER1@example.com")
+    assert [row.issue for row in history] == ["2026-11", "2026-12"]
+
+
+def test_rejected_recipients_are_failed_without_a_claim(ledger: Ledger) -> None:
+    ledger.record_rejected("i", "a@b.kr", "a@b.kr", "To name contains U+000D", transport="outbox", run_id=1)
+    row = ledger.rows("i")[0]
+    assert row.state is State.FAILED and row.attempts == 0
+    assert row.text == "rejected before sending: To name contains U+000D"
+
+
+def test_runs_record_the_allow_gaps_reason(ledger: Ledger) -> None:
+    run = ledger.start_run("i", transport="outbox", allow_gaps="대표님 승인: 한빛상사 12월 제외", options={"limit": 5})
+    ledger.finish_run(run, summary={"accepted": 5}, exit_code=0)
+    (recorded,) = ledger.runs("i")
+    assert recorded["allow_gaps"] == "대표님 승인: 한빛상사 12월 제외"
+    assert recorded["exit_code"] == 0 and recorded["finished_at"]
+
+
+def test_ledger_is_wal_and_survives_reopening(tmp_path: Path) -> None:
+    path = tmp_path / "l.sqlite3"
+    with Ledger.open(path) as first:
+        first.commit("i", transport="outbox", run_id=None, claims=[claim(1, "i")])
+    assert sqlite3.connect(path).execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    with Ledger.open(path) as second:
+        assert second.counts()[0].unknown == 1
+
+
+def test_a_file_that_is_not_a_database_is_a_config_error(tmp_path: Path) -> None:
+    path = tmp_path / "ledger.sqlite3"
+    path.write_bytes(b"this is not sqlite" * 100)
+    with pytest.raises(ConfigError, match=r"cannot open the send ledger .*\[send\] ledger"):
+        Ledger.open(path)

@@ -1,0 +1,258 @@
+from __future__ import annotations
+
+import base64
+import email
+import email.header
+import email.policy
+import re
+
+import pytest
+from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
+
+import sendkit
+from webzine import mime
+from webzine.config import Settings
+from webzine.errors import ConfigError
+from webzine.merge import recipient_context
+from webzine.message import (
+    FactoryOptions,
+    MessageFactory,
+    RecipientRejected,
+    list_id,
+    manager_fields,
+    message_id,
+)
+from webzine.tokens import verify_unsubscribe_token, verp_token, verp_token_from
+
+SINGLE = (
+    "From", "To", "Subject", "Date", "Message-ID", "Reply-To", "List-Id", "List-Unsubscribe",
+    "List-Unsubscribe-Post", "Feedback-ID", "MIME-Version", "Content-Type",
+)  # fmt: skip
+
+
+def factory(rendered=None, settings: Settings | None = None, **options) -> MessageFactory:
+    return MessageFactory(
+        rendered or sendkit.rendered(),
+        settings or sendkit.settings(),
+        token_key=sendkit.SECRET,
+        managers=sendkit.MANAGERS,
+        options=FactoryOptions(**options),
+    )
+
+
+def parse(data: bytes) -> email.message.EmailMessage:
+    return email.message_from_bytes(data, policy=email.policy.strict)
+
+
+def display_name(data: bytes) -> str:
+    """The To display name as RFC 2047 §6.2 defines it. Python's new header parser inserts a
+    space between adjacent encoded words inside a phrase (the RFC says to drop that whitespace),
+    so encoded names are decoded with `email.header`, which follows the RFC."""
+    raw = email.message_from_bytes(data, policy=email.policy.compat32)["To"]
+    if "=?" not in raw:
+        return parse(data)["To"].addresses[0].display_name
+    phrase = raw.rsplit("<", 1)[0].rstrip(" \t\r\n")  # the separator before <addr>
+    return str(email.header.make_header(email.header.decode_header(phrase)))
+
+
+def expected(rendered, recipient, f: MessageFactory) -> tuple[str, str, str]:
+    manager = sendkit.MANAGERS.get(recipient.manager)
+    context = recipient_context(
+        recipient.merge_fields(),
+        manager_fields(manager) if manager else None,
+        f.unsubscribe_url(recipient.email),
+    )
+    return (
+        rendered.subject.render(context),
+        rendered.text.render(context),
+        rendered.html.render(context),
+    )
+
+
+def assert_wire_safe(data: bytes) -> None:
+    """CRLF only, no line over 998 octets; header lines over 78 only for one unbreakable token
+    (a long unsubscribe URL)."""
+    assert b"\r\n\r\n" in data
+    assert b"\n" not in data.replace(b"\r\n", b"")
+    assert b"\r" not in data.replace(b"\r\n", b"")
+    assert max(len(line) for line in data.split(b"\r\n")) <= 998
+    head = data.split(b"\r\n\r\n", 1)[0]
+    for line in head.split(b"\r\n"):
+        assert len(line) <= 78 or len(line.split(b": ", 1)[-1].strip().split(b" ")) == 1, line
+
+
+def test_message_parses_back_to_the_same_subject_recipient_and_bodies() -> None:
+    rendered = sendkit.rendered(paragraphs=60)
+    f = factory(rendered)
+    for number in range(6):
+        recipient = sendkit.recipient(number)
+        message = f.build(recipient)
+        parsed = parse(message.data)
+        subject, text, html = expected(rendered, recipient, f)
+        assert str(parsed["Subject"]) == subject
+        assert display_name(message.data) == recipient.name
+        assert parsed["To"].addresses[0].addr_spec == recipient.email
+        assert parsed.get_content_type() == "multipart/alternative"
+        plain, rich = parsed.iter_parts()
+        assert plain.get_content_type() == "text/plain" and rich.get_content_type() == "text/html"
+        assert plain["Content-Transfer-Encoding"] == "base64"
+        assert plain.get_content() == text
+        assert rich.get_content() == html
+        for name in SINGLE:
+            assert len(parsed.get_all(name)) == 1, name
+        assert_wire_safe(message.data)
+        assert not message.needs_8bitmime and message.data.isascii()
+
+
+def test_identity_headers_and_envelope() -> None:
+    f = factory()
+    recipient = sendkit.recipient(1)
+    message = f.build(recipient)
+    parsed = parse(message.data)
+    assert parsed["From"].addresses[0].display_name == "초록상회"
+    assert parsed["Reply-To"].addresses[0].addr_spec == "park@example.co.kr"  # the manager's
+    other = parse(f.build(sendkit.recipient(2)).data)
+    assert other["Reply-To"].addresses[0].addr_spec == "hello@example.co.kr"  # the publication's
+    assert str(parsed["List-Id"]) == "초록상회 소식지 <example.co.kr>"
+    assert str(parsed["List-Unsubscribe-Post"]) == "List-Unsubscribe=One-Click"
+    https, mailto = re.findall(r"<([^>]+)>", str(parsed["List-Unsubscribe"]))
+    assert mailto == "mailto:unsubscribe@example.co.kr?subject=unsubscribe"
+    assert https.startswith("https://news.example.co.kr/u/")
+    assert recipient.email not in https and "user1" not in https
+    token = https.rsplit("/", 1)[1]
+    assert verify_unsubscribe_token(sendkit.SECRET, "example.co.kr", recipient.email, token)
+    assert verp_token_from(message.mail_from) == verp_token(sendkit.SECRET, f.issue, recipient.email)
+    assert message.mail_from.startswith("bounces+") and message.mail_from.endswith("@example.co.kr")
+    assert str(parsed["Message-ID"]) == f"<{message.message_id}>"
+    assert parsed["Date"].datetime.utcoffset().total_seconds() == 9 * 3600
+    assert list_id(sendkit.settings().publication) == "example.co.kr"
+
+
+def test_message_ids_are_deterministic_per_issue_and_recipient() -> None:
+    a = factory().build(sendkit.recipient(1))
+    b = factory().build(sendkit.recipient(1))
+    c = factory().build(sendkit.recipient(2))
+    d = factory(sendkit.rendered(slug="2027-01-new-year")).build(sendkit.recipient(1))
+    assert a.message_id == b.message_id
+    assert len({a.message_id, c.message_id, d.message_id}) == 3
+    assert a.message_id.startswith("2026-12-year-end.") and "user1" not in a.message_id
+    assert a.mail_from == b.mail_from != d.mail_from
+    assert message_id(sendkit.SECRET, "x y", "k", "d.kr").startswith("wz.")
+
+
+def test_test_sends_are_marked_and_keep_out_of_the_real_identifiers() -> None:
+    real = factory().build(sendkit.recipient(3))
+    test = factory(subject_prefix="[TEST] ", test=True).build(
+        sendkit.recipient(3), rcpt_to="editor@example.co.kr"
+    )
+    parsed = parse(test.data)
+    assert str(parsed["Subject"]).startswith("[TEST] 김고객3 님께")
+    assert str(parsed["To"]) == "editor@example.co.kr"
+    assert test.rcpt_to == "editor@example.co.kr"
+    assert test.message_id != real.message_id
+    assert test.mail_from == "bounces@example.co.kr"
+
+
+def test_long_korean_subject_is_split_into_short_words_of_whole_characters() -> None:
+    subject = "가나다라마바사아자차카타파하" * 12 + " 🎉 끝"
+    line = mime.text_header("Subject", subject)
+    assert email.message_from_bytes(line + b"\r\n", policy=email.policy.strict)["Subject"] == subject
+    words = re.findall(rb"=\?UTF-8\?B\?([A-Za-z0-9+/=]*)\?=", line)
+    assert len(words) > 3
+    for word in words:
+        assert len(word) + 12 <= 75
+        base64.b64decode(word).decode("utf-8")  # whole characters: decodes on its own
+    assert all(len(raw) <= 78 for raw in line.split(b"\r\n"))
+
+
+def test_plain_ascii_stays_readable_and_encoded_lookalikes_do_not_decode() -> None:
+    assert mime.text_header("Subject", "Hello world") == b"Subject: Hello world\r\n"
+    sneaky = "=?UTF-8?B?7JWI64WV?= not a word"
+    parsed = email.message_from_bytes(mime.text_header("Subject", sneaky) + b"\r\n", policy=email.policy.strict)
+    assert parsed["Subject"] == sneaky
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("name", "김\r\nBcc: victim@example.com"),
+        ("name", "이\x00름"),
+        ("name", "tab\there"),
+        ("name", "line\u2028separator"),
+        ("email", "a\r\nb@example.com"),
+        ("email", "a b@example.com"),
+        ("email", "no-at-sign"),
+    ],
+)
+def test_control_characters_and_unwritable_addresses_reject_the_recipient(field: str, value: str) -> None:
+    with pytest.raises(RecipientRejected) as caught:
+        factory().build(sendkit.recipient(1, **{field: value}))
+    assert caught.value.reason
+
+
+def test_a_hostile_custom_column_in_the_subject_rejects_the_recipient() -> None:
+    rendered = sendkit.rendered(subject="{{ recipient.company_code }} 소식")
+    hostile = sendkit.recipient(1, fields={"company_code": "A\r\nX-Injected: yes"})
+    with pytest.raises(RecipientRejected, match="Subject contains the control character U\\+000D"):
+        factory(rendered).build(hostile)
+
+
+def test_broken_manager_data_rejects_only_that_managers_recipients() -> None:
+    managers = {"m1": sendkit.MANAGERS["m1"].__class__(id="m1", name="박\n영업", email="p@example.co.kr")}
+    f = MessageFactory(sendkit.rendered(), sendkit.settings(), token_key=sendkit.SECRET, managers=managers)
+    with pytest.raises(RecipientRejected, match="account manager m1"):
+        f.build(sendkit.recipient(1))
+    assert f.build(sendkit.recipient(2)).data
+
+
+def test_bad_sender_in_settings_is_a_config_error() -> None:
+    base = sendkit.settings()
+    broken = base.model_copy(update={"publication": base.publication.model_copy(update={"sender": "nobody"})})
+    with pytest.raises(ConfigError, match="sender 'nobody' has no address"):
+        factory(settings=broken)
+
+
+def test_internationalised_address_asks_for_smtputf8() -> None:
+    message = factory().build(sendkit.recipient(1, email="고객@example.com"))
+    assert message.needs_smtputf8
+    assert "고객@example.com".encode() in message.data
+
+
+def test_base64_body_matches_plain_encoding_for_every_carry() -> None:
+    """Pre-encoded segments joined at 0, 1 and 2 leftover bytes decode to the rendered text."""
+    f = factory(sendkit.rendered(paragraphs=5))
+    for name in ("", "가", "가a", "ab", "가나", "x" * 7):
+        recipient = sendkit.recipient(1, name=name or "n", adjective=name)
+        plain, rich = parse(f.build(recipient).data).iter_parts()
+        assert plain.get_content().startswith(f"{name or 'n'} 님, 안녕하세요.")
+        assert rich.get_content().count(name) >= 1
+
+
+pieces = st.one_of(
+    st.characters(codec="utf-8"),
+    st.sampled_from(["\r", "\n", "\r\n", "\x00", "=?", "?=", "=?UTF-8?B?", "가", '"', "\\", "<", ">", ",", " "]),
+)
+names = st.one_of(
+    st.lists(pieces, max_size=60).map("".join),
+    st.text(st.characters(min_codepoint=0xAC00, max_codepoint=0xD7A3), min_size=100, max_size=600),
+)
+
+
+@hsettings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(name=names, company=names, subject=names)
+def test_hostile_data_never_injects_a_header_or_a_long_line(name: str, company: str, subject: str) -> None:
+    rendered = sendkit.rendered(subject="{{ recipient.company }} {{ recipient.subject_text }}", paragraphs=1)
+    recipient = sendkit.recipient(1, name=name, company=company, fields={"subject_text": subject})
+    f = factory(rendered)
+    try:
+        message = f.build(recipient)
+    except RecipientRejected as rejected:
+        assert rejected.reason
+        return
+    assert_wire_safe(message.data)
+    parsed = parse(message.data)
+    for header in SINGLE:
+        assert len(parsed.get_all(header)) == 1
+    assert len(parsed.keys()) == len(SINGLE)
+    assert str(parsed["Subject"]) == f"{company} {subject}"
+    assert display_name(message.data) == name

@@ -1,0 +1,323 @@
+"""One recipient's message bytes, assembled from parts encoded once per issue.
+
+`MessageFactory` is built once per send: it pre-encodes everything that is the same for every
+reader (From, List-Id, List-Unsubscribe-Post, Feedback-ID, the MIME skeleton, the static text of
+both bodies, in base64) and keeps per-manager Reply-To lines. `build(recipient)` then only renders
+the merge slots, encodes the handful of per-recipient headers and joins bytes: no `email` package
+on the hot path (it costs ~18 ms per 120 KB message; this costs well under 1 ms).
+
+Identifiers are deterministic, so a re-run or a resend produces the same Message-ID and VERP
+address for the same issue and recipient, and the ledger can map any of them back.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from email.utils import format_datetime, parseaddr
+from typing import Protocol
+
+import jinja2
+from jinja2.runtime import Context
+
+from webzine import mime
+from webzine.config import Publication, Settings, secret
+from webzine.errors import ConfigError, TemplateError
+from webzine.merge import MergeTemplate, Slot, recipient_context
+from webzine.models import Manager, Recipient
+from webzine.tokens import unsubscribe_token, verp_address, verp_token
+from webzine.transports.base import OutgoingMessage
+
+KST = timezone(timedelta(hours=9), "KST")
+DKIM_HEADERS = (
+    "From", "To", "Subject", "Date", "Message-ID", "Reply-To", "List-Id", "List-Unsubscribe",
+    "List-Unsubscribe-Post", "Feedback-ID", "MIME-Version", "Content-Type",
+)  # fmt: skip
+_SAFE_SLUG = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+_TEXT_PART = b'Content-Type: text/plain; charset="utf-8"\r\nContent-Transfer-Encoding: base64\r\n\r\n'
+_HTML_PART = b'Content-Type: text/html; charset="utf-8"\r\nContent-Transfer-Encoding: base64\r\n\r\n'
+
+
+class RenderedLike(Protocol):
+    """What the factory needs from `webzine.render.RenderedIssue`."""
+
+    slug: str
+    subject: MergeTemplate
+    html: MergeTemplate
+    text: MergeTemplate
+
+
+class Signer(Protocol):
+    def sign(self, message: bytes) -> bytes:
+        """The `DKIM-Signature: …\\r\\n` header line(s) to prepend to `message`."""
+
+
+class RecipientRejected(Exception):
+    """This recipient's data cannot make a safe message; `reason` is for the ledger and report."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def sender_address(publication: Publication) -> tuple[str, str]:
+    """(display name, address) of the publication's `sender`."""
+    display, address = parseaddr(publication.sender)
+    if "@" not in address:
+        raise ConfigError(f"[publication] sender {publication.sender!r} has no address; write 'Name <addr>'.")
+    return display, address
+
+
+def sender_domain(publication: Publication) -> str:
+    return sender_address(publication)[1].rpartition("@")[2].lower()
+
+
+def list_id(publication: Publication) -> str:
+    """The list identifier: List-Id header and unsubscribe-token scope (the endpoint uses it too)."""
+    return publication.list_id or sender_domain(publication)
+
+
+def unsubscribe_base(settings: Settings) -> str:
+    """Where one-click unsubscribe lives; the token is appended as the last path segment."""
+    base = settings.unsubscribe.base_url or settings.publication.base_url.rstrip("/") + "/u"
+    return base.rstrip("/")
+
+
+def return_path(settings: Settings) -> str:
+    """The bounce address VERP tokens are added to: `bounces@<sender domain>` unless configured."""
+    return settings.send.return_path or f"bounces@{sender_domain(settings.publication)}"
+
+
+def token_secret(settings: Settings) -> str:
+    return secret(settings.unsubscribe.secret_env, purpose="unsubscribe and VERP tokens")
+
+
+def message_id(token_key: str, issue: str, recipient_key: str, domain: str, *, test: bool = False) -> str:
+    """`<issue>.<hmac>@domain`: the same for the same issue and recipient, and reveals no address."""
+    label = "test" if test else "send"
+    digest = hmac.digest(token_key.encode(), f"{label}\n{issue}\n{recipient_key}".encode(), "sha256")
+    local = digest.hex()[:32]
+    prefix = issue if _SAFE_SLUG.fullmatch(issue) else "wz"
+    return f"{prefix}.{'t.' if test else ''}{local}@{domain}"
+
+
+def manager_fields(manager: Manager) -> dict[str, object]:
+    return {
+        "id": manager.id,
+        "name": manager.name,
+        "email": manager.email,
+        "phone": manager.phone,
+        "title": manager.title,
+    }
+
+
+class _SlotRenderer:
+    """Fills the slots of one recipient's message, sharing one Jinja context per environment.
+
+    `Template.render` builds a fresh context on every call, merging the environment's globals
+    through a ChainMap: about 18 µs, four times what rendering a small slot costs. Slots are
+    independent expressions and blocks (merge.py keeps any template that defines names as a single
+    slot), so one context per recipient and environment serves them all, built from a snapshot of
+    the globals taken once per send. `root_render_func` is what `Template.render` itself runs."""
+
+    __slots__ = ("_variables", "_globals", "_contexts")
+
+    def __init__(self, variables: dict[str, object], globals_cache: dict[int, dict]) -> None:
+        self._variables = variables
+        self._globals = globals_cache
+        self._contexts: dict[int, Context] = {}
+
+    def _context(self, template: jinja2.Template) -> Context:
+        environment = template.environment
+        snapshot = self._globals.get(id(environment))
+        if snapshot is None:
+            snapshot = self._globals[id(environment)] = dict(template.globals)
+        context = environment.context_class(
+            environment, {**snapshot, **self._variables}, template.name, {}, snapshot
+        )
+        self._contexts[id(environment)] = context
+        return context
+
+    def __call__(self, slot: Slot) -> str:
+        template = slot.template
+        context = self._contexts.get(id(template.environment)) or self._context(template)
+        try:
+            return "".join(template.root_render_func(context))
+        except jinja2.UndefinedError as exc:
+            raise TemplateError(f"{slot.origin}: {exc.message} in {slot.source.strip()!r}.") from None
+
+    def text(self, template: MergeTemplate) -> str:
+        return "".join(s if isinstance(s, str) else self(s) for s in template.segments)
+
+
+class _DateLine:
+    """The Date header, formatted at most once a second (KST, as readers here expect)."""
+
+    def __init__(self, clock: Callable[[], float]) -> None:
+        self._clock = clock
+        self._cached: tuple[int, bytes] = (-1, b"")
+
+    def __call__(self) -> bytes:
+        second = int(self._clock())
+        cached = self._cached
+        if cached[0] != second:
+            stamp = format_datetime(datetime.fromtimestamp(second, KST))
+            cached = (second, f"Date: {stamp}\r\n".encode("ascii"))
+            self._cached = cached
+        return cached[1]
+
+
+@dataclass(frozen=True, slots=True)
+class FactoryOptions:
+    subject_prefix: str = ""  # "[TEST] " for test sends
+    test: bool = False  # test sends get their own Message-IDs and no VERP token
+
+
+class MessageFactory:
+    """Builds every recipient's message for one issue. Thread-safe: `build` mutates nothing
+    shared except idempotent caches."""
+
+    def __init__(
+        self,
+        rendered: RenderedLike,
+        settings: Settings,
+        *,
+        token_key: str,
+        managers: Mapping[str, Manager],
+        signer: Signer | None = None,
+        options: FactoryOptions = FactoryOptions(),
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        publication = settings.publication
+        self.issue = rendered.slug
+        self._rendered = rendered
+        self._key = token_key
+        self._managers = managers
+        self._signer = signer
+        self._options = options
+        self._list_id = list_id(publication)
+        self._domain = sender_domain(publication)
+        self._unsubscribe_base = unsubscribe_base(settings)
+        self._return_path = return_path(settings)
+        self._mailto = settings.unsubscribe.mailto
+        self._date = _DateLine(clock)
+        self._html = mime.Base64Body(rendered.html)
+        self._text = mime.Base64Body(rendered.text)
+        self._reply_to: dict[str, bytes | RecipientRejected] = {}
+        self._globals: dict[int, dict] = {}
+        self._static = self._static_headers(settings)
+        self._default_reply_to = self._publication_reply_to(publication)
+        boundary = "=_wz_" + hashlib.sha256(self.issue.encode()).hexdigest()[:24]
+        self._mime = (
+            f'MIME-Version: 1.0\r\nContent-Type: multipart/alternative;\r\n boundary="{boundary}"\r\n\r\n'
+        ).encode("ascii")
+        self._open = f"--{boundary}\r\n".encode("ascii")
+        self._close = f"--{boundary}--\r\n".encode("ascii")
+
+    def _static_headers(self, settings: Settings) -> bytes:
+        publication = settings.publication
+        try:
+            display, address = sender_address(publication)
+            feedback = settings.send.feedback_id or f"{self.issue}:newsletter:{self._domain}"
+            return b"".join(
+                (
+                    mime.address_header("From", display, address),
+                    mime.list_id_header(publication.name, self._list_id),
+                    b"List-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n",
+                    mime.text_header("Feedback-ID", feedback),
+                )
+            )
+        except mime.UnsafeHeader as exc:
+            raise ConfigError(f"webzine.toml: {exc.reason}; fix [publication] or [send].") from None
+
+    @staticmethod
+    def _publication_reply_to(publication: Publication) -> bytes:
+        display, address = parseaddr(publication.reply_to)
+        try:
+            return mime.address_header("Reply-To", display, address)
+        except mime.UnsafeHeader as exc:
+            raise ConfigError(f"webzine.toml: [publication] reply_to: {exc.reason}.") from None
+
+    def _reply_to_line(self, manager: Manager | None) -> bytes:
+        if manager is None or not manager.email:
+            return self._default_reply_to
+        line = self._reply_to.get(manager.id)
+        if line is None:
+            try:
+                line = mime.address_header("Reply-To", manager.name, manager.email)
+            except mime.UnsafeHeader as exc:
+                line = RecipientRejected(f"account manager {manager.id}: {exc.reason}")
+            self._reply_to[manager.id] = line
+        if isinstance(line, RecipientRejected):
+            raise line
+        return line
+
+    def unsubscribe_url(self, address: str) -> str:
+        return f"{self._unsubscribe_base}/{unsubscribe_token(self._key, self._list_id, address)}"
+
+    def envelope_sender(self, recipient: Recipient) -> str:
+        if self._options.test:
+            return self._return_path
+        return verp_address(self._return_path, verp_token(self._key, self.issue, recipient.email))
+
+    def build(self, recipient: Recipient, *, rcpt_to: str | None = None) -> OutgoingMessage:
+        """The message for `recipient` (delivered to `rcpt_to` when given: test sends).
+
+        Raises `RecipientRejected` when the recipient's data would put a control character into
+        a header or is not an address that can be written; nothing is ever half-encoded."""
+        manager = self._managers.get(recipient.manager) if recipient.manager else None
+        url = self.unsubscribe_url(recipient.email)
+        context = recipient_context(
+            recipient.merge_fields(), manager_fields(manager) if manager else None, url
+        )
+        render = _SlotRenderer(context, self._globals)
+        subject = self._options.subject_prefix + render.text(self._rendered.subject)
+        to_address = rcpt_to or recipient.email
+        mid = message_id(self._key, self.issue, recipient.key, self._domain, test=self._options.test)
+        try:
+            headers = [
+                self._static,
+                mime.address_header("To", "" if rcpt_to else recipient.name, to_address),
+                mime.text_header("Subject", subject),
+                self._date(),
+                f"Message-ID: <{mid}>\r\n".encode("ascii"),
+                self._reply_to_line(manager),
+                self._list_unsubscribe(url),
+            ]
+        except mime.UnsafeHeader as exc:
+            raise RecipientRejected(exc.reason) from None
+        data = b"".join(
+            (
+                *headers,
+                self._mime,
+                self._open,
+                _TEXT_PART,
+                *self._text.encode(render),
+                self._open,
+                _HTML_PART,
+                *self._html.encode(render),
+                self._close,
+            )
+        )
+        if self._signer is not None:
+            data = self._signer.sign(data) + data
+        return OutgoingMessage(
+            key=recipient.key,
+            mail_from=self.envelope_sender(recipient),
+            rcpt_to=to_address,
+            data=data,
+            message_id=mid,
+            needs_smtputf8=not to_address.isascii(),
+        )
+
+    def _list_unsubscribe(self, url: str) -> bytes:
+        tokens = [f"<{url}>"]
+        if self._mailto:
+            tokens = [f"<{url}>,", f"<mailto:{self._mailto}?subject=unsubscribe>"]
+        mime.check_header_text("List-Unsubscribe", " ".join(tokens))
+        return mime.fold("List-Unsubscribe", tokens)
