@@ -138,6 +138,11 @@ def score(rows: list[dict], found: dict[str, list[tuple[str, str]]]) -> dict[str
 
 
 def misses(rows: list[dict], found: dict[str, list[tuple[str, str]]]) -> None:
+    hard_rows = {(r["file"], n) for r in rows if r["hard"] for n in (r["recipient"].lower(), (r["alias"] or "").lower())}
+    for name, events in found.items():
+        for address, kind in events:
+            if kind == "hard" and (name, address) not in hard_rows:
+                print(f"WRONG HARD {name} {address}")
     for row in rows:
         names = {row["recipient"].lower()} | ({row["alias"].lower()} if row.get("alias") else set())
         events = found.get(row["file"], [])

@@ -33,6 +33,12 @@ def _table(*rows: tuple[str, str]) -> list[tuple[str, re.Pattern[str]]]:
     return [(reason, re.compile(pattern, re.IGNORECASE)) for reason, pattern in rows]
 
 
+# Provider wordings that look like a policy block but mean "no such recipient": Microsoft 365's
+# directory-based edge blocking answers 5.4.1 "Recipient address rejected: Access denied".
+RECIPIENT_FIRST = [
+    ("user_unknown", re.compile(r"5\.4\.1 .{0,80}recipient address rejected: access denied", re.IGNORECASE)),
+]
+
 # Checked first: the sender must fix these, whatever code the server chose.
 SENDER_PROBLEMS = _table(
     ("auth_failure", r"\bdmarc\b|\bspf\b|\bdkim\b|sender policy framework|authentication checks? failed"
@@ -42,8 +48,8 @@ SENDER_PROBLEMS = _table(
      r"|client host .* not found|reverse mapping|ip name lookup failed|5\.7\.25\b"),
     ("tls_required", r"starttls|\btls\b|must use encryption|encryption required|secure connection required"
      r"|5\.7\.(?:10|11)\b"),
-    ("blocklisted", r"block ?list|black ?list|spamhaus|spamcop|\bsorbs\b|\brbl\b|dnsbl|\bbarracuda"
-     r"|listed (?:in|on|at) |poor reputation|bad reputation|low reputation|reputation (?:of|score)"
+    ("blocklisted", r"my name was rejected|block ?list|black ?list|spamhaus|spamcop|\bsorbs\b|\brbl\b|dnsbl|\bbarracuda"
+     r"|(?<!not )listed (?:in|on|at) (?!.*directory)|poor reputation|bad reputation|low reputation|reputation (?:of|score)"
      r"|sender ip|your ip|ip address .*(?:block|reject|list)|client host \[?[\d.]+\]? blocked|\bbanned\b"
      r"|has been blocked|are blocked|is blocked|access denied.*\bip\b|connection (?:refused|rejected) .*\bip\b"
      r"|service unavailable; client host|rejected due to (?:low|poor)|\bblocked\b(?! by the recipient)"
@@ -69,15 +75,23 @@ SOFT = _table(
     ("disabled", r"(?:account|mailbox|user|address|recipient)(?: is| has been| was)? (?:disabled|suspended"
      r"|inactive|deactivated|locked|frozen|blocked by the recipient)|not active|inactive (?:user|account|mailbox)"
      r"|temporarily (?:disabled|unavailable|suspended)|suspended (?:account|user|mailbox)|account expired"),
+    ("message_too_big", r"too (?:large|big)|size (?:limit|exceeds)|exceeds (?:the )?(?:maximum|size)"
+     r"|message length exceeds|exceeds administrative limit|message size"),
+    ("network_error", r"not found, try again|temporary (?:dns|lookup|name service) (?:failure|error)"),
+    ("mailer_error", r"procmail|command (?:died|failed|output)|mailer error|unknown mailer|x-unix;"
+     r"|local delivery failed|pipe to \|"),
+    ("rate_limited", r"too many (?:connections|messages|recipients|concurrent)|rate limit|throttl"
+     r"|try again later|temporarily deferred|greylist|graylist|slow down|sending rate"),
+)
+
+# Generic words ("giving up", "service unavailable", "timed out") that MTAs print around the real
+# reason: consulted only after the recipient tables, so they never hide a "user unknown".
+GENERIC_SOFT = _table(
     ("expired", r"retry time(?:out)? (?:not reached|exceeded)|message expired|delivery (?:time )?expired"
      r"|could not be delivered (?:for|within)|not (?:been )?delivered (?:for|within)|time limit exceeded"
      r"|\bexpired\b|queue ?time|too long in (?:the )?queue|giving up|delivery attempts? (?:will )?(?:stop|fail)"
      r"|has been delayed|delivery (?:is|has been|was) delayed|will (?:be )?retr(?:y|ied)|still trying"
      r"|timed? ?out|delivery delayed"),
-    ("message_too_big", r"too (?:large|big)|size (?:limit|exceeds)|exceeds (?:the )?(?:maximum|size)"
-     r"|message length exceeds|exceeds administrative limit|message size"),
-    ("rate_limited", r"too many (?:connections|messages|recipients|concurrent)|rate limit|throttl"
-     r"|try (?:again )?later|try again|temporarily deferred|greylist|graylist|slow down|sending rate"),
     ("network_error", r"connection (?:timed out|refused|reset|closed|lost|dropped)|network is unreachable"
      r"|no route to host|lost connection|host (?:is )?unreachable|unable to connect|could not connect"
      r"|connect to .* failed|mail (?:for .* )?loops back|too many hops|mail loop|routing loop"),
@@ -89,7 +103,7 @@ SOFT = _table(
 # The recipient's own filter (or a gateway in front of it) refused the message: not the sender's
 # fault, not proof that the mailbox is gone.
 FILTERED = _table(
-    ("filtered", r"recipient(?:'s)? preferences|refused due to|rejected by (?:the )?recipient|domain filter"
+    ("filtered", r"recipient(?:'s)? preferences|refused due to|rejected by (?:the )?recipient(?! domain)|domain filter"
      r"|filtered|not accepting mail from|receiver (?:has )?(?:blocked|refused)"),
 )
 
@@ -97,21 +111,24 @@ FILTERED = _table(
 HARD = _table(
     ("has_moved", r"has moved|no (?:longer|more) (?:valid|available|in use|active)|changed (?:his|her|their) address"
      r"|address (?:has )?changed"),
-    ("not_accept", r"does not accept (?:e-?)?mail|null mx|accepts no mail|not accept(?:ing)? (?:any )?mail"),
+    ("not_accept", r"does not accept (?:e-?)?mail|null mx|accepts no mail|not accept(?:ing)? (?:any )?mail"
+     r"|no mx (?:record )?found|indicated no smtp service|couldn't find a mail exchanger"),
     ("host_unknown", r"host (?:or domain name )?not found|unknown (?:host|domain)|no such (?:host|domain)"
      r"|domain (?:not found|does not exist|doesn't exist|name not found)|name or service not known"
      r"|unrouteable (?:mail )?domain|nxdomain|host unknown|hostname lookup failed|dns lookup failure"
-     r"|mx (?:record )?(?:lookup failed|not found)|non-existent host|illegal host|domain .* not (?:exist|valid)"),
+     r"|mx (?:record )?(?:lookup failed|not found)|non-existent host|illegal host|domain .* not (?:exist|valid)"
+     r"|unrouteable address|invalid domain|domain is not reachable"),
     ("user_unknown", r"user(?:name)? (?:is )?unknown|unknown (?:user|recipient|local[- ]part|address|mailbox|alias)"
      r"|no such (?:user|mailbox|recipient|account|person|local user|address)|(?:user|recipient|mailbox|account"
      r"|address|addressee) (?:does not|doesn't|did not) exist|(?:user|recipient|mailbox|addressee|account) (?:not found"
      r"|unknown)|invalid (?:recipient|mailbox|user|address)|not a valid (?:mailbox|user|recipient)"
-     r"|no mailbox (?:here )?by that name|unrouteable address|not listed in (?:domino|public name)"
+     r"|no mailbox (?:here )?by that name|not listed in (?:domino|public name)"
      r"|bad destination (?:mailbox|system) address|mailbox (?:not found|does not exist|unavailable)"
      r"|recipient (?:address )?rejected: (?:user unknown|unknown user)|account (?:that you tried to reach )?does not exist"
      r"|no account by that name|not our customer|destination address (?:is )?(?:invalid|unknown)"
      r"|does not have an? .* account|user doesn't have|no such address|address (?:is )?(?:invalid|unknown)"
-     r"|recipient (?:is )?not (?:found|valid|known)|undeliverable address|address rejected"),
+     r"|recipient (?:is )?not (?:found|valid|known)|undeliverable address|address rejected"
+     r"|address couldn't be found|address not found"),
 )
 
 # RFC 3463 / 5248 codes → reason, where the code alone is specific enough.
@@ -136,7 +153,7 @@ RCPT_HINTS = re.compile(r"\[rcpt_to\]|rcpt to response|does not like recipient|s
 HARD_REASONS = {"user_unknown", "host_unknown", "has_moved", "not_accept"}
 OVERRIDE_RECIPIENT_CODE = {"auth_failure", "require_ptr", "tls_required", "blocklisted", "spam_content", "virus",
                            "no_relaying", "sender_rejected", "policy", "mailbox_full", "filtered", "has_moved",
-                           "not_accept", "system_error", "rate_limited", "disabled"}
+                           "not_accept", "system_error", "rate_limited", "disabled", "mailer_error"}
 RECIPIENT_CODES = {"5.1.1", "5.1.0", "5.1.2", "5.1.3", "5.1.6", "5.1.10"}
 STATUS_CLASS_REASONS = {"5.1": "unknown", "5.2": "mailbox_full", "5.3": "system_error", "5.4": "network_error",
                         "5.5": "unknown", "5.6": "content_error", "5.7": "policy"}
@@ -144,7 +161,7 @@ STATUS_CLASS_REASONS = {"5.1": "unknown", "5.2": "mailbox_full", "5.3": "system_
 KIND_OF_REASON = {
     "user_unknown": Kind.HARD, "host_unknown": Kind.HARD, "has_moved": Kind.HARD, "not_accept": Kind.HARD,
     "mailbox_full": Kind.SOFT, "disabled": Kind.SOFT, "expired": Kind.SOFT, "message_too_big": Kind.SOFT,
-    "rate_limited": Kind.SOFT, "network_error": Kind.SOFT, "system_error": Kind.SOFT, "temporary": Kind.SOFT,
+    "rate_limited": Kind.SOFT, "mailer_error": Kind.SOFT, "network_error": Kind.SOFT, "system_error": Kind.SOFT, "temporary": Kind.SOFT,
     "auth_failure": Kind.SENDER_PROBLEM, "require_ptr": Kind.SENDER_PROBLEM, "tls_required": Kind.SENDER_PROBLEM,
     "blocklisted": Kind.SENDER_PROBLEM, "spam_content": Kind.SENDER_PROBLEM, "virus": Kind.SENDER_PROBLEM,
     "no_relaying": Kind.SENDER_PROBLEM, "sender_rejected": Kind.SENDER_PROBLEM, "policy": Kind.SENDER_PROBLEM,
@@ -195,14 +212,15 @@ def smtp_command(text: str) -> str:
 
 
 def classify(status: str | None, diagnostic: str, *, action: str = "", context: str = "",
-             recipient: str = "", structured: bool = False) -> Verdict:
+             recipient: str = "", structured: bool = False, command: str = "") -> Verdict:
     """Decide one recipient's fate.
 
     `diagnostic` is the remote server's reply (or the bounce text about this recipient);
     `context` is the rest of the human-readable notice, consulted only when the diagnostic says
     nothing we recognise. `action` is the DSN Action field (failed | delayed | delivered …);
     `structured` says the diagnostic is a DSN Diagnostic-Code (the remote reply verbatim) rather
-    than lines picked out of a text notice.
+    than lines picked out of a text notice. `command` is the SMTP command the session transcript
+    shows last, when the caller found one.
     """
     action = action.strip().lower()
     status = best_status(status, find_status(diagnostic))
@@ -212,7 +230,7 @@ def classify(status: str | None, diagnostic: str, *, action: str = "", context: 
     temporary = action == "delayed" or (status or "").startswith("4.") or (
         status is None and reply is not None and 400 <= reply < 500
     )
-    command = smtp_command(diagnostic) or smtp_command(context)
+    command = smtp_command(diagnostic) or smtp_command(context) or command
     if command == "MAIL" or status in {"5.1.7", "5.1.8"}:
         # Refused at MAIL FROM: it is our envelope sender, whatever the words say.
         return Verdict(Kind.SENDER_PROBLEM, "sender_rejected", status)
@@ -223,7 +241,7 @@ def classify(status: str | None, diagnostic: str, *, action: str = "", context: 
         # mailbox or the recipient's filter outrank it ("giving up" boilerplate does not).
         reason = coded
     else:
-        reason = said or coded or _reason_from_text(context)
+        reason = said or STATUS_REASONS.get(status or "") or _reason_from_text(context) or coded
     if reason is None:
         return Verdict(Kind.SOFT if temporary else Kind.UNKNOWN, "temporary" if temporary else "unknown", status)
     kind = KIND_OF_REASON[reason]
@@ -242,16 +260,18 @@ def _at_rcpt(command: str, text: str, recipient: str) -> bool:
     """Did the refusal answer RCPT TO? Said outright, or shown by a Diagnostic-Code quoting the
     address in angle brackets, which is how servers word an RCPT reply (`550 <a@b>: User
     unknown`). Text notices are not trusted for the latter: they quote the address themselves."""
+    if RCPT_HINTS.search(text):
+        return True
     if command:
         return command == "RCPT"
-    quoted = bool(recipient) and f"<{recipient.lower()}>" in text.lower()
-    return quoted or bool(RCPT_HINTS.search(text))
+    return bool(recipient) and f"<{recipient.lower()}>" in text.lower()
 
 
 def _reason_from_text(text: str) -> str | None:
     if not text:
         return None
-    return _first(SENDER_PROBLEMS, text) or _first(SOFT, text) or _first(FILTERED, text) or _first(HARD, text)
+    return (_first(RECIPIENT_FIRST, text) or _first(SENDER_PROBLEMS, text) or _first(SOFT, text)
+            or _first(FILTERED, text) or _first(HARD, text) or _first(GENERIC_SOFT, text))
 
 
 def _reason_from_status(status: str | None) -> str | None:

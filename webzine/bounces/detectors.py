@@ -52,7 +52,7 @@ RECIPIENT_LINES = [re.compile(p.pattern.format(a=_ADDR), p.flags) for p in RECIP
 # Addresses on these lines are contacts or senders, never the failed recipient.
 NOT_RECIPIENT_LINE = re.compile(
     r"postmaster\b.*(?:contact|send|mail to|write|assistance)|(?:contact|please (?:send|write)|questions?"
-    r"|help|send mail to|assistance)\b.*@|^\s*(?:from|sender|reply-to|return-path|envelope-from|x-sender"
+    r"|help|send mail to|assistance)\b.*@|^[\s>]*(?:from|sender|reply-to|return-path|envelope-from|x-sender"
     r"|message-id|in-reply-to|references)\s*:|\bfrom\s+<?[\w.+-]+@|mail from|envelope-from|\bid\s+<",
     re.IGNORECASE,
 )

@@ -10,14 +10,15 @@ auto-replies and mailed unsubscribe requests; and only then the text heuristics 
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from email.message import Message
 from email.utils import getaddresses, parsedate_to_datetime
 
-from webzine.bounces import detectors, mime
-from webzine.bounces.classify import classify, find_status
+from webzine.bounces import detectors, mime, providers
+from webzine.bounces.classify import classify, find_status, smtp_command
 from webzine.bounces.events import Kind
 from webzine.tokens import verp_token_from
 
@@ -95,6 +96,10 @@ def _read(msg: Message, parts: mime.Parts, notice: str, subject: str, exclude: s
         findings = _delivery_status(parts.status_blocks, notice)
         if findings:
             return "dsn", findings
+    if "notificationType" in notice:
+        mailed = _ses_mail(notice)
+        if mailed:
+            return "ses", mailed
     embedded = _embedded_status(notice)
     if embedded:
         return "dsn", embedded
@@ -132,12 +137,26 @@ def _dsn_finding(block: dict[str, str], final: str, original_rcpt: str, reportin
     if not diagnostic:
         # No remote reply: the notice's own words are all there is ("The user(s) account is disabled").
         context = f"{context}\n{notice[:4000]}"
-    verdict = classify(status, diagnostic, action=action, context=context, recipient=final, structured=True)
+    verdict = classify(status, diagnostic, action=action, context=context, recipient=final, structured=True,
+                       command=smtp_command(notice))
     evidence = {"final_recipient": final, "action": action, "reporting_mta": _strip_type(reporting),
                 "remote_mta": _strip_type(block.get("remote-mta", ""))}
     email = original_rcpt if original_rcpt and "@" in original_rcpt else final
     return Finding(email, verdict.kind, verdict.reason, verdict.status, (diagnostic or context)[:500],
                    {k: v for k, v in evidence.items() if v})
+
+
+def _ses_mail(notice: str) -> list[Finding]:
+    """Amazon SES notifications delivered by SNS as email: the body is the JSON notification.
+    Sendmail breaks lines over 990 octets with "!" + newline + space; that is undone first."""
+    notice = notice.replace("!\n ", "")
+    start = notice.find("{")
+    try:
+        data, _ = json.JSONDecoder().raw_decode(notice[start:]) if start >= 0 else (None, 0)
+        events = providers.parse_ses_events(data) if isinstance(data, dict) else []
+    except (ValueError, providers.PayloadError):
+        return []
+    return [Finding(e.email, e.kind, e.reason, e.status, e.diagnostic, e.evidence) for e in events]
 
 
 def _embedded_status(notice: str) -> list[Finding]:
@@ -194,7 +213,11 @@ def _context_for(notice: str, addresses: tuple[str, ...]) -> str:
     picked: list[str] = []
     for index, line in enumerate(lines):
         if any(a in line.lower() for a in wanted):
-            picked.extend(l.strip() for l in lines[index:index + 6] if l.strip())
+            picked.append(line.strip())
+            for follow in lines[index + 1:index + 5]:
+                if not follow.strip() or ("@" in follow and not follow[:1].isspace()):
+                    break
+                picked.append(follow.strip())
     return " ".join(picked)
 
 

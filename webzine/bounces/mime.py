@@ -127,9 +127,13 @@ def _original_of(part: Message) -> Message | None:
     return parse_bytes(text.encode("utf-8", "replace")) if text.strip() else None
 
 
+RECIPIENT_FIELDS = {"final-recipient", "action", "status", "diagnostic-code"}
+
+
 def field_blocks(text: str) -> list[dict[str, str]]:
     """`Name: value` blocks separated by blank lines (RFC 3464 §2.1, RFC 5965 §3), with folded
-    continuation lines joined; names lowercased. Repeated fields are joined with '\\n'."""
+    continuation lines joined; names lowercased. Repeated fields are joined with '\\n', except
+    that a repeated per-recipient DSN field starts a new block (some MTAs omit the blank line)."""
     blocks: list[dict[str, str]] = []
     current: dict[str, str] = {}
     last: str | None = None
@@ -146,6 +150,9 @@ def field_blocks(text: str) -> list[dict[str, str]]:
         if colon and name.strip() and " " not in name.strip():
             last = name.strip().lower()
             value = value.strip()
+            if last in current and last in RECIPIENT_FIELDS:
+                blocks.append(current)
+                current = {}
             current[last] = current[last] + "\n" + value if last in current else value
         else:
             last = None
