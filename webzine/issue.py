@@ -164,12 +164,14 @@ _FINALS = (
     "", "k", "k", "k", "n", "n", "n", "t", "l", "k", "m", "l", "l", "l", "p", "l", "m", "p", "p",
     "t", "t", "ng", "t", "t", "k", "t", "p", "t",
 )  # fmt: skip
-# A final consonant before a silent ㅇ moves over: index → (what stays, what starts the next syllable).
+# A final consonant before a silent ㅇ moves over: index → (what stays, what starts the next
+# syllable); ㅎ falls silent (좋아 → joa).
 _CARRIED = {
-    1: ("", "g"), 2: ("", "kk"), 3: ("k", "s"), 4: ("", "n"), 5: ("n", "j"), 7: ("", "d"),
-    8: ("", "r"), 9: ("l", "g"), 10: ("l", "m"), 11: ("l", "b"), 12: ("l", "s"), 13: ("l", "t"),
-    14: ("l", "p"), 16: ("", "m"), 17: ("", "b"), 18: ("p", "s"), 19: ("", "s"), 20: ("", "ss"),
-    22: ("", "j"), 23: ("", "ch"), 24: ("", "k"), 25: ("", "t"), 26: ("", "p"),
+    1: ("", "g"), 2: ("", "kk"), 3: ("k", "s"), 4: ("", "n"), 5: ("n", "j"), 6: ("", "n"),
+    7: ("", "d"), 8: ("", "r"), 9: ("l", "g"), 10: ("l", "m"), 11: ("l", "b"), 12: ("l", "s"),
+    13: ("l", "t"), 14: ("l", "p"), 15: ("", "r"), 16: ("", "m"), 17: ("", "b"), 18: ("p", "s"),
+    19: ("", "s"), 20: ("", "ss"), 22: ("", "j"), 23: ("", "ch"), 24: ("", "k"), 25: ("", "t"),
+    26: ("", "p"), 27: ("", ""),
 }  # fmt: skip
 _SILENT_INITIAL = 11
 
