@@ -103,7 +103,7 @@ del _pair
 
 KNOWN_PARTICLES = tuple(f"{p.consonant}/{p.vowel}" for p in _BASE_PAIRS)
 
-# Vowel contractions after 이 when the word ends in a vowel: 이에요 → 예요, 이었다 → 였다, 이어서 → 여서.
+# 이 contracts with a following vowel after a vowel-final word: 이에요 → 예요, 이었다 → 였다.
 _CONTRACTIONS = {"에": "예", "었": "였", "어": "여"}
 
 _HANGUL_FIRST, _HANGUL_LAST = 0xAC00, 0xD7A3
