@@ -39,6 +39,14 @@ RECIPIENT_FIRST = [
     ("user_unknown", re.compile(r"5\.4\.1 .{0,80}recipient address rejected: access denied", re.IGNORECASE)),
 ]
 
+# Wordings that only a directory lookup of the recipient produces (Exchange's X.400 "recipient
+# name is not recognized", Domino's directory, Gmail's "address couldn't be found"): believed
+# without an SMTP command, unlike a bare "user unknown".
+DIRECTORY_VERDICTS = re.compile(
+    r"recipient name is not recognized|not listed in (?:the )?(?:domino directory|public name)"
+    r"|address couldn't be found|invalid final delivery userid|invalid recipient|adresse destinataire invalide",
+    re.IGNORECASE)
+
 # Checked first: the sender must fix these, whatever code the server chose.
 SENDER_PROBLEMS = _table(
     ("auth_failure", r"\bdmarc\b|\bspf\b|\bdkim\b|sender policy framework|authentication checks? failed"
@@ -134,7 +142,7 @@ HARD = _table(
 # RFC 3463 / 5248 codes → reason, where the code alone is specific enough.
 STATUS_REASONS = {
     "5.1.1": "user_unknown", "5.1.2": "host_unknown", "5.1.3": "user_unknown", "5.1.6": "has_moved",
-    "5.1.10": "not_accept", "5.1.7": "sender_rejected", "5.1.8": "sender_rejected",
+    "5.1.10": "not_accept", "5.3.2": "not_accept", "5.1.7": "sender_rejected", "5.1.8": "sender_rejected",
     "5.2.1": "disabled", "5.2.2": "mailbox_full", "5.2.3": "message_too_big", "5.3.4": "message_too_big",
     "5.4.7": "expired", "5.4.6": "network_error",
     "5.7.1": "policy", "5.7.23": "auth_failure", "5.7.25": "require_ptr", "5.7.26": "auth_failure",
@@ -149,12 +157,13 @@ SMTP_COMMAND_RE = re.compile(
     r"(?:in reply to|after|during|command:?|>>>|smtp command)\s*(?:the\s*)?(?:end of\s*)?"
     r"(rcpt to|rcpt|mail from|mail|data|helo|ehlo|end of data)\b", re.IGNORECASE)
 RCPT_HINTS = re.compile(r"\[rcpt_to\]|rcpt to response|does not like recipient|smtp:\s*rcpt"
-                        r"|delivery error: dd this user doesn't have", re.IGNORECASE)
+                        r"|delivery error: dd this user doesn't have|mailbox unavailable \(-?\d+:\d+:-?\d+\)",
+                        re.IGNORECASE)
 HARD_REASONS = {"user_unknown", "host_unknown", "has_moved", "not_accept"}
 OVERRIDE_RECIPIENT_CODE = {"auth_failure", "require_ptr", "tls_required", "blocklisted", "spam_content", "virus",
                            "no_relaying", "sender_rejected", "policy", "mailbox_full", "filtered", "has_moved",
                            "not_accept", "system_error", "rate_limited", "disabled", "mailer_error"}
-RECIPIENT_CODES = {"5.1.1", "5.1.0", "5.1.2", "5.1.3", "5.1.6", "5.1.10"}
+RECIPIENT_CODES = {"5.1.1", "5.1.0", "5.1.2", "5.1.3", "5.1.6", "5.1.10", "5.1.351"}
 STATUS_CLASS_REASONS = {"5.1": "unknown", "5.2": "mailbox_full", "5.3": "system_error", "5.4": "network_error",
                         "5.5": "unknown", "5.6": "content_error", "5.7": "policy"}
 
@@ -248,8 +257,10 @@ def classify(status: str | None, diagnostic: str, *, action: str = "", context: 
     if kind is Kind.HARD and (temporary or _contradicts_hard(status)):
         # A 4xx "user unknown" is a directory hiccup, and a 5.7.x one is a policy block in disguise.
         return Verdict(Kind.SOFT if temporary else Kind.UNKNOWN, reason, status)
-    if reason == "user_unknown" and status not in RECIPIENT_CODES and not _at_rcpt(
-            command, diagnostic, recipient if structured else ""):
+    carrier = recipient.lower().endswith(FILTERING_CARRIERS)
+    if reason == "user_unknown" and (status not in RECIPIENT_CODES or carrier) and not _at_rcpt(
+            command, diagnostic, recipient if structured else "") and not (
+            DIRECTORY_VERDICTS.search(diagnostic) and not carrier):
         # Mailboxes are checked at RCPT TO (RFC 5321 §3.3); "unknown user" after DATA, or with no
         # code and no sign of the RCPT stage, is as often a content or sender filter speaking.
         return Verdict(Kind.SOFT, "filtered", status)
@@ -285,4 +296,4 @@ def _contradicts_hard(status: str | None) -> bool:
     if not status:
         return False
     subject = status.split(".")[1]
-    return subject in {"2", "3", "6", "7"} and status not in {"5.7.27"}
+    return subject in {"2", "3", "6", "7"} and status not in {"5.7.27", "5.3.2", "5.3.0"}

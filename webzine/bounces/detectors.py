@@ -23,7 +23,7 @@ ORIGINAL_MARKERS = re.compile(
     r"^[\s\->=*_#|]*(?:"
     r"(?:this is a )?copy of (?:the|your) (?:original )?message|below this line is a copy"
     r"|original message (?:follows|headers?|is attached)|\(?original message\)?\s*[-=]*$|undelivered message"
-    r"|returned message|unsent message below|message headers follow|headers? of (?:the )?(?:original|returned)"
+    r"|original message:|returned message|unsent message below|message headers follow|headers? of (?:the )?(?:original|returned)"
     r"|text of (?:the )?(?:original )?message follows|the header of the original message"
     r"|included (?:original )?message|original mail|the original message (?:was|headers|follows)"
     r"|content-type: message/rfc822|forwarded message|message text follows|start of returned message"
@@ -36,7 +36,8 @@ HEADER_START = re.compile(r"^(?:Return-Path|Received|Message-I[Dd]|From|To|Subje
 
 # Line shapes that name a failed recipient, most certain first.
 RECIPIENT_LINES = [
-    re.compile(r"^\s*(?:>>>|-+>|\*+|#)?\s*<?{a}>?\s*(?:\.\.\.|:|,|;)?\s*$"),  # the address alone
+    re.compile(r"^\s*(?:>+|-+>|\*+|#)?\s*<?{a}>?\s*(?:\.\.\.|:|,|;)?\s*$"),  # the address alone
+    re.compile(r"^[\s>]*<?{a}>?\s+(?:on\s|\[|\()"),  # Exchange "a@b on <date>", "a@b [User unknown]"
     re.compile(r"^\s*<{a}>:"),  # qmail, Postfix text: "<a@b>: 550 …" / "<a@b>:"
     re.compile(r"^\s*{a}:\s"),  # "a@b: 550 …"
     re.compile(r"^\s*<?{a}>?\s*\.\.\.\s"),  # Sendmail: "a@b... User unknown"
@@ -45,6 +46,7 @@ RECIPIENT_LINES = [
                r"|to the following|message to|not delivered to|failed to|destination|address)\s*(?:address)?"
                r"\s*[:=]?\s*[\"'(<\[]*{a}", re.IGNORECASE),
     re.compile(r"[(<\[\"']\s*{a}\s*[)>\]\"']"),
+    re.compile(r":\s*<?{a}>?\s*$"),  # "Delivery failed 20 attempts: a@b"
 ]
 _ADDR = r"(?P<a>[\w.!#$%&'*+/=?^`{{|}}~-]+@[\w.-]+\.[A-Za-z0-9-]+)"
 RECIPIENT_LINES = [re.compile(p.pattern.format(a=_ADDR), p.flags) for p in RECIPIENT_LINES]
@@ -53,7 +55,7 @@ RECIPIENT_LINES = [re.compile(p.pattern.format(a=_ADDR), p.flags) for p in RECIP
 NOT_RECIPIENT_LINE = re.compile(
     r"postmaster\b.*(?:contact|send|mail to|write|assistance)|(?:contact|please (?:send|write)|questions?"
     r"|help|send mail to|assistance)\b.*@|^[\s>]*(?:from|sender|reply-to|return-path|envelope-from|x-sender"
-    r"|message-id|in-reply-to|references)\s*:|\bfrom\s+<?[\w.+-]+@|mail from|envelope-from|\bid\s+<",
+    r"|message-id|in-reply-to|references)\s*:|^\s*>+\s*(?:to|cc)\s*:|\bfrom\s+<?[\w.+-]+@|mail from|envelope-from|\bid\s+<",
     re.IGNORECASE,
 )
 
@@ -85,7 +87,14 @@ def addresses(text: str) -> list[str]:
 
 
 def scan(notice: str, *, exclude: set[str]) -> list[TextFinding]:
-    """The failed recipients a plain-text notice names, each with the lines that explain it."""
+    """The failed recipients a plain-text notice names, each with the lines that explain it.
+
+    The sender's own addresses are skipped, unless nothing else is named (someone who mails
+    themselves gets their own bounce)."""
+    return _scan(notice, exclude) or _scan(notice, set())
+
+
+def _scan(notice: str, exclude: set[str]) -> list[TextFinding]:
     lines = notice.split("\n")
     hits: dict[str, tuple[int, int]] = {}  # address → (rank of the line shape, line index)
     for index, line in enumerate(lines):

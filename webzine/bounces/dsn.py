@@ -104,13 +104,16 @@ def _read(msg: Message, parts: mime.Parts, notice: str, subject: str, exclude: s
     if embedded:
         return "dsn", embedded
     sender = _addresses(msg, "From")
-    if not _looks_like_bounce(msg, subject):
-        if sender and (UNSUBSCRIBE_SUBJECT.search(subject) or _sent_to(msg, unsubscribe_addresses)
-                       or "sent this email to unsubscribe" in notice):
-            return "unsubscribe", [Finding(sender[0], Kind.UNSUBSCRIBE, "unsubscribe_request",
-                                           evidence={"subject": subject[:200]})]
-        if sender and _is_auto_reply(msg, subject):
-            return "auto_reply", [Finding(sender[0], Kind.AUTO_REPLY, "vacation", evidence={"subject": subject[:200]})]
+    bounce_like = _looks_like_bounce(msg, subject)
+    if sender and not bounce_like and (UNSUBSCRIBE_SUBJECT.search(subject) or _sent_to(msg, unsubscribe_addresses)
+                                       or "sent this email to unsubscribe" in notice):
+        return "unsubscribe", [Finding(sender[0], Kind.UNSUBSCRIBE, "unsubscribe_request",
+                                       evidence={"subject": subject[:200]})]
+    # Exchange sends out-of-office replies with an empty Return-Path, like a bounce: the
+    # subject and the RFC 3834 headers decide, unless the subject itself reads like a bounce.
+    if sender and _is_auto_reply(msg, subject) and not BOUNCE_SUBJECT.search(subject) and not BOUNCE_SENDER.search(
+            mime.header(msg, "From")):
+        return "auto_reply", [Finding(sender[0], Kind.AUTO_REPLY, "vacation", evidence={"subject": subject[:200]})]
     return _from_text(notice, subject, exclude, original)
 
 
