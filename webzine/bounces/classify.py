@@ -136,7 +136,8 @@ HARD = _table(
      r"|no account by that name|not our customer|destination address (?:is )?(?:invalid|unknown)"
      r"|does not have an? .* account|user doesn't have|no such address|address (?:is )?(?:invalid|unknown)"
      r"|recipient (?:is )?not (?:found|valid|known)|undeliverable address|address rejected"
-     r"|address couldn't be found|address not found"),
+     r"|address couldn't be found|address not found|invalid final delivery userid|recipient name is not recognized"
+     r"|adresse destinataire invalide"),
 )
 
 # RFC 3463 / 5248 codes → reason, where the code alone is specific enough.
