@@ -13,6 +13,8 @@ from webzine.errors import ConfigError
 REGISTRY: dict[str, str] = {
     "outbox": "webzine.transports.outbox:OutboxTransport",
     "smtp": "webzine.transports.smtp:SmtpTransport",
+    "sendgrid": "webzine.transports.sendgrid:SendGridTransport",
+    "postmark": "webzine.transports.postmark:PostmarkTransport",
 }
 
 

@@ -1,0 +1,540 @@
+"""Local stand-ins for the SendGrid, Mailgun, Postmark and Amazon SES sending APIs.
+
+Each follows its provider's documented request and response shapes closely enough to catch a
+wrong request: the auth header (SES: a full SigV4 check, written here independently of
+`webzine.transports.ses`), the JSON or multipart body, batch results, error bodies and
+rate-limit headers. Faults are injected per request: `429`, `500`, `503`, `drop` (the connection
+closes before the request is processed — nothing accepted), `slow` (answers after
+`slow_seconds`, accepted), `drop_after` (accepted, then the connection closes with no answer).
+
+Run as a process (`python tests/api_servers.py postmark`): it prints `PORT <n>` and serves on
+127.0.0.1 until terminated. `ApiServer` starts one, talks to its control endpoints
+(`/_webzine/config`, `/_webzine/received`) and stops it by PID. Every message the server
+accepted is counted by Message-ID and recipient, so tests can prove nothing was sent twice.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import hashlib
+import hmac
+import json
+import random
+import secrets
+import socket
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from email import policy
+from email.parser import BytesParser
+from email.utils import getaddresses
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qsl, quote, urlsplit
+
+import httpx
+
+DEFAULTS: dict[str, Any] = {
+    "token": "test-token",  # Postmark server token, SendGrid key, Mailgun key
+    "domain": "mg.example.co.kr",  # Mailgun sending domain
+    "access_key": "AKIDEXAMPLE",  # SES
+    "secret_key": "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
+    "region": "ap-northeast-2",
+    "streams": ["outbound", "broadcast"],  # Postmark message streams
+    "inactive": [],  # Postmark: recipients marked inactive (ErrorCode 406)
+    "reject": [],  # recipients the provider refuses as invalid (400/422)
+    "verified_senders": [],  # SendGrid: when set, other From addresses get 403
+    "sending_paused": False,  # SES: SendingPausedException
+    "suppressions": [],  # [{"email", "reason", "at", "detail"}] for the suppression endpoints
+    "delay": 0.0,  # seconds before every answer (the bench uses 0.02)
+    "slow_seconds": 2.0,
+    "retry_after": 1,
+    "faults": [],  # scripted, one per request, before random ones
+    "random_faults": {},  # {"429": 0.2, "drop": 0.1, ...}
+    "seed": 0,
+    "record_bodies": True,
+}
+_PARSER = BytesParser(policy=policy.default)
+
+
+class State:
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.config: dict[str, Any] = dict(DEFAULTS)
+        self.messages: list[dict[str, Any]] = []
+        self.requests: list[dict[str, Any]] = []
+        self.rng = random.Random(0)
+        self.generation = 0  # a request that began before the last reset must not count after it
+        self.current = threading.local()
+
+    def reset(self, changes: dict[str, Any]) -> None:
+        with self.lock:
+            self.config = {**DEFAULTS, **changes}
+            self.config["faults"] = list(self.config["faults"])
+            self.messages.clear()
+            self.requests.clear()
+            self.rng = random.Random(self.config["seed"])
+            self.generation += 1
+
+    def next_fault(self) -> str:
+        with self.lock:
+            if self.config["faults"]:
+                return self.config["faults"].pop(0)
+            draw = self.rng.random()
+            for fault, probability in self.config["random_faults"].items():
+                if draw < probability:
+                    return fault
+                draw -= probability
+            return "ok"
+
+    def accept(self, message_id: str | None, recipient: str, provider_id: str, **extra: Any) -> None:
+        with self.lock:
+            if getattr(self.current, "generation", self.generation) != self.generation:
+                return
+            self.messages.append({"message_id": message_id, "recipient": recipient.lower(), "provider_id": provider_id, **extra})
+
+
+Answer = tuple[int, dict[str, str], bytes]
+
+
+def _json(status: int, body: Any, headers: dict[str, str] | None = None) -> Answer:
+    return status, {"Content-Type": "application/json", **(headers or {})}, json.dumps(body).encode()
+
+
+def _message_id(value: str | None) -> str | None:
+    return value.strip().strip("<>") if value else None
+
+
+# --- providers ------------------------------------------------------------------------------
+
+
+class Postmark:
+    """https://postmarkapp.com/developer/api/email-api and /suppressions-api."""
+
+    def __init__(self, state: State) -> None:
+        self.state = state
+
+    def auth(self, request: "Handler") -> Answer | None:
+        if request.headers.get("X-Postmark-Server-Token") != self.state.config["token"]:
+            return _json(401, {"ErrorCode": 10, "Message": "The Server Token you provided in the X-Postmark-Server-Token request header was invalid."})
+        if request.command == "POST" and request.headers.get("Content-Type", "").split(";")[0] != "application/json":
+            return _json(415, {"ErrorCode": 409, "Message": "JSON data required: check Accept and Content-Type headers."})
+        return None
+
+    def rate_limited(self) -> Answer:
+        return _json(429, {"ErrorCode": 429, "Message": "Rate limit exceeded."}, {"Retry-After": str(self.state.config["retry_after"])})
+
+    def handle(self, request: "Handler", body: bytes) -> Answer:
+        path = urlsplit(request.path).path
+        if request.command == "GET" and path.startswith("/message-streams/") and path.endswith("/suppressions/dump"):
+            return self.dump()
+        try:
+            data = json.loads(body)
+        except ValueError:
+            return _json(422, {"ErrorCode": 402, "Message": "Received invalid JSON input."})
+        if path == "/email" and isinstance(data, dict):
+            item = self.one(data)
+            return _json(200 if item["ErrorCode"] == 0 else 422, item)
+        if path == "/email/batch" and isinstance(data, list):
+            if len(data) > 500:
+                return _json(422, {"ErrorCode": 410, "Message": "Too many batch messages."})
+            return _json(200, [self.one(item) for item in data])
+        return _json(404, {"ErrorCode": 404, "Message": "Not found."})
+
+    def one(self, data: dict[str, Any]) -> dict[str, Any]:
+        config = self.state.config
+        recipients = [addr for _, addr in getaddresses([str(data.get("To", ""))]) if addr]
+        if not data.get("From") or not recipients or not (data.get("TextBody") or data.get("HtmlBody")):
+            return {"ErrorCode": 300, "Message": "Invalid email request: From, To and a TextBody or HtmlBody are required."}
+        if data.get("MessageStream", "outbound") not in config["streams"]:
+            return {"ErrorCode": 1235, "Message": f"The message stream '{data.get('MessageStream')}' was not found."}
+        inactive = [r for r in recipients if r.lower() in config["inactive"]]
+        if inactive:
+            return {"ErrorCode": 406, "Message": f"You tried to send to recipient(s) that have been marked as inactive. Found inactive addresses: {', '.join(inactive)}. Inactive recipients are ones that have generated a hard bounce, a spam complaint, or a manual suppression."}
+        if any(r.lower() in config["reject"] for r in recipients):
+            return {"ErrorCode": 300, "Message": f"Invalid 'To' address: '{data['To']}'."}
+        headers = {h.get("Name", ""): h.get("Value", "") for h in data.get("Headers") or []}
+        provider_id = str(uuid.uuid4())
+        self.state.accept(_message_id(headers.get("Message-ID")), recipients[0], provider_id, fields=data if config["record_bodies"] else None)
+        return {"To": data["To"], "SubmittedAt": time.strftime("%Y-%m-%dT%H:%M:%S.0000000Z", time.gmtime()), "MessageID": provider_id, "ErrorCode": 0, "Message": "OK"}
+
+    def dump(self) -> Answer:
+        reasons = {"hard_bounce": "HardBounce", "complaint": "SpamComplaint", "manual": "ManualSuppression"}
+        rows = [
+            {"EmailAddress": s["email"], "SuppressionReason": reasons[s["reason"]], "Origin": s.get("origin", "Recipient"), "CreatedAt": s["at"]}
+            for s in self.state.config["suppressions"]
+            if s["reason"] in reasons
+        ]
+        return _json(200, {"Suppressions": rows})
+
+
+class SendGrid:
+    """https://www.twilio.com/docs/sendgrid/api-reference/mail-send and the suppression APIs."""
+
+    RESERVED = {"x-sg-id", "x-sg-eid", "received", "dkim-signature", "content-type", "content-transfer-encoding", "to", "from", "subject", "reply-to", "cc", "bcc"}
+    KINDS = {"bounces": "hard_bounce", "spam_reports": "complaint", "unsubscribes": "unsubscribed", "invalid_emails": "invalid"}
+
+    def __init__(self, state: State) -> None:
+        self.state = state
+
+    @staticmethod
+    def errors(status: int, message: str, field: str | None = None, headers: dict[str, str] | None = None) -> Answer:
+        return _json(status, {"errors": [{"message": message, "field": field, "help": None}]}, headers)
+
+    def auth(self, request: "Handler") -> Answer | None:
+        if request.headers.get("Authorization") != f"Bearer {self.state.config['token']}":
+            return self.errors(401, "The provided authorization grant is invalid, expired, or revoked")
+        return None
+
+    def rate_limited(self) -> Answer:
+        reset = int(time.time()) + int(self.state.config["retry_after"])
+        return self.errors(429, "too many requests", headers={"X-RateLimit-Limit": "600", "X-RateLimit-Remaining": "0", "X-RateLimit-Reset": str(reset)})
+
+    def handle(self, request: "Handler", body: bytes) -> Answer:
+        url = urlsplit(request.path)
+        if request.command == "GET" and url.path.startswith("/v3/suppression/"):
+            return self.suppressions(url.path.rsplit("/", 1)[-1], dict(parse_qsl(url.query)))
+        if url.path != "/v3/mail/send":
+            return self.errors(404, "not found")
+        try:
+            data = json.loads(body)
+        except ValueError:
+            return self.errors(400, "Bad Request", None)
+        problem = self.validate(data)
+        if problem:
+            return problem
+        recipient = data["personalizations"][0]["to"][0]["email"]
+        provider_id = secrets.token_urlsafe(16)
+        headers = data.get("headers") or {}
+        self.state.accept(_message_id(headers.get("Message-ID")), recipient, provider_id, fields=data if self.state.config["record_bodies"] else None)
+        return 202, {"X-Message-Id": provider_id, "Content-Length": "0"}, b""
+
+    def validate(self, data: Any) -> Answer | None:
+        config = self.state.config
+        personalizations = data.get("personalizations") if isinstance(data, dict) else None
+        if not personalizations:
+            return self.errors(400, "The personalizations field is required and must have at least one personalization.", "personalizations")
+        if len(personalizations) > 1000:
+            return self.errors(400, "The personalization block is limited to 1000 personalizations per API request.", "personalizations")
+        for index, item in enumerate(personalizations):
+            for number, to in enumerate(item.get("to") or []):
+                if to.get("email", "").lower() in config["reject"]:
+                    return self.errors(400, "Does not contain a valid address.", f"personalizations.{index}.to.{number}.email")
+        sender = (data.get("from") or {}).get("email")
+        if not sender:
+            return self.errors(400, "The from object must be provided for every email send.", "from")
+        if config["verified_senders"] and sender not in config["verified_senders"]:
+            return self.errors(403, "The from address does not match a verified Sender Identity. Mail cannot be sent until this error is resolved.", "from")
+        content = data.get("content") or []
+        if not content or (len(content) > 1 and content[0].get("type") != "text/plain"):
+            return self.errors(400, "The content value must be an array of objects; text/plain must come first.", "content")
+        reserved = [name for name in data.get("headers") or {} if name.lower() in self.RESERVED]
+        if reserved:
+            return self.errors(400, f"The '{reserved[0]}' header is reserved and cannot be set in headers.", "headers")
+        return None
+
+    def suppressions(self, kind: str, query: dict[str, str]) -> Answer:
+        reason = self.KINDS.get(kind)
+        rows = [s for s in self.state.config["suppressions"] if s["reason"] == reason]
+        offset, limit = int(query.get("offset", 0)), int(query.get("limit", 500))
+        page = rows[offset : offset + limit]
+        return _json(200, [{"email": s["email"], "created": int(s.get("epoch", 1_700_000_000)), "reason": s.get("detail", ""), "status": "5.1.1"} for s in page])
+
+
+class Mailgun:
+    """https://documentation.mailgun.com/docs/mailgun/api-reference/send/mailgun/messages and suppressions."""
+
+    KINDS = {"bounces": "hard_bounce", "complaints": "complaint", "unsubscribes": "unsubscribed"}
+
+    def __init__(self, state: State) -> None:
+        self.state = state
+
+    def auth(self, request: "Handler") -> Answer | None:
+        expected = "Basic " + base64.b64encode(f"api:{self.state.config['token']}".encode()).decode()
+        if request.headers.get("Authorization") != expected:
+            return 401, {"Content-Type": "text/plain"}, b"Forbidden"
+        return None
+
+    def rate_limited(self) -> Answer:
+        return _json(429, {"message": "Too many requests"}, {"Retry-After": str(self.state.config["retry_after"])})
+
+    def handle(self, request: "Handler", body: bytes) -> Answer:
+        url = urlsplit(request.path)
+        parts = url.path.strip("/").split("/")
+        if len(parts) != 3 or parts[0] != "v3":
+            return _json(404, {"message": "Not Found"})
+        if parts[1] != self.state.config["domain"]:
+            return _json(404, {"message": f"Domain not found: {parts[1]}"})
+        if request.command == "GET" and parts[2] in self.KINDS:
+            return self.suppressions(request, parts[2], dict(parse_qsl(url.query)))
+        if parts[2] != "messages.mime":
+            return _json(404, {"message": "Not Found"})
+        fields = self.form(request.headers.get("Content-Type", ""), body)
+        if "to" not in fields or "message" not in fields:
+            return _json(400, {"message": "'to' and 'message' parameters are required"})
+        recipient = fields["to"].decode()
+        if recipient.lower() in self.state.config["reject"]:
+            return _json(400, {"message": "'to' parameter is not a valid address. please check documentation"})
+        mime = _PARSER.parsebytes(fields["message"])
+        message_id = _message_id(mime["Message-ID"]) or f"{uuid.uuid4().hex}@{self.state.config['domain']}"
+        self.state.accept(_message_id(mime["Message-ID"]), recipient, message_id, raw=fields["message"].decode("ascii", "replace") if self.state.config["record_bodies"] else None)
+        return _json(200, {"id": f"<{message_id}>", "message": "Queued. Thank you."})
+
+    @staticmethod
+    def form(content_type: str, body: bytes) -> dict[str, bytes]:
+        """multipart/form-data fields, read with the email parser (same MIME grammar)."""
+        if not content_type.startswith("multipart/form-data"):
+            return {}
+        parsed = _PARSER.parsebytes(f"Content-Type: {content_type}\r\n\r\n".encode() + body)
+        fields: dict[str, bytes] = {}
+        for part in parsed.iter_parts():
+            name = part.get_param("name", header="content-disposition")
+            if name:
+                fields[str(name)] = part.get_payload(decode=True) or b""
+        return fields
+
+    def suppressions(self, request: "Handler", kind: str, query: dict[str, str]) -> Answer:
+        reason = self.KINDS[kind]
+        rows = [s for s in self.state.config["suppressions"] if s["reason"] == reason]
+        limit = int(query.get("limit", 100))
+        start = 0
+        if query.get("page") == "next" and query.get("address"):
+            start = next((i + 1 for i, s in enumerate(rows) if s["email"] == query["address"]), len(rows))
+        page = rows[start : start + limit]
+        base = f"http://{request.headers.get('Host')}/v3/{self.state.config['domain']}/{kind}"
+        last = page[-1]["email"] if page else query.get("address", "")
+        items = [{"address": s["email"], "code": "550", "error": s.get("detail", ""), "created_at": s.get("rfc822", "Mon, 02 Nov 2026 10:00:00 UTC")} for s in page]
+        paging = {"first": f"{base}?limit={limit}", "next": f"{base}?page=next&address={quote(last)}&limit={limit}", "previous": f"{base}?page=previous&limit={limit}", "last": f"{base}?page=last&limit={limit}"}
+        return _json(200, {"items": items, "paging": paging})
+
+
+def sigv4_signature(secret_key: str, date: str, region: str, service: str, string_to_sign: str) -> str:
+    """AWS SigV4 signing-key chain, as the AWS General Reference describes it."""
+    key = ("AWS4" + secret_key).encode()
+    for part in (date, region, service, "aws4_request"):
+        key = hmac.new(key, part.encode(), hashlib.sha256).digest()
+    return hmac.new(key, string_to_sign.encode(), hashlib.sha256).hexdigest()
+
+
+class Ses:
+    """https://docs.aws.amazon.com/ses/latest/APIReference-V2/API_SendEmail.html, SigV4-checked."""
+
+    def __init__(self, state: State) -> None:
+        self.state = state
+
+    @staticmethod
+    def error(status: int, kind: str, message: str, headers: dict[str, str] | None = None) -> Answer:
+        return _json(status, {"message": message}, {"x-amzn-ErrorType": f"{kind}:http://internal.amazon.com/coral/com.amazonaws.sesv2/", **(headers or {})})
+
+    def auth(self, request: "Handler") -> Answer | None:
+        header = request.headers.get("Authorization", "")
+        fields = dict(item.strip().split("=", 1) for item in header.removeprefix("AWS4-HMAC-SHA256 ").split(",") if "=" in item)
+        credential = fields.get("Credential", "").split("/")
+        if not header.startswith("AWS4-HMAC-SHA256 ") or len(credential) != 5:
+            return self.error(403, "MissingAuthenticationTokenException", "Missing Authentication Token")
+        access_key, date, region, service, _ = credential
+        if access_key != self.state.config["access_key"]:
+            return self.error(403, "UnrecognizedClientException", "The security token included in the request is invalid.")
+        signed = fields.get("SignedHeaders", "").split(";")
+        url = urlsplit(request.path)
+        query = "&".join(f"{quote(k, safe='-_.~')}={quote(v, safe='-_.~')}" for k, v in sorted(parse_qsl(url.query, keep_blank_values=True)))
+        canonical = "\n".join(
+            [request.command, quote(url.path, safe="/-_.~"), query]
+            + [f"{name}:{' '.join(request.headers.get(name, '').split())}" for name in signed]
+            + ["", ";".join(signed), hashlib.sha256(request.body).hexdigest()]
+        )
+        amz_date = request.headers.get("x-amz-date", "")
+        scope = f"{date}/{region}/{service}/aws4_request"
+        to_sign = "\n".join(["AWS4-HMAC-SHA256", amz_date, scope, hashlib.sha256(canonical.encode()).hexdigest()])
+        expected = sigv4_signature(self.state.config["secret_key"], date, region, service, to_sign)
+        if "host" not in signed or service != "ses" or region != self.state.config["region"] or not hmac.compare_digest(expected, fields.get("Signature", "")):
+            return self.error(403, "SignatureDoesNotMatch", "The request signature we calculated does not match the signature you provided.")
+        return None
+
+    def rate_limited(self) -> Answer:
+        return self.error(429, "TooManyRequestsException", "Too Many Requests", {"Retry-After": str(self.state.config["retry_after"])})
+
+    def handle(self, request: "Handler", body: bytes) -> Answer:
+        url = urlsplit(request.path)
+        if request.command == "GET" and url.path == "/v2/email/suppression/addresses":
+            return self.suppressions(dict(parse_qsl(url.query)))
+        if url.path != "/v2/email/outbound-emails":
+            return self.error(404, "NotFoundException", "Not Found")
+        try:
+            data = json.loads(body)
+            raw = base64.b64decode(data["Content"]["Raw"]["Data"], validate=True)
+            recipients = data.get("Destination", {}).get("ToAddresses") or []
+        except (ValueError, KeyError, TypeError):
+            return self.error(400, "BadRequestException", "Invalid request body: Content.Raw.Data must be base64.")
+        if self.state.config["sending_paused"]:
+            return self.error(400, "SendingPausedException", "Sending is paused for this account.")
+        if not recipients or any(r.lower() in self.state.config["reject"] for r in recipients):
+            return self.error(400, "MessageRejected", "Illegal address")
+        mime = _PARSER.parsebytes(raw)
+        provider_id = f"0100{secrets.token_hex(8)}-{uuid.uuid4()}-000000"
+        self.state.accept(_message_id(mime["Message-ID"]), recipients[0], provider_id, raw=raw.decode("ascii", "replace") if self.state.config["record_bodies"] else None, configuration_set=data.get("ConfigurationSetName"))
+        return _json(200, {"MessageId": provider_id})
+
+    def suppressions(self, query: dict[str, str]) -> Answer:
+        reasons = {"hard_bounce": "BOUNCE", "complaint": "COMPLAINT"}
+        rows = [s for s in self.state.config["suppressions"] if s["reason"] in reasons]
+        start, size = int(query.get("NextToken", 0)), int(query.get("PageSize", 1000))
+        page = rows[start : start + size]
+        body: dict[str, Any] = {"SuppressedDestinationSummaries": [{"EmailAddress": s["email"], "Reason": reasons[s["reason"]], "LastUpdateTime": s.get("epoch", 1_700_000_000)} for s in page]}
+        if start + size < len(rows):
+            body["NextToken"] = str(start + size)
+        return _json(200, body)
+
+
+PROVIDERS = {"postmark": Postmark, "sendgrid": SendGrid, "mailgun": Mailgun, "ses": Ses}
+
+
+# --- the HTTP server ------------------------------------------------------------------------
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive, as the real APIs
+    disable_nagle_algorithm = True  # headers and body leave at once, no 40 ms delayed-ACK stall
+    state: State
+    provider: Any
+    body: bytes = b""
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the stdlib's name
+        """Quiet: the tests read /_webzine/received instead of a log."""
+
+    def do_GET(self) -> None:  # noqa: N802 - the stdlib's name
+        self.dispatch()
+
+    def do_POST(self) -> None:  # noqa: N802
+        self.dispatch()
+
+    def answer(self, status: int, headers: dict[str, str], body: bytes) -> None:
+        self.send_response(status)
+        for name, value in headers.items():
+            if name.lower() != "content-length":
+                self.send_header(name, value)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def drop(self) -> None:
+        self.close_connection = True
+        self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+        self.connection.close()
+
+    def dispatch(self) -> None:
+        self.body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        if self.path.startswith("/_webzine/"):
+            self.control()
+            return
+        config = self.state.config
+        self.state.current.generation = self.state.generation
+        with self.state.lock:
+            self.state.requests.append({"method": self.command, "path": self.path, "headers": dict(self.headers.items()), "body": self.body.decode("utf-8", "replace") if config["record_bodies"] else None})
+        fault = self.state.next_fault()
+        if config["delay"]:
+            time.sleep(config["delay"])
+        if fault == "drop":
+            self.drop()
+            return
+        refused = self.provider.auth(self)
+        if refused:
+            self.answer(*refused)
+            return
+        if fault == "429":
+            self.answer(*self.provider.rate_limited())
+            return
+        if fault in ("500", "503"):
+            self.answer(*_json(int(fault), {"message": "Internal error, please retry", "ErrorCode": int(fault)}))
+            return
+        if fault == "slow":
+            time.sleep(config["slow_seconds"])
+        result = self.provider.handle(self, self.body)
+        if fault == "drop_after":
+            self.drop()
+            return
+        self.answer(*result)
+
+    def control(self) -> None:
+        if self.path == "/_webzine/config":
+            self.state.reset(json.loads(self.body or b"{}"))
+            self.answer(*_json(200, {"ok": True}))
+        elif self.path == "/_webzine/received":
+            with self.state.lock:
+                self.answer(*_json(200, {"messages": self.state.messages, "requests": self.state.requests}))
+        else:
+            self.answer(*_json(404, {"message": "unknown control path"}))
+
+
+class QuietServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that gave up (timeout tests) breaks the pipe: expected, not worth a trace."""
+        if not isinstance(sys.exc_info()[1], (BrokenPipeError, ConnectionResetError)):
+            super().handle_error(request, client_address)
+
+
+def serve(provider: str, port: int) -> None:
+    state = State()
+    handler = type("BoundHandler", (Handler,), {"state": state, "provider": PROVIDERS[provider](state)})
+    server = QuietServer(("127.0.0.1", port), handler)
+    print(f"PORT {server.server_address[1]}", flush=True)
+    server.serve_forever()
+
+
+# --- the test-side handle ---------------------------------------------------------------------
+
+
+class ApiServer:
+    """One provider stand-in in its own process, on a free port, stopped by its PID."""
+
+    def __init__(self, provider: str) -> None:
+        self.provider = provider
+        self.process = subprocess.Popen(
+            [sys.executable, __file__, provider], stdout=subprocess.PIPE, text=True
+        )
+        line = self._first_line(timeout=15)
+        if not line.startswith("PORT "):
+            self.stop()
+            raise RuntimeError(f"{provider} test server did not start: {line!r}")
+        self.url = f"http://127.0.0.1:{int(line.split()[1])}"
+        self.control = httpx.Client(base_url=self.url, timeout=10)
+
+    def _first_line(self, timeout: float) -> str:
+        box: list[str] = []
+        reader = threading.Thread(target=lambda: box.append(self.process.stdout.readline()), daemon=True)  # type: ignore[union-attr]
+        reader.start()
+        reader.join(timeout)
+        return box[0] if box else ""
+
+    def configure(self, **changes: Any) -> None:
+        """Reset the server: forget what it received, then apply `changes` over the defaults."""
+        self.control.post("/_webzine/config", json=changes).raise_for_status()
+
+    def received(self) -> dict[str, Any]:
+        return self.control.get("/_webzine/received").json()
+
+    def messages(self) -> list[dict[str, Any]]:
+        return self.received()["messages"]
+
+    def stop(self) -> None:
+        if hasattr(self, "control"):
+            self.control.close()
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(timeout=5)
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description="Serve a stand-in email API on 127.0.0.1.")
+    parser.add_argument("provider", choices=sorted(PROVIDERS))
+    parser.add_argument("--port", type=int, default=0)
+    arguments = parser.parse_args()
+    serve(arguments.provider, arguments.port)

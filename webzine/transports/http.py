@@ -1,0 +1,236 @@
+"""What every email-API transport shares: one httpx client, timeouts, and one reading of HTTP.
+
+Each provider module (sendgrid, mailgun, postmark, ses) builds its request and reads its own
+success and error bodies; everything that is the same for all four lives here:
+
+- one injected `httpx.Client` per transport (HTTP/1.1 keep-alive, a pool as large as
+  `[send] concurrency`, connect retries that cannot duplicate a message), so tests swap the
+  transport and threads share connections;
+- the meaning of a status: 2xx accepted, 429 and 5xx temporary (with the provider's wait),
+  401/403 the sender's problem (the run stops), other 4xx permanent for that one message;
+- httpx exceptions translated at this edge into a `Delivery`, never leaked upwards.
+
+A temporary outcome carries `retry_after` (seconds the provider asked us to wait) and `ambiguous`
+(the request may have reached the provider before the connection failed, so a retry can deliver
+twice). Both are attributes of `ApiDelivery`; the orchestration reads them with
+`getattr(delivery, "retry_after", None)` so that other transports need not know about them.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+import httpx
+
+from webzine.config import Settings
+from webzine.errors import ConfigError, SenderProblem
+from webzine.transports.base import BaseTransport, Delivery, Outcome
+
+USER_AGENT = "webzine/0.1 (+https://github.com/webzine)"
+CONNECT_RETRIES = 2  # httpx retries only failed connects: the request was never sent
+BODY_EXCERPT = 500  # characters of a provider's error body kept for the ledger and the report
+
+
+@dataclass(frozen=True, slots=True)
+class ApiDelivery(Delivery):
+    """A `Delivery` with what an HTTP API adds: how long to wait, and whether a retry may
+    duplicate a message the provider already took."""
+
+    retry_after: float | None = None  # seconds; from Retry-After or the provider's reset time
+    ambiguous: bool = False  # the provider may have accepted the request we could not confirm
+
+
+def accepted(code: int, provider_id: str | None, text: str = "accepted") -> ApiDelivery:
+    return ApiDelivery(Outcome.ACCEPTED, code=code, text=text, provider_id=provider_id)
+
+
+def permanent(code: int | None, text: str, *, status: str | None = None) -> ApiDelivery:
+    return ApiDelivery(Outcome.PERMANENT, code=code, status=status, text=text)
+
+
+def temporary(
+    code: int | None,
+    text: str,
+    *,
+    retry_after: float | None = None,
+    ambiguous: bool = False,
+    sender_problem: bool = False,
+) -> ApiDelivery:
+    if retry_after is not None:
+        text = f"{text} (retry after {retry_after:g} s)"
+    return ApiDelivery(
+        Outcome.TEMPORARY,
+        code=code,
+        text=text,
+        retry_after=retry_after,
+        ambiguous=ambiguous,
+        sender_problem=sender_problem,
+    )
+
+
+def parse_retry_after(value: str | None, *, now: float | None = None) -> float | None:
+    """Seconds to wait from a Retry-After value: delta-seconds or an HTTP-date (RFC 9110 10.2.3).
+
+    Returns None when absent or unreadable, so the orchestration falls back to its backoff."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        moment = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if moment.tzinfo is None:
+        return None
+    return max(0.0, moment.timestamp() - (time.time() if now is None else now))
+
+
+def parse_reset_epoch(value: str | None, *, now: float | None = None) -> float | None:
+    """Seconds until a Unix reset time (SendGrid's X-RateLimit-Reset), never negative."""
+    if not value or not value.strip().isdigit():
+        return None
+    return max(0.0, float(value) - (time.time() if now is None else now))
+
+
+def wait_hint(response: httpx.Response) -> float | None:
+    """The provider's requested wait: Retry-After first, else a rate-limit reset time."""
+    hint = parse_retry_after(response.headers.get("retry-after"))
+    if hint is None:
+        hint = parse_reset_epoch(response.headers.get("x-ratelimit-reset"))
+    return hint
+
+
+def excerpt(response: httpx.Response) -> str:
+    """The provider's body, shortened, on one line: what a person needs to act on an error."""
+    text = response.text.strip().replace("\r", " ").replace("\n", " ")
+    return text if len(text) <= BODY_EXCERPT else text[:BODY_EXCERPT] + "…"
+
+
+def json_body(response: httpx.Response) -> Any:
+    """The response body as JSON, or None when it is empty or not JSON."""
+    try:
+        return response.json()
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return None
+
+
+def build_client(
+    base_url: str,
+    *,
+    timeout: float,
+    connections: int,
+    headers: dict[str, str] | None = None,
+    auth: httpx.Auth | tuple[str, str] | None = None,
+) -> httpx.Client:
+    """One pooled HTTP/1.1 client per transport, shared by the sending threads."""
+    if not base_url.startswith(("https://", "http://")):
+        raise ConfigError(f"API base_url '{base_url}' must start with https:// (or http:// for a local test server).")
+    return httpx.Client(
+        base_url=base_url,
+        timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
+        limits=httpx.Limits(max_connections=connections, max_keepalive_connections=connections),
+        # TCP_NODELAY: h11 writes headers and body separately; with Nagle the body waits for the
+        # server's delayed ACK of the headers (40 ms per request on Linux).
+        transport=httpx.HTTPTransport(
+            retries=CONNECT_RETRIES, socket_options=[(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)]
+        ),
+        headers={"User-Agent": USER_AGENT, **(headers or {})},
+        auth=auth,
+    )
+
+
+class ApiTransport(BaseTransport):
+    """Base for the email-API transports: owns the client, sends, and reads the common statuses.
+
+    Subclasses build the request (`_request`), read a 2xx (`_accepted`) and a 4xx that concerns
+    the message (`_refused`); `key_env` names the credential for error messages."""
+
+    name = "api"
+    key_env = ""
+
+    def __init__(self, client: httpx.Client) -> None:
+        self.client = client
+
+    @staticmethod
+    def connections(settings: Settings) -> int:
+        return settings.send.concurrency
+
+    def close(self) -> None:
+        self.client.close()
+
+    # --- one request ------------------------------------------------------------------------
+
+    def exchange(self, build: Callable[[], httpx.Request]) -> httpx.Response | ApiDelivery:
+        """Send one request; a network failure comes back as a temporary `ApiDelivery`."""
+        request = build()
+        try:
+            return self.client.send(request)
+        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
+            return temporary(None, f"{self.name}: could not connect to {request.url.host}: {exc or type(exc).__name__}")
+        except (httpx.WriteTimeout, httpx.WriteError) as exc:
+            # The body was not fully written, so the provider cannot have taken the message.
+            return temporary(None, f"{self.name}: sending the request failed: {exc or type(exc).__name__}")
+        except httpx.TimeoutException as exc:
+            return temporary(
+                None,
+                f"{self.name}: no answer within {self.client.timeout.read:g} s ({type(exc).__name__}); "
+                "the provider may have accepted the message",
+                ambiguous=True,
+            )
+        except (httpx.UnsupportedProtocol, httpx.InvalidURL) as exc:
+            raise ConfigError(f"{self.name}: the API address {request.url} cannot be used: {exc}.") from exc
+        except httpx.HTTPError as exc:
+            return temporary(
+                None,
+                f"{self.name}: the connection failed before an answer ({type(exc).__name__}: {exc}); "
+                "the provider may have accepted the message",
+                ambiguous=True,
+            )
+
+    def stop(self, response: httpx.Response) -> SenderProblem:
+        """401/403 and account-level refusals: nothing more can be sent until the sender acts."""
+        return SenderProblem(
+            f"{self.name} refused the request with HTTP {response.status_code} at {response.request.url}: "
+            f"{excerpt(response) or response.reason_phrase}",
+            hint=f"check the API key in ${self.key_env} and the sending domain/identity at {self.name}; "
+            "then re-run the same command to resume.",
+        )
+
+    def common(self, response: httpx.Response) -> ApiDelivery | None:
+        """Outcomes every provider shares; None when the provider-specific reader must decide."""
+        status = response.status_code
+        if status in (401, 403):
+            raise self.stop(response)
+        if status == 404:
+            raise SenderProblem(
+                f"{self.name} answered HTTP 404 at {response.request.url}: {excerpt(response) or 'not found'}",
+                hint=f"check base_url, domain and region in the [{self.name}] section of webzine.toml.",
+            )
+        if status == 429 or status >= 500:
+            return temporary(status, f"HTTP {status}: {excerpt(response) or response.reason_phrase}", retry_after=wait_hint(response))
+        return None
+
+    def deliver(self, build: Callable[[], httpx.Request]) -> ApiDelivery:
+        """Send one message's request and read the answer into its outcome."""
+        result = self.exchange(build)
+        if isinstance(result, ApiDelivery):
+            return result
+        shared = self.common(result)
+        if shared is not None:
+            return shared
+        return self.read_accepted(result) if result.is_success else self.read_refused(result)
+
+    def read_accepted(self, response: httpx.Response) -> ApiDelivery:
+        """A 2xx: the provider's message id, or a per-message verdict hidden in the body."""
+        raise NotImplementedError
+
+    def read_refused(self, response: httpx.Response) -> ApiDelivery:
+        """A 4xx other than 401/403/404/429: this message is refused for good, in the provider's words."""
+        return permanent(response.status_code, f"HTTP {response.status_code}: {excerpt(response)}")

@@ -1,0 +1,226 @@
+"""Postmark: `POST /email` for one message, `POST /email/batch` for up to 500.
+
+Postmark takes JSON fields, not raw MIME, so our message is split into From/To/Subject/bodies and
+every other header (List-Unsubscribe, List-Unsubscribe-Post, List-Id, Feedback-ID, Message-ID) is
+carried in `Headers`. Authentication is the server token in `X-Postmark-Server-Token`.
+
+Postmark answers a batch with HTTP 200 even when single messages fail: every result in the array
+(same order as the request) carries its own `ErrorCode` and is read one by one. A single send
+that fails answers 422 with the same `{"ErrorCode", "Message"}` body. Error codes that concern the
+account rather than the recipient stop the run (see `STOP_CODES`).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+import httpx
+
+from webzine.config import Settings, secret
+from webzine.errors import SenderProblem
+from webzine.transports.base import OutgoingMessage, Outcome
+from webzine.transports.http import (
+    ApiDelivery,
+    ApiTransport,
+    accepted,
+    build_client,
+    excerpt,
+    json_body,
+    permanent,
+    temporary,
+)
+from webzine.transports.parts import split_message
+
+MAX_BATCH = 500  # messages per /email/batch call (Postmark's limit)
+MAX_BATCH_BYTES = 45 * 1024 * 1024  # Postmark allows 50 MB per call; keep a margin
+DEFAULT_STREAM = "broadcast"  # Postmark requires newsletters on a broadcast stream
+METADATA_VALUE_MAX = 80  # Postmark's limit per Metadata value
+
+INACTIVE_RECIPIENT = 406
+INVALID_REQUEST = 300
+RATE_LIMITED = 429
+MAINTENANCE = 100
+# The account, the sender signature or our request is wrong: no recipient is to blame.
+STOP_CODES = {
+    10: "bad or missing server token",
+    400: "sender signature not found",
+    401: "sender signature not confirmed",
+    402: "invalid JSON",
+    403: "incompatible JSON",
+    405: "not allowed to send (account out of credits or sending disabled)",
+    409: "JSON required",
+    410: "too many batch messages",
+    412: "account is pending",
+    413: "account may not send",
+    1235: "message stream not found",
+}
+
+
+class PostmarkTransport(ApiTransport):
+    name = "postmark"
+
+    def __init__(
+        self,
+        client: httpx.Client,
+        *,
+        token: str,
+        stream: str = DEFAULT_STREAM,
+        batch: bool = True,
+        key_env: str = "POSTMARK_SERVER_TOKEN",
+    ) -> None:
+        super().__init__(client)
+        self.auth = {"X-Postmark-Server-Token": token, "Accept": "application/json"}
+        self.stream = stream
+        self.batch_size = MAX_BATCH if batch else 1
+        self.key_env = key_env
+
+    @classmethod
+    def from_settings(cls, settings: Settings, client: httpx.Client | None = None) -> "PostmarkTransport":
+        section = settings.postmark
+        token = secret(section.api_key_env, purpose="Postmark server token")
+        return cls(
+            client or build_client(section.base_url, timeout=section.timeout, connections=cls.connections(settings)),
+            token=token,
+            stream=section.message_stream or DEFAULT_STREAM,
+            batch=section.batch,
+            key_env=section.api_key_env,
+        )
+
+    # --- requests ---------------------------------------------------------------------------
+
+    def payload(self, message: OutgoingMessage) -> dict[str, Any]:
+        """One message in Postmark's JSON shape (the same for /email and each /email/batch item)."""
+        parts = split_message(message)
+        body: dict[str, Any] = {
+            "From": parts.sender.formatted(),
+            "To": parts.recipient.formatted(),
+            "Subject": parts.subject,
+            "MessageStream": self.stream,
+            "Headers": [{"Name": name, "Value": value} for name, value in parts.headers],
+        }
+        if parts.text is not None:
+            body["TextBody"] = parts.text
+        if parts.html is not None:
+            body["HtmlBody"] = parts.html
+        if parts.reply_to is not None:
+            body["ReplyTo"] = parts.reply_to.formatted()
+        if len(message.message_id) <= METADATA_VALUE_MAX:
+            # Bounce and delivery webhooks echo Metadata, so events match our ledger directly.
+            body["Metadata"] = {"webzine-message-id": message.message_id}
+        return body
+
+    def _post(self, path: str, content: bytes) -> httpx.Request:
+        headers = {**self.auth, "Content-Type": "application/json"}
+        return self.client.build_request("POST", path, content=content, headers=headers)
+
+    def send(self, message: OutgoingMessage) -> ApiDelivery:
+        content = _encode(self.payload(message))
+        return self.deliver(lambda: self._post("/email", content))
+
+    def send_batch(self, messages: Sequence[OutgoingMessage]) -> list[ApiDelivery]:
+        """Send in calls of at most 500 messages and 45 MB; one outcome per message, in order.
+
+        Once a call fails as a whole (429, 5xx, network), the calls after it are not attempted:
+        their messages come back temporary so the orchestration retries them later. A refusal of
+        the account (401/403 or a stop code) raises only while nothing has been accepted in this
+        batch; afterwards it is reported per message (`sender_problem`), so accepted results are
+        never lost to an exception."""
+        if len(messages) == 1 or self.batch_size == 1:
+            return [self.send(message) for message in messages]
+        outcomes: list[ApiDelivery] = []
+        for chunk in _chunks([_encode(self.payload(m)) for m in messages]):
+            failed = self._send_chunk(chunk, outcomes)
+            if failed is not None:
+                outcomes.extend([failed] * (len(messages) - len(outcomes)))
+                break
+        return outcomes
+
+    def _send_chunk(self, chunk: list[bytes], outcomes: list[ApiDelivery]) -> ApiDelivery | None:
+        """Post one batch call; append its per-message outcomes, or return the call's failure."""
+        content = b"[" + b",".join(chunk) + b"]"
+        result = self.exchange(lambda: self._post("/email/batch", content))
+        if isinstance(result, ApiDelivery):
+            return result
+        try:
+            shared = self.common(result)
+        except SenderProblem as problem:
+            if not any(o.outcome is Outcome.ACCEPTED for o in outcomes):
+                raise
+            return temporary(result.status_code, problem.message, sender_problem=True)
+        if shared is not None:
+            return shared
+        body = json_body(result)
+        if not result.is_success:
+            return self._whole_call_refused(result, body, outcomes)
+        if not isinstance(body, list):
+            return temporary(result.status_code, f"unreadable batch answer: {excerpt(result)}", ambiguous=True)
+        outcomes.extend(self._item(item, in_batch=True) for item in body[: len(chunk)])
+        if len(body) < len(chunk):
+            return temporary(result.status_code, "Postmark answered fewer results than messages sent", ambiguous=True)
+        return None
+
+    def _whole_call_refused(self, response: httpx.Response, body: Any, outcomes: list[ApiDelivery]) -> ApiDelivery:
+        verdict = self._item(body if isinstance(body, dict) else {}, in_batch=True, status=response.status_code)
+        if verdict.sender_problem and not any(o.outcome is Outcome.ACCEPTED for o in outcomes):
+            raise SenderProblem(f"Postmark refused the batch: {verdict.text}", hint=self._hint())
+        return verdict
+
+    # --- answers ----------------------------------------------------------------------------
+
+    def read_accepted(self, response: httpx.Response) -> ApiDelivery:
+        body = json_body(response)
+        return self._item(body if isinstance(body, dict) else {}, in_batch=False, status=response.status_code)
+
+    def read_refused(self, response: httpx.Response) -> ApiDelivery:
+        body = json_body(response)
+        if isinstance(body, dict) and "ErrorCode" in body:
+            return self._item(body, in_batch=False, status=response.status_code)
+        return permanent(response.status_code, f"HTTP {response.status_code}: {excerpt(response)}")
+
+    def _item(self, item: dict[str, Any], *, in_batch: bool, status: int = 200) -> ApiDelivery:
+        """One result object: `{"ErrorCode": 0, "MessageID": ...}` or `{"ErrorCode": n, "Message": ...}`."""
+        code = item.get("ErrorCode")
+        words = str(item.get("Message", "")).strip()
+        if code == 0 and item.get("MessageID"):
+            return accepted(status, str(item["MessageID"]))
+        if code == INACTIVE_RECIPIENT:
+            return permanent(
+                status,
+                f"Postmark ErrorCode 406 (inactive recipient: an earlier hard bounce, spam complaint or "
+                f"manual suppression): {words}",
+            )
+        if code in (RATE_LIMITED, MAINTENANCE):
+            return temporary(status, f"Postmark ErrorCode {code}: {words}")
+        if code in STOP_CODES:
+            text = f"Postmark ErrorCode {code} ({STOP_CODES[code]}): {words}"
+            if not in_batch:
+                raise SenderProblem(f"Postmark refused the message: {text}", hint=self._hint())
+            return temporary(status, text, sender_problem=True)
+        if isinstance(code, int):
+            return permanent(status, f"Postmark ErrorCode {code}: {words}")
+        return temporary(status, f"unreadable Postmark answer: {json.dumps(item)[:300]}", ambiguous=True)
+
+    def _hint(self) -> str:
+        return (
+            f"check the server token in ${self.key_env}, the sender signature and the '{self.stream}' "
+            "message stream at Postmark; then re-run the same command to resume."
+        )
+
+
+def _encode(payload: dict[str, Any]) -> bytes:
+    return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+def _chunks(encoded: list[bytes]) -> list[list[bytes]]:
+    """Split encoded messages into calls within Postmark's count and size limits."""
+    chunks: list[list[bytes]] = [[]]
+    size = 2
+    for item in encoded:
+        if chunks[-1] and (len(chunks[-1]) == MAX_BATCH or size + len(item) + 1 > MAX_BATCH_BYTES):
+            chunks.append([])
+            size = 2
+        chunks[-1].append(item)
+        size += len(item) + 1
+    return chunks if chunks[-1] else []
