@@ -1,0 +1,139 @@
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from webzine.config import Publication
+from webzine.issue import Issue
+from webzine.lint import lint
+
+PUBLICATION = Publication(
+    name="초록상회 소식지",
+    sender="초록상회 <news@example.co.kr>",
+    reply_to="hello@example.co.kr",
+    postal_address="서울특별시 중구 세종대로 1",
+    phone="02-123-4567",
+    base_url="https://news.example.co.kr",
+)
+FOOTER = (
+    '<p>초록상회 · 서울특별시 중구 세종대로 1 · 전화 02-123-4567 · hello@example.co.kr</p>'
+    '<p>더 이상 받기를 원하지 않으시면 <a href="https://news.example.co.kr/u/t">수신거부</a>를 눌러 주세요.</p>'
+)
+TEXT = "초록상회 · 서울특별시 중구 세종대로 1\n전화 02-123-4567 · hello@example.co.kr\n수신거부: https://u/t\n"
+
+
+def issue(subject: str = "(광고) 12월 소식", *, advertising: bool = True, body: str = "") -> Issue:
+    return Issue(title="t", subject=subject, date=date(2026, 12, 1), advertising=advertising, body=body,
+                 body_line=6, source="issues/x.md", lines={"subject": 3})  # fmt: skip
+
+
+def page(content: str, *, head: str = "") -> str:
+    return f"<!DOCTYPE html><html><head>{head}</head><body>{content}{FOOTER}</body></html>"
+
+
+def codes(report: object) -> list[str]:
+    return [f.code for f in report.findings]  # type: ignore[attr-defined]
+
+
+def test_a_clean_advertising_issue_passes() -> None:
+    report = lint(page("<p>안녕하세요</p>"), TEXT, issue(), PUBLICATION)
+    assert report.findings == () and report.ok
+
+
+@pytest.mark.parametrize(
+    ("size", "expected", "ok"),
+    [(89 * 1024, [], True), (91 * 1024, ["html-large"], True), (101 * 1024, ["html-too-large"], False)],
+)
+def test_html_size_limits(size: int, expected: list[str], ok: bool) -> None:
+    html = page("<p>" + "가" * 10 + "</p>")
+    html = html.replace("<p>가", "<p>" + "x" * (size - len(html.encode("utf-8"))) + "가")
+    report = lint(html, TEXT, issue(), PUBLICATION)
+    assert codes(report) == expected and report.ok is ok
+    assert report.html_bytes == size
+
+
+def test_size_counts_utf8_bytes_not_characters() -> None:
+    html = page("<p>" + "가" * 31_000 + "</p>")  # 31,000 characters, 93,000 bytes
+    assert codes(lint(html, TEXT, issue(), PUBLICATION)) == ["html-large"]
+
+
+def test_a_large_style_block_warns() -> None:
+    style = "<style>@media (max-width:600px){" + ".a{color:red}" * 1300 + "}</style>"
+    report = lint(page("<p>x</p>", head=style), TEXT, issue(), PUBLICATION)
+    assert codes(report) == ["style-too-large"] and report.style_bytes > 16 * 1024
+
+
+def test_images_need_alt_text_and_width() -> None:
+    body = "![](https://x/a.png)\n\n사진\n"
+    report = lint(page('<img src="https://x/a.png"><img src="https://x/b.png" alt="b" width="10">'), TEXT,
+                  issue(body=body), PUBLICATION)  # fmt: skip
+    assert codes(report) == ["img-no-alt", "img-no-width"]
+    assert report.findings[0].level == "error" and report.findings[0].line == 6
+
+
+def test_links_without_href_or_with_javascript_fail_and_http_warns() -> None:
+    html = page('<a>없음</a><a href="javascript:alert(1)">js</a><a href="http://x.example.com/">평문</a>')
+    report = lint(html, TEXT, issue(), PUBLICATION)
+    assert codes(report) == ["link-no-href", "link-javascript", "link-http"]
+    assert [f.level for f in report.findings] == ["error", "error", "warning"]
+
+
+def test_a_missing_unsubscribe_link_is_an_error() -> None:
+    html = page("<p>x</p>").replace('<a href="https://news.example.co.kr/u/t">수신거부</a>', "수신거부")
+    report = lint(html, TEXT, issue(advertising=False), PUBLICATION)
+    assert codes(report) == ["no-unsubscribe"] and not report.ok
+
+
+def test_hidden_text_beyond_the_preheader_warns() -> None:
+    preheader = '<div class="preheader" style="display:none">미리보기&#847;&zwnj;</div>'
+    hidden = '<span style="font-size:0">숨은 키워드</span><div style="display: none"><b>또</b></div>'
+    assert codes(lint(page(preheader + "<p>x</p>"), TEXT, issue(), PUBLICATION)) == []
+    report = lint(page(preheader + hidden), TEXT, issue(), PUBLICATION)
+    assert codes(report) == ["hidden-text", "hidden-text"] and report.ok
+    empty_spacer = '<div style="display:none">&#847;&zwnj;&nbsp;</div>'
+    assert codes(lint(page(empty_spacer), TEXT, issue(), PUBLICATION)) == []
+
+
+@pytest.mark.parametrize(
+    "subject",
+    ["[광고] 12월 소식", "( 광고 ) 12월 소식", "(광고 ) 12월 소식", "광고) 12월", "<광고> 12월", "（광고） 12월", "12월 소식 (광고)"],  # fmt: skip
+)
+def test_advertising_subject_must_start_with_exactly_the_prefix(subject: str) -> None:
+    report = lint(page("<p>x</p>"), TEXT, issue(subject), PUBLICATION)
+    assert codes(report) == ["ad-subject"]
+    assert report.findings[0].line == 3 and "exactly '(광고)'" in report.findings[0].message
+
+
+def test_advertising_subject_prefix_is_accepted_with_or_without_space() -> None:
+    for subject in ("(광고) 소식", "(광고)소식", "(광고){{ recipient.name }} 님"):
+        assert lint(page("<p>x</p>"), TEXT, issue(subject), PUBLICATION).ok
+
+
+def test_non_advertising_issues_skip_the_advertising_rules() -> None:
+    assert lint(page("<p>x</p>"), "", issue("12월 소식", advertising=False), PUBLICATION).ok
+
+
+@pytest.mark.parametrize(
+    ("missing", "label"),
+    [("초록상회 · ", "sender name"), ("02-123-4567", "phone"), ("hello@example.co.kr", "email"),
+     ("서울특별시 중구 세종대로 1", "postal address")],  # fmt: skip
+)
+def test_advertising_needs_sender_details_in_html_and_text(missing: str, label: str) -> None:
+    html = page("<p>x</p>").replace(missing, "")
+    text = TEXT.replace(missing, "")
+    report = lint(html, text, issue(), PUBLICATION)
+    messages = [f.message for f in report.findings if f.code == "ad-sender-info"]
+    assert len(messages) == 2 and all(label in m for m in messages)
+    assert "HTML" in messages[0] and "text" in messages[1]
+
+
+def test_phone_numbers_match_by_digits() -> None:
+    html = page("<p>x</p>").replace("02-123-4567", "02)123-4567")
+    assert lint(html, TEXT.replace("02-123-4567", "02 123 4567"), issue(), PUBLICATION).ok
+
+
+def test_advertising_needs_opt_out_instructions_in_both_parts() -> None:
+    html = page("<p>x</p>").replace("더 이상 받기를 원하지 않으시면 ", "").replace(">수신거부<", ">그만 받기<")
+    report = lint(html, "초록상회 서울특별시 중구 세종대로 1 02-123-4567 hello@example.co.kr", issue(), PUBLICATION)
+    assert codes(report) == ["no-unsubscribe", "ad-opt-out-text", "ad-opt-out-text"]
