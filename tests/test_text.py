@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import unicodedata
 import xml.etree.ElementTree as ET
+from pathlib import Path
 
 import markdown
 import pytest
@@ -252,6 +253,24 @@ def test_raw_html_and_entities() -> None:
 
 def test_raw_html_list_with_a_bad_start_counts_from_one() -> None:
     assert render_text('<ol start="x"><li>하나</li><li>둘</li></ol>\n') == "1. 하나\n2. 둘\n"
+
+
+def test_inline_code_spanning_lines_is_not_a_hard_break() -> None:
+    assert render_text("명령 `webzine build\nissues/x.md` 실행") == "명령 webzine build issues/x.md 실행\n"
+
+
+def test_inline_html_with_blocks_keeps_them_on_their_own_lines() -> None:
+    assert render_text("앞 <span><p>가운데</p></span> 뒤") == "앞\n가운데\n뒤\n"
+
+
+def test_the_sample_issue_fits_72_columns() -> None:
+    source = (Path(__file__).parents[1] / "issues" / "2026-12-year-end.md").read_text(encoding="utf-8")
+    body = source.split("---\n", 2)[2]
+    text = render_text(body)
+    for line in text.splitlines():
+        assert display_width(line) <= 72 or "https://" in line, line
+    assert "[이미지: 해 뜨는 아침," in text
+    assert "순위  제품" in text
 
 
 def test_html_fragment_parser_is_forgiving() -> None:

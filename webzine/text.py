@@ -47,6 +47,7 @@ _SOFT_SPACE = re.compile(r"[ \t\r\f\v\n]+")
 # A token is a run of non-space text in which Jinja tags count as one piece, spaces and all.
 _TOKEN = re.compile(r"(?:\{\{.*?\}\}|\{%.*?%\}|\{#.*?#\}|[^ \t\n\r\f\v{]|\{)+", re.DOTALL)
 _ASCII_RUN = re.compile(r"[\x21-\x7e]+")
+_LONE_TAG = re.compile(r"</?([A-Za-z][A-Za-z0-9]*)\b[^<>]*>")
 _URLISH = re.compile(r"^[a-z][a-z0-9+.-]*:|^www\.", re.IGNORECASE)
 
 _BLOCKS = frozenset(
@@ -193,8 +194,12 @@ def parse_html_fragment(fragment: str) -> Element:
 
 
 def _inline_html_text(fragment: str) -> str:
-    """Text of an inline HTML fragment (often a lone tag such as `<span>`): tags dropped, `<br>`
-    a line break, entities decoded."""
+    """Text of an inline HTML fragment: tags dropped, entities decoded, and a line break for
+    `<br>` or a block tag. python-markdown stashes inline HTML one tag at a time (`<span>`, then
+    `</span>`), so a lone tag is the common case."""
+    lone = _LONE_TAG.fullmatch(fragment.strip())
+    if lone:
+        return "\n" if lone.group(1).lower() in _BLOCKS | {"br"} else ""
     return _inline_text(parse_html_fragment(fragment), ())
 
 
@@ -263,7 +268,9 @@ def _inline_element(element: Element, stash: Sequence[str | Element]) -> str:
     if tag == "a":
         return _link(element, stash)
     if tag == "code":
-        return "".join(element.itertext())
+        return _SOFT_SPACE.sub(" ", "".join(element.itertext()))
+    if tag in _BLOCKS:  # block HTML met inside a line (a stashed `<p>`): keep it on its own line
+        return f"\n{_inline_text(element, stash)}\n"
     return _inline_text(element, stash)
 
 
