@@ -1,0 +1,353 @@
+from __future__ import annotations
+
+import mailbox
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+import sendkit
+from webzine.errors import SenderProblem, TransportError
+from webzine.ledger import Claim, Ledger, State
+from webzine.message import MessageFactory
+from webzine.models import SuppressionReason
+from webzine.pacing import SuppressionWatch, TokenBucket, backoff
+from webzine.send import Sender, SendOptions
+from webzine.suppressions import load_suppressions, merge_suppressions
+from webzine.transports.base import BaseTransport, Delivery, Outcome, OutgoingMessage
+
+
+class FakeClock:
+    """Simulated time for inline runs: sleeping advances the clock instantly."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.now += seconds
+
+
+class Recording(BaseTransport):
+    """Records what it was handed; `script` maps an address to the deliveries it gets in turn."""
+
+    name = "recording"
+
+    def __init__(self, script: dict[str, list[Delivery | Exception]] | None = None, *, inline: bool = True,
+                 delay: float = 0.0, batch_size: int = 1) -> None:
+        self.script = {k: list(v) for k, v in (script or {}).items()}
+        self.inline = inline
+        self.delay = delay
+        self.batch_size = batch_size
+        self.sent: list[OutgoingMessage] = []
+        self.batches: list[int] = []
+        self.lock = threading.Lock()
+        self.active = 0
+        self.peak = 0
+
+    @classmethod
+    def from_settings(cls, settings):  # pragma: no cover - built directly in tests
+        return cls()
+
+    def send(self, message: OutgoingMessage) -> Delivery:
+        with self.lock:
+            self.active += 1
+            self.peak = max(self.peak, self.active)
+            queued = self.script.get(message.rcpt_to)
+            step = queued.pop(0) if queued else Delivery(Outcome.ACCEPTED, 250, "2.0.0", "ok", f"id-{message.key}")
+        try:
+            if self.delay:
+                time.sleep(self.delay)
+            if isinstance(step, Exception):
+                raise step
+            if step.outcome is Outcome.ACCEPTED:
+                with self.lock:
+                    self.sent.append(message)
+            return step
+        finally:
+            with self.lock:
+                self.active -= 1
+
+    def send_batch(self, messages):
+        self.batches.append(len(messages))
+        return [self.send(m) for m in messages]
+
+
+def make(tmp_path: Path, transport: Recording, *, options: SendOptions = SendOptions(), clock: FakeClock | None = None,
+         stop: threading.Event | None = None, watch_interval: float = 5.0, **send: object) -> tuple[Sender, Ledger]:
+    send.setdefault("rate", 1_000_000)
+    settings = sendkit.settings(tmp_path, **send)
+    factory = MessageFactory(sendkit.rendered(paragraphs=2), settings, token_key=sendkit.SECRET, managers=sendkit.MANAGERS)
+    ledger = Ledger.open(tmp_path / "ledger.sqlite3")
+    suppressions = tmp_path / "suppressions.csv"
+    clock_args = {"clock": clock, "sleep": clock.sleep} if clock else {}
+    watch = SuppressionWatch(suppressions, load_suppressions, interval=watch_interval, **({"clock": clock} if clock else {}))
+    sender = Sender(settings, factory=factory, transport=transport, ledger=ledger, suppressions=watch,
+                    options=options, stop=stop, merge_suppressions=lambda new: merge_suppressions(suppressions, new),
+                    **clock_args)
+    return sender, ledger
+
+
+def people(count: int, start: int = 0):
+    return [sendkit.recipient(n) for n in range(start, start + count)]
+
+
+def test_everyone_once_then_a_rerun_sends_nothing(tmp_path: Path) -> None:
+    transport = Recording(inline=False)
+    sender, ledger = make(tmp_path, transport, concurrency=4)
+    summary = sender.run(people(60))
+    assert summary.accepted == 60 and summary.exit_code == 0
+    assert sorted(m.rcpt_to for m in transport.sent) == sorted(r.email for r in people(60))
+    assert ledger.counts(sender.issue)[0].accepted == 60
+    row = ledger.rows(sender.issue, State.ACCEPTED)[0]
+    assert row.provider_id == f"id-{row.key}" and row.verp and row.message_id
+
+    again = Recording()
+    second, _ = make(tmp_path, again)
+    summary = second.run(people(60))
+    assert again.sent == [] and summary.already_accepted == 60 and summary.exit_code == 0
+
+
+def test_concurrency_is_bounded_and_the_rate_is_paced(tmp_path: Path) -> None:
+    transport = Recording(inline=False, delay=0.01)
+    sender, _ = make(tmp_path, transport, concurrency=3, rate=100)
+    began = time.monotonic()
+    summary = sender.run(people(60))
+    took = time.monotonic() - began
+    assert summary.accepted == 60
+    assert transport.peak <= 3
+    assert took >= (60 - 30) / 100  # the bucket holds at most rate/10 (or concurrency) tokens of burst
+
+
+def test_temporary_failures_are_retried_with_backoff_then_succeed(tmp_path: Path) -> None:
+    clock = FakeClock()
+    target = "user3@example.com"
+    transport = Recording({target: [Delivery(Outcome.TEMPORARY, 451, "4.3.0", "try later")] * 2})
+    sender, ledger = make(tmp_path, transport, clock=clock)
+    summary = sender.run(people(5))
+    assert summary.accepted == 5 and summary.retries == 2 and summary.exit_code == 0
+    row = next(r for r in ledger.rows(sender.issue) if r.key == target)
+    assert row.state is State.ACCEPTED and row.attempts == 3
+    assert clock.now - 1000.0 >= 1.0 + 2.0  # two backoffs: at least half of 2 s and of 4 s
+
+
+def test_retries_stop_at_the_deadline_and_a_rerun_picks_them_up(tmp_path: Path) -> None:
+    clock = FakeClock()
+    target = "user1@example.com"
+    transport = Recording({target: [Delivery(Outcome.TEMPORARY, 421, "4.4.2", "busy")] * 50})
+    sender, ledger = make(tmp_path, transport, clock=clock, retry_deadline_seconds=30, max_attempts=99)
+    summary = sender.run(people(3))
+    assert summary.deferred == 1 and summary.exit_code == 3
+    assert ledger.counts(sender.issue)[0].deferred == 1
+    assert clock.now - 1000.0 <= 30 + 1
+
+    transport.script.clear()
+    rerun, _ = make(tmp_path, transport, clock=clock)
+    summary = rerun.run(people(3))
+    assert summary.accepted == 1 and summary.already_accepted == 2 and summary.exit_code == 0
+
+
+def test_hard_bounces_fail_and_feed_the_suppression_list(tmp_path: Path) -> None:
+    bounce = Delivery(Outcome.PERMANENT, 550, "5.1.1", "no such user")
+    policy = Delivery(Outcome.PERMANENT, 554, "5.6.0", "content rejected")
+    transport = Recording({"user2@example.com": [bounce], "user4@example.com": [policy]})
+    sender, ledger = make(tmp_path, transport)
+    summary = sender.run(people(6))
+    assert (summary.accepted, summary.failed, summary.hard_bounces, summary.exit_code) == (4, 2, 1, 1)
+    suppressed = load_suppressions(tmp_path / "suppressions.csv")
+    assert list(suppressed) == ["user2@example.com"]
+    assert suppressed["user2@example.com"].reason is SuppressionReason.HARD_BOUNCE
+    assert "5.1.1" in suppressed["user2@example.com"].detail
+    failed = {r.key: r for r in ledger.rows(sender.issue, State.FAILED)}
+    assert failed["user2@example.com"].status == "5.1.1" and failed["user4@example.com"].code == 554
+
+
+@pytest.mark.parametrize(
+    "step",
+    [
+        Delivery(Outcome.PERMANENT, 535, "5.7.8", "authentication failed", sender_problem=True),
+        SenderProblem("smtp.example.co.kr:587 refused the login (535 5.7.8); check WEBZINE_SMTP_PASSWORD."),
+    ],
+)
+def test_a_sender_problem_stops_the_run_and_a_rerun_resumes(tmp_path: Path, step) -> None:
+    transport = Recording({"user5@example.com": [step]})
+    sender, ledger = make(tmp_path, transport, concurrency=1)
+    summary = sender.run(people(20))
+    assert summary.exit_code == 3 and summary.stopped.startswith("sender problem")
+    assert summary.accepted == 5
+    counts = ledger.counts(sender.issue)[0]
+    assert counts.unknown == 0 and counts.deferred >= 1
+    rerun, _ = make(tmp_path, transport)
+    assert rerun.run(people(20)).exit_code == 0
+    assert Counter(m.rcpt_to for m in transport.sent) == Counter(r.email for r in people(20))
+
+
+def test_a_burst_of_errors_stops_the_run(tmp_path: Path) -> None:
+    refusal = Delivery(Outcome.PERMANENT, 554, "5.0.0", "rejected")
+    script = {r.email: [refusal] for r in people(10)}
+    sender, _ = make(Path(tmp_path), Recording(script), stop_after_consecutive_errors=4)
+    summary = sender.run(people(30))
+    assert summary.failed == 4 and summary.stopped.startswith("4 errors in a row") and summary.exit_code == 3
+
+
+def test_transport_errors_are_temporary(tmp_path: Path) -> None:
+    clock = FakeClock()
+    transport = Recording({"user0@example.com": [TransportError("127.0.0.1:2525: connection refused.")]})
+    sender, _ = make(tmp_path, transport, clock=clock)
+    summary = sender.run(people(2))
+    assert summary.accepted == 2 and summary.retries == 1
+
+
+def test_a_stop_request_finishes_in_flight_work_and_leaves_no_unknowns(tmp_path: Path) -> None:
+    stop = threading.Event()
+    transport = Recording(inline=False, delay=0.02)
+    sender, ledger = make(tmp_path, transport, concurrency=2, rate=200, stop=stop)
+    threading.Timer(0.3, stop.set).start()
+    summary = sender.run(people(200))
+    assert summary.exit_code == 3 and summary.stopped == "interrupted"
+    counts = ledger.counts(sender.issue)[0]
+    assert counts.unknown == 0 and 0 < counts.accepted < 200
+    rerun, _ = make(tmp_path, transport)
+    assert rerun.run(people(200)).exit_code == 0
+    assert Counter(m.rcpt_to for m in transport.sent) == Counter(r.email for r in people(200))
+
+
+def test_unsafe_recipients_are_rejected_and_never_handed_over(tmp_path: Path) -> None:
+    transport = Recording()
+    hostile = sendkit.recipient(7, name="김\r\nBcc: all@example.com")
+    sender, ledger = make(tmp_path, transport)
+    summary = sender.run([*people(3), hostile])
+    assert summary.rejected == 1 and summary.accepted == 3 and summary.exit_code == 1
+    assert hostile.email not in {m.rcpt_to for m in transport.sent}
+    (row,) = ledger.rows(sender.issue, State.FAILED)
+    assert row.key == hostile.key and "U+000D" in row.text
+
+
+def test_unknown_rows_are_reported_and_only_resent_when_asked(tmp_path: Path) -> None:
+    transport = Recording()
+    sender, ledger = make(tmp_path, transport)
+    ledger.commit(sender.issue, transport="recording", run_id=None,
+                  claims=[Claim("user1@example.com", "user1@example.com", "m", None)])
+    summary = sender.run(people(3))
+    assert summary.unknown == 1 and summary.accepted == 2 and summary.exit_code == 3
+    rerun, ledger = make(tmp_path, transport, options=SendOptions(resend_unknown=True))
+    summary = rerun.run(people(3))
+    assert summary.resent_unknown == 1 and summary.accepted == 1 and summary.exit_code == 0
+    assert ledger.counts(rerun.issue)[0].accepted == 3
+
+
+def test_an_unsubscribe_during_the_send_is_honoured(tmp_path: Path) -> None:
+    late = "user150@example.com"
+
+    class Unsubscribing(Recording):
+        def send(self, message):
+            if message.rcpt_to == "user10@example.com":
+                (tmp_path / "suppressions.csv").write_text(f"email,reason\n{late},unsubscribed\n", encoding="utf-8")
+            return super().send(message)
+
+    transport = Unsubscribing()
+    sender, _ = make(tmp_path, transport, watch_interval=0.0, rate=40)
+    summary = sender.run(people(200))
+    assert summary.suppressed == 1 and summary.accepted == 199
+    assert late not in {m.rcpt_to for m in transport.sent}
+
+
+def test_limit_only_and_batches(tmp_path: Path) -> None:
+    transport = Recording(batch_size=3, inline=False)
+    sender, _ = make(tmp_path, transport, concurrency=2)
+    assert sender.run(people(20)[:10]).accepted == 10
+    assert transport.batches and max(transport.batches) == 3
+    limited, _ = make(tmp_path, Recording(), options=SendOptions(limit=4))
+    assert limited.run(people(20)).accepted == 4
+    only, _ = make(tmp_path, Recording(), options=SendOptions(only=frozenset({"user17@example.com"})))
+    summary = only.run(people(20))
+    assert summary.accepted == 1 and summary.recipients == 1
+
+
+def test_token_bucket_and_backoff() -> None:
+    clock = FakeClock()
+    bucket = TokenBucket(10, 2, clock=clock, sleep=clock.sleep)
+    for _ in range(12):
+        assert bucket.acquire()
+    assert 0.95 <= clock.now - 1000.0 <= 1.05  # 2 from the burst, then 10 at 10/s
+    stop = threading.Event()
+    stop.set()
+    assert not bucket.acquire(5, stop)
+    delays = [backoff(n) for n in range(1, 12)]
+    assert all(0.5 * min(300, 2 * 2 ** (n - 1)) <= d <= min(300, 2 * 2 ** (n - 1)) for n, d in enumerate(delays, 1))
+    assert backoff(1, hint=60) == 60
+
+
+RESUME_SCRIPT = textwrap.dedent(
+    """
+    import sys, threading
+    sys.path.insert(0, sys.argv[2])
+    from pathlib import Path
+    import sendkit
+    from webzine.ledger import Ledger
+    from webzine.message import MessageFactory
+    from webzine.pacing import SuppressionWatch
+    from webzine.send import Sender, SendOptions
+    from webzine.suppressions import load_suppressions
+    from webzine.transports.outbox import OutboxTransport
+
+    root = Path(sys.argv[1])
+    settings = sendkit.settings(root, rate=float(sys.argv[3]), concurrency=2, outbox_format="mbox")
+    factory = MessageFactory(sendkit.rendered(paragraphs=2), settings, token_key=sendkit.SECRET,
+                             managers=sendkit.MANAGERS)
+    transport = OutboxTransport.from_settings(settings)
+    with Ledger.open(root / "ledger.sqlite3") as ledger:
+        sender = Sender(settings, factory=factory, transport=transport, ledger=ledger,
+                        suppressions=SuppressionWatch(root / "s.csv", load_suppressions),
+                        options=SendOptions(resend_unknown=sys.argv[4] == "resend"))
+        summary = sender.run([sendkit.recipient(n) for n in range(int(sys.argv[5]))])
+    transport.close()
+    print(summary.unknown, summary.accepted, summary.exit_code)
+    """
+)
+
+
+def test_sigkill_part_way_then_rerun_delivers_everyone_exactly_once_except_unknowns(tmp_path: Path) -> None:
+    script = tmp_path / "run_send.py"
+    script.write_text(RESUME_SCRIPT)
+    tests = str(Path(__file__).parent)
+    total = 120
+    mbox = tmp_path / "outbox" / "outbox.mbox"
+    first = subprocess.Popen([sys.executable, str(script), str(tmp_path), tests, "40", "no", str(total)],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and (not mbox.exists() or mbox.stat().st_size < 200_000):
+        time.sleep(0.05)
+    os.kill(first.pid, signal.SIGKILL)
+    first.wait(timeout=10)
+    assert first.returncode == -signal.SIGKILL
+    with Ledger.open(tmp_path / "ledger.sqlite3") as ledger:
+        interrupted = ledger.counts("2026-12-year-end")[0]
+    assert 0 < interrupted.accepted < total
+
+    second = subprocess.run([sys.executable, str(script), str(tmp_path), tests, "100000", "no", str(total)],
+                            capture_output=True, text=True, timeout=60)
+    unknown, accepted, code = map(int, second.stdout.split())
+    with Ledger.open(tmp_path / "ledger.sqlite3") as ledger:
+        unknown_keys = {row.key for row in ledger.rows("2026-12-year-end", State.CLAIMED)}
+        counts = ledger.counts("2026-12-year-end")[0]
+    assert unknown == len(unknown_keys) == interrupted.unknown
+    assert unknown <= 12  # a claim batch plus what was in flight, not the rest of the list
+    assert code == (3 if unknown else 0)
+    assert counts.accepted + counts.unknown == total
+
+    copies = Counter(str(message["To"]).rsplit("<", 1)[-1].rstrip(">") for message in mailbox.mbox(mbox))
+    everyone = {f"user{n}@example.com" for n in range(total)}
+    for address in everyone - unknown_keys:
+        assert copies[address] == 1, address
+    for address in unknown_keys:
+        assert copies[address] <= 1, address  # in flight at the kill: maybe delivered, never twice
