@@ -25,6 +25,7 @@ How the last sound is found (the rule, in order; anything uncertain falls back):
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections.abc import Mapping
@@ -141,11 +142,14 @@ _TITLES = (
 )  # fmt: skip
 
 
+@functools.lru_cache(maxsize=256)
 def parse_pair(spec: str) -> Pair:
     """A particle pair from how a template writes it: "은", "는", "은/는", "은(는)", "(으)로".
 
     Unknown single forms are accepted when they are regular: 이+X (copula forms like 이니까),
     으로+X (으로는, 으로도). Anything else must be written as a pair, "A/B", consonant form first.
+    Cached: a send asks for the same few particles once per recipient. Call it at build time to
+    reject a bad particle before the first message.
     """
     text = unicodedata.normalize("NFC", str(spec)).strip()
     if not text:
@@ -254,7 +258,7 @@ def particle(word: Any, pair: str) -> str:
     text = _text(word)
     if not text:
         return ""
-    return parse_pair(pair).choose(final_sound(text))
+    return parse_pair(str(pair)).choose(final_sound(text))
 
 
 def josa(word: Any, pair: str) -> str:
