@@ -120,6 +120,9 @@ def test_particle_table(row: tuple[str, ...]) -> None:
         ("이야/야", "야", "이야", "이야"),
         ("여", "여", "이여", "이여"),
         (" 을 ", "를", "을", "을"),
+        ("이나마/나마", "나마", "이나마", "이나마"),
+        ("나마/이나마", "나마", "이나마", "이나마"),
+        ("으로야/로야", "로야", "으로야", "로야"),
     ],
 )
 def test_pair_forms(spec: str, after_vowel: str, after_consonant: str, after_rieul: str) -> None:

@@ -160,6 +160,8 @@ def parse_pair(spec: str) -> Pair:
         for candidate in (_BY_FORM.get(first), _BY_FORM.get(second)):
             if candidate and {candidate.consonant, candidate.vowel} == {first, second}:
                 return candidate
+        if second.startswith(("이", "으")) and not first.startswith(("이", "으")):
+            first, second = second, first  # "나/이나": the 이/으 form is the consonant form
         return Pair(first, second, first.startswith("으로"))
     (form,) = forms
     known = _BY_FORM.get(form)
