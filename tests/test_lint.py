@@ -70,6 +70,8 @@ def test_images_need_alt_text_and_width() -> None:
                   issue(body=body), PUBLICATION)  # fmt: skip
     assert codes(report) == ["img-no-alt", "img-no-width"]
     assert report.findings[0].level == "error" and report.findings[0].line == 6
+    report = lint(page('<img src="https://x/c.png" alt=" " width="10">'), TEXT, issue(), PUBLICATION)
+    assert codes(report) == ["img-empty-alt"] and report.ok
 
 
 def test_links_without_href_or_with_javascript_fail_and_http_warns() -> None:

@@ -119,6 +119,10 @@ def _images(document: lxml.html.HtmlElement, issue: Issue) -> Iterable[Finding]:
             yield Finding(level="error", code="img-no-alt", line=line,
                           message=f"image {source!r} has no alt text; write ![설명](…) so readers with images "
                                   "off or screen readers know what it shows")  # fmt: skip
+        elif not image.get("alt").strip():
+            yield Finding(level="warning", code="img-empty-alt", line=line,
+                          message=f"image {source!r} has an empty alt text, which is right only for decoration; "
+                                  "describe it in ![설명](…) otherwise")  # fmt: skip
         if image.get("width") is None:
             yield Finding(level="warning", code="img-no-width", line=line,
                           message=f"image {source!r} has no width; Outlook shows it at full size — "

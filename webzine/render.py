@@ -162,7 +162,7 @@ def _check_issue_sources(issue: Issue, environment: jinja2.Environment, known: t
             environment.from_string(source)
         except jinja2.TemplateSyntaxError as exc:
             line = first_line + (exc.lineno or 1) - 1
-            raise TemplateError(f"{where(issue.source, line)}: {exc.message}; fix the merge tag.") from None
+            raise TemplateError(f"{where(issue.source, line)}: {_sentence(exc.message)}; fix the merge tag.") from None
         check_fields(field_uses(source, environment, first_line=first_line), known, issue.source)
 
 
@@ -231,10 +231,17 @@ def _render(environment: jinja2.Environment, name: str, context: dict[str, Any])
     try:
         template = environment.get_template(name)
     except jinja2.TemplateSyntaxError as exc:
-        raise TemplateError(f"{_display(exc.filename or name)}:{exc.lineno}: {exc.message}; fix the template.") from None
+        raise TemplateError(
+            f"{_display(exc.filename or name)}:{exc.lineno}: {_sentence(exc.message)}; fix the template."
+        ) from None
     except jinja2.TemplateNotFound as exc:
         raise TemplateError(f"template '{exc.name}' not found (needed by {name}); add it to templates/.") from None
     return layout.render_layout(template, context)
+
+
+def _sentence(message: str | None) -> str:
+    """Jinja's message without its final full stop, so ours can continue the sentence."""
+    return (message or "syntax error").rstrip(". ")
 
 
 def _display(path: str) -> str:
