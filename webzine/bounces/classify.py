@@ -34,17 +34,18 @@ def _table(*rows: tuple[str, str]) -> list[tuple[str, re.Pattern[str]]]:
 
 
 # Provider wordings that look like a policy block but mean "no such recipient": Microsoft 365's
-# directory-based edge blocking answers 5.4.1 "Recipient address rejected: Access denied".
+# directory-based edge blocking answers "Recipient address rejected: Access denied" (5.4.1, 5.7.1).
 RECIPIENT_FIRST = [
-    ("user_unknown", re.compile(r"5\.4\.1 .{0,80}recipient address rejected: access denied", re.IGNORECASE)),
+    ("user_unknown", re.compile(r"recipient address rejected: access denied", re.IGNORECASE)),
 ]
 
 # Wordings that only a directory lookup of the recipient produces (Exchange's X.400 "recipient
-# name is not recognized", Domino's directory, Gmail's "address couldn't be found"): believed
+# name is not recognized", Domino's directory, Gmail's "address couldn.?t be found"): believed
 # without an SMTP command, unlike a bare "user unknown".
 DIRECTORY_VERDICTS = re.compile(
     r"recipient name is not recognized|not listed in (?:the )?(?:domino directory|public name)"
-    r"|address couldn't be found|invalid final delivery userid|invalid recipient|adresse destinataire invalide",
+    r"|address couldn.?t be found|invalid final delivery userid|invalid recipient|adresse destinataire invalide"
+    r"|check if (?:the )?address is correct|recipient address rejected: access denied",
     re.IGNORECASE)
 
 # Checked first: the sender must fix these, whatever code the server chose.
@@ -134,10 +135,10 @@ HARD = _table(
      r"|bad destination (?:mailbox|system) address|mailbox (?:not found|does not exist|unavailable)"
      r"|recipient (?:address )?rejected: (?:user unknown|unknown user)|account (?:that you tried to reach )?does not exist"
      r"|no account by that name|not our customer|destination address (?:is )?(?:invalid|unknown)"
-     r"|does not have an? .* account|user doesn't have|no such address|address (?:is )?(?:invalid|unknown)"
+     r"|does not have an? .* account|user doesn.?t have|no such address|address (?:is )?(?:invalid|unknown)"
      r"|recipient (?:is )?not (?:found|valid|known)|undeliverable address|address rejected"
-     r"|address couldn't be found|address not found|invalid final delivery userid|recipient name is not recognized"
-     r"|adresse destinataire invalide"),
+     r"|address couldn.?t be found|address not found|invalid final delivery userid|recipient name is not recognized"
+     r"|adresse destinataire invalide|check if (?:the )?address is correct"),
 )
 
 # RFC 3463 / 5248 codes → reason, where the code alone is specific enough.
@@ -158,7 +159,7 @@ SMTP_COMMAND_RE = re.compile(
     r"(?:in reply to|after|during|command:?|>>>|smtp command)\s*(?:the\s*)?(?:end of\s*)?"
     r"(rcpt to|rcpt|mail from|mail|data|helo|ehlo|end of data)\b", re.IGNORECASE)
 RCPT_HINTS = re.compile(r"\[rcpt_to\]|rcpt to response|does not like recipient|smtp:\s*rcpt"
-                        r"|delivery error: dd this user doesn't have|mailbox unavailable \(-?\d+:\d+:-?\d+\)",
+                        r"|delivery error: dd this user doesn.?t have|mailbox unavailable \(-?\d+:\d+:-?\d+\)",
                         re.IGNORECASE)
 HARD_REASONS = {"user_unknown", "host_unknown", "has_moved", "not_accept"}
 OVERRIDE_RECIPIENT_CODE = {"auth_failure", "require_ptr", "tls_required", "blocklisted", "spam_content", "virus",
@@ -255,11 +256,11 @@ def classify(status: str | None, diagnostic: str, *, action: str = "", context: 
     if reason is None:
         return Verdict(Kind.SOFT if temporary else Kind.UNKNOWN, "temporary" if temporary else "unknown", status)
     kind = KIND_OF_REASON[reason]
-    if kind is Kind.HARD and (temporary or _contradicts_hard(status)):
+    if kind is Kind.HARD and (temporary or _contradicts_hard(status) and not DIRECTORY_VERDICTS.search(diagnostic)):
         # A 4xx "user unknown" is a directory hiccup, and a 5.7.x one is a policy block in disguise.
         return Verdict(Kind.SOFT if temporary else Kind.UNKNOWN, reason, status)
     carrier = recipient.lower().endswith(FILTERING_CARRIERS)
-    if reason == "user_unknown" and (status not in RECIPIENT_CODES or carrier) and not _at_rcpt(
+    if reason == "user_unknown" and (status not in RECIPIENT_CODES or carrier and status != "5.1.1") and not _at_rcpt(
             command, diagnostic, recipient if structured else "") and not (
             DIRECTORY_VERDICTS.search(diagnostic) and not carrier):
         # Mailboxes are checked at RCPT TO (RFC 5321 §3.3); "unknown user" after DATA, or with no
@@ -277,6 +278,16 @@ def _at_rcpt(command: str, text: str, recipient: str) -> bool:
     if command:
         return command == "RCPT"
     return bool(recipient) and f"<{recipient.lower()}>" in text.lower()
+
+
+def objection(notice: str) -> Verdict | None:
+    """A reporter's own words that contradict a hard verdict ("Your message was rejected: Not
+    enough disk space" above a 5.1.1 Diagnostic-Code). Only lines that name no address are read,
+    so one recipient's mailbox-full line cannot overrule another's user-unknown."""
+    general = "\n".join(line for line in notice.split("\n") if "@" not in line)
+    # "policy" alone is too common in footers ("Privacy Policy") to overrule anything.
+    reason = _first(SENDER_PROBLEMS[:-1], general) or _first(SOFT, general)
+    return Verdict(KIND_OF_REASON[reason], reason, None) if reason else None
 
 
 def _reason_from_text(text: str) -> str | None:

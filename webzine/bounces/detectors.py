@@ -25,7 +25,7 @@ ORIGINAL_MARKERS = re.compile(
     r"|original message (?:follows|headers?|is attached)|\(?original message\)?\s*[-=]*$|undelivered message"
     r"|original message:|returned message|unsent message below|message headers follow|headers? of (?:the )?(?:original|returned)"
     r"|text of (?:the )?(?:original )?message follows|the header of the original message"
-    r"|included (?:original )?message|original mail|the original message (?:was|headers|follows)"
+    r"|included (?:original )?message|original mail|the original message (?:was (?:attached|included)|headers|follows)"
     r"|content-type: message/rfc822|forwarded message|message text follows|start of returned message"
     r"|----- the following is the message"
     r")",

@@ -18,7 +18,7 @@ from email.message import Message
 from email.utils import getaddresses, parsedate_to_datetime
 
 from webzine.bounces import detectors, mime, providers
-from webzine.bounces.classify import classify, find_status, smtp_command
+from webzine.bounces.classify import classify, find_status, objection, smtp_command
 from webzine.bounces.events import Kind
 from webzine.tokens import verp_token_from
 
@@ -129,6 +129,12 @@ def _delivery_status(blocks: list[str], notice: str) -> list[Finding]:
             if not (final or original_rcpt):
                 continue
             findings.append(_dsn_finding(block, final or original_rcpt, original_rcpt, reporting, notice))
+    if len(findings) == 1 and findings[0].kind is Kind.HARD:
+        overruled = objection(notice)
+        if overruled is not None:
+            only = findings[0]
+            evidence = {**only.evidence, "dsn_said": only.reason}
+            findings = [Finding(only.email, overruled.kind, overruled.reason, only.status, only.diagnostic, evidence)]
     return findings
 
 
