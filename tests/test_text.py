@@ -102,6 +102,14 @@ def test_jinja_tags_are_one_token() -> None:
     assert any('{{ recipient.name|josa("은") }}' in line for line in lines)
 
 
+def test_a_jinja_tag_inside_a_long_korean_word_is_not_split() -> None:
+    tag = "{{ recipient.name|honorific }}"
+    token = f"가나다라마바사{tag}아자차카타파하"
+    pieces = wrap(token, 12)
+    assert "".join(pieces) == token
+    assert any(tag in piece for piece in pieces)
+
+
 def test_indents_count_towards_the_width() -> None:
     lines = wrap(KOREAN, 24, indent="1. ", subsequent_indent="   ")
     assert lines[0].startswith("1. ")
@@ -178,6 +186,11 @@ def test_blockquote_and_code_block() -> None:
     assert text.startswith("> 인용문 첫 문단\n>\n> 둘째 문단\n\n")
     assert "    if a < b and c & d:\n" in text
     assert "        print('아주 긴 코드 줄은 절대 줄바꿈하지 않습니다 ' * 3)\n" in text
+
+
+def test_raw_html_pre_keeps_its_text_with_tabs_expanded() -> None:
+    root = parse_html_fragment("<pre>a\tb &lt; c\n  d</pre>")
+    assert markdown_to_text(root) == "    a   b < c\n      d\n"
 
 
 def test_indented_code_block_is_decoded() -> None:

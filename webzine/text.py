@@ -46,7 +46,7 @@ _AMP_ENTITY = re.compile("\x02amp\x03(#[0-9]+;|#[xX][0-9a-fA-F]+;|[A-Za-z][A-Za-
 _SOFT_SPACE = re.compile(r"[ \t\r\f\v\n]+")
 # A token is a run of non-space text in which Jinja tags count as one piece, spaces and all.
 _TOKEN = re.compile(r"(?:\{\{.*?\}\}|\{%.*?%\}|\{#.*?#\}|[^ \t\n\r\f\v{]|\{)+", re.DOTALL)
-_ASCII_RUN = re.compile(r"[\x21-\x7e]+")
+_UNBREAKABLE = re.compile(r"\{\{.*?\}\}|\{%.*?%\}|\{#.*?#\}|[\x21-\x7e]+", re.DOTALL)
 _LONE_TAG = re.compile(r"</?([A-Za-z][A-Za-z0-9]*)\b[^<>]*>")
 _URLISH = re.compile(r"^[a-z][a-z0-9+.-]*:|^www\.", re.IGNORECASE)
 
@@ -86,20 +86,23 @@ def _graphemes(text: str) -> list[str]:
 
 
 def _atoms(token: str) -> list[str]:
-    """The pieces a too-wide token may be split between: ASCII runs (URLs, numbers, merge
-    sentinels) stay whole, everything else splits between grapheme clusters."""
+    """The pieces a too-wide token may be split between: Jinja tags and ASCII runs (URLs,
+    numbers, merge sentinels) stay whole, everything else splits between grapheme clusters."""
     atoms: list[str] = []
     position = 0
-    for match in _ASCII_RUN.finditer(token):
-        atoms.extend(_graphemes(token[position : match.start()]))
-        atoms.append(match.group(0))
+    for match in _UNBREAKABLE.finditer(token):
+        if atoms and match.start() == position and position:
+            atoms[-1] += match.group(0)  # a tag glued to ASCII (`{{ x }},`) is one piece
+        else:
+            atoms.extend(_graphemes(token[position : match.start()]))
+            atoms.append(match.group(0))
         position = match.end()
     atoms.extend(_graphemes(token[position:]))
     return atoms
 
 
 def _split_token(token: str, room: int) -> list[str]:
-    if _URLISH.match(token) or token.startswith(("{{", "{%")):
+    if _URLISH.match(token):
         return [token]
     pieces = [""]
     for atom in _atoms(token):
@@ -342,14 +345,15 @@ class _Renderer:
             inner = _join(self.children(element, max(width - 2, _MIN_WIDTH)))
             return [[f"> {line}" if line else ">" for line in inner]]
         if tag == "pre":
-            code = "".join(element.itertext()).rstrip("\n")
+            code = "".join(element.itertext()).expandtabs(4).rstrip("\n")
             return [[f"    {line}".rstrip() for line in code.split("\n")]]
         if tag == "table":
             return [self.table(element, width)]
         if tag == "hr":
             return [["-" * width]]
         if tag == "dd":
-            return [[f"    {line}" if line else "" for line in _join(self.children(element, width - 4))]]
+            inner = _join(self.children(element, max(width - 4, _MIN_WIDTH)))
+            return [[f"    {line}" if line else "" for line in inner]]
         if tag == "div" and "footnote" in _classes(element):
             return self.footnotes(element, width)
         return self.children(element, width)
