@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from email.message import Message
-from email.utils import getaddresses, parsedate_to_datetime
+from email.utils import parsedate_to_datetime
 
 from webzine.bounces import detectors, mime, providers
 from webzine.bounces.classify import classify, find_status, objection, smtp_command
@@ -70,7 +70,7 @@ def parse_report(raw: bytes, *, unsubscribe_addresses: frozenset[str] = frozense
     subject = mime.header(msg, "Subject")
     notice_text = "\n\n".join(parts.notice)
     notice, quoted = detectors.split_notice(notice_text)
-    original = parts.original or (mime.parse_bytes(quoted.lstrip().encode("utf-8", "replace")) if quoted else None)
+    original = parts.original or (mime.parse_headers(quoted.lstrip()) if quoted else None)
     original_to = tuple(a.lower() for a in _addresses(original, "To", "Cc"))
     exclude = _senders(msg, original)
     form, findings = _read(msg, parts, notice, subject, exclude, original, unsubscribe_addresses)
@@ -274,9 +274,14 @@ def _senders(msg: Message, original: Message | None) -> set[str]:
 def _addresses(msg: Message | None, *names: str) -> list[str]:
     if msg is None:
         return []
-    values = [mime.header(msg, name) for name in names]
-    found = [address for _, address in getaddresses([v for v in values if v]) if "@" in address]
-    return [a.strip("<>") for a in found]
+    # A regex over the raw values: email.utils.getaddresses costs more than the rest of the
+    # parse, and display names never contain the "@" we look for.
+    found: list[str] = []
+    for name in names:
+        value = msg.get(name)
+        if value is not None and "@" in str(value):
+            found.extend(detectors.addresses(str(value)))
+    return found
 
 
 def _address_field(value: str) -> str:

@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass, field
 from email.header import decode_header, make_header
 from email.message import Message
+from email.parser import HeaderParser
 from email.policy import compat32
 
 ORIGINAL_TYPES = {"message/rfc822", "message/global", "text/rfc822-headers", "message/rfc822-headers",
@@ -35,6 +36,11 @@ class Parts:
 def parse_bytes(raw: bytes) -> Message:
     """compat32 is several times faster than the default policy and never raises on bad headers."""
     return email.message_from_bytes(raw, policy=compat32)
+
+
+def parse_headers(text: str) -> Message:
+    """Only the header block of a quoted original message: its body is never needed."""
+    return HeaderParser(policy=compat32).parsestr(text, headersonly=True)
 
 
 def header(msg: Message | None, name: str) -> str:
