@@ -21,6 +21,7 @@ import hashlib
 import hmac
 import json
 import random
+import re
 import secrets
 import socket
 import subprocess
@@ -33,7 +34,7 @@ from email.parser import BytesParser
 from email.utils import getaddresses
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qsl, quote, urlsplit
+from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
 import httpx
 
@@ -285,15 +286,18 @@ class Mailgun:
 
     @staticmethod
     def form(content_type: str, body: bytes) -> dict[str, bytes]:
-        """multipart/form-data fields, read with the email parser (same MIME grammar)."""
-        if not content_type.startswith("multipart/form-data"):
+        """multipart/form-data fields, byte for byte (RFC 7578), split on the boundary."""
+        found = re.search(r'boundary="?([^";]+)"?', content_type)
+        if not content_type.startswith("multipart/form-data") or not found:
             return {}
-        parsed = _PARSER.parsebytes(f"Content-Type: {content_type}\r\n\r\n".encode() + body)
         fields: dict[str, bytes] = {}
-        for part in parsed.iter_parts():
-            name = part.get_param("name", header="content-disposition")
+        for chunk in body.split(b"--" + found.group(1).encode())[1:]:
+            if chunk.startswith(b"--"):
+                break
+            head, _, value = chunk.removeprefix(b"\r\n").partition(b"\r\n\r\n")
+            name = re.search(rb'name="([^"]*)"', head)
             if name:
-                fields[str(name)] = part.get_payload(decode=True) or b""
+                fields[name.group(1).decode()] = value.removesuffix(b"\r\n")
         return fields
 
     def suppressions(self, request: "Handler", kind: str, query: dict[str, str]) -> Answer:
@@ -340,7 +344,8 @@ class Ses:
             return self.error(403, "UnrecognizedClientException", "The security token included in the request is invalid.")
         signed = fields.get("SignedHeaders", "").split(";")
         url = urlsplit(request.path)
-        query = "&".join(f"{quote(k, safe='-_.~')}={quote(v, safe='-_.~')}" for k, v in sorted(parse_qsl(url.query, keep_blank_values=True)))
+        pairs = [item.partition("=")[::2] for item in url.query.split("&") if item]
+        query = "&".join(f"{k}={v}" for k, v in sorted((quote(unquote(k), safe="-_.~"), quote(unquote(v), safe="-_.~")) for k, v in pairs))
         canonical = "\n".join(
             [request.command, quote(url.path, safe="/-_.~"), query]
             + [f"{name}:{' '.join(request.headers.get(name, '').split())}" for name in signed]

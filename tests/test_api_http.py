@@ -11,7 +11,9 @@ import httpx
 import pytest
 
 from api_samples import messages
+from webzine.config import load_settings
 from webzine.errors import ConfigError, SenderProblem, TransportError
+from webzine.transports import transport_class
 from webzine.transports.base import OutgoingMessage, Outcome
 from webzine.transports.http import ApiDelivery, ApiTransport, build_client, parse_reset_epoch, parse_retry_after
 from webzine.transports.parts import split_message
@@ -146,3 +148,62 @@ def test_split_refuses_attachments_it_cannot_carry() -> None:
     mixed.add_attachment(b"%PDF", maintype="application", subtype="pdf", filename="a.pdf")
     with pytest.raises(TransportError, match="attachments or inline parts"):
         split_message(_outgoing(mixed))
+
+
+MINIMAL = """\
+[publication]
+name = "초록상회 소식지"
+sender = "초록상회 <news@example.co.kr>"
+reply_to = "hello@example.co.kr"
+postal_address = "서울특별시 중구 세종대로 1"
+phone = "02-000-0000"
+base_url = "https://news.example.co.kr"
+
+[mailgun]
+domain = "mg.example.co.kr"
+"""
+ENV = {
+    "SENDGRID_API_KEY": "sg",
+    "POSTMARK_SERVER_TOKEN": "pm",
+    "MAILGUN_API_KEY": "mg",
+    "AWS_ACCESS_KEY_ID": "AKID",
+    "AWS_SECRET_ACCESS_KEY": "secret",
+}
+
+
+@pytest.fixture()
+def settings(tmp_path, monkeypatch):  # type: ignore[no-untyped-def]
+    for name in [*ENV, "AWS_SESSION_TOKEN"]:
+        monkeypatch.delenv(name, raising=False)
+    path = tmp_path / "webzine.toml"
+    path.write_text(MINIMAL, encoding="utf-8")
+    return load_settings(path)
+
+
+@pytest.mark.parametrize("name, batch_size, base", [
+    ("sendgrid", 1, "https://api.sendgrid.com"),
+    ("postmark", 500, "https://api.postmarkapp.com"),
+    ("mailgun", 1, "https://api.mailgun.net"),
+    ("ses", 1, "https://email.ap-northeast-2.amazonaws.com"),
+])
+def test_each_provider_is_registered_and_built_from_settings_and_the_environment(settings, monkeypatch, name: str, batch_size: int, base: str) -> None:  # type: ignore[no-untyped-def]
+    cls = transport_class(name)
+    with pytest.raises(ConfigError, match="environment variable"):
+        cls.from_settings(settings)
+    for variable, value in ENV.items():
+        monkeypatch.setenv(variable, value)
+    built = cls.from_settings(settings)
+    try:
+        assert built.name == name and built.batch_size == batch_size
+        assert str(built.client.base_url).rstrip("/") == base
+        assert built.client.timeout.read == 30
+    finally:
+        built.close()
+
+
+def test_mailgun_without_a_domain_says_which_key_to_set(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("MAILGUN_API_KEY", "mg")
+    path = tmp_path / "webzine.toml"
+    path.write_text(MINIMAL.replace('domain = "mg.example.co.kr"', ""), encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"\[mailgun\] domain is not set"):
+        transport_class("mailgun").from_settings(load_settings(path))

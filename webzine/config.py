@@ -107,10 +107,37 @@ class Api(Section):
     domain: str = ""  # Mailgun sending domain
     region: str = ""  # SES region
     secret_key_env: str = ""  # SES secret access key
+    session_token_env: str = ""  # SES, optional: temporary credentials (STS, CI OIDC roles)
     message_stream: str = ""  # Postmark stream
     configuration_set: str = ""  # SES
     timeout: float = Field(30, gt=0)
     batch: bool = True
+
+
+class SendGridApi(Api):
+    """Defaults live on the class, so a `[sendgrid]` table that sets one key keeps the others."""
+
+    base_url: str = "https://api.sendgrid.com"  # EU subusers: https://api.eu.sendgrid.com
+    api_key_env: str = "SENDGRID_API_KEY"
+
+
+class MailgunApi(Api):
+    base_url: str = "https://api.mailgun.net"  # EU domains: https://api.eu.mailgun.net
+    api_key_env: str = "MAILGUN_API_KEY"
+
+
+class PostmarkApi(Api):
+    base_url: str = "https://api.postmarkapp.com"
+    api_key_env: str = "POSTMARK_SERVER_TOKEN"
+    message_stream: str = "broadcast"  # Postmark requires bulk mail on a broadcast stream
+
+
+class SesApi(Api):
+    base_url: str = ""  # empty: https://email.<region>.amazonaws.com
+    api_key_env: str = "AWS_ACCESS_KEY_ID"
+    secret_key_env: str = "AWS_SECRET_ACCESS_KEY"
+    session_token_env: str = "AWS_SESSION_TOKEN"
+    region: str = "ap-northeast-2"
 
 
 class Bounces(Section):
@@ -138,12 +165,10 @@ class Settings(Section):
     unsubscribe: Unsubscribe = Unsubscribe()
     bounces: Bounces = Bounces()
     serve: Serve = Serve()
-    sendgrid: Api = Api(base_url="https://api.sendgrid.com", api_key_env="SENDGRID_API_KEY")
-    mailgun: Api = Api(base_url="https://api.mailgun.net", api_key_env="MAILGUN_API_KEY")
-    postmark: Api = Api(base_url="https://api.postmarkapp.com", api_key_env="POSTMARK_SERVER_TOKEN")
-    ses: Api = Api(
-        api_key_env="AWS_ACCESS_KEY_ID", secret_key_env="AWS_SECRET_ACCESS_KEY", region="ap-northeast-2"
-    )
+    sendgrid: SendGridApi = SendGridApi()
+    mailgun: MailgunApi = MailgunApi()
+    postmark: PostmarkApi = PostmarkApi()
+    ses: SesApi = SesApi()
 
     root: Path = Path(".")
 

@@ -15,6 +15,8 @@ REGISTRY: dict[str, str] = {
     "smtp": "webzine.transports.smtp:SmtpTransport",
     "sendgrid": "webzine.transports.sendgrid:SendGridTransport",
     "postmark": "webzine.transports.postmark:PostmarkTransport",
+    "mailgun": "webzine.transports.mailgun:MailgunTransport",
+    "ses": "webzine.transports.ses:SesTransport",
 }
 
 
