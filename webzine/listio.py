@@ -1,0 +1,339 @@
+"""Reading the tables editors really have: CSV in any Korean encoding, Excel's "유니코드 텍스트",
+and `.xlsx`.
+
+Korean Excel saves CSV as CP949 by default, "CSV UTF-8" with a BOM, and "유니코드 텍스트" as
+UTF-16 with tabs; CRM exports use semicolons. The reader works out the encoding and delimiter,
+maps the header (English or Korean, any case or spacing) onto our field names, and streams the
+rows' cells so a million-row list never sits in memory twice. Row numbers are what Excel shows:
+the header is row 1, the n-th row of the stream is row n + 1, and a cell with an embedded newline
+does not shift the numbering.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import re
+import unicodedata
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from itertools import islice
+from datetime import date, datetime
+from pathlib import Path
+
+from webzine.errors import ListError
+
+# Fields with a meaning; every other column becomes a merge field under its own name.
+FIELDS = ("email", "name", "adjective", "company", "manager", "consent_at", "tags", "excused",
+          "id", "phone", "title", "reason", "since", "source", "detail")
+
+# Header spellings we understand without being told, compared after `header_key()`.
+SYNONYMS: dict[str, tuple[str, ...]] = {
+    "email": ("email", "e-mail", "mail", "emailaddress", "mailaddress", "이메일", "메일",
+              "이메일주소", "메일주소", "전자우편", "전자메일", "이메일address"),
+    "name": ("name", "fullname", "이름", "성명", "성함", "고객명", "고객이름", "수신자", "수신자명"),
+    "adjective": ("adjective", "수식어", "꾸밈말", "형용사"),
+    "company": ("company", "companyname", "organization", "organisation", "회사", "회사명", "상호",
+                "업체", "업체명", "소속", "기관", "기관명"),
+    "manager": ("manager", "accountmanager", "담당자", "담당", "영업담당", "영업담당자", "담당자id"),
+    "consent_at": ("consentat", "consent", "consentdate", "optin", "optinat", "수신동의일",
+                   "수신동의일자", "동의일", "동의일자", "수신동의", "마케팅수신동의일"),
+    "tags": ("tags", "tag", "태그", "분류"),
+    "excused": ("excused", "excuse", "예외", "예외사유", "면제사유"),
+    "id": ("id", "managerid", "아이디", "코드", "담당자코드"),
+    "phone": ("phone", "tel", "telephone", "mobile", "전화", "전화번호", "연락처", "휴대폰", "휴대전화"),
+    "title": ("title", "position", "직함", "직책", "직위"),
+    "reason": ("reason", "사유"),
+    "since": ("since", "date", "일자", "날짜"),
+    "source": ("source", "출처"),
+    "detail": ("detail", "details", "상세", "비고"),
+}
+
+AUTO_ENCODINGS = ("utf-8", "cp949")  # tried in this order when there is no BOM
+_ALIASES = {"euc-kr": "cp949", "euckr": "cp949", "euc_kr": "cp949", "ks_c_5601-1987": "cp949",
+            "uhc": "cp949", "ms949": "cp949", "utf8": "utf-8"}
+_DELIMITERS = (",", "\t", ";")
+_SAMPLE = 1 << 16
+_CHUNK = 1 << 20
+_HEADER_JUNK = re.compile(r"[\s_\-.·:()/]+")
+csv.field_size_limit(1 << 24)  # huge cells are data to reject row by row, not a reason to stop
+
+
+def header_key(text: str) -> str:
+    """How headers are compared: NFKC, case-folded, without spaces, `_`, `-` or dots."""
+    return _HEADER_JUNK.sub("", unicodedata.normalize("NFKC", text).casefold())
+
+
+_LOOKUP = {header_key(spelling): name for name, spellings in SYNONYMS.items() for spelling in spellings}
+
+
+@dataclass
+class Table:
+    """A header and a stream of rows (lists of cells; the first is row 2). `columns` maps our
+    field names to cell indexes, `extras` the other columns (merge fields) by their header."""
+
+    source: str
+    header: list[str]
+    columns: dict[str, int]
+    extras: list[tuple[str, int]]
+    rows: Iterable[list[str]]
+    encoding: str = ""
+    delimiter: str = ""
+    notes: list[str] = field(default_factory=list)
+    closers: list[Callable[[], None]] = field(default_factory=list)
+
+    def chunks(self, size: int = 8192) -> Iterator[list[list[str]]]:
+        """The rows in lists of `size`, read in C (no Python frame per row); CSV syntax errors
+        become ListErrors with the line number."""
+        rows = iter(self.rows)
+        try:
+            while chunk := list(islice(rows, size)):
+                yield chunk
+        except csv.Error as exc:
+            line = getattr(rows, "line_num", "?")
+            raise ListError(f"{self.source} line {line}: the CSV is malformed ({exc}).",
+                            hint="open it in Excel and save it again as CSV.") from exc
+        finally:
+            for close in self.closers:
+                close()
+
+    def numbered(self) -> Iterator[tuple[int, list[str]]]:
+        """`(row number, cells)` one by one, for the small files (managers, suppressions)."""
+        number = 2
+        for chunk in self.chunks():
+            for cells in chunk:
+                yield number, cells
+                number += 1
+
+    def require(self, name: str) -> int:
+        """The index of a column the caller cannot work without."""
+        if name not in self.columns:
+            found = ", ".join(repr(h) for h in self.header) or "none"
+            raise ListError(
+                f"{self.source}: no {name} column (columns found: {found}).",
+                hint=f"rename the column, or pass --column {name}=\"<header>\".",
+            )
+        return self.columns[name]
+
+
+def map_columns(header: Sequence[str], source: str, overrides: Mapping[str, str] | None = None,
+                wanted: Iterable[str] = FIELDS) -> tuple[dict[str, int], list[tuple[str, int]]]:
+    """Match header cells to field names; `overrides` is `{field: header as written}` from
+    `--column field=header`. Two columns meaning the same field is an error, not a guess."""
+    wanted = set(wanted)
+    keys = [header_key(cell) for cell in header]
+    columns: dict[str, int] = {}
+    for name, written in (overrides or {}).items():
+        if name not in wanted:
+            raise ListError(f"--column {name}={written}: unknown field '{name}'; "
+                            f"use one of {', '.join(sorted(wanted))}.")
+        target = header_key(written)
+        matches = [i for i, key in enumerate(keys) if key == target]
+        if not matches:
+            found = ", ".join(repr(h) for h in header)
+            raise ListError(f"{source}: --column {name}={written}: no such column (columns found: {found}).")
+        columns[name] = matches[0]
+    taken = set(columns.values())
+    for index, key in enumerate(keys):
+        name = _LOOKUP.get(key)
+        if index in taken or name is None or name not in wanted or name in (overrides or {}):
+            continue
+        if name in columns:
+            raise ListError(
+                f"{source}: columns {header[columns[name]]!r} and {header[index]!r} both mean {name}.",
+                hint=f"rename one of them, or choose with --column {name}=\"<header>\".",
+            )
+        columns[name] = index
+        taken.add(index)
+    extras = [(header[i].strip(), i) for i in range(len(header)) if i not in taken and header[i].strip()]
+    return columns, extras
+
+
+def read_table(path: str | Path, *, encoding: str | None = None, sheet: str | None = None,
+               overrides: Mapping[str, str] | None = None, wanted: Iterable[str] = FIELDS) -> Table:
+    """Open a CSV/TSV/`.xlsx` file and return its header mapping and a lazy row stream."""
+    path = Path(path)
+    if not path.exists():
+        raise ListError(f"{path}: no such file.", hint="check [lists] in webzine.toml or the path you passed.")
+    if path.is_dir():
+        raise ListError(f"{path}: is a folder, not a list file.")
+    if path.suffix.lower() in (".xlsx", ".xlsm"):
+        return _read_xlsx(path, sheet, overrides, wanted)
+    return _read_csv(path, encoding, overrides, wanted)
+
+
+def table_from_rows(rows: Iterable[Mapping[str, object]], *, source: str = "<rows>",
+                    overrides: Mapping[str, str] | None = None, wanted: Iterable[str] = FIELDS) -> Table:
+    """A table from in-memory mappings (the header is the first mapping's keys)."""
+    iterator = iter(rows)
+    first = next(iterator, None)
+    if first is None:
+        raise ListError(f"{source}: the list is empty.")
+    header = [str(key) for key in first]
+    columns, extras = map_columns(header, source, overrides, wanted)
+
+    def stream() -> Iterator[list[str]]:
+        for row in _chain(first, iterator):
+            yield [cell_text(row.get(key)) for key in header]
+
+    return Table(source, header, columns, extras, stream())
+
+
+def _chain(first: Mapping[str, object], rest: Iterator[Mapping[str, object]]) -> Iterator[Mapping[str, object]]:
+    yield first
+    yield from rest
+
+
+def cell_text(value: object) -> str:
+    """A spreadsheet value as the text an editor sees (dates as ISO, 3.0 as 3)."""
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return value.date().isoformat() if value.time() == datetime.min.time() else value.isoformat(sep=" ")
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+# -- CSV ------------------------------------------------------------------------------------------
+
+
+def _read_csv(path: Path, encoding: str | None, overrides: Mapping[str, str] | None,
+              wanted: Iterable[str]) -> Table:
+    with path.open("rb") as handle:
+        sample = handle.read(_SAMPLE)
+    chosen = choose_encoding(path, sample, encoding)
+    text = _decode_sample(sample, chosen)
+    if not text.strip().strip("\ufeff"):
+        raise ListError(f"{path}: the file is empty.", hint="export the list again with a header row.")
+    delimiter = sniff_delimiter(text)
+    handle = path.open(encoding=chosen, newline="")
+    reader = csv.reader(handle, delimiter=delimiter)
+    try:
+        header = next(reader, [])
+    except (csv.Error, UnicodeDecodeError) as exc:
+        handle.close()
+        raise ListError(f"{path} row 1: cannot read the header ({exc}).") from exc
+    header = [cell.strip().lstrip("\ufeff") for cell in header]
+    if not any(header):
+        handle.close()
+        raise ListError(f"{path}: the first row is empty; it must name the columns.")
+    columns, extras = map_columns(header, str(path), overrides, wanted)
+    return Table(str(path), header, columns, extras, reader, chosen, delimiter, closers=[handle.close])
+
+
+def choose_encoding(path: Path, sample: bytes, requested: str | None) -> str:
+    """BOM first, then UTF-16 without a BOM (NUL bytes), else UTF-8 and then CP949 — each checked
+    against the whole file so a bad byte near the end is caught before any row is used."""
+    if requested:
+        name = _ALIASES.get(requested.lower(), requested)
+        try:
+            codecs.lookup(name)
+        except LookupError:
+            raise ListError(f"--encoding {requested}: unknown encoding; use utf-8, cp949 or utf-16.") from None
+        problem = _first_bad_line(path, name)
+        if problem:
+            raise ListError(f"{path} line {problem[0]}: not valid {requested} ({problem[1]}).",
+                            hint="choose another --encoding (utf-8, cp949, utf-16).")
+        return name
+    if not sample:
+        raise ListError(f"{path}: the file is empty.", hint="export the list again with a header row.")
+    if sample.startswith(codecs.BOM_UTF8):
+        candidates: tuple[str, ...] = ("utf-8-sig",)
+    elif sample.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        candidates = ("utf-16",)
+    elif _looks_utf16(sample):
+        candidates = ("utf-16-le",) if sample[1:2] == b"\0" else ("utf-16-be",)
+    else:
+        candidates = AUTO_ENCODINGS
+    first_problem = None
+    for name in candidates:
+        problem = _first_bad_line(path, name)
+        if problem is None:
+            return name
+        first_problem = first_problem or (name, *problem)
+    assert first_problem is not None
+    tried = ", ".join(candidates)
+    raise ListError(
+        f"{path} line {first_problem[1]}: undecodable bytes ({first_problem[2]}); tried {tried}.",
+        hint="save the file as \"CSV UTF-8\" in Excel, or pass --encoding NAME (utf-8, cp949, utf-16).",
+    )
+
+
+def _looks_utf16(sample: bytes) -> bool:
+    head = sample[:200]
+    return len(head) >= 4 and head.count(b"\0") >= len(head) // 3
+
+
+def _first_bad_line(path: Path, encoding: str) -> tuple[int, str] | None:
+    """Decode the whole file in chunks; on failure, the 1-based line and the offending byte."""
+    decoder = codecs.getincrementaldecoder(encoding)("strict")
+    offset = 0
+    newlines = 0
+    with path.open("rb") as handle:
+        while True:
+            chunk = handle.read(_CHUNK)
+            pending = decoder.getstate()[0]
+            try:
+                decoder.decode(chunk, final=not chunk)
+            except UnicodeDecodeError as exc:
+                data = pending + chunk
+                line = newlines - pending.count(b"\n") + data.count(b"\n", 0, exc.start) + 1
+                bad = data[exc.start:exc.start + 1].hex() or "end of file"
+                return line, f"byte 0x{bad} at offset {offset - len(pending) + exc.start}"
+            if not chunk:
+                return None
+            offset += len(chunk)
+            newlines += chunk.count(b"\n")
+
+
+def _decode_sample(sample: bytes, encoding: str) -> str:
+    return codecs.getincrementaldecoder(encoding)("replace").decode(sample, final=False)
+
+
+def sniff_delimiter(text: str) -> str:
+    """The delimiter used most in the header line (comma on a tie or a one-column file)."""
+    line = text.lstrip("\ufeff").split("\n", 1)[0]
+    counts = [(line.count(d), -i, d) for i, d in enumerate(_DELIMITERS)]
+    best = max(counts)
+    return best[2] if best[0] else ","
+
+
+# -- xlsx -----------------------------------------------------------------------------------------
+
+
+def _read_xlsx(path: Path, sheet: str | None, overrides: Mapping[str, str] | None,
+               wanted: Iterable[str]) -> Table:
+    import openpyxl  # imported here: only Excel users pay for it
+    from zipfile import BadZipFile
+
+    try:
+        book = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except (BadZipFile, OSError, KeyError, ValueError) as exc:
+        raise ListError(f"{path}: not a readable .xlsx file ({exc}).",
+                        hint="open it in Excel and save it again as .xlsx or CSV.") from exc
+    if sheet is not None and sheet not in book.sheetnames:
+        names = ", ".join(book.sheetnames)
+        book.close()
+        raise ListError(f"{path}: no sheet named {sheet!r} (sheets: {names}).")
+    worksheet = book[sheet] if sheet is not None else book.worksheets[0]
+    rows = worksheet.iter_rows(values_only=True)
+    first = next(rows, None)
+    if first is None or not any(cell is not None and str(cell).strip() for cell in first):
+        book.close()
+        raise ListError(f"{path}: the sheet {worksheet.title!r} is empty or its first row is empty.")
+    header = [cell_text(cell).strip() for cell in first]
+    while header and not header[-1]:
+        header.pop()
+    columns, extras = map_columns(header, str(path), overrides, wanted)
+
+    def stream() -> Iterator[list[str]]:
+        try:
+            for values in rows:
+                yield [cell_text(value) for value in values]
+        finally:
+            book.close()
+
+    return Table(str(path), header, columns, extras, stream(), "xlsx", "", [f"sheet {worksheet.title}"])

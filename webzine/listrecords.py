@@ -1,0 +1,110 @@
+"""What cleaning a list produces: the kept recipients and, for every other row, why.
+
+The records are small frozen dataclasses (a list can have a million rows); `CleanList` holds
+them with the counts the CLI prints. The invariant that matters:
+`rows_read == kept + len(rejects) + len(duplicates)` — nobody is lost silently.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import date
+from enum import StrEnum
+
+from webzine.models import Recipient
+
+
+class RejectReason(StrEnum):
+    MISSING_EMAIL = "missing_email"
+    INVALID_SYNTAX = "invalid_syntax"
+    MULTIPLE_ADDRESSES = "multiple_addresses"
+    TYPO_DOMAIN = "typo_domain"
+    UNDELIVERABLE_DOMAIN = "undeliverable_domain"
+    WRONG_FIELD_COUNT = "wrong_field_count"
+    UNSUBSCRIBED = "unsubscribed"
+    HARD_BOUNCE = "hard_bounce"
+    SOFT_BOUNCE_LIMIT = "soft_bounce_limit"
+    COMPLAINT = "complaint"
+    MANUAL = "manual"
+    CONSENT_EXPIRED = "consent_expired"
+    CONSENT_MISSING = "consent_missing"
+
+
+@dataclass(frozen=True, slots=True)
+class Reject:
+    """A row that will not be mailed. `value` is the email cell as written; `email` the address
+    as far as it could be read (empty when it could not)."""
+
+    row: int
+    value: str
+    reason: RejectReason
+    suggestion: str = ""
+    detail: str = ""
+    email: str = ""
+    name: str = ""
+    company: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Duplicate:
+    row: int
+    value: str
+    email: str
+    first_row: int
+
+
+@dataclass(frozen=True, slots=True)
+class Note:
+    """A warning (kept, but look at it) or a change `--fix-typos` made."""
+
+    row: int
+    email: str
+    kind: str  # role_address, suspect_domain, short_row, bad_consent_date, fixed_typo
+    detail: str
+    suggestion: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Reconfirm:
+    """A subscriber whose marketing consent must be asked for again (missing or too old)."""
+
+    recipient: Recipient
+    status: str  # "expired" | "missing"
+
+
+@dataclass
+class CleanList:
+    source: str
+    recipients: list[Recipient] = field(default_factory=list)
+    rejects: list[Reject] = field(default_factory=list)
+    duplicates: list[Duplicate] = field(default_factory=list)
+    consent_reconfirm: list[Reconfirm] = field(default_factory=list)
+    warnings: list[Note] = field(default_factory=list)
+    fixes: list[Note] = field(default_factory=list)
+    rows_read: int = 0
+    blank_rows: int = 0
+    encoding: str = ""
+    delimiter: str = ""
+    header: list[str] = field(default_factory=list)
+    extras: list[str] = field(default_factory=list)
+    advertising: bool = True
+    keys: dict[str, int] = field(default_factory=dict)  # every readable address → its first row
+    domains: Counter[str] = field(default_factory=Counter)  # rows per domain, before dedupe
+
+    @property
+    def kept(self) -> int:
+        return len(self.recipients)
+
+    def rejected_by_reason(self) -> Counter[str]:
+        return Counter(str(reject.reason) for reject in self.rejects)
+
+    def counts(self) -> dict[str, int]:
+        """The summary the CLI prints and tests check: read = kept + rejected + duplicates."""
+        return {"rows_read": self.rows_read, "kept": self.kept, "rejected": len(self.rejects),
+                "duplicates": len(self.duplicates), "blank_rows": self.blank_rows,
+                "warnings": len(self.warnings), "fixes": len(self.fixes),
+                "consent_reconfirm": len(self.consent_reconfirm)}
+
+    def domain_counts(self) -> Counter[str]:
+        return Counter(r.email.rpartition("@")[2] for r in self.recipients)
