@@ -1,14 +1,17 @@
 from __future__ import annotations
 
 import base64
+import subprocess
 
 import dkim as dkimpy
+import dkim.canonicalization as dkim_canon
 import pytest
+from hypothesis import given, strategies as st
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 import sendkit
-from webzine.dkim import DkimSigner, signer_from_settings
+from webzine.dkim import DkimSigner, relaxed_body, relaxed_header, signer_from_settings
 from webzine.errors import ConfigError
 from webzine.message import DKIM_HEADERS, MessageFactory
 
@@ -72,10 +75,42 @@ def test_tampering_breaks_the_signature(monkeypatch, keypair) -> None:
 
 def test_no_domain_means_no_signing_and_a_bad_key_is_a_config_error(monkeypatch) -> None:
     assert signer_from_settings(sendkit.settings()) is None
-    with pytest.raises(ConfigError, match="cannot sign"):
+    with pytest.raises(ConfigError, match=r"wz._domainkey.example.co.kr cannot be read .*\[dkim\] private_key_env"):
         DkimSigner("example.co.kr", "wz", b"-----BEGIN RSA PRIVATE KEY-----\nnope\n-----END RSA PRIVATE KEY-----\n")
     monkeypatch.delenv("WEBZINE_DKIM_PRIVATE_KEY", raising=False)
     base = sendkit.settings()
     settings = base.model_copy(update={"dkim": base.dkim.model_copy(update={"domain": "example.co.kr", "selector": "s"})})
     with pytest.raises(ConfigError, match="WEBZINE_DKIM_PRIVATE_KEY"):
         signer_from_settings(settings)
+
+
+lines = st.lists(st.text(st.sampled_from(["a", "가", " ", "\t", "=", "x"]), max_size=12), max_size=8)
+
+
+@given(lines, st.integers(0, 3))
+def test_relaxed_body_matches_dkimpy(body_lines: list[str], blank_tail: int) -> None:
+    body = ("\r\n".join(body_lines) + "\r\n" * blank_tail).encode("utf-8")
+    assert relaxed_body(body) == dkim_canon.Relaxed.canonicalize_body(body)
+
+
+@given(st.sampled_from(["Subject", "TO", "List-Unsubscribe"]), lines)
+def test_relaxed_header_matches_dkimpy(name: str, folded: list[str]) -> None:
+    value = "\r\n ".join(folded) or " "
+    field = f"{name}: {value}".encode("utf-8")
+    ((ours_name, ours_value),) = [relaxed_header(field).split(b":", 1)]
+    ((their_name, their_value),) = dkim_canon.Relaxed.canonicalize_headers([(name.encode(), field.split(b":", 1)[1])])
+    assert ours_name == their_name and ours_value + b"\r\n" == their_value
+
+
+def test_keys_that_are_not_rsa_or_too_short_are_refused() -> None:
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    ec_pem = ec.generate_private_key(ec.SECP256R1()).private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    with pytest.raises(ConfigError, match="not an RSA key; generate one: openssl genrsa 2048"):
+        DkimSigner("example.co.kr", "wz", ec_pem)
+    # `cryptography` refuses to generate keys this short, but loads them: make one with openssl.
+    short = subprocess.run(["openssl", "genrsa", "768"], capture_output=True, check=True).stdout
+    with pytest.raises(ConfigError, match="768 bits; receivers require 1024 or more"):
+        DkimSigner("example.co.kr", "wz", short)

@@ -78,8 +78,9 @@ def sender_domain(publication: Publication) -> str:
 
 
 def list_id(publication: Publication) -> str:
-    """The list identifier: List-Id header and unsubscribe-token scope (the endpoint uses it too)."""
-    return publication.list_id or sender_domain(publication)
+    """The list identifier: List-Id header and unsubscribe-token scope; `webzine serve` derives
+    the same value (serve/addresses.py) to verify the tokens."""
+    return publication.list_id.strip().lower() or sender_domain(publication)
 
 
 def unsubscribe_base(settings: Settings) -> str:
