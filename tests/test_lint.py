@@ -72,6 +72,8 @@ def test_images_need_alt_text_and_width() -> None:
     assert report.findings[0].level == "error" and report.findings[0].line == 6
     report = lint(page('<img src="https://x/c.png" alt=" " width="10">'), TEXT, issue(), PUBLICATION)
     assert codes(report) == ["img-empty-alt"] and report.ok
+    report = lint(page('<img src="images/c.png" alt="c" width="10">'), TEXT, issue(), PUBLICATION)
+    assert codes(report) == ["img-not-absolute"] and not report.ok
 
 
 def test_links_without_href_or_with_javascript_fail_and_http_warns() -> None:

@@ -11,7 +11,7 @@ import pytest
 
 from conftest import write_project
 from webzine.config import load_settings
-from webzine.errors import TemplateError
+from webzine.errors import IssueError, TemplateError
 from webzine.merge import recipient_context
 from webzine.models import Recipient
 from webzine.render import BUILTIN_TEMPLATES, RenderedIssue, build_issue, write_build
@@ -321,3 +321,22 @@ def test_a_failed_write_leaves_the_previous_output(project: Path, monkeypatch: p
     write_build(rendered, project / "build")
     assert "바뀐 본문" in (folder / "preview.html").read_text(encoding="utf-8")
     assert (folder / "screenshots" / "375.png").read_bytes() == b"png"
+
+
+def test_local_images_are_published_with_the_issue(project: Path) -> None:
+    (project / "issues" / "images").mkdir()
+    (project / "issues" / "images" / "tea.png").write_bytes(b"\x89PNG\r\n\x1a\n")
+    set_issue(project, front() + "![차밭](images/tea.png){width=560 height=280}\n")
+    rendered = build(project)
+    assert 'src="https://news.example.co.kr/2026-12-year-end/images/tea.png"' in rendered.html.source
+    assert 'src="images/tea.png"' in rendered.preview_html and 'src="images/tea.png"' in rendered.web_html
+    assert "width:100%" in rendered.html.source and "max-width:560px" in rendered.html.source
+    folder = write_build(rendered, project / "build")
+    assert (folder / "images" / "tea.png").read_bytes() == b"\x89PNG\r\n\x1a\n"
+    assert rendered.report.ok
+
+
+def test_a_missing_local_image_stops_the_build_at_its_line(project: Path) -> None:
+    set_issue(project, front() + "사진:\n\n![차밭](images/none.png)\n")
+    with pytest.raises(IssueError, match=r"year-end.md:8: image 'images/none.png' not found in"):
+        build(project)

@@ -30,6 +30,7 @@ HTML_WARNING_BYTES = 90 * 1024
 STYLE_WARNING_BYTES = 16 * 1024
 AD_PREFIX = "(광고)"
 _AD_LOOKALIKE = re.compile(r"^\s*[\[\(<{【〔（［]?\s*광\s*고\s*[\]\)>}】〕）］]?")
+_REMOTE = re.compile(r"^(?:https?:|cid:|data:image/)", re.IGNORECASE)
 _UNSUBSCRIBE_WORDS = ("수신거부", "수신 거부", "구독 해지", "구독해지", "구독 취소", "unsubscribe")
 _OPT_OUT_INSTRUCTION = re.compile(r"수신\s*거부|수신을?\s*원(?:하지|치)\s*않")
 _HIDDEN_STYLE = re.compile(
@@ -115,6 +116,9 @@ def _images(document: lxml.html.HtmlElement, issue: Issue) -> Iterable[Finding]:
     for image in document.iter("img"):
         source = image.get("src", "")
         line = _line_of(issue, source)
+        if not _REMOTE.match(source):
+            yield Finding(level="error", code="img-not-absolute", line=line,
+                          message=f"image {source!r} is not an https:// address, so mail clients cannot load it")  # fmt: skip
         if image.get("alt") is None:
             yield Finding(level="error", code="img-no-alt", line=line,
                           message=f"image {source!r} has no alt text; write ![설명](…) so readers with images "

@@ -120,7 +120,7 @@ def read_list_sample(path: Path) -> ListSample:
     extras = list(table.extras)
 
     def rows() -> Iterator[dict[str, object]]:
-        for _, cells in table.rows:
+        for cells in table.rows:
             padded = [cell.strip() for cell in cells] + [""] * (len(table.header) - len(cells))
             row: dict[str, object] = {name: padded[index] for name, index in named.items()}
             row.update({header: padded[index] for header, index in extras})
@@ -147,7 +147,7 @@ def read_managers(path: Path) -> dict[str, dict[str, str]]:
         return {}
     table = read_table(path)
     result: dict[str, dict[str, str]] = {}
-    for _, cells in table.rows:
+    for cells in table.rows:
         fields = {
             name: (cells[index].strip() if index < len(cells) else "")
             for name, index in table.columns.items()

@@ -26,15 +26,18 @@ from dataclasses import dataclass, field
 from email.utils import parseaddr
 from pathlib import Path
 from typing import Any
+from xml.etree.ElementTree import Element
 
 import jinja2
 import markdown
+import markdown.postprocessors
+import markdown.treeprocessors
 from markupsafe import Markup
 from premailer import Premailer
 
 from webzine import layout
 from webzine.config import Publication, Settings
-from webzine.errors import TemplateError, WebzineError, where
+from webzine.errors import IssueError, TemplateError, WebzineError, where
 from webzine.issue import Issue, load_issue
 from webzine.korean import register_filters
 from webzine.lint import LintReport, lint
@@ -54,6 +57,7 @@ from webzine.models import Recipient
 from webzine.text import DEFAULT_EXTENSIONS, TextExtension
 
 BUILTIN_TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+_NOT_LOCAL = re.compile(r"^(?:[a-z][a-z0-9+.-]*:|//|/)", re.IGNORECASE)  # https:, cid:, data:, //host, /root
 TEXT_WIDTH = 72
 NEUTRAL_NAME = "고객"  # "고객님", "고객은": reads naturally wherever a name would stand
 SAMPLE_RECIPIENT: dict[str, object] = {
@@ -89,6 +93,7 @@ class RenderedIssue:
     preview_text: str = ""
     preview_subject: str = ""
     fields: FieldReport = FieldReport()
+    images: tuple[tuple[str, Path], ...] = ()  # local images: (path as written, file)
 
 
 def web_url(publication: Publication, slug: str) -> str:
@@ -121,16 +126,17 @@ def build_issue(
     _check_issue_sources(issue, html_env, known)
 
     table = layout.SentinelTable(issue.body, issue.subject, issue.preheader, issue.title)
-    protected = table.protect(issue.body)
-    body_html, body_text = _markdown(protected, table)
+    body = _markdown(table.protect(issue.body), table)
+    images = _local_images(issue, body.images)
     layouts = _layout_environment(settings)
     names = _template_names(layouts, issue)
     url = web_url(settings.publication, issue.slug)
     context = _layout_context(settings, issue, table, url, known)
 
-    html_source = table.restore(_inline_css(_render(layouts, names[0], {**context, "body": Markup(body_html)})))
-    text_source = table.restore(_render(layouts, names[1], {**context, "body": body_text}))
-    web_source = table.restore(_render(layouts, "web.html.j2", {**context, "body": Markup(body_html)}))
+    email_body = Markup(_absolute_images(body.html, images, url))
+    html_source = table.restore(_inline_css(_render(layouts, names[0], {**context, "body": email_body})))
+    text_source = table.restore(_render(layouts, names[1], {**context, "body": body.text}))
+    web_source = table.restore(_render(layouts, "web.html.j2", {**context, "body": Markup(body.html)}))
     origin = f"{settings.build.output}/{issue.slug}"
     html = compile_merge(html_source, html_env, origin=f"{origin}/email.html")
     text = compile_merge(text_source, text_env, origin=f"{origin}/email.txt")
@@ -143,13 +149,14 @@ def build_issue(
     scan = scan_rows(listing.rows, used, settings.build.sample_recipient)
     fields = FieldReport(tuple(used), scan.empty, scan.total, listing.source)
     sample = _sample_context(settings, scan.sample, listing)
-    preview_html, preview_text = html.render(sample), text.render(sample)
+    filled_html, preview_text = html.render(sample), text.render(sample)
     web_html = compile_merge(web_source, html_env, origin=f"{origin}/web.html").render(_neutral_context(settings, known))
-    report = lint(preview_html, preview_text, issue, settings.publication)
+    report = lint(filled_html, preview_text, issue, settings.publication)
+    preview_html = _relative_images(filled_html, images, url)
     return RenderedIssue(
         issue=issue, slug=issue.slug, subject=subject, preheader=preheader, html=html, text=text,
         web_html=web_html, web_url=url, report=report, preview_html=preview_html,
-        preview_text=preview_text, preview_subject=subject.render(sample), fields=fields,
+        preview_text=preview_text, preview_subject=subject.render(sample), fields=fields, images=images,
     )  # fmt: skip
 
 
@@ -184,14 +191,75 @@ class _Unwrap(markdown.postprocessors.Postprocessor):
         return self._paragraph.sub(unwrap, text)
 
 
-def _markdown(source: str, table: layout.SentinelTable) -> tuple[str, str]:
+class _FluidImages(markdown.treeprocessors.Treeprocessor):
+    """An image with a width (`{width=560}`) gets `width:100%; max-width:560px`: Outlook sizes it
+    by the attribute, every other client shrinks it with the screen. A bare `max-width:100%`
+    is not enough inside a table cell, whose width is itself computed from the image."""
+
+    def __init__(self, md: markdown.Markdown) -> None:
+        super().__init__(md)
+        self.local: list[str] = []
+
+    def run(self, root: Element) -> None:
+        for image in root.iter("img"):
+            source = image.get("src", "")
+            if source and not _NOT_LOCAL.match(source):
+                self.local.append(source)
+            width = (image.get("width") or "").removesuffix("px")
+            if width.isdigit():
+                fluid = f"width:100%; max-width:{width}px; height:auto"
+                image.set("style", f"{fluid}; {image.get('style')}" if image.get("style") else fluid)
+
+
+@dataclass(frozen=True)
+class _Body:
+    html: str
+    text: str
+    images: tuple[str, ...]  # image paths relative to the issue file, as written
+
+
+def _markdown(source: str, table: layout.SentinelTable) -> _Body:
     """The body as HTML and as plain text, from one Markdown parse."""
     capture = TextExtension()
     md = markdown.Markdown(extensions=[*DEFAULT_EXTENSIONS, capture], output_format="html")
+    images = _FluidImages(md)
+    md.treeprocessors.register(images, "webzine_fluid_images", 5)
     md.postprocessors.register(_Unwrap(md, table), "webzine_unwrap", 0)
     html = md.convert(source)
     assert capture.capture is not None
-    return html, capture.capture.text(width=TEXT_WIDTH)
+    local = tuple(dict.fromkeys(src for src in images.local if not table.word_pattern.search(src)))
+    return _Body(html, capture.capture.text(width=TEXT_WIDTH), local)
+
+
+def _local_images(issue: Issue, images: tuple[str, ...]) -> tuple[tuple[str, Path], ...]:
+    """Images the issue keeps next to itself (`images/x.png`): they are published with the web
+    archive, so the email links them there. A missing one stops the build at its line."""
+    folder = Path(issue.source).parent
+    found = []
+    for source in images:
+        path = (folder / source).resolve()
+        if not path.is_file() or folder.resolve() not in path.parents:
+            line = next((issue.body_line + i for i, text in enumerate(issue.body.split("\n")) if source in text), None)
+            raise IssueError(
+                f"{where(issue.source, line)}: image '{source}' not found in {folder}; "
+                "put the file there or use an https:// address."
+            )
+        found.append((source, path))
+    return tuple(found)
+
+
+def _absolute_images(html: str, images: tuple[tuple[str, Path], ...], base: str) -> str:
+    """Point local image sources at the web archive copy (mail clients need absolute URLs)."""
+    for source, _ in images:
+        html = html.replace(f'src="{source}"', f'src="{base}{source}"')
+    return html
+
+
+def _relative_images(html: str, images: tuple[tuple[str, Path], ...], base: str) -> str:
+    """The preview sits next to copies of the images; let it show them without a network."""
+    for source, _ in images:
+        html = html.replace(f'src="{base}{source}"', f'src="{source}"')
+    return html
 
 
 def _layout_environment(settings: Settings) -> jinja2.Environment:
@@ -351,6 +419,9 @@ def write_build(rendered: RenderedIssue, out_dir: str | Path) -> Path:
         }
         for name, content in files.items():
             (staging / name).write_text(content, encoding="utf-8")
+        for source, path in rendered.images:
+            (staging / source).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(path, staging / source)
         _carry_over(final, staging)
         _swap(staging, final)
     except BaseException:
