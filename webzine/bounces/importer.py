@@ -1,0 +1,178 @@
+"""`webzine bounces import`: sources → events → store → policy → suppressions.
+
+The ladder for naming the recipient runs here: a VERP token or the bounced Message-ID found in
+the ledger names the address and issue exactly; the parsed report is the fallback. One broken
+message never stops an import: it is listed in the result with the reason and skipped. Events
+are stored before an IMAP message is moved, so a crash in between only means a harmless re-read.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime, timezone
+from typing import Protocol
+
+from webzine.bounces import policy, providers, store
+from webzine.bounces.dsn import Report, parse_report
+from webzine.bounces.events import BounceEvent, Kind, utc
+from webzine.bounces.sources import EventFile, Item, Source, event_lines
+from webzine.models import Suppression
+from webzine.suppressions import RANK, load_suppressions, merge_suppressions
+
+
+class RecipientLookup(Protocol):
+    """What the import asks the send ledger (webzine.ledger.Ledger implements it)."""
+
+    def find_by_verp(self, token: str) -> tuple[str, str] | None: ...
+
+    def find_by_message_id(self, message_id: str) -> tuple[str, str] | None: ...
+
+    def find_by_provider_id(self, provider_id: str) -> tuple[str, str] | None: ...
+
+    def history(self, email: str) -> Sequence[policy.SentRow]: ...
+
+
+@dataclass
+class ImportResult:
+    read: int = 0  # messages and provider files looked at
+    fresh: list[BounceEvent] = field(default_factory=list)  # events not seen before
+    known: int = 0  # events already in the store (a re-import)
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # (source, why)
+    suppressed: list[Suppression] = field(default_factory=list)  # new or upgraded entries written
+    at: str = ""
+
+    def to_json(self) -> dict:
+        """The last-import report that `webzine bounces report` shows."""
+        fresh = self.fresh
+        return {
+            "at": self.at,
+            "read": self.read,
+            "new_events": len(fresh),
+            "known_events": self.known,
+            "by_kind": dict(Counter(e.kind.value for e in fresh)),
+            "by_domain": dict(Counter(e.domain for e in fresh if e.kind not in {Kind.DELIVERED, Kind.AUTO_REPLY})),
+            "attention": [_brief(e) for e in fresh if e.kind in {Kind.SENDER_PROBLEM, Kind.UNKNOWN}],
+            "skipped": [{"source": s, "why": w} for s, w in self.skipped],
+            "suppressed": [{"email": s.email, "reason": s.reason.value, "detail": s.detail} for s in self.suppressed],
+        }
+
+
+def _brief(event: BounceEvent) -> dict:
+    return {"kind": event.kind.value, "email": event.email, "status": event.status, "reason": event.reason,
+            "diagnostic": event.diagnostic, "source": event.source, "issue": event.issue,
+            "evidence": event.evidence}
+
+
+def events_from_report(report: Report, source: str, lookup: RecipientLookup | None = None) -> list[BounceEvent]:
+    """One parsed report → events, with VERP / Message-ID resolved through the ledger."""
+    hit = None
+    if lookup is not None:
+        if report.verp_token:
+            hit = lookup.find_by_verp(report.verp_token)
+        if hit is None and report.original_message_id:
+            hit = lookup.find_by_message_id(report.original_message_id)
+    findings = list(report.findings)
+    if not findings and hit is not None and report.form != "none":
+        return [BounceEvent(Kind.UNKNOWN, hit[1], f"{report.message_id}:{hit[1].lower()}", source, issue=hit[0],
+                            occurred_at=utc(report.occurred_at), reason="unparsed",
+                            evidence={"subject": report.subject, "form": report.form})]
+    events = []
+    for finding in findings:
+        email, issue = finding.email, None
+        evidence = {**finding.evidence, "form": report.form}
+        if report.subject:
+            evidence["subject"] = report.subject
+        if hit is not None and (len(findings) == 1 or finding.email.lower() == hit[1].lower()):
+            issue = hit[0]
+            if email.lower() != hit[1].lower():
+                evidence["reported_recipient"] = email  # a forward or alias: the ledger knows whom we mailed
+                email = hit[1]
+        events.append(BounceEvent(finding.kind, email, f"{report.message_id}:{email.lower()}", source,
+                                  issue=issue, status=finding.status, diagnostic=finding.diagnostic,
+                                  occurred_at=utc(report.occurred_at), reason=finding.reason,
+                                  evidence={k: str(v) for k, v in evidence.items() if v}))
+    return events
+
+
+def read_sources(sources: Iterable[Source], lookup: RecipientLookup | None, *,
+                 unsubscribe_addresses: frozenset[str] = frozenset()) -> tuple[list[BounceEvent], ImportResult,
+                                                                                list[tuple[Source, list[Item]]]]:
+    """Read every source; never stops on one bad message. Returns the events, the partial
+    result, and per source the items to acknowledge once the events are stored."""
+    result = ImportResult()
+    events: list[BounceEvent] = []
+    handled: list[tuple[Source, list[Item]]] = []
+    for source in sources:
+        done: list[Item] = []
+        for item in source.items():
+            result.read += 1
+            if isinstance(item, EventFile):
+                events.extend(_provider_events(item, result, lookup))
+                continue
+            done.append(item)
+            if item.skip:
+                result.skipped.append((item.source, item.skip))
+                continue
+            try:
+                report = parse_report(item.data, unsubscribe_addresses=unsubscribe_addresses)
+            except (ValueError, LookupError, TypeError, RecursionError) as exc:  # the parser's last resort
+                result.skipped.append((item.source, f"could not be parsed ({type(exc).__name__}: {exc})"))
+                continue
+            found = events_from_report(report, item.source, lookup)
+            if not found:
+                result.skipped.append((item.source, "not a bounce, complaint, auto-reply or unsubscribe request"))
+            events.extend(found)
+        handled.append((source, done))
+    return events, result, handled
+
+
+def _provider_events(item: EventFile, result: ImportResult, lookup: RecipientLookup | None) -> list[BounceEvent]:
+    events: list[BounceEvent] = []
+    try:
+        documents = event_lines(item.data)
+    except ValueError as exc:
+        result.skipped.append((item.source, f"not JSON ({exc})"))
+        return []
+    for document in documents:
+        name = providers.detect_provider(document)
+        if name is None:
+            result.skipped.append((item.source, "JSON, but not SES, SendGrid, Mailgun or Postmark events"))
+            continue
+        try:
+            parsed = providers.PARSERS[name](document)  # type: ignore[arg-type]
+        except providers.PayloadError as exc:
+            result.skipped.append((item.source, f"{name}: {exc}"))
+            continue
+        events.extend(_with_issue(replace(e, source=f"{item.source} ({name})"), lookup) for e in parsed)
+    return events
+
+
+def _with_issue(event: BounceEvent, lookup: RecipientLookup | None) -> BounceEvent:
+    message_id = event.evidence.get("message_id", "")
+    if event.issue or lookup is None or not message_id:
+        return event
+    hit = lookup.find_by_provider_id(message_id) or lookup.find_by_message_id(message_id)
+    return replace(event, issue=hit[0]) if hit else event
+
+
+def run_import(sources: Sequence[Source], *, events_path, suppressions_path, soft_limit: int,
+               lookup: RecipientLookup | None = None, unsubscribe_addresses: frozenset[str] = frozenset(),
+               today: date | None = None) -> ImportResult:
+    """The whole import. Files change only when there is something new to record."""
+    events, result, handled = read_sources(sources, lookup, unsubscribe_addresses=unsubscribe_addresses)
+    result.at = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    result.fresh = store.append_events(events_path, events)
+    result.known = len(events) - len(result.fresh)
+    for source, items in handled:
+        source.done(items)
+    everything = store.load_events(events_path)
+    wanted = policy.suppressions(everything, soft_limit=soft_limit,
+                                 history=lookup.history if lookup is not None else None, today=today)
+    current = load_suppressions(suppressions_path)
+    changes = [s for s in wanted if s.key not in current or RANK[s.reason] > RANK[current[s.key].reason]]
+    if changes:
+        merge_suppressions(suppressions_path, changes)
+    result.suppressed = changes
+    return result

@@ -1,0 +1,92 @@
+"""The append-only bounce event store (`[bounces] events`, JSON Lines).
+
+Every event ever imported is kept, with its evidence, so the suppression policy can be
+re-applied to the whole history and a person can see why an address was suppressed. The dedupe
+key makes imports idempotent: importing the same mailbox twice adds nothing and rewrites nothing.
+Writes take an exclusive lock and replace the file atomically (temp file in the same folder,
+fsync, rename), so a crash never leaves half a line and two imports never interleave.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import tempfile
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from webzine.bounces.events import BounceEvent
+from webzine.errors import ListError, where
+
+
+def load_events(path: str | Path) -> list[BounceEvent]:
+    """All stored events, oldest first; a missing store is empty."""
+    path = Path(path)
+    if not path.exists():
+        return []
+    events = []
+    with path.open(encoding="utf-8") as handle:
+        for number, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            try:
+                events.append(BounceEvent.from_json(line))
+            except (ValueError, KeyError, TypeError) as exc:
+                raise ListError(f"{where(path, number)}: not a bounce event ({exc}); restore the line from a "
+                                f"backup or delete it.") from exc
+    return events
+
+
+def append_events(path: str | Path, events: Iterable[BounceEvent]) -> list[BounceEvent]:
+    """Add the events whose dedupe key is new; return those. Nothing new → the file is untouched."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with _locked(path):
+        known = {event.dedupe_key for event in load_events(path)}
+        fresh: list[BounceEvent] = []
+        for event in events:
+            if event.dedupe_key not in known:
+                known.add(event.dedupe_key)
+                fresh.append(event)
+        if fresh:
+            _rewrite(path, [line.rstrip("\n") for line in _lines(path)] + [e.to_json() for e in fresh])
+    return fresh
+
+
+def _lines(path: Path) -> Iterator[str]:
+    if path.exists():
+        with path.open(encoding="utf-8") as handle:
+            yield from (line for line in handle if line.strip())
+
+
+def _rewrite(path: Path, lines: list[str]) -> None:
+    descriptor, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+            handle.write("\n".join(lines) + "\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+@contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    """A sibling lock file, so the lock survives the data file being replaced."""
+    with open(path.with_name(path.name + ".lock"), "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def write_json(path: str | Path, data: object) -> None:
+    """The last import's report, replaced atomically."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    _rewrite(path, [json.dumps(data, ensure_ascii=False, indent=2, sort_keys=True)])

@@ -1,0 +1,155 @@
+"""`webzine bounces import SOURCE…` and `webzine bounces report`.
+
+Import reads mbox files, Maildir folders, IMAP mailboxes and provider event files, stores new
+events, and updates lists/suppressions.csv by the policy in [bounces]. Sender problems are shown
+loudly on stderr: nobody is suppressed for them, the sender has to fix something. Exit codes:
+0 done (also when some messages were skipped: they are listed), 2 a source cannot be read.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import click
+
+from webzine.bounces.importer import ImportResult, RecipientLookup, run_import
+from webzine.bounces.sources import Source, open_source
+from webzine.bounces.store import write_json
+from webzine.cli import Context, pass_context
+from webzine.config import Settings, secret
+from webzine.errors import WebzineError
+
+REPORT_FILE = "bounce-report.json"
+
+
+@click.group()
+def bounces() -> None:
+    """Read bounces, complaints and unsubscribe requests; keep the suppression list current."""
+
+
+@bounces.command("import")
+@click.argument("sources", nargs=-1, required=True, metavar="SOURCE...")
+@click.option("--json", "as_json", is_flag=True, help="Print the import report as JSON.")
+@pass_context
+def import_(ctx: Context, sources: tuple[str, ...], as_json: bool) -> int:
+    """Import SOURCE: an mbox file, a Maildir folder, imaps://user@host[:port]/INBOX (password
+    from [bounces] imap_password_env), or a provider event file (.json: SES/SNS, SendGrid,
+    Mailgun, Postmark). Importing the same source again changes nothing."""
+    settings = ctx.settings
+    opened = [_open(spec, settings) for spec in sources]
+    with _ledger(settings) as lookup:
+        try:
+            result = run_import(
+                opened,
+                events_path=settings.path(settings.bounces.events),
+                suppressions_path=settings.path(settings.lists.suppressions),
+                soft_limit=settings.bounces.soft_limit,
+                lookup=lookup,
+                unsubscribe_addresses=_unsubscribe_addresses(settings),
+            )
+        finally:
+            for source in opened:
+                source.close()
+    report = result.to_json()
+    write_json(_report_path(settings), report)
+    if as_json:
+        click.echo(json.dumps(report, ensure_ascii=False, indent=2))
+    else:
+        _print_import(result, report)
+    _warn(report)
+    return 0
+
+
+@bounces.command("report")
+@click.option("--json", "as_json", is_flag=True, help="Print the last import report as JSON.")
+@pass_context
+def report(ctx: Context, as_json: bool) -> int:
+    """Show the last import: counts by class and by domain, and every sender problem and unknown in full."""
+    path = _report_path(ctx.settings)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise WebzineError(f"{path}: no bounce import has run yet.",
+                           hint="run `webzine bounces import SOURCE` first.") from None
+    except ValueError as exc:
+        raise WebzineError(f"{path}: not a bounce report ({exc}); run `webzine bounces import` again.") from exc
+    if as_json:
+        click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+        return 0
+    click.echo(f"Last import: {data['at']} — {data['read']} read, {data['new_events']} new events, "
+               f"{data['known_events']} already known, {len(data['skipped'])} skipped.")
+    _counts("By class", data["by_kind"])
+    _counts("By domain", data["by_domain"])
+    for item in data["attention"]:
+        click.echo(_attention_line(item))
+    for item in data["skipped"]:
+        click.echo(f"  skipped  {item['source']}: {item['why']}")
+    return 0
+
+
+def _open(spec: str, settings: Settings) -> Source:
+    password = None
+    if spec.startswith(("imaps://", "imap://")):
+        password = secret(settings.bounces.imap_password_env, purpose="the bounce mailbox's IMAP password")
+    return open_source(spec, password=password, processed_folder=settings.bounces.processed_folder)
+
+
+@contextmanager
+def _ledger(settings: Settings) -> Iterator[RecipientLookup | None]:
+    """The send ledger resolves VERP tokens and Message-IDs; without one, reports stand alone."""
+    path = settings.path(settings.send.ledger)
+    if not path.exists():
+        yield None
+        return
+    from webzine.ledger import Ledger
+
+    with Ledger.open(path) as ledger:
+        yield ledger
+
+
+def _unsubscribe_addresses(settings: Settings) -> frozenset[str]:
+    mailto = settings.unsubscribe.mailto.strip().removeprefix("mailto:").split("?", 1)[0].lower()
+    return frozenset({mailto}) if mailto else frozenset()
+
+
+def _report_path(settings: Settings) -> Path:
+    return settings.path(settings.bounces.events).with_name(REPORT_FILE)
+
+
+def _print_import(result: ImportResult, report: dict) -> None:
+    click.echo(f"Read {result.read}: {len(result.fresh)} new events, {result.known} already imported, "
+               f"{len(result.skipped)} skipped.")
+    _counts("By class", report["by_kind"])
+    for entry in result.suppressed:
+        click.echo(f"  suppressed  {entry.email}  {entry.reason.value}  {entry.detail}")
+    for source, why in result.skipped:
+        click.echo(f"  skipped  {source}: {why}")
+
+
+def _counts(title: str, counts: dict[str, int]) -> None:
+    if counts:
+        parts = ", ".join(f"{name} {count}" for name, count in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
+        click.echo(f"{title}: {parts}")
+
+
+def _attention_line(item: dict) -> str:
+    label = "SENDER PROBLEM" if item["kind"] == "sender_problem" else "unknown"
+    return (f"  {label}  {item['email']}  {item.get('status') or '-'}  {item.get('reason') or ''}  "
+            f"{item.get('diagnostic') or ''}  [{item['source']}]")
+
+
+def _warn(report: dict) -> None:
+    problems = [item for item in report["attention"] if item["kind"] == "sender_problem"]
+    if problems:
+        click.echo(f"Warning: {len(problems)} sender problem(s): servers refused our mail for policy, "
+                   f"authentication or reputation reasons. Nobody was suppressed for these; fix the sending "
+                   f"setup (SPF/DKIM/DMARC, IP reputation, PTR, TLS).", err=True)
+        for item in problems:
+            click.echo(_attention_line(item), err=True)
+    unknown = [item for item in report["attention"] if item["kind"] == "unknown"]
+    if unknown:
+        click.echo(f"Note: {len(unknown)} failure(s) of unknown cause kept for a person to read "
+                   f"(`webzine bounces report`).", err=True)
