@@ -81,3 +81,8 @@ from webzine.cli.build import build, new  # noqa: E402
 
 cli.add_command(build)
 cli.add_command(new)
+
+from webzine.cli.send import send, status  # noqa: E402
+
+cli.add_command(send)
+cli.add_command(status)

@@ -1,0 +1,124 @@
+"""Everything one send needs, loaded and checked before the first message is built.
+
+The gates, in order, each with a message that says what to do: the issue renders and passes lint;
+the subscriber list cleans (for this issue's advertising flag); the key-customer audit has no gaps,
+or the editor gave a reason to send anyway (`--allow-gaps`, recorded in the ledger); the token
+secret and, when configured, the DKIM key are in the environment. The CLI, the bench and the
+scheduled send all go through `load_campaign`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from webzine.config import Settings
+from webzine.errors import AuditGaps, ListError, LintFailed
+from webzine.issue import load_issue
+from webzine.message import FactoryOptions, MessageFactory, token_secret
+from webzine.models import Manager, Recipient
+from webzine.recipients import load_clean_list, load_managers
+from webzine.render import RenderedIssue, build_issue
+from webzine.transports import transport_class
+from webzine.transports.base import Transport
+
+if TYPE_CHECKING:
+    from webzine.listrecords import CleanList
+
+
+@dataclass(frozen=True)
+class Campaign:
+    settings: Settings
+    rendered: RenderedIssue
+    clean: "CleanList"
+    managers: dict[str, Manager]
+    audit: Any  # webzine.audit.AuditReport, or None for test sends
+    token_key: str
+
+    @property
+    def issue(self) -> str:
+        return self.rendered.slug
+
+
+def with_overrides(settings: Settings, *, transport: str | None = None, outbox_format: str | None = None) -> Settings:
+    """Settings with the command line's `--transport` / `--outbox-format` applied."""
+    changes: dict[str, object] = {}
+    if transport:
+        changes["transport"] = transport
+    if outbox_format:
+        changes["outbox_format"] = outbox_format
+    if not changes:
+        return settings
+    return settings.model_copy(update={"send": settings.send.model_copy(update=changes)})
+
+
+def load_campaign(settings: Settings, issue_path: Path, *, gate: bool = True, allow_gaps: str | None = None) -> Campaign:
+    """Render, clean, audit. `gate=False` (test sends) skips the audit, never the lint."""
+    issue = load_issue(issue_path)
+    clean = load_clean_list(settings, advertising=issue.advertising)
+    rendered = build_issue(settings, issue_path, recipients=clean.recipients)
+    if not rendered.report.ok:
+        errors = rendered.report.errors
+        raise LintFailed(
+            f"{issue_path}: lint found {len(errors)} error(s) (first: {errors[0].code}: {errors[0].message}); "
+            "nothing was sent.",
+            hint=f"run: webzine build {issue_path}",
+        )
+    audit = _audit_gate(settings, rendered, issue_path, allow_gaps) if gate else None
+    managers = load_managers(settings.path(settings.lists.managers))
+    return Campaign(settings, rendered, clean, managers, audit, token_secret(settings))
+
+
+def _audit_gate(settings: Settings, rendered: RenderedIssue, issue_path: Path, allow_gaps: str | None) -> Any:
+    from webzine.audit import audit_for_send
+
+    report = audit_for_send(settings, rendered.issue)
+    if report.ok or allow_gaps:
+        return report
+    gaps = list(report.gaps)
+    first = gaps[0] if gaps else None
+    example = f" (first: {getattr(first, 'email', first)}, {getattr(first, 'reason', '')})" if first else ""
+    raise AuditGaps(
+        f"{len(gaps)} key customer(s) would not receive this issue{example}; nothing was sent.",
+        hint=f'run: webzine audit {issue_path} — fix the list, or send anyway with --allow-gaps "reason".',
+    )
+
+
+def make_factory(campaign: Campaign, *, options: FactoryOptions = FactoryOptions()) -> MessageFactory:
+    from webzine.dkim import signer_from_settings
+
+    return MessageFactory(
+        campaign.rendered,
+        campaign.settings,
+        token_key=campaign.token_key,
+        managers=campaign.managers,
+        signer=signer_from_settings(campaign.settings),
+        options=options,
+    )
+
+
+def make_transport(settings: Settings) -> Transport:
+    return transport_class(settings.send.transport).from_settings(settings)
+
+
+def find_recipient(campaign: Campaign, email: str) -> Recipient:
+    """The cleaned-list row for `email` (any case), for `--as` and `--only`."""
+    key = email.strip().lower()
+    for recipient in campaign.clean.recipients:
+        if recipient.key == key:
+            return recipient
+    raise ListError(
+        f"{email} is not on the cleaned list ({campaign.clean.source}); check the spelling, "
+        "or run webzine lists clean to see whether it was rejected or suppressed."
+    )
+
+
+def sample_recipient(campaign: Campaign) -> Recipient:
+    """Who a test send is personalised as when `--as` is not given."""
+    chosen = campaign.settings.build.sample_recipient
+    if chosen:
+        return find_recipient(campaign, chosen)
+    if not campaign.clean.recipients:
+        raise ListError(f"{campaign.clean.source}: no recipient is left after cleaning; nothing to personalise a test with.")
+    return campaign.clean.recipients[0]
