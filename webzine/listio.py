@@ -245,26 +245,30 @@ def choose_encoding(path: Path, sample: bytes, requested: str | None) -> str:
     elif sample.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         candidates = ("utf-16",)
     elif _looks_utf16(sample):
-        candidates = ("utf-16-le",) if sample[1:2] == b"\0" else ("utf-16-be",)
+        head = sample[:4096]
+        little = head[1::2].count(0) >= head[0::2].count(0)  # ASCII's zero byte comes second in LE
+        candidates = ("utf-16-le", "utf-16-be") if little else ("utf-16-be", "utf-16-le")
     else:
         candidates = AUTO_ENCODINGS
-    first_problem = None
+    problems = []
     for name in candidates:
         problem = _first_bad_line(path, name)
         if problem is None:
             return name
-        first_problem = first_problem or (name, *problem)
-    assert first_problem is not None
+        problems.append(problem)
+    # The encoding that read furthest is most likely the file's; its first bad byte is the news.
+    line, what = max(problems, key=lambda problem: problem[0])
     tried = ", ".join(candidates)
     raise ListError(
-        f"{path} line {first_problem[1]}: undecodable bytes ({first_problem[2]}); tried {tried}.",
+        f"{path} line {line}: undecodable bytes ({what}); tried {tried}.",
         hint="save the file as \"CSV UTF-8\" in Excel, or pass --encoding NAME (utf-8, cp949, utf-16).",
     )
 
 
 def _looks_utf16(sample: bytes) -> bool:
-    head = sample[:200]
-    return len(head) >= 4 and head.count(b"\0") >= len(head) // 3
+    """Text files never contain zero bytes, except UTF-16 ones (every ASCII character has one)."""
+    head = sample[:4096]
+    return len(head) >= 4 and head.count(0) >= len(head) // 8
 
 
 def _first_bad_line(path: Path, encoding: str) -> tuple[int, str] | None:
