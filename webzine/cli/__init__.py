@@ -86,3 +86,7 @@ from webzine.cli.send import send, status  # noqa: E402
 
 cli.add_command(send)
 cli.add_command(status)
+
+from webzine.cli.suppressions import suppressions  # noqa: E402
+
+cli.add_command(suppressions)

@@ -157,6 +157,11 @@ class ApiTransport(BaseTransport):
 
     def __init__(self, client: httpx.Client) -> None:
         self.client = client
+        self.auth: dict[str, str] = {}  # headers that authenticate every request
+
+    def get_request(self, path: str, params: dict[str, str] | None = None) -> httpx.Request:
+        """A GET to the provider's API (suppression lists), authenticated like the sends."""
+        return self.client.build_request("GET", path, params=params, headers=self.auth)
 
     @staticmethod
     def connections(settings: Settings) -> int:

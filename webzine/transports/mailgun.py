@@ -34,7 +34,8 @@ class MailgunTransport(ApiTransport):
         super().__init__(client)
         token = base64.b64encode(f"api:{api_key}".encode()).decode("ascii")
         self.auth = {"Authorization": f"Basic {token}", "Accept": "application/json"}
-        self.path = f"/v3/{quote(domain, safe='')}/messages.mime"
+        self.domain_path = f"/v3/{quote(domain, safe='')}"
+        self.path = f"{self.domain_path}/messages.mime"
         self.key_env = key_env
 
     @classmethod

@@ -105,6 +105,9 @@ class SesTransport(ApiTransport):
         sign(request, self.credentials, self.region, SERVICE)
         return request
 
+    def get_request(self, path: str, params: dict[str, str] | None = None) -> httpx.Request:
+        return self.signed("GET", path, params=params)
+
     def send(self, message: OutgoingMessage) -> ApiDelivery:
         body: dict[str, object] = {
             "Content": {"Raw": {"Data": base64.b64encode(message.data).decode("ascii")}},

@@ -1,0 +1,62 @@
+"""`webzine suppressions pull --provider NAME`: copy an email API's suppression list into ours.
+
+Reads the provider's bounce / complaint / unsubscribe lists (see `webzine.providers`) and merges
+them into `lists/suppressions.csv` with the provider and its words as evidence; the strongest
+reason per address wins, nothing is removed. Exit codes: 0 done, 2 bad configuration, 3 the
+provider could not be reached or refused the key (safe to re-run).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import click
+
+from webzine.cli import Context, pass_context
+from webzine.models import Suppression
+from webzine.providers import READERS, provider_suppressions
+from webzine.suppressions import merge_suppressions
+from webzine.transports import transport_class
+
+
+@click.group()
+def suppressions() -> None:
+    """The suppression list (lists/suppressions.csv): addresses that are never mailed again."""
+
+
+@suppressions.command("pull")
+@click.option(
+    "--provider",
+    type=click.Choice(sorted(READERS)),
+    help="The email API to read; default: [send] transport when it is one of these.",
+)
+@click.option("--dry-run", is_flag=True, help="Show what would be merged; write nothing.")
+@pass_context
+def pull(ctx: Context, provider: str | None, dry_run: bool) -> int:
+    """Fetch the provider's hard bounces, complaints and unsubscribes and merge them into
+    lists/suppressions.csv, each with its evidence. Running it again adds nothing new."""
+    settings = ctx.settings
+    name = provider or settings.send.transport
+    if name not in READERS:
+        raise click.UsageError(f"--provider is needed: [send] transport is '{name}'; choose one of {', '.join(sorted(READERS))}.")
+    transport = transport_class(name).from_settings(settings)
+    try:
+        entries = list(provider_suppressions(transport))
+    finally:
+        transport.close()
+    path = settings.path(settings.lists.suppressions)
+    reasons = _reasons(entries)
+    if dry_run:
+        click.echo(f"{name}: {len(entries)} suppressions ({reasons}); dry run, {path} unchanged.")
+        return 0
+    counts = merge_suppressions(path, entries)
+    click.echo(
+        f"{name}: {len(entries)} suppressions ({reasons}) → {path}: {counts.added} added, "
+        f"{counts.upgraded} with a stronger reason, {counts.unchanged} already listed."
+    )
+    return 0
+
+
+def _reasons(entries: list[Suppression]) -> str:
+    counted = Counter(entry.reason.value for entry in entries)
+    return ", ".join(f"{reason} {count}" for reason, count in sorted(counted.items())) or "none"
