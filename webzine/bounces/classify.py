@@ -52,7 +52,7 @@ DIRECTORY_VERDICTS = re.compile(
 # Checked first: the sender must fix these, whatever code the server chose.
 SENDER_PROBLEMS = _table(
     ("auth_failure", r"\bdmarc\b|\bspf\b|\bdkim\b|sender policy framework|authentication checks? failed"
-     r"|unauthenticated (?:e-?mail|mail|sender)|not pass (?:dmarc|authentication)|5\.7\.(?:2[3-7]|509|515)\b"),
+     r"|unauthenticated (?:e-?mail|mail|sender)|not pass (?:dmarc|authentication)|5\.7\.(?:23|24|26|509|515)\b"),
     ("require_ptr", r"reverse dns|\bptr\b|\brdns\b|reverse (?:look ?up|hostname|lookup)|no reverse"
      r"|cannot find your hostname|unresolvable (?:client|sender) host|client host name|\bhelo\b[^\n]{0,60}not resolv"
      r"|client host [^\n]{0,60} not found|reverse mapping|ip name lookup failed|5\.7\.25\b"),
@@ -149,7 +149,7 @@ STATUS_REASONS = {
     "5.2.1": "disabled", "5.2.2": "mailbox_full", "5.2.3": "message_too_big", "5.3.4": "message_too_big",
     "5.4.7": "expired", "5.4.6": "network_error",
     "5.7.1": "policy", "5.7.23": "auth_failure", "5.7.25": "require_ptr", "5.7.26": "auth_failure",
-    "5.7.27": "not_accept", "5.7.515": "auth_failure", "5.7.509": "auth_failure", "5.7.13": "disabled",
+    "5.7.27": "sender_rejected", "5.7.515": "auth_failure", "5.7.509": "auth_failure", "5.7.13": "disabled",
     "5.7.10": "tls_required", "5.7.11": "tls_required",
 }
 # Japanese mobile carriers answer "user unknown" also when the recipient's own domain filter
@@ -263,7 +263,7 @@ def classify(status: str | None, diagnostic: str, *, action: str = "", context: 
     carrier = recipient.lower().endswith(FILTERING_CARRIERS)
     if reason == "user_unknown" and (status not in RECIPIENT_CODES or carrier and status != "5.1.1") and not _at_rcpt(
             command, diagnostic, recipient if structured else "") and not (
-            DIRECTORY_VERDICTS.search(diagnostic) and not carrier):
+            DIRECTORY_VERDICTS.search(diagnostic or context) and not carrier):
         # Mailboxes are checked at RCPT TO (RFC 5321 §3.3); "unknown user" after DATA, or with no
         # code and no sign of the RCPT stage, is as often a content or sender filter speaking.
         return Verdict(Kind.SOFT, "filtered", status)
@@ -309,4 +309,4 @@ def _contradicts_hard(status: str | None) -> bool:
     if not status:
         return False
     subject = status.split(".")[1]
-    return subject in {"2", "3", "6", "7"} and status not in {"5.7.27", "5.3.2", "5.3.0"}
+    return subject in {"2", "3", "6", "7"} and status not in {"5.3.2", "5.3.0"}

@@ -143,10 +143,12 @@ def _dsn_finding(block: dict[str, str], final: str, original_rcpt: str, reportin
     action = block.get("action", "").split()[0] if block.get("action", "").split() else ""
     status = find_status(block.get("status", ""))
     context = _context_for(notice, (final, original_rcpt))
+    structured = bool(diagnostic)
     if not diagnostic:
-        # No remote reply: the notice's own words are all there is ("The user(s) account is disabled").
-        context = f"{context}\n{notice[:4000]}"
-    verdict = classify(status, diagnostic, action=action, context=context, recipient=final, structured=True,
+        # No remote reply in the DSN: the notice's lines about this address stand in for it, and
+        # the rest of the notice is the context ("The user(s) account is disabled").
+        diagnostic, context = context, notice[:4000]
+    verdict = classify(status, diagnostic, action=action, context=context, recipient=final, structured=structured,
                        command=smtp_command(notice))
     evidence = {"final_recipient": final, "action": action, "reporting_mta": _strip_type(reporting),
                 "remote_mta": _strip_type(block.get("remote-mta", ""))}
