@@ -17,6 +17,7 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Callable, Iterable
+from pathlib import Path
 from typing import Any
 
 import jinja2
@@ -24,6 +25,7 @@ from markupsafe import Markup
 
 from webzine.errors import TemplateError
 
+BUILTIN_TEMPLATES = Path(__file__).resolve().parent.parent / "templates"  # used where a project has none
 JINJA_TAG = re.compile(r"\{\{.*?\}\}|\{%.*?%\}|\{#.*?#\}", re.DOTALL)
 _BLOCK_TAG = re.compile(r"\{%.*?%\}|\{#.*?#\}", re.DOTALL)
 _LITERAL_OPENER = re.compile(r"\{(?=[{%#])")

@@ -15,12 +15,13 @@ The pipeline of one build:
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import os
 import re
+import secrets
 import shutil
-import tempfile
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from email.utils import parseaddr
@@ -36,6 +37,7 @@ from markupsafe import Markup
 from premailer import Premailer
 
 from webzine import layout
+from webzine.layout import BUILTIN_TEMPLATES
 from webzine.config import Publication, Settings
 from webzine.errors import IssueError, TemplateError, WebzineError, where
 from webzine.issue import Issue, load_issue
@@ -56,7 +58,6 @@ from webzine.mergefields import (
 from webzine.models import Recipient
 from webzine.text import DEFAULT_EXTENSIONS, TextExtension
 
-BUILTIN_TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 _NOT_LOCAL = re.compile(r"^(?:[a-z][a-z0-9+.-]*:|//|/)", re.IGNORECASE)  # https:, cid:, data:, //host, /root
 TEXT_WIDTH = 72
 NEUTRAL_NAME = "고객"  # "고객님", "고객은": reads naturally wherever a name would stand
@@ -264,8 +265,15 @@ def _relative_images(html: str, images: tuple[tuple[str, Path], ...], base: str)
 
 def _layout_environment(settings: Settings) -> jinja2.Environment:
     """Project templates first, then the built-in ones: a publication overrides only what it changes."""
-    folders = [settings.path(settings.build.templates), BUILTIN_TEMPLATES]
-    loader = jinja2.ChoiceLoader([jinja2.FileSystemLoader(str(f)) for f in dict.fromkeys(folders) if f.is_dir()])
+    folders = (settings.path(settings.build.templates).resolve(), BUILTIN_TEMPLATES)
+    return _cached_layout_environment(tuple(f for f in dict.fromkeys(folders) if f.is_dir()))
+
+
+@functools.lru_cache(maxsize=8)
+def _cached_layout_environment(folders: tuple[Path, ...]) -> jinja2.Environment:
+    """One environment per template folder set, so a long-running process (the preview server,
+    the benchmark) compiles each layout once; Jinja re-reads a template whose file changed."""
+    loader = jinja2.ChoiceLoader([jinja2.FileSystemLoader(str(f)) for f in folders])
     environment = jinja2.Environment(
         loader=loader,
         autoescape=jinja2.select_autoescape(enabled_extensions=("html.j2",), default_for_string=True),
@@ -407,7 +415,8 @@ def write_build(rendered: RenderedIssue, out_dir: str | Path) -> Path:
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     final = out_dir / rendered.slug
-    staging = Path(tempfile.mkdtemp(prefix=f".{rendered.slug}.", dir=out_dir))
+    staging = out_dir / f".{rendered.slug}.{os.getpid()}.{secrets.token_hex(4)}"
+    staging.mkdir()  # unlike mkdtemp, honours the umask: the build stays readable like any output
     try:
         files = {
             "email.html": rendered.html.source,

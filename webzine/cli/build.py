@@ -7,6 +7,7 @@ import os
 import tempfile
 from datetime import date, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 import jinja2
@@ -15,8 +16,11 @@ from rich.console import Console
 from webzine.cli import Context, pass_context
 from webzine.errors import IssueError, TemplateError
 from webzine.issue import slugify
-from webzine.lint import Finding
-from webzine.render import BUILTIN_TEMPLATES, RenderedIssue, build_issue, write_build
+from webzine.layout import BUILTIN_TEMPLATES
+
+if TYPE_CHECKING:
+    from webzine.lint import Finding
+    from webzine.render import RenderedIssue
 
 
 @click.command()
@@ -27,6 +31,8 @@ from webzine.render import BUILTIN_TEMPLATES, RenderedIssue, build_issue, write_
 def build(ctx: Context, issue: Path, out_dir: Path | None) -> int:
     """Render ISSUE into build/<slug>/: email.html (with merge slots), preview.html, email.txt,
     web.html and report.json. Exits 1 when lint finds errors (the output is still written)."""
+    from webzine.render import build_issue, write_build  # premailer is slow to import; only build needs it
+
     settings = ctx.settings
     rendered = build_issue(settings, issue)
     folder = write_build(rendered, out_dir or settings.path(settings.build.output))
