@@ -90,3 +90,7 @@ cli.add_command(status)
 from webzine.cli.suppressions import suppressions  # noqa: E402
 
 cli.add_command(suppressions)
+
+from webzine.cli.bounces import bounces  # noqa: E402
+
+cli.add_command(bounces)
