@@ -341,3 +341,28 @@ def _read_xlsx(path: Path, sheet: str | None, overrides: Mapping[str, str] | Non
             book.close()
 
     return Table(str(path), header, columns, extras, stream(), "xlsx", "", [f"sheet {worksheet.title}"])
+
+
+# -- writing --------------------------------------------------------------------------------------
+
+
+def write_csv(path: str | Path, header: Sequence[str], rows: Iterable[Sequence[object]]) -> Path:
+    """Write a CSV for people: UTF-8 with a BOM (so Excel shows Korean text), CRLF line ends,
+    atomically (a temp file in the same folder, then rename) so a reader never sees half a file."""
+    import os
+    import tempfile
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle = tempfile.NamedTemporaryFile("w", encoding="utf-8-sig", newline="", dir=path.parent,
+                                         prefix=f".{path.name}.", suffix=".tmp", delete=False)
+    try:
+        with handle:
+            writer = csv.writer(handle, lineterminator="\r\n")
+            writer.writerow(header)
+            writer.writerows(rows)
+        os.replace(handle.name, path)
+    except BaseException:
+        Path(handle.name).unlink(missing_ok=True)
+        raise
+    return path

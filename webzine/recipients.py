@@ -35,6 +35,7 @@ if TYPE_CHECKING:
 __all__ = ["CleanList", "Duplicate", "Note", "Reconfirm", "Reject", "RejectReason", "clean_list",
            "load_clean_list", "load_managers"]
 
+RECIPIENT_COLUMNS = ("email", "name", "adjective", "company", "manager", "consent_at", "tags")
 DEFAULT_CONSENT_MAX_AGE_DAYS = 730  # 정보통신망법: re-confirm marketing consent every two years
 _row_of = attrgetter("row")
 _consent_of = attrgetter("consent_at")

@@ -1,0 +1,197 @@
+"""`webzine lists clean` and `webzine lists stats`: the subscriber list as the send will see it.
+
+`clean` runs the same function the send path runs in memory (`clean_list`) and writes what it
+found for people to read in Excel: `clean.csv`, `rejects.csv` (row, value as written, reason,
+suggestion), `reconfirm.csv` (whose marketing consent must be asked again) and `warnings.csv`.
+`stats` shows the domain breakdown an editor wants before a send.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from datetime import date
+from pathlib import Path
+
+import click
+from wcwidth import wcswidth
+
+from webzine.cli import Context, pass_context
+from webzine.config import Settings
+from webzine.listio import write_csv
+from webzine.listrecords import CleanList
+from webzine.recipients import RECIPIENT_COLUMNS, clean_list, load_clean_list
+
+
+def parse_columns(values: Sequence[str]) -> dict[str, str]:
+    """`--column email=전자우편` (repeatable) → {"email": "전자우편"}."""
+    columns: dict[str, str] = {}
+    for value in values:
+        field, sep, header = value.partition("=")
+        if not sep or not field.strip() or not header.strip():
+            raise click.BadParameter(f"{value!r}: write it as FIELD=HEADER, e.g. email=전자우편.",
+                                     param_hint="--column")
+        columns[field.strip()] = header.strip()
+    return columns
+
+
+def read_options(function):  # type: ignore[no-untyped-def]
+    """The options every list-reading command shares."""
+    for option in reversed([
+        click.argument("file", required=False, type=click.Path(path_type=Path, dir_okay=False)),
+        click.option("--encoding", metavar="NAME", help="The file's encoding (utf-8, cp949, utf-16); detected when omitted."),
+        click.option("--sheet", metavar="NAME", help="The .xlsx sheet to read; the first when omitted."),
+        click.option("--column", "columns", multiple=True, metavar="FIELD=HEADER",
+                     help="Which column holds a field, e.g. --column email=전자우편 (repeatable)."),
+    ]):
+        function = option(function)
+    return function
+
+
+def load_for_cli(ctx: Context, file: Path | None, *, advertising: bool, encoding: str | None,
+                 sheet: str | None, columns: Sequence[str], fix_typos: bool = False,
+                 check_dns: bool = False) -> tuple[CleanList, Settings | None]:
+    """Clean FILE (or [lists] subscribers). Without webzine.toml, a FILE is cleaned on its own:
+    no suppressions, the default consent limit."""
+    mapping = parse_columns(columns)
+    if file is not None and not ctx.config_path.exists():
+        check = None
+        if check_dns:
+            from webzine.mx import undeliverable_domains
+
+            check = undeliverable_domains
+        result = clean_list(file, advertising=advertising, today=date.today(), fix_typos=fix_typos,
+                            columns=mapping, encoding=encoding, sheet=sheet, check_domains=check)
+        return result, None
+    settings = ctx.settings
+    result = load_clean_list(settings, advertising=advertising, path=file, fix_typos=fix_typos,
+                             columns=mapping, encoding=encoding, sheet=sheet, check_dns=check_dns or None)
+    return result, settings
+
+
+@click.group()
+def lists() -> None:
+    """Subscriber lists: clean them, see what is in them."""
+
+
+@lists.command("clean")
+@read_options
+@click.option("--fix-typos", is_flag=True, help="Correct typo domains (naver.con → naver.com); each change is listed.")
+@click.option("--check-dns", is_flag=True, help="Reject domains that cannot receive mail (MX lookups, cached per domain).")
+@click.option("--advertising/--informational", default=True, show_default=True,
+              help="Apply the consent rule for advertising issues (consent older than the limit or missing is excluded).")
+@click.option("--strict", is_flag=True, help="Exit 1 when any row was rejected.")
+@click.option("--output", type=click.Path(path_type=Path, file_okay=False),
+              help="Folder for clean.csv, rejects.csv, reconfirm.csv, warnings.csv [default: build/lists].")
+@pass_context
+def clean(ctx: Context, file: Path | None, encoding: str | None, sheet: str | None, columns: tuple[str, ...],
+          fix_typos: bool, check_dns: bool, advertising: bool, strict: bool, output: Path | None) -> int:
+    """Clean the subscriber list (FILE, or [lists] subscribers in webzine.toml) and write what was
+    kept, what was rejected and why. Exit 1 with --strict when rows were rejected."""
+    result, settings = load_for_cli(ctx, file, advertising=advertising, encoding=encoding, sheet=sheet,
+                                    columns=columns, fix_typos=fix_typos, check_dns=check_dns)
+    folder = output or ((settings.path(settings.build.output) if settings else Path("build")) / "lists")
+    written = write_reports(result, folder)
+    for fix in result.fixes:
+        click.echo(f"fixed row {fix.row}: {fix.detail} ({fix.email})")
+    click.echo(summary(result))
+    click.echo("Wrote " + ", ".join(str(path) for path in written) + ".")
+    return 1 if strict and result.rejects else 0
+
+
+@lists.command("stats")
+@read_options
+@click.option("--top", default=15, show_default=True, type=click.IntRange(1), help="How many domains to list.")
+@pass_context
+def stats(ctx: Context, file: Path | None, encoding: str | None, sheet: str | None, columns: tuple[str, ...],
+          top: int) -> int:
+    """The domain breakdown of the cleaned list (naver.com, gmail.com, daum.net …) and how many
+    addresses an informational and an advertising issue would reach."""
+    result, _ = load_for_cli(ctx, file, advertising=False, encoding=encoding, sheet=sheet, columns=columns)
+    domains = Counter(r.email.rpartition("@")[2] for r in result.recipients)
+    total = sum(domains.values())
+    suspects = {n.email.rpartition("@")[2]: n.suggestion.rpartition("@")[2]
+                for n in result.warnings if n.kind == "suspect_domain"}
+    rows = [[domain, f"{count:,}", _share(count, total), f"typo of {suspects[domain]}?" if domain in suspects else ""]
+            for domain, count in domains.most_common(top)]
+    rest = domains.most_common()[top:]
+    if rest:
+        others = sum(count for _, count in rest)
+        rows.append([f"({len(rest)} other domains)", f"{others:,}", _share(others, total), ""])
+    ads = result.kept - len(result.consent_reconfirm)
+    click.echo(f"{result.source}: {result.rows_read:,} rows; {result.kept:,} addresses can receive an "
+               f"informational issue, {ads:,} an advertising one (consent within the limit).")
+    click.echo(format_table(["domain", "addresses", "share", ""], rows, right={1, 2}))
+    return 0
+
+
+def _share(count: int, total: int) -> str:
+    return f"{100 * count / total:.1f}%" if total else "-"
+
+
+def summary(result: CleanList) -> str:
+    """The table `lists clean` prints: rows read, kept, rejected by reason, duplicates."""
+    where = f"{result.encoding}, {_delimiter_name(result.delimiter)}" if result.delimiter else result.encoding
+    rows = [["rows read", f"{result.rows_read:,}"], ["kept", f"{result.kept:,}"],
+            ["rejected", f"{len(result.rejects):,}"]]
+    rows += [[f"  {reason}", f"{count:,}"] for reason, count in sorted(result.rejected_by_reason().items())]
+    rows.append(["duplicates", f"{len(result.duplicates):,}"])
+    if result.blank_rows:
+        rows.append(["blank rows (skipped)", f"{result.blank_rows:,}"])
+    lines = [f"{result.source}" + (f" ({where})" if where else ""), format_table([], rows, right={1})]
+    if result.warnings:
+        kinds = Counter(note.kind for note in result.warnings)
+        lines.append("warnings: " + ", ".join(f"{kind} {count:,}" for kind, count in sorted(kinds.items())))
+    if result.fixes:
+        lines.append(f"fixed typos: {len(result.fixes):,}")
+    if result.consent_reconfirm:
+        lines.append(f"re-confirm consent: {len(result.consent_reconfirm):,} subscribers (reconfirm.csv)")
+    return "\n".join(lines)
+
+
+def _delimiter_name(delimiter: str) -> str:
+    return {",": "comma-separated", "\t": "tab-separated", ";": "semicolon-separated"}.get(delimiter, repr(delimiter))
+
+
+def write_reports(result: CleanList, folder: Path) -> list[Path]:
+    """clean.csv, rejects.csv (duplicates included, as `duplicate`), reconfirm.csv, warnings.csv."""
+    extras = result.extras
+    clean_rows = ([r.email, r.name, r.adjective, r.company, r.manager,
+                   r.consent_at.isoformat() if r.consent_at else "", ";".join(r.tags),
+                   *(r.fields.get(name, "") for name in extras)] for r in result.recipients)
+    rejects = sorted([(r.row, r.value, r.reason.value, r.suggestion, r.detail) for r in result.rejects]
+                     + [(d.row, d.value, "duplicate", "", f"same address as row {d.first_row}")
+                        for d in result.duplicates])
+    reconfirm = ([c.recipient.row, c.recipient.email, c.recipient.name, c.recipient.company, c.recipient.manager,
+                  c.recipient.consent_at.isoformat() if c.recipient.consent_at else "", c.status]
+                 for c in result.consent_reconfirm)
+    notes = sorted((n.row, n.email, n.kind, n.detail, n.suggestion) for n in [*result.warnings, *result.fixes])
+    return [
+        write_csv(folder / "clean.csv", [*RECIPIENT_COLUMNS, *extras], clean_rows),
+        write_csv(folder / "rejects.csv", ["row", "value", "reason", "suggestion", "detail"], rejects),
+        write_csv(folder / "reconfirm.csv", ["row", "email", "name", "company", "manager", "consent_at", "status"],
+                  reconfirm),
+        write_csv(folder / "warnings.csv", ["row", "email", "kind", "detail", "suggestion"], notes),
+    ]
+
+
+def format_table(headers: Sequence[str], rows: Iterable[Sequence[str]], *, right: set[int] = frozenset()) -> str:
+    """Plain aligned columns that stay aligned with Korean text (wide characters count twice)."""
+    rows = [list(map(str, row)) for row in rows]
+    table = ([list(headers)] if headers else []) + rows
+    if not table:
+        return ""
+    widths = [max(_width(row[i]) for row in table if i < len(row)) for i in range(max(map(len, table)))]
+    lines = []
+    for row in table:
+        cells = []
+        for i, cell in enumerate(row):
+            pad = " " * (widths[i] - _width(cell))
+            cells.append(pad + cell if i in right else cell + pad)
+        lines.append("  ".join(cells).rstrip())
+    return "\n".join(lines)
+
+
+def _width(text: str) -> int:
+    width = wcswidth(text)
+    return width if width >= 0 else len(text)
