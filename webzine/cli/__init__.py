@@ -94,3 +94,7 @@ cli.add_command(suppressions)
 from webzine.cli.bounces import bounces  # noqa: E402
 
 cli.add_command(bounces)
+
+from webzine.cli.lists import lists  # noqa: E402
+
+cli.add_command(lists)
