@@ -41,7 +41,6 @@ from webzine.transports.smtp_client import (
     Reply,
     SmtpConnection,
     Stage,
-    prepare_payload,
     tls_context,
 )
 
@@ -62,7 +61,10 @@ def is_loopback(host: str) -> bool:
 
 
 class _Pool:
-    """At most `size` open connections, each lent to one thread at a time (LIFO: hot ones first)."""
+    """At most `size` open connections, each lent to one thread at a time (LIFO: hot ones first).
+
+    Until one connection has succeeded, connections open one at a time: a wrong password or an
+    untrusted certificate is then met once, not by every thread (relays lock accounts out)."""
 
     def __init__(self, connect: Connect, size: int) -> None:
         self._connect = connect
@@ -70,30 +72,37 @@ class _Pool:
         self._idle: list[SmtpConnection] = []
         self._open = 0
         self._closed = False
+        self._proven = False  # a connection has been set up at least once
+        self._probing = False  # the first connection is being set up
         self._refused: SenderProblem | None = None
         self._cond = threading.Condition()
 
     def acquire(self) -> SmtpConnection:
         with self._cond:
-            while not self._idle and self._open >= self._size and not self._closed:
+            while True:
+                if self._closed:
+                    raise TransportError("the SMTP transport is closed; no more messages can be sent.")
+                if self._refused is not None:
+                    raise self._refused
+                if self._idle:
+                    return self._idle.pop()
+                if self._open < self._size and (self._proven or not self._probing):
+                    break
                 self._cond.wait()
-            if self._closed:
-                raise TransportError("the SMTP transport is closed; no more messages can be sent.")
-            if self._refused is not None:
-                raise self._refused  # do not retry a refused login from every thread (lock-outs)
-            if self._idle:
-                return self._idle.pop()
             self._open += 1
+            self._probing = not self._proven
         try:
-            return self._connect()
+            connection = self._connect()
         except SenderProblem as problem:
-            with self._cond:
-                self._refused = problem
-            self._forget()
+            self._forget(refused=problem)
             raise
         except BaseException:
             self._forget()
             raise
+        with self._cond:
+            self._proven, self._probing = True, False
+            self._cond.notify_all()
+        return connection
 
     def release(self, connection: SmtpConnection, *, reuse: bool) -> None:
         with self._cond:
@@ -104,10 +113,12 @@ class _Pool:
         connection.quit() if connection.alive else connection.close()
         self._forget()
 
-    def _forget(self) -> None:
+    def _forget(self, *, refused: SenderProblem | None = None) -> None:
         with self._cond:
             self._open -= 1
-            self._cond.notify()
+            self._probing = False
+            self._refused = self._refused or refused
+            self._cond.notify_all()
 
     def close(self) -> None:
         with self._cond:
@@ -159,16 +170,15 @@ class SmtpTransport(BaseTransport):
         refusal = _check_addresses(message)
         if refusal is not None:
             return refusal
-        payload = prepare_payload(message.data)
         for attempt in (1, 2):
             connection = self._pool.acquire()
             reused = connection.transactions > 0
-            envelope = _envelope(message, connection, len(payload))
+            envelope = _envelope(message, connection)
             if isinstance(envelope, Delivery):
                 self._pool.release(connection, reuse=True)
                 return envelope
             try:
-                stage, reply = connection.transaction(*envelope, payload, rset=reused)
+                stage, reply = connection.transaction(*envelope, message.data, rset=reused)
             except ConnectionLost as lost:
                 self._pool.release(connection, reuse=False)
                 if reused and attempt == 1 and not lost.committed and not lost.timed_out:
@@ -231,9 +241,12 @@ def _check_addresses(message: OutgoingMessage) -> Delivery | None:
     return None
 
 
-def _envelope(message: OutgoingMessage, connection: SmtpConnection, size: int) -> tuple[bytes, bytes] | Delivery:
-    """The MAIL and RCPT command lines for what this server announced, or why it cannot take it."""
+def _envelope(message: OutgoingMessage, connection: SmtpConnection) -> tuple[bytes, bytes] | Delivery:
+    """The MAIL and RCPT command lines for what this server announced, or why it cannot take it.
+
+    SIZE is the message's length before dot-stuffing: RFC 1870 asks for an estimate."""
     extensions = connection.extensions
+    size = len(message.data)
     peer = connection.endpoint.peer
     utf8 = message.needs_smtputf8 or not (message.mail_from.isascii() and message.rcpt_to.isascii())
     eight_bit = message.needs_8bitmime or not message.data.isascii()

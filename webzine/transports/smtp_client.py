@@ -28,6 +28,7 @@ from webzine.errors import SenderProblem, TransportError
 Security = Literal["starttls", "tls", "none"]
 
 _MAX_LINE = 4096  # RFC 5321 allows 512 octets per reply line; be lenient, never unbounded
+_LINE_BREAK = re.compile(rb"\r\n|\r|\n")
 _ENHANCED = re.compile(r"^([245])\.(\d{1,3})\.(\d{1,3})(?=\s|$)")
 
 
@@ -123,11 +124,12 @@ def tls_context(ca_file: str = "") -> ssl.SSLContext:
 def prepare_payload(data: bytes) -> bytes:
     """The message as it goes after DATA: CRLF line ends, dot-stuffed, with the final `.` line.
 
-    Built messages already use CRLF; the counts (fast C loops) make the common case a single
-    `replace` without a regular expression."""
+    Built messages already use CRLF, so the common case is three counts and one `replace`, all
+    C loops. A bare CR or LF is never passed on: some servers end the message at `<LF>.<CR><LF>`,
+    which is how SMTP smuggling works."""
     crlf = data.count(b"\r\n")
     if data.count(b"\n") != crlf or data.count(b"\r") != crlf:
-        data = re.sub(rb"\r\n|\r|\n", b"\r\n", data)
+        data = _LINE_BREAK.sub(b"\r\n", data)
     if data.startswith(b"."):
         data = b"." + data
     data = data.replace(b"\r\n.", b"\r\n..")
@@ -204,7 +206,7 @@ class SmtpConnection:
             self._sock = context.wrap_socket(self._sock, server_hostname=self.endpoint.host)
         except ssl.SSLCertVerificationError as exc:
             raise SenderProblem(
-                f"{peer}: the server's TLS certificate is not trusted ({exc.verify_message}).",
+                f"{peer}: the server's TLS certificate is not trusted ({str(exc.verify_message).rstrip('.')}).",
                 hint="set [smtp] host to the name on the certificate, or ca_file to the CA that signed it.",
             ) from exc
         except (ssl.SSLError, OSError) as exc:
@@ -251,23 +253,26 @@ class SmtpConnection:
     # -- transactions ---------------------------------------------------------------------------
 
     def transaction(
-        self, mail_from: bytes, rcpt_to: bytes, payload: bytes, *, rset: bool
+        self, mail_from: bytes, rcpt_to: bytes, data: bytes, *, rset: bool
     ) -> tuple[Stage, Reply]:
         """One message: returns the stage that decided and its reply (`END` + 250 is success).
 
-        `mail_from` / `rcpt_to` are complete command lines; `payload` comes from
-        `prepare_payload`. Raises `ConnectionLost`."""
+        `mail_from` / `rcpt_to` are complete command lines; `data` is the message. With
+        PIPELINING the envelope leaves first and the message is dot-stuffed while the server
+        answers, so the two overlap. Raises `ConnectionLost`."""
         self.transactions += 1
         commands = [(Stage.RSET, b"RSET\r\n")] if rset else []
         commands += [(Stage.MAIL, mail_from), (Stage.RCPT, rcpt_to), (Stage.DATA, b"DATA\r\n")]
         if "PIPELINING" in self.extensions:
             self._write(b"".join(line for _, line in commands), committed=False)
+            payload = prepare_payload(data)
             replies = []
             for stage, _ in commands:
                 replies.append((stage, self._read_reply(committed=False)))
                 if replies[-1][1].code == 421:
                     break  # the server is closing: no more replies will come
         else:
+            payload = prepare_payload(data)
             replies = []
             for stage, line in commands:
                 self._write(line, committed=False)
