@@ -98,3 +98,11 @@ cli.add_command(bounces)
 from webzine.cli.lists import lists  # noqa: E402
 
 cli.add_command(lists)
+
+from webzine.cli.preview import preview  # noqa: E402
+
+cli.add_command(preview)
+
+from webzine.cli.archive import archive  # noqa: E402
+
+cli.add_command(archive)
