@@ -76,7 +76,16 @@ def issue_files(settings: Settings) -> list[Path]:
     folder = settings.path(settings.build.issues)
     if not folder.is_dir():
         raise IssueError(f"{folder}: no such folder; check [build] issues in webzine.toml.")
-    return sorted(p for p in folder.glob("*.md") if p.is_file() and not p.name.startswith(("_", ".")))
+    found = sorted(p for p in folder.glob("*.md") if p.is_file() and not p.name.startswith(("_", ".")))
+    return [_relative_to_cwd(path) for path in found]
+
+
+def _relative_to_cwd(path: Path) -> Path:
+    """`issues/x.md` rather than an absolute path, so messages read like the editor's own view."""
+    try:
+        return path.resolve().relative_to(Path.cwd().resolve())
+    except ValueError:
+        return path
 
 
 def month_label(day: date) -> str:
