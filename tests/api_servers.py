@@ -58,7 +58,7 @@ DEFAULTS: dict[str, Any] = {
     "seed": 0,
     "record_bodies": True,
 }
-_PARSER = BytesParser(policy=policy.default)
+_HEADERS = BytesParser(policy=policy.compat32)
 
 
 class State:
@@ -103,6 +103,11 @@ Answer = tuple[int, dict[str, str], bytes]
 
 def _json(status: int, body: Any, headers: dict[str, str] | None = None) -> Answer:
     return status, {"Content-Type": "application/json", **(headers or {})}, json.dumps(body).encode()
+
+
+def _head(raw: bytes) -> Any:
+    """Only the header block: the stand-ins need the Message-ID, not a 120 KB parse."""
+    return _HEADERS.parsebytes(raw.partition(b"\r\n\r\n")[0] + b"\r\n\r\n", headersonly=True)
 
 
 def _message_id(value: str | None) -> str | None:
@@ -279,7 +284,7 @@ class Mailgun:
         recipient = fields["to"].decode()
         if recipient.lower() in self.state.config["reject"]:
             return _json(400, {"message": "'to' parameter is not a valid address. please check documentation"})
-        mime = _PARSER.parsebytes(fields["message"])
+        mime = _head(fields["message"])
         message_id = _message_id(mime["Message-ID"]) or f"{uuid.uuid4().hex}@{self.state.config['domain']}"
         self.state.accept(_message_id(mime["Message-ID"]), recipient, message_id, raw=fields["message"].decode("ascii", "replace") if self.state.config["record_bodies"] else None)
         return _json(200, {"id": f"<{message_id}>", "message": "Queued. Thank you."})
@@ -378,7 +383,7 @@ class Ses:
             return self.error(400, "SendingPausedException", "Sending is paused for this account.")
         if not recipients or any(r.lower() in self.state.config["reject"] for r in recipients):
             return self.error(400, "MessageRejected", "Illegal address")
-        mime = _PARSER.parsebytes(raw)
+        mime = _head(raw)
         provider_id = f"0100{secrets.token_hex(8)}-{uuid.uuid4()}-000000"
         self.state.accept(_message_id(mime["Message-ID"]), recipients[0], provider_id, raw=raw.decode("ascii", "replace") if self.state.config["record_bodies"] else None, configuration_set=data.get("ConfigurationSetName"))
         return _json(200, {"MessageId": provider_id})

@@ -14,9 +14,11 @@ import binascii
 import re
 from dataclasses import dataclass
 from email import policy
+from email.header import decode_header, make_header
 from email.headerregistry import Address
-from email.message import EmailMessage
+from email.message import Message
 from email.parser import BytesParser
+from email.utils import getaddresses
 
 from webzine.errors import TransportError
 from webzine.transports.base import OutgoingMessage
@@ -37,7 +39,7 @@ PROVIDER_HEADERS = frozenset(
 )
 
 _PARSER = BytesParser(policy=policy.default)
-_PART_PARSER = BytesParser(policy=policy.compat32)  # part headers: plain ASCII, 10x faster
+_PART_PARSER = BytesParser(policy=policy.compat32)  # headers only: ASCII with encoded words, 10x faster
 _FOLD = re.compile(r"\r?\n(?=[ \t])")
 
 
@@ -64,15 +66,23 @@ class MessageParts:
     headers: tuple[tuple[str, str], ...]
 
 
-def _mailbox(message: EmailMessage, name: str) -> Mailbox | None:
-    header = message[name]
-    if header is None:
+def _words(value: str) -> str:
+    """RFC 2047 encoded words → text (compat32's decoder: ten times cheaper than the
+    header registry, and our headers are plain encoded words)."""
+    if "=?" not in value:
+        return value
+    return str(make_header(decode_header(value)))
+
+
+def _mailbox(message: Message, name: str) -> Mailbox | None:
+    value = message.get(name)
+    if value is None:
         return None
-    addresses = getattr(header, "addresses", ())
+    addresses = [(display, address) for display, address in getaddresses([_unfold(str(value))]) if address]
     if not addresses:
         return None
-    first = addresses[0]
-    return Mailbox(email=first.addr_spec, name=first.display_name or "")
+    display, address = addresses[0]
+    return Mailbox(email=address, name=_words(display))
 
 
 def _decode(payload: bytes, encoding: str | None, charset: str) -> str:
@@ -115,7 +125,7 @@ def _alternatives(boundary: str, body: bytes) -> dict[str, str] | None:
     return None
 
 
-def _bodies(headers: EmailMessage, body: bytes, data: bytes) -> tuple[str | None, str | None]:
+def _bodies(headers: Message, body: bytes, data: bytes) -> tuple[str | None, str | None]:
     """Plain and HTML bodies. Our messages are a flat multipart/alternative with base64 parts,
     read here directly (under a millisecond for 120 KB); anything else goes through the `email`
     package (about 20 ms), which handles every structure."""
@@ -156,7 +166,7 @@ def _unfold(value: str) -> str:
 def split_message(message: OutgoingMessage) -> MessageParts:
     """Fields for a JSON mail API; the envelope recipient wins over the To header's address."""
     head, _, body = message.data.partition(b"\r\n\r\n")
-    parsed = _PARSER.parsebytes(head + b"\r\n\r\n", headersonly=True)
+    parsed = _PART_PARSER.parsebytes(head + b"\r\n\r\n", headersonly=True)
     sender = _mailbox(parsed, "From")
     if sender is None:
         raise TransportError(f"message {message.message_id} has no From header; this is a bug in webzine.")
@@ -171,7 +181,7 @@ def split_message(message: OutgoingMessage) -> MessageParts:
     return MessageParts(
         sender=sender,
         recipient=recipient,
-        subject=_unfold(str(parsed.get("Subject", ""))),
+        subject=_words(_unfold(str(parsed.get("Subject", "")))),
         text=text,
         html=html,
         reply_to=_mailbox(parsed, "Reply-To"),
