@@ -23,7 +23,7 @@ from webzine.errors import ConfigError, SenderProblem, TransportError
 from webzine.transports import transport_class
 from webzine.transports.base import Delivery, OutgoingMessage, Outcome
 from webzine.transports.smtp import SmtpTransport, delivery_for, is_loopback
-from webzine.transports.smtp_client import Reply, Stage, prepare_payload
+from webzine.transports.smtp_client import Reply, Stage, payload_chunks, prepare_payload
 
 pytestmark = [
     pytest.mark.filterwarnings("ignore::DeprecationWarning"),
@@ -134,6 +134,24 @@ def test_payload_round_trips_through_dot_stuffing(parts: list[str]) -> None:
     unstuffed = b"".join(line[1:] + b"\r\n" if line.startswith(b".") else line + b"\r\n" for line in lines)
     normalised = re.sub(rb"\r\n|\r|\n", b"\r\n", data)
     assert unstuffed == (normalised if normalised.endswith(b"\r\n") else normalised + b"\r\n")
+
+
+@given(
+    st.lists(st.sampled_from([".", "a", "가", "\r", "\n", "\r\n", "\r\n.", ".\r\n"]), max_size=40),
+    st.integers(min_value=1, max_value=12),
+)
+def test_pieces_join_to_the_same_payload_wherever_they_are_cut(parts: list[str], size: int) -> None:
+    data = "".join(parts).encode("utf-8")
+    pieces = list(payload_chunks(data, size))
+    assert b"".join(pieces) == prepare_payload(data)
+    assert all(piece.endswith(b"\r\n") for piece in pieces)  # cut after a CRLF: no split line end
+
+
+def test_a_long_message_goes_in_pieces() -> None:
+    data = b"Subject: x\r\n\r\n" + b"".join(b".line %d\r\n" % n for n in range(20000))
+    pieces = list(payload_chunks(data))
+    assert len(pieces) > 3 and all(len(piece) <= 40000 for piece in pieces)
+    assert b"".join(pieces) == data.replace(b"\r\n.", b"\r\n..") + b".\r\n"
 
 
 def test_payload_of_a_built_message_is_one_replace() -> None:

@@ -170,30 +170,32 @@ class SmtpTransport(BaseTransport):
         refusal = _check_addresses(message)
         if refusal is not None:
             return refusal
-        for attempt in (1, 2):
-            connection = self._pool.acquire()
-            reused = connection.transactions > 0
-            envelope = _envelope(message, connection)
-            if isinstance(envelope, Delivery):
-                self._pool.release(connection, reuse=True)
-                return envelope
-            try:
-                stage, reply = connection.transaction(*envelope, message.data, rset=reused)
-            except ConnectionLost as lost:
-                self._pool.release(connection, reuse=False)
-                if reused and attempt == 1 and not lost.committed and not lost.timed_out:
-                    continue  # a stale connection: nothing left, try a fresh one
-                return _lost(lost, self.endpoint.peer)
-            except BaseException:
-                self._pool.release(connection, reuse=False)
-                raise
-            stale = stage is Stage.RSET or (reply.code == 421 and stage is not Stage.END)
-            reuse = not stale and connection.transactions < self._max_per_connection
-            self._pool.release(connection, reuse=reuse)
-            if stale and reused and attempt == 1:
-                continue  # the server closed the session before the message: try a fresh one
-            return delivery_for(stage, reply)
-        raise AssertionError("unreachable: the second attempt always returns")
+        return self._attempt(message, retry_stale=True) or self._attempt(message, retry_stale=False)
+
+    def _attempt(self, message: OutgoingMessage, *, retry_stale: bool) -> Delivery | None:
+        """One transaction on a pooled connection. None: a reused connection turned out to be
+        closed (or said 421) before the message left, so nothing was delivered — try again."""
+        connection = self._pool.acquire()
+        reused = connection.transactions > 0
+        envelope = _envelope(message, connection)
+        if isinstance(envelope, Delivery):
+            self._pool.release(connection, reuse=True)
+            return envelope
+        try:
+            stage, reply = connection.transaction(*envelope, message.data, rset=reused)
+        except ConnectionLost as lost:
+            self._pool.release(connection, reuse=False)
+            if retry_stale and reused and not lost.committed and not lost.timed_out:
+                return None
+            return _lost(lost, self.endpoint.peer)
+        except BaseException:
+            self._pool.release(connection, reuse=False)
+            raise
+        stale = stage is Stage.RSET or (reply.code == 421 and stage is not Stage.END)
+        self._pool.release(connection, reuse=not stale and connection.transactions < self._max_per_connection)
+        if stale and reused and retry_stale:
+            return None
+        return delivery_for(stage, reply)
 
     def close(self) -> None:
         self._pool.close()

@@ -19,6 +19,7 @@ import re
 import socket
 import ssl
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Literal
@@ -27,6 +28,7 @@ from webzine.errors import SenderProblem, TransportError
 
 Security = Literal["starttls", "tls", "none"]
 
+CHUNK = 32768  # bytes of message per write
 _MAX_LINE = 4096  # RFC 5321 allows 512 octets per reply line; be lenient, never unbounded
 _LINE_BREAK = re.compile(rb"\r\n|\r|\n")
 _ENHANCED = re.compile(r"^([245])\.(\d{1,3})\.(\d{1,3})(?=\s|$)")
@@ -122,20 +124,35 @@ def tls_context(ca_file: str = "") -> ssl.SSLContext:
 
 
 def prepare_payload(data: bytes) -> bytes:
-    """The message as it goes after DATA: CRLF line ends, dot-stuffed, with the final `.` line.
+    """The message as it goes after DATA: CRLF line ends, dot-stuffed, with the final `.` line."""
+    return b"".join(payload_chunks(data))
 
-    Built messages already use CRLF, so the common case is three counts and one `replace`, all
-    C loops. A bare CR or LF is never passed on: some servers end the message at `<LF>.<CR><LF>`,
-    which is how SMTP smuggling works."""
-    crlf = data.count(b"\r\n")
-    if data.count(b"\n") != crlf or data.count(b"\r") != crlf:
-        data = _LINE_BREAK.sub(b"\r\n", data)
-    if data.startswith(b"."):
-        data = b"." + data
-    data = data.replace(b"\r\n.", b"\r\n..")
-    if not data.endswith(b"\r\n"):
-        data += b"\r\n"
-    return data + b".\r\n"
+
+def payload_chunks(data: bytes, size: int = CHUNK) -> Iterator[bytes]:
+    """`prepare_payload` in pieces of about `size` bytes, each cut just after a CRLF, so the
+    server reads one piece while the next is checked and stuffed (on two cores they overlap).
+
+    Built messages already use CRLF, so the common case is three counts and one `replace` per
+    piece, all C loops. A bare CR or LF is never passed on: some servers end the message at
+    `<LF>.<CR><LF>`, which is how SMTP smuggling works."""
+    start, end = 0, len(data)
+    while True:
+        stop = end
+        if end - start > size:
+            cut = data.rfind(b"\r\n", start, start + size)
+            stop = cut + 2 if cut > start else end  # a line longer than a piece: the rest at once
+        piece = data[start:stop]
+        crlf = piece.count(b"\r\n")
+        if piece.count(b"\n") != crlf or piece.count(b"\r") != crlf:
+            piece = _LINE_BREAK.sub(b"\r\n", piece)
+        if piece.startswith(b"."):  # every piece starts a line
+            piece = b"." + piece
+        piece = piece.replace(b"\r\n.", b"\r\n..")
+        if stop == end:
+            yield piece + (b".\r\n" if piece.endswith(b"\r\n") else b"\r\n.\r\n")
+            return
+        yield piece
+        start = stop
 
 
 class SmtpConnection:
@@ -258,21 +275,23 @@ class SmtpConnection:
         """One message: returns the stage that decided and its reply (`END` + 250 is success).
 
         `mail_from` / `rcpt_to` are complete command lines; `data` is the message. With
-        PIPELINING the envelope leaves first and the message is dot-stuffed while the server
-        answers, so the two overlap. Raises `ConnectionLost`."""
+        PIPELINING the envelope leaves first and the first piece of the message is stuffed while
+        the server answers; each later piece while the server reads the one before.
+        Raises `ConnectionLost`."""
         self.transactions += 1
         commands = [(Stage.RSET, b"RSET\r\n")] if rset else []
         commands += [(Stage.MAIL, mail_from), (Stage.RCPT, rcpt_to), (Stage.DATA, b"DATA\r\n")]
+        pieces = payload_chunks(data)
         if "PIPELINING" in self.extensions:
             self._write(b"".join(line for _, line in commands), committed=False)
-            payload = prepare_payload(data)
+            first = next(pieces)  # stuffed while the server answers the envelope
             replies = []
             for stage, _ in commands:
                 replies.append((stage, self._read_reply(committed=False)))
                 if replies[-1][1].code == 421:
                     break  # the server is closing: no more replies will come
         else:
-            payload = prepare_payload(data)
+            first = next(pieces)
             replies = []
             for stage, line in commands:
                 self._write(line, committed=False)
@@ -283,7 +302,11 @@ class SmtpConnection:
         if failed is not None:
             self._abandon_data(replies)
             return failed
-        self._write(payload, committed=False)
+        piece = first
+        for following in pieces:  # each piece is sent before the next one is stuffed
+            self._write(piece, committed=False)
+            piece = following
+        self._write(piece, committed=False)  # the last piece ends with "." — after it, the fate is the server's
         return Stage.END, self._read_reply(committed=True)
 
     def _abandon_data(self, replies: list[tuple[Stage, Reply]]) -> None:
