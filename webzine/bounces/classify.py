@@ -29,17 +29,34 @@ class Verdict:
     status: str | None
 
 
-def _table(*rows: tuple[str, str]) -> list[tuple[str, re.Pattern[str]]]:
-    # Patterns are lowercase and texts are lowercased once by the caller: re runs several times
-    # faster without IGNORECASE (literal prefixes are used for scanning again).
-    return [(reason, re.compile(pattern)) for reason, pattern in rows]
+class Table:
+    """Reasons with their patterns, tried in order. One combined pattern answers "does any row
+    match?" first: most texts match no row of most tables, and one search beats twenty."""
+
+    def __init__(self, rows: list[tuple[str, str]]) -> None:
+        # Patterns are lowercase and texts are lowercased once by the caller: re runs several
+        # times faster without IGNORECASE (literal prefixes are used for scanning again).
+        self.rows = [(reason, re.compile(pattern)) for reason, pattern in rows]
+        self.any = re.compile("|".join(f"(?:{pattern})" for _, pattern in rows))
+
+    def first(self, text: str) -> str | None:
+        if not self.any.search(text):
+            return None
+        return next((reason for reason, pattern in self.rows if pattern.search(text)), None)
+
+    def without(self, reason: str) -> "Table":
+        return Table([(r, p.pattern) for r, p in self.rows if r != reason])
+
+
+def _table(*rows: tuple[str, str]) -> Table:
+    return Table(list(rows))
 
 
 # Provider wordings that look like a policy block but mean "no such recipient": Microsoft 365's
 # directory-based edge blocking answers "Recipient address rejected: Access denied" (5.4.1, 5.7.1).
-RECIPIENT_FIRST = [
-    ("user_unknown", re.compile(r"recipient address rejected: access denied")),
-]
+RECIPIENT_FIRST = _table(
+    ("user_unknown", r"recipient address rejected: access denied"),
+)
 
 # Wordings that only a directory lookup of the recipient produces (Exchange's X.400 "recipient
 # name is not recognized", Domino's directory, Gmail's "address couldn.?t be found"): believed
@@ -75,6 +92,8 @@ SENDER_PROBLEMS = _table(
     ("policy", r"polic(?:y|ies)|not authorized|not permitted|prohibited|administratively denied"
      r"|access denied|5\.7\.(?:0|1|9)\b"),
 )
+
+SENDER_PROBLEMS_BUT_POLICY = SENDER_PROBLEMS.without("policy")
 
 # Temporary or recoverable conditions: counted, suppressed only after the soft limit.
 SOFT = _table(
@@ -195,11 +214,8 @@ def find_reply_code(text: str) -> int | None:
     return int(match.group(1)) if match else None
 
 
-def _first(table: list[tuple[str, re.Pattern[str]]], text: str) -> str | None:
-    for reason, pattern in table:
-        if pattern.search(text):
-            return reason
-    return None
+def _first(table: Table, text: str) -> str | None:
+    return table.first(text)
 
 
 def best_status(*candidates: str | None) -> str | None:
@@ -287,7 +303,7 @@ def objection(notice: str) -> Verdict | None:
     so one recipient's mailbox-full line cannot overrule another's user-unknown."""
     general = "\n".join(line for line in notice.lower().split("\n") if "@" not in line)
     # "policy" alone is too common in footers ("Privacy Policy") to overrule anything.
-    reason = _first(SENDER_PROBLEMS[:-1], general) or _first(SOFT, general)
+    reason = _first(SENDER_PROBLEMS_BUT_POLICY, general) or _first(SOFT, general)
     return Verdict(KIND_OF_REASON[reason], reason, None) if reason else None
 
 

@@ -14,7 +14,6 @@ import json
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
-from email.message import Message
 from email.utils import parsedate_to_datetime
 
 from webzine.bounces import detectors, mime, providers
@@ -36,6 +35,8 @@ AUTO_REPLY_SUBJECT = re.compile(
     r"|on leave|absence|abwesen|부재|자동 ?회신|자동 ?응답|不在|休暇|自動応答", re.IGNORECASE)
 UNSUBSCRIBE_SUBJECT = re.compile(r"^\s*(?:re:\s*)?(?:unsubscribe|remove me|수신\s*거부|구독\s*(?:취소|해지|해제)"
                                  r"|수신\s*(?:중단|해지)|配信停止)", re.IGNORECASE)
+MAX_PARSE_BYTES = 512 * 1024  # the report parts come first; past this is the bounced message's body
+Heads = dict[str, str]  # lowercased header name → raw value, see mime.header_map
 COMPLAINT_SUBJECT = re.compile(r"complaint about message from|abuse report", re.IGNORECASE)
 
 
@@ -65,30 +66,33 @@ class Report:
 
 def parse_report(raw: bytes, *, unsubscribe_addresses: frozenset[str] = frozenset()) -> Report:
     """Read one report; never raises on malformed input (it may simply find nothing)."""
-    msg = mime.parse_bytes(raw)
+    msg = mime.parse_bytes(raw[:MAX_PARSE_BYTES])
     parts = mime.split_parts(msg)
-    subject = mime.header(msg, "Subject")
+    heads = mime.header_map(msg)
+    subject = mime.header(heads, "Subject")
     notice_text = "\n\n".join(parts.notice)
     notice, quoted = detectors.split_notice(notice_text)
     original = parts.original or (mime.parse_headers(quoted.lstrip()) if quoted else None)
-    original_to = tuple(a.lower() for a in _addresses(original, "To", "Cc"))
-    exclude = _senders(msg, original)
-    form, findings = _read(msg, parts, notice, subject, exclude, original, unsubscribe_addresses)
-    message_id = mime.header(msg, "Message-ID").strip("<> ") or "sha256:" + hashlib.sha256(raw).hexdigest()
+    theirs = mime.header_map(original)
+    original_to = tuple(a.lower() for a in _addresses(theirs, "To", "Cc"))
+    exclude = _senders(heads, theirs)
+    form, findings = _read(heads, parts, notice, subject, exclude, theirs if original is not None else None,
+                           unsubscribe_addresses)
+    message_id = mime.header(heads, "Message-ID").strip("<> ") or "sha256:" + hashlib.sha256(raw).hexdigest()
     return Report(
         form=form,
         findings=tuple(findings),
         message_id=message_id,
-        occurred_at=_date(mime.header(msg, "Date")),
+        occurred_at=_date(mime.header(heads, "Date")),
         subject=subject[:200],
-        verp_token=_verp(msg),
-        original_message_id=mime.header(original, "Message-ID").strip("<> "),
+        verp_token=_verp(heads),
+        original_message_id=mime.header(theirs, "Message-ID").strip("<> "),
         original_to=original_to,
     )
 
 
-def _read(msg: Message, parts: mime.Parts, notice: str, subject: str, exclude: set[str],
-          original: Message | None, unsubscribe_addresses: frozenset[str]) -> tuple[str, list[Finding]]:
+def _read(msg: Heads, parts: mime.Parts, notice: str, subject: str, exclude: set[str],
+          original: Heads | None, unsubscribe_addresses: frozenset[str]) -> tuple[str, list[Finding]]:
     if parts.feedback_blocks or (COMPLAINT_SUBJECT.search(subject) and original is not None
                                  and not parts.status_blocks):
         return "arf", _feedback(parts, original)
@@ -179,7 +183,7 @@ def _embedded_status(notice: str) -> list[Finding]:
     return _delivery_status([text], notice)
 
 
-def _feedback(parts: mime.Parts, original: Message | None) -> list[Finding]:
+def _feedback(parts: mime.Parts, original: Heads | None) -> list[Finding]:
     """RFC 5965: Original-Rcpt-To names the complainer; else the reported message's To."""
     fields: dict[str, str] = {}
     for text in parts.feedback_blocks:
@@ -189,7 +193,7 @@ def _feedback(parts: mime.Parts, original: Message | None) -> list[Finding]:
     recipients = [a for line in fields.get("original-rcpt-to", "").split("\n") for a in detectors.addresses(line)]
     recipients += [a for a in detectors.addresses(fields.get("removal-recipient", "")) if a not in recipients]
     if not recipients and original is not None:
-        recipients = detectors.addresses(mime.header(original, "X-HmXmrOriginalRecipient")) or _addresses(
+        recipients = detectors.addresses(original.get("x-hmxmroriginalrecipient", "")) or _addresses(
             original, "To")
     kind = Kind.UNSUBSCRIBE if feedback_type == "opt-out" else Kind.COMPLAINT
     evidence = {"feedback_type": feedback_type, "user_agent": fields.get("user-agent", ""),
@@ -198,7 +202,7 @@ def _feedback(parts: mime.Parts, original: Message | None) -> list[Finding]:
     return [Finding(address, kind, feedback_type, evidence=evidence) for address in _unique(recipients)]
 
 
-def _from_text(notice: str, subject: str, exclude: set[str], original: Message | None) -> tuple[str, list[Finding]]:
+def _from_text(notice: str, subject: str, exclude: set[str], original: Heads | None) -> tuple[str, list[Finding]]:
     found = detectors.scan(notice, exclude=exclude)
     if not found:
         fallback = [a for a in _addresses(original, "To") if a.lower() not in exclude]
@@ -232,32 +236,32 @@ def _context_for(notice: str, addresses: tuple[str, ...]) -> str:
     return " ".join(picked)
 
 
-def _looks_like_bounce(msg: Message, subject: str) -> bool:
+def _looks_like_bounce(msg: Heads, subject: str) -> bool:
     sender = mime.header(msg, "From") + " " + mime.header(msg, "Return-Path")
     return bool(BOUNCE_SENDER.search(sender) or BOUNCE_SUBJECT.search(subject)
                 or mime.header(msg, "Return-Path").strip() == "<>")
 
 
-def _is_auto_reply(msg: Message, subject: str) -> bool:
+def _is_auto_reply(msg: Heads, subject: str) -> bool:
     """RFC 3834 §5 plus the headers vacation programs really send."""
     auto = mime.header(msg, "Auto-Submitted").lower()
     return bool(
         auto.startswith("auto-replied")
-        or msg.get("X-Autoreply") or msg.get("X-Autorespond") or msg.get("X-Auto-Response-Suppress")
+        or msg.get("x-autoreply") or msg.get("x-autorespond") or msg.get("x-auto-response-suppress")
         and AUTO_REPLY_SUBJECT.search(subject)
         or mime.header(msg, "Precedence").lower() == "auto_reply"
         or AUTO_REPLY_SUBJECT.search(subject)
     )
 
 
-def _sent_to(msg: Message, addresses: frozenset[str]) -> bool:
+def _sent_to(msg: Heads, addresses: frozenset[str]) -> bool:
     if not addresses:
         return False
     to = {a.lower() for a in _addresses(msg, "To", "Delivered-To", "X-Original-To")}
     return bool(to & addresses)
 
 
-def _verp(msg: Message) -> str | None:
+def _verp(msg: Heads) -> str | None:
     for name in ("X-Original-To", "Delivered-To", "Envelope-To", "To"):
         for address in _addresses(msg, name):
             token = verp_token_from(address)
@@ -266,23 +270,23 @@ def _verp(msg: Message) -> str | None:
     return None
 
 
-def _senders(msg: Message, original: Message | None) -> set[str]:
+def _senders(msg: Heads, original: Heads) -> set[str]:
     """Addresses that are the sender's own (the report was sent to them): never the recipient."""
     own = _addresses(msg, "To", "Return-Path", "From")
     own += _addresses(original, "From", "Return-Path", "Sender", "Reply-To")
     return {a.lower() for a in own}
 
 
-def _addresses(msg: Message | None, *names: str) -> list[str]:
-    if msg is None:
+def _addresses(msg: Heads | None, *names: str) -> list[str]:
+    if not msg:
         return []
     # A regex over the raw values: email.utils.getaddresses costs more than the rest of the
     # parse, and display names never contain the "@" we look for.
     found: list[str] = []
     for name in names:
-        value = msg.get(name)
-        if value is not None and "@" in str(value):
-            found.extend(detectors.addresses(str(value)))
+        value = msg.get(name.lower())
+        if value is not None and "@" in value:
+            found.extend(detectors.addresses(value))
     return found
 
 

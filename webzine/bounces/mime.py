@@ -43,13 +43,25 @@ def parse_headers(text: str) -> Message:
     return HeaderParser(policy=compat32).parsestr(text, headersonly=True)
 
 
-def header(msg: Message | None, name: str) -> str:
-    """A header decoded to text (RFC 2047 words included), '' when absent or undecodable."""
+def header_map(msg: Message | None) -> dict[str, str]:
+    """Lowercased name → raw value (the first occurrence), built once per message:
+    `Message.get` scans every header on every call, which dominated the parse."""
     if msg is None:
-        return ""
-    value = msg.get(name)
+        return {}
+    found: dict[str, str] = {}
+    for name, value in msg.raw_items():  # raw: items() sanitises every header, read or not
+        found.setdefault(name.lower(), str(value))
+    return found
+
+
+def header(heads: dict[str, str], name: str) -> str:
+    """A header decoded to text (RFC 2047 words included), '' when absent or undecodable."""
+    value = heads.get(name.lower())
     if value is None:
         return ""
+    if value.isascii() and "=?" not in value:
+        return " ".join(value.split())
+    value = value.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
     try:
         return str(make_header(decode_header(str(value)))).strip()
     except (LookupError, UnicodeError, ValueError, email.errors.HeaderParseError):
