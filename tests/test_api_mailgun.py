@@ -39,7 +39,7 @@ def test_our_mime_arrives_byte_for_byte_with_the_envelope_recipient(server: ApiS
     delivery = transport(server).send(message)
 
     assert delivery.outcome is Outcome.ACCEPTED and delivery.code == 200
-    assert delivery.provider_id == message.message_id, "Mailgun answers with the Message-ID it kept"
+    assert delivery.provider_id == message.message_id, "the id from the answer, without angle brackets"
     (request,) = server.received()["requests"]
     assert (request["method"], request["path"]) == ("POST", "/v3/mg.example.co.kr/messages.mime")
     assert request["headers"]["Authorization"] == "Basic YXBpOnRlc3QtdG9rZW4="  # api:test-token

@@ -126,8 +126,6 @@ def build_client(
     *,
     timeout: float,
     connections: int,
-    headers: dict[str, str] | None = None,
-    auth: httpx.Auth | tuple[str, str] | None = None,
 ) -> httpx.Client:
     """One pooled HTTP/1.1 client per transport, shared by the sending threads."""
     if not base_url.startswith(("https://", "http://")):
@@ -141,16 +139,17 @@ def build_client(
         transport=httpx.HTTPTransport(
             retries=CONNECT_RETRIES, socket_options=[(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)]
         ),
-        headers={"User-Agent": USER_AGENT, **(headers or {})},
-        auth=auth,
+        headers={"User-Agent": USER_AGENT},
     )
 
 
 class ApiTransport(BaseTransport):
     """Base for the email-API transports: owns the client, sends, and reads the common statuses.
 
-    Subclasses build the request (`_request`), read a 2xx (`_accepted`) and a 4xx that concerns
-    the message (`_refused`); `key_env` names the credential for error messages."""
+    A subclass builds its request and passes a builder to `deliver`, reads a 2xx in
+    `read_accepted` and a 4xx that concerns the one message in `read_refused`; `auth` holds the
+    headers that authenticate, `key_env` names the credential's variable for error messages.
+    The client it is given becomes its own: `close` closes it."""
 
     name = "api"
     key_env = ""

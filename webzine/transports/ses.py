@@ -2,7 +2,7 @@
 
 `POST /v2/email/outbound-emails` with the message base64-encoded in `Content.Raw.Data` and the
 envelope recipient in `Destination.ToAddresses`. Our headers reach SES as written, but SES
-documents two replacements: it overwrites `Message-ID` with its own (`<MessageId@region.amazonses.com>`)
+documents two replacements: it overwrites `Message-ID` with its own (`<MessageId@…amazonses.com>`)
 and `Date` with the time it accepted the message. The SES `MessageId` from the answer is recorded
 as `provider_id`; bounce and complaint notifications name it, so events still find the ledger row.
 SES sets the envelope sender (Return-Path) itself, so our VERP address is not used.
