@@ -1,7 +1,6 @@
 """Run every bench/bench_*.py in turn, each in its own process, and show what it printed.
 
 A failing benchmark does not stop the others; the exit status is non-zero when any failed.
-Extra arguments are passed to every benchmark (e.g. `--runs 3` for a quick look).
 """
 
 from __future__ import annotations
@@ -14,13 +13,13 @@ from pathlib import Path
 BENCH = Path(__file__).resolve().parent
 
 
-def main(argv: list[str]) -> int:
+def main() -> int:
     scripts = sorted(BENCH.glob("bench_*.py"))
     failed: list[str] = []
     for script in scripts:
         print(f"== {script.name} ==", flush=True)
         start = time.monotonic()
-        done = subprocess.run([sys.executable, str(script), *argv], cwd=BENCH.parent)
+        done = subprocess.run([sys.executable, str(script)], cwd=BENCH.parent)
         took = time.monotonic() - start
         if done.returncode != 0:
             failed.append(script.name)
@@ -33,4 +32,4 @@ def main(argv: list[str]) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main(sys.argv[1:]))
+    raise SystemExit(main())
