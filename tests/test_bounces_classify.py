@@ -55,7 +55,7 @@ def test_a_policy_block_dressed_as_5_1_1_is_the_senders_problem() -> None:
 
 def test_refused_at_mail_from_is_the_senders_problem_whatever_the_words() -> None:
     verdict = classify(None, "SMTP error from remote mail server after MAIL FROM:<x@y>: 550 5.1.7 No such domain")
-    assert verdict == (Kind.SENDER_PROBLEM, "sender_rejected", "5.1.7") or verdict.kind is Kind.SENDER_PROBLEM
+    assert (verdict.kind, verdict.reason, verdict.status) == (Kind.SENDER_PROBLEM, "sender_rejected", "5.1.7")
 
 
 def test_temporary_user_unknown_is_soft() -> None:
