@@ -150,9 +150,16 @@ class Bounces(Section):
 class Serve(Section):
     host: str = "127.0.0.1"
     port: int = 8025
-    store: str = "state/serve.sqlite3"  # or a postgresql:// URL
-    max_body_bytes: int = 65536
-    rate_limit_per_minute: int = 600
+    store: str = "state/serve.sqlite3"  # SQLite file (postgresql:// URLs are refused for now)
+    max_body_bytes: int = Field(65536, ge=1024)
+    rate_limit_per_minute: int = Field(600, ge=1)  # per client address, on /u/ and /f/
+    notify: bool = True  # send the 수신거부 처리결과 통지 through [send] transport
+    webhook_max_age_seconds: int = Field(900, ge=60)  # signed timestamps older than this are refused
+    sendgrid_public_key_env: str = "WEBZINE_SENDGRID_WEBHOOK_PUBLIC_KEY"
+    mailgun_signing_key_env: str = "WEBZINE_MAILGUN_WEBHOOK_SIGNING_KEY"
+    postmark_username_env: str = "WEBZINE_POSTMARK_WEBHOOK_USERNAME"
+    postmark_password_env: str = "WEBZINE_POSTMARK_WEBHOOK_PASSWORD"
+    sns_topic_arns: tuple[str, ...] = ()  # SES via SNS: only these topics are accepted
 
 
 class Settings(Section):

@@ -1,0 +1,114 @@
+"""The Starlette application: routes, collaborators and start-up, assembled in one place.
+
+`create_app(settings, store)` wires the parts; each endpoint group lives in its own module
+(unsubscribe, feedback, webhooks) and gets its collaborators from here, never from globals.
+Secrets are read from the environment once, at start-up, so a missing one fails before the first
+request rather than on it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+from starlette.routing import Route
+
+from webzine.config import Settings, secret
+from webzine.serve.addresses import AddressBook, AddressReader, list_id, read_addresses
+from webzine.serve.notice import NoticeSender
+from webzine.serve.pages import Pages, Site
+from webzine.serve.security import Guard, TokenBuckets
+from webzine.serve.store import Store
+from webzine.serve.unsubscribe import UnsubscribeEndpoints
+from webzine.serve.writer import UnsubscribeWriter
+from webzine.transports.base import Transport
+
+ERRORS = {
+    400: ("요청을 처리할 수 없습니다", "요청 형식이 올바르지 않습니다."),
+    405: ("요청을 처리할 수 없습니다", "이 주소에서는 그 방식의 요청을 받지 않습니다."),
+    413: ("요청이 너무 큽니다", "보내신 내용이 너무 깁니다. 조금 줄여서 다시 보내 주세요."),
+    429: ("요청이 너무 많습니다", "짧은 시간에 요청이 많이 들어왔습니다. 잠시 후 다시 시도해 주세요."),
+}
+
+
+@dataclass(frozen=True)
+class Collaborators:
+    """What the app talks to besides the store; tests and the benchmark pass their own."""
+
+    transport_factory: Callable[[], Transport] | None = None
+    address_reader: AddressReader = read_addresses
+    extra_addresses: tuple[str, ...] = field(default=())
+    refresh_seconds: float = 2.0  # how often the list files are checked for changes
+
+
+def subscriber_files(settings: Settings) -> list:
+    """The lists whose addresses can hold a token: subscribers and key customers."""
+    return [settings.path(settings.lists.subscribers), settings.path(settings.lists.key_customers)]
+
+
+def create_app(settings: Settings, store: Store, collaborators: Collaborators | None = None) -> Starlette:
+    parts = collaborators or Collaborators()
+    unsubscribe_secret = secret(settings.unsubscribe.secret_env, purpose="unsubscribe and feedback tokens")
+    pages = Pages(Site.from_settings(settings))
+    book = AddressBook(
+        unsubscribe_secret,
+        list_id(settings),
+        subscriber_files(settings),
+        extra=lambda: store.unsubscribed() | set(parts.extra_addresses),
+        reader=parts.address_reader,
+        check_every=parts.refresh_seconds,
+    )
+    notices = NoticeSender(settings, store, parts.transport_factory)
+    writer = UnsubscribeWriter(store)
+    unsubscribe = UnsubscribeEndpoints(
+        book, store, writer, list_id(settings), pages, settings.serve.notify, notices.wake
+    )
+
+    async def css(request: Request) -> Response:
+        return Response(pages.css, media_type="text/css", headers={"Cache-Control": "public, max-age=86400"})
+
+    async def health(request: Request) -> Response:
+        return PlainTextResponse("ok", headers={"Cache-Control": "no-store"})
+
+    async def http_error(request: Request, exc: Exception) -> Response:
+        status = exc.status_code if isinstance(exc, HTTPException) else 500
+        if status in ERRORS:
+            return pages.error(status, *ERRORS[status])
+        return pages.not_found() if status == 404 else pages.error(status, "오류가 발생했습니다", "잠시 후 다시 시도해 주세요.")
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        if settings.serve.notify:
+            notices.start()
+        try:
+            yield
+        finally:
+            await writer.close()
+            notices.stop()
+
+    routes = [
+        Route("/serve.css", css),
+        Route("/healthz", health),
+        Route("/u/{token}", unsubscribe.show, methods=["GET"]),
+        Route("/u/{token}", unsubscribe.one_click, methods=["POST"]),
+        Route("/u/{token}/keep", unsubscribe.keep, methods=["GET"]),
+    ]
+    app = Starlette(routes=routes, exception_handlers={HTTPException: http_error}, lifespan=lifespan)
+    app.state.notices = notices
+    app.state.book = book
+
+    def guard_error(status: int, headers: dict[str, str]) -> Response:
+        return pages.error(status, *ERRORS[status], headers=headers)
+
+    app.add_middleware(
+        Guard,
+        max_body_bytes=settings.serve.max_body_bytes,
+        buckets=TokenBuckets(settings.serve.rate_limit_per_minute),
+        error=guard_error,
+    )
+    return app
