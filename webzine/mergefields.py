@@ -8,6 +8,7 @@ recipients are counted for the report, so the editor can add `|default("고객")
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import itertools
 from collections.abc import Iterable, Iterator, Mapping
@@ -20,6 +21,7 @@ from jinja2 import nodes
 from webzine.errors import TemplateError
 from webzine.listio import read_table
 from webzine.models import Manager, Recipient
+from webzine.recipients import load_managers
 
 RECIPIENT_FIELDS = tuple(Recipient(email="x@example.com").merge_fields())
 MANAGER_FIELDS = tuple(f for f in Manager.__dataclass_fields__)
@@ -120,11 +122,12 @@ def read_list_sample(path: Path) -> ListSample:
     extras = list(table.extras)
 
     def rows() -> Iterator[dict[str, object]]:
-        for cells in table.rows:
-            padded = [cell.strip() for cell in cells] + [""] * (len(table.header) - len(cells))
-            row: dict[str, object] = {name: padded[index] for name, index in named.items()}
-            row.update({header: padded[index] for header, index in extras})
-            yield row
+        for chunk in table.chunks():
+            for cells in chunk:
+                padded = [cell.strip() for cell in cells] + [""] * (len(table.header) - len(cells))
+                row: dict[str, object] = {name: padded[index] for name, index in named.items()}
+                row.update({header: padded[index] for header, index in extras})
+                yield row
 
     columns = tuple(named) + tuple(header for header, _ in extras)
     return ListSample(columns=columns, rows=rows(), source=str(path))
@@ -141,18 +144,6 @@ def recipient_rows(recipients: Iterable[Recipient]) -> ListSample:
     return ListSample(columns=columns, rows=rows, source="<recipients>")
 
 
-def read_managers(path: Path) -> dict[str, dict[str, str]]:
-    """managers.csv as id → fields; empty when the file does not exist."""
-    if not path.is_file():
-        return {}
-    table = read_table(path)
-    result: dict[str, dict[str, str]] = {}
-    for cells in table.rows:
-        fields = {
-            name: (cells[index].strip() if index < len(cells) else "")
-            for name, index in table.columns.items()
-            if name in MANAGER_FIELDS
-        }
-        if fields.get("id"):
-            result[fields["id"]] = {name: fields.get(name, "") for name in MANAGER_FIELDS}
-    return result
+def read_managers(path: Path) -> dict[str, dict[str, object]]:
+    """managers.csv as id → merge fields (`manager.name` …); empty when there is no file."""
+    return {key: dataclasses.asdict(manager) for key, manager in load_managers(path).items()}
