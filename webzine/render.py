@@ -56,7 +56,7 @@ from webzine.mergefields import (
     scan_rows,
 )
 from webzine.models import Recipient
-from webzine.text import DEFAULT_EXTENSIONS, TextExtension
+from webzine.text import DEFAULT_EXTENSIONS, TextExtension, fill
 
 _NOT_LOCAL = re.compile(r"^(?:[a-z][a-z0-9+.-]*:|//|/)", re.IGNORECASE)  # https:, cid:, data:, //host, /root
 TEXT_WIDTH = 72
@@ -280,6 +280,7 @@ def _cached_layout_environment(folders: tuple[Path, ...]) -> jinja2.Environment:
         undefined=jinja2.StrictUndefined,
     )
     register_filters(environment)
+    environment.filters["fill"] = lambda text, width=TEXT_WIDTH: fill(str(text), width)
     layout.install(environment)
     return environment
 
