@@ -166,3 +166,14 @@ def test_slugify_cuts_at_a_word_boundary() -> None:
 def test_default_slug_from_the_file_name() -> None:
     assert default_slug(Path("issues/2026-12-year-end.md")) == "2026-12-year-end"
     assert default_slug(Path("issues/2026-12-연말.md")) == "2026-12-yeonmal"
+
+
+def test_subject_must_be_one_line(tmp_path: Path) -> None:
+    text = GOOD.replace('subject: "(광고) {{ recipient.name }} 님께 드리는 12월 소식"', "subject: |\n  (광고) 첫 줄\n  둘째 줄")
+    with pytest.raises(IssueError, match=r":3: 'subject' must be one line"):
+        load_issue(write(tmp_path, text))
+
+
+def test_values_are_trimmed_but_the_body_is_kept_as_written(tmp_path: Path) -> None:
+    issue = load_issue(write(tmp_path, GOOD.replace("title: 한 해를 돌아보며", "title: '  한 해  '").replace("---\n첫", "---\n\n첫")))
+    assert issue.title == "한 해" and issue.body.startswith("\n첫 줄") and issue.body_line == 8

@@ -238,6 +238,12 @@ def test_misspelt_field_in_the_body_names_field_file_and_line(project: Path) -> 
         build(project)
 
 
+def test_body_lines_count_from_the_file_even_after_blank_lines(project: Path) -> None:
+    set_issue(project, front() + "\n\n안녕하세요.\n\n{{ recipient.nmae }} 님\n")
+    with pytest.raises(TemplateError, match=r"2026-12-year-end.md:10: unknown merge field 'recipient.nmae'"):
+        build(project)
+
+
 def test_misspelt_field_in_the_subject_points_at_the_subject_line(project: Path) -> None:
     set_issue(project, front(subject="{{ recipient.compnay }} 소식") + "본문\n")
     with pytest.raises(TemplateError, match=r"year-end.md:3: unknown merge field 'recipient.compnay'"):

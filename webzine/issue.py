@@ -28,7 +28,7 @@ _BODY_FIELDS = frozenset({"body", "body_line", "source", "lines"})
 class Issue(BaseModel):
     """One issue: what the editor wrote in the front matter, the Markdown body and where it is."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
     title: str = Field(min_length=1)
     subject: str = Field(min_length=1)  # may hold merge fields: "{{ recipient.name }} 님께 …"
@@ -59,11 +59,15 @@ def load_issue(path: str | Path) -> Issue:
     header, header_line, body, body_line = _split(text, path)
     data, lines = _parse_yaml(header, header_line, path)
     _check_keys(data, lines, path)
+    data = {key: value.strip() if isinstance(value, str) else value for key, value in data.items()}
     data.setdefault("slug", default_slug(path))
     try:
         issue = Issue(**data, body=body, body_line=body_line, source=str(path), lines=lines)
     except ValidationError as exc:
         raise _explain(exc, lines, path) from None
+    for key in ("title", "subject", "preheader"):
+        if any(char in getattr(issue, key) for char in "\r\n"):
+            raise IssueError(f"{where(path, lines.get(key))}: '{key}' must be one line; join its lines.")
     if not _SLUG.match(issue.slug):
         raise IssueError(
             f"{where(path, lines.get('slug'))}: slug '{issue.slug}' may only use a-z, 0-9 and "
