@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from webzine.bounces.classify import classify, find_status, smtp_command
+from webzine.bounces import classify as classify_module
+from webzine.bounces.classify import classify, find_status, required_literal, smtp_command, split_branches
 from webzine.bounces.events import Kind
 
 
@@ -92,3 +95,28 @@ def test_a_temporary_code_is_never_hard(status, noise) -> None:
 @given(st.text(max_size=400), st.text(max_size=400))
 def test_classify_accepts_any_text(diagnostic, context) -> None:
     assert classify(None, diagnostic, context=context).kind in set(Kind)
+
+
+# --- the branch prefilter must never change an answer ------------------------------------------
+
+TABLES = [classify_module.RECIPIENT_FIRST, classify_module.SENDER_PROBLEMS, classify_module.SOFT,
+          classify_module.FILTERED, classify_module.HARD, classify_module.GENERIC_SOFT]
+WORDS = sorted({word for table in TABLES for _, pattern in table.rows for word in
+                re.findall(r"[a-z0-9.]{3,}", pattern.pattern)})
+
+
+def test_split_branches_and_required_literals() -> None:
+    assert split_branches(r"a|(?:b|c)|[|]|d\|e") == ["a", "(?:b|c)", "[|]", r"d\|e"]
+    assert required_literal(r"authentication checks? failed") == "authentication check"
+    assert required_literal(r"\bdmarc\b") == "dmarc"
+    assert required_literal(r"5\.7\.(?:23|26)\b") == "5.7."
+    assert required_literal(r"(?:user|account) (?:unknown)") is None
+    assert required_literal(r"exceed(?:s|ed)? [^.\n]{0,40}quota") == "exceed"
+
+
+@given(st.lists(st.sampled_from(WORDS + [" ", "\n", "not ", "<a@b.example>", "550 "]), max_size=30))
+def test_the_prefilter_gives_the_same_answers_as_plain_search(pieces: list[str]) -> None:
+    text = " ".join(pieces)
+    for table in TABLES:
+        plain = next((reason for reason, pattern in table.rows if pattern.search(text)), None)
+        assert table.first(text) == plain

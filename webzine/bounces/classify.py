@@ -30,22 +30,99 @@ class Verdict:
 
 
 class Table:
-    """Reasons with their patterns, tried in order. One combined pattern answers "does any row
-    match?" first: most texts match no row of most tables, and one search beats twenty."""
+    """Reasons with their patterns, tried in order.
+
+    Python's `re` has no multi-pattern search: a pattern with forty alternatives tries all forty
+    at every position of the text. So each pattern is split at its top-level `|` and every branch
+    is paired with a literal it cannot match without; a plain substring test (`in`, fast C code)
+    skips the branches that cannot match before any regex runs. The answers are the same as
+    searching the whole pattern; tests check that."""
 
     def __init__(self, rows: list[tuple[str, str]]) -> None:
         # Patterns are lowercase and texts are lowercased once by the caller: re runs several
-        # times faster without IGNORECASE (literal prefixes are used for scanning again).
+        # times faster without IGNORECASE.
         self.rows = [(reason, re.compile(pattern)) for reason, pattern in rows]
-        self.any = re.compile("|".join(f"(?:{pattern})" for _, pattern in rows))
+        self.branches = [(reason, [(re.compile(b), required_literal(b)) for b in split_branches(pattern)])
+                         for reason, pattern in rows]
 
     def first(self, text: str) -> str | None:
-        if not self.any.search(text):
-            return None
-        return next((reason for reason, pattern in self.rows if pattern.search(text)), None)
+        for reason, branches in self.branches:
+            for branch, literal in branches:
+                if (literal is None or literal in text) and branch.search(text):
+                    return reason
+        return None
 
     def without(self, reason: str) -> "Table":
         return Table([(r, p.pattern) for r, p in self.rows if r != reason])
+
+
+def split_branches(pattern: str) -> list[str]:
+    """A regex's top-level alternatives (outside groups and character classes)."""
+    found, depth, start, index, in_class = [], 0, 0, 0, False
+    while index < len(pattern):
+        char = pattern[index]
+        if char == "\\":
+            index += 2
+            continue
+        if in_class:
+            in_class = char != "]"
+        elif char == "[":
+            in_class = True
+        elif char == "(":
+            depth += 1
+        elif char == ")":
+            depth -= 1
+        elif char == "|" and depth == 0:
+            found.append(pattern[start:index])
+            start = index + 1
+        index += 1
+    found.append(pattern[start:])
+    return found
+
+
+def required_literal(branch: str) -> str | None:
+    """The longest run of plain characters every match of `branch` contains (three or more), or
+    None. Only characters outside groups and classes count, and none a quantifier makes optional."""
+    runs, run, depth, index = [], "", 0, 0
+    while index < len(branch):
+        char = branch[index]
+        following = branch[index + 1:index + 2]
+        if char == "\\":
+            escaped = branch[index + 1:index + 2]
+            literal = escaped if escaped and not escaped.isalnum() else None
+            index += 2
+            following = branch[index:index + 1]
+            if depth == 0 and literal is not None and following not in {"?", "*", "{"}:
+                run += literal
+                if following == "+":
+                    runs.append(run)
+                    run = ""
+                continue
+            runs.append(run)
+            run = ""
+            continue
+        if char == "[":
+            end = branch.index("]", index + 2 if branch[index + 1:index + 2] == "]" else index + 1)
+            runs.append(run)
+            run = ""
+            index = end + 1
+            continue
+        if char in "()":
+            depth += 1 if char == "(" else -1
+            runs.append(run)
+            run = ""
+        elif depth == 0 and (char.isalnum() or char in " :;,'\"<>@=-_/!#%&~`") and following not in {"?", "*", "{"}:
+            run += char
+            if following == "+":
+                runs.append(run)
+                run = ""
+        else:
+            runs.append(run)
+            run = ""
+        index += 1
+    runs.append(run)
+    best = max(runs, key=len)
+    return best if len(best) >= 3 else None
 
 
 def _table(*rows: tuple[str, str]) -> Table:
