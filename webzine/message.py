@@ -126,12 +126,13 @@ class _SlotRenderer:
     slot), so one context per recipient and environment serves them all, built from a snapshot of
     the globals taken once per send. `root_render_func` is what `Template.render` itself runs."""
 
-    __slots__ = ("_variables", "_globals", "_contexts")
+    __slots__ = ("_variables", "_globals", "_contexts", "_done")
 
     def __init__(self, variables: dict[str, object], globals_cache: dict[int, dict]) -> None:
         self._variables = variables
         self._globals = globals_cache
         self._contexts: dict[int, Context] = {}
+        self._done: dict[tuple[int, str], str] = {}  # the same slot text renders the same, once
 
     def _context(self, template: jinja2.Template) -> Context:
         environment = template.environment
@@ -146,11 +147,16 @@ class _SlotRenderer:
 
     def __call__(self, slot: Slot) -> str:
         template = slot.template
+        key = (id(template.environment), slot.source)
+        text = self._done.get(key)
+        if text is not None:
+            return text
         context = self._contexts.get(id(template.environment)) or self._context(template)
         try:
-            return "".join(template.root_render_func(context))
+            text = self._done[key] = "".join(template.root_render_func(context))
         except jinja2.UndefinedError as exc:
             raise TemplateError(f"{slot.origin}: {exc.message} in {slot.source.strip()!r}.") from None
+        return text
 
     def text(self, template: MergeTemplate) -> str:
         return "".join(s if isinstance(s, str) else self(s) for s in template.segments)

@@ -158,6 +158,8 @@ def raw_header(name: str, value: str) -> bytes:
 def base64_lines(data: bytes | bytearray) -> bytes:
     """Base64 in CRLF-terminated lines of at most 76 characters."""
     b2a = binascii.b2a_base64
+    if len(data) <= _LINE_BYTES:  # the common case per recipient: a slot and its boundary bytes
+        return b2a(data, newline=False) + CRLF
     return b"".join(
         b2a(data[start : start + _LINE_BYTES], newline=False) + CRLF
         for start in range(0, len(data), _LINE_BYTES)
@@ -182,19 +184,27 @@ def _precode(data: bytes) -> _Precoded:
     return _Precoded(tuple(variants))
 
 
+_BYTES, _PRECODED, _SLOT = 0, 1, 2
+
+
 class Base64Body:
     """A merge template ready to be filled and emitted as base64 lines, per recipient."""
 
     __slots__ = ("_pieces",)
 
     def __init__(self, template: MergeTemplate) -> None:
-        pieces: list[bytes | _Precoded | Slot] = []
+        pieces: list[tuple[int, object]] = []
         for segment in template.segments:
             if isinstance(segment, Slot):
-                pieces.append(segment)
+                pieces.append((_SLOT, segment))
+                continue
+            data = segment.encode("utf-8")
+            if len(data) >= _PRECODE_MIN:
+                pieces.append((_PRECODED, _precode(data).variants))
+            elif pieces and pieces[-1][0] == _BYTES:
+                pieces[-1] = (_BYTES, pieces[-1][1] + data)  # type: ignore[operator]
             else:
-                data = segment.encode("utf-8")
-                pieces.append(_precode(data) if len(data) >= _PRECODE_MIN else data)
+                pieces.append((_BYTES, data))
         self._pieces = tuple(pieces)
 
     def encode(self, render: Callable[[Slot], str]) -> list[bytes]:
@@ -202,18 +212,18 @@ class Base64Body:
         `render(slot)` filling each slot."""
         out: list[bytes] = []
         buffer = bytearray()
-        for piece in self._pieces:
-            if isinstance(piece, bytes):
-                buffer += piece
-            elif isinstance(piece, _Precoded):
-                head, middle, tail = piece.variants[len(buffer) % 3]
+        for kind, piece in self._pieces:
+            if kind == _SLOT:
+                buffer += render(piece).encode("utf-8")  # type: ignore[arg-type]
+            elif kind == _PRECODED:
+                head, middle, tail = piece[len(buffer) % 3]  # type: ignore[index]
                 buffer += head
                 if buffer:
                     out.append(base64_lines(buffer))
                 out.append(middle)
                 buffer = bytearray(tail)
             else:
-                buffer += render(piece).encode("utf-8")
+                buffer += piece  # type: ignore[operator]
         if buffer:
             out.append(base64_lines(buffer))
         return out
