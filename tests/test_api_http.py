@@ -201,9 +201,14 @@ def test_each_provider_is_registered_and_built_from_settings_and_the_environment
         built.close()
 
 
-def test_mailgun_without_a_domain_says_which_key_to_set(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    monkeypatch.setenv("MAILGUN_API_KEY", "mg")
+@pytest.mark.parametrize("name, table, words", [
+    ("mailgun", "[mailgun]\ndomain = \"\"\n", r"\[mailgun\] domain is not set"),
+    ("ses", "[ses]\nregion = \"\"\n", r"\[ses\] region is empty"),
+])
+def test_a_missing_domain_or_region_says_which_key_to_set(tmp_path, monkeypatch, name: str, table: str, words: str) -> None:  # type: ignore[no-untyped-def]
+    for variable, value in ENV.items():
+        monkeypatch.setenv(variable, value)
     path = tmp_path / "webzine.toml"
-    path.write_text(MINIMAL.replace('domain = "mg.example.co.kr"', ""), encoding="utf-8")
-    with pytest.raises(ConfigError, match=r"\[mailgun\] domain is not set"):
-        transport_class("mailgun").from_settings(load_settings(path))
+    path.write_text(MINIMAL.split("[mailgun]")[0] + table, encoding="utf-8")
+    with pytest.raises(ConfigError, match=words):
+        transport_class(name).from_settings(load_settings(path))

@@ -24,7 +24,7 @@ import os
 import httpx
 
 from webzine.config import Settings, secret
-from webzine.errors import SenderProblem
+from webzine.errors import ConfigError, SenderProblem
 from webzine.transports.base import OutgoingMessage
 from webzine.transports.http import (
     ApiDelivery,
@@ -83,6 +83,8 @@ class SesTransport(ApiTransport):
     @classmethod
     def from_settings(cls, settings: Settings, client: httpx.Client | None = None) -> "SesTransport":
         section = settings.ses
+        if not section.region:
+            raise ConfigError('[ses] region is empty in webzine.toml; set it, for example region = "ap-northeast-2".')
         credentials = Credentials(
             access_key=secret(section.api_key_env, purpose="AWS access key id for SES"),
             secret_key=secret(section.secret_key_env, purpose="AWS secret access key for SES"),
