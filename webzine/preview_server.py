@@ -51,10 +51,13 @@ _HELD_BACK = "data:image/svg+xml," + (
 )
 
 
-def frame_html(html: str, *, scheme: str, shared_images: frozenset[str]) -> str:
+def frame_html(html: str, *, scheme: str, shared_images: frozenset[str], web_url: str = "") -> str:
     """The message as the frame shows it: the template's own dark-mode rules forced on or off
     (whatever the editor's OS prefers), links opening in a new tab, personal remote images held
-    back."""
+    back, and the issue's own images (published later under `web_url`) read from the issue
+    folder, so they show before the archive is published."""
+    if web_url:
+        html = re.sub(r"""(<img\b[^>]*?\ssrc\s*=\s*["'])""" + re.escape(web_url), r"\1/issue/", html, flags=re.IGNORECASE)
     wanted = "dark" if scheme == "dark" else "light"
     # A feature that always holds, and one that never does (no viewport is narrower than 0).
     html = _SCHEME_QUERY.sub(lambda m: "min-width: 0px" if m.group(1).lower() == wanted else "max-width: -1px", html)
@@ -249,7 +252,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._frame_message(exc.message)
             return
         images = self.server.preview.shared_images(snapshot)
-        self._frame(frame_html(html, scheme=query.get("scheme", "light"), shared_images=images))
+        web_url = snapshot.rendered.web_url if snapshot.rendered is not None else ""
+        self._frame(frame_html(html, scheme=query.get("scheme", "light"), shared_images=images, web_url=web_url))
 
     def _web(self, query: dict[str, str]) -> None:
         snapshot = self.server.preview.workspace.snapshot

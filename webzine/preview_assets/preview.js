@@ -39,9 +39,12 @@ function renderProblems(state) {
   const problems = [...(state.error ? [state.error] : []), ...state.notices];
   for (const problem of problems) {
     const label = problem.level === "error" ? "빌드 오류" : "알림";
+    // "issues/x.md:12: message" → the location becomes the link to that line of the issue.
+    const located = problem.line ? problem.message.match(/^.+?:\d+: /) : null;
+    const message = located ? problem.message.slice(located[0].length) : problem.message;
     const node = element("div", { class: `problem ${problem.level}`, role: problem.level === "error" ? "alert" : "note" },
-      element("strong", { text: `${label}: ` }), problem.message, " ",
-      problem.line ? lineLink(problem.line) : null,
+      element("strong", { text: `${label}: ` }), problem.line ? lineLink(problem.line) : null,
+      problem.line ? ": " : null, message,
       problem.hint ? element("span", { class: "hint", text: `도움말: ${problem.hint}` }) : null,
       problem.level === "error" && state.stale
         ? element("span", { class: "hint", text: "아래는 마지막으로 성공한 빌드입니다. 고쳐서 저장하면 바로 다시 만듭니다." }) : null);
