@@ -89,6 +89,10 @@ class DomainInfo:
     error: str = ""  # non-empty: no address at this domain can be valid
     typo_of: str = ""  # a certain misspelling of this domain
     plain: bool = False  # no error and no typo: the fast path may accept addresses here
+    suffix: str = ""  # "@domain", made once: the fast path appends it to each local part
+
+    def __post_init__(self) -> None:
+        self.suffix = "@" + self.domain
 
 
 def typo_correction(domain: str) -> str:
@@ -189,6 +193,12 @@ class Normaliser:
             first = _SEPARATORS.split(text.strip(";, "))[0]
             raise BadAddress("multiple_addresses", "more than one address in one cell; give each its own row",
                              suggestion=first)
+        if text.isascii():  # cleaned up into the common shape: no need for email-validator
+            match = _FAST(text)
+            if match is not None and len(text) <= 254 and len(match.group(1)) <= 64:
+                domain = match.group(2).lower()
+                if not self.domain(domain).error:
+                    return self._finish(match.group(1), domain, display)
         try:
             valid = validate_email(text, check_deliverability=False, allow_smtputf8=False)
         except EmailNotValidError as exc:

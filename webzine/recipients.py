@@ -174,17 +174,18 @@ def _list_checks(result: CleanList, parsed: Parsed, unique: list[Recipient], key
         look = [flag or recipient.email.rpartition("@")[2] in undeliverable
                 for flag, recipient in zip(look, unique)]
     drop = [False] * len(unique)
+    written = parsed.written
     for index in compress(range(len(unique)), look):
         recipient = unique[index]
-        reject = _check(result, recipient, keys[index], suppressions, undeliverable, cutoff, advertising)
+        reject = _check(result, recipient, keys[index], written.get(recipient.row, recipient.email),
+                        suppressions, undeliverable, cutoff, advertising)
         if reject is not None:
-            written = parsed.written.get(recipient.row, recipient.email)
-            result.rejects.append(replace(reject, value=written) if written != reject.value else reject)
+            result.rejects.append(reject)
             drop[index] = True
     result.recipients = list(compress(unique, map(not_, drop))) if any(drop) else unique
 
 
-def _check(result: CleanList, recipient: Recipient, key: str, suppressions: Mapping[str, Suppression],
+def _check(result: CleanList, recipient: Recipient, key: str, value: str, suppressions: Mapping[str, Suppression],
            undeliverable: Mapping[str, str] | None, cutoff: date, advertising: bool) -> Reject | None:
     """Suppression, then deliverability, then consent: the first reason wins. People who are
     suppressed are not asked to re-confirm consent."""
@@ -192,23 +193,22 @@ def _check(result: CleanList, recipient: Recipient, key: str, suppressions: Mapp
     if suppression is not None:
         since = suppression.since.isoformat() if suppression.since else "unknown date"
         detail = f"since {since}" + (f" ({suppression.source})" if suppression.source else "")
-        return _reject(recipient, RejectReason(suppression.reason.value), detail)
+        return _reject(recipient, value, RejectReason(suppression.reason.value), detail)
     why = undeliverable.get(recipient.email.rpartition("@")[2]) if undeliverable else None
     if why:
-        return _reject(recipient, RejectReason.UNDELIVERABLE_DOMAIN, why)
+        return _reject(recipient, value, RejectReason.UNDELIVERABLE_DOMAIN, why)
     consent = recipient.consent_at
     if consent is None or consent < cutoff:
         result.consent_reconfirm.append(Reconfirm(recipient, "missing" if consent is None else "expired"))
         if advertising:
             if consent is None:
-                return _reject(recipient, RejectReason.CONSENT_MISSING, "no consent date")
-            return _reject(recipient, RejectReason.CONSENT_EXPIRED, f"consent given {consent.isoformat()}")
+                return _reject(recipient, value, RejectReason.CONSENT_MISSING, "no consent date")
+            return _reject(recipient, value, RejectReason.CONSENT_EXPIRED, f"consent given {consent.isoformat()}")
     return None
 
 
-def _reject(recipient: Recipient, reason: RejectReason, detail: str) -> Reject:
-    return Reject(recipient.row, recipient.email, reason, detail=detail, email=recipient.email,
-                  name=recipient.name, company=recipient.company)
+def _reject(recipient: Recipient, value: str, reason: RejectReason, detail: str) -> Reject:
+    return Reject(recipient.row, value, reason, "", detail, recipient.email, recipient.name, recipient.company)
 
 
 def load_clean_list(settings: Settings, *, advertising: bool, today: date | None = None,

@@ -35,9 +35,8 @@ _LINES = re.compile(
 _ONE = re.compile(r"[ \t]*([A-Za-z0-9_+\-]+(?:\.[A-Za-z0-9_+\-]+)*)@([A-Za-z0-9.\-]+)[ \t]*").fullmatch
 _HOSTNAME = re.compile(r"(?:[a-z0-9](?:[a-z0-9\-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}").fullmatch
 _CACHE_LIMIT = 100_000
-_join = "{}@{}".format
 _plain = attrgetter("plain")
-_domain_of = attrgetter("domain")
+_suffix = attrgetter("suffix")
 
 
 @dataclass
@@ -57,6 +56,7 @@ def parse_rows(table: Table, normaliser: Normaliser, result: CleanList) -> Parse
     for chunk in table.chunks(CHUNK):
         chunker.parse(chunk, first, parsed)
         first += len(chunk)
+    chunker.finish()
     return parsed
 
 
@@ -71,6 +71,13 @@ class _Chunker:
         self.result = result
         self.pool, self.dates, self.tagsets = _Pool(), _Dates(), _TagSets()
         self.domains = _Domains(normaliser)
+        self.field_sets = _FieldSets(self.extra_names)
+        self.written_domains: Counter[str] = Counter()  # fast-path rows, by domain as written
+
+    def finish(self) -> None:
+        """Fold the fast path's per-written-domain counts into the list's domain counts."""
+        for written, count in self.written_domains.items():
+            self.result.domains[self.domains[written].domain] += count
 
     def parse(self, chunk: list[list[str]], first: int, parsed: Parsed) -> None:
         numbers = list(range(first, first + len(chunk)))
@@ -81,7 +88,7 @@ class _Chunker:
         size = len(chunk)
         columns = list(zip(*chunk))
         written = columns[self.email_at]
-        emails, keys, hosts, mask, roles = self._addresses(written)
+        emails, keys, domains, mask, roles = self._addresses(written)
         names, adjectives, companies, managers = (
             list(map(self.pool.__getitem__, columns[i])) if i is not None else [""] * size
             for i in self.picks[:4])
@@ -90,19 +97,19 @@ class _Chunker:
         tags = map(self.tagsets.__getitem__, columns[self.picks[5]]) if self.picks[5] is not None \
             else repeat((), size)
         merge = self._merge_fields(columns, size)
-        roles |= self._slow_rows(chunk, numbers, written, emails, keys, hosts, mask, names, companies)
+        self.written_domains.update(compress(domains, mask))  # before the slow rows join the mask
+        roles |= self._slow_rows(chunk, numbers, written, emails, keys, mask, names, companies)
         self._row_notes(numbers, emails, keys, mask, roles, consents, consent_cells)
         parsed.recipients.extend(compress(map(_new_recipient, emails, names, adjectives, companies, managers,
                                               consents, tags, merge, numbers), mask))
         parsed.keys.extend(compress(keys, mask))
         parsed.written.update(compress(zip(numbers, written), map(ne, written, emails)))
-        self.result.domains.update(compress(hosts, mask))
         self.result.rows_read += size
 
-    def _addresses(self, written: tuple[str, ...]) -> tuple[list[str | None], list[str], list[str],
+    def _addresses(self, written: tuple[str, ...]) -> tuple[list[str | None], list[str], tuple[str, ...],
                                                            list[bool], bool]:
-        """The fast path for the whole chunk: addresses, keys, domains, which rows it settled
-        (the others get `None` and go the slow way) and whether any is a shared mailbox."""
+        """The fast path for the whole chunk: addresses, keys, domains as written, which rows it
+        settled (the others get `None` and go the slow way) and whether any is a shared mailbox."""
         found = _LINES("\n".join(written))
         if len(found) != len(written):  # a cell held a newline: match cell by cell instead
             found = [match.groups() if (match := _ONE(cell)) else ("", "") for cell in written]
@@ -111,19 +118,19 @@ class _Chunker:
         mask = list(map(_plain, infos))
         if max(map(len, locals_)) > 64:
             mask = [ok and len(local) <= 64 for ok, local in zip(mask, locals_)]
-        hosts = list(map(_domain_of, infos))
         lowers = list(map(str.lower, locals_))
-        if not CASE_INSENSITIVE_MAILBOX_NAMES_SET.isdisjoint(lowers):  # RFC 2142: info@ is info@
+        roles = not ROLE_LOCALS.isdisjoint(lowers)
+        if roles and not CASE_INSENSITIVE_MAILBOX_NAMES_SET.isdisjoint(lowers):  # RFC 2142: INFO@ is info@
             locals_ = tuple(low if low in CASE_INSENSITIVE_MAILBOX_NAMES_SET else local
                             for local, low in zip(locals_, lowers))
-        emails: list[str | None] = list(map(_join, locals_, hosts))
+        emails: list[str | None] = list(map(str.__add__, locals_, map(_suffix, infos)))
         keys = [email if email.islower() else email.lower() for email in emails]  # type: ignore[union-attr]
         for index in compress(range(len(mask)), map(not_, mask)):
             emails[index] = None
-        return emails, keys, hosts, mask, not ROLE_LOCALS.isdisjoint(lowers)
+        return emails, keys, domains, mask, roles
 
     def _slow_rows(self, chunk: list[list[str]], numbers: list[int], written: tuple[str, ...],
-                   emails: list[str | None], keys: list[str], hosts: list[str], mask: list[bool],
+                   emails: list[str | None], keys: list[str], mask: list[bool],
                    names: list[str], companies: list[str]) -> bool:
         """Rows the fast path left: blank, empty email, anything unusual. One by one.
         Returns whether any of them is a shared mailbox."""
@@ -145,7 +152,7 @@ class _Chunker:
                 wrong, right = self.normaliser.fixed
                 result.fixes.append(Note(number, email, "fixed_typo", f"{wrong} → {right}", email))
             emails[index], keys[index], mask[index] = email, key, True
-            hosts[index] = email.rpartition("@")[2]
+            self.result.domains[email.rpartition("@")[2]] += 1
             roles = roles or key.partition("@")[0] in ROLE_LOCALS
             if display and not names[index]:
                 names[index] = display
@@ -169,11 +176,12 @@ class _Chunker:
                                             "a shared mailbox (info@, admin@ …): often unread or filtered"))
 
     def _merge_fields(self, columns: list[tuple[str, ...]], size: int) -> Iterable[dict[str, str]]:
-        """Every other column, as `recipient.<header>`; one new dict per row."""
-        if not self.extra_at:
-            return [{} for _ in range(size)]
-        values = zip(*(map(self.pool.__getitem__, columns[i]) for i in self.extra_at))
-        return map(dict, map(zip, repeat(self.extra_names), values))
+        """Every other column, as `recipient.<header>`. Rows with the same values share one dict
+        (a dict costs more than the rest of the row); Recipients are frozen, so nobody writes
+        to it — `Recipient.merge_fields()` hands out a copy."""
+        values = zip(*(map(self.pool.__getitem__, columns[i]) for i in self.extra_at)) if self.extra_at \
+            else repeat((), size)
+        return map(self.field_sets.__getitem__, values)
 
     def _even_up(self, chunk: list[list[str]], numbers: list[int]) -> tuple[list[list[str]], list[int]]:
         """Rows with the wrong number of cells: pad short ones (with a warning), reject long ones
@@ -235,6 +243,20 @@ class _Pool(dict[str, str]):
 
 
 _TAG_SPLIT = re.compile(r"\s*[;,|]\s*")
+
+
+class _FieldSets(dict[tuple[str, ...], dict[str, str]]):
+    """The extra columns' values → one shared merge-field dict per distinct combination."""
+
+    def __init__(self, names: list[str]) -> None:
+        super().__init__()
+        self.names = names
+
+    def __missing__(self, values: tuple[str, ...]) -> dict[str, str]:
+        fields = dict(zip(self.names, values))
+        if len(self) < _CACHE_LIMIT:
+            self[values] = fields
+        return fields
 
 
 class _TagSets(dict[str, tuple[str, ...]]):
