@@ -448,8 +448,7 @@ def _carry_over(previous: Path, staging: Path) -> None:
 
 
 def _swap(staging: Path, final: Path) -> None:
-    old = final.with_name(f".{final.name}.old")
-    shutil.rmtree(old, ignore_errors=True)
+    old = final.with_name(f".{final.name}.old.{os.getpid()}.{secrets.token_hex(4)}")
     if final.exists():
         os.replace(final, old)
     try:
