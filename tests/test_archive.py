@@ -277,16 +277,18 @@ def test_the_leak_check_finds_a_planted_address(project: Path, site: Path, tmp_p
     assert any("cheol.lee@example.co.kr" in leak for leak in found) and any("황보영" in leak for leak in found)
 
 
-def test_an_unsubscribe_link_in_a_web_template_becomes_a_subscribe_link(tmp_path: Path) -> None:
+def test_a_web_template_s_unsubscribe_link_becomes_subscribe_and_own_urls_relative(tmp_path: Path) -> None:
     project = copy_sample(tmp_path / "publication")
     (project / "templates").mkdir()
     web = (BUILTIN_TEMPLATES / "web.html.j2").read_text(encoding="utf-8")
-    web = web.replace("</footer>", '<p><a href="{{ unsubscribe_url }}">수신거부</a></p></footer>')
+    web = web.replace("</footer>", '<p><a href="{{ unsubscribe_url }}">수신거부</a></p>'
+                      '<img src="{{ web_url }}images/hadong-tea-field.png" alt=""></footer>')
     (project / "templates" / "web.html.j2").write_text(web, encoding="utf-8")
     settings = load_settings(project / "webzine.toml")
     page = build_archive(settings).files["2026-12-year-end/index.html"]
     assert "news.example.co.kr/u" not in page and "수신거부</a>" not in page
     assert '<a href="../#subscribe">소식지 구독하기</a>' in page
+    assert '<img src="images/hadong-tea-field.png" alt="">' in page  # an absolute own image made relative
     assert 'id="subscribe"' in build_archive(settings).files["index.html"]
 
 

@@ -166,20 +166,24 @@ def _neutral_text(source: str, issue: Issue, key: str, context: Mapping[str, obj
 
 
 def _relative_links(document: lxml.html.HtmlElement, settings: Settings, own_url: str) -> None:
-    """Links into the archive become relative to `site/<slug>/`; unsubscribe links become a
-    subscribe link to the index."""
+    """Links and images under `base_url` become relative to `site/<slug>/` (the build may make
+    an issue's own images absolute for mail clients); unsubscribe links become a subscribe link
+    to the index."""
     base = settings.publication.base_url.rstrip("/")
-    for anchor in document.iter("a"):
-        href = (anchor.get("href") or "").strip()
-        if _is_unsubscribe(href, settings):
-            anchor.set("href", "../#subscribe")
-            anchor.text = "소식지 구독하기"
-            for child in list(anchor):
-                anchor.remove(child)
-        elif href == own_url:
-            anchor.set("href", "./")
-        elif href == base or href.startswith(base + "/"):
-            anchor.set("href", "../" + href[len(base) :].lstrip("/"))
+    for element in document.iter("a", "img", "source"):
+        attribute = "href" if element.tag == "a" else "src"
+        value = (element.get(attribute) or "").strip()
+        if element.tag == "a" and _is_unsubscribe(value, settings):
+            element.set("href", "../#subscribe")
+            element.text = "소식지 구독하기"
+            for child in list(element):
+                element.remove(child)
+        elif value == own_url:
+            element.set(attribute, "./")
+        elif value.startswith(own_url):
+            element.set(attribute, value[len(own_url) :])
+        elif value == base or value.startswith(base + "/"):
+            element.set(attribute, "../" + value[len(base) :].lstrip("/"))
 
 
 def _is_unsubscribe(href: str, settings: Settings) -> bool:
