@@ -1,0 +1,395 @@
+"""Personalised messages per second: `webzine send` against its peers, in one run.
+
+Same generated recipient list and same issue for every row (the sample issue repeated until its
+inlined HTML is ~65 KB, so each message is ~120 KB):
+- webzine → a discarding sink: the real send path (audit-gated campaign, message factory, ledger
+  with claim-before-send commits, pacing off), minus the disk;
+- webzine → mbox outbox: the same, writing `outbox/outbox.mbox`;
+- `webzine send --transport outbox --outbox-format mbox --yes` as a user runs it (start-up, render,
+  list cleaning and audit included);
+- webzine with DKIM (RSA 2048) → the discarding sink;
+- mailmerge 2.3.0 (PyPI; own virtualenv under bench/.peers/) dry run, on a prefix;
+- a naive per-recipient pipeline: Jinja render → CSS inlining → `EmailMessage` → bytes, with
+  premailer and with css-inline, on prefixes (they are slow; compare rates, not totals).
+Then peak memory (max RSS of a child process) for message generation at 10k and 1M recipients, and
+for the whole send (ledger included) at 10k and 100k.
+
+Run alone: `.venv/bin/python bench/bench_send.py` (about 8 minutes; `--quick` about 2).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import json
+import os
+import random
+import resource
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from email.message import EmailMessage
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+DATA = HERE / ".data" / "send"
+PEERS = HERE / ".peers"
+sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(ROOT))
+
+import listgen  # noqa: E402
+
+from webzine.config import Settings, load_settings  # noqa: E402
+from webzine.models import Recipient  # noqa: E402
+from webzine.transports.base import BaseTransport, Delivery, Outcome, OutgoingMessage  # noqa: E402
+
+TARGET_HTML_BYTES = 65_000
+SECRET = "bench-unsubscribe-secret-0123456789abcdef"
+MAILMERGE = "mailmerge==2.3.0"
+
+
+class DiscardTransport(BaseTransport):
+    """Accepts everything and keeps nothing: measures message production, not a disk or a server."""
+
+    name = "discard"
+    inline = True
+
+    def __init__(self) -> None:
+        self.bytes = 0
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> "DiscardTransport":
+        return cls()
+
+    def send(self, message: OutgoingMessage) -> Delivery:
+        self.bytes += len(message.data)
+        return Delivery(Outcome.ACCEPTED, 250)
+
+
+# -- the project ----------------------------------------------------------------------------------
+
+
+def write_list(path: Path, count: int) -> None:
+    rng = random.Random(5)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(["email", "name", "adjective", "company", "manager", "consent_at", "tags", "last_order"])
+    for index in range(count):
+        name, company = listgen.person(rng)
+        writer.writerow([listgen.address(rng, index), name, rng.choice(listgen.ADJECTIVES), company,
+                         rng.choice(["m1", "m2", "m3", ""]), "2026-05-01", "vip", "하동 우전 500g"])  # fmt: skip
+    path.write_text(buffer.getvalue(), encoding="utf-8")
+
+
+def make_project(recipients: int) -> tuple[Path, Path]:
+    """bench/.data/send/project: the sample publication with a long issue and a generated list."""
+    project = DATA / "project"
+    shutil.rmtree(project, ignore_errors=True)
+    (project / "lists").mkdir(parents=True)
+    shutil.copytree(ROOT / "issues" / "images", project / "issues" / "images")
+    shutil.copytree(ROOT / "templates", project / "templates")
+    shutil.copy(ROOT / "lists" / "managers.csv", project / "lists" / "managers.csv")
+    (project / "lists" / "key-customers.csv").write_text("email,name,company,manager,excused\r\n", encoding="utf-8")
+    (project / "lists" / "suppressions.csv").write_text("email,reason,since,source,detail\r\n", encoding="utf-8")
+    write_list(project / "lists" / "subscribers.csv", recipients)
+    text = (ROOT / "webzine.toml").read_text(encoding="utf-8")
+    text = text.replace("rate = 20 ", "rate = 1000000000 ").replace('outbox_format = "maildir"', 'outbox_format = "mbox"')
+    config = project / "webzine.toml"
+    config.write_text(_without_dkim(text), encoding="utf-8")
+    settings = load_settings(config)
+    issue = project / "issues" / "2026-12-bench.md"
+    source = (ROOT / "issues" / "2026-12-year-end.md").read_text(encoding="utf-8")
+    head, _, body = source.partition("\n---\n")
+    from webzine.render import build_issue
+
+    sample = recipients_sample(settings)
+    for copies in range(1, 40):
+        issue.write_text(f"{head}\n---\n" + "\n\n".join([body] * copies), encoding="utf-8")
+        if len(build_issue(settings, issue, recipients=sample).preview_html.encode()) >= TARGET_HTML_BYTES:
+            break
+    return config, issue
+
+
+def _without_dkim(toml: str) -> str:
+    """The sample config without its [dkim] table: DKIM gets its own row."""
+    out, skipping = [], False
+    for line in toml.splitlines():
+        if line.startswith("["):
+            skipping = line.strip() == "[dkim]"
+        if not skipping:
+            out.append(line)
+    return "\n".join(out) + "\n"
+
+
+def recipients_sample(settings: Settings) -> list[Recipient]:
+    with open(settings.path(settings.lists.subscribers), encoding="utf-8", newline="") as handle:
+        rows = list(csv.DictReader(handle))[:50]
+    return [Recipient(email=r["email"], name=r["name"], adjective=r["adjective"], company=r["company"],
+                      manager=r["manager"], fields={"last_order": r["last_order"]}) for r in rows]  # fmt: skip
+
+
+def synthetic(count: int) -> Iterator[Recipient]:
+    """Recipients made on the fly, for the memory runs: the list itself is not held."""
+    rng = random.Random(9)
+    for index in range(count):
+        name, company = listgen.person(rng)
+        yield Recipient(email=f"reader{index}@example.com", name=name, adjective="소중한", company=company,
+                        manager=("m1", "m2", "")[index % 3], fields={"last_order": "하동 우전 500g"})  # fmt: skip
+
+
+# -- the rows -------------------------------------------------------------------------------------
+
+
+def campaign_for(config: Path, issue: Path):  # type: ignore[no-untyped-def]
+    from webzine.campaign import load_campaign
+
+    return load_campaign(load_settings(config), issue)
+
+
+def run_webzine(campaign, transport, count: int, ledger_path: Path, signer=None) -> float:  # type: ignore[no-untyped-def]
+    from webzine.campaign import make_factory
+    from webzine.ledger import Ledger
+    from webzine.message import MessageFactory
+    from webzine.pacing import SuppressionWatch
+    from webzine.send import Sender
+    from webzine.suppressions import load_suppressions
+
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{ledger_path}{suffix}").unlink(missing_ok=True)
+    settings = campaign.settings
+    factory = make_factory(campaign) if signer is None else MessageFactory(
+        campaign.rendered, settings, token_key=campaign.token_key, managers=campaign.managers, signer=signer)
+    watch = SuppressionWatch(settings.path(settings.lists.suppressions), load_suppressions)
+    recipients = campaign.clean.recipients[:count]
+    with Ledger.open(ledger_path) as ledger:
+        started = time.perf_counter()
+        summary = Sender(settings, factory=factory, transport=transport, ledger=ledger, suppressions=watch).run(recipients)
+        elapsed = time.perf_counter() - started
+    transport.close()
+    if summary.accepted != len(recipients):
+        raise RuntimeError(f"webzine accepted {summary.accepted} of {len(recipients)}")
+    return summary.accepted / elapsed
+
+
+def run_cli(config: Path, issue: Path) -> tuple[float, int]:
+    project = config.parent
+    shutil.rmtree(project / "state", ignore_errors=True)
+    shutil.rmtree(project / "outbox", ignore_errors=True)
+    environment = dict(os.environ, WEBZINE_UNSUBSCRIBE_SECRET=SECRET)
+    started = time.perf_counter()
+    done = subprocess.run(
+        [str(Path(sys.executable).parent / "webzine"), "--config", str(config), "send", str(issue),
+         "--transport", "outbox", "--outbox-format", "mbox", "--yes", "--json"],
+        capture_output=True, text=True, env=environment, cwd=project,
+    )  # fmt: skip
+    elapsed = time.perf_counter() - started
+    if done.returncode != 0:
+        raise RuntimeError(f"webzine send exited {done.returncode}: {done.stderr.strip()[-400:]}")
+    accepted = int(json.loads(done.stdout)["accepted"])
+    return accepted / elapsed, accepted
+
+
+def mailmerge_binary() -> Path:
+    venv = PEERS / "mailmerge"
+    binary = venv / "bin" / "mailmerge"
+    if not binary.exists():
+        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+        subprocess.run([str(venv / "bin" / "pip"), "install", "-q", MAILMERGE], check=True)
+    return binary
+
+
+def run_mailmerge(campaign, prefix: int) -> float:  # type: ignore[no-untyped-def]
+    """mailmerge's dry run: it renders its Jinja template per row and builds the MIME message."""
+    work = DATA / "mailmerge"
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    rendered = campaign.rendered
+    (work / "server.conf").write_text("[smtp_server]\nhost = 127.0.0.1\nport = 25\n", encoding="utf-8")
+    boundary = "=_mailmerge_bench"
+    html = rendered.preview_html.replace(rendered.preview_subject, "{{name}} 님께")
+    (work / "template.txt").write_text(
+        "TO: {{email}}\nFROM: 초록상회 <news@example.co.kr>\nSUBJECT: (광고) {{name}} 님께 드리는 12월 소식\n"
+        f'MIME-Version: 1.0\nContent-Type: multipart/alternative; boundary="{boundary}"\n\n'
+        f"--{boundary}\nContent-Type: text/plain; charset=utf-8\n\n{{{{name}}}} 님,\n{rendered.preview_text}\n"
+        f"--{boundary}\nContent-Type: text/html; charset=utf-8\n\n{html}\n--{boundary}--\n",
+        encoding="utf-8",
+    )
+    with open(campaign.settings.path(campaign.settings.lists.subscribers), encoding="utf-8", newline="") as handle:
+        rows = list(csv.reader(handle))[: prefix + 1]
+    with open(work / "database.csv", "w", encoding="utf-8", newline="") as handle:
+        csv.writer(handle).writerows(rows)
+    started = time.perf_counter()
+    subprocess.run(
+        [str(mailmerge_binary()), "--dry-run", "--no-limit", "--output-format", "raw",
+         "--template", "template.txt", "--database", "database.csv", "--config", "server.conf"],
+        check=True, cwd=work, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    return prefix / (time.perf_counter() - started)
+
+
+def uninlined_source(settings: Settings, issue: Path) -> tuple[str, str]:
+    """The email HTML (with merge slots) as the layout renders it *before* CSS inlining, and the
+    text: what a naive pipeline would render and inline per recipient."""
+    import webzine.render as render
+
+    inline = render._inline_css
+    render._inline_css = lambda html: html  # one build with inlining switched off
+    try:
+        plain = render.build_issue(settings, issue, recipients=recipients_sample(settings))
+    finally:
+        render._inline_css = inline
+    return plain.html.source, plain.text.source
+
+
+def run_naive(campaign, source: tuple[str, str], prefix: int, inliner: str) -> float:  # type: ignore[no-untyped-def]
+    """Per recipient: Jinja render → inline CSS → EmailMessage → bytes."""
+    from webzine.merge import recipient_context
+    from webzine.message import manager_fields
+    from webzine.render import merge_environment
+
+    if inliner == "premailer":
+        from premailer import transform as inline
+    else:
+        import css_inline
+
+        inline = css_inline.CSSInliner().inline
+    html_template = merge_environment(html=True).from_string(source[0])
+    text_template = merge_environment(html=False).from_string(source[1])
+    subject_template = merge_environment(html=False).from_string(campaign.rendered.issue.subject)
+    started = time.perf_counter()
+    for recipient in campaign.clean.recipients[:prefix]:
+        manager = campaign.managers.get(recipient.manager)
+        context = recipient_context(recipient.merge_fields(), manager_fields(manager) if manager else None,
+                                    "https://news.example.co.kr/u/token")  # fmt: skip
+        message = EmailMessage()
+        message["From"] = "초록상회 <news@example.co.kr>"
+        message["To"] = f"{recipient.name} <{recipient.email}>"
+        message["Subject"] = subject_template.render(context)
+        message.set_content(text_template.render(context))
+        message.add_alternative(inline(html_template.render(context)), subtype="html")
+        message.as_bytes()
+    return prefix / (time.perf_counter() - started)
+
+
+# -- memory -----------------------------------------------------------------------------------------
+
+
+def child(mode: str, count: int, config: Path, issue: Path) -> None:
+    """Runs in its own process; prints max RSS (MB) and the rate as JSON."""
+    from webzine.message import MessageFactory
+    from webzine.recipients import load_managers
+    from webzine.render import build_issue
+
+    settings = load_settings(config)
+    rendered = build_issue(settings, issue, recipients=recipients_sample(settings))
+    managers = load_managers(settings.path(settings.lists.managers))
+    factory = MessageFactory(rendered, settings, token_key=SECRET, managers=managers)
+    started = time.perf_counter()
+    if mode == "generate":
+        size = 0
+        for recipient in synthetic(count):
+            size += len(factory.build(recipient).data)
+    else:
+        from webzine.ledger import Ledger
+        from webzine.pacing import SuppressionWatch
+        from webzine.send import Sender
+        from webzine.suppressions import load_suppressions
+
+        ledger_path = DATA / f"memory-{count}.sqlite3"
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{ledger_path}{suffix}").unlink(missing_ok=True)
+        watch = SuppressionWatch(settings.path(settings.lists.suppressions), load_suppressions)
+        with Ledger.open(ledger_path) as ledger:
+            Sender(settings, factory=factory, transport=DiscardTransport(), ledger=ledger, suppressions=watch).run(
+                synthetic(count))
+    elapsed = time.perf_counter() - started
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps({"mode": mode, "count": count, "peak_mb": round(peak, 1), "rate": round(count / elapsed)}))
+
+
+def measure_memory(mode: str, count: int, config: Path, issue: Path) -> dict:
+    done = subprocess.run(
+        [sys.executable, __file__, "--child", mode, str(count), str(config), str(issue)],
+        capture_output=True, text=True, env=dict(os.environ, WEBZINE_UNSUBSCRIBE_SECRET=SECRET), check=True,
+    )  # fmt: skip
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+# -- the report ---------------------------------------------------------------------------------------
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--recipients", type=int, default=10_000)
+    parser.add_argument("--quick", action="store_true", help="smaller prefixes and 100k instead of 1M for memory")
+    parser.add_argument("--child", nargs=4, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.child:
+        mode, count, config, issue = args.child
+        child(mode, int(count), Path(config), Path(issue))
+        return 0
+    os.environ["WEBZINE_UNSUBSCRIBE_SECRET"] = SECRET
+    config, issue = make_project(args.recipients)
+    campaign = campaign_for(config, issue)
+    settings = campaign.settings
+    html_kb = len(campaign.rendered.preview_html.encode()) / 1024
+    n = len(campaign.clean.recipients)
+    print(f"issue: inlined HTML {html_kb:.0f} KB, {len(campaign.rendered.html.slots)} HTML slots; list: {n:,} recipients")
+
+    rows: list[tuple[str, int, float]] = []
+    rows.append(("webzine send → discarding sink", n, run_webzine(campaign, DiscardTransport(), n, DATA / "l1.sqlite3")))
+    from webzine.transports.outbox import OutboxTransport
+
+    shutil.rmtree(DATA / "outbox", ignore_errors=True)
+    mbox = OutboxTransport(DATA / "outbox", "mbox")
+    rows.append(("webzine send → mbox outbox", n, run_webzine(campaign, mbox, n, DATA / "l2.sqlite3")))
+    mbox_mb = (DATA / "outbox" / "outbox.mbox").stat().st_size / n / 1024
+    shutil.rmtree(DATA / "outbox", ignore_errors=True)
+    cli_rate, cli_count = run_cli(config, issue)
+    rows.append(("`webzine send --transport outbox` CLI, end to end", cli_count, cli_rate))
+    shutil.rmtree(config.parent / "outbox", ignore_errors=True)
+
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    from webzine.dkim import DkimSigner
+
+    pem = rsa.generate_private_key(public_exponent=65537, key_size=2048).private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    signer = DkimSigner("example.co.kr", "bench", pem)
+    dkim_n = min(n, 2000 if args.quick else 5000)
+    rows.append(("webzine send + DKIM rsa-2048 → discarding sink", dkim_n,
+                 run_webzine(campaign, DiscardTransport(), dkim_n, DATA / "l3.sqlite3", signer=signer)))
+
+    prefix_mm = 300 if args.quick else 1000
+    rows.append(("mailmerge 2.3.0 --dry-run", prefix_mm, run_mailmerge(campaign, prefix_mm)))
+    source = uninlined_source(settings, issue)
+    prefix_css = 200 if args.quick else 500
+    rows.append(("naive: Jinja → css-inline → EmailMessage", prefix_css, run_naive(campaign, source, prefix_css, "css-inline")))
+    prefix_pm = 10 if args.quick else 30
+    rows.append(("naive: Jinja → premailer → EmailMessage", prefix_pm, run_naive(campaign, source, prefix_pm, "premailer")))
+
+    discard, outbox = rows[0][2], rows[1][2]
+    print(f"\nmessages: ~{mbox_mb:.0f} KB each in the mbox\n")
+    print(f"| {'pipeline':<52} | {'messages':>8} | {'msg/s':>8} | {'sink ÷ this':>11} | {'mbox ÷ this':>11} |")
+    print(f"|{'-' * 54}|{'-' * 10}:|{'-' * 10}:|{'-' * 13}:|{'-' * 13}:|")
+    for label, count, rate in rows:
+        print(f"| {label:<52} | {count:>8,} | {rate:>8,.0f} | {discard / rate:>10,.1f}× | {outbox / rate:>10,.1f}× |")
+
+    big = 100_000 if args.quick else 1_000_000
+    memory = [measure_memory("generate", 10_000, config, issue), measure_memory("generate", big, config, issue),
+              measure_memory("send", 10_000, config, issue), measure_memory("send", 100_000, config, issue)]  # fmt: skip
+    print(f"\n| {'peak memory (max RSS of the process)':<44} | {'recipients':>10} | {'peak MB':>8} | {'msg/s':>7} |")
+    print(f"|{'-' * 46}|{'-' * 12}:|{'-' * 10}:|{'-' * 9}:|")
+    for entry in memory:
+        label = "message generation only" if entry["mode"] == "generate" else "whole send (ledger, discarding sink)"
+        print(f"| {label:<44} | {entry['count']:>10,} | {entry['peak_mb']:>8} | {entry['rate']:>7,} |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
