@@ -14,7 +14,8 @@ from webzine.config import load_settings
 from webzine.errors import IssueError, TemplateError
 from webzine.merge import recipient_context
 from webzine.models import Recipient
-from webzine.render import BUILTIN_TEMPLATES, RenderedIssue, build_issue, write_build
+from webzine.layout import BUILTIN_TEMPLATES
+from webzine.render import RenderedIssue, build_issue, write_build
 
 ISSUE_PATH = "issues/2026-12-year-end.md"
 

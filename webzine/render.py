@@ -37,11 +37,11 @@ from markupsafe import Markup
 from premailer import Premailer
 
 from webzine import layout
-from webzine.layout import BUILTIN_TEMPLATES
 from webzine.config import Publication, Settings
 from webzine.errors import IssueError, TemplateError, WebzineError, where
 from webzine.issue import Issue, load_issue
 from webzine.korean import register_filters
+from webzine.layout import BUILTIN_TEMPLATES
 from webzine.lint import LintReport, lint
 from webzine.merge import MergeTemplate, compile_merge, recipient_context
 from webzine.mergefields import (
@@ -125,40 +125,59 @@ def build_issue(
     )
     known = known_fields(listing)
     _check_issue_sources(issue, html_env, known)
+    sources = _render_sources(settings, issue, known)
 
-    table = layout.SentinelTable(issue.body, issue.subject, issue.preheader, issue.title)
-    body = _markdown(table.protect(issue.body), table)
-    images = _local_images(issue, body.images)
-    layouts = _layout_environment(settings)
-    names = _template_names(layouts, issue)
-    url = web_url(settings.publication, issue.slug)
-    context = _layout_context(settings, issue, table, url, known)
-
-    email_body = Markup(_absolute_images(body.html, images, url))
-    html_source = table.restore(_inline_css(_render(layouts, names[0], {**context, "body": email_body})))
-    text_source = table.restore(_render(layouts, names[1], {**context, "body": body.text}))
-    web_source = table.restore(_render(layouts, "web.html.j2", {**context, "body": Markup(body.html)}))
     origin = f"{settings.build.output}/{issue.slug}"
-    html = compile_merge(html_source, html_env, origin=f"{origin}/email.html")
-    text = compile_merge(text_source, text_env, origin=f"{origin}/email.txt")
+    html = compile_merge(sources.html, html_env, origin=f"{origin}/email.html")
+    text = compile_merge(sources.text, text_env, origin=f"{origin}/email.txt")
     subject = compile_merge(issue.subject, text_env, origin=issue.source, first_line=issue.lines.get("subject", 1))
     preheader = compile_merge(
         issue.preheader, text_env, origin=issue.source, first_line=issue.lines.get("preheader", 1)
     )
+    web = compile_merge(sources.web, html_env, origin=f"{origin}/web.html")
 
-    used = sorted({use.name for source in (html_source, text_source, issue.subject) for use in field_uses(source, html_env)})
+    used = sorted({use.name for source in (sources.html, sources.text, issue.subject) for use in field_uses(source, html_env)})
     scan = scan_rows(listing.rows, used, settings.build.sample_recipient)
-    fields = FieldReport(tuple(used), scan.empty, scan.total, listing.source)
     sample = _sample_context(settings, scan.sample, listing)
     filled_html, preview_text = html.render(sample), text.render(sample)
-    web_html = compile_merge(web_source, html_env, origin=f"{origin}/web.html").render(_neutral_context(settings, known))
-    report = lint(filled_html, preview_text, issue, settings.publication)
-    preview_html = _relative_images(filled_html, images, url)
     return RenderedIssue(
         issue=issue, slug=issue.slug, subject=subject, preheader=preheader, html=html, text=text,
-        web_html=web_html, web_url=url, report=report, preview_html=preview_html,
-        preview_text=preview_text, preview_subject=subject.render(sample), fields=fields, images=images,
+        web_html=web.render(_neutral_context(settings, known)), web_url=sources.web_url,
+        report=lint(filled_html, preview_text, issue, settings.publication),
+        preview_html=_relative_images(filled_html, sources.images, sources.web_url), preview_text=preview_text,
+        preview_subject=subject.render(sample), fields=FieldReport(tuple(used), scan.empty, scan.total, listing.source),
+        images=sources.images,
     )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class _Sources:
+    """The three merge sources of an issue (Jinja left only where recipients differ)."""
+
+    html: str
+    text: str
+    web: str
+    web_url: str
+    images: tuple[tuple[str, Path], ...]
+
+
+def _render_sources(settings: Settings, issue: Issue, known: tuple[str, ...]) -> _Sources:
+    """Markdown once, each layout once, premailer once; sentinels back to Jinja at the end."""
+    table = layout.SentinelTable(issue.body, issue.subject, issue.preheader, issue.title)
+    body = _markdown(table.protect(issue.body), table)
+    images = _local_images(issue, body.images)
+    layouts = _layout_environment(settings)
+    html_name, text_name = _template_names(layouts, issue)
+    url = web_url(settings.publication, issue.slug)
+    context = _layout_context(settings, issue, table, url, known)
+    email_body = Markup(_absolute_images(body.html, images, url))
+    return _Sources(
+        html=table.restore(_inline_css(_render(layouts, html_name, {**context, "body": email_body}))),
+        text=table.restore(_render(layouts, text_name, {**context, "body": body.text})),
+        web=table.restore(_render(layouts, "web.html.j2", {**context, "body": Markup(body.html)})),
+        web_url=url,
+        images=images,
+    )
 
 
 def _check_issue_sources(issue: Issue, environment: jinja2.Environment, known: tuple[str, ...]) -> None:
