@@ -36,6 +36,9 @@ AUTO_REPLY_SUBJECT = re.compile(
 UNSUBSCRIBE_SUBJECT = re.compile(r"^\s*(?:re:\s*)?(?:unsubscribe|remove me|수신\s*거부|구독\s*(?:취소|해지|해제)"
                                  r"|수신\s*(?:중단|해지)|配信停止)", re.IGNORECASE)
 MAX_PARSE_BYTES = 512 * 1024  # the report parts come first; past this is the bounced message's body
+RETURNED_PART = re.compile(rb"(?im)^content-type:[ \t]*message/(?:rfc822|global)\b")
+REPORT_PART = re.compile(rb"(?im)^content-type:[ \t]*message/(?:delivery-status|global-delivery-status|feedback-report)")
+BLANK_LINE = re.compile(rb"\r?\n\r?\n")
 Heads = dict[str, str]  # lowercased header name → raw value, see mime.header_map
 COMPLAINT_SUBJECT = re.compile(r"complaint about message from|abuse report", re.IGNORECASE)
 
@@ -66,7 +69,7 @@ class Report:
 
 def parse_report(raw: bytes, *, unsubscribe_addresses: frozenset[str] = frozenset()) -> Report:
     """Read one report; never raises on malformed input (it may simply find nothing)."""
-    msg = mime.parse_bytes(raw[:MAX_PARSE_BYTES])
+    msg = mime.parse_bytes(_without_returned_body(raw[:MAX_PARSE_BYTES]))
     parts = mime.split_parts(msg)
     heads = mime.header_map(msg)
     subject = mime.header(heads, "Subject")
@@ -89,6 +92,19 @@ def parse_report(raw: bytes, *, unsubscribe_addresses: frozenset[str] = frozense
         original_message_id=mime.header(theirs, "Message-ID").strip("<> "),
         original_to=original_to,
     )
+
+
+def _without_returned_body(raw: bytes) -> bytes:
+    """Cut the attached original after its headers: parsing its body (often MIME itself) costs
+    more than the rest of the report and tells nothing. Only when no report part follows it."""
+    found = RETURNED_PART.search(raw)
+    if found is None:
+        return raw
+    part_headers = BLANK_LINE.search(raw, found.end())
+    original_headers = BLANK_LINE.search(raw, part_headers.end()) if part_headers else None
+    if original_headers is None or REPORT_PART.search(raw, original_headers.end()):
+        return raw
+    return raw[:original_headers.end()]
 
 
 def _read(msg: Heads, parts: mime.Parts, notice: str, subject: str, exclude: set[str],
