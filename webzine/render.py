@@ -424,7 +424,7 @@ def report_data(rendered: RenderedIssue) -> dict[str, Any]:
         "merge_fields": list(rendered.fields.used),
         "empty_fields": dict(rendered.fields.empty),
         "recipients_counted": rendered.fields.recipients,
-        "list": rendered.fields.list_source,
+        "list": _display(rendered.fields.list_source) if rendered.fields.list_source else "",
         "lint": rendered.report.model_dump(mode="json"),
     }
 
