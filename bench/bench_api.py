@@ -42,7 +42,6 @@ from api_servers import DEFAULTS, ApiServer  # noqa: E402
 from webzine.transports.base import OutgoingMessage, Outcome  # noqa: E402
 from webzine.transports.http import ApiTransport, build_client  # noqa: E402
 from webzine.transports.mailgun import MailgunTransport  # noqa: E402
-from webzine.transports.parts import split_message  # noqa: E402
 from webzine.transports.postmark import PostmarkTransport  # noqa: E402
 from webzine.transports.sendgrid import SendGridTransport  # noqa: E402
 from webzine.transports.ses import SesTransport  # noqa: E402
