@@ -57,7 +57,7 @@ class Finding:
 
 @dataclass(frozen=True, slots=True)
 class Report:
-    form: str  # dsn | arf | auto_reply | unsubscribe | text | none
+    form: str  # dsn | arf | ses | auto_reply | unsubscribe | text | none
     findings: tuple[Finding, ...]
     message_id: str  # the report's own Message-ID: the dedupe key
     occurred_at: datetime | None
@@ -123,18 +123,29 @@ def _read(msg: Heads, parts: mime.Parts, notice: str, subject: str, exclude: set
     embedded = _embedded_status(notice)
     if embedded:
         return "dsn", embedded
-    sender = _addresses(msg, "From")
-    bounce_like = _looks_like_bounce(msg, subject)
-    if sender and not bounce_like and (UNSUBSCRIBE_SUBJECT.search(subject) or _sent_to(msg, unsubscribe_addresses)
-                                       or "sent this email to unsubscribe" in notice):
-        return "unsubscribe", [Finding(sender[0], Kind.UNSUBSCRIBE, "unsubscribe_request",
-                                       evidence={"subject": subject[:200]})]
-    # Exchange sends out-of-office replies with an empty Return-Path, like a bounce: the
-    # subject and the RFC 3834 headers decide, unless the subject itself reads like a bounce.
-    if sender and _is_auto_reply(msg, subject) and not BOUNCE_SUBJECT.search(subject) and not BOUNCE_SENDER.search(
-            mime.header(msg, "From")):
-        return "auto_reply", [Finding(sender[0], Kind.AUTO_REPLY, "vacation", evidence={"subject": subject[:200]})]
+    personal = _personal(msg, subject, notice, unsubscribe_addresses)
+    if personal is not None:
+        return personal
     return _from_text(notice, subject, exclude, original)
+
+
+def _personal(msg: Heads, subject: str, notice: str,
+              unsubscribe_addresses: frozenset[str]) -> tuple[str, list[Finding]] | None:
+    """Mail a person's program wrote: an unsubscribe request or an out-of-office reply."""
+    sender = _addresses(msg, "From")
+    if not sender:
+        return None
+    evidence = {"subject": subject[:200]}
+    if not _looks_like_bounce(msg, subject) and (
+            UNSUBSCRIBE_SUBJECT.search(subject) or _sent_to(msg, unsubscribe_addresses)
+            or "sent this email to unsubscribe" in notice):
+        return "unsubscribe", [Finding(sender[0], Kind.UNSUBSCRIBE, "unsubscribe_request", evidence=evidence)]
+    # Exchange sends out-of-office replies with an empty Return-Path, like a bounce: the
+    # subject and the RFC 3834 headers decide, unless the subject or sender reads like a bounce.
+    if _is_auto_reply(msg, subject) and not BOUNCE_SUBJECT.search(subject) and not BOUNCE_SENDER.search(
+            mime.header(msg, "From")):
+        return "auto_reply", [Finding(sender[0], Kind.AUTO_REPLY, "vacation", evidence=evidence)]
+    return None
 
 
 def _delivery_status(blocks: list[str], notice: str) -> list[Finding]:
@@ -260,11 +271,9 @@ def _looks_like_bounce(msg: Heads, subject: str) -> bool:
 
 def _is_auto_reply(msg: Heads, subject: str) -> bool:
     """RFC 3834 §5 plus the headers vacation programs really send."""
-    auto = mime.header(msg, "Auto-Submitted").lower()
     return bool(
-        auto.startswith("auto-replied")
-        or msg.get("x-autoreply") or msg.get("x-autorespond") or msg.get("x-auto-response-suppress")
-        and AUTO_REPLY_SUBJECT.search(subject)
+        mime.header(msg, "Auto-Submitted").lower().startswith("auto-replied")
+        or "x-autoreply" in msg or "x-autorespond" in msg
         or mime.header(msg, "Precedence").lower() == "auto_reply"
         or AUTO_REPLY_SUBJECT.search(subject)
     )
