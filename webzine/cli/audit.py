@@ -1,0 +1,134 @@
+"""`webzine audit [ISSUE]`: would every key customer receive this issue?
+
+Prints the gaps grouped by account manager (who must call whom), or `--json` (the stable schema
+CI reads) or `--csv` (every key customer's outcome, for Excel). Exit 0 when every key customer is
+present or excused, 1 when there are gaps, 2 on bad input.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections import defaultdict
+from pathlib import Path
+
+import click
+
+from webzine.audit import AuditReport, Gap, issue_name, run_audit
+from webzine.cli import Context, pass_context
+from webzine.cli.lists import format_table
+from webzine.models import Manager
+
+CSV_COLUMNS = ["manager", "row", "email", "name", "company", "outcome", "detail", "suggestion",
+               "suggestion_rule", "excused", "list_row"]
+
+
+@click.command("audit")
+@click.argument("issue", required=False, type=click.Path(path_type=Path, dir_okay=False))
+@click.option("--subscribers", type=click.Path(path_type=Path, dir_okay=False),
+              help="Subscriber list to check against [default: [lists] subscribers].")
+@click.option("--key-customers", type=click.Path(path_type=Path, dir_okay=False),
+              help="Key-customer file (email,name,company,manager,excused) [default: [lists] key_customers].")
+@click.option("--suppressions", type=click.Path(path_type=Path, dir_okay=False),
+              help="Suppression list [default: [lists] suppressions].")
+@click.option("--advertising/--informational", default=None,
+              help="Consent rule to apply when no ISSUE is given [default: --advertising].")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON (the stable schema).")
+@click.option("--csv", "as_csv", is_flag=True, help="Print every key customer's outcome as CSV.")
+@pass_context
+def audit(ctx: Context, issue: Path | None, subscribers: Path | None, key_customers: Path | None,
+          suppressions: Path | None, advertising: bool | None, as_json: bool, as_csv: bool) -> int:
+    """Reconcile the key customers (핵심 고객) against the cleaned subscriber list: for each one who
+    would not receive ISSUE, say why and who should act. Exit 1 when there are gaps."""
+    if as_json and as_csv:
+        raise click.UsageError("choose one of --json and --csv.")
+    settings = ctx.settings if ctx.config_path.exists() or not (subscribers and key_customers) else None
+    name = None
+    if issue is not None:
+        from webzine.issue import load_issue
+
+        loaded = load_issue(issue)
+        name = issue_name(loaded)
+        if advertising is not None and advertising != loaded.advertising:
+            raise click.UsageError(f"{issue} says advertising: {str(loaded.advertising).lower()}; "
+                                   "drop --advertising/--informational or the ISSUE.")
+        advertising = loaded.advertising
+    report = run_audit(settings, advertising=True if advertising is None else advertising, issue=name,
+                       subscribers=subscribers, key_customers=key_customers, suppressions=suppressions)
+    if as_json:
+        click.echo(json.dumps(report.schema(), ensure_ascii=False, indent=2))
+    elif as_csv:
+        click.echo(outcomes_csv(report), nl=False)
+    else:
+        managers = _managers(settings)
+        click.echo(render(report, managers))
+    return 0 if report.ok else 1
+
+
+def _managers(settings) -> dict[str, Manager]:  # type: ignore[no-untyped-def]
+    if settings is None:
+        return {}
+    from webzine.recipients import load_managers
+
+    return load_managers(settings.path(settings.lists.managers))
+
+
+def outcomes_csv(report: AuditReport) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(CSV_COLUMNS)
+    for o in sorted(report.outcomes, key=lambda o: (o.manager, o.row)):
+        writer.writerow([o.manager, o.row, o.email, o.name, o.company, o.outcome.value, o.detail,
+                         o.suggestion or "", o.suggestion_rule or "", o.excused or "",
+                         "" if o.list_row is None else o.list_row])
+    return buffer.getvalue()
+
+
+def render(report: AuditReport, managers: dict[str, Manager]) -> str:
+    """The table: a headline, then the gaps grouped by account manager."""
+    mode = "advertising" if report.advertising else "informational"
+    about = f"issue {report.issue}, {mode}" if report.issue else mode
+    gaps = len(report.gaps)
+    lines = [f"Key customers: {report.key_customers} — present {report.present}, gaps {gaps}"
+             f" (excused {report.excused}) [{about}]"]
+    lines += report.notes
+    by_manager: dict[str, list[Gap]] = defaultdict(list)
+    for gap in report.gaps:
+        by_manager[gap.manager].append(gap)
+    for manager_id in sorted(by_manager, key=lambda m: (m == "", m)):
+        lines.append("")
+        lines.append(_manager_line(manager_id, managers))
+        rows = [[gap.name or "-", gap.company or "-", gap.email or "-", gap.reason.value, _what(gap)]
+                for gap in by_manager[manager_id]]
+        lines.append(_indent(format_table([], rows)))
+    if report.ok:
+        lines.append("" if gaps else "All key customers will receive this issue.")
+        if gaps:
+            lines.append("Every gap is excused.")
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def _manager_line(manager_id: str, managers: dict[str, Manager]) -> str:
+    if not manager_id:
+        return "(no account manager)"
+    manager = managers.get(manager_id)
+    if manager is None:
+        return f"{manager_id}"
+    contact = ", ".join(part for part in (manager.phone, manager.email) if part)
+    return f"{manager_id} {manager.name}" + (f" ({contact})" if contact else "")
+
+
+def _what(gap: Gap) -> str:
+    parts = []
+    if gap.suggestion:
+        parts.append(f"→ {gap.suggestion} ({gap.suggestion_rule})")
+    elif gap.reason.value != "not_on_list":
+        parts.append(gap.detail)
+    if gap.excused:
+        parts.append(f"excused: {gap.excused}")
+    return "; ".join(parts)
+
+
+def _indent(text: str) -> str:
+    return "\n".join("  " + line for line in text.splitlines())
