@@ -110,3 +110,7 @@ cli.add_command(preview)
 from webzine.cli.archive import archive  # noqa: E402
 
 cli.add_command(archive)
+
+from webzine.cli.audit import audit  # noqa: E402
+
+cli.add_command(audit)
