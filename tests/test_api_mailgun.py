@@ -54,6 +54,7 @@ def test_a_refused_address_is_permanent_in_mailguns_words(server: ApiServer) -> 
     delivery = transport(server).send(messages(1)[0])
     assert delivery.outcome is Outcome.PERMANENT and delivery.code == 400
     assert delivery.text == "HTTP 400: 'to' parameter is not a valid address. please check documentation"
+    assert delivery.status == "5.1.3" and delivery.hard_bounce
 
 
 def test_wrong_key_and_unknown_domain_stop_the_run(server: ApiServer) -> None:

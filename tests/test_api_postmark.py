@@ -75,7 +75,8 @@ def test_batch_reads_every_result_of_a_200_answer(server: ApiServer) -> None:
 
     assert [o.outcome for o in outcomes] == [Outcome.ACCEPTED] * 3 + [Outcome.PERMANENT, Outcome.ACCEPTED, Outcome.PERMANENT] + [Outcome.ACCEPTED] * 2
     assert "ErrorCode 406" in outcomes[3].text and "user3@example.com" in outcomes[3].text
-    assert "ErrorCode 300" in outcomes[5].text
+    assert outcomes[3].hard_bounce and outcomes[3].status == "5.1.1", "inactive → our suppression list"
+    assert "ErrorCode 300" in outcomes[5].text and not outcomes[5].hard_bounce
     received = server.received()
     assert [r["path"] for r in received["requests"]] == ["/email/batch"]
     assert len(json.loads(received["requests"][0]["body"])) == 8

@@ -72,6 +72,7 @@ def test_an_invalid_recipient_is_permanent_in_sendgrids_words(server: ApiServer)
     delivery = transport(server).send(messages(1)[0])
     assert delivery.outcome is Outcome.PERMANENT and delivery.code == 400
     assert delivery.text == "HTTP 400: personalizations.0.to.0.email: Does not contain a valid address."
+    assert delivery.status == "5.1.3" and delivery.hard_bounce
 
 
 @pytest.mark.parametrize(

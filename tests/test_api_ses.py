@@ -94,6 +94,7 @@ def test_paused_sending_stops_the_run_and_a_rejected_address_fails_alone(server:
     server.configure(reject=["user0@example.com"])
     delivery = transport(server).send(messages(1)[0])
     assert delivery.outcome is Outcome.PERMANENT and delivery.text == "HTTP 400 MessageRejected: Illegal address"
+    assert delivery.status == "5.1.3" and delivery.hard_bounce
 
 
 @pytest.mark.parametrize("fault, code", [("429", 429), ("503", 503)])

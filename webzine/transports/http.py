@@ -35,6 +35,10 @@ from webzine.transports.base import BaseTransport, Delivery, Outcome
 USER_AGENT = "webzine/0.1 (+https://github.com/webzine)"
 CONNECT_RETRIES = 2  # httpx retries only failed connects: the request was never sent
 BODY_EXCERPT = 500  # characters of a provider's error body kept for the ledger and the report
+# Enhanced status codes (RFC 3463) given to an API's refusal of the address itself, so that the
+# send records it as a hard bounce for the suppression list, as it would an SMTP 550 5.1.x.
+BAD_ADDRESS = "5.1.3"  # the provider says the address is not valid
+SUPPRESSED_ADDRESS = "5.1.1"  # the provider will not deliver to it (earlier hard bounce, complaint)
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,7 +24,16 @@ import httpx
 from webzine.config import Settings, secret
 from webzine.errors import ConfigError
 from webzine.transports.base import OutgoingMessage
-from webzine.transports.http import ApiDelivery, ApiTransport, accepted, build_client, excerpt, json_body, permanent
+from webzine.transports.http import (
+    BAD_ADDRESS,
+    ApiDelivery,
+    ApiTransport,
+    accepted,
+    build_client,
+    excerpt,
+    json_body,
+    permanent,
+)
 
 
 class MailgunTransport(ApiTransport):
@@ -70,5 +79,10 @@ class MailgunTransport(ApiTransport):
     def read_refused(self, response: httpx.Response) -> ApiDelivery:
         """400 `{"message": "..."}`: this message or address is refused, in Mailgun's words."""
         body = json_body(response)
-        words = body.get("message") if isinstance(body, dict) else None
-        return permanent(response.status_code, f"HTTP {response.status_code}: {words or excerpt(response)}")
+        words = str(body.get("message") or "") if isinstance(body, dict) else ""
+        address = "'to' parameter is not a valid address" in words
+        return permanent(
+            response.status_code,
+            f"HTTP {response.status_code}: {words or excerpt(response)}",
+            status=BAD_ADDRESS if address else None,
+        )

@@ -22,6 +22,7 @@ from webzine.config import Settings, secret
 from webzine.errors import SenderProblem
 from webzine.transports.base import OutgoingMessage, Outcome
 from webzine.transports.http import (
+    SUPPRESSED_ADDRESS,
     ApiDelivery,
     ApiTransport,
     accepted,
@@ -190,6 +191,7 @@ class PostmarkTransport(ApiTransport):
                 status,
                 f"Postmark ErrorCode 406 (inactive recipient: an earlier hard bounce, spam complaint or "
                 f"manual suppression): {words}",
+                status=SUPPRESSED_ADDRESS,
             )
         if code in (RATE_LIMITED, MAINTENANCE):
             return temporary(status, f"Postmark ErrorCode {code}: {words}")

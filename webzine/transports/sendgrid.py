@@ -23,7 +23,16 @@ import httpx
 
 from webzine.config import Settings, secret
 from webzine.transports.base import OutgoingMessage
-from webzine.transports.http import ApiDelivery, ApiTransport, accepted, build_client, excerpt, json_body, permanent
+from webzine.transports.http import (
+    BAD_ADDRESS,
+    ApiDelivery,
+    ApiTransport,
+    accepted,
+    build_client,
+    excerpt,
+    json_body,
+    permanent,
+)
 from webzine.transports.parts import Mailbox, split_message
 
 RESERVED = frozenset(
@@ -104,10 +113,9 @@ class SendGridTransport(ApiTransport):
         body = json_body(response)
         errors = body.get("errors") if isinstance(body, dict) else None
         if isinstance(errors, list) and errors:
-            words = "; ".join(
-                f"{e.get('field')}: {e.get('message')}" if e.get("field") else str(e.get("message"))
-                for e in errors
-                if isinstance(e, dict)
-            )
-            return permanent(response.status_code, f"HTTP {response.status_code}: {words}")
+            errors = [e for e in errors if isinstance(e, dict)]
+            words = "; ".join(f"{e.get('field')}: {e.get('message')}" if e.get("field") else str(e.get("message")) for e in errors)
+            # Only the recipient's address at fault (personalizations.0.to.0.email) is a bounce.
+            address = all(str(e.get("field") or "").endswith(".email") and "personalizations" in str(e.get("field")) for e in errors)
+            return permanent(response.status_code, f"HTTP {response.status_code}: {words}", status=BAD_ADDRESS if address else None)
         return permanent(response.status_code, f"HTTP {response.status_code}: {excerpt(response)}")

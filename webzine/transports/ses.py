@@ -27,6 +27,7 @@ from webzine.config import Settings, secret
 from webzine.errors import ConfigError, SenderProblem
 from webzine.transports.base import OutgoingMessage
 from webzine.transports.http import (
+    BAD_ADDRESS,
     ApiDelivery,
     ApiTransport,
     accepted,
@@ -140,4 +141,5 @@ class SesTransport(ApiTransport):
             )
         if kind in THROTTLE_TYPES:
             return temporary(response.status_code, text, retry_after=wait_hint(response))
-        return permanent(response.status_code, text)
+        address = kind == "MessageRejected" and "address" in words.lower()  # "Illegal address"
+        return permanent(response.status_code, text, status=BAD_ADDRESS if address else None)
