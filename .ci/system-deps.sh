@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # Installs the real servers and the browser the tests talk to (Debian packages), only when missing.
-# Chromium renders the preview, Postfix provides smtp-sink/smtp-source, Dovecot serves IMAP bounces.
+# Chromium (+ a Korean font) renders the preview, Postfix provides smtp-sink/smtp-source, Dovecot
+# serves IMAP bounces.
 set -euo pipefail
 need=()
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
+# Without a Korean font Chromium draws Hangul as boxes in the screenshots people look at.
+dpkg -s fonts-nanum >/dev/null 2>&1 || need+=(fonts-nanum)
 command -v smtp-sink >/dev/null 2>&1 || [ -x /usr/sbin/smtp-sink ] || need+=(postfix)
 command -v dovecot >/dev/null 2>&1 || [ -x /usr/sbin/dovecot ] || need+=(dovecot-imapd)
 [ ${#need[@]} -eq 0 ] && exit 0
