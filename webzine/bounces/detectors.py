@@ -34,13 +34,16 @@ ORIGINAL_MARKERS = re.compile(
 HEADER_START = re.compile(r"^(?:Return-Path|Received|Message-I[Dd]|From|To|Subject|Date|X-[\w-]+|DKIM-Signature"
                           r"|MIME-Version|Content-Type):\s", re.IGNORECASE)
 
-# Line shapes that name a failed recipient, most certain first.
+# Line shapes that name a failed recipient, most certain first. The first STRONG_SHAPES shapes
+# list recipients one per line (every address they name failed); the others only hint, and only
+# the best of them is used when no strong shape matched.
 RECIPIENT_LINES = [
     re.compile(r"^\s*(?:>+|-+>|\*+|#)?\s*<?{a}>?\s*(?:\.\.\.|:|,|;)?\s*$"),  # the address alone
     re.compile(r"^[\s>]*<?{a}>?\s+(?:on\s|\[|\()"),  # Exchange "a@b on <date>", "a@b [User unknown]"
     re.compile(r"^\s*<{a}>:"),  # qmail, Postfix text: "<a@b>: 550 …" / "<a@b>:"
     re.compile(r"^\s*{a}:\s"),  # "a@b: 550 …"
     re.compile(r"^\s*<?{a}>?\s*\.\.\.\s"),  # Sendmail: "a@b... User unknown"
+    re.compile(r"^\s*(?:<<<\s*)?[245]\d\d[ -]<?{a}>?(?:\.\.\.|:)"),  # Sendmail transcript: "554 <a@b>... reason"
     re.compile(r"^\s*>>>\s*{a}"),
     re.compile(r"(?:rcpt to|recipient|recipients?|addressee|mailbox|delivered to|deliver(?:y)? to|sent to"
                r"|to the following|message to|not delivered to|failed to|destination|address)\s*(?:address)?"
@@ -48,6 +51,8 @@ RECIPIENT_LINES = [
     re.compile(r"[(<\[\"']\s*{a}\s*[)>\]\"']"),
     re.compile(r":\s*<?{a}>?\s*$"),  # "Delivery failed 20 attempts: a@b"
 ]
+STRONG_SHAPES = 6
+TRANSCRIPT_SHAPE = 5
 _ADDR = r"(?P<a>[\w.!#$%&'*+/=?^`{{|}}~-]+@[\w.-]+\.[A-Za-z0-9-]+)"
 RECIPIENT_LINES = [re.compile(p.pattern.format(a=_ADDR), p.flags) for p in RECIPIENT_LINES]
 
@@ -110,12 +115,20 @@ def _scan(notice: str, exclude: set[str]) -> list[TextFinding]:
     if not hits:
         return []
     best = min(rank for rank, _ in hits.values())
-    chosen = sorted((index, address) for address, (rank, index) in hits.items() if rank <= max(best, 3))
-    starts = [index for index, _ in chosen]
+    chosen = sorted((index, address, rank) for address, (rank, index) in hits.items()
+                    if rank < STRONG_SHAPES or rank == best)
+    starts = [index for index, _, _ in chosen]
     findings = []
-    for position, (index, address) in enumerate(chosen):
+    for position, (index, address, rank) in enumerate(chosen):
         end = starts[position + 1] if position + 1 < len(starts) and starts[position + 1] > index else None
-        findings.append(TextFinding(address, _explanation(lines, index, end)))
+        start = index
+        if rank == TRANSCRIPT_SHAPE:
+            # A transcript gives each recipient one result line, after the exchange that led to it
+            # (">>> RCPT To:<a@b>", "<<< 550 …"); the next line is someone else's.
+            end = index + 1
+            while start > 0 and index - start < 3 and lines[start - 1].lstrip().startswith((">>>", "<<<")):
+                start -= 1
+        findings.append(TextFinding(address, _explanation(lines, start, end)))
     return findings
 
 

@@ -241,7 +241,9 @@ def _from_text(notice: str, subject: str, exclude: set[str], original: Heads | N
     for item in found:
         diagnostic = item.diagnostic if find_status(item.diagnostic) or len(found) > 1 else (
             f"{item.diagnostic} {quoted}".strip())
-        verdict = classify(None, diagnostic, context=notice + "\n" + subject, recipient=item.email)
+        # The whole notice speaks for a lone recipient only; with several, each has its own lines.
+        context = notice + "\n" + subject if len(found) == 1 else subject
+        verdict = classify(None, diagnostic, context=context, recipient=item.email)
         findings.append(Finding(item.email, verdict.kind, verdict.reason, verdict.status,
                                 " ".join(diagnostic.split())[:500]))
     return "text", findings
