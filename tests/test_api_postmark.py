@@ -13,6 +13,7 @@ import os
 from collections import Counter
 from collections.abc import Iterator
 
+import httpx
 import pytest
 
 from api_samples import drive, messages
@@ -117,6 +118,13 @@ def test_account_refusal_inside_a_batch_is_reported_per_message_not_raised() -> 
     assert verdict.outcome is Outcome.TEMPORARY and verdict.sender_problem
     with pytest.raises(SenderProblem, match="ErrorCode 405"):
         pm._item({"ErrorCode": 405, "Message": "Not allowed to send"}, in_batch=False)
+
+
+def test_a_refused_batch_call_stops_the_run_before_anything_was_accepted() -> None:
+    answer = httpx.Response(422, json={"ErrorCode": 402, "Message": "Received invalid JSON input."})
+    pm = PostmarkTransport(httpx.Client(base_url="https://api.postmarkapp.com", transport=httpx.MockTransport(lambda request: answer)), token="t")
+    with pytest.raises(SenderProblem, match="whole batch call with HTTP 422: ErrorCode 402: Received invalid JSON input"):
+        pm.send_batch(messages(3))
 
 
 @pytest.mark.parametrize("fault, code", [("429", 429), ("500", 500), ("503", 503)])

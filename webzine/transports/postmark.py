@@ -163,10 +163,16 @@ class PostmarkTransport(ApiTransport):
         return None
 
     def _whole_call_refused(self, response: httpx.Response, body: Any, outcomes: list[ApiDelivery]) -> ApiDelivery:
-        verdict = self._item(body if isinstance(body, dict) else {}, in_batch=True, status=response.status_code)
-        if verdict.sender_problem and not any(o.outcome is Outcome.ACCEPTED for o in outcomes):
-            raise SenderProblem(f"Postmark refused the batch: {verdict.text}", hint=self._hint())
-        return verdict
+        """A 4xx for the call itself (bad JSON, too many messages): our request is wrong, so no
+        message in it can go; the run stops rather than fail 500 recipients for our mistake."""
+        item = body if isinstance(body, dict) else {}
+        text = (
+            f"Postmark refused the whole batch call with HTTP {response.status_code}: "
+            f"ErrorCode {item.get('ErrorCode', '?')}: {item.get('Message') or excerpt(response)}"
+        )
+        if not any(o.outcome is Outcome.ACCEPTED for o in outcomes):
+            raise SenderProblem(text, hint=self._hint())
+        return temporary(response.status_code, text, sender_problem=True)
 
     # --- answers ----------------------------------------------------------------------------
 

@@ -116,6 +116,9 @@ class SendGridTransport(ApiTransport):
             errors = [e for e in errors if isinstance(e, dict)]
             words = "; ".join(f"{e.get('field')}: {e.get('message')}" if e.get("field") else str(e.get("message")) for e in errors)
             # Only the recipient's address at fault (personalizations.0.to.0.email) is a bounce.
-            address = all(str(e.get("field") or "").endswith(".email") and "personalizations" in str(e.get("field")) for e in errors)
+            address = bool(errors) and all(
+                str(e.get("field") or "").startswith("personalizations.") and str(e.get("field")).endswith(".email")
+                for e in errors
+            )
             return permanent(response.status_code, f"HTTP {response.status_code}: {words}", status=BAD_ADDRESS if address else None)
         return permanent(response.status_code, f"HTTP {response.status_code}: {excerpt(response)}")
