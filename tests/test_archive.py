@@ -363,3 +363,15 @@ def test_the_pages_workflow_passes_actionlint() -> None:
     assert result.returncode == 0, result.stdout + result.stderr
     text = workflow.read_text(encoding="utf-8")
     assert "webzine archive --out site" in text and '"issues/**"' in text
+
+
+def test_two_issues_with_one_slug_are_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    project = copy_sample(tmp_path / "publication")
+    twin = OLDER_ISSUE.replace("date: 2026-11-02", "date: 2026-11-02\nslug: 2026-12-year-end")
+    (project / "issues" / "2026-11-autumn.md").write_text(twin, encoding="utf-8")
+    code, _, err = run_cli(project, "archive", capsys=capsys)
+    assert code == 2
+    assert err.splitlines()[0] == (
+        "Error: issues/2026-11-autumn.md and issues/2026-12-year-end.md both use the slug '2026-12-year-end'; "
+        "give one of them its own slug: line."
+    )
