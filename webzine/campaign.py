@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from webzine.config import Settings
 from webzine.errors import AuditGaps, ListError, LintFailed
@@ -24,6 +24,8 @@ from webzine.transports import transport_class
 from webzine.transports.base import Transport
 
 if TYPE_CHECKING:
+    from webzine.audit import AuditReport
+    from webzine.ledger import Ledger
     from webzine.listrecords import CleanList
 
 
@@ -33,7 +35,7 @@ class Campaign:
     rendered: RenderedIssue
     clean: "CleanList"
     managers: dict[str, Manager]
-    audit: Any  # webzine.audit.AuditReport, or None for test sends
+    audit: "AuditReport | None"  # None for test sends
     token_key: str
 
     @property
@@ -65,24 +67,36 @@ def load_campaign(settings: Settings, issue_path: Path, *, gate: bool = True, al
             "nothing was sent.",
             hint=f"run: webzine build {issue_path}",
         )
-    audit = _audit_gate(settings, rendered, issue_path, allow_gaps) if gate else None
+    audit = _audit_gate(settings, rendered, clean, issue_path, allow_gaps) if gate else None
     managers = load_managers(settings.path(settings.lists.managers))
     return Campaign(settings, rendered, clean, managers, audit, token_secret(settings))
 
 
-def _audit_gate(settings: Settings, rendered: RenderedIssue, issue_path: Path, allow_gaps: str | None) -> Any:
+def _audit_gate(settings: Settings, rendered: RenderedIssue, clean: "CleanList", issue_path: Path,
+                allow_gaps: str | None) -> "AuditReport":
     from webzine.audit import audit_for_send
 
-    report = audit_for_send(settings, rendered.issue)
+    report = audit_for_send(settings, rendered.issue, clean=clean)
     if report.ok or allow_gaps:
         return report
-    gaps = list(report.gaps)
-    first = gaps[0] if gaps else None
-    example = f" (first: {getattr(first, 'email', first)}, {getattr(first, 'reason', '')})" if first else ""
+    gaps = [gap for gap in report.gaps if not gap.excused]
+    example = f" (first: {gaps[0].email}, {gaps[0].reason})" if gaps else ""
     raise AuditGaps(
         f"{len(gaps)} key customer(s) would not receive this issue{example}; nothing was sent.",
         hint=f'run: webzine audit {issue_path} — fix the list, or send anyway with --allow-gaps "reason".',
     )
+
+
+def not_started(settings: Settings, ledger: "Ledger", issue_path: Path) -> tuple[str, int, int]:
+    """(slug, recipients on the cleaned list, of which have no ledger row yet) for an issue file:
+    what `webzine status` counts as pending and what a scheduled send needs to know whether an
+    issue is completely sent."""
+    issue = load_issue(issue_path)
+    keys = [r.key for r in load_clean_list(settings, advertising=issue.advertising).recipients]
+    seen = 0
+    for start in range(0, len(keys), 5000):
+        seen += len(ledger.states(issue.slug, keys[start : start + 5000]))
+    return issue.slug, len(keys), len(keys) - seen
 
 
 def make_factory(campaign: Campaign, *, options: FactoryOptions = FactoryOptions()) -> MessageFactory:

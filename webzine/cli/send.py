@@ -27,6 +27,7 @@ from webzine.campaign import (
     load_campaign,
     make_factory,
     make_transport,
+    not_started,
     sample_recipient,
     with_overrides,
 )
@@ -334,21 +335,25 @@ def _test_send(settings, issue: Path, test_to: str, as_email: str | None, as_jso
 @click.option("--json", "as_json", is_flag=True, help="Print the counts as JSON.")
 @pass_context
 def status(ctx: Context, issue: str | None, as_json: bool) -> int:
-    """Ledger counts per issue: accepted, failed, pending (deferred) and unknown.
+    """Ledger counts per issue: accepted, failed, pending and unknown.
 
-    ISSUE is an issue file or its slug; without it, every issue in the ledger is shown."""
+    ISSUE is an issue file or its slug; without it, every issue in the ledger is shown. Given an
+    issue file, pending also counts the cleaned list's recipients that no run has reached yet;
+    otherwise pending is the deferred ones."""
     settings = ctx.settings
-    slug = _slug(issue) if issue else None
+    issue_file = Path(issue) if issue and (issue.endswith(".md") or Path(issue).is_file()) else None
+    slug = load_issue(issue_file).slug if issue_file else issue
     path = settings.path(settings.send.ledger)
     rows: list[dict[str, object]] = []
     if path.exists():
         with Ledger.open(path) as ledger:
             runs = {run["issue"]: run for run in ledger.runs(slug)}
+            fresh = not_started(settings, ledger, issue_file)[2] if issue_file else 0
             for counts in ledger.counts(slug):
-                last = runs.get(counts.issue)
                 rows.append({"issue": counts.issue, "accepted": counts.accepted, "failed": counts.failed,
-                             "pending": counts.deferred, "unknown": counts.unknown, "total": counts.total,
-                             "last_run": last})  # fmt: skip
+                             "pending": counts.deferred + fresh, "unknown": counts.unknown,
+                             "deferred": counts.deferred, "not_started": fresh if issue_file else None,
+                             "last_run": runs.get(counts.issue)})  # fmt: skip
     if as_json:
         click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
         return EXIT_OK
@@ -358,16 +363,9 @@ def status(ctx: Context, issue: str | None, as_json: bool) -> int:
     table = Table("issue", "accepted", "failed", "pending", "unknown", "last run", box=None, pad_edge=False)
     for row in rows:
         last = row["last_run"] or {}
-        when = f"{last.get('finished_at') or last.get('started_at') or ''}"[:19].replace("T", " ")
+        when = f"{last.get('finished_at') or last.get('started_at') or ''}"[:16].replace("T", " ")
         code = last.get("exit_code")
         table.add_row(str(row["issue"]), f"{row['accepted']:,}", f"{row['failed']:,}", f"{row['pending']:,}",
-                      f"{row['unknown']:,}", f"{when} (exit {code})" if code is not None else when)
+                      f"{row['unknown']:,}", f"{when} UTC, exit {code}" if code is not None else when)
     Console(highlight=False, soft_wrap=True).print(table)
     return EXIT_OK
-
-
-def _slug(issue: str) -> str:
-    path = Path(issue)
-    if path.suffix == ".md" or path.exists():
-        return load_issue(path).slug
-    return issue

@@ -1,0 +1,206 @@
+"""`webzine send` and `webzine status` run as a user runs them: a subprocess in a project folder."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import json
+import mailbox
+import os
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+ROOT = Path(__file__).resolve().parent.parent
+WEBZINE = [str(Path(sys.executable).parent / "webzine")]
+ISSUE = "issues/2026-12-year-end.md"
+SECRET = "cli-test-secret"
+
+
+@pytest.fixture(scope="module")
+def dkim_key() -> str:
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    return key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    """The sample publication, with a key-customer list whose customers are all on the list."""
+    for name in ("issues", "lists", "templates"):
+        shutil.copytree(ROOT / name, tmp_path / name)
+    shutil.copy(ROOT / "webzine.toml", tmp_path / "webzine.toml")
+    (tmp_path / "lists" / "key-customers.csv").write_text(
+        "email,name,company,manager,excused\nkim.gapsu@example.co.kr,김갑수,다향 찻집,m1,\n", encoding="utf-8"
+    )
+    return tmp_path
+
+
+def run(project: Path, *args: str, env: dict[str, str] | None = None, dkim: str = "") -> subprocess.CompletedProcess:
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("WEBZINE_")}
+    environment.update(WEBZINE_UNSUBSCRIBE_SECRET=SECRET, WEBZINE_DKIM_PRIVATE_KEY=dkim, COLUMNS="200")
+    environment.update(env or {})
+    return subprocess.run([*WEBZINE, *args], cwd=project, env=environment, capture_output=True, text=True, timeout=120)
+
+
+def set_send(project: Path, **values: object) -> None:
+    """Rewrite keys of [send] in the project's webzine.toml."""
+    lines = (project / "webzine.toml").read_text(encoding="utf-8").splitlines()
+    section = None
+    for index, line in enumerate(lines):
+        if line.startswith("["):
+            section = line.strip()
+        key = line.split("=", 1)[0].strip()
+        if section == "[send]" and key in values:
+            value = values.pop(key)
+            lines[index] = f"{key} = {json.dumps(value)}"
+    position = lines.index("[send]") + 1
+    lines[position:position] = [f"{key} = {json.dumps(value)}" for key, value in values.items()]
+    (project / "webzine.toml").write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def test_dry_run_sends_nothing_and_writes_nothing(project: Path, dkim_key: str) -> None:
+    done = run(project, "send", ISSUE, dkim=dkim_key)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("Dry run — nothing was sent. Add --yes to send.")
+    assert "kim.gapsu@example.co.kr" in done.stdout and "(광고) 김갑수 님께" in done.stdout
+    assert f"Next: webzine send {ISSUE} --yes" in done.stdout
+    assert not (project / "outbox").exists() and not (project / "state").exists()
+    plan = json.loads(run(project, "send", ISSUE, "--json", dkim=dkim_key).stdout)
+    assert plan["dry_run"] is True and plan["to_send"] == plan["recipients"] > 40
+
+
+def test_send_then_rerun_then_status(project: Path, dkim_key: str) -> None:
+    set_send(project, rate=1000)
+    first = run(project, "send", ISSUE, "--yes", "--json", dkim=dkim_key)
+    assert first.returncode == 0, first.stderr
+    summary = json.loads(first.stdout)
+    total = summary["recipients"]
+    assert summary["accepted"] == total and summary["exit_code"] == 0
+    files = list((project / "outbox" / "new").iterdir())
+    assert len(files) == total
+    recipients = set()
+    for path in files:
+        message = email.message_from_bytes(path.read_bytes().replace(b"\n", b"\r\n"), policy=email.policy.strict)
+        assert all(len(message.get_all(name)) == 1 for name in ("From", "To", "Subject", "Message-ID", "List-Unsubscribe"))
+        name = message["To"].addresses[0].display_name
+        assert str(message["Subject"]).startswith(f"(광고) {name}")
+        assert message.get_body(("plain",)).get_content() and message.get_body(("html",)).get_content()
+        recipients.add(message["To"].addresses[0].addr_spec)
+    assert len(recipients) == total
+
+    again = run(project, "send", ISSUE, "--yes", "--json", dkim=dkim_key)
+    assert again.returncode == 0
+    assert json.loads(again.stdout)["already_accepted"] == total
+    assert len(list((project / "outbox" / "new").iterdir())) == total
+
+    status = run(project, "status", "--json")
+    (row,) = json.loads(status.stdout)
+    assert (row["issue"], row["accepted"], row["failed"], row["pending"], row["unknown"]) == (
+        "2026-12-year-end", total, 0, 0, 0)  # fmt: skip
+    table = run(project, "status", ISSUE)
+    assert table.returncode == 0 and "2026-12-year-end" in table.stdout and f"{total}" in table.stdout
+
+
+def test_a_missing_secret_is_one_line_and_exit_2(project: Path) -> None:
+    done = run(project, "send", ISSUE, env={"WEBZINE_UNSUBSCRIBE_SECRET": ""})
+    assert done.returncode == 2
+    assert done.stderr.splitlines()[0] == (
+        "Error: The environment variable WEBZINE_UNSUBSCRIBE_SECRET (unsubscribe and VERP tokens) is not set."
+    )
+
+
+def test_missing_dkim_key_when_dkim_is_configured_refuses(project: Path) -> None:
+    done = run(project, "send", ISSUE, "--yes")
+    assert done.returncode == 2
+    assert "WEBZINE_DKIM_PRIVATE_KEY (DKIM private key) is not set" in done.stderr
+    assert not (project / "outbox").exists()
+
+
+def test_audit_gaps_refuse_the_send_unless_a_reason_is_given(project: Path, dkim_key: str) -> None:
+    with open(project / "lists" / "key-customers.csv", "a", encoding="utf-8") as handle:
+        handle.write("nobody.here@example.co.kr,없는 고객,없는 회사,m1,\n")
+    refused = run(project, "send", ISSUE, "--yes", dkim=dkim_key)
+    assert refused.returncode == 1
+    assert refused.stderr.startswith("Error: 1 key customer(s) would not receive this issue")
+    assert "nothing was sent" in refused.stderr.splitlines()[0]
+    assert not (project / "outbox").exists()
+    set_send(project, rate=1000)
+    allowed = run(project, "send", ISSUE, "--yes", "--allow-gaps", "대표님 승인: 없는 고객 제외", dkim=dkim_key)
+    assert allowed.returncode == 0, allowed.stderr
+    runs = sqlite3.connect(project / "state" / "ledger.sqlite3").execute("SELECT allow_gaps FROM runs").fetchall()
+    assert runs == [("대표님 승인: 없는 고객 제외",)]
+    empty = run(project, "send", ISSUE, "--allow-gaps", " ", dkim=dkim_key)
+    assert empty.returncode == 2 and "give the reason the gaps are accepted" in empty.stderr
+
+
+def test_test_send_goes_only_to_the_test_address_outside_the_ledger(project: Path, dkim_key: str) -> None:
+    done = run(project, "send", ISSUE, "--test-to", "editor@example.co.kr", "--as", "jihye.park@example.com",
+               "--outbox-format", "eml", dkim=dkim_key)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().startswith("[TEST] 2026-12-year-end as jihye.park@example.com → editor@example.co.kr: accepted")
+    (path,) = (project / "outbox" / "eml").iterdir()
+    message = email.message_from_bytes(path.read_bytes(), policy=email.policy.strict)
+    assert str(message["Subject"]).startswith("[TEST] (광고) 박지혜 님께")
+    assert str(message["To"]) == "editor@example.co.kr"
+    assert not (project / "state" / "ledger.sqlite3").exists()
+    bad = run(project, "send", ISSUE, "--test-to", "not an address", dkim=dkim_key)
+    assert bad.returncode == 2 and "--test-to" in bad.stderr
+    stranger = run(project, "send", ISSUE, "--test-to", "e@example.co.kr", "--as", "who@example.com", dkim=dkim_key)
+    assert stranger.returncode == 2
+    assert stranger.stderr.startswith("Error: who@example.com is not on the cleaned list")
+
+
+def test_limit_only_and_mbox(project: Path, dkim_key: str) -> None:
+    set_send(project, rate=1000)
+    limited = run(project, "send", ISSUE, "--yes", "--limit", "3", "--outbox-format", "mbox", "--json", dkim=dkim_key)
+    assert limited.returncode == 0 and json.loads(limited.stdout)["accepted"] == 3
+    only = run(project, "send", ISSUE, "--yes", "--only", "cheol.lee@example.co.kr", "--outbox-format", "mbox",
+               "--json", dkim=dkim_key)  # fmt: skip
+    assert json.loads(only.stdout)["accepted"] == 1
+    box = list(mailbox.mbox(project / "outbox" / "outbox.mbox"))
+    assert len(box) == 4 and "cheol.lee@example.co.kr" in box[-1]["To"]
+
+
+def test_sigterm_stops_cleanly_and_a_rerun_finishes_exactly_once(project: Path, dkim_key: str) -> None:
+    set_send(project, rate=8, outbox_format="mbox")
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("WEBZINE_")}
+    environment.update(WEBZINE_UNSUBSCRIBE_SECRET=SECRET, WEBZINE_DKIM_PRIVATE_KEY=dkim_key)
+    process = subprocess.Popen([*WEBZINE, "send", ISSUE, "--yes"], cwd=project, env=environment,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
+    mbox = project / "outbox" / "outbox.mbox"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and (not mbox.exists() or mbox.stat().st_size < 100_000):
+        time.sleep(0.05)
+    process.send_signal(signal.SIGTERM)
+    out, err = process.communicate(timeout=30)
+    assert process.returncode == 3, err
+    assert "Stopped: interrupted." in err
+    assert f"Hint: fix the cause, then re-run to resume (already accepted recipients are skipped): webzine send {ISSUE} --yes" in err
+    (row,) = json.loads(run(project, "status", ISSUE, "--json").stdout)
+    assert row["unknown"] == 0 and 0 < row["accepted"]
+    list_size = json.loads(run(project, "send", ISSUE, "--json", dkim=dkim_key).stdout)["recipients"]
+    assert row["pending"] == list_size - row["accepted"] and row["not_started"] == list_size - row["accepted"] - row["deferred"]
+
+    set_send(project, rate=1000)
+    finished = run(project, "send", ISSUE, "--yes", "--json", dkim=dkim_key)
+    assert finished.returncode == 0, finished.stderr
+    summary = json.loads(finished.stdout)
+    copies = Counter(message["To"].rsplit("<", 1)[-1].rstrip(">") for message in mailbox.mbox(mbox))
+    assert len(copies) == summary["recipients"] and set(copies.values()) == {1}
+
+
+def test_status_without_a_ledger(project: Path) -> None:
+    done = run(project, "status")
+    assert done.returncode == 0 and done.stdout.startswith("No sends recorded in ")
+    assert json.loads(run(project, "status", "--json").stdout) == []
