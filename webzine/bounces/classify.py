@@ -141,7 +141,7 @@ RECIPIENT_FIRST = _table(
 DIRECTORY_VERDICTS = re.compile(
     r"recipient name is not recognized|not listed in (?:the )?(?:domino directory|public name)"
     r"|address couldn.?t be found|invalid final delivery userid|invalid recipient|adresse destinataire invalide"
-    r"|check if (?:the )?address is correct|recipient address rejected: access denied")
+    r"|check if (?:the )?address is correct|recipient address rejected: access denied|mail\.local: unknown user")
 
 # Checked first: the sender must fix these, whatever code the server chose.
 SENDER_PROBLEMS = _table(
@@ -356,7 +356,7 @@ def classify(status: str | None, diagnostic: str, *, action: str = "", context: 
     carrier = recipient.lower().endswith(FILTERING_CARRIERS)
     if reason == "user_unknown" and (status not in RECIPIENT_CODES or carrier and status != "5.1.1") and not _at_rcpt(
             command, diagnostic, recipient if structured else "") and not (
-            DIRECTORY_VERDICTS.search(diagnostic or context) and not carrier):
+            (DIRECTORY_VERDICTS.search(diagnostic) or DIRECTORY_VERDICTS.search(context)) and not carrier):
         # Mailboxes are checked at RCPT TO (RFC 5321 §3.3); "unknown user" after DATA, or with no
         # code and no sign of the RCPT stage, is as often a content or sender filter speaking.
         return Verdict(Kind.SOFT, "filtered", status)

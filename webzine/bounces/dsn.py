@@ -14,6 +14,7 @@ import json
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
+from email.message import Message
 from email.utils import parsedate_to_datetime
 
 from webzine.bounces import detectors, mime, providers
@@ -40,6 +41,7 @@ RETURNED_PART = re.compile(rb"(?im)^content-type:[ \t]*message/(?:rfc822|global)
 REPORT_PART = re.compile(rb"(?im)^content-type:[ \t]*message/(?:delivery-status|global-delivery-status|feedback-report)")
 BLANK_LINE = re.compile(rb"\r?\n\r?\n")
 Heads = dict[str, str]  # lowercased header name → raw value, see mime.header_map
+FORWARDED_SENDER = re.compile(r"mailer-daemon|postmaster|mail delivery (?:system|subsystem)", re.IGNORECASE)
 COMPLAINT_SUBJECT = re.compile(r"complaint about message from|abuse report", re.IGNORECASE)
 
 
@@ -67,8 +69,9 @@ class Report:
     original_to: tuple[str, ...]
 
 
-def parse_report(raw: bytes, *, unsubscribe_addresses: frozenset[str] = frozenset()) -> Report:
-    """Read one report; never raises on malformed input (it may simply find nothing)."""
+def parse_report(raw: bytes, *, unsubscribe_addresses: frozenset[str] = frozenset(), _depth: int = 0) -> Report:
+    """Read one report; never raises on malformed input (it may simply find nothing). A bounce
+    that someone forwarded as an attachment is read from the attachment."""
     msg = mime.parse_bytes(_without_returned_body(raw[:MAX_PARSE_BYTES]))
     parts = mime.split_parts(msg)
     heads = mime.header_map(msg)
@@ -81,6 +84,10 @@ def parse_report(raw: bytes, *, unsubscribe_addresses: frozenset[str] = frozense
     exclude = _senders(heads, theirs)
     form, findings = _read(heads, parts, notice, subject, exclude, theirs if original is not None else None,
                            unsubscribe_addresses)
+    if form in {"text", "none"} and parts.original is not None and _depth == 0 and _is_report(theirs):
+        inner = _forwarded(parts.original, unsubscribe_addresses)
+        if inner is not None and inner.findings:
+            form, findings = "forwarded " + inner.form, list(inner.findings)
     message_id = mime.header(heads, "Message-ID").strip("<> ") or "sha256:" + hashlib.sha256(raw).hexdigest()
     return Report(
         form=form,
@@ -94,12 +101,27 @@ def parse_report(raw: bytes, *, unsubscribe_addresses: frozenset[str] = frozense
     )
 
 
+def _is_report(heads: Heads) -> bool:
+    """Is this attached message itself a bounce (forwarded), rather than the mail that bounced?"""
+    return heads.get("content-type", "").lower().lstrip().startswith("multipart/report") or bool(
+        FORWARDED_SENDER.search(heads.get("from", "")))
+
+
+def _forwarded(attached: Message, unsubscribe_addresses: frozenset[str]) -> Report | None:
+    try:
+        data = attached.as_bytes()
+    except (ValueError, TypeError, LookupError, UnicodeError):
+        return None
+    return parse_report(data, unsubscribe_addresses=unsubscribe_addresses, _depth=1)
+
+
 def _without_returned_body(raw: bytes) -> bytes:
     """Cut the attached original after its headers: parsing its body (often MIME itself) costs
-    more than the rest of the report and tells nothing. Only when no report part follows it."""
+    more than the rest of the report and tells nothing. Only after a report part, and when no
+    report part follows it."""
     found = RETURNED_PART.search(raw)
-    if found is None:
-        return raw
+    if found is None or not REPORT_PART.search(raw, 0, found.start()):
+        return raw  # no report part before it: the attachment may be a forwarded bounce
     part_headers = BLANK_LINE.search(raw, found.end())
     original_headers = BLANK_LINE.search(raw, part_headers.end()) if part_headers else None
     if original_headers is None or REPORT_PART.search(raw, original_headers.end()):
