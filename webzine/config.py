@@ -151,7 +151,8 @@ class Serve(Section):
     host: str = "127.0.0.1"
     port: int = 8025
     store: str = "state/serve.sqlite3"  # SQLite file (postgresql:// URLs are refused for now)
-    max_body_bytes: int = Field(65536, ge=1024)
+    max_body_bytes: int = Field(65536, ge=1024)  # unsubscribe and feedback requests
+    webhook_max_body_bytes: int = Field(8 * 1024 * 1024, ge=1024)  # providers post events in batches
     rate_limit_per_minute: int = Field(600, ge=1)  # per client address, on /u/ and /f/
     notify: bool = True  # send the 수신거부 처리결과 통지 through [send] transport
     webhook_max_age_seconds: int = Field(900, ge=60)  # signed timestamps older than this are refused

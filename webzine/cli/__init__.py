@@ -77,9 +77,10 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(exc.exit_code)
     sys.exit(status if isinstance(status, int) else 0)
 
-from webzine.cli.serve import serve  # noqa: E402
+from webzine.cli.serve import feedback, serve  # noqa: E402
 
 cli.add_command(serve)
+cli.add_command(feedback)
 
 from webzine.cli.build import build, new  # noqa: E402
 

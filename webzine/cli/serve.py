@@ -1,7 +1,8 @@
-"""`webzine serve`: the unsubscribe / webhook / feedback service."""
+"""`webzine serve` (the unsubscribe / webhook / feedback service) and `webzine feedback report`."""
 
 from __future__ import annotations
 
+import json
 import logging
 
 import click
@@ -46,4 +47,26 @@ def serve(ctx: object, host: str | None, port: int | None, forwarded_allow_ips: 
         )
     finally:
         store.close()
+    return 0
+
+
+@click.group("feedback")
+def feedback() -> None:
+    """Reader feedback collected by `webzine serve`."""
+
+
+@feedback.command("report")
+@click.argument("issue")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@pass_context
+def report(ctx: object, issue: str, as_json: bool) -> int:
+    """Ratings for ISSUE (its slug, e.g. 2026-12-year-end): overall, per segment, per manager."""
+    from webzine.serve.feedback import feedback_report
+
+    result = feedback_report(ctx.settings, issue)  # type: ignore[attr-defined]
+    if as_json:
+        click.echo(json.dumps(result.as_dict(), ensure_ascii=False, indent=2))
+        return 0
+    for line in result.lines():
+        click.echo(line)
     return 0

@@ -12,8 +12,6 @@ the hit is then re-verified with `hmac.compare_digest`.
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 import threading
 import time
@@ -21,7 +19,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from webzine.config import Settings
-from webzine.errors import ListError
+from webzine.listio import read_table
 from webzine.tokens import index_unsubscribe_tokens, verify_unsubscribe_token
 
 TOKEN_SHAPE = re.compile(r"[A-Za-z0-9_-]{43}")
@@ -40,24 +38,17 @@ def list_id(settings: Settings) -> str:
 
 
 def read_addresses(path: Path) -> list[str]:
-    """The `email` column of a list file (UTF-8 with or without BOM, or CP949 as Excel saves it).
-
-    A stand-in for `webzine.recipients` that only needs the column, not validation: an address the
-    cleaner would reject simply never gets a token."""
-    raw = path.read_bytes()
-    for encoding in ("utf-8-sig", "cp949"):
-        try:
-            text = raw.decode(encoding)
-            break
-        except UnicodeDecodeError:
-            continue
-    else:
-        raise ListError(f"{path}: neither UTF-8 nor CP949; save it as UTF-8 CSV.")
-    reader = csv.DictReader(io.StringIO(text))
-    column = next((name for name in reader.fieldnames or () if name.strip().lower() == "email"), None)
-    if column is None:
-        raise ListError(f"{path}: no 'email' column in the header row; add one.")
-    return [row[column].strip().lower() for row in reader if row.get(column) and "@" in row[column]]
+    """The lowercased `email` column of a list file, read by the list readers (any encoding Excel
+    saves, Korean headers, xlsx). No validation: an address the cleaner would reject simply never
+    gets a token, so it cannot matter here."""
+    table = read_table(path, wanted=("email",))
+    column = table.require("email")
+    return [
+        cells[column].strip().lower()
+        for chunk in table.chunks()
+        for cells in chunk
+        if len(cells) > column and "@" in cells[column]
+    ]
 
 
 AddressReader = Callable[[Path], list[str]]

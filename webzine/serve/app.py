@@ -9,8 +9,11 @@ request rather than on it.
 from __future__ import annotations
 
 import contextlib
+import logging
+import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -20,13 +23,17 @@ from starlette.routing import Route
 
 from webzine.config import Settings, secret
 from webzine.serve.addresses import AddressBook, AddressReader, list_id, read_addresses
+from webzine.serve.feedback import FeedbackEndpoints, FeedbackTokens, issue_titles
 from webzine.serve.notice import NoticeSender
 from webzine.serve.pages import Pages, Site
 from webzine.serve.security import Guard, TokenBuckets
 from webzine.serve.store import Store
 from webzine.serve.unsubscribe import UnsubscribeEndpoints
+from webzine.serve.webhooks import Fetch, WebhookEndpoints, WebhookSecrets, fetch_https
 from webzine.serve.writer import UnsubscribeWriter
 from webzine.transports.base import Transport
+
+log = logging.getLogger("webzine.serve")
 
 ERRORS = {
     400: ("요청을 처리할 수 없습니다", "요청 형식이 올바르지 않습니다."),
@@ -44,9 +51,11 @@ class Collaborators:
     address_reader: AddressReader = read_addresses
     extra_addresses: tuple[str, ...] = field(default=())
     refresh_seconds: float = 2.0  # how often the list files are checked for changes
+    fetch: Fetch = fetch_https  # SNS signing certificates and subscription confirmations
+    clock: Callable[[], float] = time.time  # webhook timestamp checks
 
 
-def subscriber_files(settings: Settings) -> list:
+def subscriber_files(settings: Settings) -> list[Path]:
     """The lists whose addresses can hold a token: subscribers and key customers."""
     return [settings.path(settings.lists.subscribers), settings.path(settings.lists.key_customers)]
 
@@ -68,6 +77,14 @@ def create_app(settings: Settings, store: Store, collaborators: Collaborators | 
     unsubscribe = UnsubscribeEndpoints(
         book, store, writer, list_id(settings), pages, settings.serve.notify, notices.wake
     )
+    feedback = FeedbackEndpoints(FeedbackTokens(unsubscribe_secret, book), store, pages, issue_titles(settings))
+    secrets = WebhookSecrets.from_environment(settings)
+    webhooks = WebhookEndpoints(
+        store, secrets, settings.serve.webhook_max_age_seconds, fetch=parts.fetch, clock=parts.clock
+    )
+    for provider, enabled in secrets.enabled().items():
+        if not enabled:
+            log.info("the %s webhook is off: its secret is not in the environment", provider)
 
     async def css(request: Request) -> Response:
         return Response(pages.css, media_type="text/css", headers={"Cache-Control": "public, max-age=86400"})
@@ -97,6 +114,12 @@ def create_app(settings: Settings, store: Store, collaborators: Collaborators | 
         Route("/u/{token}", unsubscribe.show, methods=["GET"]),
         Route("/u/{token}", unsubscribe.one_click, methods=["POST"]),
         Route("/u/{token}/keep", unsubscribe.keep, methods=["GET"]),
+        Route("/f/{issue}/{score:int}/{token}", feedback.show, methods=["GET"]),
+        Route("/f/{issue}/{score:int}/{token}", feedback.submit, methods=["POST"]),
+        Route("/webhooks/sendgrid", webhooks.sendgrid, methods=["POST"]),
+        Route("/webhooks/mailgun", webhooks.mailgun, methods=["POST"]),
+        Route("/webhooks/postmark", webhooks.postmark, methods=["POST"]),
+        Route("/webhooks/ses", webhooks.ses, methods=["POST"]),
     ]
     app = Starlette(routes=routes, exception_handlers={HTTPException: http_error}, lifespan=lifespan)
     app.state.notices = notices
@@ -108,6 +131,7 @@ def create_app(settings: Settings, store: Store, collaborators: Collaborators | 
     app.add_middleware(
         Guard,
         max_body_bytes=settings.serve.max_body_bytes,
+        webhook_max_body_bytes=settings.serve.webhook_max_body_bytes,
         buckets=TokenBuckets(settings.serve.rate_limit_per_minute),
         error=guard_error,
     )

@@ -3,8 +3,8 @@
 It is written against raw ASGI rather than Starlette's `BaseHTTPMiddleware`, which would add a
 task and a memory stream per request; at a thousand one-click POSTs a second that overhead shows.
 
-- Bodies are read here, up to `max_body_bytes`, and replayed to the app: a declared or actual
-  larger body gets 413 before any parsing happens.
+- Bodies are read here, up to `max_body_bytes` (`webhook_max_body_bytes` for provider batches),
+  and replayed to the app: a declared or actual larger body gets 413 before any parsing happens.
 - Rate limiting is a token bucket per client address (behind a reverse proxy, uvicorn's
   `--forwarded-allow-ips` makes that the real client). Provider webhooks are exempt: they are
   authenticated, come in bursts from a few addresses, and a refused delivery is only retried later.
@@ -74,9 +74,18 @@ ErrorResponder = Callable[[int, dict[str, str]], Any]  # status, headers → a S
 
 
 class Guard:
-    def __init__(self, app: ASGIApp, *, max_body_bytes: int, buckets: TokenBuckets, error: ErrorResponder) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        max_body_bytes: int,
+        webhook_max_body_bytes: int,
+        buckets: TokenBuckets,
+        error: ErrorResponder,
+    ) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
+        self.webhook_max_body_bytes = webhook_max_body_bytes
         self.buckets = buckets
         self.error = error
 
@@ -90,7 +99,8 @@ class Guard:
                 message["headers"] = list(message.get("headers", [])) + SECURITY_HEADERS
             await send(message)
 
-        if not scope["path"].startswith(RATE_EXEMPT_PREFIXES):
+        webhook = scope["path"].startswith(RATE_EXEMPT_PREFIXES)
+        if not webhook:
             client = scope.get("client")
             wait = self.buckets.take(client[0] if client else "?")
             if wait:
@@ -98,36 +108,37 @@ class Guard:
                 await response(scope, receive, send_with_headers)
                 return
         if scope["method"] in ("POST", "PUT", "PATCH"):
-            body = await self._read_body(scope, receive)
+            limit = self.webhook_max_body_bytes if webhook else self.max_body_bytes
+            body = await _read_body(scope, receive, limit)
             if body is None:
                 await self.error(413, {"Connection": "close"})(scope, receive, send_with_headers)
                 return
             receive = _replay(body, receive)
         await self.app(scope, receive, send_with_headers)
 
-    async def _read_body(self, scope: Scope, receive: Receive) -> bytes | None:
-        """The whole body, or None as soon as it is known to exceed the limit."""
-        for name, value in scope["headers"]:
-            if name == b"content-length":
-                try:
-                    if int(value) > self.max_body_bytes:
-                        return None
-                except ValueError:
+async def _read_body(scope: Scope, receive: Receive, limit: int) -> bytes | None:
+    """The whole body, or None as soon as it is known to exceed the limit."""
+    for name, value in scope["headers"]:
+        if name == b"content-length":
+            try:
+                if int(value) > limit:
                     return None
-        chunks: list[bytes] = []
-        size = 0
-        while True:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                break
-            chunk = message.get("body", b"")
-            size += len(chunk)
-            if size > self.max_body_bytes:
+            except ValueError:
                 return None
-            chunks.append(chunk)
-            if not message.get("more_body", False):
-                break
-        return b"".join(chunks)
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            break
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            break
+    return b"".join(chunks)
 
 
 def _replay(body: bytes, original: Receive) -> Receive:

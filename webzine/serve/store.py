@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 
+from webzine.bounces.events import BounceEvent, Kind
 from webzine.config import Settings
 from webzine.errors import ConfigError
 from webzine.models import Suppression, SuppressionReason
@@ -41,12 +42,12 @@ CREATE TABLE IF NOT EXISTS unsubscribes (
 CREATE INDEX IF NOT EXISTS unsubscribes_notice ON unsubscribes (notice_status, notice_due);
 CREATE TABLE IF NOT EXISTS events (
     provider TEXT NOT NULL,
-    event_id TEXT NOT NULL,
+    event_id TEXT NOT NULL,            -- the event's dedupe key (provider event id)
     address TEXT NOT NULL,             -- lowercased
-    kind TEXT NOT NULL,                -- hard | soft | complaint | unsubscribed | ...
+    kind TEXT NOT NULL,                -- webzine.bounces.events.Kind: hard | soft | complaint | unsubscribe ...
     at TEXT NOT NULL,
-    detail TEXT NOT NULL DEFAULT '',
     received_at TEXT NOT NULL,
+    event TEXT NOT NULL,               -- the whole BounceEvent as JSON, evidence included
     PRIMARY KEY (provider, event_id)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS feedback (
@@ -61,10 +62,12 @@ CREATE TABLE IF NOT EXISTS feedback (
 
 # Event kinds that mean "stop sending to this address", mapped to the suppression reason.
 SUPPRESSING_KINDS = {
-    "hard": SuppressionReason.HARD_BOUNCE,
-    "complaint": SuppressionReason.COMPLAINT,
-    "unsubscribed": SuppressionReason.UNSUBSCRIBED,
+    Kind.HARD.value: SuppressionReason.HARD_BOUNCE,
+    Kind.COMPLAINT.value: SuppressionReason.COMPLAINT,
+    Kind.UNSUBSCRIBE.value: SuppressionReason.UNSUBSCRIBED,
 }
+# Kinds by which the reader asked to stop (a spam report is the bluntest way of asking).
+READER_STOP_KINDS = (Kind.UNSUBSCRIBE.value, Kind.COMPLAINT.value)
 
 
 def utcnow() -> str:
@@ -89,18 +92,6 @@ class Unsubscribe:
     evidence: dict[str, str]
     notice_status: str = "pending"
     notice_attempts: int = 0
-
-
-@dataclass(frozen=True, slots=True)
-class StoredEvent:
-    """A provider event as stored; `kind` uses the bounces vocabulary."""
-
-    provider: str
-    event_id: str
-    address: str
-    kind: str
-    at: str
-    detail: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -200,8 +191,8 @@ class Store:
         and complaints (a spam report is the bluntest way of asking)."""
         with self._lock:
             rows = self._db.execute(
-                "SELECT address FROM unsubscribes UNION "
-                "SELECT address FROM events WHERE kind IN ('unsubscribed', 'complaint')"
+                "SELECT address FROM unsubscribes UNION SELECT address FROM events WHERE kind IN (?, ?)",
+                READER_STOP_KINDS,
             ).fetchall()
         return {row[0] for row in rows}
 
@@ -243,35 +234,34 @@ class Store:
 
     # -- provider events ------------------------------------------------------------------------
 
-    def record_events(self, events: Iterable[StoredEvent]) -> int:
-        """Store events, ignoring ones already stored (providers retry deliveries); returns how
-        many were new."""
+    def record_events(self, events: Iterable[BounceEvent]) -> int:
+        """Store provider events, ignoring ones already stored (providers retry deliveries and
+        SNS may deliver twice); returns how many were new."""
         received = utcnow()
         with self._transaction() as db:
             new = 0
             for event in events:
                 cursor = db.execute(
-                    "INSERT OR IGNORE INTO events (provider, event_id, address, kind, at, detail, received_at)"
+                    "INSERT OR IGNORE INTO events (provider, event_id, address, kind, at, received_at, event)"
                     " VALUES (?, ?, ?, ?, ?, ?, ?)",
                     (
                         event.provider,
-                        event.event_id,
-                        event.address.lower(),
-                        event.kind,
-                        event.at,
-                        event.detail[:1000],
+                        event.dedupe_key,
+                        event.key,
+                        event.kind.value,
+                        event.occurred_at.isoformat() if event.occurred_at else received,
                         received,
+                        event.to_json(),
                     ),
                 )
                 new += cursor.rowcount
             return new
 
-    def events(self) -> list[StoredEvent]:
+    def events(self) -> list[BounceEvent]:
+        """Every stored provider event, oldest first."""
         with self._lock:
-            rows = self._db.execute(
-                "SELECT provider, event_id, address, kind, at, detail FROM events ORDER BY at, provider, event_id"
-            ).fetchall()
-        return [StoredEvent(*row) for row in rows]
+            rows = self._db.execute("SELECT event FROM events ORDER BY at, provider, event_id").fetchall()
+        return [BounceEvent.from_json(row[0]) for row in rows]
 
     # -- feedback ------------------------------------------------------------------------------------
 
@@ -303,7 +293,7 @@ class Store:
             own = self._db.execute("SELECT address, at, source FROM unsubscribes ORDER BY at").fetchall()
             kinds = tuple(SUPPRESSING_KINDS)
             events = self._db.execute(
-                f"SELECT address, kind, min(at), provider, detail FROM events"
+                f"SELECT address, kind, min(at), provider, json_extract(event, '$.reason') FROM events"
                 f" WHERE kind IN ({','.join('?' * len(kinds))}) GROUP BY address, kind ORDER BY min(at)",
                 kinds,
             ).fetchall()
@@ -313,7 +303,9 @@ class Store:
             rows[(address, reason)] = Suppression(address, reason, _day(at), f"serve:{source}", "")
         for address, kind, at, provider, detail in events:
             reason = SUPPRESSING_KINDS[kind]
-            rows.setdefault((address, reason), Suppression(address, reason, _day(at), f"webhook:{provider}", detail))
+            rows.setdefault(
+                (address, reason), Suppression(address, reason, _day(at), f"webhook:{provider}", detail or "")
+            )
         return list(rows.values())
 
 
@@ -347,5 +339,17 @@ def store_suppressions(settings: Settings) -> list[Suppression]:
         return []
     try:
         return store.suppressions()
+    finally:
+        store.close()
+
+
+def store_events(settings: Settings) -> list[BounceEvent]:
+    """Provider events received by webhook, in the bounces vocabulary (for the bounce policy,
+    which counts soft bounces across issues)."""
+    store = _open_existing(settings)
+    if store is None:
+        return []
+    try:
+        return store.events()
     finally:
         store.close()
