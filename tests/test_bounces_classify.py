@@ -65,6 +65,12 @@ def test_temporary_user_unknown_is_soft() -> None:
     assert classify("4.1.1", "450 4.1.1 <a@b>: Recipient address rejected: User unknown").kind is Kind.SOFT
 
 
+def test_a_disabled_mailbox_is_soft_even_when_the_words_say_unknown() -> None:
+    """RFC 3463 X.2.1: the mailbox exists; disabled may be permanent or transient."""
+    verdict = classify("5.2.1", "550 5.2.1 <a@b.example>... User Unknown (in reply to RCPT TO command)")
+    assert (verdict.kind, verdict.reason) == (Kind.SOFT, "disabled")
+
+
 def test_delivery_reports_are_delivered() -> None:
     assert classify("2.0.0", "250 OK", action="delivered").kind is Kind.DELIVERED
 

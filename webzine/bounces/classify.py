@@ -351,8 +351,11 @@ def classify(status: str | None, diagnostic: str, *, action: str = "", context: 
         return Verdict(Kind.SOFT if temporary else Kind.UNKNOWN, "temporary" if temporary else "unknown", status)
     kind = KIND_OF_REASON[reason]
     if kind is Kind.HARD and (temporary or _contradicts_hard(status) and not DIRECTORY_VERDICTS.search(diagnostic)):
-        # A 4xx "user unknown" is a directory hiccup, and a 5.7.x one is a policy block in disguise.
-        return Verdict(Kind.SOFT if temporary else Kind.UNKNOWN, reason, status)
+        # A 4xx "user unknown" is a directory hiccup; a 5.2.x one names a mailbox that exists but
+        # is disabled or full (soft); a 5.7.x one is a policy block in disguise (for a person).
+        if temporary or (status or "").startswith("5.2."):
+            return Verdict(Kind.SOFT, reason if temporary else _reason_from_status(status) or reason, status)
+        return Verdict(Kind.UNKNOWN, reason, status)
     carrier = recipient.lower().endswith(FILTERING_CARRIERS)
     if reason == "user_unknown" and (status not in RECIPIENT_CODES or carrier and status != "5.1.1") and not _at_rcpt(
             command, diagnostic, recipient if structured else "") and not (
