@@ -22,6 +22,7 @@ import io
 import json
 import os
 import random
+import resource
 import shutil
 import signal
 import socket
@@ -32,6 +33,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from email.message import EmailMessage
 from pathlib import Path
+from typing import NamedTuple
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -55,6 +57,16 @@ INSTALL_HINT = (
 )
 TARGET_MESSAGE_BYTES = 120_000  # a long Korean issue: ~65 KB of inlined HTML, base64, plus text
 SECRET = "bench-unsubscribe-secret-0123456789abcdef"
+
+
+class Run(NamedTuple):
+    rate: float  # messages per second, wall clock
+    cpu: float  # CPU seconds per message spent by the sender (this process or the peer's)
+
+
+def children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def tool(name: str) -> str | None:
@@ -203,35 +215,35 @@ def managers_of(settings: Settings) -> dict[str, Manager]:
 # -- the runs -----------------------------------------------------------------------------------
 
 
-def run_transport(settings: Settings, messages: list[OutgoingMessage], count: int, connections: int) -> float:
+def run_transport(settings: Settings, messages: list[OutgoingMessage], count: int, connections: int) -> Run:
     smtp = settings.smtp.model_copy(update={"connections": connections})
     transport = SmtpTransport.from_settings(settings.model_copy(update={"smtp": smtp}))
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     try:
         with ThreadPoolExecutor(connections) as pool:
             outcomes = list(pool.map(transport.send, (messages[i % len(messages)] for i in range(count))))
     finally:
         transport.close()
-    elapsed = time.perf_counter() - started
+    elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
     refused = [d for d in outcomes if d.outcome is not Outcome.ACCEPTED]
     if refused:
         raise RuntimeError(f"{len(refused)} messages not accepted, e.g. {refused[0].text}")
-    return count / elapsed
+    return Run(count / elapsed, cpu / count)
 
 
-def run_smtp_source(binary: str, port: int, message_file: Path, count: int, sessions: int) -> float:
-    started = time.perf_counter()
+def run_smtp_source(binary: str, port: int, message_file: Path, count: int, sessions: int) -> Run:
+    started, cpu = time.perf_counter(), children_cpu()
     subprocess.run(
         [binary, "-d", "-s", str(sessions), "-m", str(count), "-F", str(message_file),
          "-f", "bounces@example.co.kr", "-t", "reader@example.com", "-M", "bench.example.co.kr",
          f"127.0.0.1:{port}"],
         check=True, stdout=subprocess.DEVNULL,
     )  # fmt: skip
-    return count / (time.perf_counter() - started)
+    return Run(count / (time.perf_counter() - started), (children_cpu() - cpu) / count)
 
 
-def run_webzine_send(config: Path, issue: Path) -> tuple[float, int] | None:
-    """`webzine send --transport smtp --yes` as a user runs it; None while the command is missing."""
+def run_webzine_send(config: Path, issue: Path) -> tuple[Run, int]:
+    """`webzine send --transport smtp --yes` as a user runs it (the whole list, 4 connections)."""
     webzine = PYTHON.parent / "webzine"
     probe = subprocess.run([str(webzine), "send", "--help"], capture_output=True, text=True)
     if probe.returncode != 0:
@@ -239,16 +251,16 @@ def run_webzine_send(config: Path, issue: Path) -> tuple[float, int] | None:
     shutil.rmtree(config.parent / "state", ignore_errors=True)
     environment = dict(os.environ, WEBZINE_UNSUBSCRIBE_SECRET=SECRET)
     environment.pop("WEBZINE_SMTP_USERNAME", None)
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), children_cpu()
     done = subprocess.run(
         [str(webzine), "--config", str(config), "send", str(issue), "--transport", "smtp", "--yes", "--json"],
         capture_output=True, text=True, env=environment, cwd=config.parent,
     )  # fmt: skip
-    elapsed = time.perf_counter() - started
+    elapsed, cpu = time.perf_counter() - started, children_cpu() - cpu
     if done.returncode != 0:
         raise RuntimeError(f"webzine send exited {done.returncode}: {done.stderr.strip()[-500:]}")
     accepted = _accepted(done.stdout)
-    return accepted / elapsed, accepted
+    return Run(accepted / elapsed, cpu / max(accepted, 1)), accepted
 
 
 def _accepted(output: str) -> int:
@@ -266,7 +278,7 @@ def mailmerge_binary() -> Path:
     return binary
 
 
-def run_mailmerge(settings: Settings, port: int, html: str, text: str, prefix: int) -> float:
+def run_mailmerge(settings: Settings, port: int, html: str, text: str, prefix: int) -> Run:
     """mailmerge's real send: its template is the issue's inlined HTML and text, merged per row."""
     work = DATA / "mailmerge"
     shutil.rmtree(work, ignore_errors=True)
@@ -285,16 +297,17 @@ def run_mailmerge(settings: Settings, port: int, html: str, text: str, prefix: i
     rows = list(csv.reader(open(settings.path(settings.lists.subscribers), encoding="utf-8", newline="")))
     with open(work / "database.csv", "w", encoding="utf-8", newline="") as handle:
         csv.writer(handle).writerows(rows[: prefix + 1])
-    started = time.perf_counter()
+    binary = mailmerge_binary()
+    started, cpu = time.perf_counter(), children_cpu()
     subprocess.run(
-        [str(mailmerge_binary()), "--no-dry-run", "--no-limit", "--output-format", "raw",
+        [str(binary), "--no-dry-run", "--no-limit", "--output-format", "raw",
          "--template", "template.txt", "--database", "database.csv", "--config", "server.conf"],
         check=True, cwd=work, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
     )  # fmt: skip
-    return prefix / (time.perf_counter() - started)
+    return Run(prefix / (time.perf_counter() - started), (children_cpu() - cpu) / prefix)
 
 
-def run_naive(port: int, web_html: str, text: str, recipients: list[Recipient]) -> float:
+def run_naive(port: int, web_html: str, text: str, recipients: list[Recipient]) -> Run:
     """Per message: Jinja render → premailer → EmailMessage → a new smtplib connection."""
     import smtplib
 
@@ -302,7 +315,7 @@ def run_naive(port: int, web_html: str, text: str, recipients: list[Recipient]) 
     from premailer import transform
 
     template = jinja2.Template(web_html.replace("<body", "<body data-name=\"{{ name }}\"", 1))
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     for recipient in recipients:
         html = transform(template.render(name=recipient.name))
         message = EmailMessage()
@@ -313,10 +326,30 @@ def run_naive(port: int, web_html: str, text: str, recipients: list[Recipient]) 
         message.add_alternative(html, subtype="html")
         with smtplib.SMTP("127.0.0.1", port) as client:
             client.send_message(message)
-    return len(recipients) / (time.perf_counter() - started)
+    count = len(recipients)
+    return Run(count / (time.perf_counter() - started), (time.process_time() - cpu) / count)
 
 
 # -- the report ---------------------------------------------------------------------------------
+
+
+def median_run(runs: list[Run]) -> Run:
+    """The run with the median rate (its own CPU figure comes with it)."""
+    return sorted(runs, key=lambda run: run.rate)[len(runs) // 2]
+
+
+def print_table(table: list[tuple[str, Run, float | None]], mailmerge: Run, naive: Run) -> None:
+    width = max(len(name) for name, _, _ in table)
+    print(f"\n{'':{width}}  {'msg/s':>7}  {'vs smtp-source':>14}  {'vs mailmerge':>12}  {'sender CPU/msg':>14}")
+    for name, run, ratio in table:
+        versus = f"{ratio:.0%}" if ratio is not None else ""
+        print(f"{name:{width}}  {run.rate:>7,.0f}  {versus:>14}  {run.rate / mailmerge.rate:>11.1f}×  "
+              f"{run.cpu * 1e6:>11,.0f} µs")  # fmt: skip
+    best = max(run.rate for name, run, _ in table if name.startswith("webzine SmtpTransport"))
+    print(f"\nbest webzine transport rate is {best / mailmerge.rate:.0f}× mailmerge and "
+          f"{best / naive.rate:.0f}× the naive pipeline")
+    print(f"load average (1 min) at the end: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs — other work "
+          "on the machine slows every row; compare ratios within one run")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -361,36 +394,29 @@ def report(args: argparse.Namespace, sink: Sink, source_binary: str) -> int:
           f"messages {size / 1000:,.0f} KB on average ({len(messages)} distinct, built at {build_rate:,.0f}/s); "
           f"smtp-sink on 127.0.0.1:{sink.port}; {args.messages} messages per run, median of {args.rounds}")  # fmt: skip
 
-    table: list[tuple[str, float, float | None]] = []
+    table: list[tuple[str, Run, float | None]] = []
     for connections in (1, 2, 4, 8):
         ours, ceiling = [], []
         for _ in range(args.rounds):
             ours.append(run_transport(settings, messages, args.messages, connections))
             ceiling.append(run_smtp_source(source_binary, sink.port, message_file, args.messages, connections))
-        table.append((f"smtp-source -s {connections} (ceiling)", statistics.median(ceiling), None))
-        table.append((f"webzine SmtpTransport, {connections} connection(s)", statistics.median(ours),
-                      statistics.median(ours) / statistics.median(ceiling)))  # fmt: skip
+        ours_run, ceiling_run = median_run(ours), median_run(ceiling)
+        table.append((f"smtp-source -s {connections} (ceiling)", ceiling_run, None))
+        table.append((f"webzine SmtpTransport, {connections} connection(s)", ours_run,
+                      ours_run.rate / ceiling_run.rate))  # fmt: skip
     try:
-        end_to_end = run_webzine_send(config, issue)
+        end_to_end, accepted = run_webzine_send(config, issue)
+        ceiling4 = next(run for name, run, _ in table if name.startswith("smtp-source -s 4"))
+        table.append((f"webzine send --transport smtp (4 connections, {accepted} recipients)", end_to_end,
+                      end_to_end.rate / ceiling4.rate))  # fmt: skip
     except RuntimeError as exc:
-        end_to_end = None
-        print(f"end-to-end row skipped: {str(exc).splitlines()[0]} … {str(exc).splitlines()[-1]}")
-    if end_to_end is not None:
-        rate, accepted = end_to_end
-        ceiling4 = next(rate for name, rate, _ in table if name.startswith("smtp-source -s 4"))
-        table.append((f"webzine send --transport smtp (4 connections, {accepted} recipients)", rate, rate / ceiling4))
+        lines = str(exc).splitlines()
+        print(f"end-to-end row skipped: {lines[0]} … {lines[-1]}")
     mailmerge = run_mailmerge(settings, sink.port, rendered.preview_html, rendered.preview_text, args.prefix)
     table.append((f"mailmerge 2.3.0 real send ({args.prefix} recipients)", mailmerge, None))
     naive = run_naive(sink.port, rendered.web_html, rendered.preview_text, recipients[: args.naive_prefix])
     table.append((f"naive render→premailer→EmailMessage→smtplib ({args.naive_prefix})", naive, None))
-
-    width = max(len(name) for name, _, _ in table)
-    best = max(rate for name, rate, _ in table if name.startswith("webzine SmtpTransport"))
-    print(f"\n{'':{width}}  {'msg/s':>8}  {'vs smtp-source':>14}  {'vs mailmerge':>12}")
-    for name, rate, ratio in table:
-        versus = f"{ratio:.0%}" if ratio is not None else ""
-        print(f"{name:{width}}  {rate:>8,.0f}  {versus:>14}  {rate / mailmerge:>11.1f}×")
-    print(f"\nbest webzine transport rate is {best / mailmerge:.0f}× mailmerge and {best / naive:.0f}× the naive pipeline")
+    print_table(table, mailmerge, naive)
     return 0
 
 

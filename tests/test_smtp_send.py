@@ -6,6 +6,11 @@ nothing is lost, and the run ends with the documented exit code and a one-line r
 
 from __future__ import annotations
 
+import json
+import os
+import shutil
+import subprocess
+import sys
 from collections import Counter
 from pathlib import Path
 
@@ -193,3 +198,69 @@ def test_accepted_but_unconfirmed_is_the_one_documented_duplicate(tmp_path: Path
     assert summary.exit_code == 0 and set(states.values()) == {State.ACCEPTED}
     assert arrivals(server)["user2@example.com"] == 2
     assert all(count == 1 for email, count in arrivals(server).items() if email != "user2@example.com")
+
+
+# -- the command line: `webzine send --transport smtp` as a user runs it ---------------------------
+
+ROOT = Path(__file__).resolve().parent.parent
+WEBZINE = str(Path(sys.executable).parent / "webzine")
+ISSUE = "issues/2026-12-year-end.md"
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    """The sample publication; its key customer is on the list, so the audit lets the send go."""
+    for name in ("issues", "lists", "templates"):
+        shutil.copytree(ROOT / name, tmp_path / name)
+    shutil.copy(ROOT / "webzine.toml", tmp_path / "webzine.toml")
+    (tmp_path / "lists" / "key-customers.csv").write_text(
+        "email,name,company,manager,excused\nkim.gapsu@example.co.kr,김갑수,다향 찻집,m1,\n", encoding="utf-8"
+    )
+    return tmp_path
+
+
+def point_at(project: Path, server: SmtpTestServer) -> None:
+    """Replace [smtp] in the project's webzine.toml by the test server's address and CA."""
+    text = (project / "webzine.toml").read_text(encoding="utf-8")
+    head, _, rest = text.partition("\n[smtp]")
+    tail = rest[rest.index("\n[") :] if "\n[" in rest else ""
+    smtp = (
+        f'\n[smtp]\nhost = "127.0.0.1"\nport = {server.port}\nsecurity = "{server.tls}"\n'
+        f'ca_file = "{server.ca_file}"\ntimeout = 2\nconnect_timeout = 2\nconnections = 3\n'
+    )
+    (project / "webzine.toml").write_text(head + smtp + tail, encoding="utf-8")
+
+
+def webzine_send(project: Path, *args: str, password: str = PASSWORD) -> subprocess.CompletedProcess:
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("WEBZINE_")}
+    environment.update(WEBZINE_UNSUBSCRIBE_SECRET="cli-smtp-secret", WEBZINE_SMTP_USERNAME="news",
+                       WEBZINE_SMTP_PASSWORD=password, WEBZINE_DKIM_PRIVATE_KEY="", COLUMNS="200")  # fmt: skip
+    return subprocess.run([WEBZINE, "send", ISSUE, "--transport", "smtp", "--yes", *args], cwd=project,
+                          env=environment, capture_output=True, text=True, timeout=120)  # fmt: skip
+
+
+def test_cli_send_delivers_everyone_once_and_resumes(project: Path, server: SmtpTestServer) -> None:
+    point_at(project, server)
+    server.faults.add(Fault("message", action="drop", match="kim.gapsu@"))
+    done = webzine_send(project, "--json")
+    assert done.returncode == 0, done.stderr
+    summary = json.loads(done.stdout)
+    assert summary["accepted"] == len(server.messages) > 5 and summary["retries"] >= 1
+    assert all(count == 1 for count in arrivals(server).values())
+    parsed = server.messages[0].message
+    assert parsed["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    assert server.messages[0].mail_from.startswith("bounces+")
+
+    again = webzine_send(project, "--json")
+    assert again.returncode == 0 and json.loads(again.stdout)["already_accepted"] == summary["accepted"]
+    assert len(server.messages) == summary["accepted"]
+
+
+def test_cli_send_with_a_wrong_password_exits_3_with_one_line(project: Path, server: SmtpTestServer) -> None:
+    point_at(project, server)
+    done = webzine_send(project, password="wrong")
+    assert done.returncode == 3
+    first = done.stderr.splitlines()[0]
+    assert first.startswith(f"Stopped: sender problem: 127.0.0.1:{server.port}: authentication failed (535 5.7.8")
+    assert "wrong" not in done.stderr and PASSWORD not in done.stderr
+    assert server.messages == []

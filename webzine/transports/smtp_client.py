@@ -29,6 +29,8 @@ from webzine.errors import SenderProblem, TransportError
 Security = Literal["starttls", "tls", "none"]
 
 CHUNK = 32768  # bytes of message per write
+_QUIT_TIMEOUT = 3.0  # seconds; nothing depends on the answer to QUIT
+_DOT_VISITS = 64  # dots looked at one by one in a piece; more: C-speed passes
 _MAX_LINE = 4096  # RFC 5321 allows 512 octets per reply line; be lenient, never unbounded
 _LINE_BREAK = re.compile(rb"\r\n|\r|\n")
 _ENHANCED = re.compile(r"^([245])\.(\d{1,3})\.(\d{1,3})(?=\s|$)")
@@ -124,35 +126,71 @@ def tls_context(ca_file: str = "") -> ssl.SSLContext:
 
 
 def prepare_payload(data: bytes) -> bytes:
-    """The message as it goes after DATA: CRLF line ends, dot-stuffed, with the final `.` line."""
+    """The message as it goes after DATA: dot-stuffed, with the final `.` line."""
     return b"".join(payload_chunks(data))
 
 
 def payload_chunks(data: bytes, size: int = CHUNK) -> Iterator[bytes]:
     """`prepare_payload` in pieces of about `size` bytes, each cut just after a CRLF, so the
-    server reads one piece while the next is checked and stuffed (on two cores they overlap).
-
-    Built messages already use CRLF, so the common case is three counts and one `replace` per
-    piece, all C loops. A bare CR or LF is never passed on: some servers end the message at
-    `<LF>.<CR><LF>`, which is how SMTP smuggling works."""
+    server reads one piece while the next is stuffed (on two cores they overlap)."""
     start, end = 0, len(data)
     while True:
         stop = end
         if end - start > size:
             cut = data.rfind(b"\r\n", start, start + size)
             stop = cut + 2 if cut > start else end  # a line longer than a piece: the rest at once
-        piece = data[start:stop]
-        crlf = piece.count(b"\r\n")
-        if piece.count(b"\n") != crlf or piece.count(b"\r") != crlf:
-            piece = _LINE_BREAK.sub(b"\r\n", piece)
-        if piece.startswith(b"."):  # every piece starts a line
-            piece = b"." + piece
-        piece = piece.replace(b"\r\n.", b"\r\n..")
+        piece = stuff(data[start:stop])
         if stop == end:
-            yield piece + (b".\r\n" if piece.endswith(b"\r\n") else b"\r\n.\r\n")
+            if not piece.endswith(b"\r\n"):  # the last line needs its CRLF (a bare one becomes it)
+                piece = (piece[:-1] if piece.endswith((b"\r", b"\n")) else piece) + b"\r\n"
+            yield piece + b".\r\n"
             return
         yield piece
         start = stop
+
+
+def stuff(piece: bytes) -> bytes:
+    """`piece` (which starts a line) with a dot added before every dot that starts a line.
+
+    Line ends are the message builder's job (`webzine.message` writes CRLF only); what the
+    transport guarantees is that no server, however lenient, sees the end of the data before
+    ours. The shapes of SMTP smuggling all put a dot right after a bare CR or LF
+    (`<LF>.<CR><LF>`, `<CR>.<CR>` …); a piece with one is normalised to CRLF first.
+
+    Built messages are base64 with a handful of dots, so the dots are visited one by one
+    (`find` is memchr): no pass over the 120 KB copies or counts anything. Dense text takes
+    three C-speed passes instead."""
+    scan = _scan_dots(piece)
+    if scan is None:
+        if b"\r." in piece or piece.count(b"\n.") != piece.count(b"\r\n."):
+            piece = _LINE_BREAK.sub(b"\r\n", piece)
+        stuffed = piece.replace(b"\r\n.", b"\r\n..")
+        return b"." + stuffed if piece.startswith(b".") else stuffed
+    starts, smuggling = scan
+    if smuggling:
+        return stuff(_LINE_BREAK.sub(b"\r\n", piece))  # no bare CR or LF is left: no second round
+    if not starts:
+        return piece
+    bounds = [0, *starts, len(piece)]
+    return b".".join(piece[a:b] for a, b in zip(bounds, bounds[1:]))
+
+
+def _scan_dots(piece: bytes) -> tuple[list[int], bool] | None:
+    """Offsets of the dots that start a line, and whether a dot follows a bare CR or LF; None
+    when there are too many dots to visit one by one."""
+    starts: list[int] = []
+    smuggling = False
+    found = piece.find(b".")
+    for _ in range(_DOT_VISITS):
+        if found < 0:
+            return starts, smuggling
+        before = (b"\r\n" + piece[max(0, found - 2) : found])[-2:]  # a piece starts after a CRLF
+        if before == b"\r\n":
+            starts.append(found)
+        elif before[1:] in (b"\r", b"\n"):
+            smuggling = True
+        found = piece.find(b".", found + 1)
+    return None if found >= 0 else (starts, smuggling)
 
 
 class SmtpConnection:
@@ -254,7 +292,7 @@ class SmtpConnection:
         else:
             raise SenderProblem(
                 f"{peer}: the server offers no AUTH PLAIN or LOGIN"
-                + (" after STARTTLS." if self.endpoint.security != "none" else "."),
+                + (" over TLS." if self.endpoint.security != "none" else "."),
                 hint="unset the username variable if this relay does not need a login.",
             )
         if reply.code == 334:  # the server wants more than we have: cancel (RFC 4954)
@@ -318,11 +356,11 @@ class SmtpConnection:
             self.close()
 
     def quit(self) -> None:
-        """Say goodbye politely; a server that does not answer is closed anyway."""
+        """Say goodbye politely; a server that does not answer within a few seconds is closed anyway."""
         if self.alive:
             try:
                 self._write(b"QUIT\r\n", committed=False)
-                self._read_reply(committed=False)
+                self._read_reply(committed=False, timeout=min(self.endpoint.timeout, _QUIT_TIMEOUT))
             except ConnectionLost:
                 pass
         self.close()
@@ -347,11 +385,12 @@ class SmtpConnection:
             self.close()
             raise ConnectionLost(_reason(exc), committed=committed) from exc
 
-    def _read_reply(self, *, committed: bool) -> Reply:
-        deadline = time.monotonic() + self.endpoint.timeout
+    def _read_reply(self, *, committed: bool, timeout: float | None = None) -> Reply:
+        limit = timeout or self.endpoint.timeout
+        deadline = time.monotonic() + limit
         code, lines = None, []
         while True:
-            line = self._read_line(deadline, committed)
+            line = self._read_line(deadline, limit, committed)
             if len(line) < 3 or not line[:3].isdigit() or (code is not None and int(line[:3]) != code):
                 self.close()
                 raise ConnectionLost(f"not an SMTP reply: {line[:80]!r}", committed=committed)
@@ -363,7 +402,7 @@ class SmtpConnection:
                     self.close()
                 return reply
 
-    def _read_line(self, deadline: float, committed: bool) -> bytes:
+    def _read_line(self, deadline: float, limit: float, committed: bool) -> bytes:
         while True:
             end = self._buffer.find(b"\n")
             if end >= 0:
@@ -378,9 +417,7 @@ class SmtpConnection:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 self.close()
-                raise ConnectionLost(
-                    f"no reply within {self.endpoint.timeout:g} s", committed=committed, timed_out=True
-                )
+                raise ConnectionLost(f"no reply within {limit:g} s", committed=committed, timed_out=True)
             self._sock.settimeout(remaining)
             try:
                 chunk = self._sock.recv(65536)
