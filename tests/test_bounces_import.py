@@ -178,3 +178,11 @@ def test_cli_errors_are_one_sentence_with_exit_2(cli, project: Path) -> None:  #
                                               "Maildir folder, a provider event .json file or imaps://user@host/INBOX.")
     code, _, err = cli("bounces", "import", "imap://bounces@mail.example.com/INBOX")
     assert code == 2 and "WEBZINE_IMAP_PASSWORD" in err
+
+
+def test_a_source_that_cannot_be_read_does_not_lose_the_others(cli, project: Path) -> None:  # type: ignore[no-untyped-def]
+    box = maildir(project / "bounces", {"1.eml": dsn("kim@example.com")})
+    code, out, err = cli("bounces", "import", "missing.mbox", str(box))
+    assert code == 2 and err.startswith("Error: missing.mbox: no such file or folder;")
+    assert out.startswith("Read 1: 1 new events")
+    assert [e.email for e in load_events(project / "state" / "bounce-events.jsonl")] == ["kim@example.com"]

@@ -9,7 +9,7 @@ are stored before an IMAP message is moved, so a crash in between only means a h
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timezone
 from typing import Protocol
@@ -17,7 +17,7 @@ from typing import Protocol
 from webzine.bounces import policy, providers, store
 from webzine.bounces.dsn import Report, parse_report
 from webzine.bounces.events import BounceEvent, Kind, utc
-from webzine.bounces.sources import EventFile, Item, Source, event_lines
+from webzine.bounces.sources import EventFile, Item, Source, SourceError, event_lines
 from webzine.models import Suppression
 from webzine.suppressions import RANK, load_suppressions, merge_suppressions
 
@@ -41,6 +41,7 @@ class ImportResult:
     known: int = 0  # events already in the store (a re-import)
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (source, why)
     suppressed: list[Suppression] = field(default_factory=list)  # new or upgraded entries written
+    failed: list[tuple[str, str]] = field(default_factory=list)  # (source, error): sources not read
     at: str = ""
 
     def to_json(self) -> dict:
@@ -55,6 +56,7 @@ class ImportResult:
             "by_domain": dict(Counter(e.domain for e in fresh if e.kind not in {Kind.DELIVERED, Kind.AUTO_REPLY})),
             "attention": [_brief(e) for e in fresh if e.kind in {Kind.SENDER_PROBLEM, Kind.UNKNOWN}],
             "skipped": [{"source": s, "why": w} for s, w in self.skipped],
+            "failed": [{"source": s, "error": e} for s, e in self.failed],
             "suppressed": [{"email": s.email, "reason": s.reason.value, "detail": s.detail} for s in self.suppressed],
         }
 
@@ -96,36 +98,31 @@ def events_from_report(report: Report, source: str, lookup: RecipientLookup | No
     return events
 
 
-def read_sources(sources: Iterable[Source], lookup: RecipientLookup | None, *,
-                 unsubscribe_addresses: frozenset[str] = frozenset()) -> tuple[list[BounceEvent], ImportResult,
-                                                                                list[tuple[Source, list[Item]]]]:
-    """Read every source; never stops on one bad message. Returns the events, the partial
-    result, and per source the items to acknowledge once the events are stored."""
-    result = ImportResult()
+def read_source(source: Source, lookup: RecipientLookup | None, result: ImportResult, *,
+                unsubscribe_addresses: frozenset[str] = frozenset()) -> tuple[list[BounceEvent], list[Item]]:
+    """Read one source; never stops on one bad message. Returns its events and the items to
+    acknowledge once those events are stored; counts and skips go into `result`."""
     events: list[BounceEvent] = []
-    handled: list[tuple[Source, list[Item]]] = []
-    for source in sources:
-        done: list[Item] = []
-        for item in source.items():
-            result.read += 1
-            if isinstance(item, EventFile):
-                events.extend(_provider_events(item, result, lookup))
-                continue
-            done.append(item)
-            if item.skip:
-                result.skipped.append((item.source, item.skip))
-                continue
-            try:
-                report = parse_report(item.data, unsubscribe_addresses=unsubscribe_addresses)
-            except Exception as exc:  # noqa: BLE001 - the email package on hostile input; one message, not the run
-                result.skipped.append((item.source, f"could not be parsed ({type(exc).__name__}: {exc})"))
-                continue
-            found = events_from_report(report, item.source, lookup)
-            if not found:
-                result.skipped.append((item.source, "not a bounce, complaint, auto-reply or unsubscribe request"))
-            events.extend(found)
-        handled.append((source, done))
-    return events, result, handled
+    done: list[Item] = []
+    for item in source.items():
+        result.read += 1
+        if isinstance(item, EventFile):
+            events.extend(_provider_events(item, result, lookup))
+            continue
+        done.append(item)
+        if item.skip:
+            result.skipped.append((item.source, item.skip))
+            continue
+        try:
+            report = parse_report(item.data, unsubscribe_addresses=unsubscribe_addresses)
+        except Exception as exc:  # noqa: BLE001 - the email package on hostile input; one message, not the run
+            result.skipped.append((item.source, f"could not be parsed ({type(exc).__name__}: {exc})"))
+            continue
+        found = events_from_report(report, item.source, lookup)
+        if not found:
+            result.skipped.append((item.source, "not a bounce, complaint, auto-reply or unsubscribe request"))
+        events.extend(found)
+    return events, done
 
 
 def _provider_events(item: EventFile, result: ImportResult, lookup: RecipientLookup | None) -> list[BounceEvent]:
@@ -160,13 +157,21 @@ def _with_issue(event: BounceEvent, lookup: RecipientLookup | None) -> BounceEve
 def run_import(sources: Sequence[Source], *, events_path, suppressions_path, soft_limit: int,
                lookup: RecipientLookup | None = None, unsubscribe_addresses: frozenset[str] = frozenset(),
                today: date | None = None) -> ImportResult:
-    """The whole import. Files change only when there is something new to record."""
-    events, result, handled = read_sources(sources, lookup, unsubscribe_addresses=unsubscribe_addresses)
-    result.at = datetime.now(timezone.utc).isoformat(timespec="seconds")
-    result.fresh = store.append_events(events_path, events)
-    result.known = len(events) - len(result.fresh)
-    for source, items in handled:
-        source.done(items)
+    """The whole import. Files change only when there is something new to record.
+
+    Each source's events are stored before it is acknowledged (IMAP: moved), one source after
+    the other; a source that cannot be read is recorded in `failed` and the others still count."""
+    result = ImportResult(at=datetime.now(timezone.utc).isoformat(timespec="seconds"))
+    for source in sources:
+        try:
+            events, handled = read_source(source, lookup, result, unsubscribe_addresses=unsubscribe_addresses)
+            fresh = store.append_events(events_path, events)
+            source.done(handled)
+        except SourceError as exc:
+            result.failed.append((source.label, exc.message))
+            continue
+        result.fresh.extend(fresh)
+        result.known += len(events) - len(fresh)
     everything = store.load_events(events_path)
     wanted = policy.suppressions(everything, soft_limit=soft_limit,
                                  history=lookup.history if lookup is not None else None, today=today)

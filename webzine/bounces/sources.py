@@ -194,18 +194,26 @@ class ImapSource:
     def items(self) -> Iterator[Item]:
         self._client = client = self._connect()
         try:
-            status, data = client.uid("SEARCH", None, "ALL")
-            uids = data[0].split() if status == "OK" and data and data[0] else []
-            for uid in uids:
-                yield self._fetch(client, uid.decode())
+            sizes = self._sizes(client)
+            for uid, size in sizes.items():
+                yield self._fetch(client, uid, size)
         except (OSError, imaplib.IMAP4.error) as exc:
             raise SourceError(f"{self.host}:{self.port}: IMAP failed while reading {self.folder} ({exc}); "
                               f"re-run: messages already imported are not imported twice.") from exc
 
-    def _fetch(self, client: imaplib.IMAP4, uid: str) -> Item:
+    def _sizes(self, client: imaplib.IMAP4) -> dict[str, int | None]:
+        """UID → size of every message in the folder, in one round trip."""
+        status, data = client.uid("FETCH", "1:*", "(RFC822.SIZE)")
+        sizes: dict[str, int | None] = {}
+        for line in data if status == "OK" else []:
+            text = line if isinstance(line, bytes) else line[0] if isinstance(line, tuple) else b""
+            uid, size = re.search(rb"UID (\d+)", text), re.search(rb"RFC822\.SIZE (\d+)", text)
+            if uid:
+                sizes[uid.group(1).decode()] = int(size.group(1)) if size else None
+        return sizes
+
+    def _fetch(self, client: imaplib.IMAP4, uid: str, size: int | None) -> Item:
         source = f"{self.label};UID={uid}"
-        status, data = client.uid("FETCH", uid, "(RFC822.SIZE)")
-        size = _size(data) if status == "OK" else None
         if size is not None and size > self.max_bytes:
             return Item(source, skip=_too_big(size, self.max_bytes), token=uid)
         status, data = client.uid("FETCH", uid, "(BODY.PEEK[])")
@@ -257,11 +265,6 @@ def _loopback(host: str) -> bool:
 
 def _quote(folder: str) -> str:
     return '"' + folder.replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-
-def _size(data: list) -> int | None:
-    match = re.search(rb"RFC822\.SIZE (\d+)", data[0] if data and isinstance(data[0], bytes) else b"")
-    return int(match.group(1)) if match else None
 
 
 def _text(value: object) -> str:

@@ -3,7 +3,8 @@
 Import reads mbox files, Maildir folders, IMAP mailboxes and provider event files, stores new
 events, and updates lists/suppressions.csv by the policy in [bounces]. Sender problems are shown
 loudly on stderr: nobody is suppressed for them, the sender has to fix something. Exit codes:
-0 done (also when some messages were skipped: they are listed), 2 a source cannot be read.
+0 done (also when some messages were skipped: they are listed), 2 a source cannot be read (the
+other sources are still imported).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from pathlib import Path
 import click
 
 from webzine.bounces.importer import ImportResult, RecipientLookup, run_import
-from webzine.bounces.sources import Source, open_source
+from webzine.bounces.sources import Source, SourceError, open_source
 from webzine.bounces.store import write_json
 from webzine.cli import Context, pass_context
 from webzine.config import Settings, secret
@@ -60,6 +61,11 @@ def import_(ctx: Context, sources: tuple[str, ...], as_json: bool) -> int:
     else:
         _print_import(result, report)
     _warn(report)
+    if result.failed:
+        # The other sources were imported; the failure still decides the exit code.
+        first = result.failed[0][1]
+        more = f" (and {len(result.failed) - 1} more source(s) failed)" if len(result.failed) > 1 else ""
+        raise SourceError(first + more, hint="fix the source and run the import again; what was read is kept.")
     return 0
 
 
