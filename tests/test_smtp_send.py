@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pytest
 import sendkit
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 from smtp_server import Fault, SmtpTestServer, TestCertificate
 
 from webzine.config import Settings, Smtp
@@ -231,18 +233,27 @@ def point_at(project: Path, server: SmtpTestServer) -> None:
     (project / "webzine.toml").write_text(head + smtp + tail, encoding="utf-8")
 
 
-def webzine_send(project: Path, *args: str, password: str = PASSWORD) -> subprocess.CompletedProcess:
+@pytest.fixture(scope="module")
+def dkim_key() -> str:
+    """The sample publication signs with DKIM: a throw-away key for it."""
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    return key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
+
+
+def webzine_send(project: Path, dkim: str, *args: str, password: str = PASSWORD) -> subprocess.CompletedProcess:
     environment = {k: v for k, v in os.environ.items() if not k.startswith("WEBZINE_")}
     environment.update(WEBZINE_UNSUBSCRIBE_SECRET="cli-smtp-secret", WEBZINE_SMTP_USERNAME="news",
-                       WEBZINE_SMTP_PASSWORD=password, WEBZINE_DKIM_PRIVATE_KEY="", COLUMNS="200")  # fmt: skip
+                       WEBZINE_SMTP_PASSWORD=password, WEBZINE_DKIM_PRIVATE_KEY=dkim, COLUMNS="200")  # fmt: skip
     return subprocess.run([WEBZINE, "send", ISSUE, "--transport", "smtp", "--yes", *args], cwd=project,
                           env=environment, capture_output=True, text=True, timeout=120)  # fmt: skip
 
 
-def test_cli_send_delivers_everyone_once_and_resumes(project: Path, server: SmtpTestServer) -> None:
+def test_cli_send_delivers_everyone_once_and_resumes(project: Path, server: SmtpTestServer, dkim_key: str) -> None:
     point_at(project, server)
     server.faults.add(Fault("message", action="drop", match="kim.gapsu@"))
-    done = webzine_send(project, "--json")
+    done = webzine_send(project, dkim_key, "--json")
     assert done.returncode == 0, done.stderr
     summary = json.loads(done.stdout)
     assert summary["accepted"] == len(server.messages) > 5 and summary["retries"] >= 1
@@ -251,14 +262,16 @@ def test_cli_send_delivers_everyone_once_and_resumes(project: Path, server: Smtp
     assert parsed["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     assert server.messages[0].mail_from.startswith("bounces+")
 
-    again = webzine_send(project, "--json")
+    again = webzine_send(project, dkim_key, "--json")
     assert again.returncode == 0 and json.loads(again.stdout)["already_accepted"] == summary["accepted"]
     assert len(server.messages) == summary["accepted"]
 
 
-def test_cli_send_with_a_wrong_password_exits_3_with_one_line(project: Path, server: SmtpTestServer) -> None:
+def test_cli_send_with_a_wrong_password_exits_3_with_one_line(
+    project: Path, server: SmtpTestServer, dkim_key: str
+) -> None:
     point_at(project, server)
-    done = webzine_send(project, password="wrong")
+    done = webzine_send(project, dkim_key, password="wrong")
     assert done.returncode == 3
     first = done.stderr.splitlines()[0]
     assert first.startswith(f"Stopped: sender problem: 127.0.0.1:{server.port}: authentication failed (535 5.7.8")
