@@ -91,21 +91,16 @@ def addresses(text: str) -> list[str]:
     return [m.group(1).strip(".") for m in ADDRESS_RE.finditer(text)]
 
 
-def scan(notice: str, *, exclude: set[str]) -> list[TextFinding]:
-    """The failed recipients a plain-text notice names, each with the lines that explain it.
-
-    The sender's own addresses are skipped, unless nothing else is named (someone who mails
-    themselves gets their own bounce)."""
-    return _scan(notice, exclude) or _scan(notice, set())
-
-
-def _scan(notice: str, exclude: set[str]) -> list[TextFinding]:
+def scan(notice: str, *, exclude: set[str], strong_only: bool = False) -> list[TextFinding]:
+    """The failed recipients a plain-text notice names, each with the lines that explain it;
+    addresses in `exclude` (the sender's own) are never taken. `strong_only` ignores the
+    line shapes that merely mention an address."""
     lines = notice.split("\n")
     hits: dict[str, tuple[int, int]] = {}  # address → (rank of the line shape, line index)
     for index, line in enumerate(lines):
         if "@" not in line or NOT_RECIPIENT_LINE.search(line):
             continue
-        for rank, shape in enumerate(RECIPIENT_LINES):
+        for rank, shape in enumerate(RECIPIENT_LINES[:STRONG_SHAPES] if strong_only else RECIPIENT_LINES):
             for match in shape.finditer(line):
                 address = match.group("a").strip(".").lower()
                 if _excluded(address, exclude):

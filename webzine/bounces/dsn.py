@@ -39,6 +39,7 @@ UNSUBSCRIBE_SUBJECT = re.compile(r"^\s*(?:re:\s*)?(?:unsubscribe|remove me|수�
 MAX_PARSE_BYTES = 512 * 1024  # the report parts come first; past this is the bounced message's body
 RETURNED_PART = re.compile(rb"(?im)^content-type:[ \t]*message/(?:rfc822|global)\b")
 REPORT_PART = re.compile(rb"(?im)^content-type:[ \t]*message/(?:delivery-status|global-delivery-status|feedback-report)")
+RECEIVED_FOR = re.compile(r"\bfor\s+<?([^\s<>;@]+@[^\s<>;]+?)>?\s*;", re.IGNORECASE)
 BLANK_LINE = re.compile(rb"\r?\n\r?\n")
 Heads = dict[str, str]  # lowercased header name → raw value, see mime.header_map
 FORWARDED_SENDER = re.compile(r"mailer-daemon|postmaster|mail delivery (?:system|subsystem)", re.IGNORECASE)
@@ -252,12 +253,14 @@ def _feedback(parts: mime.Parts, original: Heads | None) -> list[Finding]:
 
 
 def _from_text(notice: str, subject: str, exclude: set[str], original: Heads | None) -> tuple[str, list[Finding]]:
-    found = detectors.scan(notice, exclude=exclude)
+    # The sender's own addresses are skipped first; but someone who mails themselves gets their
+    # own bounce, so a line that plainly lists one still counts before the envelope is guessed.
+    found = (detectors.scan(notice, exclude=exclude)
+             or detectors.scan(notice, exclude=set(), strong_only=True)
+             or _envelope_recipient(notice, exclude, original)
+             or detectors.scan(notice, exclude=set()))
     if not found:
-        fallback = [a for a in _addresses(original, "To") if a.lower() not in exclude]
-        if not fallback or not notice.strip():
-            return "none", []
-        found = [detectors.TextFinding(fallback[0].lower(), "")]
+        return "none", []
     quoted = detectors.smtp_lines(notice)
     findings = []
     for item in found:
@@ -269,6 +272,17 @@ def _from_text(notice: str, subject: str, exclude: set[str], original: Heads | N
         findings.append(Finding(item.email, verdict.kind, verdict.reason, verdict.status,
                                 " ".join(diagnostic.split())[:500]))
     return "text", findings
+
+
+def _envelope_recipient(notice: str, exclude: set[str], original: Heads | None) -> list[detectors.TextFinding]:
+    """The bounced message's own To, or the address its last Received header says it was for,
+    when the notice names none ("The following address(es) failed: kijitora")."""
+    if not notice.strip() or not original:
+        return []
+    received = RECEIVED_FOR.search(original.get("received", ""))
+    candidates = _addresses(original, "To") + ([received.group(1)] if received else [])
+    chosen = next((a.lower() for a in candidates if a.lower() not in exclude), None)
+    return [detectors.TextFinding(chosen, "")] if chosen else []
 
 
 def _context_for(notice: str, addresses: tuple[str, ...]) -> str:
