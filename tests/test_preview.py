@@ -119,6 +119,21 @@ def test_search_finds_by_name_email_or_company_and_only_cleaned_recipients(proje
     assert snapshot.excluded > 0
 
 
+def test_an_issue_save_reuses_the_cleaned_list_and_a_list_save_reloads_it(project: Path) -> None:
+    workspace = workspace_of(project)
+    first = workspace.refresh()
+    issue = project / "issues" / f"{SLUG}.md"
+    save(issue, issue.read_text(encoding="utf-8") + "\n한 줄 더.\n")
+    assert workspace.changed()
+    second = workspace.refresh()
+    assert second.version == 2 and second.recipients is first.recipients  # not cleaned again
+    subscribers = project / "lists" / "subscribers.csv"
+    save(subscribers, subscribers.read_text(encoding="utf-8").replace("황보영", "황보영희"))
+    third = workspace.refresh()
+    assert [r.name for r in search(third, "황보")[1]] == ["황보영희"]
+    assert not workspace.changed()
+
+
 def test_the_frame_forces_the_dark_rules_and_holds_back_personal_images() -> None:
     html = (
         "<html><head><style>@media (prefers-color-scheme: dark) { .a { color: #fff } }"
