@@ -17,10 +17,10 @@ Reusable by any test that needs to watch what an SMTP client really sends::
   `exclude_auth=("PLAIN",)` leaves only LOGIN.
 - `pipelining`: announce PIPELINING (aiosmtpd reads commands as a stream, so it works).
 - `server.messages`: every accepted message (`Received`), in order; `server.sessions`: number of
-  connections seen; `server.transcript`: one `(session, command)` per command, AUTH data masked.
+  connections seen; `server.faults.fired`: every fault that fired, as (stage, address, what).
 - Faults (`server.faults`): scripted (`add(Fault(...))`) or random (`random(rate, replies,
-  seed=)`). Stages: "ehlo", "mail", "rcpt", "data" (the DATA command), "message" (after the whole
-  message arrived). Actions: "reply" (answer with `reply`; a 421 also closes the connection),
+  seed=)`). Stages: "ehlo" (matched against the EHLO name), "mail", "rcpt", "message" (after the
+  whole message arrived; matched against the recipients). Actions: "reply" (answer with `reply`; a 421 also closes the connection),
   "drop" (close the connection without answering; at "message" the message is discarded), "hang"
   (stop answering for `hang` seconds) and "accept_then_drop" (at "message": store the message,
   then close without answering — the server accepted, the client cannot know).
@@ -52,7 +52,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-Stage = Literal["ehlo", "mail", "rcpt", "data", "message"]
+Stage = Literal["ehlo", "mail", "rcpt", "message"]
 Action = Literal["reply", "drop", "hang", "accept_then_drop"]
 
 
@@ -212,7 +212,7 @@ class _Handler:
         session.host_name = hostname
         fault = await self._fault(smtp, "ehlo", hostname)
         if fault is not None:
-            return fault
+            return [fault]  # the whole EHLO answer
         if self._server.pipelining:
             responses.insert(1, "250-PIPELINING")
         return responses

@@ -242,6 +242,12 @@ def test_username_without_password_is_a_config_error(monkeypatch: pytest.MonkeyP
         SmtpTransport.from_settings(Settings(publication=PUBLICATION, smtp=Smtp(security="none")))
 
 
+def test_unreadable_ca_file_is_a_config_error(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    settings = Settings(publication=PUBLICATION, smtp=Smtp(ca_file="certs/relay-ca.pem"), root=tmp_path)
+    with pytest.raises(ConfigError, match=r"^\[smtp\] ca_file .*certs/relay-ca.pem: cannot be read"):
+        SmtpTransport.from_settings(settings)
+
+
 def test_registry_names_the_smtp_transport() -> None:
     assert transport_class("smtp") is SmtpTransport
 
@@ -590,6 +596,26 @@ def test_starttls_missing_is_refused_before_any_credentials() -> None:
                 transport.send(outgoing(0))
         finally:
             transport.close()
+
+
+def test_ehlo_refused_is_a_sender_problem_and_busy_is_for_later(server: SmtpTestServer) -> None:
+    server.faults.add(Fault("ehlo", reply="554 5.7.1 client.example.test: Helo command rejected"))
+    transport = transport_for(server)
+    try:
+        with pytest.raises(SenderProblem, match=r"refused EHLO \(554 5\.7\.1 client\.example\.test: Helo"):
+            transport.send(outgoing(0))
+    finally:
+        transport.close()
+    server.faults.add(Fault("ehlo", reply="421 4.3.2 too many connections"))
+    transport = transport_for(server)
+    try:
+        with pytest.raises(TransportError, match="try again later") as caught:
+            transport.send(outgoing(0))
+        assert not isinstance(caught.value, SenderProblem)
+        assert transport.send(outgoing(1)).outcome is Outcome.ACCEPTED  # a transient refusal is not remembered
+    finally:
+        transport.close()
+    assert [m.rcpt_tos for m in server.messages] == [("reader1@example.com",)]
 
 
 def test_cannot_connect_names_host_and_port() -> None:

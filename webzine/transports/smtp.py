@@ -297,7 +297,11 @@ def _context(endpoint: Endpoint) -> ssl.SSLContext:
     try:
         return tls_context(endpoint.ca_file)
     except (OSError, ssl.SSLError) as exc:
-        raise ConfigError(f"[smtp] ca_file {endpoint.ca_file}: cannot be read as PEM certificates ({exc}).") from exc
+        reason = getattr(exc, "strerror", None) or str(exc)
+        raise ConfigError(
+            f"[smtp] ca_file {endpoint.ca_file}: cannot be read as PEM certificates ({reason}).",
+            hint="point ca_file at the PEM file of the CA that signed the relay's certificate, or remove it.",
+        ) from exc
 
 
 def _local_fqdn() -> str:
