@@ -195,6 +195,7 @@ class _ListView:
         if self._managers is None:
             recipients = self.clean.recipients
             self._managers = dict(zip(map(attrgetter("row"), recipients), map(attrgetter("manager"), recipients)))
+            self._managers.update((reject.row, reject.manager) for reject in self.clean.rejects)
         return self._managers.get(row, "")
 
     def status(self, key: str) -> str:
@@ -218,6 +219,8 @@ def _outcome(row: int, cells: dict[str, str], key: str, suppressions: Mapping[st
     list_row = view.first_row.get(key)
     if list_row is not None and not common["manager"]:
         common["manager"] = view.manager_at(list_row)
+    elif not common["manager"] and key in view.rejected:
+        common["manager"] = view.rejected[key].manager
     suppression = suppressions.get(key)
     if suppression is not None:
         return CustomerOutcome(**common, outcome=Outcome(suppression.reason.value),

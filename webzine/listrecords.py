@@ -45,6 +45,7 @@ class Reject(NamedTuple):
     email: str = ""
     name: str = ""
     company: str = ""
+    manager: str = ""
 
 
 class Duplicate(NamedTuple):

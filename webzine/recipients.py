@@ -208,7 +208,8 @@ def _check(result: CleanList, recipient: Recipient, key: str, value: str, suppre
 
 
 def _reject(recipient: Recipient, value: str, reason: RejectReason, detail: str) -> Reject:
-    return Reject(recipient.row, value, reason, "", detail, recipient.email, recipient.name, recipient.company)
+    return Reject(recipient.row, value, reason, "", detail, recipient.email, recipient.name, recipient.company,
+                  recipient.manager)
 
 
 def load_clean_list(settings: Settings, *, advertising: bool, today: date | None = None,

@@ -98,7 +98,7 @@ class _Chunker:
             else repeat((), size)
         merge = self._merge_fields(columns, size)
         self.written_domains.update(compress(domains, mask))  # before the slow rows join the mask
-        roles |= self._slow_rows(chunk, numbers, written, emails, keys, mask, names, companies)
+        roles |= self._slow_rows(chunk, numbers, written, emails, keys, mask, names, companies, managers)
         self._row_notes(numbers, emails, keys, mask, roles, consents, consent_cells)
         parsed.recipients.extend(compress(map(_new_recipient, emails, names, adjectives, companies, managers,
                                               consents, tags, merge, numbers), mask))
@@ -131,7 +131,7 @@ class _Chunker:
 
     def _slow_rows(self, chunk: list[list[str]], numbers: list[int], written: tuple[str, ...],
                    emails: list[str | None], keys: list[str], mask: list[bool],
-                   names: list[str], companies: list[str]) -> bool:
+                   names: list[str], companies: list[str], managers: list[str]) -> bool:
         """Rows the fast path left: blank, empty email, anything unusual. One by one.
         Returns whether any of them is a shared mailbox."""
         result, parse = self.result, self.normaliser.parse
@@ -146,7 +146,8 @@ class _Chunker:
                 email, key, display = parse(cell)
             except BadAddress as bad:
                 result.rejects.append(Reject(number, cell, RejectReason(bad.reason), bad.suggestion,
-                                             bad.detail, bad.email, names[index], companies[index]))
+                                             bad.detail, bad.email, names[index], companies[index],
+                                             managers[index]))
                 continue
             if self.normaliser.fixed is not None:
                 wrong, right = self.normaliser.fixed

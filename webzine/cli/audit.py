@@ -106,7 +106,7 @@ def render(report: AuditReport, managers: dict[str, Manager]) -> str:
         lines.append("" if gaps else "All key customers will receive this issue.")
         if gaps:
             lines.append("Every gap is excused.")
-    return "\n".join(lines).rstrip() + "\n"
+    return "\n".join(lines).rstrip()
 
 
 def _manager_line(manager_id: str, managers: dict[str, Manager]) -> str:
