@@ -267,13 +267,17 @@ class MessageFactory:
     def unsubscribe_url(self, address: str) -> str:
         return f"{self._unsubscribe_base}/{unsubscribe_token(self._key, self._list_id, address)}"
 
+    def message_id(self, recipient: Recipient) -> str:
+        return message_id(self._key, self.issue, recipient.key, self._domain, test=self._options.test)
+
     def envelope_sender(self, recipient: Recipient) -> str:
         if self._options.test:
             return self._return_path
         return verp_address(self._return_path, verp_token(self._key, self.issue, recipient.email))
 
-    def build(self, recipient: Recipient, *, rcpt_to: str | None = None) -> OutgoingMessage:
-        """The message for `recipient` (delivered to `rcpt_to` when given: test sends).
+    def build(self, recipient: Recipient, *, rcpt_to: str | None = None, mail_from: str | None = None) -> OutgoingMessage:
+        """The message for `recipient` (delivered to `rcpt_to` when given: test sends). `mail_from`
+        is `envelope_sender(recipient)` when the caller has already computed it.
 
         Raises `RecipientRejected` when the recipient's data would put a control character into
         a header or is not an address that can be written; nothing is ever half-encoded."""
@@ -285,7 +289,7 @@ class MessageFactory:
         render = _SlotRenderer(context, self._globals)
         subject = self._options.subject_prefix + render.text(self._rendered.subject)
         to_address = rcpt_to or recipient.email
-        mid = message_id(self._key, self.issue, recipient.key, self._domain, test=self._options.test)
+        mid = self.message_id(recipient)
         try:
             headers = [
                 self._static,
@@ -315,7 +319,7 @@ class MessageFactory:
             data = self._signer.sign(data) + data
         return OutgoingMessage(
             key=recipient.key,
-            mail_from=self.envelope_sender(recipient),
+            mail_from=mail_from or self.envelope_sender(recipient),
             rcpt_to=to_address,
             data=data,
             message_id=mid,
