@@ -375,3 +375,16 @@ def test_two_issues_with_one_slug_are_refused(tmp_path: Path, capsys: pytest.Cap
         "Error: issues/2026-11-autumn.md and issues/2026-12-year-end.md both use the slug '2026-12-year-end'; "
         "give one of them its own slug: line."
     )
+
+
+def test_an_unknown_merge_field_is_still_an_error_with_the_list_present(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    project = copy_sample(tmp_path / "publication")
+    issue = project / "issues" / "2026-11-autumn.md"
+    issue.write_text(OLDER_ISSUE.replace("recipient.last_order", "recipient.last_ordr"), encoding="utf-8")
+    code, _, err = run_cli(project, "archive", capsys=capsys)
+    assert code == 2
+    assert err.splitlines()[0] == (
+        "Error: issues/2026-11-autumn.md:8: unknown merge field 'recipient.last_ordr'; did you mean 'recipient.last_order'?"
+    )
