@@ -9,7 +9,7 @@ later by `policy.py`, so a changed policy can be re-applied to the stored histor
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from enum import StrEnum
 
@@ -60,9 +60,12 @@ class BounceEvent:
 
     def to_json(self) -> str:
         """One line of the append-only event store."""
-        data = asdict(self)
-        data["kind"] = self.kind.value
-        data["occurred_at"] = self.occurred_at.isoformat() if self.occurred_at else None
+        data = {  # by hand: dataclasses.asdict deep-copies and costs more than the JSON encoding
+            "kind": self.kind.value, "email": self.email, "dedupe_key": self.dedupe_key, "source": self.source,
+            "provider": self.provider, "issue": self.issue, "status": self.status, "diagnostic": self.diagnostic,
+            "occurred_at": self.occurred_at.isoformat() if self.occurred_at else None, "reason": self.reason,
+            "evidence": dict(self.evidence),
+        }
         return json.dumps(data, ensure_ascii=False, sort_keys=True)
 
     @classmethod
