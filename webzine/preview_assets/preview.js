@@ -109,8 +109,9 @@ async function loadRecipients() {
   const { data } = await getJSON(`/api/recipients?q=${encodeURIComponent(view.query)}`);
   const list = $("#recipient-results");
   list.replaceChildren(...data.matches.map((person) => element("li", {
-    role: "option", class: "recipient-option", "data-id": person.id,
-    "aria-selected": String(person.id === view.recipient), onclick: () => choose(person.id) },
+    role: "option", class: "recipient-option", "data-id": person.id, tabindex: "0",
+    "aria-selected": String(person.id === view.recipient), onclick: () => choose(person.id),
+    onkeydown: (event) => { if (event.key === "Enter" || event.key === " ") { event.preventDefault(); choose(person.id); } } },
   element("span", { class: "who", text: person.name || "(이름 없음)" }),
   element("span", { class: "where", text: [person.company, person.email].filter(Boolean).join(" · ") }))));
   if (data.total > data.matches.length) {
@@ -220,6 +221,18 @@ function start() {
   $("#recipient-search").addEventListener("input", (event) => {
     clearTimeout(timer);
     timer = setTimeout(() => { view.query = event.target.value; loadRecipients(); }, 120);
+  });
+  $("#recipient-search").addEventListener("keydown", async (event) => {
+    if (event.key !== "Enter" && event.key !== "ArrowDown") return;
+    event.preventDefault();
+    if (view.query !== event.target.value) {  // typed faster than the debounce: search now
+      clearTimeout(timer);
+      view.query = event.target.value;
+      await loadRecipients();
+    }
+    const first = document.querySelector(".recipient-option");
+    if (!first) return;
+    if (event.key === "Enter") choose(first.dataset.id); else first.focus();
   });
   $("#width-desktop").addEventListener("click", () => setWidth("desktop"));
   $("#width-mobile").addEventListener("click", () => setWidth("mobile"));
