@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from email.utils import parseaddr
+from functools import lru_cache
 from importlib import resources
 
 import jinja2
@@ -47,6 +48,7 @@ class Site:
         )
 
 
+@lru_cache(maxsize=256)  # under load, many answers share the same second
 def korean_time(timestamp: str) -> str:
     """ISO 8601 (UTC) → `2026년 11월 23일 16:05 (KST)`."""
     moment = datetime.fromisoformat(timestamp.replace("Z", "+00:00")).astimezone(KST)

@@ -2,8 +2,8 @@
 
 A commit is the expensive part of a write (one WAL append per transaction). Requests hand their
 unsubscribe to this writer and await the result; the writer takes everything queued since its last
-turn and commits it at once. Under load the batches grow by themselves; a lone request is written
-on the next loop turn. A request is answered only after its row is committed, so a 200 always means
+turn and commits it at once, in a worker thread. Under load the batches grow by themselves (whatever
+arrives during one commit is the next batch); a lone request is written at once. A request is answered only after its row is committed, so a 200 always means
 "recorded".
 """
 
@@ -41,22 +41,26 @@ class UnsubscribeWriter:
             while len(batch) < MAX_BATCH and not queue.empty():
                 batch.append(queue.get_nowait())
             try:
-                results = self.store.record_unsubscribes([request for request, _ in batch])
+                # in a thread: a commit that has to wait for the disk (a WAL checkpoint's fsync)
+                # must not stall every other request; the next batch gathers meanwhile
+                results = await asyncio.to_thread(self.store.record_unsubscribes, [r for r, _ in batch])
             except Exception as exc:  # every waiting request learns the write failed
                 for _, future in batch:
                     if not future.done():
                         future.set_exception(exc)
-                continue
-            for (_, future), result in zip(batch, results, strict=True):
-                if not future.done():
-                    future.set_result(result)
+            else:
+                for (_, future), result in zip(batch, results, strict=True):
+                    if not future.done():
+                        future.set_result(result)
+            finally:
+                for _ in batch:
+                    queue.task_done()
 
     async def close(self) -> None:
-        """Finish what is queued, then stop."""
+        """Finish what is queued and being written, then stop."""
         if self._task is None or self._queue is None:
             return
-        while not self._queue.empty():
-            await asyncio.sleep(0)
+        await self._queue.join()
         self._task.cancel()
         try:
             await self._task
