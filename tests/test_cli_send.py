@@ -204,3 +204,19 @@ def test_status_without_a_ledger(project: Path) -> None:
     done = run(project, "status")
     assert done.returncode == 0 and done.stdout.startswith("No sends recorded in ")
     assert json.loads(run(project, "status", "--json").stdout) == []
+
+
+def test_an_unsubscribe_in_the_serve_store_is_honoured_before_it_is_pulled(project: Path, dkim_key: str) -> None:
+    from webzine.config import load_settings
+    from webzine.serve.store import Store
+
+    store = Store.from_settings(load_settings(project / "webzine.toml"))
+    store.record_unsubscribe("jihye.park@example.com", "news.example.co.kr", "one-click", {"ip": "127.0.0.1"})
+    store.close()
+    set_send(project, rate=1000)
+    done = run(project, "send", ISSUE, "--yes", "--json", dkim=dkim_key)
+    assert done.returncode == 0, done.stderr
+    summary = json.loads(done.stdout)
+    assert summary["suppressed"] == 1 and summary["accepted"] == summary["recipients"] - 1
+    sent_to = {email.message_from_bytes(path.read_bytes())["To"] for path in (project / "outbox" / "new").iterdir()}
+    assert len(sent_to) == summary["accepted"] and not any("jihye.park@example.com" in to for to in sent_to)

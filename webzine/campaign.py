@@ -18,6 +18,7 @@ from webzine.errors import AuditGaps, ListError, LintFailed
 from webzine.issue import load_issue
 from webzine.message import FactoryOptions, MessageFactory, token_secret
 from webzine.models import Manager, Recipient
+from webzine.pacing import SuppressionWatch
 from webzine.recipients import load_clean_list, load_managers
 from webzine.render import RenderedIssue, build_issue
 from webzine.transports import transport_class
@@ -97,6 +98,23 @@ def not_started(settings: Settings, ledger: "Ledger", issue_path: Path) -> tuple
     for start in range(0, len(keys), 5000):
         seen += len(ledger.states(issue.slug, keys[start : start + 5000]))
     return issue.slug, len(keys), len(keys) - seen
+
+
+def suppression_watch(settings: Settings) -> SuppressionWatch:
+    """Who must not be mailed, kept current during a send: the suppression file plus what the
+    unsubscribe service (`webzine serve`) recorded and has not yet been pulled into it."""
+    from webzine.serve.store import sqlite_path, store_suppressions
+    from webzine.suppressions import load_suppressions
+
+    store = sqlite_path(settings)
+
+    def load(path: Path) -> dict[str, object]:
+        merged: dict[str, object] = {entry.key: entry for entry in store_suppressions(settings)}
+        merged.update(load_suppressions(path))
+        return merged
+
+    return SuppressionWatch(settings.path(settings.lists.suppressions), load,
+                            also_watch=[store, store.with_name(store.name + "-wal")])
 
 
 def make_factory(campaign: Campaign, *, options: FactoryOptions = FactoryOptions()) -> MessageFactory:

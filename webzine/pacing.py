@@ -10,10 +10,9 @@ import os
 import random
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
-from webzine.models import Suppression
 
 Clock = Callable[[], float]
 Sleep = Callable[[float], None]
@@ -64,13 +63,15 @@ def backoff(attempt: int, *, base: float = 2.0, cap: float = 300.0, hint: float 
 
 
 class SuppressionWatch:
-    """Answers "is this address suppressed now?" from the suppression file, re-reading it when
-    it changes (checked at most every `interval` seconds), so a long send honours an unsubscribe
-    or bounce recorded after it started."""
+    """Answers "is this address suppressed now?", re-reading the suppression file when it changes
+    (checked at most every `interval` seconds), so a long send honours an unsubscribe or bounce
+    recorded after it started. `load(path)` may merge in other sources (the unsubscribe
+    service's store); `also_watch` names their files, whose changes also trigger a re-read."""
 
-    def __init__(self, path: Path, load: Callable[[Path], dict[str, Suppression]], *,
-                 interval: float = 5.0, clock: Clock = time.monotonic) -> None:
+    def __init__(self, path: Path, load: Callable[[Path], Mapping[str, object]], *,
+                 also_watch: Sequence[Path] = (), interval: float = 5.0, clock: Clock = time.monotonic) -> None:
         self.path = path
+        self._paths = (path, *also_watch)
         self._load = load
         self._interval = interval
         self._clock = clock
@@ -79,15 +80,19 @@ class SuppressionWatch:
         self._entries = load(path)
         self.reloads = 0
 
-    def _signature(self) -> tuple[int, int] | None:
-        try:
-            info = os.stat(self.path)
-        except FileNotFoundError:
-            return None
-        return (info.st_mtime_ns, info.st_size)
+    def _signature(self) -> tuple[tuple[int, int] | None, ...]:
+        stamps: list[tuple[int, int] | None] = []
+        for path in self._paths:
+            try:
+                info = os.stat(path)
+            except FileNotFoundError:
+                stamps.append(None)
+            else:
+                stamps.append((info.st_mtime_ns, info.st_size))
+        return tuple(stamps)
 
     def refresh(self) -> bool:
-        """Re-read the file if it changed since the last look; True when it was re-read."""
+        """Re-read if a watched file changed since the last look; True when it was re-read."""
         now = self._clock()
         if now - self._checked < self._interval:
             return False
@@ -100,5 +105,5 @@ class SuppressionWatch:
         self.reloads += 1
         return True
 
-    def get(self, key: str) -> Suppression | None:
+    def get(self, key: str) -> object | None:
         return self._entries.get(key)

@@ -29,6 +29,7 @@ from webzine.campaign import (
     make_transport,
     not_started,
     sample_recipient,
+    suppression_watch,
     with_overrides,
 )
 from webzine.cli import Context, pass_context
@@ -37,9 +38,8 @@ from webzine.issue import load_issue
 from webzine.ledger import Ledger, State
 from webzine.message import FactoryOptions, RecipientRejected
 from webzine.mime import UnsafeHeader, check_address
-from webzine.pacing import SuppressionWatch
 from webzine.send import EXIT_AGAIN, EXIT_FAILED, EXIT_OK, Sender, SendOptions, SendSummary
-from webzine.suppressions import load_suppressions, merge_suppressions
+from webzine.suppressions import merge_suppressions
 from webzine.transports.base import Outcome
 
 _PREVIEW_ROWS = 5
@@ -229,7 +229,7 @@ def _real_send(campaign: Campaign, issue: Path, options: SendOptions, as_json: b
     factory = make_factory(campaign)
     transport = make_transport(settings)
     suppressions = settings.path(settings.lists.suppressions)
-    watch = SuppressionWatch(suppressions, load_suppressions)
+    watch = suppression_watch(settings)
     stop = threading.Event()
     total = len(campaign.clean.recipients)
     show_bar = not as_json and sys.stderr.isatty()
