@@ -143,6 +143,7 @@ class SesApi(Api):
 class Bounces(Section):
     soft_limit: int = Field(3, ge=1)  # distinct issues in a row with a soft bounce
     imap_password_env: str = "WEBZINE_IMAP_PASSWORD"
+    imap_ca_file: str = ""  # a private CA for imaps://; the system's CAs when empty
     processed_folder: str = "Processed"
     events: str = "state/bounce-events.jsonl"
 

@@ -154,6 +154,7 @@ class ImapSource:
     url: str
     password: str
     processed_folder: str = "Processed"
+    ca_file: str = ""  # a private CA to trust for imaps:// (the system's CAs otherwise)
     timeout: float = 30.0
     max_bytes: int = MAX_MESSAGE_BYTES
     label: str = ""
@@ -174,20 +175,26 @@ class ImapSource:
         where_ = f"{self.host}:{self.port}"
         try:
             if self.scheme == "imaps":
-                client: imaplib.IMAP4 = imaplib.IMAP4_SSL(self.host, self.port, ssl_context=ssl.create_default_context(),
+                context = ssl.create_default_context(cafile=self.ca_file or None)
+                client: imaplib.IMAP4 = imaplib.IMAP4_SSL(self.host, self.port, ssl_context=context,
                                                           timeout=self.timeout)
             else:
                 client = imaplib.IMAP4(self.host, self.port, timeout=self.timeout)
+        except ssl.SSLCertVerificationError as exc:
+            raise SourceError(f"{where_}: the IMAP server's certificate is not trusted ({exc.verify_message}); "
+                              f"set [bounces] imap_ca_file to its CA.") from exc
         except (OSError, imaplib.IMAP4.error) as exc:
             raise SourceError(f"{where_}: cannot connect to the IMAP server ({exc}); check host, port and "
                               f"network.") from exc
         try:
             client.login(self.user, self.password)
         except imaplib.IMAP4.error as exc:
+            client.shutdown()
             raise SourceError(f"{where_}: IMAP login as {self.user} failed ({_text(exc)}); check the user and "
                               f"the password variable.") from exc
         status, _ = client.select(_quote(self.folder))
         if status != "OK":
+            client.logout()
             raise SourceError(f"{where_}: the folder {self.folder!r} does not exist; check the URL's path.")
         return client
 
@@ -275,13 +282,14 @@ def _text(value: object) -> str:
     return str(value)
 
 
-def open_source(spec: str, *, password: str | None = None, processed_folder: str = "Processed") -> Source:
+def open_source(spec: str, *, password: str | None = None, processed_folder: str = "Processed",
+                ca_file: str = "") -> Source:
     """SOURCE argument → a source. Passwords come from the caller (an environment variable)."""
     if spec.startswith(("imaps://", "imap://")):
         if password is None:
             raise SourceError(f"{spec}: an IMAP source needs a password; set the variable named in "
                               f"[bounces] imap_password_env.")
-        return ImapSource(spec, password, processed_folder)
+        return ImapSource(spec, password, processed_folder, ca_file)
     return FileSource(Path(spec))
 
 

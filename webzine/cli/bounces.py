@@ -100,7 +100,8 @@ def _open(spec: str, settings: Settings) -> Source:
     password = None
     if spec.startswith(("imaps://", "imap://")):
         password = secret(settings.bounces.imap_password_env, purpose="the bounce mailbox's IMAP password")
-    return open_source(spec, password=password, processed_folder=settings.bounces.processed_folder)
+    ca_file = str(settings.path(settings.bounces.imap_ca_file)) if settings.bounces.imap_ca_file else ""
+    return open_source(spec, password=password, processed_folder=settings.bounces.processed_folder, ca_file=ca_file)
 
 
 @contextmanager
