@@ -112,7 +112,6 @@ class SendSummary:
 @dataclass(slots=True)
 class _Job:
     messages: list[OutgoingMessage]
-    emails: list[str]
 
 
 Progress = Callable[[int, "SendSummary"], None]
@@ -168,7 +167,7 @@ class Sender:
         self._pending: list[Result] = []
         self._flushed = clock()
         self._attempts: dict[str, int] = {}
-        self._retry: list[tuple[float, int, OutgoingMessage, str]] = []
+        self._retry: list[tuple[float, int, OutgoingMessage]] = []
         self._order = itertools.count()
         self._consecutive = 0
         self._bounces: list[Suppression] = []
@@ -290,10 +289,10 @@ class Sender:
             if message is not None:
                 group.append(message)
             if len(group) == self._batch:
-                self._dispatch(_Job(group, [m.rcpt_to for m in group]))
+                self._dispatch(_Job(group))
                 group = []
         if group:
-            self._dispatch(_Job(group, [m.rcpt_to for m in group]))
+            self._dispatch(_Job(group))
 
     def _dispatch(self, job: _Job) -> None:
         if self._pool is None:
@@ -395,7 +394,7 @@ class Sender:
         delay = backoff(attempts, hint=getattr(delivery, "retry_after", None))
         due = self._clock() + delay
         if attempts < self.settings.send.max_attempts and due <= self._deadline and not self._halted():
-            heapq.heappush(self._retry, (due, next(self._order), message, message.rcpt_to))
+            heapq.heappush(self._retry, (due, next(self._order), message))
         else:
             self.summary.deferred += 1
             self._attempts.pop(message.key, None)
@@ -414,11 +413,16 @@ class Sender:
 
     def _retry_until_done(self) -> None:
         while (self._retry or self._inflight) and not self._halted():
-            if self._retry and self._retry[0][0] <= self._clock():
-                _, _, message, _ = heapq.heappop(self._retry)
-                self.summary.retries += 1
-                self._claim([message])
-                self._dispatch(_Job([message], [message.rcpt_to]))
+            now = self._clock()
+            if self._retry and self._retry[0][0] <= now:
+                due: list[OutgoingMessage] = []
+                while self._retry and self._retry[0][0] <= now and len(due) < self._claim_size:
+                    due.append(heapq.heappop(self._retry)[2])
+                self.summary.retries += len(due)
+                self._claim(due)  # one commit for every retry that is due
+                for start in range(0, len(due), self._batch):
+                    group = due[start : start + self._batch]
+                    self._dispatch(_Job(group))
                 continue
             if self._inflight:
                 self._drain(block=True)
