@@ -115,13 +115,6 @@ class AddressBook:
             self._stamps = stamps
             self.generation += 1
 
-    def add(self, address: str) -> None:
-        """Make one more address resolvable without re-reading the files."""
-        with self._lock:
-            tokens = dict(self._tokens)
-            tokens.update(index_unsubscribe_tokens(self._secret, self._list_id, [address.lower()]))
-            self._tokens = tokens
-
     def resolve(self, token: str) -> str | None:
         """The address this token was issued for, or None for anything else (unknown, forged,
         truncated, altered, another list's) — callers answer every None the same way."""

@@ -12,7 +12,7 @@ import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from starlette.applications import Starlette
@@ -49,7 +49,6 @@ class Collaborators:
 
     transport_factory: Callable[[], Transport] | None = None
     address_reader: AddressReader = read_addresses
-    extra_addresses: tuple[str, ...] = field(default=())
     refresh_seconds: float = 2.0  # how often the list files are checked for changes
     fetch: Fetch = fetch_https  # SNS signing certificates and subscription confirmations
     clock: Callable[[], float] = time.time  # webhook timestamp checks
@@ -68,7 +67,7 @@ def create_app(settings: Settings, store: Store, collaborators: Collaborators | 
         unsubscribe_secret,
         list_id(settings),
         subscriber_files(settings),
-        extra=lambda: store.unsubscribed() | set(parts.extra_addresses),
+        extra=store.unsubscribed,
         reader=parts.address_reader,
         check_every=parts.refresh_seconds,
     )

@@ -30,7 +30,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from wcwidth import wcswidth
 
-from webzine.config import Settings, secret
+from webzine.config import Settings
 from webzine.errors import WebzineError
 from webzine.issue import load_issue
 from webzine.listio import read_table
@@ -300,6 +300,3 @@ def feedback_report(settings: Settings, issue: str) -> FeedbackReport:
     managers = {m.id: m.name for m in load_managers(settings.path(settings.lists.managers)).values()}
     return build_report(issue, ratings, segments, managers)
 
-
-def feedback_secret(settings: Settings) -> str:
-    return secret(settings.unsubscribe.secret_env, purpose="unsubscribe and feedback tokens")

@@ -116,7 +116,8 @@ def sqlite_path(settings: Settings) -> Path:
 
 
 class Store:
-    """One SQLite connection, safe to share between threads (calls are serialised by a lock).
+    """SQLite, safe to share between threads: one connection for writes, one for reads, each
+    serialised by its own lock.
 
     Each write is one short transaction; with WAL and synchronous=NORMAL a commit costs tens of
     microseconds, so the async server calls it directly instead of hopping to a thread pool."""
@@ -129,14 +130,19 @@ class Store:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(SCHEMA)
+        # Reads get their own connection: in WAL mode they never wait for a writer, so a page
+        # view is not held up by a commit that is waiting for the disk.
+        self._reader = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=10)
+        self._read_lock = threading.Lock()
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "Store":
         return cls(sqlite_path(settings))
 
     def close(self) -> None:
-        with self._lock:
+        with self._lock, self._read_lock:
             self._db.close()
+            self._reader.close()
 
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
@@ -189,16 +195,16 @@ class Store:
     def unsubscribed(self) -> set[str]:
         """Every address that asked to stop: our own unsubscribes plus provider unsubscribes
         and complaints (a spam report is the bluntest way of asking)."""
-        with self._lock:
-            rows = self._db.execute(
+        with self._read_lock:
+            rows = self._reader.execute(
                 "SELECT address FROM unsubscribes UNION SELECT address FROM events WHERE kind IN (?, ?)",
                 READER_STOP_KINDS,
             ).fetchall()
         return {row[0] for row in rows}
 
     def get_unsubscribe(self, address: str) -> Unsubscribe | None:
-        with self._lock:
-            row = self._db.execute(
+        with self._read_lock:
+            row = self._reader.execute(
                 "SELECT address, list_id, at, source, evidence, notice_status, notice_attempts"
                 " FROM unsubscribes WHERE address = ?",
                 (address.lower(),),
@@ -208,14 +214,14 @@ class Store:
         return Unsubscribe(row[0], row[1], row[2], row[3], json.loads(row[4]), row[5], row[6])
 
     def count_unsubscribes(self) -> int:
-        with self._lock:
-            return self._db.execute("SELECT count(*) FROM unsubscribes").fetchone()[0]
+        with self._read_lock:
+            return self._reader.execute("SELECT count(*) FROM unsubscribes").fetchone()[0]
 
     # -- notices (수신거부 처리결과 통지) --------------------------------------------------------
 
     def due_notices(self, now: str, limit: int = 50) -> list[Unsubscribe]:
-        with self._lock:
-            rows = self._db.execute(
+        with self._read_lock:
+            rows = self._reader.execute(
                 "SELECT address, list_id, at, source, evidence, notice_status, notice_attempts"
                 " FROM unsubscribes WHERE notice_status = 'pending' AND notice_due <= ?"
                 " ORDER BY at LIMIT ?",
@@ -259,8 +265,8 @@ class Store:
 
     def events(self) -> list[BounceEvent]:
         """Every stored provider event, oldest first."""
-        with self._lock:
-            rows = self._db.execute("SELECT event FROM events ORDER BY at, provider, event_id").fetchall()
+        with self._read_lock:
+            rows = self._reader.execute("SELECT event FROM events ORDER BY at, provider, event_id").fetchall()
         return [BounceEvent.from_json(row[0]) for row in rows]
 
     # -- feedback ------------------------------------------------------------------------------------
@@ -277,8 +283,8 @@ class Store:
             )
 
     def ratings(self, issue: str) -> list[Rating]:
-        with self._lock:
-            rows = self._db.execute(
+        with self._read_lock:
+            rows = self._reader.execute(
                 "SELECT issue, address, score, comment, at FROM feedback WHERE issue = ? ORDER BY at",
                 (issue,),
             ).fetchall()
@@ -289,14 +295,18 @@ class Store:
     def suppressions(self) -> list[Suppression]:
         """Unsubscribes and suppressing provider events as suppression rows, one per address and
         reason, earliest first (soft bounces are left to the bounce policy, which counts them)."""
-        with self._lock:
-            own = self._db.execute("SELECT address, at, source FROM unsubscribes ORDER BY at").fetchall()
-            kinds = tuple(SUPPRESSING_KINDS)
-            events = self._db.execute(
-                f"SELECT address, kind, min(at), provider, json_extract(event, '$.reason') FROM events"
-                f" WHERE kind IN ({','.join('?' * len(kinds))}) GROUP BY address, kind ORDER BY min(at)",
-                kinds,
-            ).fetchall()
+        kinds = tuple(SUPPRESSING_KINDS)
+        with self._read_lock:
+            self._reader.execute("BEGIN")  # one snapshot for both queries
+            try:
+                own = self._reader.execute("SELECT address, at, source FROM unsubscribes ORDER BY at").fetchall()
+                events = self._reader.execute(
+                    f"SELECT address, kind, min(at), provider, json_extract(event, '$.reason') FROM events"
+                    f" WHERE kind IN ({','.join('?' * len(kinds))}) GROUP BY address, kind ORDER BY min(at)",
+                    kinds,
+                ).fetchall()
+            finally:
+                self._reader.execute("COMMIT")
         rows: dict[tuple[str, SuppressionReason], Suppression] = {}
         for address, at, source in own:
             reason = SuppressionReason.UNSUBSCRIBED
