@@ -162,6 +162,11 @@ def test_cli_import_then_report(cli, project: Path) -> None:  # type: ignore[no-
     assert out.splitlines()[1] == "By class: hard 4, sender_problem 2, auto_reply 1, complaint 1"
     assert out.count("suppressed  ") == 5 and "hard_bounce" in out and "complaint" in out
     assert err.startswith("Warning: 2 sender problem(s): servers refused our mail")
+    code, out, _ = cli("bounces", "report")
+    assert code == 0 and out.startswith("Last import: ") and "8 new events" in out
+    assert "By class: hard 4, sender_problem 2, auto_reply 1, complaint 1" in out and "By domain: " in out
+    problems = [line for line in out.splitlines() if line.startswith("  SENDER PROBLEM  ")]
+    assert len(problems) == 2 and any("5.7.26" in line and "DMARC" in line for line in problems)
     code, out, err = cli("bounces", "import", str(box))
     assert (code, out, err) == (0, "Read 8: 0 new events, 8 already imported, 0 skipped.\n", "")
     code, out, _ = cli("bounces", "report")
