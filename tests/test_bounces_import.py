@@ -136,6 +136,16 @@ def test_provider_event_files_import_like_mail(tmp_path: Path) -> None:
                                                                                          Kind.COMPLAINT)}
     assert run(tmp_path, tmp_path / "sendgrid.json").fresh == []
     assert len(load_events(tmp_path / "state" / "events.jsonl")) == 2
+    lines = [{"event": "failed", "severity": "permanent", "id": "mg-1", "recipient": "park@example.com",
+              "timestamp": 1764547200, "delivery-status": {"code": 550, "message": "5.1.1 No such user"}},
+             {"event": "complained", "id": "mg-2", "recipient": "choi@example.com", "timestamp": 1764547201}]
+    (tmp_path / "mailgun.jsonl").write_text("\n".join(json.dumps(line) for line in lines), encoding="utf-8")
+    (tmp_path / "other.json").write_text('{"hello": "world"}', encoding="utf-8")
+    result = run(tmp_path, tmp_path / "mailgun.jsonl", tmp_path / "other.json")
+    assert {(e.email, e.kind) for e in result.fresh} == {("park@example.com", Kind.HARD),
+                                                         ("choi@example.com", Kind.COMPLAINT)}
+    assert result.skipped == [(f"file:{tmp_path / 'other.json'}",
+                               "JSON, but not SES, SendGrid, Mailgun or Postmark events")]
 
 
 # --- the command line ---------------------------------------------------------------------------
@@ -191,3 +201,13 @@ def test_a_source_that_cannot_be_read_does_not_lose_the_others(cli, project: Pat
     assert code == 2 and err.startswith("Error: missing.mbox: no such file or folder;")
     assert out.startswith("Read 1: 1 new events")
     assert [e.email for e in load_events(project / "state" / "bounce-events.jsonl")] == ["kim@example.com"]
+
+
+def test_an_unreadable_report_to_a_verp_address_is_kept_as_unknown(tmp_path: Path) -> None:
+    token = verp_token("s", "2026-12-year-end", "kim@example.com")
+    ledger = FakeLedger(verp={token: ("2026-12-year-end", "kim@example.com")})
+    mail = (f"From: MAILER-DAEMON@mx.example.net\r\nTo: {verp_address('bounces@example.co.kr', token)}\r\n"
+            "Subject: Undeliverable\r\nMessage-ID: <odd-1@mx>\r\n\r\nSomething went wrong.\r\n").encode()
+    [event] = run(tmp_path, maildir(tmp_path / "Maildir", {"1.eml": mail}), lookup=ledger).fresh
+    assert (event.kind, event.email, event.issue, event.reason) == (Kind.UNKNOWN, "kim@example.com",
+                                                                   "2026-12-year-end", "unparsed")

@@ -76,7 +76,8 @@ def events_from_report(report: Report, source: str, lookup: RecipientLookup | No
         if hit is None and report.original_message_id:
             hit = lookup.find_by_message_id(report.original_message_id)
     findings = list(report.findings)
-    if not findings and hit is not None and report.form != "none":
+    if not findings and hit is not None:
+        # Sent to one recipient's VERP address, yet unreadable: kept for a person, never acted on.
         return [BounceEvent(Kind.UNKNOWN, hit[1], f"{report.message_id}:{hit[1].lower()}", source, issue=hit[0],
                             occurred_at=utc(report.occurred_at), reason="unparsed",
                             evidence={"subject": report.subject, "form": report.form})]
