@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -9,7 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from serve_support import LIST_ID, SECRET, SUBSCRIBERS, running_server, write_project
+from serve_support import LIST_ID, SECRET, free_port, running_server, write_project
 from webzine.errors import ConfigError
 from webzine.models import SuppressionReason
 from webzine.serve import load_unsubscribed, store_suppressions
@@ -285,3 +288,43 @@ def test_a_missing_secret_stops_the_server_before_it_starts(tmp_path, monkeypatc
                 pass
     finally:
         store.close()
+
+
+def run_webzine(settings, *args: str, env: dict[str, str]) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-c", "from webzine.cli import main; main()", "--config", str(settings.root / "webzine.toml"), *args],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+
+
+def test_serve_command_refuses_to_start_without_the_secret(settings):
+    env = {k: v for k, v in os.environ.items() if k != "WEBZINE_UNSUBSCRIBE_SECRET"}
+    process = run_webzine(settings, "serve", "--port", str(free_port()), env=env)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 2
+    assert stderr.splitlines()[0] == (
+        "Error: The environment variable WEBZINE_UNSUBSCRIBE_SECRET (unsubscribe and feedback tokens) is not set."
+    )
+
+
+def test_serve_command_serves_until_stopped(settings, store):
+    port = free_port()
+    process = run_webzine(settings, "serve", "--port", str(port), env={**os.environ, "WEBZINE_UNSUBSCRIBE_SECRET": SECRET})
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                health = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
+                break
+            except httpx.TransportError:
+                assert process.poll() is None and time.monotonic() < deadline, process.stderr.read()
+                time.sleep(0.1)
+        assert health.status_code == 200 and health.text == "ok"
+        one_click = httpx.post(f"http://127.0.0.1:{port}/u/{token_for('kim@example.org')}", data=ONE_CLICK)
+        assert one_click.status_code == 200
+    finally:
+        process.terminate()
+        _, stderr = process.communicate(timeout=30)
+    assert "the ses webhook is off: [serve] sns_topic_arns is empty" in stderr
+    assert "Application shutdown complete" in stderr
+    assert store.unsubscribed() == {"kim@example.org"}

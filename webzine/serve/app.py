@@ -81,9 +81,8 @@ def create_app(settings: Settings, store: Store, collaborators: Collaborators | 
     webhooks = WebhookEndpoints(
         store, secrets, settings.serve.webhook_max_age_seconds, fetch=parts.fetch, clock=parts.clock
     )
-    for provider, enabled in secrets.enabled().items():
-        if not enabled:
-            log.info("the %s webhook is off: its secret is not in the environment", provider)
+    for provider, why in secrets.switched_off(settings).items():
+        log.info("the %s webhook is off: %s", provider, why)
 
     async def css(request: Request) -> Response:
         return Response(pages.css, media_type="text/css", headers={"Cache-Control": "public, max-age=86400"})

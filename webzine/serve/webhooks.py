@@ -93,13 +93,17 @@ class WebhookSecrets:
             sns_topic_arns=frozenset(serve.sns_topic_arns),
         )
 
-    def enabled(self) -> dict[str, bool]:
-        return {
-            "sendgrid": self.sendgrid_key is not None,
-            "mailgun": self.mailgun_signing_key is not None,
-            "postmark": self.postmark_credentials is not None,
-            "ses": bool(self.sns_topic_arns),
+    def switched_off(self, settings: Settings) -> dict[str, str]:
+        """provider → why its endpoint answers 404, for the start-up log."""
+        serve = settings.serve
+        off = {
+            "sendgrid": None if self.sendgrid_key else f"{serve.sendgrid_public_key_env} is not set",
+            "mailgun": None if self.mailgun_signing_key else f"{serve.mailgun_signing_key_env} is not set",
+            "postmark": None if self.postmark_credentials
+            else f"{serve.postmark_username_env} or {serve.postmark_password_env} is not set",
+            "ses": None if self.sns_topic_arns else "[serve] sns_topic_arns is empty",
         }
+        return {provider: why for provider, why in off.items() if why}
 
 
 @dataclass
