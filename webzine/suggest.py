@@ -19,7 +19,7 @@ finds several addresses, rapidfuzz picks the one closest to the customer's addre
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import compress, repeat
 from operator import attrgetter, itemgetter
@@ -47,6 +47,8 @@ class Suggestion:
 def normalise_name(text: str) -> str:
     """Names and company names compared loosely: NFKC, case-folded, without spaces, punctuation
     and the corporate-form words (주식회사, (주), ㈜, Co., Ltd., Inc.) people add or leave out."""
+    if text.isalnum() and unicodedata.is_normalized("NFKC", text):
+        return text.casefold()  # most Korean names already are; skip the slow path
     text = unicodedata.normalize("NFKC", text).casefold()
     for word in _CORPORATE:
         text = text.replace(word, "")
@@ -61,6 +63,9 @@ class _Names(dict[str, str]):
         return value
 
 
+_email, _name, _company = attrgetter("email"), attrgetter("name"), attrgetter("company")
+
+
 class Suggester:
     """Suggestions against one cleaned list: every address it read, kept or not."""
 
@@ -71,10 +76,12 @@ class Suggester:
         self.unparsed = {r.email.lower(): r.email for r in clean.rejects
                          if r.email and "@" in r.email and r.email.lower() not in clean.keys}
 
-    def _on_list(self, key: str) -> str | None:
-        if key in self.keys:
-            return key
-        return self.unparsed.get(key)
+    def _first_on_list(self, candidates: list[str]) -> list[str]:
+        """The candidates that are list addresses, in the candidates' order (set operations in C:
+        a few hundred look-ups per customer)."""
+        wanted = set(candidates)
+        found = (self.keys.keys() & wanted) | (self.unparsed.keys() & wanted)
+        return [self.unparsed.get(c, c) for c in candidates if c in found] if found else []
 
     def suggest_many(self, queries: Sequence[tuple[str, str, str]]) -> list[Suggestion | None]:
         """For each (key, name, company): the best suggestion, or None."""
@@ -92,24 +99,19 @@ class Suggester:
         domains = list(_TYPOS_OF.get(domain, ()))
         domains += [domain[: -len(good)] + wrong for wrong, good in SUFFIX_TYPOS.items() if domain.endswith(good)]
         domains += sorted(edits1(domain, DOMAIN_ALPHABET) - {domain})
-        for candidate in domains:
-            hit = self._on_list(f"{local}@{candidate}")
-            if hit:
-                return Suggestion(hit, "typo_domain")
-        hits = [hit for near in edits1(local, LOCAL_ALPHABET) - {local}
-                if near and (hit := self._on_list(f"{near}@{domain}"))]
+        hits = self._first_on_list([f"{local}@{candidate}" for candidate in domains])
+        if hits:
+            return Suggestion(hits[0], "typo_domain")
+        hits = self._first_on_list([f"{near}@{domain}" for near in sorted(edits1(local, LOCAL_ALPHABET) - {local})
+                                    if near])
         if hits:
             return Suggestion(_closest(key, hits), "local_typo")
         return None
 
-    def _rows(self) -> Iterable[tuple[str, str, str]]:
-        """(address, name, company) for every list row that has an address."""
-        recipients = self.clean.recipients
-        yield from zip(map(attrgetter("email"), recipients), map(attrgetter("name"), recipients),
-                       map(attrgetter("company"), recipients))
-        for reject in self.clean.rejects:
-            if reject.email and "@" in reject.email:
-                yield reject.email, reject.name, reject.company
+    def _people(self) -> tuple[list[str], list[str], list[str]]:
+        """Addresses, names and companies of every list row that has an address (built in C)."""
+        rows = self.clean.recipients + [r for r in self.clean.rejects if r.email and "@" in r.email]
+        return list(map(_email, rows)), list(map(_name, rows)), list(map(_company, rows))
 
     def _by_person(self, queries: Sequence[tuple[str, str, str]]) -> list[Suggestion | None]:
         names = _Names()
@@ -119,12 +121,12 @@ class Suggester:
             return [None] * len(queries)
         wanted_names = {name for name, _ in wanted}
         index: dict[tuple[str, str], list[str]] = {}
-        rows = self._rows()
-        for address, name, company in rows:
-            if name and names[name] in wanted_names:
-                person = (names[name], names[company])
-                if person in wanted:
-                    index.setdefault(person, []).append(address)
+        addresses, people, companies = self._people()
+        hits = list(map(wanted_names.__contains__, map(names.__getitem__, people)))
+        for address, name, company in compress(zip(addresses, people, companies), hits):
+            person = (names[name], names[company])
+            if person in wanted:
+                index.setdefault(person, []).append(address)
         results: list[Suggestion | None] = []
         for key, name, company in queries:
             hits = [a for a in index.get((names[name], names[company]), []) if a.lower() != key] if name and company else []
@@ -136,11 +138,11 @@ class Suggester:
         wanted = {local for local in wanted if _distinctive(local)}
         if not wanted:
             return [None] * len(keys)
-        addresses = [row[0] for row in self._rows()]
-        locals_ = map(itemgetter(0), map(str.rpartition, map(str.lower, addresses), repeat("@")))
+        addresses = [*self.keys, *self.unparsed]  # lowercase already
+        locals_ = map(itemgetter(0), map(str.rpartition, addresses, repeat("@")))
         index: dict[str, list[str]] = {}
         for address in compress(addresses, map(wanted.__contains__, locals_)):
-            index.setdefault(address.lower().rpartition("@")[0], []).append(address)
+            index.setdefault(address.rpartition("@")[0], []).append(self.unparsed.get(address, address))
         results: list[Suggestion | None] = []
         for key in keys:
             local = key.rpartition("@")[0]
