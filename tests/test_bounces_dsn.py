@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -63,3 +64,39 @@ SAMPLE = (FIXTURES / "eml" / "lhost-postfix-04.eml").read_bytes()
 def test_a_report_cut_anywhere_or_corrupted_is_read_without_an_exception(cut: int, noise: bytes) -> None:
     parse_report(SAMPLE[:cut] + noise)
     parse_report(noise + SAMPLE[cut:])
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.tuples(st.integers(min_value=0, max_value=len(SAMPLE) - 1), st.integers(0, 255)), max_size=30))
+def test_flipped_bytes_are_read_without_an_exception_by_both_readers(flips: list[tuple[int, int]]) -> None:
+    data = bytearray(SAMPLE)
+    for index, value in flips:
+        data[index] = value
+    parse_report(bytes(data))
+    parse_report(bytes(data), fast_reader=False)
+
+
+FIXTURE_FILES = sorted((FIXTURES / "eml").glob("*.eml")) + sorted((FIXTURES / "not-bounce").glob("*.eml"))
+
+
+@pytest.mark.parametrize("path", FIXTURE_FILES, ids=[p.stem for p in FIXTURE_FILES])
+def test_the_fast_reader_finds_what_the_email_package_finds(path) -> None:  # type: ignore[no-untyped-def]
+    raw = path.read_bytes()
+    fast, full = parse_report(raw), parse_report(raw, fast_reader=False)
+    assert (fast.form, fast.message_id, fast.verp_token, fast.subject, fast.occurred_at) == (
+        full.form, full.message_id, full.verp_token, full.subject, full.occurred_at)
+    assert [(f.email, f.kind, f.reason, f.status) for f in fast.findings] == [
+        (f.email, f.kind, f.reason, f.status) for f in full.findings]
+    assert full.original_message_id in {"", fast.original_message_id}
+
+
+def test_the_fast_reader_splits_at_boundary_lines_only() -> None:
+    from webzine.bounces.mime import read_fast
+
+    raw = (b"Content-Type: multipart/report; boundary=\"b1\"\r\n\r\npreamble --b1 inline\r\n--b1\r\n"
+           b"Content-Type: text/plain\r\n\r\nhello --b1x\r\n--b1  \r\nContent-Type: message/delivery-status\r\n\r\n"
+           b"Final-Recipient: rfc822; a@b.example\r\n--b1--\r\nepilogue\r\n")
+    top, parts = read_fast(raw)
+    assert top.get_boundary() == "b1"
+    assert parts.notice == ["hello --b1x"] and parts.status_blocks == ["Final-Recipient: rfc822; a@b.example"]
+    assert read_fast(b"Content-Type: multipart/mixed; boundary=zz\r\n\r\nno parts at all\r\n") is None
