@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 
 from bouncekit import FIXTURES, dsn
 from webzine.bounces.dsn import parse_report
+from webzine.bounces.fastmime import read_fast
 from webzine.bounces.events import Kind
 from webzine.tokens import verp_address, verp_token
 
@@ -91,8 +92,6 @@ def test_the_fast_reader_finds_what_the_email_package_finds(path) -> None:  # ty
 
 
 def test_the_fast_reader_splits_at_boundary_lines_only() -> None:
-    from webzine.bounces.mime import read_fast
-
     raw = (b"Content-Type: multipart/report; boundary=\"b1\"\r\n\r\npreamble --b1 inline\r\n--b1\r\n"
            b"Content-Type: text/plain\r\n\r\nhello --b1x\r\n--b1  \r\nContent-Type: message/delivery-status\r\n\r\n"
            b"Final-Recipient: rfc822; a@b.example\r\n--b1--\r\nepilogue\r\n")

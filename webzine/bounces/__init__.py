@@ -3,7 +3,8 @@
 The package reads like its pipeline:
 
     sources.py    mbox, Maildir, IMAP, provider event files → raw items
-    mime.py       tolerant MIME reading (never raises on a broken report)
+    mime.py       tolerant MIME reading with the email package (never raises on a broken report)
+    fastmime.py   the same, several times faster, for the reports it is sure about
     dsn.py        one mailed report → findings (VERP token, RFC 3464, ARF, RFC 3834, text)
     detectors.py  the text heuristics for MTAs that send no delivery-status part
     classify.py   enhanced status code + words → hard | soft | sender_problem | unknown …

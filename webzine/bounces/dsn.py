@@ -17,7 +17,7 @@ from datetime import datetime
 from email.message import Message
 from email.utils import parsedate_to_datetime
 
-from webzine.bounces import detectors, mime, providers
+from webzine.bounces import detectors, fastmime, mime, providers
 from webzine.bounces.classify import classify, find_status, objection, smtp_command
 from webzine.bounces.events import Kind
 from webzine.tokens import verp_token_from
@@ -75,7 +75,7 @@ def parse_report(raw: bytes, *, unsubscribe_addresses: frozenset[str] = frozense
     """Read one report; never raises on malformed input (it may simply find nothing). A bounce
     that someone forwarded as an attachment is read from the attachment. `fast_reader=False`
     reads with the email package only (the yardstick the tests hold the fast reader to)."""
-    fast = mime.read_fast(raw[:MAX_PARSE_BYTES]) if fast_reader else None
+    fast = fastmime.read_fast(raw[:MAX_PARSE_BYTES]) if fast_reader else None
     if fast is not None:
         top, parts = fast
     else:
