@@ -97,3 +97,17 @@ def test_unwritable_outbox_is_a_transport_error(tmp_path: Path) -> None:
         OutboxTransport(blocker / "outbox", "maildir")
     with pytest.raises(TransportError, match="unknown outbox format 'pst'"):
         OutboxTransport(tmp_path / "o", "pst")
+
+
+def test_mbox_quotes_from_lines_of_plain_bodies_mboxrd_style(tmp_path: Path) -> None:
+    from webzine.transports.base import OutgoingMessage
+
+    raw = b"From: a@example.com\r\nSubject: plain\r\n\r\nFrom here\r\n>From there\r\nNot From\r\n"
+    transport = OutboxTransport(tmp_path / "outbox", "mbox")
+    transport.send(OutgoingMessage("k", "bounces@example.co.kr", "k@example.com", raw, "m@x"))
+    transport.close()
+    data = (tmp_path / "outbox" / "outbox.mbox").read_bytes()
+    assert b"\n>From here\n>>From there\nNot From\n\n" in data and b"\r" not in data
+    (stored,) = mailbox.mbox(tmp_path / "outbox" / "outbox.mbox", create=False)
+    # Python's reader keeps the quoting (it does not undo mboxrd); mutt and Thunderbird remove it.
+    assert stored.get_payload() == ">From here\n>>From there\nNot From\n"
