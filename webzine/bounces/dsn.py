@@ -14,7 +14,6 @@ import json
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
-from email.message import Message
 from email.utils import parsedate_to_datetime
 
 from webzine.bounces import detectors, fastmime, mime, providers
