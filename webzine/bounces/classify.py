@@ -203,7 +203,7 @@ GENERIC_SOFT = _table(
      r"|connect to [^\n]{0,80} failed|mail (?:for [^\n]{0,80} )?loops back|too many hops|mail loop|routing loop"),
     ("system_error", r"system error|internal (?:server )?error|local error|temporary (?:local )?(?:problem|failure)"
      r"|resources? (?:temporarily )?unavailable|server (?:is )?(?:busy|unavailable)|insufficient system"
-     r"|configuration error|mailer error|command (?:died|failed)|procmail|unknown mailer|service unavailable"),
+     r"|configuration error|service unavailable"),
 )
 
 # The recipient's own filter (or a gateway in front of it) refused the message: not the sender's
@@ -261,6 +261,8 @@ HARD_REASONS = {"user_unknown", "host_unknown", "has_moved", "not_accept"}
 OVERRIDE_RECIPIENT_CODE = {"auth_failure", "require_ptr", "tls_required", "blocklisted", "spam_content", "virus",
                            "no_relaying", "sender_rejected", "policy", "mailbox_full", "filtered", "has_moved",
                            "not_accept", "system_error", "rate_limited", "disabled", "mailer_error"}
+# Codes that name the recipient's mailbox or domain (5.1.351: Exchange's "unknown recipient at
+# the remote server").
 RECIPIENT_CODES = {"5.1.1", "5.1.0", "5.1.2", "5.1.3", "5.1.6", "5.1.10", "5.1.351"}
 STATUS_CLASS_REASONS = {"5.1": "unknown", "5.2": "mailbox_full", "5.3": "system_error", "5.4": "network_error",
                         "5.5": "unknown", "5.6": "content_error", "5.7": "policy"}
@@ -268,11 +270,12 @@ STATUS_CLASS_REASONS = {"5.1": "unknown", "5.2": "mailbox_full", "5.3": "system_
 KIND_OF_REASON = {
     "user_unknown": Kind.HARD, "host_unknown": Kind.HARD, "has_moved": Kind.HARD, "not_accept": Kind.HARD,
     "mailbox_full": Kind.SOFT, "disabled": Kind.SOFT, "expired": Kind.SOFT, "message_too_big": Kind.SOFT,
-    "rate_limited": Kind.SOFT, "mailer_error": Kind.SOFT, "network_error": Kind.SOFT, "system_error": Kind.SOFT, "temporary": Kind.SOFT,
+    "rate_limited": Kind.SOFT, "mailer_error": Kind.SOFT, "network_error": Kind.SOFT, "system_error": Kind.SOFT,
+    "temporary": Kind.SOFT, "filtered": Kind.SOFT,
     "auth_failure": Kind.SENDER_PROBLEM, "require_ptr": Kind.SENDER_PROBLEM, "tls_required": Kind.SENDER_PROBLEM,
     "blocklisted": Kind.SENDER_PROBLEM, "spam_content": Kind.SENDER_PROBLEM, "virus": Kind.SENDER_PROBLEM,
     "no_relaying": Kind.SENDER_PROBLEM, "sender_rejected": Kind.SENDER_PROBLEM, "policy": Kind.SENDER_PROBLEM,
-    "content_error": Kind.SENDER_PROBLEM, "filtered": Kind.SOFT, "unknown": Kind.UNKNOWN,
+    "content_error": Kind.SENDER_PROBLEM, "unknown": Kind.UNKNOWN,
 }
 
 
@@ -289,10 +292,6 @@ def find_status(text: str) -> str | None:
 def find_reply_code(text: str) -> int | None:
     match = REPLY_RE.search(text)
     return int(match.group(1)) if match else None
-
-
-def _first(table: Table, text: str) -> str | None:
-    return table.first(text)
 
 
 def best_status(*candidates: str | None) -> str | None:
@@ -350,20 +349,30 @@ def classify(status: str | None, diagnostic: str, *, action: str = "", context: 
     if reason is None:
         return Verdict(Kind.SOFT if temporary else Kind.UNKNOWN, "temporary" if temporary else "unknown", status)
     kind = KIND_OF_REASON[reason]
-    if kind is Kind.HARD and (temporary or _contradicts_hard(status) and not DIRECTORY_VERDICTS.search(diagnostic)):
+    if kind is Kind.HARD:
+        return _withdrawn(reason, status, temporary, diagnostic, context, recipient, structured, command) or Verdict(
+            kind, reason, status)
+    return Verdict(kind, reason, status)
+
+
+def _withdrawn(reason: str, status: str | None, temporary: bool, diagnostic: str, context: str, recipient: str,
+               structured: bool, command: str) -> Verdict | None:
+    """The verdict that replaces a hard one the evidence does not carry, or None to keep it."""
+    directory = bool(DIRECTORY_VERDICTS.search(diagnostic) or DIRECTORY_VERDICTS.search(context))
+    if temporary or _contradicts_hard(status) and not DIRECTORY_VERDICTS.search(diagnostic):
         # A 4xx "user unknown" is a directory hiccup; a 5.2.x one names a mailbox that exists but
         # is disabled or full (soft); a 5.7.x one is a policy block in disguise (for a person).
         if temporary or (status or "").startswith("5.2."):
             return Verdict(Kind.SOFT, reason if temporary else _reason_from_status(status) or reason, status)
         return Verdict(Kind.UNKNOWN, reason, status)
     carrier = recipient.lower().endswith(FILTERING_CARRIERS)
-    if reason == "user_unknown" and (status not in RECIPIENT_CODES or carrier and status != "5.1.1") and not _at_rcpt(
-            command, diagnostic, recipient if structured else "") and not (
-            (DIRECTORY_VERDICTS.search(diagnostic) or DIRECTORY_VERDICTS.search(context)) and not carrier):
+    coded = status in RECIPIENT_CODES and not (carrier and status != "5.1.1")
+    rcpt = _at_rcpt(command, diagnostic, recipient if structured else "")
+    if reason == "user_unknown" and not coded and not rcpt and not (directory and not carrier):
         # Mailboxes are checked at RCPT TO (RFC 5321 §3.3); "unknown user" after DATA, or with no
         # code and no sign of the RCPT stage, is as often a content or sender filter speaking.
         return Verdict(Kind.SOFT, "filtered", status)
-    return Verdict(kind, reason, status)
+    return None
 
 
 def _at_rcpt(command: str, text: str, recipient: str) -> bool:
@@ -383,15 +392,15 @@ def objection(notice: str) -> Verdict | None:
     so one recipient's mailbox-full line cannot overrule another's user-unknown."""
     general = "\n".join(line for line in notice.lower().split("\n") if "@" not in line)
     # "policy" alone is too common in footers ("Privacy Policy") to overrule anything.
-    reason = _first(SENDER_PROBLEMS_BUT_POLICY, general) or _first(SOFT, general)
+    reason = SENDER_PROBLEMS_BUT_POLICY.first(general) or SOFT.first(general)
     return Verdict(KIND_OF_REASON[reason], reason, None) if reason else None
 
 
 def _reason_from_text(text: str) -> str | None:
     if not text:
         return None
-    return (_first(RECIPIENT_FIRST, text) or _first(SENDER_PROBLEMS, text) or _first(SOFT, text)
-            or _first(FILTERED, text) or _first(HARD, text) or _first(GENERIC_SOFT, text))
+    return (RECIPIENT_FIRST.first(text) or SENDER_PROBLEMS.first(text) or SOFT.first(text)
+            or FILTERED.first(text) or HARD.first(text) or GENERIC_SOFT.first(text))
 
 
 def _reason_from_status(status: str | None) -> str | None:
