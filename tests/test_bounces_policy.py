@@ -81,3 +81,10 @@ def test_without_an_issue_the_month_stands_in() -> None:
 def test_a_complaint_outranks_a_hard_bounce_for_the_same_address() -> None:
     [entry] = suppressions([_event(Kind.HARD, "2026-09", 0), _event(Kind.COMPLAINT, "2026-10", 30)], soft_limit=3)
     assert entry.reason is SuppressionReason.COMPLAINT
+
+
+def test_delay_warnings_do_not_count_as_soft_bounces() -> None:
+    delayed = [_event(Kind.SOFT, f"2026-{m:02d}", 30 * i, evidence={"action": "delayed"})
+               for i, m in enumerate((9, 10, 11))]
+    assert soft_streak(delayed).issues == ()
+    assert suppressions(delayed, soft_limit=1) == []

@@ -67,14 +67,15 @@ def soft_streak(events: Sequence[BounceEvent], sent: Sequence[SentRow] = ()) -> 
     """The current run of issues with a soft bounce, newest last, broken by any success.
 
     A success is a delivery report, or (with the ledger) an issue the server accepted that drew
-    no bounce. Without an issue name (no VERP, no ledger match) the bounce's month stands in for
+    no bounce; a delay warning (DSN `Action: delayed`) is neither. Without an issue name (no VERP, no ledger match) the bounce's month stands in for
     it: one issue a month is the publication's rhythm, so two soft bounces in one month count once."""
     softs: dict[str, BounceEvent] = {}
     order: dict[str, str] = {}
     successes: set[str] = set()
     for event in sorted(events, key=_moment):
         issue = event.issue or _month(event)
-        if event.kind is Kind.SOFT:
+        if event.kind is Kind.SOFT and event.evidence.get("action") != "delayed":
+            # A "still trying" warning is not a failure: the message may yet be delivered.
             softs.setdefault(issue, event)
             order.setdefault(issue, _moment(event).isoformat())
         elif event.kind is Kind.DELIVERED:
