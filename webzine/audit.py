@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import date
+from dataclasses import dataclass, replace
 from enum import StrEnum
 from operator import attrgetter
 from pathlib import Path
@@ -64,11 +65,10 @@ class Gap(BaseModel):
     excused: str | None = None
 
 
-class CustomerOutcome(BaseModel):
-    """Every key customer's outcome, present or not (`--csv`). Built with `model_construct`
-    from values this module made itself: validating ten thousand of them would cost seconds."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
+@dataclass(frozen=True, slots=True)
+class CustomerOutcome:
+    """Every key customer's outcome, present or not (`--csv`). A dataclass, not a validated
+    model: the audit makes ten thousand of them from values it checked itself."""
 
     row: int  # in the key-customer file
     email: str
@@ -184,10 +184,7 @@ class _ListView:
     def __init__(self, clean: CleanList) -> None:
         self.clean = clean
         self.first_row = clean.keys
-        self.rejected: dict[str, Reject] = {}
-        for reject in clean.rejects:
-            if reject.email:
-                self.rejected.setdefault(reject.email.lower(), reject)
+        self.rejected = clean.rejects_by_key()
         self._managers: dict[int, str] | None = None
 
     def manager_at(self, row: int) -> str:
@@ -224,16 +221,16 @@ def _outcome(row: int, cells: dict[str, str], key: str, suppressions: Mapping[st
         common["manager"] = view.rejected[key].manager
     suppression = suppressions.get(key)
     if suppression is not None:
-        return CustomerOutcome.model_construct(**common, outcome=Outcome(suppression.reason.value),
+        return CustomerOutcome(**common, outcome=Outcome(suppression.reason.value),
                                                detail=_suppression_detail(suppression), list_row=list_row)
     reject = view.rejected.get(key)
     if reject is not None:
-        return CustomerOutcome.model_construct(**common, outcome=_reject_outcome(reject),
+        return CustomerOutcome(**common, outcome=_reject_outcome(reject),
                                                detail=_reject_detail(reject), list_row=reject.row)
     if list_row is not None:
-        return CustomerOutcome.model_construct(**common, outcome=Outcome.PRESENT, list_row=list_row)
-    return CustomerOutcome.model_construct(**common, outcome=Outcome.NOT_ON_LIST,
-                                           detail=f"not on the subscriber list ({view.clean.source})")
+        return CustomerOutcome(**common, outcome=Outcome.PRESENT, list_row=list_row)
+    return CustomerOutcome(**common, outcome=Outcome.NOT_ON_LIST,
+                                           detail="not on the subscriber list")
 
 
 def _invalid(row: int, cells: dict[str, str], bad: BadAddress, view: _ListView) -> CustomerOutcome:
@@ -241,7 +238,7 @@ def _invalid(row: int, cells: dict[str, str], bad: BadAddress, view: _ListView) 
     suggestion, rule = (bad.suggestion or None), ("typo_domain" if bad.suggestion else None)
     if suggestion and suggestion.lower() in view.first_row:
         detail += f"; {suggestion} is {view.status(suggestion.lower())}"
-    return CustomerOutcome.model_construct(
+    return CustomerOutcome(
         row=row, email=cells["email"].strip(), name=cells["name"], company=cells["company"], manager=cells["manager"],
         outcome=Outcome.INVALID_ADDRESS, detail=detail, suggestion=suggestion, suggestion_rule=rule,
         excused=cells["excused"] or None, list_row=None)
@@ -275,8 +272,7 @@ def _suppression_detail(suppression: Suppression) -> str:
 
 def _with_suggestion(outcome: CustomerOutcome, suggestion: Suggestion, view: _ListView) -> CustomerOutcome:
     detail = f"{outcome.detail}; probably {suggestion.address} ({view.status(suggestion.address.lower())})"
-    return outcome.model_copy(update={"suggestion": suggestion.address, "suggestion_rule": suggestion.rule,
-                                      "detail": detail})
+    return replace(outcome, suggestion=suggestion.address, suggestion_rule=suggestion.rule, detail=detail)
 
 
 def _report(outcomes: list[CustomerOutcome], duplicates: list[int], clean: CleanList, key_file: str | Path,
@@ -284,7 +280,7 @@ def _report(outcomes: list[CustomerOutcome], duplicates: list[int], clean: Clean
     gaps = [outcome.gap() for outcome in outcomes if outcome.outcome is not Outcome.PRESENT]
     excused = sum(1 for gap in gaps if gap.excused)
     notes = [f"{key_file} rows {', '.join(map(str, duplicates))} repeat an earlier key customer"] if duplicates else []
-    return AuditReport(ok=excused == len(gaps), issue=issue, key_customers=len(outcomes),
+    return AuditReport.model_construct(ok=excused == len(gaps), issue=issue, key_customers=len(outcomes),
                        present=len(outcomes) - len(gaps), excused=excused, gaps=gaps, outcomes=outcomes,
                        advertising=clean.advertising, key_file=str(key_file), subscribers=clean.source,
                        duplicate_rows=duplicates, notes=notes)

@@ -22,7 +22,7 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import compress, repeat
-from operator import attrgetter, itemgetter
+from operator import and_, attrgetter, itemgetter
 
 from rapidfuzz import fuzz
 
@@ -73,15 +73,14 @@ class Suggester:
         self.clean = clean
         self.keys = clean.keys  # every parsed address (kept, suppressed, consent …) → first row
         # Addresses rejected before they had a key (typo domains): the likeliest suggestions of all.
-        self.unparsed = {r.email.lower(): r.email for r in clean.rejects
-                         if r.email and "@" in r.email and r.email.lower() not in clean.keys}
+        rejected = clean.rejects_by_key()
+        self.unparsed = {key: rejected[key].email for key in rejected.keys() - clean.keys.keys() if "@" in key}
 
-    def _first_on_list(self, candidates: list[str]) -> list[str]:
-        """The candidates that are list addresses, in the candidates' order (set operations in C:
-        a few hundred look-ups per customer)."""
-        wanted = set(candidates)
-        found = (self.keys.keys() & wanted) | (self.unparsed.keys() & wanted)
-        return [self.unparsed.get(c, c) for c in candidates if c in found] if found else []
+    def _on_list(self, candidates: set[str]) -> list[str]:
+        """The candidates that are list addresses, sorted (set operations in C: a few hundred
+        look-ups per customer)."""
+        found = (self.keys.keys() & candidates) | (self.unparsed.keys() & candidates)
+        return sorted(self.unparsed.get(c, c) for c in found)
 
     def suggest_many(self, queries: Sequence[tuple[str, str, str]]) -> list[Suggestion | None]:
         """For each (key, name, company): the best suggestion, or None."""
@@ -96,14 +95,13 @@ class Suggester:
 
     def _by_edits(self, key: str) -> Suggestion | None:
         local, _, domain = key.rpartition("@")
-        domains = list(_TYPOS_OF.get(domain, ()))
-        domains += [domain[: -len(good)] + wrong for wrong, good in SUFFIX_TYPOS.items() if domain.endswith(good)]
-        domains += sorted(edits1(domain, DOMAIN_ALPHABET) - {domain})
-        hits = self._first_on_list([f"{local}@{candidate}" for candidate in domains])
-        if hits:
-            return Suggestion(hits[0], "typo_domain")
-        hits = self._first_on_list([f"{near}@{domain}" for near in sorted(edits1(local, LOCAL_ALPHABET) - {local})
-                                    if near])
+        known = list(_TYPOS_OF.get(domain, ()))
+        known += [domain[: -len(good)] + wrong for wrong, good in SUFFIX_TYPOS.items() if domain.endswith(good)]
+        for candidates in (known, edits1(domain, DOMAIN_ALPHABET) - {domain}):
+            hits = self._on_list({f"{local}@{candidate}" for candidate in candidates})
+            if hits:
+                return Suggestion(_closest(key, hits), "typo_domain")
+        hits = self._on_list({f"{near}@{domain}" for near in edits1(local, LOCAL_ALPHABET) - {local} if near})
         if hits:
             return Suggestion(_closest(key, hits), "local_typo")
         return None
@@ -120,9 +118,11 @@ class Suggester:
         if not wanted:
             return [None] * len(queries)
         wanted_names = {name for name, _ in wanted}
+        wanted_companies = {company for _, company in wanted}
         index: dict[tuple[str, str], list[str]] = {}
         addresses, people, companies = self._people()
-        hits = list(map(wanted_names.__contains__, map(names.__getitem__, people)))
+        hits = map(and_, map(wanted_names.__contains__, map(names.__getitem__, people)),
+                   map(wanted_companies.__contains__, map(names.__getitem__, companies)))
         for address, name, company in compress(zip(addresses, people, companies), hits):
             person = (names[name], names[company])
             if person in wanted:
