@@ -94,6 +94,7 @@ def test_sendgrid_event_webhook() -> None:
         (Kind.DELIVERED, "yoon@example.com"),
     ]
     assert events[0].issue == "2026-12-year-end" and events[0].dedupe_key == "sendgrid:sg-1"
+    assert events[2].evidence["action"] == "delayed" and "action" not in events[0].evidence
 
 
 MAILGUN_FAILED = {

@@ -169,9 +169,10 @@ def _sendgrid_event(item: dict) -> BounceEvent | None:
         says = Kind.SOFT if item.get("type") == "blocked" else Kind.HARD
         kind, reason, status = _judge(email, item.get("status"), text, provider_says=says)
         return _event(kind, email, key, "sendgrid", status=status, diagnostic=text[:500], reason=reason, **common)
-    if name == "deferred":
+    if name == "deferred":  # SendGrid retries: a delay, not yet a bounce
         kind, reason, status = _judge(email, item.get("status"), text or str(item.get("response", "")),
                                       provider_says=Kind.SOFT)
+        common["evidence"]["action"] = "delayed"
         return _event(kind, email, key, "sendgrid", status=status, diagnostic=text[:500], reason=reason, **common)
     if name == "dropped":
         kind, reason = SENDGRID_DROPPED.get(text, (Kind.UNKNOWN, "dropped"))
@@ -222,6 +223,8 @@ def _mailgun_event(item: dict) -> BounceEvent | None:
     if name == "failed":
         text = " ".join(str(status_block.get(k) or "") for k in ("code", "message", "description")).strip()
         says = Kind.HARD if item.get("severity") == "permanent" else Kind.SOFT
+        if says is Kind.SOFT:
+            common["evidence"]["action"] = "delayed"  # Mailgun retries temporary failures
         if item.get("reason") == "suppress-bounce":
             return _event(Kind.HARD if says is Kind.HARD else Kind.SOFT, email, key, "mailgun",
                           reason="provider_suppressed", diagnostic=text[:500], **common)
