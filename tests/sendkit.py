@@ -96,7 +96,10 @@ def settings(root: Path | None = None, **send: object) -> Settings:
     )
 
 
-MANAGERS = {"m1": Manager(id="m1", name="박영업", email="park@example.co.kr", phone="010-1234-5678")}
+MANAGERS = {
+    "m1": Manager(id="m1", name="박영업", email="park@example.co.kr", phone="010-1234-5678"),
+    "m2": Manager(id="m2", name="윤재민", email="jaemin@example.co.kr", phone="010-0000-1002"),
+}
 
 
 def recipient(number: int, **overrides: object) -> Recipient:

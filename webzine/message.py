@@ -23,6 +23,7 @@ from email.utils import format_datetime, parseaddr
 from typing import Protocol
 
 import jinja2
+from jinja2 import meta
 from jinja2.runtime import Context
 
 from webzine import mime
@@ -126,13 +127,16 @@ class _SlotRenderer:
     slot), so one context per recipient and environment serves them all, built from a snapshot of
     the globals taken once per send. `root_render_func` is what `Template.render` itself runs."""
 
-    __slots__ = ("_variables", "_globals", "_contexts", "_done")
+    __slots__ = ("_variables", "_globals", "_contexts", "_done", "_shared", "_manager")
 
-    def __init__(self, variables: dict[str, object], globals_cache: dict[int, dict]) -> None:
+    def __init__(self, variables: dict[str, object], globals_cache: dict[int, dict],
+                 shared: "_ManagerSlots", manager: str) -> None:
         self._variables = variables
         self._globals = globals_cache
         self._contexts: dict[int, Context] = {}
         self._done: dict[tuple[int, str], str] = {}  # the same slot text renders the same, once
+        self._shared = shared
+        self._manager = manager
 
     def _context(self, template: jinja2.Template) -> Context:
         environment = template.environment
@@ -151,15 +155,35 @@ class _SlotRenderer:
         text = self._done.get(key)
         if text is not None:
             return text
-        context = self._contexts.get(id(template.environment)) or self._context(template)
-        try:
-            text = self._done[key] = "".join(template.root_render_func(context))
-        except jinja2.UndefinedError as exc:
-            raise TemplateError(f"{slot.origin}: {exc.message} in {slot.source.strip()!r}.") from None
+        shared_key = (*key, self._manager) if key in self._shared.slots else None
+        text = self._shared.outputs.get(shared_key) if shared_key else None
+        if text is None:
+            context = self._contexts.get(id(template.environment)) or self._context(template)
+            try:
+                text = "".join(template.root_render_func(context))
+            except jinja2.UndefinedError as exc:
+                raise TemplateError(f"{slot.origin}: {exc.message} in {slot.source.strip()!r}.") from None
+            if shared_key:
+                self._shared.outputs[shared_key] = text
+        self._done[key] = text
         return text
 
     def text(self, template: MergeTemplate) -> str:
         return "".join(s if isinstance(s, str) else self(s) for s in template.segments)
+
+
+class _ManagerSlots:
+    """Slots that read nothing but `manager` (the "your account manager" box) come out the same
+    for every recipient of one manager: render them once per manager and reuse the text."""
+
+    def __init__(self, templates: tuple[MergeTemplate, ...]) -> None:
+        self.slots = frozenset(
+            (id(slot.template.environment), slot.source)
+            for template in templates
+            for slot in template.slots
+            if meta.find_undeclared_variables(slot.template.environment.parse(slot.source)) == {"manager"}
+        )
+        self.outputs: dict[tuple[int, str, str], str] = {}  # bounded: slots × managers
 
 
 class _DateLine:
@@ -217,6 +241,7 @@ class MessageFactory:
         self._text = mime.Base64Body(rendered.text)
         self._reply_to: dict[str, bytes | RecipientRejected] = {}
         self._globals: dict[int, dict] = {}
+        self._manager_slots = _ManagerSlots((rendered.subject, rendered.html, rendered.text))
         self._static = self._static_headers(settings)
         self._default_reply_to = self._publication_reply_to(publication)
         boundary = "=_wz_" + hashlib.sha256(self.issue.encode()).hexdigest()[:24]
@@ -286,7 +311,7 @@ class MessageFactory:
         context = recipient_context(
             recipient.merge_fields(), manager_fields(manager) if manager else None, url
         )
-        render = _SlotRenderer(context, self._globals)
+        render = _SlotRenderer(context, self._globals, self._manager_slots, manager.id if manager else "")
         subject = self._options.subject_prefix + render.text(self._rendered.subject)
         to_address = rcpt_to or recipient.email
         mid = self.message_id(recipient)
