@@ -277,3 +277,16 @@ def test_cli_send_with_a_wrong_password_exits_3_with_one_line(
     assert first.startswith(f"Stopped: sender problem: 127.0.0.1:{server.port}: authentication failed (535 5.7.8")
     assert "wrong" not in done.stderr and PASSWORD not in done.stderr
     assert server.messages == []
+
+
+def test_cli_send_to_a_server_with_the_wrong_certificate_exits_3(project: Path, tmp_path: Path, dkim_key: str) -> None:
+    other = TestCertificate.create(tmp_path / "other-tls", hosts=("mail.example.net",))
+    with SmtpTestServer(certificate=other, users={"news": PASSWORD}) as server:
+        point_at(project, server)
+        done = webzine_send(project, dkim_key)
+        assert server.messages == []
+    assert done.returncode == 3
+    assert done.stderr.splitlines()[0].startswith(
+        f"Stopped: sender problem: 127.0.0.1:{server.port}: the server's TLS certificate is not trusted "
+        "(IP address mismatch, certificate is not valid for '127.0.0.1')"
+    )
