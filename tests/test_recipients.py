@@ -464,3 +464,20 @@ def test_read_table_streams_rows_as_cells(tmp_path):
     table = read_table(path)
     assert table.columns["email"] == 0 and table.columns["consent_at"] == 4
     assert [cells[0] for cells in table.rows] == ["kim@naver.com", "lee@daum.net"]
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(rows=st.lists(st.lists(st.sampled_from(["a", "b,c", 'say "hi"', "two\nlines", "", "x\r\ny", "김"]),
+                              min_size=1, max_size=4), max_size=40),
+       block=st.integers(min_value=1, max_value=64), crlf=st.booleans())
+def test_block_reader_gives_the_csv_modules_rows(tmp_path, monkeypatch, rows, block, crlf):
+    from webzine import listio
+
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\r\n" if crlf else "\n").writerows([["email", "memo"], *rows])
+    path = tmp_path / "blocks.csv"
+    path.write_text(buffer.getvalue(), encoding="utf-8", newline="")
+    expected = [row or [""] for row in csv.reader(io.StringIO(buffer.getvalue(), newline=""))][1:]
+    monkeypatch.setattr(listio, "_CHUNK", block)
+    got = [row or [""] for chunk in read_table(path).chunks() for row in chunk]
+    assert got == expected

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import io
 import re
 import unicodedata
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -20,6 +21,7 @@ from dataclasses import dataclass, field
 from itertools import islice
 from datetime import date, datetime
 from pathlib import Path
+from typing import TextIO
 
 from webzine.errors import ListError
 
@@ -81,12 +83,16 @@ class Table:
     delimiter: str = ""
     notes: list[str] = field(default_factory=list)
     closers: list[Callable[[], None]] = field(default_factory=list)
+    blocks: Callable[[], Iterator[list[list[str]]]] | None = None  # a faster way to the same rows
 
     def chunks(self, size: int = 8192) -> Iterator[list[list[str]]]:
-        """The rows in lists of `size`, read in C (no Python frame per row); CSV syntax errors
-        become ListErrors with the line number."""
+        """The rows in lists of about `size`, read in C (no Python frame per row); CSV syntax
+        errors become ListErrors with the line number."""
         rows = iter(self.rows)
         try:
+            if self.blocks is not None:
+                yield from self.blocks()
+                return
             while chunk := list(islice(rows, size)):
                 yield chunk
         except csv.Error as exc:
@@ -221,7 +227,55 @@ def _read_csv(path: Path, encoding: str | None, overrides: Mapping[str, str] | N
         handle.close()
         raise ListError(f"{path}: the first row is empty; it must name the columns.")
     columns, extras = map_columns(header, str(path), overrides, wanted)
-    return Table(str(path), header, columns, extras, reader, chosen, delimiter, closers=[handle.close])
+    return Table(str(path), header, columns, extras, reader, chosen, delimiter, closers=[handle.close],
+                 blocks=_CsvBlocks(handle, delimiter, str(path)))
+
+
+class _CsvBlocks:
+    """The rest of a CSV file as lists of rows, a megabyte of text at a time.
+
+    A block without a quote character and without a lone CR is what Excel writes for almost
+    every list; `str.split` parses it exactly as the csv module would, at a third of the cost.
+    Blocks with quotes go to the csv module, cut only where the quotes balance (a quoted cell may
+    hold a line break). The rows are the csv module's rows, except that an empty line is `[""]`
+    rather than `[]`: both are a blank row."""
+
+    def __init__(self, handle: TextIO, delimiter: str, source: str) -> None:
+        self.handle = handle
+        self.delimiter = delimiter
+        self.source = source
+        self.lines = 1  # lines before the current block (the header's)
+
+    def __call__(self) -> Iterator[list[list[str]]]:
+        carry = ""
+        while True:
+            text = self.handle.read(_CHUNK)
+            if not text:
+                if carry:
+                    yield self._rows(carry)
+                return
+            text = carry + text
+            cut = text.rfind("\n") + 1
+            if cut == 0 or text.count('"', 0, cut) % 2:
+                carry = text  # no whole line yet, or inside a quoted cell: read on
+                continue
+            block, carry = text[:cut], text[cut:]
+            yield self._rows(block)
+
+    def _rows(self, block: str) -> list[list[str]]:
+        lines = self.lines
+        self.lines += block.count("\n")
+        plain = block.replace("\r\n", "\n")
+        if '"' not in plain and "\r" not in plain:
+            if plain.endswith("\n"):
+                plain = plain[:-1]
+            return [line.split(self.delimiter) for line in plain.split("\n")]
+        reader = csv.reader(io.StringIO(block, newline=""), delimiter=self.delimiter)
+        try:
+            return list(reader)
+        except csv.Error as exc:
+            raise ListError(f"{self.source} line {lines + reader.line_num}: the CSV is malformed ({exc}).",
+                            hint="open it in Excel and save it again as CSV.") from exc
 
 
 def choose_encoding(path: Path, sample: bytes, requested: str | None) -> str:
