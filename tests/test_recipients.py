@@ -481,3 +481,55 @@ def test_block_reader_gives_the_csv_modules_rows(tmp_path, monkeypatch, rows, bl
     monkeypatch.setattr(listio, "_CHUNK", block)
     got = [row or [""] for chunk in read_table(path).chunks() for row in chunk]
     assert got == expected
+
+
+def test_two_processes_give_the_same_result_as_one(tmp_path, monkeypatch):
+    """A list parsed in two halves (a worker process for the second) equals one pass: rows and
+    their numbers, rejects, duplicates across the halves, quoted line breaks near the cut."""
+    lines = ["email,name,consent_at,memo"]
+    for i in range(3000):
+        kind = i % 11
+        if kind == 0:
+            lines.append(f'user{i}@naver.com,"김,{i}",2026-01-01,"two\nlines"')
+        elif kind == 1:
+            lines.append(f"USER{i - 1}@naver.com,dup,2026-01-01,")  # a duplicate of the row before
+        elif kind == 2:
+            lines.append(f"user{i}@naver.con,typo,2026-01-01,")
+        elif kind == 3:
+            lines.append(",,,")
+        elif kind == 4:
+            lines.append(f"user{i}@naver.com,too,many,fields,here")
+        elif kind == 5:
+            lines.append(f"이름 <user{i}＠daum.net>,,2020-01-01,")
+        elif kind == 6:
+            lines.append(f"user{i % 50}@gmail.com,again,,")  # duplicates far apart, across the cut
+        elif kind == 7:
+            lines.append(f"info@company{i}.co.kr,,2026-02-02,x")
+        else:
+            lines.append(f"user{i}@hanbit.co.kr,이{i},2025-12-{1 + i % 28:02d},")
+    path = tmp_path / "big.csv"
+    path.write_bytes("\r\n".join(lines).encode("cp949") + b"\r\n")
+    from webzine import twohalves
+
+    merged = []
+    real_merge = twohalves._merge
+    monkeypatch.setattr(twohalves, "_merge", lambda frames, *rest: merged.append(len(frames)) or
+                        real_merge(frames, *rest))
+    one = clean(path, advertising=True, fix_typos=True, parallel=False)
+    two = clean(path, advertising=True, fix_typos=True, parallel=True)
+    assert merged and merged[0] >= 2  # the worker really parsed the second half
+    assert two.recipients == one.recipients and len(one.recipients) > 1000
+    assert two.rejects == one.rejects and two.duplicates == one.duplicates
+    assert (two.warnings, two.fixes, two.consent_reconfirm) == (one.warnings, one.fixes, one.consent_reconfirm)
+    assert two.counts() == one.counts() and two.keys == one.keys and two.domains == one.domains
+    assert any(d.first_row < 1500 < d.row for d in one.duplicates)  # duplicates across the cut
+
+
+def test_a_worker_that_cannot_run_falls_back_to_one_process(tmp_path, monkeypatch):
+    from webzine import twohalves
+
+    path = tmp_path / "list.csv"
+    path.write_text("email,name\n" + "".join(f"user{i}@naver.com,{i}\n" for i in range(500)), encoding="utf-8")
+    monkeypatch.setattr(twohalves.sys, "executable", "/bin/false")
+    result = clean(path, parallel=True)
+    assert [r.row for r in result.recipients] == list(range(2, 502))

@@ -84,6 +84,7 @@ class Table:
     notes: list[str] = field(default_factory=list)
     closers: list[Callable[[], None]] = field(default_factory=list)
     blocks: Callable[[], Iterator[list[list[str]]]] | None = None  # a faster way to the same rows
+    path: Path | None = None  # set for CSV files, which can be read in two halves (see split_csv)
 
     def chunks(self, size: int = 8192) -> Iterator[list[list[str]]]:
         """The rows in lists of about `size`, read in C (no Python frame per row); CSV syntax
@@ -228,7 +229,7 @@ def _read_csv(path: Path, encoding: str | None, overrides: Mapping[str, str] | N
         raise ListError(f"{path}: the first row is empty; it must name the columns.")
     columns, extras = map_columns(header, str(path), overrides, wanted)
     return Table(str(path), header, columns, extras, reader, chosen, delimiter, closers=[handle.close],
-                 blocks=_CsvBlocks(handle, delimiter, str(path)))
+                 blocks=_CsvBlocks(handle.read, delimiter, str(path)), path=path)
 
 
 class _CsvBlocks:
@@ -240,16 +241,16 @@ class _CsvBlocks:
     hold a line break). The rows are the csv module's rows, except that an empty line is `[""]`
     rather than `[]`: both are a blank row."""
 
-    def __init__(self, handle: TextIO, delimiter: str, source: str) -> None:
-        self.handle = handle
+    def __init__(self, read: Callable[[int], str], delimiter: str, source: str, lines: int = 1) -> None:
+        self.read = read
         self.delimiter = delimiter
         self.source = source
-        self.lines = 1  # lines before the current block (the header's)
+        self.lines = lines  # lines before the current block (the header's)
 
     def __call__(self) -> Iterator[list[list[str]]]:
         carry = ""
         while True:
-            text = self.handle.read(_CHUNK)
+            text = self.read(_CHUNK)
             if not text:
                 if carry:
                     yield self._rows(carry)
@@ -276,6 +277,85 @@ class _CsvBlocks:
         except csv.Error as exc:
             raise ListError(f"{self.source} line {lines + reader.line_num}: the CSV is malformed ({exc}).",
                             hint="open it in Excel and save it again as CSV.") from exc
+
+
+# Encodings in which the bytes of `"` and of a line feed never occur inside a multi-byte
+# character, so a file can be cut at a byte offset by looking at bytes alone.
+_SPLITTABLE = {"utf-8": "utf-8", "utf-8-sig": "utf-8", "cp949": "cp949"}
+
+
+@dataclass(frozen=True)
+class Split:
+    """A CSV file's data cut in two at a line start outside any quoted cell: rows from `start`
+    to `middle` and from `middle` to `end` (byte offsets) can be parsed independently."""
+
+    path: str
+    encoding: str  # for decoding a range (no BOM handling needed inside the data)
+    delimiter: str
+    start: int
+    middle: int
+    end: int
+    middle_line: int  # physical lines before `middle` (for error messages)
+
+
+def split_csv(table: Table) -> Split | None:
+    """Where `table`'s file can be cut in two, or None (not CSV, UTF-16, a header with a quoted
+    line break, or no balanced cut near the middle)."""
+    if table.path is None or table.encoding not in _SPLITTABLE:
+        return None
+    with table.path.open("rb") as handle:
+        head = handle.read(_SAMPLE)
+        start = head.find(b"\n") + 1
+        if start == 0 or head.count(b'"', 0, start) % 2:
+            return None
+        end = handle.seek(0, 2)
+        if end - start < 2:
+            return None
+        guess = start + (end - start) // 2
+        quotes = newlines = 0
+        handle.seek(start)
+        remaining = guess - start
+        while remaining > 0:
+            block = handle.read(min(_CHUNK, remaining))
+            quotes += block.count(b'"')
+            newlines += block.count(b"\n")
+            remaining -= len(block)
+        for _ in range(8):  # look a few megabytes ahead for a line end with balanced quotes
+            block = handle.read(_CHUNK)
+            position = 0
+            while (found := block.find(b"\n", position)) >= 0:
+                if (quotes + block.count(b'"', 0, found)) % 2 == 0:
+                    middle = guess + found + 1
+                    lines = 1 + newlines + block.count(b"\n", 0, found + 1)
+                    return Split(str(table.path), _SPLITTABLE[table.encoding], table.delimiter, start,
+                                 middle, end, lines) if middle < end else None
+                position = found + 1
+            if not block:
+                return None
+            quotes += block.count(b'"')
+            newlines += block.count(b"\n")
+            guess += len(block)
+    return None
+
+
+def read_range(split: Split, start: int, end: int, lines: int) -> Iterator[list[list[str]]]:
+    """The rows between two byte offsets of `split`'s file, as lists of rows (like chunks())."""
+    decoder = codecs.getincrementaldecoder(split.encoding)("strict")
+    with open(split.path, "rb") as handle:
+        handle.seek(start)
+        remaining = end - start
+
+        def read(size: int) -> str:
+            """At least one character, or "" at the end (a read may end inside a character)."""
+            nonlocal remaining
+            while True:
+                data = handle.read(min(size, remaining)) if remaining > 0 else b""
+                remaining -= len(data)
+                text = decoder.decode(data, final=not data)
+                if text or not data:
+                    return text
+
+        yield from _CsvBlocks(read, split.delimiter, split.path, lines)()
 
 
 def choose_encoding(path: Path, sample: bytes, requested: str | None) -> str:

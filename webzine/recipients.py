@@ -53,19 +53,22 @@ def clean_list(
     encoding: str | None = None,
     sheet: str | None = None,
     check_domains: Callable[[set[str]], Mapping[str, str]] | None = None,
+    parallel: bool | None = None,
 ) -> CleanList:
     """Read, normalise, validate, dedupe, suppress and consent-check a subscriber list.
 
     `source` is a path (CSV/TSV/xlsx), an opened `Table`, or mappings with header keys.
     `suppressions` is `load_suppressions()`'s result (or Suppression records). `check_domains`
     (for `--check-dns`, see `webzine.mx`) gets the list's distinct domains once and returns the
-    undeliverable ones with the reason."""
+    undeliverable ones with the reason. `parallel`: None parses a large CSV file with two
+    processes when a second core is free (see `twohalves`), True always, False never; the
+    result is the same."""
     table = _open(source, columns=columns, encoding=encoding, sheet=sheet)
     result = CleanList(table.source, encoding=table.encoding, delimiter=table.delimiter,
                        header=list(table.header), extras=[name for name, _ in table.extras],
                        advertising=advertising)
     with _no_cyclic_gc():
-        parsed = parse_rows(table, Normaliser(fix_typos=fix_typos), result)
+        parsed = parse_rows(table, Normaliser(fix_typos=fix_typos), result, parallel=parallel)
         suspects = suspect_domains(result.domains, len(parsed.recipients))
         if suspects:
             _apply_suspects(result, parsed, suspects, fix_typos)

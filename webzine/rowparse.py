@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Callable, Iterable
+from typing import Any
 from dataclasses import dataclass, field, fields
 from datetime import date, timedelta
 from itertools import compress, repeat
@@ -48,8 +49,17 @@ class Parsed:
     written: dict[int, str] = field(default_factory=dict)  # row → cell, where it differs from the address
 
 
-def parse_rows(table: Table, normaliser: Normaliser, result: CleanList) -> Parsed:
-    """Parse every row of `table`; rejects, warnings, fixes and counts go into `result`."""
+def parse_rows(table: Table, normaliser: Normaliser, result: CleanList, *, parallel: bool | None = None) -> Parsed:
+    """Parse every row of `table`; rejects, warnings, fixes and counts go into `result`.
+
+    A large CSV file (or any, with `parallel=True`) is parsed by two processes, one half each
+    (see `twohalves`); `parallel=False` keeps it in this one."""
+    if parallel is not False:
+        from webzine.twohalves import parse_in_two
+
+        parsed = parse_in_two(table, normaliser, result, force=bool(parallel))
+        if parsed is not None:
+            return parsed
     chunker = _Chunker(table, normaliser, result)
     parsed = Parsed()
     first = 2
@@ -100,11 +110,16 @@ class _Chunker:
         self.written_domains.update(compress(domains, mask))  # before the slow rows join the mask
         roles |= self._slow_rows(chunk, numbers, written, emails, keys, mask, names, companies, managers)
         self._row_notes(numbers, emails, keys, mask, roles, consents, consent_cells)
-        parsed.recipients.extend(compress(map(_new_recipient, emails, names, adjectives, companies, managers,
-                                              consents, tags, merge, numbers), mask))
-        parsed.keys.extend(compress(keys, mask))
-        parsed.written.update(compress(zip(numbers, written), map(ne, written, emails)))
         self.result.rows_read += size
+        self.emit(parsed, (emails, names, adjectives, companies, managers, consents, tags, merge, numbers),
+                  mask, keys, written)
+
+    def emit(self, parsed: Parsed, columns: tuple[Iterable[Any], ...], mask: list[bool], keys: list[str],
+             written: tuple[str, ...]) -> None:
+        """Hand on a chunk's parsed rows: Recipient fields in `columns`, kept where `mask`."""
+        parsed.recipients.extend(compress(map(_new_recipient, *columns), mask))
+        parsed.keys.extend(compress(keys, mask))
+        parsed.written.update(compress(zip(columns[-1], written), map(ne, written, columns[0])))
 
     def _addresses(self, written: tuple[str, ...]) -> tuple[list[str | None], list[str], tuple[str, ...],
                                                            list[bool], bool]:
