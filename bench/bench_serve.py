@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import os
 import random
 import shutil
@@ -131,9 +132,16 @@ def cpu_seconds(pid: int) -> float:
 
 
 def timed_load(process: subprocess.Popen, port: int, payloads: list[bytes], clients: int) -> tuple[float, list[float], int, float]:
+    """Warm up, then time the run. The client's own garbage collector is paused while timing:
+    a full pass here would show up as a stall of all 50 connections and be blamed on the server."""
     asyncio.run(load(port, payloads[:200], clients))  # warm-up; these become repeats when timed
     before = cpu_seconds(process.pid)
-    seconds, latencies, errors = asyncio.run(load(port, payloads, clients))
+    gc.collect()
+    gc.disable()
+    try:
+        seconds, latencies, errors = asyncio.run(load(port, payloads, clients))
+    finally:
+        gc.enable()
     return seconds, latencies, errors, cpu_seconds(process.pid) - before
 
 

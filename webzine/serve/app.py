@@ -9,6 +9,7 @@ request rather than on it.
 from __future__ import annotations
 
 import contextlib
+import gc
 import logging
 import time
 from collections.abc import AsyncIterator, Callable
@@ -100,6 +101,10 @@ def create_app(settings: Settings, store: Store, collaborators: Collaborators | 
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         if settings.serve.notify:
             notices.start()
+        # What exists now (modules, templates, the token index) lives as long as the process;
+        # freezing it keeps the collector's full passes short. Without it, a full pass under load
+        # stalled every open request: p99 66 ms instead of 33 ms in bench_serve.py.
+        gc.freeze()
         try:
             yield
         finally:

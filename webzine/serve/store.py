@@ -16,7 +16,7 @@ import json
 import sqlite3
 import threading
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -129,6 +129,10 @@ class Store:
         self._lock = threading.Lock()
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
+        # No checkpoint inside a commit: its fsync would hold up every request waiting on that
+        # commit. The server calls `checkpoint()` beside the writes instead (see writer.py); other
+        # processes checkpoint when they close.
+        self._db.execute("PRAGMA wal_autocheckpoint=0")
         self._db.executescript(SCHEMA)
         # Reads get their own connection: in WAL mode they never wait for a writer, so a page
         # view is not held up by a commit that is waiting for the disk.
@@ -143,6 +147,12 @@ class Store:
         with self._lock, self._read_lock:
             self._db.close()
             self._reader.close()
+
+    def checkpoint(self) -> None:
+        """Copy committed pages from the WAL into the database without blocking writers
+        (a PASSIVE checkpoint on a connection of its own)."""
+        with closing(sqlite3.connect(self.path, isolation_level=None, timeout=10)) as db:
+            db.execute("PRAGMA wal_checkpoint(PASSIVE)")
 
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
