@@ -21,8 +21,8 @@ import subprocess
 import sys
 import threading
 from datetime import date
-from itertools import repeat
-from operator import add
+from itertools import compress, repeat
+from operator import add, ne
 from pathlib import Path
 from typing import IO, Any
 
@@ -178,9 +178,6 @@ class _ColumnChunker(_Chunker):
 
     def emit(self, parsed: Parsed, columns: tuple[Any, ...], mask: list[bool], keys: list[str],
              written: tuple[str, ...]) -> None:
-        from itertools import compress
-        from operator import ne
-
         kept = [list(compress(column, mask)) for column in columns]
         kept[5] = [None if value is None else value.toordinal() for value in kept[5]]
         changed = list(compress(zip(columns[-1], written), map(ne, written, columns[0])))
