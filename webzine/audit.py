@@ -14,8 +14,8 @@ unexcused gaps, unless told why (`--allow-gaps`).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import date
 from dataclasses import dataclass, replace
+from datetime import date
 from enum import StrEnum
 from operator import attrgetter
 from pathlib import Path

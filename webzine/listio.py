@@ -18,10 +18,9 @@ import re
 import unicodedata
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from itertools import islice
 from datetime import date, datetime
+from itertools import islice
 from pathlib import Path
-from typing import TextIO
 
 from webzine.errors import ListError
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import date
 from enum import StrEnum
 from itertools import compress
 from operator import attrgetter

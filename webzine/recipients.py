@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from dataclasses import replace
 from datetime import date, timedelta
 from itertools import compress
-from operator import attrgetter, getitem, ne, not_
+from operator import attrgetter, ne, not_
 from pathlib import Path
 from typing import TYPE_CHECKING
 

@@ -13,11 +13,11 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Callable, Iterable
-from typing import Any
 from dataclasses import dataclass, field, fields
 from datetime import date, timedelta
 from itertools import compress, repeat
-from operator import attrgetter, itemgetter, ne, not_
+from operator import attrgetter, ne, not_
+from typing import Any
 
 from email_validator.rfc_constants import CASE_INSENSITIVE_MAILBOX_NAMES
 
