@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from dataclasses import replace
 from datetime import date, timedelta
 from itertools import compress
-from operator import attrgetter, ne, not_
+from operator import attrgetter, ne, not_, or_
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -170,9 +170,11 @@ def _list_checks(result: CleanList, parsed: Parsed, unique: list[Recipient], key
     """Suppression, deliverability and consent; only rows that fail a cheap test get a look."""
     look = [consent is None or consent < cutoff for consent in map(_consent_of, unique)]
     if suppressions:
-        hits = suppressions.keys() & set(keys)
-        if hits:
-            look = [flag or key in hits for flag, key in zip(look, keys)]
+        # Ten thousand suppressions against a million keys: ask the (small) suppression list.
+        first = result.keys
+        rows = {first[key] for key in suppressions if key in first}
+        if rows:
+            look = list(map(or_, look, map(rows.__contains__, map(_row_of, unique))))
     if undeliverable:
         look = [flag or recipient.email.rpartition("@")[2] in undeliverable
                 for flag, recipient in zip(look, unique)]
