@@ -351,3 +351,19 @@ def test_sigkill_part_way_then_rerun_delivers_everyone_exactly_once_except_unkno
         assert copies[address] == 1, address
     for address in unknown_keys:
         assert copies[address] <= 1, address  # in flight at the kill: maybe delivered, never twice
+
+
+def test_retries_go_out_during_a_long_send_not_only_at_its_end(tmp_path: Path) -> None:
+    class TickingClock(FakeClock):
+        def __call__(self) -> float:
+            self.now += 0.01  # time passes while the send works through the list
+            return self.now
+
+    clock = TickingClock()
+    transport = Recording({"user0@example.com": [Delivery(Outcome.TEMPORARY, 451, "4.7.1", "greylisted")]})
+    sender, ledger = make(tmp_path, transport, clock=clock, rate=40)
+    summary = sender.run(people(400))
+    order = [m.rcpt_to for m in transport.sent]
+    assert summary.accepted == 400 and summary.retries == 1
+    assert order.index("user0@example.com") < order.index("user399@example.com")
+    assert next(r for r in ledger.rows(sender.issue) if r.key == "user0@example.com").attempts == 2

@@ -167,7 +167,10 @@ class Sender:
         self._pending: list[Result] = []
         self._flushed = clock()
         self._attempts: dict[str, int] = {}
-        self._retry: list[tuple[float, int, OutgoingMessage]] = []
+        # Recipients whose message is in flight or waiting for a retry, with their envelope: a
+        # retry rebuilds the message rather than keeping 120 KB per deferred recipient in memory.
+        self._open: dict[str, tuple[Recipient, str]] = {}
+        self._retry: list[tuple[float, int, str]] = []
         self._order = itertools.count()
         self._consecutive = 0
         self._bounces: list[Suppression] = []
@@ -217,6 +220,7 @@ class Sender:
             self._flush([Claim(r.key, r.email, self.factory.message_id(r), verp_token_from(envelope))
                          for (r, _), envelope in zip(selected, envelopes)])  # fmt: skip
             self._hand_over(selected, envelopes)
+            self._retry_due()
             self._report()
 
     def _select(self, chunk: list[Recipient]) -> list[tuple[Recipient, int]]:
@@ -264,11 +268,13 @@ class Sender:
                 self.summary.rejects.append(Problem(recipient.email, None, None, rejected.reason))
             return None
         self._attempts[message.key] = attempts
+        self._open[message.key] = (recipient, envelope)
         return message
 
-    def _claim(self, messages: Sequence[OutgoingMessage]) -> None:
-        claims = [Claim(m.key, m.rcpt_to, m.message_id, verp_token_from(m.mail_from)) for m in messages]
-        self._flush(claims)
+    def _close(self, key: str) -> None:
+        """The recipient's fate in this run is settled (accepted, failed, or left deferred)."""
+        self._attempts.pop(key, None)
+        self._open.pop(key, None)
 
     def _flush(self, claims: Sequence[Claim] = ()) -> None:
         pending, self._pending = self._pending, []
@@ -357,11 +363,12 @@ class Sender:
             self._consecutive = 0
             summary.accepted += 1
             self._record(message, State.ACCEPTED, delivery)
-            self._attempts.pop(message.key, None)
+            self._close(message.key)
             return
         if delivery.sender_problem:
             self._halt(f"sender problem: {delivery.code or ''} {delivery.status or ''} {delivery.text}".strip())
             self._record(message, State.DEFERRED, delivery)
+            self._close(message.key)
             summary.deferred += 1
             return
         if delivery.outcome is Outcome.PERMANENT:
@@ -378,7 +385,7 @@ class Sender:
         summary = self.summary
         summary.failed += 1
         self._record(message, State.FAILED, delivery)
-        self._attempts.pop(message.key, None)
+        self._close(message.key)
         if len(summary.failures) < _REPORT_LIMIT:
             summary.failures.append(Problem(message.rcpt_to, delivery.code, delivery.status, delivery.text))
         if delivery.hard_bounce:
@@ -394,10 +401,10 @@ class Sender:
         delay = backoff(attempts, hint=getattr(delivery, "retry_after", None))
         due = self._clock() + delay
         if attempts < self.settings.send.max_attempts and due <= self._deadline and not self._halted():
-            heapq.heappush(self._retry, (due, next(self._order), message))
+            heapq.heappush(self._retry, (due, next(self._order), message.key))
         else:
             self.summary.deferred += 1
-            self._attempts.pop(message.key, None)
+            self._close(message.key)
 
     def _record(self, message: OutgoingMessage, state: State, delivery: Delivery) -> None:
         self._pending.append(Result(message.key, state, delivery.code, delivery.status,
@@ -406,25 +413,29 @@ class Sender:
     def _not_sent(self, keys: Sequence[str], text: str) -> None:
         for key in keys:
             self._pending.append(Result(key, State.DEFERRED, text=text))
-            self._attempts.pop(key, None)
+            self._close(key)
             self.summary.deferred += 1
 
     # -- retries and the end of the run -------------------------------------------------------
 
+    def _retry_due(self) -> None:
+        """Claim (in one commit) and hand over again every deferred message whose backoff is over."""
+        now = self._clock()
+        due: list[tuple[Recipient, str]] = []
+        while self._retry and self._retry[0][0] <= now and len(due) < self._claim_size and not self._halted():
+            due.append(self._open[heapq.heappop(self._retry)[2]])
+        if not due:
+            return
+        self.summary.retries += len(due)
+        self._flush([Claim(r.key, r.email, self.factory.message_id(r), verp_token_from(envelope))
+                     for r, envelope in due])  # fmt: skip
+        self._hand_over([(r, self._attempts.get(r.key, 0)) for r, _ in due], [envelope for _, envelope in due])
+
     def _retry_until_done(self) -> None:
         while (self._retry or self._inflight) and not self._halted():
-            now = self._clock()
-            if self._retry and self._retry[0][0] <= now:
-                due: list[OutgoingMessage] = []
-                while self._retry and self._retry[0][0] <= now and len(due) < self._claim_size:
-                    due.append(heapq.heappop(self._retry)[2])
-                self.summary.retries += len(due)
-                self._claim(due)  # one commit for every retry that is due
-                for start in range(0, len(due), self._batch):
-                    group = due[start : start + self._batch]
-                    self._dispatch(_Job(group))
-                continue
-            if self._inflight:
+            if self._retry and self._retry[0][0] <= self._clock():
+                self._retry_due()
+            elif self._inflight:
                 self._drain(block=True)
             else:
                 wait = self._retry[0][0] - self._clock()
@@ -450,6 +461,7 @@ class Sender:
             self._pool.shutdown(wait=True)
         self.summary.deferred += len(self._retry)  # recorded as deferred when they came back
         self._retry.clear()
+        self._open.clear()
         self._flush()
         if self._bounces and self._merge is not None:
             self._merge(self._bounces)
