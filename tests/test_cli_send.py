@@ -138,6 +138,7 @@ def test_audit_gaps_refuse_the_send_unless_a_reason_is_given(project: Path, dkim
     set_send(project, rate=1000)
     allowed = run(project, "send", ISSUE, "--yes", "--allow-gaps", "대표님 승인: 없는 고객 제외", dkim=dkim_key)
     assert allowed.returncode == 0, allowed.stderr
+    assert "Sent despite audit gaps; reason recorded in the ledger: 대표님 승인: 없는 고객 제외" in allowed.stdout
     runs = sqlite3.connect(project / "state" / "ledger.sqlite3").execute("SELECT allow_gaps FROM runs").fetchall()
     assert runs == [("대표님 승인: 없는 고객 제외",)]
     empty = run(project, "send", ISSUE, "--allow-gaps", " ", dkim=dkim_key)

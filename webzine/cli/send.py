@@ -246,6 +246,8 @@ def _real_send(campaign: Campaign, issue: Path, options: SendOptions, as_json: b
         click.echo(json.dumps({"dry_run": False, **summary.as_dict()}, ensure_ascii=False, indent=2))
     else:
         _print_summary(summary)
+        if options.allow_gaps:
+            click.echo(f"Sent despite audit gaps; reason recorded in the ledger: {options.allow_gaps}")
     _print_hints(summary, issue, options)
     return summary.exit_code
 
