@@ -10,8 +10,9 @@ Peers measured in the same run, on the same uvicorn settings:
 - `ceiling`: a bare Starlette app that answers every POST with 200 and does nothing else — the
   most this server stack can do here, whatever the application.
 - `webzine`: the real service (token lookup, form parsing, SQLite WAL commit, Korean page).
-- `webzine+notice`: the same with the 수신거부 notice mail written to the outbox transport by the
-  background thread while the load runs (only when the outbox transport is installed).
+- `webzine+notice`: the same with the 수신거부 notice mail on (outbox transport). The notice thread
+  waits for a pause in the burst, so the table also says how long after the burst every notice
+  had been written.
 
 Run: .venv/bin/python bench/bench_serve.py [--requests 5000] [--clients 50]
 """
@@ -79,6 +80,7 @@ class Result:
     cpu_seconds: float  # the server process's user + system CPU during the timed run
     recorded: int | None = None
     expected: int | None = None
+    notices_after: float | None = None  # seconds from the end of the burst until every notice was sent
 
     @property
     def cpu_us(self) -> float:
@@ -231,6 +233,7 @@ def run_webzine(name: str, unique: list[str], order: list[str], clients: int, no
     try:
         payloads = [request_bytes(port, tokens[a], n % 2 == 1) for n, a in enumerate(order)]
         seconds, latencies, errors, cpu = timed_load(process, port, payloads, clients)
+        notices_after = wait_for_notices(project, len(unique)) if notify else None
     finally:
         stop(process)
     with sqlite3.connect(project / "state" / "serve.sqlite3") as db:
@@ -238,7 +241,19 @@ def run_webzine(name: str, unique: list[str], order: list[str], clients: int, no
     if sorted(stored) != sorted(unique):
         missing = set(unique) - set(stored)
         raise SystemExit(f"{name}: store holds {len(stored)} rows, {len(missing)} addresses missing")
-    return Result(name, len(order), seconds, latencies, errors, cpu, len(stored), len(unique))
+    return Result(name, len(order), seconds, latencies, errors, cpu, len(stored), len(unique), notices_after)
+
+
+def wait_for_notices(project: Path, expected: int, timeout: float = 300) -> float:
+    """Seconds until the server has sent (here: written to the outbox) every notice."""
+    began = time.monotonic()
+    while time.monotonic() - began < timeout:
+        with sqlite3.connect(project / "state" / "serve.sqlite3") as db:
+            sent = db.execute("SELECT count(*) FROM unsubscribes WHERE notice_status = 'sent'").fetchone()[0]
+        if sent >= expected:
+            return time.monotonic() - began
+        time.sleep(0.2)
+    raise SystemExit(f"only {sent} of {expected} notices were sent within {timeout:.0f} s")
 
 
 def run_ceiling(order: list[str], clients: int) -> Result:
@@ -282,6 +297,9 @@ def table(results: list[Result], clients: int, load_before: float, load_after: f
             f"{r.name:<26}{r.rps:>8.0f}{r.rps / ceiling:>10.2f}{r.percentile(0.50):>8.1f}"
             f"{r.percentile(0.99):>8.1f}{max(r.latencies) * 1000:>8.1f}{r.cpu_us:>11.0f}{r.errors:>8}{stored:>12}"
         )
+    for r in results:
+        if r.notices_after is not None:
+            lines.append(f"{r.name}: all {r.recorded} notice mails sent (outbox) {r.notices_after:.1f} s after the burst")
     lines.append(f"target: ≥ {TARGET_RPS} req/s and p99 < {TARGET_P99_MS:.0f} ms for webzine")
     return "\n".join(lines)
 

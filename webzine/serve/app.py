@@ -72,8 +72,8 @@ def create_app(settings: Settings, store: Store, collaborators: Collaborators | 
         reader=parts.address_reader,
         check_every=parts.refresh_seconds,
     )
-    notices = NoticeSender(settings, store, parts.transport_factory)
     writer = UnsubscribeWriter(store)
+    notices = NoticeSender(settings, store, parts.transport_factory, idle_for=writer.seconds_since_last_write)
     unsubscribe = UnsubscribeEndpoints(
         book, store, writer, list_id(settings), pages, settings.serve.notify, notices.wake
     )

@@ -29,6 +29,7 @@ class UnsubscribeWriter:
         self._checkpoint: asyncio.Future[None] | None = None
         self._checkpointed = time.monotonic()
         self._idle: asyncio.TimerHandle | None = None
+        self.last_write = float("-inf")  # time.monotonic() of the last commit
 
     async def record(self, request: UnsubscribeRequest) -> tuple[bool, str]:
         """(first time?, when recorded) once the row is committed."""
@@ -64,6 +65,7 @@ class UnsubscribeWriter:
             finally:
                 for _ in batch:
                     queue.task_done()
+            self.last_write = time.monotonic()
             self._maybe_checkpoint()
 
     def _maybe_checkpoint(self) -> None:
@@ -85,6 +87,9 @@ class UnsubscribeWriter:
             return
         self._checkpointed = time.monotonic()
         self._checkpoint = asyncio.get_running_loop().run_in_executor(None, self.store.checkpoint)
+
+    def seconds_since_last_write(self) -> float:
+        return time.monotonic() - self.last_write
 
     async def close(self) -> None:
         """Finish what is queued and being written, then stop."""
