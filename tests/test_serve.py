@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import sys
@@ -328,3 +329,40 @@ def test_serve_command_serves_until_stopped(settings, store):
     assert "the ses webhook is off: [serve] sns_topic_arns is empty" in stderr
     assert "Application shutdown complete" in stderr
     assert store.unsubscribed() == {"kim@example.org"}
+
+
+def test_a_burst_of_concurrent_one_clicks_records_every_address_once(tmp_path, monkeypatch):
+    """The load bench in miniature: 20 keep-alive clients, 600 POSTs over 400 addresses (200
+    repeats, mixed encodings); none lost, none twice."""
+    monkeypatch.setenv("WEBZINE_UNSUBSCRIBE_SECRET", SECRET)
+    addresses = [f"reader{n:03d}@example.com" for n in range(400)]
+    settings = write_project(tmp_path, "[serve]\nnotify = false\nrate_limit_per_minute = 100000\n", addresses)
+    order = addresses + addresses[::2]
+    store = Store.from_settings(settings)
+
+    async def burst(url: str) -> list[int]:
+        queue = list(order)
+        statuses: list[int] = []
+
+        async def client() -> None:
+            async with httpx.AsyncClient(base_url=url, timeout=10) as http:
+                while queue:
+                    n = len(queue)
+                    token = token_for(queue.pop())
+                    if n % 2:
+                        response = await http.post(f"/u/{token}", data=ONE_CLICK)
+                    else:
+                        response = await http.post(f"/u/{token}", files={"List-Unsubscribe": (None, "One-Click")})
+                    statuses.append(response.status_code)
+
+        await asyncio.wait_for(asyncio.gather(*(client() for _ in range(20))), timeout=60)
+        return statuses
+
+    try:
+        with running_server(settings, store) as url:
+            statuses = asyncio.run(burst(url))
+        assert statuses == [200] * len(order)
+        assert store.count_unsubscribes() == len(addresses)
+        assert store.unsubscribed() == set(addresses)
+    finally:
+        store.close()
