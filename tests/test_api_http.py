@@ -15,7 +15,8 @@ from webzine.config import load_settings
 from webzine.errors import ConfigError, SenderProblem, TransportError
 from webzine.transports import transport_class
 from webzine.transports.base import OutgoingMessage, Outcome
-from webzine.transports.http import ApiDelivery, ApiTransport, build_client, parse_reset_epoch, parse_retry_after
+from webzine.transports.base import Delivery
+from webzine.transports.http import ApiTransport, build_client, parse_reset_epoch, parse_retry_after
 from webzine.transports.parts import split_message
 
 
@@ -38,11 +39,11 @@ class Probe(ApiTransport):
     def from_settings(cls, settings):  # type: ignore[no-untyped-def]
         raise NotImplementedError
 
-    def send(self, message: OutgoingMessage) -> ApiDelivery:
+    def send(self, message: OutgoingMessage) -> Delivery:
         return self.deliver(lambda: self.client.build_request("POST", "/send", content=message.data))
 
-    def read_accepted(self, response: httpx.Response) -> ApiDelivery:
-        return ApiDelivery(Outcome.ACCEPTED, code=response.status_code, provider_id=response.headers.get("x-id"))
+    def read_accepted(self, response: httpx.Response) -> Delivery:
+        return Delivery(Outcome.ACCEPTED, code=response.status_code, provider_id=response.headers.get("x-id"))
 
 
 def probe(handler) -> Probe:  # type: ignore[no-untyped-def]

@@ -25,7 +25,7 @@ from webzine.ledger import Ledger, State
 from webzine.message import MessageFactory
 from webzine.models import Recipient
 from webzine.pacing import SuppressionWatch
-from webzine.send import Sender, SendSummary
+from webzine.send import Sender, SendOptions, SendSummary
 from webzine.suppressions import load_suppressions, merge_suppressions
 from webzine.transports.smtp import SmtpTransport
 
@@ -62,7 +62,8 @@ def settings_for(root: Path, server: SmtpTestServer, **send: object) -> Settings
     return base.model_copy(update={"smtp": smtp})
 
 
-def run(root: Path, settings: Settings, recipients: list[Recipient]) -> tuple[SendSummary, dict[str, State]]:
+def run(root: Path, settings: Settings, recipients: list[Recipient], options: SendOptions = SendOptions()
+        ) -> tuple[SendSummary, dict[str, State]]:
     """One `webzine send` run as the CLI does it; returns the summary and the ledger's states."""
     factory = MessageFactory(sendkit.rendered(paragraphs=2), settings, token_key=sendkit.SECRET,
                              managers=sendkit.MANAGERS)  # fmt: skip
@@ -71,7 +72,8 @@ def run(root: Path, settings: Settings, recipients: list[Recipient]) -> tuple[Se
     with Ledger.open(root / "ledger.sqlite3") as ledger:
         sender = Sender(settings, factory=factory, transport=transport, ledger=ledger,
                         suppressions=SuppressionWatch(suppressions, load_suppressions),
-                        merge_suppressions=lambda new: merge_suppressions(suppressions, new))  # fmt: skip
+                        merge_suppressions=lambda new: merge_suppressions(suppressions, new),
+                        options=options)  # fmt: skip
         try:
             summary = sender.run(recipients)
         finally:
@@ -116,10 +118,17 @@ def test_refusals_retries_and_drops_end_in_the_right_states(tmp_path: Path, serv
     summary, states = run(tmp_path, settings, people(12))
 
     assert states.pop("user1@example.com") is State.FAILED
+    # user4's and user6's messages went out whole and the server never answered: they may have
+    # been delivered, so they stay claimed (reported as unknown) instead of being retried into a
+    # duplicate. Refusals and drops *before* the final "." (user2, user3, user5) were retried.
+    unconfirmed = ("user4@example.com", "user6@example.com")
+    assert [states.pop(email) for email in unconfirmed] == [State.CLAIMED, State.CLAIMED]
     assert set(states.values()) == {State.ACCEPTED}
-    assert summary.accepted == 11 and summary.failed == 1 and summary.hard_bounces == 1
-    assert summary.exit_code == 1  # a permanent refusal, nothing left to retry
-    assert arrivals(server) == Counter({r.email: 1 for r in people(12) if r.email != "user1@example.com"})
+    assert summary.accepted == 9 and summary.failed == 1 and summary.hard_bounces == 1
+    assert summary.unknown == 2 and summary.exit_code == 3  # a re-run reports them again
+    assert arrivals(server) == Counter(
+        {r.email: 1 for r in people(12) if r.email not in ("user1@example.com", *unconfirmed)}
+    )
     suppressed = (tmp_path / "suppressions.csv").read_text(encoding="utf-8")
     assert "user1@example.com,hard_bounce" in suppressed and "5.1.1" in suppressed
 
@@ -192,14 +201,24 @@ def test_a_server_that_is_gone_defers_everyone(tmp_path: Path, certificate: Test
     assert set(states.values()) == {State.DEFERRED}
 
 
-def test_accepted_but_unconfirmed_is_the_one_documented_duplicate(tmp_path: Path, server: SmtpTestServer) -> None:
-    """The server stores the message and hangs up before saying 250: the transport reports
-    `unknown:` (temporary), the orchestration retries, and the reader gets it twice."""
+def test_accepted_but_unconfirmed_is_reported_unknown_not_sent_twice(tmp_path: Path, server: SmtpTestServer) -> None:
+    """The server stores the message and hangs up before saying 250: the transport reports an
+    ambiguous outcome, the recipient stays claimed (unknown), and nobody gets a second copy —
+    until `--resend-unknown` asks for one deliberately."""
     server.faults.add(Fault("message", action="accept_then_drop", match="user2@"))
-    summary, states = run(tmp_path, settings_for(tmp_path, server), people(4))
-    assert summary.exit_code == 0 and set(states.values()) == {State.ACCEPTED}
-    assert arrivals(server)["user2@example.com"] == 2
-    assert all(count == 1 for email, count in arrivals(server).items() if email != "user2@example.com")
+    settings = settings_for(tmp_path, server)
+    summary, states = run(tmp_path, settings, people(4))
+    assert summary.unknown == 1 and summary.exit_code == 3
+    assert states.pop("user2@example.com") is State.CLAIMED and set(states.values()) == {State.ACCEPTED}
+    assert all(count == 1 for count in arrivals(server).values()) and len(arrivals(server)) == 4
+
+    again, _ = run(tmp_path, settings, people(4))
+    assert (again.unknown, again.accepted, again.already_accepted) == (1, 0, 3)
+    assert arrivals(server)["user2@example.com"] == 1
+
+    resent, states = run(tmp_path, settings, people(4), SendOptions(resend_unknown=True))
+    assert (resent.resent_unknown, resent.accepted, resent.exit_code) == (1, 1, 0)
+    assert states["user2@example.com"] is State.ACCEPTED and arrivals(server)["user2@example.com"] == 2
 
 
 # -- the command line: `webzine send --transport smtp` as a user runs it ---------------------------
@@ -252,19 +271,27 @@ def webzine_send(project: Path, dkim: str, *args: str, password: str = PASSWORD)
 
 def test_cli_send_delivers_everyone_once_and_resumes(project: Path, server: SmtpTestServer, dkim_key: str) -> None:
     point_at(project, server)
-    server.faults.add(Fault("message", action="drop", match="kim.gapsu@"))
+    server.faults.add(Fault("rcpt", reply="451 4.7.1 greylisted, try later", match="kim.gapsu@"))  # retried
+    server.faults.add(Fault("message", action="drop", match="jihye.park@"))  # after it: unknown
     done = webzine_send(project, dkim_key, "--json")
-    assert done.returncode == 0, done.stderr
+    assert done.returncode == 3, done.stderr
     summary = json.loads(done.stdout)
     assert summary["accepted"] == len(server.messages) > 5 and summary["retries"] >= 1
+    assert summary["unknown"] == 1 and [p["email"] for p in summary["failures"]] == ["jihye.park@example.com"]
     assert all(count == 1 for count in arrivals(server).values())
+    assert "jihye.park@example.com" not in arrivals(server) and arrivals(server)["kim.gapsu@example.co.kr"] == 1
     parsed = server.messages[0].message
     assert parsed["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     assert server.messages[0].mail_from.startswith("bounces+")
 
-    again = webzine_send(project, dkim_key, "--json")
-    assert again.returncode == 0 and json.loads(again.stdout)["already_accepted"] == summary["accepted"]
-    assert len(server.messages) == summary["accepted"]
+    again = webzine_send(project, dkim_key, "--json")  # a plain re-run never guesses
+    assert again.returncode == 3 and json.loads(again.stdout)["already_accepted"] == summary["accepted"]
+    assert json.loads(again.stdout)["unknown"] == 1 and len(server.messages) == summary["accepted"]
+
+    resent = webzine_send(project, dkim_key, "--json", "--resend-unknown")  # deliberately
+    assert resent.returncode == 0, resent.stderr
+    assert json.loads(resent.stdout)["resent_unknown"] == 1
+    assert all(count == 1 for count in arrivals(server).values()) and "jihye.park@example.com" in arrivals(server)
 
 
 def test_cli_send_with_a_wrong_password_exits_3_with_one_line(

@@ -29,7 +29,8 @@ import httpx
 
 from webzine.errors import TransportError
 from webzine.models import Suppression, SuppressionReason
-from webzine.transports.http import ApiDelivery, ApiTransport, excerpt, json_body
+from webzine.transports.base import Delivery
+from webzine.transports.http import ApiTransport, excerpt, json_body
 from webzine.transports.mailgun import MailgunTransport
 from webzine.transports.postmark import PostmarkTransport
 from webzine.transports.sendgrid import SendGridTransport
@@ -41,7 +42,7 @@ MAX_PAGES = 100_000  # a provider whose paging never ends must not hang the comm
 def fetch(transport: ApiTransport, build: Callable[[], httpx.Request]) -> Any:
     """One GET, its JSON body; anything else is an error that names the provider's answer."""
     result = transport.exchange(build)
-    if isinstance(result, ApiDelivery):
+    if isinstance(result, Delivery):
         raise TransportError(f"{result.text}; re-run the pull later.")
     shared = transport.common(result)  # 401/403/404 raise SenderProblem here
     if shared is not None or not result.is_success:

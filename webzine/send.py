@@ -12,6 +12,8 @@ threads). The order that makes a send resumable:
    recipient whose data is unsafe is recorded as failed instead, never sent);
 4. hand them over (paced by a token bucket), record each outcome; temporary ones come back after
    an exponential backoff with jitter until the retry deadline, then stay `deferred` for a re-run.
+   An *ambiguous* answer (the connection died after the message went out) stays `claimed`: it is
+   reported as unknown like a crash, never retried into a duplicate.
 
 A sender problem (authentication, policy, a burst of consecutive errors) or a stop request
 (SIGINT/SIGTERM) ends the run after what is in flight has answered and been recorded; messages
@@ -76,7 +78,7 @@ class SendSummary:
     hard_bounces: int = 0  # of which 5.1.x, added to the suppression list
     rejected: int = 0  # unsafe data: never sent
     deferred: int = 0  # temporary outcomes left for a re-run
-    unknown: int = 0  # claimed by an earlier run that never recorded an outcome; not sent
+    unknown: int = 0  # claimed with no known outcome (an earlier crash, or an ambiguous answer)
     resent_unknown: int = 0
     already_accepted: int = 0
     already_failed: int = 0
@@ -373,6 +375,8 @@ class Sender:
             return
         if delivery.outcome is Outcome.PERMANENT:
             self._permanent(message, delivery)
+        elif delivery.ambiguous:
+            self._unconfirmed(message, delivery)
         else:
             self._temporary(message, delivery)
         if not delivery.hard_bounce:
@@ -394,11 +398,20 @@ class Sender:
             self._bounces.append(Suppression(message.rcpt_to, SuppressionReason.HARD_BOUNCE, date.today(),
                                              f"send {self.issue}", detail[:300]))
 
+    def _unconfirmed(self, message: OutgoingMessage, delivery: Delivery) -> None:
+        """The message may have been delivered: keep the claim (unknown) rather than retry into a
+        duplicate; `--resend-unknown` sends it deliberately."""
+        self.summary.unknown += 1
+        self._record(message, State.CLAIMED, delivery)
+        self._close(message.key)
+        if len(self.summary.failures) < _REPORT_LIMIT:
+            self.summary.failures.append(Problem(message.rcpt_to, delivery.code, delivery.status, delivery.text))
+
     def _temporary(self, message: OutgoingMessage, delivery: Delivery) -> None:
         attempts = self._attempts.get(message.key, 0) + 1
         self._attempts[message.key] = attempts
         self._record(message, State.DEFERRED, delivery)
-        delay = backoff(attempts, hint=getattr(delivery, "retry_after", None))
+        delay = backoff(attempts, hint=delivery.retry_after)
         due = self._clock() + delay
         if attempts < self.settings.send.max_attempts and due <= self._deadline and not self._halted():
             heapq.heappush(self._retry, (due, next(self._order), message.key))

@@ -42,6 +42,11 @@ class Delivery:
     text: str = ""  # the server's or provider's words, for the ledger and the report
     provider_id: str | None = None  # provider message id (or the queue id an MTA answered)
     sender_problem: bool = False  # 5.7.x policy/auth, 401/403: not the recipient's fault
+    retry_after: float | None = None  # seconds the other side asked us to wait (Retry-After)
+    # The message may have been accepted but we never heard (connection lost after the final "."
+    # of DATA, an HTTP timeout after the request went out). The orchestration keeps such a
+    # recipient `claimed` and reports it as unknown instead of retrying into a duplicate.
+    ambiguous: bool = False
 
     @property
     def hard_bounce(self) -> bool:

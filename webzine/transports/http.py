@@ -12,8 +12,8 @@ success and error bodies; everything that is the same for all four lives here:
 
 A temporary outcome carries `retry_after` (seconds the provider asked us to wait) and `ambiguous`
 (the request may have reached the provider before the connection failed, so a retry can deliver
-twice). Both are attributes of `ApiDelivery`; the orchestration reads them with
-`getattr(delivery, "retry_after", None)` so that other transports need not know about them.
+twice). Both are fields of every `Delivery` (transports/base.py): the orchestration waits at least
+`retry_after`, and keeps an ambiguous recipient claimed (reported as unknown) instead of retrying.
 """
 
 from __future__ import annotations
@@ -22,7 +22,6 @@ import json
 import socket
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from typing import Any
 
@@ -41,21 +40,12 @@ BAD_ADDRESS = "5.1.3"  # the provider says the address is not valid
 SUPPRESSED_ADDRESS = "5.1.1"  # the provider will not deliver to it (earlier hard bounce, complaint)
 
 
-@dataclass(frozen=True, slots=True)
-class ApiDelivery(Delivery):
-    """A `Delivery` with what an HTTP API adds: how long to wait, and whether a retry may
-    duplicate a message the provider already took."""
-
-    retry_after: float | None = None  # seconds; from Retry-After or the provider's reset time
-    ambiguous: bool = False  # the provider may have accepted the request we could not confirm
+def accepted(code: int, provider_id: str | None, text: str = "accepted") -> Delivery:
+    return Delivery(Outcome.ACCEPTED, code=code, text=text, provider_id=provider_id)
 
 
-def accepted(code: int, provider_id: str | None, text: str = "accepted") -> ApiDelivery:
-    return ApiDelivery(Outcome.ACCEPTED, code=code, text=text, provider_id=provider_id)
-
-
-def permanent(code: int | None, text: str, *, status: str | None = None) -> ApiDelivery:
-    return ApiDelivery(Outcome.PERMANENT, code=code, status=status, text=text)
+def permanent(code: int | None, text: str, *, status: str | None = None) -> Delivery:
+    return Delivery(Outcome.PERMANENT, code=code, status=status, text=text)
 
 
 def temporary(
@@ -65,10 +55,10 @@ def temporary(
     retry_after: float | None = None,
     ambiguous: bool = False,
     sender_problem: bool = False,
-) -> ApiDelivery:
+) -> Delivery:
     if retry_after is not None:
         text = f"{text} (retry after {retry_after:g} s)"
-    return ApiDelivery(
+    return Delivery(
         Outcome.TEMPORARY,
         code=code,
         text=text,
@@ -175,8 +165,8 @@ class ApiTransport(BaseTransport):
 
     # --- one request ------------------------------------------------------------------------
 
-    def exchange(self, build: Callable[[], httpx.Request]) -> httpx.Response | ApiDelivery:
-        """Send one request; a network failure comes back as a temporary `ApiDelivery`."""
+    def exchange(self, build: Callable[[], httpx.Request]) -> httpx.Response | Delivery:
+        """Send one request; a network failure comes back as a temporary `Delivery`."""
         request = build()
         try:
             return self.client.send(request)
@@ -211,7 +201,7 @@ class ApiTransport(BaseTransport):
             "then re-run the same command to resume.",
         )
 
-    def common(self, response: httpx.Response) -> ApiDelivery | None:
+    def common(self, response: httpx.Response) -> Delivery | None:
         """Outcomes every provider shares; None when the provider-specific reader must decide."""
         status = response.status_code
         if status in (401, 403):
@@ -225,20 +215,20 @@ class ApiTransport(BaseTransport):
             return temporary(status, f"HTTP {status}: {excerpt(response) or response.reason_phrase}", retry_after=wait_hint(response))
         return None
 
-    def deliver(self, build: Callable[[], httpx.Request]) -> ApiDelivery:
+    def deliver(self, build: Callable[[], httpx.Request]) -> Delivery:
         """Send one message's request and read the answer into its outcome."""
         result = self.exchange(build)
-        if isinstance(result, ApiDelivery):
+        if isinstance(result, Delivery):
             return result
         shared = self.common(result)
         if shared is not None:
             return shared
         return self.read_accepted(result) if result.is_success else self.read_refused(result)
 
-    def read_accepted(self, response: httpx.Response) -> ApiDelivery:
+    def read_accepted(self, response: httpx.Response) -> Delivery:
         """A 2xx: the provider's message id, or a per-message verdict hidden in the body."""
         raise NotImplementedError
 
-    def read_refused(self, response: httpx.Response) -> ApiDelivery:
+    def read_refused(self, response: httpx.Response) -> Delivery:
         """A 4xx other than 401/403/404/429: this message is refused for good, in the provider's words."""
         return permanent(response.status_code, f"HTTP {response.status_code}: {excerpt(response)}")

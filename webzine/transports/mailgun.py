@@ -26,7 +26,7 @@ from webzine.errors import ConfigError
 from webzine.transports.base import OutgoingMessage
 from webzine.transports.http import (
     BAD_ADDRESS,
-    ApiDelivery,
+    Delivery,
     ApiTransport,
     accepted,
     build_client,
@@ -63,20 +63,20 @@ class MailgunTransport(ApiTransport):
             key_env=section.api_key_env,
         )
 
-    def send(self, message: OutgoingMessage) -> ApiDelivery:
+    def send(self, message: OutgoingMessage) -> Delivery:
         files = {"message": ("message.eml", message.data, "message/rfc822")}
         data = {"to": message.rcpt_to}
         return self.deliver(
             lambda: self.client.build_request("POST", self.path, data=data, files=files, headers=self.auth)
         )
 
-    def read_accepted(self, response: httpx.Response) -> ApiDelivery:
+    def read_accepted(self, response: httpx.Response) -> Delivery:
         """200 `{"id": "<message-id>", "message": "Queued. Thank you."}`."""
         body = json_body(response)
         provider_id = str(body.get("id", "")).strip("<>") if isinstance(body, dict) else ""
         return accepted(response.status_code, provider_id or None)
 
-    def read_refused(self, response: httpx.Response) -> ApiDelivery:
+    def read_refused(self, response: httpx.Response) -> Delivery:
         """400 `{"message": "..."}`: this message or address is refused, in Mailgun's words."""
         body = json_body(response)
         words = str(body.get("message") or "") if isinstance(body, dict) else ""

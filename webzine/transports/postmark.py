@@ -23,7 +23,7 @@ from webzine.errors import SenderProblem
 from webzine.transports.base import OutgoingMessage, Outcome
 from webzine.transports.http import (
     SUPPRESSED_ADDRESS,
-    ApiDelivery,
+    Delivery,
     ApiTransport,
     accepted,
     build_client,
@@ -116,11 +116,11 @@ class PostmarkTransport(ApiTransport):
         headers = {**self.auth, "Content-Type": "application/json"}
         return self.client.build_request("POST", path, content=content, headers=headers)
 
-    def send(self, message: OutgoingMessage) -> ApiDelivery:
+    def send(self, message: OutgoingMessage) -> Delivery:
         content = _encode(self.payload(message))
         return self.deliver(lambda: self._post("/email", content))
 
-    def send_batch(self, messages: Sequence[OutgoingMessage]) -> list[ApiDelivery]:
+    def send_batch(self, messages: Sequence[OutgoingMessage]) -> list[Delivery]:
         """Send in calls of at most 500 messages and 45 MB; one outcome per message, in order.
 
         Once a call fails as a whole (429, 5xx, network), the calls after it are not attempted:
@@ -130,7 +130,7 @@ class PostmarkTransport(ApiTransport):
         never lost to an exception."""
         if len(messages) == 1 or self.batch_size == 1:
             return [self.send(message) for message in messages]
-        outcomes: list[ApiDelivery] = []
+        outcomes: list[Delivery] = []
         for chunk in _chunks([_encode(self.payload(m)) for m in messages]):
             failed = self._send_chunk(chunk, outcomes)
             if failed is not None:
@@ -138,11 +138,11 @@ class PostmarkTransport(ApiTransport):
                 break
         return outcomes
 
-    def _send_chunk(self, chunk: list[bytes], outcomes: list[ApiDelivery]) -> ApiDelivery | None:
+    def _send_chunk(self, chunk: list[bytes], outcomes: list[Delivery]) -> Delivery | None:
         """Post one batch call; append its per-message outcomes, or return the call's failure."""
         content = b"[" + b",".join(chunk) + b"]"
         result = self.exchange(lambda: self._post("/email/batch", content))
-        if isinstance(result, ApiDelivery):
+        if isinstance(result, Delivery):
             return result
         try:
             shared = self.common(result)
@@ -162,7 +162,7 @@ class PostmarkTransport(ApiTransport):
             return temporary(result.status_code, "Postmark answered fewer results than messages sent", ambiguous=True)
         return None
 
-    def _whole_call_refused(self, response: httpx.Response, body: Any, outcomes: list[ApiDelivery]) -> ApiDelivery:
+    def _whole_call_refused(self, response: httpx.Response, body: Any, outcomes: list[Delivery]) -> Delivery:
         """A 4xx for the call itself (bad JSON, too many messages): our request is wrong, so no
         message in it can go; the run stops rather than fail 500 recipients for our mistake."""
         item = body if isinstance(body, dict) else {}
@@ -176,17 +176,17 @@ class PostmarkTransport(ApiTransport):
 
     # --- answers ----------------------------------------------------------------------------
 
-    def read_accepted(self, response: httpx.Response) -> ApiDelivery:
+    def read_accepted(self, response: httpx.Response) -> Delivery:
         body = json_body(response)
         return self._item(body if isinstance(body, dict) else {}, in_batch=False, status=response.status_code)
 
-    def read_refused(self, response: httpx.Response) -> ApiDelivery:
+    def read_refused(self, response: httpx.Response) -> Delivery:
         body = json_body(response)
         if isinstance(body, dict) and "ErrorCode" in body:
             return self._item(body, in_batch=False, status=response.status_code)
         return permanent(response.status_code, f"HTTP {response.status_code}: {excerpt(response)}")
 
-    def _item(self, item: dict[str, Any], *, in_batch: bool, status: int = 200) -> ApiDelivery:
+    def _item(self, item: dict[str, Any], *, in_batch: bool, status: int = 200) -> Delivery:
         """One result object: `{"ErrorCode": 0, "MessageID": ...}` or `{"ErrorCode": n, "Message": ...}`."""
         code = item.get("ErrorCode")
         words = str(item.get("Message", "")).strip()

@@ -25,7 +25,7 @@ from webzine.config import Settings, secret
 from webzine.transports.base import OutgoingMessage
 from webzine.transports.http import (
     BAD_ADDRESS,
-    ApiDelivery,
+    Delivery,
     ApiTransport,
     accepted,
     build_client,
@@ -99,16 +99,16 @@ class SendGridTransport(ApiTransport):
             body["reply_to"] = _address(parts.reply_to)
         return body
 
-    def send(self, message: OutgoingMessage) -> ApiDelivery:
+    def send(self, message: OutgoingMessage) -> Delivery:
         content = json.dumps(self.payload(message), ensure_ascii=False, separators=(",", ":")).encode("utf-8")
         headers = {**self.auth, "Content-Type": "application/json"}
         return self.deliver(lambda: self.client.build_request("POST", "/v3/mail/send", content=content, headers=headers))
 
-    def read_accepted(self, response: httpx.Response) -> ApiDelivery:
+    def read_accepted(self, response: httpx.Response) -> Delivery:
         """202 with an empty body; the message id is the X-Message-Id response header."""
         return accepted(response.status_code, response.headers.get("x-message-id"))
 
-    def read_refused(self, response: httpx.Response) -> ApiDelivery:
+    def read_refused(self, response: httpx.Response) -> Delivery:
         """400/413: `{"errors": [{"message", "field", "help"}]}`, kept in SendGrid's words."""
         body = json_body(response)
         errors = body.get("errors") if isinstance(body, dict) else None

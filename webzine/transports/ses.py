@@ -28,7 +28,7 @@ from webzine.errors import ConfigError, SenderProblem
 from webzine.transports.base import OutgoingMessage
 from webzine.transports.http import (
     BAD_ADDRESS,
-    ApiDelivery,
+    Delivery,
     ApiTransport,
     accepted,
     build_client,
@@ -111,7 +111,7 @@ class SesTransport(ApiTransport):
     def get_request(self, path: str, params: dict[str, str] | None = None) -> httpx.Request:
         return self.signed("GET", path, params=params)
 
-    def send(self, message: OutgoingMessage) -> ApiDelivery:
+    def send(self, message: OutgoingMessage) -> Delivery:
         body: dict[str, object] = {
             "Content": {"Raw": {"Data": base64.b64encode(message.data).decode("ascii")}},
             "Destination": {"ToAddresses": [message.rcpt_to]},
@@ -122,13 +122,13 @@ class SesTransport(ApiTransport):
         # Signed inside the builder: a retried request gets a fresh X-Amz-Date.
         return self.deliver(lambda: self.signed("POST", "/v2/email/outbound-emails", content=content))
 
-    def read_accepted(self, response: httpx.Response) -> ApiDelivery:
+    def read_accepted(self, response: httpx.Response) -> Delivery:
         """200 `{"MessageId": "0100…"}`."""
         body = json_body(response)
         provider_id = body.get("MessageId") if isinstance(body, dict) else None
         return accepted(response.status_code, str(provider_id) if provider_id else None)
 
-    def read_refused(self, response: httpx.Response) -> ApiDelivery:
+    def read_refused(self, response: httpx.Response) -> Delivery:
         body = json_body(response)
         kind = error_type(response, body)
         words = str(body.get("message") or body.get("Message") or "") if isinstance(body, dict) else excerpt(response)

@@ -221,6 +221,7 @@ def _lost(lost: ConnectionLost, peer: str) -> Delivery:
             Outcome.TEMPORARY,
             text=f"unknown: {peer} {lost.reason} after the whole message was sent; the server may "
             "have accepted it, so a retry may deliver it twice.",
+            ambiguous=True,
         )
     return Delivery(Outcome.TEMPORARY, text=f"{peer} {lost.reason} before the message was sent; not delivered.")
 
