@@ -28,16 +28,24 @@ from webzine.models import Recipient
 
 CHUNK = 8192
 FIELDS = ("name", "adjective", "company", "manager", "consent_at", "tags")
-# The common shape of an address, one per line of the joined chunk. The domain is only checked
-# for its characters here; its label rules are checked once per distinct domain (DomainInfo).
-_LINES = re.compile(
-    r"^[ \t]*(?:([A-Za-z0-9_+\-]+(?:\.[A-Za-z0-9_+\-]+)*)@([A-Za-z0-9.\-]+)[ \t]*|.*)$", re.MULTILINE
+# An address exactly as we would write it (lowercase ASCII, no spaces), one per line of the
+# joined chunk: most cells of a real list. For a plain domain the address *is* the cell, so no
+# string is made per row. The domain is only checked for its characters here; its label rules
+# are checked once per distinct domain (DomainInfo). Other lines give "".
+_CANONICAL = re.compile(
+    r"^(?:[a-z0-9_+\-]+(?:\.[a-z0-9_+\-]+)*@([a-z0-9.\-]+)$|.*$)", re.MULTILINE
 ).findall
+_CANONICAL_ONE = re.compile(r"[a-z0-9_+\-]+(?:\.[a-z0-9_+\-]+)*@([a-z0-9.\-]+)").fullmatch
+# The common shape with capitals or spaces around it, for the cells _CANONICAL leaves.
 _ONE = re.compile(r"[ \t]*([A-Za-z0-9_+\-]+(?:\.[A-Za-z0-9_+\-]+)*)@([A-Za-z0-9.\-]+)[ \t]*").fullmatch
+# A shared-mailbox local part at a line start (the joined chunk is searched with a leading "\n":
+# a pattern that starts with a literal is found by a fast scan, where a multiline ^ is tried at
+# every position).
+_ROLE_LINE = re.compile("\n(?:" + "|".join(sorted(map(re.escape, ROLE_LOCALS), key=len, reverse=True))
+                        + ")@").search
 _HOSTNAME = re.compile(r"(?:[a-z0-9](?:[a-z0-9\-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}").fullmatch
 _CACHE_LIMIT = 100_000
 _plain = attrgetter("plain")
-_suffix = attrgetter("suffix")
 
 
 @dataclass
@@ -121,27 +129,39 @@ class _Chunker:
         parsed.keys.extend(compress(keys, mask))
         parsed.written.update(compress(zip(columns[-1], written), map(ne, written, columns[0])))
 
-    def _addresses(self, written: tuple[str, ...]) -> tuple[list[str | None], list[str], tuple[str, ...],
+    def _addresses(self, written: tuple[str, ...]) -> tuple[list[str | None], list[str], list[str],
                                                            list[bool], bool]:
         """The fast path for the whole chunk: addresses, keys, domains as written, which rows it
-        settled (the others get `None` and go the slow way) and whether any is a shared mailbox."""
-        found = _LINES("\n".join(written))
-        if len(found) != len(written):  # a cell held a newline: match cell by cell instead
-            found = [match.groups() if (match := _ONE(cell)) else ("", "") for cell in written]
-        locals_, domains = zip(*found)
-        infos = list(map(self.domains.__getitem__, domains))
-        mask = list(map(_plain, infos))
-        if max(map(len, locals_)) > 64:
-            mask = [ok and len(local) <= 64 for ok, local in zip(mask, locals_)]
-        lowers = list(map(str.lower, locals_))
-        roles = not ROLE_LOCALS.isdisjoint(lowers)
-        if roles and not CASE_INSENSITIVE_MAILBOX_NAMES_SET.isdisjoint(lowers):  # RFC 2142: INFO@ is info@
-            locals_ = tuple(low if low in CASE_INSENSITIVE_MAILBOX_NAMES_SET else local
-                            for local, low in zip(locals_, lowers))
-        emails: list[str | None] = list(map(str.__add__, locals_, map(_suffix, infos)))
-        keys = [email if email.islower() else email.lower() for email in emails]  # type: ignore[union-attr]
+        settled (the others get `None` and go the slow way) and whether any may be a shared
+        mailbox. Canonical cells are settled in C; the few with capitals or spaces one by one."""
+        joined = "\n" + "\n".join(written)
+        domains: list[str] = _CANONICAL(joined, 1)
+        if len(domains) != len(written):  # a cell held a newline: match cell by cell instead
+            domains = [match.group(1) if (match := _CANONICAL_ONE(cell)) else "" for cell in written]
+        infos = self.domains
+        mask = list(map(_plain, map(infos.__getitem__, domains)))
+        if max(map(len, written)) > 65:  # a canonical cell's local part is at most 64 characters
+            for index in compress(range(len(mask)), mask):
+                if written[index].index("@") > 64:
+                    mask[index] = False
+        roles = _ROLE_LINE(joined) is not None
+        emails: list[str | None] = list(written)
+        keys = list(written)
         for index in compress(range(len(mask)), map(not_, mask)):
             emails[index] = None
+            if domains[index] or (match := _ONE(written[index])) is None:
+                continue  # canonical but not plain, or not the common shape: the slow path
+            local, domain = match.groups()
+            info = infos[domain]
+            if not info.plain or len(local) > 64:
+                continue
+            lower = local.lower()
+            if lower in ROLE_LOCALS:
+                roles = True
+                if lower in CASE_INSENSITIVE_MAILBOX_NAMES_SET:  # RFC 2142: INFO@ is info@
+                    local = lower
+            email = local + info.suffix
+            emails[index], keys[index], domains[index], mask[index] = email, email.lower(), domain, True
         return emails, keys, domains, mask, roles
 
     def _slow_rows(self, chunk: list[list[str]], numbers: list[int], written: tuple[str, ...],
