@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import base64
+
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -34,3 +36,15 @@ def test_verp_round_trip(address: str, issue: str) -> None:
 def test_verp_token_from_rejects_ordinary_addresses() -> None:
     assert tokens.verp_token_from("kim@naver.com") is None
     assert tokens.verp_token_from("kim+news@naver.com") is None
+
+
+def test_tokens_are_the_ones_already_sent() -> None:
+    """Pinned: links in sent mail and VERP tokens in existing ledgers must keep resolving."""
+    assert tokens.unsubscribe_token("k", "news.example.co.kr", "Kim@Naver.com") == "0KGyMu5EbQAvlmwkZSLwLhPb6lFqtj40pw2dt2hpO54"
+    assert tokens.verp_token("secret", "2026-12-year-end", "Kim@Naver.com") == "wulaxdq7uqogj4ja"
+    assert tokens.verp_token("secret", "호", "홍@예시.kr") == "sq3hc5runizuelgr"
+
+
+@given(st.binary(min_size=10, max_size=10))
+def test_base32_matches_the_standard_encoding(data: bytes) -> None:
+    assert tokens._base32_80(data) == base64.b32encode(data).decode("ascii").lower()
