@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import base64
+import hmac
 
 from hypothesis import given
 from hypothesis import strategies as st
@@ -48,3 +49,9 @@ def test_tokens_are_the_ones_already_sent() -> None:
 @given(st.binary(min_size=10, max_size=10))
 def test_base32_matches_the_standard_encoding(data: bytes) -> None:
     assert tokens._base32_80(data) == base64.b32encode(data).decode("ascii").lower()
+
+
+@given(st.text(max_size=200), st.binary(max_size=300))
+def test_hmac_is_rfc_2104(secret: str, message: bytes) -> None:
+    """Keys shorter and longer than a SHA-256 block, any message: the standard library's HMAC."""
+    assert tokens.hmac_sha256(secret, message) == hmac.digest(secret.encode(), message, "sha256")

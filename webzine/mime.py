@@ -17,7 +17,7 @@ from __future__ import annotations
 import base64
 import binascii
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from webzine.merge import MergeTemplate, Slot
@@ -184,46 +184,48 @@ def _precode(data: bytes) -> _Precoded:
     return _Precoded(tuple(variants))
 
 
-_BYTES, _PRECODED, _SLOT = 0, 1, 2
-
-
 class Base64Body:
-    """A merge template ready to be filled and emitted as base64 lines, per recipient."""
+    """A merge template ready to be filled and emitted as base64 lines, per recipient.
 
-    __slots__ = ("_pieces",)
+    The template is kept as runs: a gap (short static bytes and slot numbers) followed by a long
+    pre-encoded static segment; the last run has no segment. Per recipient a run costs one join
+    of the gap, one short base64 line, and a reference to the segment's pre-encoded lines."""
 
-    def __init__(self, template: MergeTemplate) -> None:
-        pieces: list[tuple[int, object]] = []
+    __slots__ = ("_runs",)
+
+    def __init__(self, template: MergeTemplate, slot_number: Callable[[Slot], int]) -> None:
+        runs: list[tuple[tuple[bytes | int, ...], tuple[tuple[bytes, bytes, bytes], ...] | None]] = []
+        gap: list[bytes | int] = []
         for segment in template.segments:
             if isinstance(segment, Slot):
-                pieces.append((_SLOT, segment))
+                gap.append(slot_number(segment))
                 continue
             data = segment.encode("utf-8")
             if len(data) >= _PRECODE_MIN:
-                pieces.append((_PRECODED, _precode(data).variants))
-            elif pieces and pieces[-1][0] == _BYTES:
-                pieces[-1] = (_BYTES, pieces[-1][1] + data)  # type: ignore[operator]
+                runs.append((tuple(gap), _precode(data).variants))
+                gap = []
+            elif gap and isinstance(gap[-1], bytes):
+                gap[-1] += data
             else:
-                pieces.append((_BYTES, data))
-        self._pieces = tuple(pieces)
+                gap.append(data)
+        runs.append((tuple(gap), None))
+        self._runs = tuple(runs)
 
-    def encode(self, render: Callable[[Slot], str]) -> list[bytes]:
-        """The body's base64 lines (as a list of chunks to join) for one recipient, with
-        `render(slot)` filling each slot."""
-        out: list[bytes] = []
-        buffer = bytearray()
-        for kind, piece in self._pieces:
-            if kind == _SLOT:
-                buffer += render(piece).encode("utf-8")  # type: ignore[arg-type]
-            elif kind == _PRECODED:
-                head, middle, tail = piece[len(buffer) % 3]  # type: ignore[index]
-                buffer += head
+    def encode_into(self, values: Sequence[bytes], out: list[bytes]) -> None:
+        """Append the body's base64 lines for one recipient to `out`; `values[n]` is slot n
+        filled in and UTF-8 encoded."""
+        carry = b""
+        for gap, variants in self._runs:
+            if gap:
+                buffer = carry + b"".join([values[p] if p.__class__ is int else p for p in gap])  # type: ignore[misc]
+            else:
+                buffer = carry
+            if variants is None:
                 if buffer:
                     out.append(base64_lines(buffer))
-                out.append(middle)
-                buffer = bytearray(tail)
-            else:
-                buffer += piece  # type: ignore[operator]
-        if buffer:
-            out.append(base64_lines(buffer))
-        return out
+                return
+            head, middle, carry = variants[len(buffer) % 3]
+            buffer += head
+            if buffer:
+                out.append(base64_lines(buffer))
+            out.append(middle)

@@ -9,8 +9,15 @@ ledger maps a token back to exactly one recipient and issue.
 from __future__ import annotations
 
 import base64
+import functools
+import hashlib
 import hmac
 from collections.abc import Iterable
+from typing import Any
+
+_BLOCK = 64  # SHA-256's block size: the HMAC key is padded to it
+_IPAD = bytes(byte ^ 0x36 for byte in range(256))
+_OPAD = bytes(byte ^ 0x5C for byte in range(256))
 
 # RFC 4648 base32, lowercase, ten bits (two characters) at a time: `base64.b32encode` is pure
 # Python and cost more than the HMAC itself; a send computes a VERP token per recipient.
@@ -18,9 +25,31 @@ _BASE32 = "abcdefghijklmnopqrstuvwxyz234567"
 _BASE32_PAIRS = tuple(first + second for first in _BASE32 for second in _BASE32)
 
 
+@functools.lru_cache(maxsize=16)
+def _keyed(secret: str) -> tuple[Any, Any]:
+    """SHA-256 states with the HMAC inner and outer pads of `secret` already absorbed."""
+    key = secret.encode("utf-8")
+    if len(key) > _BLOCK:
+        key = hashlib.sha256(key).digest()
+    key = key.ljust(_BLOCK, b"\0")
+    return hashlib.sha256(key.translate(_IPAD)), hashlib.sha256(key.translate(_OPAD))
+
+
+def hmac_sha256(secret: str, message: bytes) -> bytes:
+    """HMAC-SHA256 (RFC 2104) of `message`, equal to `hmac.digest(secret, message, "sha256")`.
+
+    A send computes three or four HMACs per recipient with one secret; OpenSSL's one-shot HMAC
+    sets up its keys on every call (~4 µs here), copying two pre-keyed hash states costs half."""
+    inner, outer = _keyed(secret)
+    inner = inner.copy()
+    inner.update(message)
+    outer = outer.copy()
+    outer.update(inner.digest())
+    return outer.digest()
+
+
 def _mac(secret: str, *parts: str) -> bytes:
-    """HMAC-SHA256; `hmac.digest` is the one-shot C path (no HMAC object per call)."""
-    return hmac.digest(secret.encode("utf-8"), "\n".join(parts).encode("utf-8"), "sha256")
+    return hmac_sha256(secret, "\n".join(parts).encode("utf-8"))
 
 
 def _base32_80(data: bytes) -> str:
