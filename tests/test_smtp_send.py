@@ -277,7 +277,7 @@ def test_cli_send_delivers_everyone_once_and_resumes(project: Path, server: Smtp
     assert done.returncode == 3, done.stderr
     summary = json.loads(done.stdout)
     assert summary["accepted"] == len(server.messages) > 5 and summary["retries"] >= 1
-    assert summary["unknown"] == 1 and [p["email"] for p in summary["failures"]] == ["jihye.park@example.com"]
+    assert summary["unknown"] == 1 and [p["email"] for p in summary["unknowns"]] == ["jihye.park@example.com"]
     assert all(count == 1 for count in arrivals(server).values())
     assert "jihye.park@example.com" not in arrivals(server) and arrivals(server)["kim.gapsu@example.co.kr"] == 1
     parsed = server.messages[0].message

@@ -88,6 +88,7 @@ class SendSummary:
     stopped: str | None = None  # why the run ended early
     failures: list[Problem] = field(default_factory=list)
     rejects: list[Problem] = field(default_factory=list)
+    unknowns: list[Problem] = field(default_factory=list)  # who may or may not have it
 
     @property
     def rate(self) -> float:
@@ -105,6 +106,7 @@ class SendSummary:
         data = {name: getattr(self, name) for name in self.__dataclass_fields__}
         data["failures"] = [p.as_dict() for p in self.failures]
         data["rejects"] = [p.as_dict() for p in self.rejects]
+        data["unknowns"] = [p.as_dict() for p in self.unknowns]
         data["rate"] = round(self.rate, 1)
         data["elapsed"] = round(self.elapsed, 3)
         data["exit_code"] = self.exit_code
@@ -242,6 +244,9 @@ class Sender:
                 summary.already_failed += 1
             elif state is State.CLAIMED and not self.options.resend_unknown:
                 summary.unknown += 1
+                if len(summary.unknowns) < _REPORT_LIMIT:
+                    summary.unknowns.append(Problem(recipient.email, None, None,
+                                                    "an earlier run stopped with this message in flight"))
             elif self.watch.get(recipient.key) is not None:
                 summary.suppressed += 1
             elif self._limit_reached(len(chosen)):
@@ -404,8 +409,8 @@ class Sender:
         self.summary.unknown += 1
         self._record(message, State.CLAIMED, delivery)
         self._close(message.key)
-        if len(self.summary.failures) < _REPORT_LIMIT:
-            self.summary.failures.append(Problem(message.rcpt_to, delivery.code, delivery.status, delivery.text))
+        if len(self.summary.unknowns) < _REPORT_LIMIT:
+            self.summary.unknowns.append(Problem(message.rcpt_to, delivery.code, delivery.status, delivery.text))
 
     def _temporary(self, message: OutgoingMessage, delivery: Delivery) -> None:
         attempts = self._attempts.get(message.key, 0) + 1

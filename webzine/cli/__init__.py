@@ -115,3 +115,7 @@ cli.add_command(archive)
 from webzine.cli.audit import audit  # noqa: E402
 
 cli.add_command(audit)
+
+from webzine.cli.due import due  # noqa: E402
+
+cli.add_command(due)

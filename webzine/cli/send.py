@@ -33,6 +33,7 @@ from webzine.campaign import (
     with_overrides,
 )
 from webzine.cli import Context, pass_context
+from webzine.cli.due import TODAY_OPTION, pick_due
 from webzine.errors import ConfigError
 from webzine.issue import load_issue
 from webzine.ledger import Ledger, State
@@ -46,7 +47,9 @@ _PREVIEW_ROWS = 5
 
 
 @click.command()
-@click.argument("issue", type=click.Path(path_type=Path, dir_okay=False, exists=True))
+@click.argument("issue", type=click.Path(path_type=Path, dir_okay=False, exists=True), required=False)
+@click.option("--due", "due_now", is_flag=True, help="Send the issue due this month (see `webzine due`) instead of ISSUE.")
+@TODAY_OPTION
 @click.option("--yes", is_flag=True, help="Really send. Without it, a dry run shows what would happen.")
 @click.option("--test-to", metavar="ADDR[,ADDR]", help="Send a [TEST] copy to these addresses only (no ledger, no audit).")
 @click.option("--as", "as_email", metavar="EMAIL", help="With --test-to: personalise as this subscriber.")
@@ -58,13 +61,20 @@ _PREVIEW_ROWS = 5
 @click.option("--resend-unknown", is_flag=True, help="Also send to recipients whose earlier send has no recorded outcome.")
 @click.option("--json", "as_json", is_flag=True, help="Print the plan or the summary as JSON.")
 @pass_context
-def send(ctx: Context, issue: Path, yes: bool, test_to: str | None, as_email: str | None, limit: int | None,
-         only: tuple[str, ...], transport_name: str | None, outbox_format: str | None, allow_gaps: str | None,
-         resend_unknown: bool, as_json: bool) -> int:  # fmt: skip
+def send(ctx: Context, issue: Path | None, due_now: bool, today: str | None, yes: bool, test_to: str | None,
+         as_email: str | None, limit: int | None, only: tuple[str, ...], transport_name: str | None,
+         outbox_format: str | None, allow_gaps: str | None, resend_unknown: bool, as_json: bool) -> int:  # fmt: skip
     """Merge ISSUE with the cleaned list and send it — a dry run unless --yes.
 
     Every recipient is recorded in the send ledger, so a re-run after a crash, a stop or a sender
-    problem resumes where it left off and never sends anyone the same issue twice."""
+    problem resumes where it left off and never sends anyone the same issue twice. With --due the
+    issue is the one dated this month (Asia/Seoul) that is not completely sent; nothing due → 0."""
+    if due_now == (issue is not None):
+        raise click.UsageError("give either ISSUE or --due.")
+    if due_now:
+        issue = pick_due(ctx, today)
+        if issue is None:
+            return EXIT_OK
     if allow_gaps is not None and not allow_gaps.strip():
         raise click.BadParameter("give the reason the gaps are accepted, e.g. --allow-gaps \"대표님 승인\".",
                                  param_hint="--allow-gaps")
@@ -274,20 +284,22 @@ def _print_summary(summary: SendSummary) -> None:
         console.print(f"  [red]failed[/] {problem.email}: {code} {problem.text}".rstrip())
     for problem in summary.rejects[:10]:
         console.print(f"  [red]rejected[/] {problem.email}: {problem.text}")
+    for problem in summary.unknowns[:10]:
+        console.print(f"  [yellow]unknown[/] {problem.email}: {problem.text}")
 
 
 def _print_hints(summary: SendSummary, issue: Path, options: SendOptions) -> None:
     again = f"webzine send {issue} --yes"
     if summary.stopped:
-        click.echo(f"Stopped: {summary.stopped}.", err=True)
+        click.echo(f"Stopped: {summary.stopped.rstrip('.')}.", err=True)
         click.echo(f"Hint: fix the cause, then re-run to resume (already accepted recipients are skipped): {again}",
                    err=True)
     elif summary.deferred:
         click.echo(f"Hint: {summary.deferred} message(s) were deferred by the server; re-run later to retry: {again}",
                    err=True)
     if summary.unknown:
-        click.echo(f"Hint: {summary.unknown} recipient(s) are unknown: an earlier run stopped while their messages "
-                   f"were in flight, so they may already have them. Check the transport's logs, then send them "
+        click.echo(f"Hint: {summary.unknown} recipient(s) are unknown: their messages were in flight when a run "
+                   f"stopped or the connection was lost, so they may already have them. Check the transport's logs, then send them "
                    f"deliberately with: {again} --resend-unknown", err=True)
 
 
