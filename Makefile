@@ -19,8 +19,23 @@ $(VENV)/.installed-test: $(VENV)/.installed pyproject.toml
 
 install: $(VENV)/.installed
 
+# The demo's secrets are throw-away values for the local outbox; a real send takes them from the
+# environment (CI secrets). The sample key-customer list has one gap on purpose: the audit shows it,
+# and the demo sends with the reason recorded in the ledger. Run it twice: nobody gets two copies.
+DEMO_SECRET := demo-only-unsubscribe-secret
+DEMO_GAPS   := 데모: 박혜진 님 주소 오타(example.con)는 정다솔 팀장이 확인 중
+
 demo: $(VENV)/.installed
 	$(WZ) build $(ISSUE)
+	-$(WZ) audit $(ISSUE)
+	@mkdir -p state
+	@test -s state/demo-dkim.pem || $(PY) -c "from cryptography.hazmat.primitives.asymmetric import rsa; \
+	from cryptography.hazmat.primitives import serialization as s; \
+	k = rsa.generate_private_key(public_exponent=65537, key_size=2048); \
+	open('state/demo-dkim.pem', 'wb').write(k.private_bytes(s.Encoding.PEM, s.PrivateFormat.PKCS8, s.NoEncryption()))"
+	WEBZINE_UNSUBSCRIBE_SECRET=$(DEMO_SECRET) WEBZINE_DKIM_PRIVATE_KEY="$$(cat state/demo-dkim.pem)" \
+	  $(WZ) send $(ISSUE) --yes --allow-gaps "$(DEMO_GAPS)"
+	@echo "Outbox: outbox/ (a Maildir any mail client opens); preview: build/2026-12-year-end/preview.html"
 
 system-deps:
 	bash .ci/system-deps.sh
