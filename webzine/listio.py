@@ -19,7 +19,7 @@ import unicodedata
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from itertools import islice
+from itertools import islice, repeat
 from pathlib import Path
 
 from webzine.errors import ListError
@@ -68,6 +68,19 @@ def header_key(text: str) -> str:
 _LOOKUP = {header_key(spelling): name for name, spellings in SYNONYMS.items() for spelling in spellings}
 
 
+@dataclass(slots=True)
+class Columns:
+    """A block of rows that all have the header's number of cells, as columns: `cells[i][r]` is
+    the i-th cell of the block's r-th row. Made by slicing one split of the block's text, so no
+    list per row is ever built."""
+
+    cells: list[list[str]]
+    size: int
+
+    def __len__(self) -> int:
+        return self.size
+
+
 @dataclass
 class Table:
     """A header and a stream of rows (lists of cells; the first is row 2). `columns` maps our
@@ -82,16 +95,17 @@ class Table:
     delimiter: str = ""
     notes: list[str] = field(default_factory=list)
     closers: list[Callable[[], None]] = field(default_factory=list)
-    blocks: Callable[[], Iterator[list[list[str]]]] | None = None  # a faster way to the same rows
+    blocks: Callable[[bool], Iterator[list[list[str]] | Columns]] | None = None  # a faster way to the same rows
     path: Path | None = None  # set for CSV files, which can be read in two halves (see split_csv)
 
-    def chunks(self, size: int = 8192) -> Iterator[list[list[str]]]:
+    def chunks(self, size: int = 8192, *, as_columns: bool = False) -> Iterator[list[list[str]] | Columns]:
         """The rows in lists of about `size`, read in C (no Python frame per row); CSV syntax
-        errors become ListErrors with the line number."""
+        errors become ListErrors with the line number. With `as_columns`, a block whose rows all
+        have the header's width may come as `Columns` instead."""
         rows = iter(self.rows)
         try:
             if self.blocks is not None:
-                yield from self.blocks()
+                yield from self.blocks(as_columns)
                 return
             while chunk := list(islice(rows, size)):
                 yield chunk
@@ -228,7 +242,7 @@ def _read_csv(path: Path, encoding: str | None, overrides: Mapping[str, str] | N
         raise ListError(f"{path}: the first row is empty; it must name the columns.")
     columns, extras = map_columns(header, str(path), overrides, wanted)
     return Table(str(path), header, columns, extras, reader, chosen, delimiter, closers=[handle.close],
-                 blocks=_CsvBlocks(handle.read, delimiter, str(path)), path=path)
+                 blocks=_CsvBlocks(handle.read, delimiter, str(path), width=len(header)), path=path)
 
 
 class _CsvBlocks:
@@ -238,21 +252,26 @@ class _CsvBlocks:
     every list; `str.split` parses it exactly as the csv module would, at a third of the cost.
     Blocks with quotes go to the csv module, cut only where the quotes balance (a quoted cell may
     hold a line break). The rows are the csv module's rows, except that an empty line is `[""]`
-    rather than `[]`: both are a blank row."""
+    rather than `[]`: both are a blank row.
 
-    def __init__(self, read: Callable[[int], str], delimiter: str, source: str, lines: int = 1) -> None:
+    Asked for columns, a quote-free block whose lines all hold `width` cells (every line of a
+    tidy export) comes as `Columns`: the whole block split once, then sliced column by column."""
+
+    def __init__(self, read: Callable[[int], str], delimiter: str, source: str, lines: int = 1,
+                 width: int = 0) -> None:
         self.read = read
         self.delimiter = delimiter
         self.source = source
         self.lines = lines  # lines before the current block (the header's)
+        self.width = width  # cells in a row, if known (the header's): enables Columns
 
-    def __call__(self) -> Iterator[list[list[str]]]:
+    def __call__(self, as_columns: bool = False) -> Iterator[list[list[str]] | Columns]:
         carry = ""
         while True:
             text = self.read(_CHUNK)
             if not text:
                 if carry:
-                    yield self._rows(carry)
+                    yield self._rows(carry, as_columns)
                 return
             text = carry + text
             cut = text.rfind("\n") + 1
@@ -260,16 +279,21 @@ class _CsvBlocks:
                 carry = text  # no whole line yet, or inside a quoted cell: read on
                 continue
             block, carry = text[:cut], text[cut:]
-            yield self._rows(block)
+            yield self._rows(block, as_columns)
 
-    def _rows(self, block: str) -> list[list[str]]:
+    def _rows(self, block: str, as_columns: bool = False) -> list[list[str]] | Columns:
         lines = self.lines
         self.lines += block.count("\n")
         plain = block.replace("\r\n", "\n")
         if '"' not in plain and "\r" not in plain:
             if plain.endswith("\n"):
                 plain = plain[:-1]
-            return [line.split(self.delimiter) for line in plain.split("\n")]
+            delimiter, width = self.delimiter, self.width
+            texts = plain.split("\n")
+            if as_columns and width and list(map(str.count, texts, repeat(delimiter))).count(width - 1) == len(texts):
+                cells = plain.replace("\n", delimiter).split(delimiter)
+                return Columns([cells[column::width] for column in range(width)], len(texts))
+            return [line.split(delimiter) for line in texts]
         reader = csv.reader(io.StringIO(block, newline=""), delimiter=self.delimiter)
         try:
             return list(reader)
@@ -338,8 +362,9 @@ def split_csv(table: Table) -> Split | None:
     return None
 
 
-def read_range(split: Split, start: int, end: int, lines: int) -> Iterator[list[list[str]]]:
-    """The rows between two byte offsets of `split`'s file, as lists of rows (like chunks())."""
+def read_range(split: Split, start: int, end: int, lines: int, width: int = 0) -> Iterator[list[list[str]] | Columns]:
+    """The rows between two byte offsets of `split`'s file, as lists of rows (like chunks());
+    given the header's `width`, as `Columns` where a block allows."""
     decoder = codecs.getincrementaldecoder(split.encoding)("strict")
     with open(split.path, "rb") as handle:
         handle.seek(start)
@@ -355,7 +380,7 @@ def read_range(split: Split, start: int, end: int, lines: int) -> Iterator[list[
                 if text or not data:
                     return text
 
-        yield from _CsvBlocks(read, split.delimiter, split.path, lines)()
+        yield from _CsvBlocks(read, split.delimiter, split.path, lines, width)(width > 0)
 
 
 def choose_encoding(path: Path, sample: bytes, requested: str | None) -> str:

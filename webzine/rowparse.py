@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import date, timedelta
 from itertools import compress, repeat
@@ -22,7 +22,7 @@ from typing import Any
 from email_validator.rfc_constants import CASE_INSENSITIVE_MAILBOX_NAMES
 
 from webzine.addresses import ROLE_LOCALS, BadAddress, DomainInfo, Normaliser
-from webzine.listio import Table
+from webzine.listio import Columns, Table
 from webzine.listrecords import CleanList, Note, Reject, RejectReason
 from webzine.models import Recipient
 
@@ -71,7 +71,7 @@ def parse_rows(table: Table, normaliser: Normaliser, result: CleanList, *, paral
     chunker = _Chunker(table, normaliser, result)
     parsed = Parsed()
     first = 2
-    for chunk in table.chunks(CHUNK):
+    for chunk in table.chunks(CHUNK, as_columns=True):
         chunker.parse(chunk, first, parsed)
         first += len(chunk)
     chunker.finish()
@@ -97,14 +97,19 @@ class _Chunker:
         for written, count in self.written_domains.items():
             self.result.domains[self.domains[written].domain] += count
 
-    def parse(self, chunk: list[list[str]], first: int, parsed: Parsed) -> None:
+    def parse(self, chunk: list[list[str]] | Columns, first: int, parsed: Parsed) -> None:
+        """Parse the rows of one chunk, numbered from `first`: a list of rows, or `Columns`."""
         numbers = list(range(first, first + len(chunk)))
-        if list(map(len, chunk)).count(self.width) != len(chunk):
-            chunk, numbers = self._even_up(chunk, numbers)
-            if not chunk:
-                return
-        size = len(chunk)
-        columns = list(zip(*chunk))
+        if isinstance(chunk, Columns) and len(chunk.cells) == self.width:
+            columns: list[Sequence[str]] = list(chunk.cells)
+        else:
+            rows = list(map(list, zip(*chunk.cells))) if isinstance(chunk, Columns) else chunk
+            if list(map(len, rows)).count(self.width) != len(rows):
+                rows, numbers = self._even_up(rows, numbers)
+                if not rows:
+                    return
+            columns = list(zip(*rows))
+        size = len(numbers)
         written = columns[self.email_at]
         emails, keys, domains, mask, roles = self._addresses(written)
         names, adjectives, companies, managers = (
@@ -116,20 +121,20 @@ class _Chunker:
             else repeat((), size)
         merge = self._merge_fields(columns, size)
         self.written_domains.update(compress(domains, mask))  # before the slow rows join the mask
-        roles |= self._slow_rows(chunk, numbers, written, emails, keys, mask, names, companies, managers)
+        roles |= self._slow_rows(columns, numbers, written, emails, keys, mask, names, companies, managers)
         self._row_notes(numbers, emails, keys, mask, roles, consents, consent_cells)
         self.result.rows_read += size
         self.emit(parsed, (emails, names, adjectives, companies, managers, consents, tags, merge, numbers),
                   mask, keys, written)
 
     def emit(self, parsed: Parsed, columns: tuple[Iterable[Any], ...], mask: list[bool], keys: list[str],
-             written: tuple[str, ...]) -> None:
+             written: Sequence[str]) -> None:
         """Hand on a chunk's parsed rows: Recipient fields in `columns`, kept where `mask`."""
         parsed.recipients.extend(compress(map(_new_recipient, *columns), mask))
         parsed.keys.extend(compress(keys, mask))
         parsed.written.update(compress(zip(columns[-1], written), map(ne, written, columns[0])))
 
-    def _addresses(self, written: tuple[str, ...]) -> tuple[list[str | None], list[str], list[str],
+    def _addresses(self, written: Sequence[str]) -> tuple[list[str | None], list[str], list[str],
                                                            list[bool], bool]:
         """The fast path for the whole chunk: addresses, keys, domains as written, which rows it
         settled (the others get `None` and go the slow way) and whether any may be a shared
@@ -164,7 +169,7 @@ class _Chunker:
             emails[index], keys[index], domains[index], mask[index] = email, email.lower(), domain, True
         return emails, keys, domains, mask, roles
 
-    def _slow_rows(self, chunk: list[list[str]], numbers: list[int], written: tuple[str, ...],
+    def _slow_rows(self, columns: list[Sequence[str]], numbers: list[int], written: Sequence[str],
                    emails: list[str | None], keys: list[str], mask: list[bool],
                    names: list[str], companies: list[str], managers: list[str]) -> bool:
         """Rows the fast path left: blank, empty email, anything unusual. One by one.
@@ -173,7 +178,7 @@ class _Chunker:
         roles = False
         for index in [i for i, ok in enumerate(mask) if not ok]:
             cell, number = written[index], numbers[index]
-            if not cell.strip() and not any(value.strip() for value in chunk[index]):
+            if not cell.strip() and not any(column[index].strip() for column in columns):
                 result.blank_rows += 1
                 result.rows_read -= 1
                 continue
@@ -211,7 +216,7 @@ class _Chunker:
                 result.warnings.append(Note(numbers[index], emails[index] or "", "role_address",
                                             "a shared mailbox (info@, admin@ …): often unread or filtered"))
 
-    def _merge_fields(self, columns: list[tuple[str, ...]], size: int) -> Iterable[dict[str, str]]:
+    def _merge_fields(self, columns: list[Sequence[str]], size: int) -> Iterable[dict[str, str]]:
         """Every other column, as `recipient.<header>`. Rows with the same values share one dict
         (a dict costs more than the rest of the row); Recipients are frozen, so nobody writes
         to it — `Recipient.merge_fields()` hands out a copy."""

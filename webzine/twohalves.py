@@ -20,6 +20,7 @@ import os
 import subprocess
 import sys
 import threading
+from collections.abc import Sequence
 from datetime import date
 from itertools import compress, repeat
 from operator import add, ne
@@ -49,12 +50,13 @@ def parse_in_two(table: Table, normaliser: Normaliser, result: CleanList, *, for
         chunker = _Chunker(table, normaliser, result)
         parsed = Parsed()
         first = 2
-        for chunk in read_range(split, split.start, split.middle, 1):
+        width = len(table.header)
+        for chunk in read_range(split, split.start, split.middle, 1, width):
             chunker.parse(chunk, first, parsed)
             first += len(chunk)
         frames = worker.frames() if worker is not None else None
         if frames is None:  # no worker: the second half here, as in one pass
-            for chunk in read_range(split, split.middle, split.end, split.middle_line):
+            for chunk in read_range(split, split.middle, split.end, split.middle_line, width):
                 chunker.parse(chunk, first, parsed)
                 first += len(chunk)
         else:
@@ -177,7 +179,7 @@ class _ColumnChunker(_Chunker):
         self.sent = (0, 0, 0)  # rejects, warnings, fixes already sent
 
     def emit(self, parsed: Parsed, columns: tuple[Any, ...], mask: list[bool], keys: list[str],
-             written: tuple[str, ...]) -> None:
+             written: Sequence[str]) -> None:
         kept = [list(compress(column, mask)) for column in columns]
         kept[5] = [None if value is None else value.toordinal() for value in kept[5]]
         changed = list(compress(zip(columns[-1], written), map(ne, written, columns[0])))
@@ -209,7 +211,7 @@ def _work(stdin: IO[bytes], out: IO[bytes]) -> None:
     chunker = _ColumnChunker(table, Normaliser(fix_typos=fix_typos), result, out)
     try:
         first = 0
-        for chunk in read_range(split, middle, end, middle_line):
+        for chunk in read_range(split, middle, end, middle_line, len(header)):
             chunker.parse(chunk, first, Parsed())
             first += len(chunk)
         chunker.finish()
