@@ -256,3 +256,43 @@ def test_hostile_data_never_injects_a_header_or_a_long_line(name: str, company: 
     assert len(parsed.keys()) == len(SINGLE)
     assert str(parsed["Subject"]) == f"{company} {subject}"
     assert display_name(message.data) == name
+
+
+@given(st.binary(max_size=400))
+def test_base64_lines_are_standard_base64_in_short_crlf_lines(data: bytes) -> None:
+    encoded = mime.base64_lines(data)
+    assert encoded.endswith(b"\r\n")
+    lines = encoded[:-2].split(b"\r\n")
+    assert all(len(line) == 76 for line in lines[:-1]) and len(lines[-1]) <= 76
+    assert base64.b64decode(b"".join(lines)) == data
+
+
+segments = st.lists(
+    st.one_of(
+        st.text(max_size=3).map(lambda s: ("static", s)),
+        st.text(min_size=60, max_size=300).map(lambda s: ("static", s)),
+        st.sampled_from(["{{ recipient.a }}", "{{ recipient.b }}", "{% if recipient.a %}[{{ recipient.b }}]{% endif %}"]).map(
+            lambda s: ("slot", s)
+        ),
+    ),
+    max_size=12,
+)
+
+
+@hsettings(max_examples=200, deadline=None)
+@given(parts=segments, a=st.text(max_size=80), b=st.text(max_size=3))
+def test_base64_body_decodes_to_the_rendered_template(parts: list[tuple[str, str]], a: str, b: str) -> None:
+    """Any mix of short and pre-encoded static text, adjacent slots and repeated slots."""
+    from webzine.merge import compile_merge
+    from webzine.message import _SlotPlan
+
+    source = "".join(text.replace("{", "(").replace("}", ")") if kind == "static" else text for kind, text in parts)
+    template = compile_merge(source, sendkit.TEXT_ENV, origin="t")
+    plan = _SlotPlan((template,))
+    context = {"recipient": {"a": a, "b": b}}
+    values = [text.encode("utf-8") for text in plan.fill(context, "")]
+    out: list[bytes] = []
+    mime.Base64Body(template, plan.number).encode_into(values, out)
+    encoded = b"".join(out)
+    assert all(len(line) <= 76 for line in encoded.split(b"\r\n"))
+    assert base64.b64decode(encoded.replace(b"\r\n", b"")).decode("utf-8") == template.render(context)

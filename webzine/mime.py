@@ -26,7 +26,7 @@ CRLF = b"\r\n"
 MAX_LINE = 78  # RFC 5322 SHOULD; the MUST is 998
 _WORD_OVERHEAD = len("=?UTF-8?B??=")
 _MAX_WORD = 75  # RFC 2047 §2
-_LINE_BYTES = 57  # 57 bytes → 76 base64 characters
+_LINE_CHARS = 76  # RFC 2045's limit: 57 bytes of data
 _PRECODE_MIN = 192  # shorter static text just joins the per-recipient buffer
 
 # C0, DEL, C1, the Unicode line/paragraph separators some clients treat as line breaks, and lone
@@ -156,14 +156,12 @@ def raw_header(name: str, value: str) -> bytes:
 
 
 def base64_lines(data: bytes | bytearray) -> bytes:
-    """Base64 in CRLF-terminated lines of at most 76 characters."""
-    b2a = binascii.b2a_base64
-    if len(data) <= _LINE_BYTES:  # the common case per recipient: a slot and its boundary bytes
-        return b2a(data, newline=False) + CRLF
-    return b"".join(
-        b2a(data[start : start + _LINE_BYTES], newline=False) + CRLF
-        for start in range(0, len(data), _LINE_BYTES)
-    )
+    """Base64 in CRLF-terminated lines of at most 76 characters (57 bytes each, so encoding
+    once and cutting the text every 76 characters gives the same lines)."""
+    encoded = binascii.b2a_base64(data, newline=False)
+    if len(encoded) <= _LINE_CHARS:  # the common case per recipient: a slot and its boundary bytes
+        return encoded + CRLF
+    return CRLF.join([encoded[start : start + _LINE_CHARS] for start in range(0, len(encoded), _LINE_CHARS)]) + CRLF
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,6 +182,16 @@ def _precode(data: bytes) -> _Precoded:
     return _Precoded(tuple(variants))
 
 
+_Variants = tuple[tuple[bytes, bytes, bytes], ...]
+_Gap = int | bytes | tuple[bytes | int, ...]  # one slot number, static bytes, or a mix
+
+
+def _gap(parts: list[bytes | int]) -> _Gap:
+    if len(parts) == 1:
+        return parts[0]
+    return tuple(parts) if parts else b""
+
+
 class Base64Body:
     """A merge template ready to be filled and emitted as base64 lines, per recipient.
 
@@ -194,7 +202,7 @@ class Base64Body:
     __slots__ = ("_runs",)
 
     def __init__(self, template: MergeTemplate, slot_number: Callable[[Slot], int]) -> None:
-        runs: list[tuple[tuple[bytes | int, ...], tuple[tuple[bytes, bytes, bytes], ...] | None]] = []
+        runs: list[tuple[_Gap, _Variants | None]] = []
         gap: list[bytes | int] = []
         for segment in template.segments:
             if isinstance(segment, Slot):
@@ -202,13 +210,13 @@ class Base64Body:
                 continue
             data = segment.encode("utf-8")
             if len(data) >= _PRECODE_MIN:
-                runs.append((tuple(gap), _precode(data).variants))
+                runs.append((_gap(gap), _precode(data).variants))
                 gap = []
             elif gap and isinstance(gap[-1], bytes):
                 gap[-1] += data
             else:
                 gap.append(data)
-        runs.append((tuple(gap), None))
+        runs.append((_gap(gap), None))
         self._runs = tuple(runs)
 
     def encode_into(self, values: Sequence[bytes], out: list[bytes]) -> None:
@@ -216,10 +224,13 @@ class Base64Body:
         filled in and UTF-8 encoded."""
         carry = b""
         for gap, variants in self._runs:
-            if gap:
-                buffer = carry + b"".join([values[p] if p.__class__ is int else p for p in gap])  # type: ignore[misc]
+            kind = gap.__class__
+            if kind is int:  # the usual gap: one slot between two long static segments
+                buffer = carry + values[gap]  # type: ignore[index]
+            elif kind is bytes:
+                buffer = carry + gap  # type: ignore[operator]
             else:
-                buffer = carry
+                buffer = carry + b"".join([values[p] if p.__class__ is int else p for p in gap])  # type: ignore[union-attr]
             if variants is None:
                 if buffer:
                     out.append(base64_lines(buffer))
