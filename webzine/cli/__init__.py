@@ -8,6 +8,7 @@ Each command group lives in its own module here and is registered below. Errors 
 
 from __future__ import annotations
 
+import importlib
 import sys
 from pathlib import Path
 
@@ -34,8 +35,40 @@ class Context:
 
 pass_context = click.make_pass_decorator(Context)
 
+# Every command, in the order the pipeline runs; each module is imported only when its command
+# runs (or when --help lists them), so `webzine build` does not pay for the web service's imports.
+COMMANDS: dict[str, str] = {
+    "new": "webzine.cli.build:new",
+    "build": "webzine.cli.build:build",
+    "preview": "webzine.cli.preview:preview",
+    "lists": "webzine.cli.lists:lists",
+    "audit": "webzine.cli.audit:audit",
+    "due": "webzine.cli.due:due",
+    "send": "webzine.cli.send:send",
+    "status": "webzine.cli.send:status",
+    "bounces": "webzine.cli.bounces:bounces",
+    "suppressions": "webzine.cli.suppressions:suppressions",
+    "archive": "webzine.cli.archive:archive",
+    "serve": "webzine.cli.serve:serve",
+    "feedback": "webzine.cli.serve:feedback",
+}
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+
+class LazyGroup(click.Group):
+    """A group whose commands are imported on first use."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return list(COMMANDS)
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        target = COMMANDS.get(name)
+        if target is None:
+            return None
+        module, _, attribute = target.partition(":")
+        return getattr(importlib.import_module(module), attribute)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option(
     "--config",
     "config_path",
@@ -76,46 +109,3 @@ def main(argv: list[str] | None = None) -> None:
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
     sys.exit(status if isinstance(status, int) else 0)
-
-from webzine.cli.serve import feedback, serve  # noqa: E402
-
-cli.add_command(serve)
-cli.add_command(feedback)
-
-from webzine.cli.build import build, new  # noqa: E402
-
-cli.add_command(build)
-cli.add_command(new)
-
-from webzine.cli.send import send, status  # noqa: E402
-
-cli.add_command(send)
-cli.add_command(status)
-
-from webzine.cli.suppressions import suppressions  # noqa: E402
-
-cli.add_command(suppressions)
-
-from webzine.cli.bounces import bounces  # noqa: E402
-
-cli.add_command(bounces)
-
-from webzine.cli.lists import lists  # noqa: E402
-
-cli.add_command(lists)
-
-from webzine.cli.preview import preview  # noqa: E402
-
-cli.add_command(preview)
-
-from webzine.cli.archive import archive  # noqa: E402
-
-cli.add_command(archive)
-
-from webzine.cli.audit import audit  # noqa: E402
-
-cli.add_command(audit)
-
-from webzine.cli.due import due  # noqa: E402
-
-cli.add_command(due)
