@@ -14,9 +14,11 @@ from pathlib import Path
 import pytest
 
 from api_servers import DEFAULTS, ApiServer
+from webzine.config import load_settings
 from webzine.errors import SenderProblem
 from webzine.models import SuppressionReason
 from webzine.providers import provider_suppressions
+from webzine.serve.store import Store
 from webzine.transports.http import build_client
 from webzine.transports.mailgun import MailgunTransport
 from webzine.transports.postmark import PostmarkTransport
@@ -126,7 +128,7 @@ def test_cli_pull_merges_once_and_a_second_pull_adds_nothing(project: tuple[Path
     first = webzine(path, "suppressions", "pull", "--provider", "postmark")
     assert first.returncode == 0, first.stderr
     assert first.stdout.strip() == (
-        f"postmark: 4 suppressions (complaint 1, hard_bounce 1, manual 1, unsubscribed 1) → {path.resolve() / 'lists/suppressions.csv'}: "
+        f"webzine serve + postmark: 4 suppressions (complaint 1, hard_bounce 1, manual 1, unsubscribed 1) → {path.resolve() / 'lists/suppressions.csv'}: "
         "3 added, 0 with a stronger reason, 1 already listed."
     )
     with open(path / "lists/suppressions.csv", encoding="utf-8-sig", newline="") as handle:
@@ -145,7 +147,28 @@ def test_cli_errors_are_one_line_with_the_documented_exit_codes(project: tuple[P
     missing = webzine(path, "suppressions", "pull", "--provider", "postmark", token=None)
     assert missing.returncode == 2
     assert missing.stderr.splitlines()[0] == "Error: The environment variable POSTMARK_SERVER_TOKEN (Postmark server token) is not set."
-    default = webzine(path, "suppressions", "pull")
-    assert default.returncode == 2 and "--provider is needed: [send] transport is 'outbox'" in default.stderr
+    default = webzine(path, "suppressions", "pull")  # [send] transport is the outbox: no provider to ask
+    assert default.returncode == 0 and default.stdout.startswith("webzine serve: 0 suppressions (none)")
     dry = webzine(path, "suppressions", "pull", "--provider", "postmark", "--dry-run")
     assert dry.returncode == 0 and "dry run" in dry.stdout
+
+
+def test_cli_pull_merges_what_webzine_serve_recorded(project: tuple[Path, ApiServer]) -> None:
+    """One-click unsubscribes recorded by the service reach lists/suppressions.csv (and so the
+    cleaner and the audit) with their evidence, once."""
+    path, _ = project
+    settings = load_settings(path / "webzine.toml")
+    store = Store.from_settings(settings)
+    try:
+        store.record_unsubscribe("oneclick@example.com", "news.example.co.kr", "one-click",
+                                 {"user_agent": "Gmail"}, notify=False)  # fmt: skip
+    finally:
+        store.close()
+    first = webzine(path, "suppressions", "pull")
+    assert first.returncode == 0, first.stderr
+    assert first.stdout.startswith("webzine serve: 1 suppressions (unsubscribed 1)") and "1 added" in first.stdout
+    with open(path / "lists/suppressions.csv", encoding="utf-8-sig", newline="") as handle:
+        rows = {row["email"]: row for row in csv.DictReader(handle)}
+    assert rows["oneclick@example.com"]["reason"] == "unsubscribed"
+    again = webzine(path, "suppressions", "pull")
+    assert "0 added" in again.stdout and "1 already listed" in again.stdout

@@ -1,8 +1,9 @@
-"""`webzine suppressions pull --provider NAME`: copy an email API's suppression list into ours.
+"""`webzine suppressions pull [--provider NAME]`: copy other suppression lists into ours.
 
-Reads the provider's bounce / complaint / unsubscribe lists (see `webzine.providers`) and merges
-them into `lists/suppressions.csv` with the provider and its words as evidence; the strongest
-reason per address wins, nothing is removed. Exit codes: 0 done, 2 bad configuration, 3 the
+Reads what `webzine serve` recorded (one-click unsubscribes, webhook bounces and complaints) and,
+when an email API is used, the provider's bounce / complaint / unsubscribe lists (see
+`webzine.providers`), and merges them into `lists/suppressions.csv` with their evidence; the
+strongest reason per address wins, nothing is removed. Exit codes: 0 done, 2 bad configuration, 3 the
 provider could not be reached or refused the key (safe to re-run).
 """
 
@@ -15,6 +16,7 @@ import click
 from webzine.cli import Context, pass_context
 from webzine.models import Suppression
 from webzine.providers import READERS, provider_suppressions
+from webzine.serve.store import store_suppressions
 from webzine.suppressions import merge_suppressions
 from webzine.transports import transport_class
 
@@ -33,17 +35,22 @@ def suppressions() -> None:
 @click.option("--dry-run", is_flag=True, help="Show what would be merged; write nothing.")
 @pass_context
 def pull(ctx: Context, provider: str | None, dry_run: bool) -> int:
-    """Fetch the provider's hard bounces, complaints and unsubscribes and merge them into
-    lists/suppressions.csv, each with its evidence. Running it again adds nothing new."""
+    """Merge what `webzine serve` recorded and the provider's hard bounces, complaints and
+    unsubscribes into lists/suppressions.csv, each with its evidence. Running it again adds
+    nothing new. Without an email API ([send] transport outbox or smtp) only the service's
+    records are merged."""
     settings = ctx.settings
     name = provider or settings.send.transport
-    if name not in READERS:
-        raise click.UsageError(f"--provider is needed: [send] transport is '{name}'; choose one of {', '.join(sorted(READERS))}.")
-    transport = transport_class(name).from_settings(settings)
-    try:
-        entries = list(provider_suppressions(transport))
-    finally:
-        transport.close()
+    entries = store_suppressions(settings)
+    sources = ["webzine serve"]
+    if name in READERS:
+        transport = transport_class(name).from_settings(settings)
+        try:
+            entries += provider_suppressions(transport)
+        finally:
+            transport.close()
+        sources.append(name)
+    name = " + ".join(sources)
     path = settings.path(settings.lists.suppressions)
     reasons = _reasons(entries)
     if dry_run:
