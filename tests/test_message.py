@@ -296,3 +296,18 @@ def test_base64_body_decodes_to_the_rendered_template(parts: list[tuple[str, str
     encoded = b"".join(out)
     assert all(len(line) <= 76 for line in encoded.split(b"\r\n"))
     assert base64.b64decode(encoded.replace(b"\r\n", b"")).decode("utf-8") == template.render(context)
+
+
+@pytest.mark.parametrize("mailto", ["", "unsub@example.co.kr"])
+@pytest.mark.parametrize("base", ["https://n.kr/u", "https://news.example.co.kr/" + "x" * 30 + "/u", "https://n.kr/" + "y" * 90])
+def test_list_unsubscribe_around_the_token_folds_like_the_whole_line(base: str, mailto: str) -> None:
+    """The line is cut around the token once per send; it must equal folding the whole line."""
+    base_settings = sendkit.settings()
+    unsubscribe = base_settings.unsubscribe.model_copy(update={"base_url": base, "mailto": mailto})
+    f = factory(settings=base_settings.model_copy(update={"unsubscribe": unsubscribe}))
+    for n in range(3):
+        recipient = sendkit.recipient(n)
+        url = f.unsubscribe_url(recipient.email)
+        token = url.rpartition("/")[2]
+        assert f._list_unsubscribe_line(url, token) == f._list_unsubscribe(url)
+        assert f._list_unsubscribe(url) in f.build(recipient).data

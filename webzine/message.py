@@ -240,6 +240,7 @@ class MessageFactory:
         self._unsubscribe_base = unsubscribe_base(settings)
         self._return_path = return_path(settings)
         self._mailto = settings.unsubscribe.mailto
+        self._unsubscribe_line = self._list_unsubscribe_around_token()
         self._date = _DateLine(clock)
         self._slots = _SlotPlan((rendered.subject, rendered.text, rendered.html))
         self._subject = tuple(
@@ -301,6 +302,22 @@ class MessageFactory:
     def unsubscribe_url(self, address: str) -> str:
         return f"{self._unsubscribe_base}/{unsubscribe_token(self._key, self._list_id, address)}"
 
+    def _list_unsubscribe_around_token(self) -> tuple[bytes, bytes] | None:
+        """The List-Unsubscribe line before and after the token. Tokens are always the same
+        number of URL-safe characters, so the line folds the same way for every recipient; None
+        when the configured URL or mailto is unsafe (each message then reports why)."""
+        probe = "A" * len(unsubscribe_token("", "", ""))
+        url = f"{self._unsubscribe_base}/{probe}"
+        try:
+            line = self._list_unsubscribe(url)
+        except mime.UnsafeHeader:
+            return None
+        marker = f"<{url}>".encode("utf-8")
+        if line.count(marker) != 1:
+            return None
+        head, _, tail = line.partition(marker)
+        return head + marker[: -len(probe) - 1], b">" + tail
+
     def message_id(self, recipient: Recipient) -> str:
         """`message_id(...)` for this issue, with its per-issue parts encoded once."""
         digest = hmac_sha256(self._key, self._id_salt + recipient.key.encode())
@@ -318,7 +335,8 @@ class MessageFactory:
         Raises `RecipientRejected` when the recipient's data would put a control character into
         a header or is not an address that can be written; nothing is ever half-encoded."""
         manager = self._managers.get(recipient.manager) if recipient.manager else None
-        url = self.unsubscribe_url(recipient.email)
+        token = unsubscribe_token(self._key, self._list_id, recipient.email)
+        url = f"{self._unsubscribe_base}/{token}"
         context = recipient_context(
             recipient.merge_fields(), manager_fields(manager) if manager else None, url
         )
@@ -336,7 +354,7 @@ class MessageFactory:
                 self._date(),
                 f"Message-ID: <{mid}>\r\n".encode("ascii"),
                 self._reply_to_line(manager),
-                self._list_unsubscribe(url),
+                self._list_unsubscribe_line(url, token),
             ]
         except mime.UnsafeHeader as exc:
             raise RecipientRejected(exc.reason) from None
@@ -357,6 +375,12 @@ class MessageFactory:
             message_id=mid,
             needs_smtputf8=not to_address.isascii(),
         )
+
+    def _list_unsubscribe_line(self, url: str, token: str) -> bytes:
+        around = self._unsubscribe_line
+        if around is None:
+            return self._list_unsubscribe(url)
+        return around[0] + token.encode("ascii") + around[1]
 
     def _list_unsubscribe(self, url: str) -> bytes:
         tokens = [f"<{url}>"]
