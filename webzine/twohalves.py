@@ -31,7 +31,7 @@ from webzine.addresses import Normaliser
 from webzine.errors import ListError, WebzineError
 from webzine.listio import Split, Table, read_range, split_csv
 from webzine.listrecords import CleanList, Note, Reject, RejectReason
-from webzine.rowparse import Parsed, _Chunker, _new_recipient
+from webzine.rowparse import Parsed, _Chunker, new_recipients
 
 MIN_BYTES = 8 << 20  # about 100,000 rows: below this a process start costs more than it saves
 _PATIENCE = 600  # seconds to wait for the worker once our half is done
@@ -158,8 +158,8 @@ def _merge(frames: list[tuple[bytes, bytes]], offset: int, parsed: Parsed, resul
             columns, keys, written, rejects, warnings, fixes = marshal.loads(payload)
             emails, names, adjectives, companies, managers, ordinals, tags, merge, numbers = columns
             rows = list(map(add, numbers, repeat(offset)))
-            parsed.recipients.extend(map(_new_recipient, emails, names, adjectives, companies, managers,
-                                         map(dates.__getitem__, ordinals), tags, merge, rows))
+            parsed.recipients.extend(new_recipients(emails, names, adjectives, companies, managers,
+                                                    list(map(dates.__getitem__, ordinals)), tags, merge, rows))
             parsed.keys.extend(keys)
             parsed.written.update((number + offset, value) for number, value in written)
         result.rejects.extend(Reject(r[0] + offset, r[1], RejectReason(r[2]), *r[3:]) for r in rejects)
