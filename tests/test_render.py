@@ -328,7 +328,7 @@ def test_a_failed_write_leaves_the_previous_output(project: Path, monkeypatch: p
     def broken(*_: object) -> None:
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr("webzine.render._swap", broken)
+    monkeypatch.setattr("webzine.render.replace_dir", broken)
     with pytest.raises(OSError):
         write_build(rendered, project / "build")
     assert {p.name: p.read_bytes() for p in folder.iterdir() if p.is_file()} == before

@@ -30,7 +30,8 @@ import jinja2
 import lxml.html
 
 from webzine.config import Settings
-from webzine.errors import IssueError, TemplateError, WebzineError, where
+from webzine.errors import IssueError, TemplateError, where
+from webzine.files import replace_dir
 from webzine.issue import Issue, load_issue
 from webzine.merge import compile_merge, recipient_context
 from webzine.mergefields import RECIPIENT_FIELDS, field_uses, read_list_sample
@@ -366,22 +367,8 @@ def write_archive(archive: Archive, out: str | Path) -> Path:
                 target = staging / relative
                 target.parent.mkdir(parents=True, exist_ok=True)
                 shutil.copyfile(source, target)
-        _swap(staging, out)
+        replace_dir(staging, out)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return out
-
-
-def _swap(staging: Path, final: Path) -> None:
-    old = final.with_name(f".{final.name}.old")
-    shutil.rmtree(old, ignore_errors=True)
-    if final.exists():
-        os.replace(final, old)
-    try:
-        os.replace(staging, final)
-    except OSError as exc:
-        if old.exists():
-            os.replace(old, final)
-        raise WebzineError(f"{final}: cannot be replaced ({exc.strerror}); check the folder's permissions.") from exc
-    shutil.rmtree(old, ignore_errors=True)

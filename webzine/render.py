@@ -38,7 +38,8 @@ from premailer import Premailer
 
 from webzine import layout
 from webzine.config import Publication, Settings
-from webzine.errors import IssueError, TemplateError, WebzineError, where
+from webzine.errors import IssueError, TemplateError, where
+from webzine.files import replace_dir
 from webzine.issue import Issue, load_issue
 from webzine.korean import register_filters
 from webzine.layout import BUILTIN_TEMPLATES
@@ -452,7 +453,7 @@ def write_build(rendered: RenderedIssue, out_dir: str | Path) -> Path:
             (staging / source).parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(path, staging / source)
         _carry_over(final, staging)
-        _swap(staging, final)
+        replace_dir(staging, final)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
@@ -464,16 +465,3 @@ def _carry_over(previous: Path, staging: Path) -> None:
     screenshots = previous / "screenshots"
     if screenshots.is_dir():
         shutil.copytree(screenshots, staging / "screenshots")
-
-
-def _swap(staging: Path, final: Path) -> None:
-    old = final.with_name(f".{final.name}.old.{os.getpid()}.{secrets.token_hex(4)}")
-    if final.exists():
-        os.replace(final, old)
-    try:
-        os.replace(staging, final)
-    except OSError as exc:
-        if old.exists():
-            os.replace(old, final)
-        raise WebzineError(f"{final}: cannot be replaced ({exc.strerror}); check the folder's permissions.") from exc
-    shutil.rmtree(old, ignore_errors=True)

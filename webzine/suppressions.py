@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import csv
 import fcntl
-import os
-import tempfile
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -22,6 +20,7 @@ from pathlib import Path
 
 from webzine.addresses import BadAddress, Normaliser
 from webzine.errors import ListError, where
+from webzine.files import atomic_writer
 from webzine.listio import read_table
 from webzine.models import Suppression, SuppressionReason
 
@@ -159,32 +158,12 @@ def merge_suppressions(path: str | Path, new: Iterable[Suppression]) -> MergeCou
 def write_suppressions(path: str | Path, entries: Iterable[Suppression]) -> None:
     """Write the whole file atomically (temp file in the same folder, fsync, rename), as UTF-8
     with a BOM so Excel shows the Korean text correctly."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle = tempfile.NamedTemporaryFile("w", encoding="utf-8-sig", newline="", dir=path.parent,
-                                         prefix=f".{path.name}.", suffix=".tmp", delete=False)
-    try:
-        with handle:
-            writer = csv.writer(handle)
-            writer.writerow(COLUMNS)
-            for entry in entries:
-                writer.writerow([entry.email, entry.reason.value,
-                                 entry.since.isoformat() if entry.since else "", entry.source, entry.detail])
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(handle.name, path)
-    except BaseException:
-        Path(handle.name).unlink(missing_ok=True)
-        raise
-    _fsync_dir(path.parent)
-
-
-def _fsync_dir(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    with atomic_writer(path, encoding="utf-8-sig", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(COLUMNS)
+        for entry in entries:
+            writer.writerow([entry.email, entry.reason.value,
+                             entry.since.isoformat() if entry.since else "", entry.source, entry.detail])
 
 
 @contextmanager

@@ -11,15 +11,13 @@ from __future__ import annotations
 
 import fcntl
 import json
-import os
-import tempfile
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from webzine.bounces.events import BounceEvent
 from webzine.errors import ListError, where
-
+from webzine.files import atomic_writer
 
 def load_events(path: str | Path) -> list[BounceEvent]:
     """All stored events, oldest first; a missing store is empty."""
@@ -38,7 +36,6 @@ def load_events(path: str | Path) -> list[BounceEvent]:
                                 f"backup or delete it.") from exc
     return events
 
-
 def append_events(path: str | Path, events: Iterable[BounceEvent]) -> list[BounceEvent]:
     """Add the events whose dedupe key is new; return those. Nothing new → the file is untouched."""
     path = Path(path)
@@ -54,25 +51,14 @@ def append_events(path: str | Path, events: Iterable[BounceEvent]) -> list[Bounc
             _rewrite(path, [line.rstrip("\n") for line in _lines(path)] + [e.to_json() for e in fresh])
     return fresh
 
-
 def _lines(path: Path) -> Iterator[str]:
     if path.exists():
         with path.open(encoding="utf-8") as handle:
             yield from (line for line in handle if line.strip())
 
-
 def _rewrite(path: Path, lines: list[str]) -> None:
-    descriptor, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-            handle.write("\n".join(lines) + "\n")
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-
+    with atomic_writer(path) as handle:
+        handle.write("\n".join(lines) + "\n")
 
 @contextmanager
 def _locked(path: Path) -> Iterator[None]:
@@ -83,7 +69,6 @@ def _locked(path: Path) -> Iterator[None]:
             yield
         finally:
             fcntl.flock(lock, fcntl.LOCK_UN)
-
 
 def write_json(path: str | Path, data: object) -> None:
     """The last import's report, replaced atomically."""
