@@ -141,8 +141,9 @@ def test_cli_pull_merges_once_and_a_second_pull_adds_nothing(project: tuple[Path
 
 def test_cli_errors_are_one_line_with_the_documented_exit_codes(project: tuple[Path, ApiServer]) -> None:
     path, _ = project
-    refused = webzine(path, "suppressions", "pull", "--provider", "postmark", token="wrong")
+    refused = webzine(path, "suppressions", "pull", "--provider", "postmark", token="wrong-key-4f9a2c")
     assert refused.returncode == 3
+    assert "wrong-key-4f9a2c" not in refused.stderr + refused.stdout, "an API key never appears in output"
     assert refused.stderr.splitlines()[0].startswith("Error: postmark refused the request with HTTP 401 at http://127.0.0.1:")
     missing = webzine(path, "suppressions", "pull", "--provider", "postmark", token=None)
     assert missing.returncode == 2
