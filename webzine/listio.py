@@ -96,6 +96,9 @@ class Table:
     notes: list[str] = field(default_factory=list)
     closers: list[Callable[[], None]] = field(default_factory=list)
     blocks: Callable[[bool], Iterator[list[list[str]] | Columns]] | None = None  # a faster way to the same rows
+    # The error for a byte the encoding cannot decode, found while reading (see read_table's
+    # `check_encoding_first`); None: the whole file was checked before the table was made.
+    undecodable: Callable[[UnicodeDecodeError], ListError] | None = None
     path: Path | None = None  # set for CSV files, which can be read in two halves (see split_csv)
 
     def chunks(self, size: int = 8192, *, as_columns: bool = False) -> Iterator[list[list[str]] | Columns]:
@@ -170,8 +173,15 @@ def map_columns(header: Sequence[str], source: str, overrides: Mapping[str, str]
 
 
 def read_table(path: str | Path, *, encoding: str | None = None, sheet: str | None = None,
-               overrides: Mapping[str, str] | None = None, wanted: Iterable[str] = FIELDS) -> Table:
-    """Open a CSV/TSV/`.xlsx` file and return its header mapping and a lazy row stream."""
+               overrides: Mapping[str, str] | None = None, wanted: Iterable[str] = FIELDS,
+               check_encoding_first: bool = True) -> Table:
+    """Open a CSV/TSV/`.xlsx` file and return its header mapping and a lazy row stream.
+
+    The encoding is checked against the whole file before any row is read. A caller that reads
+    every row before using any (the list cleaner) may pass `check_encoding_first=False`: the
+    encoding that is the only one left to try is then checked by reading the rows (decoding
+    a large file twice costs a twentieth of cleaning it), and a bad byte raises the very
+    ListError the check up front would have raised, from `chunks()`."""
     path = Path(path)
     if not path.exists():
         raise ListError(f"{path}: no such file.", hint="check [lists] in webzine.toml or the path you passed.")
@@ -179,7 +189,7 @@ def read_table(path: str | Path, *, encoding: str | None = None, sheet: str | No
         raise ListError(f"{path}: is a folder, not a list file.")
     if path.suffix.lower() in (".xlsx", ".xlsm"):
         return _read_xlsx(path, sheet, overrides, wanted)
-    return _read_csv(path, encoding, overrides, wanted)
+    return _read_csv(path, encoding, overrides, wanted, check_encoding_first)
 
 
 def table_from_rows(rows: Iterable[Mapping[str, object]], *, source: str = "<rows>",
@@ -221,10 +231,35 @@ def cell_text(value: object) -> str:
 
 
 def _read_csv(path: Path, encoding: str | None, overrides: Mapping[str, str] | None,
-              wanted: Iterable[str]) -> Table:
+              wanted: Iterable[str], check_encoding_first: bool = True) -> Table:
     with path.open("rb") as handle:
         sample = handle.read(_SAMPLE)
-    chosen = choose_encoding(path, sample, encoding)
+    chosen = choose_encoding(path, sample, encoding, check_last=check_encoding_first)
+    if check_encoding_first:
+        return _open_csv(path, sample, chosen, overrides, wanted)
+
+    def undecodable(exc: UnicodeDecodeError) -> ListError:
+        """The error the check up front gives (it finds the first bad byte, and the encodings
+        tried); only if the file changed meanwhile does it find none."""
+        try:
+            choose_encoding(path, sample, encoding)
+        except ListError as error:
+            return error
+        return ListError(f"{path}: not valid {chosen} ({exc}).")
+
+    try:
+        table = _open_csv(path, sample, chosen, overrides, wanted)
+    except ListError:
+        choose_encoding(path, sample, encoding)  # a bad byte anywhere is the first thing to report
+        raise
+    table.undecodable = undecodable
+    if isinstance(table.blocks, _CsvBlocks):
+        table.blocks.undecodable = undecodable
+    return table
+
+
+def _open_csv(path: Path, sample: bytes, chosen: str, overrides: Mapping[str, str] | None,
+              wanted: Iterable[str]) -> Table:
     text = _decode_sample(sample, chosen)
     if not text.strip().strip("\ufeff"):
         raise ListError(f"{path}: the file is empty.", hint="export the list again with a header row.")
@@ -264,11 +299,17 @@ class _CsvBlocks:
         self.source = source
         self.lines = lines  # lines before the current block (the header's)
         self.width = width  # cells in a row, if known (the header's): enables Columns
+        self.undecodable: Callable[[UnicodeDecodeError], ListError] | None = None
 
     def __call__(self, as_columns: bool = False) -> Iterator[list[list[str]] | Columns]:
         carry = ""
         while True:
-            text = self.read(_CHUNK)
+            try:
+                text = self.read(_CHUNK)
+            except UnicodeDecodeError as exc:
+                if self.undecodable is None:
+                    raise
+                raise self.undecodable(exc) from exc
             if not text:
                 if carry:
                     yield self._rows(carry, as_columns)
@@ -383,16 +424,18 @@ def read_range(split: Split, start: int, end: int, lines: int, width: int = 0) -
         yield from _CsvBlocks(read, split.delimiter, split.path, lines, width)(width > 0)
 
 
-def choose_encoding(path: Path, sample: bytes, requested: str | None) -> str:
+def choose_encoding(path: Path, sample: bytes, requested: str | None, *, check_last: bool = True) -> str:
     """BOM first, then UTF-16 without a BOM (NUL bytes), else UTF-8 and then CP949 — each checked
-    against the whole file so a bad byte near the end is caught before any row is used."""
+    against the whole file so a bad byte near the end is caught before any row is used.
+    Without `check_last`, the last encoding left to try (or the one requested) is returned
+    unchecked: the caller checks it by decoding the rows (see read_table)."""
     if requested:
         name = _ALIASES.get(requested.lower(), requested)
         try:
             codecs.lookup(name)
         except LookupError:
             raise ListError(f"--encoding {requested}: unknown encoding; use utf-8, cp949 or utf-16.") from None
-        problem = _first_bad_line(path, name)
+        problem = _first_bad_line(path, name) if check_last else None
         if problem:
             raise ListError(f"{path} line {problem[0]}: not valid {requested} ({problem[1]}).",
                             hint="choose another --encoding (utf-8, cp949, utf-16).")
@@ -411,6 +454,8 @@ def choose_encoding(path: Path, sample: bytes, requested: str | None) -> str:
         candidates = AUTO_ENCODINGS
     problems = []
     for name in candidates:
+        if not check_last and name == candidates[-1]:
+            return name
         problem = _first_bad_line(path, name)
         if problem is None:
             return name

@@ -100,7 +100,8 @@ def _open(source: str | Path | Table | Iterable[Mapping[str, object]], *, column
     if isinstance(source, Table):
         return source
     if isinstance(source, (str, Path)):
-        return read_table(source, encoding=encoding, sheet=sheet, overrides=columns)
+        # Every row is read before any is used, so the encoding is checked by reading them.
+        return read_table(source, encoding=encoding, sheet=sheet, overrides=columns, check_encoding_first=False)
     return table_from_rows(source, overrides=columns)
 
 

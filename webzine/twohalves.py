@@ -55,7 +55,7 @@ def parse_in_two(table: Table, normaliser: Normaliser, result: CleanList, *, for
             chunker.parse(chunk, first, parsed)
             first += len(chunk)
         frames = worker.frames() if worker is not None else None
-        if frames is None:  # no worker: the second half here, as in one pass
+        if frames is None:  # no worker (or it met a byte it cannot decode): the second half here
             for chunk in read_range(split, split.middle, split.end, split.middle_line, width):
                 chunker.parse(chunk, first, parsed)
                 first += len(chunk)
@@ -63,6 +63,10 @@ def parse_in_two(table: Table, normaliser: Normaliser, result: CleanList, *, for
             _merge(frames, first, parsed, result)
         chunker.finish()
         return parsed
+    except UnicodeDecodeError as exc:  # the file was not checked up front: the error it would give
+        if table.undecodable is None:
+            raise
+        raise table.undecodable(exc) from exc
     finally:
         if worker is not None:
             worker.stop()
