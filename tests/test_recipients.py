@@ -533,3 +533,96 @@ def test_a_worker_that_cannot_run_falls_back_to_one_process(tmp_path, monkeypatc
     monkeypatch.setattr(twohalves.sys, "executable", "/bin/false")
     result = clean(path, parallel=True)
     assert [r.row for r in result.recipients] == list(range(2, 502))
+
+
+# -- the fast paths agree with the careful ones ----------------------------------------------------
+
+
+def _bad_late(tmp_path, header="email,name", encoding="cp949"):
+    rows = "".join(f"user{i}@naver.com,김{i}\r\n" for i in range(3000))
+    path = tmp_path / "late.csv"
+    path.write_bytes(f"{header}\r\n{rows}".encode(encoding) + b"lee@naver.com,\xff\xfe\r\n")
+    return path
+
+
+@pytest.mark.parametrize("parallel", [False, True])
+def test_a_bad_byte_found_while_reading_gives_the_up_front_error(tmp_path, monkeypatch, parallel):
+    from webzine import listio
+
+    monkeypatch.setattr(listio, "_CHUNK", 4096)  # many blocks: the bad byte is met late
+    path = _bad_late(tmp_path)
+    with pytest.raises(ListError) as up_front:
+        read_table(path)
+    with pytest.raises(ListError) as while_reading:
+        clean(path, parallel=parallel)
+    assert str(while_reading.value) == str(up_front.value)
+    assert str(up_front.value).startswith(f"{path} line 3002: undecodable bytes (byte 0xff")
+    assert while_reading.value.hint == up_front.value.hint
+
+
+def test_a_bad_byte_with_a_requested_encoding_or_a_bad_header_is_still_reported_first(tmp_path):
+    path = _bad_late(tmp_path)
+    with pytest.raises(ListError, match=r"late.csv line 3002: not valid cp949 \(byte 0xff"):
+        clean(path, encoding="cp949")
+    no_email = _bad_late(tmp_path, header="이름,회사")
+    with pytest.raises(ListError, match="undecodable bytes"):
+        clean(no_email)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(rows=st.lists(st.lists(st.sampled_from(["a", "b", "", " x ", "김", "y@z.com"]), min_size=1, max_size=4),
+                     max_size=40),
+       block=st.integers(min_value=1, max_value=64), crlf=st.booleans())
+def test_column_blocks_hold_the_csv_modules_rows(tmp_path, monkeypatch, rows, block, crlf):
+    """Quote-free blocks whose rows all have the header's width come as Columns; the rows they
+    hold are the csv module's, whatever the block size and however ragged the other rows."""
+    from webzine import listio
+
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\r\n" if crlf else "\n").writerows([["email", "memo", "x"], *rows])
+    path = tmp_path / "columns.csv"
+    path.write_text(buffer.getvalue(), encoding="utf-8", newline="")
+    expected = [row or [""] for row in csv.reader(io.StringIO(buffer.getvalue(), newline=""))][1:]
+    monkeypatch.setattr(listio, "_CHUNK", block)
+    got, lists = [], 0
+    for chunk in read_table(path).chunks(as_columns=True):
+        if isinstance(chunk, listio.Columns):
+            assert len(chunk.cells) == 3 and all(len(cells) == len(chunk) for cells in chunk.cells)
+            chunk = [list(row) for row in zip(*chunk.cells)]
+        else:
+            lists += 1
+        got.extend(chunk)
+    assert got == expected
+    if all(len(row) == 3 for row in rows):
+        assert lists == 0  # a tidy file comes as Columns only
+
+
+def test_recipients_built_by_columns_equal_the_constructors():
+    from webzine.models import Recipient
+
+    columns = (["a@x.com", "b@y.com"], ["김", ""], ["", "소중한"], ["한빛", ""], ["m1", ""],
+               [date(2026, 1, 1), None], [("vip",), ()], [{"grade": "A"}, {}], [2, 3])
+    built = rowparse.new_recipients(*columns)
+    assert built == [Recipient(*fields) for fields in zip(*columns)]
+    assert all(type(recipient) is Recipient for recipient in built)
+    with pytest.raises(ValueError):
+        rowparse.new_recipients(*columns[:-1], [2])
+
+
+def test_consent_rejects_and_reconfirms_are_the_named_tuples_one_would_build(tmp_path):
+    from webzine.listrecords import Reconfirm, Reject
+
+    path = write(tmp_path / "c.csv", "email,name,company,manager,consent_at\n"
+                                     "kim@naver.com,김,한빛,m1,2020-01-01\n"
+                                     "lee@daum.net,이,,m2,\n"
+                                     "Park@Naver.com,박,,,2026-01-01\n")
+    result = clean(path, advertising=True)
+    assert result.rejects == [
+        Reject(2, "kim@naver.com", RejectReason.CONSENT_EXPIRED, "", "consent given 2020-01-01",
+               "kim@naver.com", "김", "한빛", "m1"),
+        Reject(3, "lee@daum.net", RejectReason.CONSENT_MISSING, "", "no consent date", "lee@daum.net", "이", "", "m2"),
+    ]
+    assert all(type(reject) is Reject for reject in result.rejects)
+    assert [(type(r), r.recipient.row, r.status) for r in result.consent_reconfirm] == [
+        (Reconfirm, 2, "expired"), (Reconfirm, 3, "missing")]
+    assert [r.email for r in result.recipients] == ["Park@naver.com"]

@@ -96,9 +96,9 @@ class Table:
     notes: list[str] = field(default_factory=list)
     closers: list[Callable[[], None]] = field(default_factory=list)
     blocks: Callable[[bool], Iterator[list[list[str]] | Columns]] | None = None  # a faster way to the same rows
-    # The error for a byte the encoding cannot decode, found while reading (see read_table's
-    # `check_encoding_first`); None: the whole file was checked before the table was made.
-    undecodable: Callable[[UnicodeDecodeError], ListError] | None = None
+    # For a table whose encoding was not checked up front (read_table's `check_encoding_first`):
+    # the whole-file check, returning the error it finds (or None).
+    encoding_error: Callable[[], ListError | None] | None = None
     path: Path | None = None  # set for CSV files, which can be read in two halves (see split_csv)
 
     def chunks(self, size: int = 8192, *, as_columns: bool = False) -> Iterator[list[list[str]] | Columns]:
@@ -119,6 +119,12 @@ class Table:
         finally:
             for close in self.closers:
                 close()
+
+    def undecodable(self, exc: UnicodeDecodeError) -> ListError:
+        """The error for a byte that would not decode while reading: the one the whole-file
+        check up front gives (line, byte, encodings tried)."""
+        error = self.encoding_error() if self.encoding_error is not None else None
+        return error or ListError(f"{self.source}: not valid {self.encoding} ({exc}).")
 
     def numbered(self) -> Iterator[tuple[int, list[str]]]:
         """`(row number, cells)` one by one, for the small files (managers, suppressions)."""
@@ -238,23 +244,21 @@ def _read_csv(path: Path, encoding: str | None, overrides: Mapping[str, str] | N
     if check_encoding_first:
         return _open_csv(path, sample, chosen, overrides, wanted)
 
-    def undecodable(exc: UnicodeDecodeError) -> ListError:
-        """The error the check up front gives (it finds the first bad byte, and the encodings
-        tried); only if the file changed meanwhile does it find none."""
+    def encoding_error() -> ListError | None:
         try:
             choose_encoding(path, sample, encoding)
         except ListError as error:
             return error
-        return ListError(f"{path}: not valid {chosen} ({exc}).")
+        return None
 
     try:
         table = _open_csv(path, sample, chosen, overrides, wanted)
     except ListError:
         choose_encoding(path, sample, encoding)  # a bad byte anywhere is the first thing to report
         raise
-    table.undecodable = undecodable
+    table.encoding_error = encoding_error
     if isinstance(table.blocks, _CsvBlocks):
-        table.blocks.undecodable = undecodable
+        table.blocks.undecodable = table.undecodable
     return table
 
 

@@ -70,7 +70,7 @@ def clean_list(
                        header=list(table.header), extras=[name for name, _ in table.extras],
                        advertising=advertising)
     with _no_cyclic_gc():
-        parsed = parse_rows(table, Normaliser(fix_typos=fix_typos), result, parallel=parallel)
+        parsed = _parse(table, Normaliser(fix_typos=fix_typos), result, parallel)
         suspects = suspect_domains(result.domains, len(parsed.recipients))
         if suspects:
             _apply_suspects(result, parsed, suspects, fix_typos)
@@ -93,6 +93,18 @@ def _no_cyclic_gc() -> Iterator[None]:
     finally:
         if enabled:
             gc.enable()
+
+
+def _parse(table: Table, normaliser: Normaliser, result: CleanList, parallel: bool | None) -> Parsed:
+    """parse_rows, with a bad byte anywhere in the file reported before any other problem, as
+    when the encoding is checked before the table is opened."""
+    try:
+        return parse_rows(table, normaliser, result, parallel=parallel)
+    except ListError:
+        error = table.encoding_error() if table.encoding_error is not None else None
+        if error is not None:
+            raise error from None
+        raise
 
 
 def _open(source: str | Path | Table | Iterable[Mapping[str, object]], *, columns: Mapping[str, str] | None,

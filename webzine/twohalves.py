@@ -64,8 +64,6 @@ def parse_in_two(table: Table, normaliser: Normaliser, result: CleanList, *, for
         chunker.finish()
         return parsed
     except UnicodeDecodeError as exc:  # the file was not checked up front: the error it would give
-        if table.undecodable is None:
-            raise
         raise table.undecodable(exc) from exc
     finally:
         if worker is not None:
