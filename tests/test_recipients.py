@@ -572,16 +572,21 @@ def test_a_bad_byte_with_a_requested_encoding_or_a_bad_header_is_still_reported_
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(rows=st.lists(st.lists(st.sampled_from(["a", "b", "", " x ", "김", "y@z.com"]), min_size=1, max_size=4),
                      max_size=40),
-       block=st.integers(min_value=1, max_value=64), crlf=st.booleans())
-def test_column_blocks_hold_the_csv_modules_rows(tmp_path, monkeypatch, rows, block, crlf):
+       block=st.integers(min_value=1, max_value=64), ends=st.sampled_from(["\r\n", "\n", "mixed"]))
+def test_column_blocks_hold_the_csv_modules_rows(tmp_path, monkeypatch, rows, block, ends):
     """Quote-free blocks whose rows all have the header's width come as Columns; the rows they
-    hold are the csv module's, whatever the block size and however ragged the other rows."""
+    hold are the csv module's, whatever the block size, line ends, and however ragged the
+    other rows."""
     from webzine import listio
 
     buffer = io.StringIO()
-    csv.writer(buffer, lineterminator="\r\n" if crlf else "\n").writerows([["email", "memo", "x"], *rows])
+    csv.writer(buffer, lineterminator="\n").writerows([["email", "memo", "x"], *rows])
+    lines = buffer.getvalue().split("\n")
+    ending = ["\n" if ends == "\n" or (ends == "mixed" and i % 2) else "\r\n" for i in range(len(lines) - 1)]
+    text = "".join(line + end for line, end in zip(lines, ending))
     path = tmp_path / "columns.csv"
-    path.write_text(buffer.getvalue(), encoding="utf-8", newline="")
+    path.write_text(text, encoding="utf-8", newline="")
+    buffer = io.StringIO(text)
     expected = [row or [""] for row in csv.reader(io.StringIO(buffer.getvalue(), newline=""))][1:]
     monkeypatch.setattr(listio, "_CHUNK", block)
     got, lists = [], 0
@@ -626,3 +631,21 @@ def test_consent_rejects_and_reconfirms_are_the_named_tuples_one_would_build(tmp
     assert [(type(r), r.recipient.row, r.status) for r in result.consent_reconfirm] == [
         (Reconfirm, 2, "expired"), (Reconfirm, 3, "missing")]
     assert [r.email for r in result.recipients] == ["Park@naver.com"]
+
+
+def test_the_collector_is_back_on_after_cleaning_and_a_frozen_heap_stays_frozen(tmp_path):
+    import gc
+
+    path = write(tmp_path / "a.csv", KOREAN_ROWS, "cp949")
+    assert gc.isenabled()
+    clean(path)
+    assert gc.isenabled() and gc.get_freeze_count() == 0
+    kept = [[] for _ in range(10)]
+    gc.freeze()
+    try:
+        frozen = gc.get_freeze_count()
+        clean(path)
+        assert gc.isenabled() and gc.get_freeze_count() == frozen  # not handed back to the collector
+    finally:
+        gc.unfreeze()
+    assert kept
