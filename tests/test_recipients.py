@@ -649,3 +649,15 @@ def test_the_collector_is_back_on_after_cleaning_and_a_frozen_heap_stays_frozen(
     finally:
         gc.unfreeze()
     assert kept
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.characters(codec="utf-8"), max_size=30))
+def test_clean_text_drops_exactly_the_control_and_format_characters(text):
+    import unicodedata
+
+    from webzine.addresses import clean_text
+
+    normal = unicodedata.normalize("NFKC", text)
+    assert clean_text(text) == "".join(ch for ch in normal if unicodedata.category(ch) not in ("Cc", "Cf")
+                                       or ch in "\t\n")

@@ -66,6 +66,7 @@ _FAST = re.compile(
 ).fullmatch
 _ANGLE = re.compile(r"^(.*?)<([^<>]*)>[\s.,;]*$", re.DOTALL)
 _SPACE_AROUND = re.compile(r"\s*([@.])\s*")
+_SPACE = re.compile(r"\s")
 _SEPARATORS = re.compile(r"[;,\s]+")
 _DOMAIN_CACHE_LIMIT = 200_000
 
@@ -117,6 +118,8 @@ def special_use(domain: str) -> bool:
 def clean_text(text: str) -> str:
     """NFKC and without control or format characters (zero-width spaces, BOMs, bidi marks)."""
     text = unicodedata.normalize("NFKC", text)
+    if text.isprintable():  # no control or format character (the usual case): nothing to drop
+        return text
     return "".join(ch for ch in text if unicodedata.category(ch) not in ("Cc", "Cf") or ch in "\t\n")
 
 
@@ -186,7 +189,9 @@ class Normaliser:
             text = angle.group(2).strip()
         if text[:7].lower() == "mailto:":
             text = text[7:].split("?", 1)[0].strip()
-        text = _SPACE_AROUND.sub(r"\1", text).strip().rstrip(".,;:")
+        if _SPACE.search(text):  # without any, the substitution changes nothing (and costs a call per dot)
+            text = _SPACE_AROUND.sub(r"\1", text)
+        text = text.strip().rstrip(".,;:")
         if not text:
             raise BadAddress("missing_email", "the email cell is empty")
         if text.count("@") > 1 and len(_SEPARATORS.split(text.strip(";, "))) > 1:
