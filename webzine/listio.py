@@ -328,31 +328,23 @@ class _CsvBlocks:
 
     def _rows(self, block: str, as_columns: bool = False) -> list[list[str]] | Columns:
         lines = self.lines
-        newlines = block.count("\n")
-        self.lines += newlines
-        if '"' not in block:
-            returns = block.count("\r")
-            if returns == 0 or returns == newlines == block.count("\r\n"):  # one kind of line end
-                end = "\r\n" if returns else "\n"
-                return self._split(block[:-len(end)] if block.endswith(end) else block, end, as_columns)
-            plain = block.replace("\r\n", "\n")
-            if "\r" not in plain:
-                return self._split(plain[:-1] if plain.endswith("\n") else plain, "\n", as_columns)
+        self.lines += block.count("\n")
+        plain = block.replace("\r\n", "\n")
+        if '"' not in plain and "\r" not in plain:
+            if plain.endswith("\n"):
+                plain = plain[:-1]
+            delimiter, width = self.delimiter, self.width
+            texts = plain.split("\n")
+            if as_columns and width and list(map(str.count, texts, repeat(delimiter))).count(width - 1) == len(texts):
+                cells = plain.replace("\n", delimiter).split(delimiter)
+                return Columns([cells[column::width] for column in range(width)], len(texts))
+            return [line.split(delimiter) for line in texts]
         reader = csv.reader(io.StringIO(block, newline=""), delimiter=self.delimiter)
         try:
             return list(reader)
         except csv.Error as exc:
             raise ListError(f"{self.source} line {lines + reader.line_num}: the CSV is malformed ({exc}).",
                             hint="open it in Excel and save it again as CSV.") from exc
-
-    def _split(self, text: str, end: str, as_columns: bool) -> list[list[str]] | Columns:
-        """Quote-free lines ended by `end` (the last one's end already cut off) into cells."""
-        delimiter, width = self.delimiter, self.width
-        texts = text.split(end)
-        if as_columns and width and list(map(str.count, texts, repeat(delimiter))).count(width - 1) == len(texts):
-            cells = text.replace(end, delimiter).split(delimiter)
-            return Columns([cells[column::width] for column in range(width)], len(texts))
-        return [line.split(delimiter) for line in texts]
 
 
 # Encodings in which the bytes of `"` and of a line feed never occur inside a multi-byte
