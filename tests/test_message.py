@@ -311,3 +311,74 @@ def test_list_unsubscribe_around_the_token_folds_like_the_whole_line(base: str, 
         token = url.rpartition("/")[2]
         assert f._list_unsubscribe_line(url, token) == f._list_unsubscribe(url)
         assert f._list_unsubscribe(url) in f.build(recipient).data
+
+
+def _twin_environments() -> tuple:
+    from markupsafe import Markup
+
+    import jinja2
+
+    def bold(value: object) -> Markup:
+        return Markup("<b>%s</b>") % value
+
+    def shout(value: object, end: str = "!") -> str:
+        return str(value).upper() + end
+
+    environments = []
+    for html in (False, True):
+        environment = jinja2.Environment(autoescape=html, undefined=jinja2.StrictUndefined)
+        environment.filters.update(shout=shout, bold=bold)
+        environments.append(environment)
+    return tuple(environments)
+
+
+TWIN_TEXT_ENV, TWIN_HTML_ENV = _twin_environments()
+TWIN_SOURCES = [
+    "{{ recipient.name }}", "{{ recipient.name|shout }}", "{{ recipient.name|shout(end='?') }}",
+    "{{ recipient.name|bold }}", "{{ recipient|bold }}", "{{ unsubscribe_url }}",
+    "{{ recipient.name|replace('a', 'b') }}", "{{ recipient.name ~ '!' }}", "{{ recipient['name'] }}",
+    "{% if recipient.name %}<{{ recipient.name }}>{% endif %}",
+]  # fmt: skip
+
+
+@hsettings(max_examples=150, deadline=None)
+@given(name=st.text(max_size=20), order=st.permutations(TWIN_SOURCES))
+def test_slots_shared_between_text_and_html_render_as_jinja_does(name: str, order: list[str]) -> None:
+    """Expressions evaluated once for both bodies give exactly what Jinja renders in each."""
+    from webzine.merge import compile_merge
+    from webzine.message import _SlotPlan
+
+    source = " | ".join(order)
+    text = compile_merge(source, TWIN_TEXT_ENV, origin="t.txt")
+    html = compile_merge(source, TWIN_HTML_ENV, origin="t.html")
+    plan = _SlotPlan((text, html))
+    assert sum(step[3] is not None for step in plan._steps) == 6  # the first six sources have twins
+    context = {"recipient": {"name": name}, "unsubscribe_url": "https://n.kr/u/<t>&x"}
+    expected = [slot.template.render(context) for slot in plan.slots]
+    assert plan.fill(context, "") == expected
+
+
+def test_an_undefined_field_in_a_shared_slot_names_the_first_slot() -> None:
+    from webzine.errors import TemplateError
+    from webzine.merge import compile_merge
+    from webzine.message import _SlotPlan
+
+    text = compile_merge("a {{ recipient.nope|shout }}", TWIN_TEXT_ENV, origin="t.txt")
+    html = compile_merge("b {{ recipient.nope|shout }}", TWIN_HTML_ENV, origin="t.html")
+    plan = _SlotPlan((text, html))
+    assert plan._steps[0][3] is not None
+    with pytest.raises(TemplateError, match=r"^t\.txt:1: 'dict object' has no attribute 'nope'"):
+        plan.fill({"recipient": {}}, "")
+
+
+def test_slots_are_not_shared_when_the_environments_filters_differ() -> None:
+    import jinja2
+
+    from webzine.merge import compile_merge
+    from webzine.message import _SlotPlan
+
+    environments = [jinja2.Environment(autoescape=html, undefined=jinja2.StrictUndefined) for html in (False, True)]
+    for environment in environments:
+        environment.filters["shout"] = lambda value: str(value).upper()  # a different object in each
+    plan = _SlotPlan(tuple(compile_merge("{{ recipient.name|shout }}", e, origin="t") for e in environments))
+    assert [step[3] for step in plan._steps] == [None, None]

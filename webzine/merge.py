@@ -14,10 +14,14 @@ slots are rendered independently of each other.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import jinja2
+from jinja2 import nodes
+from jinja2.runtime import Context, missing
+from jinja2.utils import _PassArg
+from markupsafe import escape
 
 from webzine.errors import TemplateError
 
@@ -175,3 +179,78 @@ def recipient_context(
         "unsubscribe_url": unsubscribe_url,
         **per_recipient,
     }
+
+
+Evaluate = Callable[[Context], object]
+
+
+def twin_expression(first: Slot, second: Slot) -> Evaluate | None:
+    """One evaluation for the same `{{ expression }}` slot in two environments that differ only in
+    autoescaping (the text and the HTML body), or None when that cannot be proven.
+
+    Jinja compiles such a slot to `yield str(VALUE)` or `yield escape(VALUE)`, where VALUE is
+    built from context lookups, `environment.getattr` and filter calls. The returned function
+    computes VALUE exactly that way (same context lookup, same getattr, same filter objects, same
+    undefined type); callers output `str(value)` or `escape(value)` per environment. Only names,
+    attribute lookups and filters with constant arguments that take no context qualify, and both
+    environments must resolve every name used to the same global (or to none)."""
+    a, b = first.template.environment, second.template.environment
+    if first.source != second.source or not (_plain_environment(a) and _plain_environment(b)):
+        return None
+    if type(a) is not type(b) or a.undefined is not b.undefined:
+        return None
+    body = a.parse(first.source).body
+    if len(body) != 1 or not isinstance(body[0], nodes.Output) or len(body[0].nodes) != 1:
+        return None
+    names: set[str] = set()
+    filters: set[str] = set()
+    evaluate = _evaluator(body[0].nodes[0], a, names, filters)
+    if evaluate is None:
+        return None
+    if any(a.filters.get(name) is not b.filters.get(name) for name in filters):
+        return None
+    globals_a, globals_b = first.template.globals, second.template.globals
+    if any(globals_a.get(name, missing) is not globals_b.get(name, missing) for name in names):
+        return None
+    return evaluate
+
+
+def _plain_environment(environment: jinja2.Environment) -> bool:
+    return type(environment.autoescape) is bool and not environment.is_async and environment.finalize is None
+
+
+def _evaluator(node: nodes.Node, environment: jinja2.Environment, names: set[str], filters: set[str]) -> Evaluate | None:
+    """What Jinja's code generator emits for `node`, as a closure; None for anything else."""
+    if isinstance(node, nodes.Name) and node.ctx == "load":
+        name, undefined = node.name, environment.undefined
+        names.add(name)
+
+        def load(context: Context) -> object:
+            value = context.resolve_or_missing(name)
+            return undefined(name=name) if value is missing else value
+
+        return load
+    if isinstance(node, nodes.Getattr) and node.ctx == "load":
+        inner = _evaluator(node.node, environment, names, filters)
+        if inner is None:
+            return None
+        attribute, getattr_ = node.attr, environment.getattr
+        return lambda context: getattr_(inner(context), attribute)
+    if isinstance(node, nodes.Filter) and node.node is not None and not (node.dyn_args or node.dyn_kwargs):
+        function = environment.filters.get(node.name)
+        constant = all(isinstance(arg, nodes.Const) for arg in [*node.args, *(kw.value for kw in node.kwargs)])
+        if function is None or _PassArg.from_obj(function) is not None or not constant:
+            return None
+        inner = _evaluator(node.node, environment, names, filters)
+        if inner is None:
+            return None
+        filters.add(node.name)
+        args = tuple(arg.value for arg in node.args)  # type: ignore[attr-defined]
+        kwargs = {kw.key: kw.value.value for kw in node.kwargs}  # type: ignore[attr-defined]
+        return lambda context: function(inner(context), *args, **kwargs)
+    return None
+
+
+def merge_output(value: object, autoescape: bool) -> str:
+    """What a `{{ }}` slot yields for `value`, joined to a plain string as `Template.render` does."""
+    return "".join((escape(value) if autoescape else str(value),))

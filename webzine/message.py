@@ -29,7 +29,7 @@ from jinja2.runtime import Context
 from webzine import mime
 from webzine.config import Publication, Settings, secret
 from webzine.errors import ConfigError, TemplateError
-from webzine.merge import MergeTemplate, Slot, recipient_context
+from webzine.merge import Evaluate, MergeTemplate, Slot, merge_output, recipient_context, twin_expression
 from webzine.models import Manager, Recipient
 from webzine.tokens import hmac_sha256, unsubscribe_token, verp_address, verp_token
 from webzine.transports.base import OutgoingMessage
@@ -150,10 +150,13 @@ class _SlotPlan:
             if id(environment) not in environments:
                 environments[id(environment)] = len(self._environments)
                 self._environments.append((environment, dict(slot.template.globals)))
+        self._autoescape = tuple(bool(environment.autoescape) for environment, _ in self._environments)
+        twins = _twins(self.slots, environments)
         self._steps = tuple(
-            (slot.template.root_render_func, environments[id(slot.template.environment)], _reads_only_manager(slot))
-            for slot in slots
-        )
+            (slot.template.root_render_func, environments[id(slot.template.environment)],
+             _reads_only_manager(slot), twins.get(number))
+            for number, slot in enumerate(slots)
+        )  # fmt: skip
         self._by_manager: dict[tuple[int, str], str] = {}  # bounded: slots × managers
 
     def number(self, slot: Slot) -> int:
@@ -163,20 +166,27 @@ class _SlotPlan:
         """The text of every slot for one recipient, in slot-number order."""
         contexts: list[Context | None] = [None] * len(self._environments)
         texts: list[str] = []
-        for number, (render, position, shared) in enumerate(self._steps):
+        ahead: dict[int, object] = {}  # values of twin slots evaluated in the other environment
+        for number, (render, position, shared, twin) in enumerate(self._steps):
             if shared:
                 text = self._by_manager.get((number, manager))
                 if text is not None:
                     texts.append(text)
                     continue
-            context = contexts[position]
-            if context is None:
-                environment, snapshot = self._environments[position]
-                context = contexts[position] = environment.context_class(
-                    environment, {**snapshot, **variables}, None, {}, snapshot
-                )
+            context = contexts[position] or self._context(contexts, position, variables)
             try:
-                text = "".join(render(context))
+                # A slot's names resolve through its context, which a block slot's `{% set %}`
+                # could have changed: twins are shared only while neither context has.
+                if number in ahead and not context.vars:
+                    text = merge_output(ahead.pop(number), self._autoescape[position])
+                elif twin is not None and not context.vars:
+                    evaluate, other, other_position = twin
+                    value = evaluate(context)
+                    text = merge_output(value, self._autoescape[position])
+                    if not (contexts[other_position] or self._context(contexts, other_position, variables)).vars:
+                        ahead[other] = value
+                else:
+                    text = "".join(render(context))
             except jinja2.UndefinedError as exc:
                 slot = self.slots[number]
                 raise TemplateError(f"{slot.origin}: {exc.message} in {slot.source.strip()!r}.") from None
@@ -184,6 +194,31 @@ class _SlotPlan:
                 self._by_manager[(number, manager)] = text
             texts.append(text)
         return texts
+
+
+    def _context(self, contexts: list[Context | None], position: int, variables: dict[str, object]) -> Context:
+        environment, snapshot = self._environments[position]
+        context = environment.context_class(environment, {**snapshot, **variables}, None, {}, snapshot)
+        contexts[position] = context
+        return context
+
+
+def _twins(slots: tuple[Slot, ...], environments: dict[int, int]) -> dict[int, tuple[Evaluate, int, int]]:
+    """slot number → (evaluate, the twin's number, the twin's environment position) for each
+    `{{ expression }}` that appears in both environments and can be evaluated once for both
+    (merge.twin_expression). Like rendering a repeated slot once, this relies on filters giving
+    the same output for the same input."""
+    twins: dict[int, tuple[Evaluate, int, int]] = {}
+    for number, slot in enumerate(slots):
+        for other in range(number + 1, len(slots)):
+            twin = slots[other]
+            if twin.source != slot.source or twin.template.environment is slot.template.environment:
+                continue
+            evaluate = twin_expression(slot, twin)
+            if evaluate is not None and other not in twins:
+                twins[number] = (evaluate, other, environments[id(twin.template.environment)])
+            break
+    return twins
 
 
 def _reads_only_manager(slot: Slot) -> bool:
