@@ -429,7 +429,8 @@ def main(argv: list[str] | None = None) -> int:
     prefix_pm = 10 if args.quick else 30
     rows.append(("naive: Jinja → premailer → EmailMessage", prefix_pm, run_naive(campaign, source, prefix_pm, "premailer")))
 
-    (discard, discard_cpu), (outbox, outbox_cpu) = rows[0][2], rows[1][2]
+    rates = {label: rate for label, _, rate in rows}
+    (discard, discard_cpu), (outbox, _) = rates["webzine send → discarding sink"], rates["webzine send → mbox outbox"]
     load = os.getloadavg()[0]
     print(f"\nmessages: ~{mbox_mb:.0f} KB each in the mbox; load average {load_before:.1f} before the rows, "
           f"{load:.1f} after, on {os.cpu_count()} CPUs\n")
