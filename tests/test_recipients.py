@@ -661,3 +661,19 @@ def test_clean_text_drops_exactly_the_control_and_format_characters(text):
     normal = unicodedata.normalize("NFKC", text)
     assert clean_text(text) == "".join(ch for ch in normal if unicodedata.category(ch) not in ("Cc", "Cf")
                                        or ch in "\t\n")
+
+
+def test_warnings_come_in_row_order_whatever_the_chunk_boundaries(tmp_path, monkeypatch):
+    from webzine import listio
+
+    lines = ["email,name,consent_at,memo"]
+    for i in range(400):
+        lines.append(f"info@company{i}.co.kr,x,2026-01-01,m" if i % 3 == 0 else
+                     f"user{i}@naver.com,y,not a date,m" if i % 3 == 1 else f"user{i}@daum.net,z")
+    path = write(tmp_path / "w.csv", "\n".join(lines) + "\n")
+    whole = clean(path, parallel=False)
+    monkeypatch.setattr(listio, "_CHUNK", 512)
+    chunked = clean(path, parallel=False)
+    assert {w.kind for w in whole.warnings} == {"role_address", "bad_consent_date", "short_row"}
+    assert chunked.warnings == whole.warnings
+    assert [w.row for w in whole.warnings] == sorted(w.row for w in whole.warnings)

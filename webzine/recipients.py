@@ -79,6 +79,7 @@ def clean_list(
         _list_checks(result, parsed, unique, keys, _suppression_index(suppressions), undeliverable,
                      today - timedelta(days=consent_max_age_days), advertising)
     result.rejects.sort(key=_row_of)
+    result.warnings.sort(key=_row_of)  # row order, whatever the chunk (or process) boundaries
     return result
 
 
