@@ -23,6 +23,7 @@ from itertools import islice, repeat
 from pathlib import Path
 
 from webzine.errors import ListError
+from webzine.files import atomic_writer
 
 # Fields with a meaning; every other column becomes a merge field under its own name.
 FIELDS = ("email", "name", "adjective", "company", "manager", "consent_at", "tags", "excused",
@@ -557,20 +558,8 @@ def _read_xlsx(path: Path, sheet: str | None, overrides: Mapping[str, str] | Non
 def write_csv(path: str | Path, header: Sequence[str], rows: Iterable[Sequence[object]]) -> Path:
     """Write a CSV for people: UTF-8 with a BOM (so Excel shows Korean text), CRLF line ends,
     atomically (a temp file in the same folder, then rename) so a reader never sees half a file."""
-    import os
-    import tempfile
-
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle = tempfile.NamedTemporaryFile("w", encoding="utf-8-sig", newline="", dir=path.parent,
-                                         prefix=f".{path.name}.", suffix=".tmp", delete=False)
-    try:
-        with handle:
-            writer = csv.writer(handle, lineterminator="\r\n")
-            writer.writerow(header)
-            writer.writerows(rows)
-        os.replace(handle.name, path)
-    except BaseException:
-        Path(handle.name).unlink(missing_ok=True)
-        raise
-    return path
+    with atomic_writer(path, encoding="utf-8-sig", newline="") as handle:
+        writer = csv.writer(handle, lineterminator="\r\n")
+        writer.writerow(header)
+        writer.writerows(rows)
+    return Path(path)
