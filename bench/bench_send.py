@@ -4,6 +4,7 @@ Same generated recipient list and same issue for every row (the sample issue rep
 inlined HTML is ~65 KB, so each message is ~120 KB):
 - webzine → a discarding sink: the real send path (audit-gated campaign, message factory, ledger
   with claim-before-send commits, pacing off), minus the disk;
+- webzine message generation alone (the message factory, no ledger): what `message.py` costs;
 - webzine → mbox outbox: the same, writing `outbox/outbox.mbox`;
 - `webzine send --transport outbox --outbox-format mbox --yes` as a user runs it (start-up, render,
   list cleaning and audit included);
