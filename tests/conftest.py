@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import textwrap
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -75,3 +77,33 @@ def write_project(root: Path, *, issue: str = ISSUE, config: str = CONFIG, lists
 def project(tmp_path: Path) -> Path:
     """A fresh publication folder with the sample issue at issues/2026-12-year-end.md."""
     return write_project(tmp_path / "publication")
+
+
+CHROMIUM = "/usr/bin/chromium"  # Debian's package; playwright never downloads a browser here
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--no-first-run",
+]  # fmt: skip
+
+
+def _browser_unavailable(reason: str) -> None:
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"{reason} (CI=true: the browser check must run; `make test` installs chromium)")
+    pytest.skip(f"{reason}; install it with `apt-get install chromium` (or `make system-deps`) to run this check")
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    """Headless Chromium through playwright; skipped with a reason outside CI, fatal in CI."""
+    if not Path(CHROMIUM).exists():
+        _browser_unavailable(f"{CHROMIUM} not found")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        _browser_unavailable("playwright is not installed")
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        try:
+            yield launched
+        finally:
+            launched.close()

@@ -31,11 +31,6 @@ from webzine.preview_server import PreviewServer, frame_html
 REPO = Path(__file__).resolve().parent.parent
 SLUG = "2026-12-year-end"
 SCREENSHOTS = REPO / "build" / SLUG / "screenshots"
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run",
-]  # fmt: skip
 GREETING_LINE = "{{ recipient|greeting }}, 안녕하세요. 초록상회 대표 한지원입니다."
 # One more line, so a particle follows a bare name (the sample's own particles follow "님").
 PARTICLE_LINE = GREETING_LINE + '\n\n{{ recipient.name|josa("은") }} 올해도 초록상회의 차와 함께해 주셨습니다.'
@@ -386,28 +381,6 @@ def test_cli_refuses_a_missing_issue_and_an_unknown_recipient(project: Path) -> 
 
 
 # -- in a real browser -------------------------------------------------------------------------
-
-
-def _unavailable(reason: str) -> None:
-    if os.environ.get("CI") == "true":
-        pytest.fail(f"{reason} (CI=true: the browser check must run; `make test` installs chromium)")
-    pytest.skip(f"{reason}; install it with `apt-get install chromium` (or `make system-deps`) to run this check")
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    if not Path(CHROMIUM).exists():
-        _unavailable(f"{CHROMIUM} not found")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        _unavailable("playwright is not installed")
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
-        try:
-            yield launched
-        finally:
-            launched.close()
 
 
 @pytest.fixture(scope="module")
