@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the real servers and the browser the tests talk to (Debian packages), only when missing.
 # Chromium (+ a Korean font) renders the preview, Postfix provides smtp-sink/smtp-source, Dovecot
-# serves IMAP bounces.
+# serves IMAP bounces, PostgreSQL is the shared unsubscribe store.
 set -euo pipefail
 need=()
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
@@ -9,6 +9,8 @@ command -v chromium >/dev/null 2>&1 || need+=(chromium)
 dpkg -s fonts-nanum >/dev/null 2>&1 || need+=(fonts-nanum)
 command -v smtp-sink >/dev/null 2>&1 || [ -x /usr/sbin/smtp-sink ] || need+=(postfix)
 command -v dovecot >/dev/null 2>&1 || [ -x /usr/sbin/dovecot ] || need+=(dovecot-imapd)
+# PostgreSQL backs `webzine serve` when several instances share one store (test_serve_postgres.py).
+command -v pg_ctl >/dev/null 2>&1 || compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || need+=(postgresql)
 [ ${#need[@]} -eq 0 ] && exit 0
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then

@@ -273,9 +273,9 @@ def test_no_store_yet_means_nobody_unsubscribed(tmp_path, monkeypatch):
     assert not Path(settings.path(settings.serve.store)).exists()
 
 
-def test_a_database_url_is_refused_not_faked(tmp_path):
-    settings = write_project(tmp_path, '[serve]\nstore = "postgresql://db.internal/webzine"\n')
-    with pytest.raises(ConfigError, match=r"'postgresql://' URLs are not supported yet; only SQLite is"):
+def test_an_unknown_database_url_is_refused_not_faked(tmp_path):
+    settings = write_project(tmp_path, '[serve]\nstore = "mysql://db.internal/webzine"\n')
+    with pytest.raises(ConfigError, match=r"'mysql://' URLs are not supported; use a SQLite file or postgresql://"):
         load_unsubscribed(settings)
 
 

@@ -103,10 +103,12 @@ def not_started(settings: Settings, ledger: "Ledger", issue_path: Path) -> tuple
 def suppression_watch(settings: Settings) -> SuppressionWatch:
     """Who must not be mailed, kept current during a send: the suppression file plus what the
     unsubscribe service (`webzine serve`) recorded and has not yet been pulled into it."""
-    from webzine.serve.store import sqlite_path, store_suppressions
+    from webzine.serve.store import is_postgres, sqlite_path, store_suppressions
     from webzine.suppressions import load_suppressions
 
-    store = sqlite_path(settings)
+    # A SQLite store is re-read when its files change; a PostgreSQL store has no file to watch,
+    # so it is read once at the start (and whenever the suppression file changes).
+    store = None if is_postgres(settings) else sqlite_path(settings)
 
     def load(path: Path) -> dict[str, object]:
         merged: dict[str, object] = {entry.key: entry for entry in store_suppressions(settings)}
@@ -114,7 +116,7 @@ def suppression_watch(settings: Settings) -> SuppressionWatch:
         return merged
 
     return SuppressionWatch(settings.path(settings.lists.suppressions), load,
-                            also_watch=[store, store.with_name(store.name + "-wal")])
+                            also_watch=[] if store is None else [store, store.with_name(store.name + "-wal")])
 
 
 def make_factory(campaign: Campaign, *, options: FactoryOptions = FactoryOptions()) -> MessageFactory:

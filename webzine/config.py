@@ -151,7 +151,8 @@ class Bounces(Section):
 class Serve(Section):
     host: str = "127.0.0.1"
     port: int = 8025
-    store: str = "state/serve.sqlite3"  # SQLite file (postgresql:// URLs are refused for now)
+    store: str = "state/serve.sqlite3"  # SQLite file, or postgresql://user@host:port/db for several instances
+    store_password_env: str = "WEBZINE_SERVE_DB_PASSWORD"  # PostgreSQL password (else libpq's PGPASSWORD)
     max_body_bytes: int = Field(65536, ge=1024)  # unsubscribe and feedback requests
     webhook_max_body_bytes: int = Field(8 * 1024 * 1024, ge=1024)  # providers post events in batches
     rate_limit_per_minute: int = Field(600, ge=1)  # per client address, on /u/ and /f/

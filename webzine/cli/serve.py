@@ -27,11 +27,11 @@ def serve(ctx: object, host: str | None, port: int | None, forwarded_allow_ips: 
     import uvicorn
 
     from webzine.serve.app import create_app
-    from webzine.serve.store import Store
+    from webzine.serve.store import open_store
 
     settings = ctx.settings  # type: ignore[attr-defined]
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    store = Store.from_settings(settings)
+    store = open_store(settings)
     try:
         app = create_app(settings, store)
         uvicorn.run(

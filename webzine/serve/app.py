@@ -28,7 +28,7 @@ from webzine.serve.feedback import FeedbackEndpoints, FeedbackTokens, issue_titl
 from webzine.serve.notice import NoticeSender
 from webzine.serve.pages import Pages, Site
 from webzine.serve.security import Guard, TokenBuckets
-from webzine.serve.store import Store
+from webzine.serve.store import StoreBackend
 from webzine.serve.unsubscribe import UnsubscribeEndpoints
 from webzine.serve.webhooks import Fetch, WebhookEndpoints, WebhookSecrets, fetch_https
 from webzine.serve.writer import UnsubscribeWriter
@@ -60,7 +60,7 @@ def subscriber_files(settings: Settings) -> list[Path]:
     return [settings.path(settings.lists.subscribers), settings.path(settings.lists.key_customers)]
 
 
-def create_app(settings: Settings, store: Store, collaborators: Collaborators | None = None) -> Starlette:
+def create_app(settings: Settings, store: StoreBackend, collaborators: Collaborators | None = None) -> Starlette:
     parts = collaborators or Collaborators()
     unsubscribe_secret = secret(settings.unsubscribe.secret_env, purpose="unsubscribe and feedback tokens")
     pages = Pages(Site.from_settings(settings))

@@ -38,7 +38,7 @@ from webzine.recipients import load_managers
 from webzine.serve.addresses import AddressBook
 from webzine.serve.forms import parse_form
 from webzine.serve.pages import Pages
-from webzine.serve.store import Rating, Store, sqlite_path
+from webzine.serve.store import Rating, StoreBackend, open_existing
 
 SCORES = (1, 2, 3, 4, 5)
 SCORE_LABELS = {1: "아쉬웠어요", 2: "조금 아쉬웠어요", 3: "보통이에요", 4: "좋았어요", 5: "아주 좋았어요"}
@@ -124,7 +124,7 @@ def issue_titles(settings: Settings) -> dict[str, str]:
 @dataclass
 class FeedbackEndpoints:
     tokens: FeedbackTokens
-    store: Store
+    store: StoreBackend
     pages: Pages
     titles: dict[str, str] = field(default_factory=dict)
 
@@ -288,10 +288,9 @@ def build_report(issue: str, ratings: Iterable[Rating], segments: dict[str, Segm
 
 def feedback_report(settings: Settings, issue: str) -> FeedbackReport:
     """`webzine feedback report ISSUE`: read the store and the lists, build the report."""
-    path = sqlite_path(settings)
     ratings: list[Rating] = []
-    if path.exists():
-        store = Store(path)
+    store = open_existing(settings)
+    if store is not None:
         try:
             ratings = store.ratings(issue)
         finally:

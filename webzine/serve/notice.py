@@ -23,7 +23,7 @@ from webzine.config import Settings
 from webzine.errors import WebzineError
 from webzine.korean import josa
 from webzine.serve.pages import KST, korean_time
-from webzine.serve.store import Store, Unsubscribe, utcnow
+from webzine.serve.store import StoreBackend, Unsubscribe, utcnow
 from webzine.transports import transport_class
 from webzine.transports.base import Delivery, OutgoingMessage, Outcome, Transport
 
@@ -92,7 +92,7 @@ class NoticeSender:
     def __init__(
         self,
         settings: Settings,
-        store: Store,
+        store: StoreBackend,
         transport_factory: Callable[[], Transport] | None = None,
         *,
         poll_seconds: float = 30.0,

@@ -6,8 +6,9 @@ it) because the sender may have to show when and how a reader asked to stop. Wri
 the address is the primary key of `unsubscribes`, a provider event's id is unique per provider, and
 one reader has one rating per issue (the latest wins).
 
-PostgreSQL (`serve.store = "postgresql://…"`) is not implemented: a URL is refused with a clear
-error rather than silently falling back to a local file that other instances would not see.
+Several instances share one PostgreSQL database instead (`serve.store = "postgresql://…"`, see
+`pgstore.py`); `open_store` picks the backend, and both answer the `StoreBackend` protocol. Any
+other URL is refused rather than silently falling back to a local file other instances would not see.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Protocol
 
 from webzine.bounces.events import BounceEvent, Kind
 from webzine.config import Settings
@@ -103,16 +105,53 @@ class Rating:
     at: str
 
 
+def is_postgres(settings: Settings) -> bool:
+    from webzine.serve.pgstore import is_postgres_url
+
+    return is_postgres_url(settings.serve.store)
+
+
 def sqlite_path(settings: Settings) -> Path:
-    """The store's file; a database URL is refused (see the module docstring)."""
+    """The store's file; a URL is refused (callers check `is_postgres` first)."""
     target = settings.serve.store
     if "://" in target:
         scheme = target.split("://", 1)[0]
         raise ConfigError(
-            f"webzine.toml [serve] store: '{scheme}://' URLs are not supported yet; only SQLite is.",
-            hint='use a file path such as store = "state/serve.sqlite3" and run a single instance.',
+            f"webzine.toml [serve] store: '{scheme}://' URLs are not supported; use a SQLite file or postgresql://.",
+            hint='write store = "state/serve.sqlite3" for one instance or "postgresql://user@host:5432/db" for several.',
         )
     return settings.path(target)
+
+
+class StoreBackend(Protocol):
+    """What the server and the other commands use of a store; `Store` (SQLite) and
+    `pgstore.PostgresStore` both provide it."""
+
+    def close(self) -> None: ...
+    def checkpoint(self) -> None: ...
+    def record_unsubscribe(
+        self, address: str, list_id: str, source: str, evidence: dict[str, str], *, notify: bool = True
+    ) -> tuple[bool, str]: ...
+    def record_unsubscribes(self, requests: Sequence[UnsubscribeRequest]) -> list[tuple[bool, str]]: ...
+    def unsubscribed(self) -> set[str]: ...
+    def get_unsubscribe(self, address: str) -> "Unsubscribe | None": ...
+    def count_unsubscribes(self) -> int: ...
+    def due_notices(self, now: str, limit: int = 50) -> "list[Unsubscribe]": ...
+    def mark_notice(self, address: str, status: str, detail: str = "", *, retry_at: str = "") -> None: ...
+    def record_events(self, events: Iterable[BounceEvent]) -> int: ...
+    def events(self) -> list[BounceEvent]: ...
+    def record_rating(self, issue: str, address: str, score: int, comment: str) -> None: ...
+    def ratings(self, issue: str) -> "list[Rating]": ...
+    def suppressions(self) -> list[Suppression]: ...
+
+
+def open_store(settings: Settings) -> StoreBackend:
+    """The configured store, created if missing: PostgreSQL for a postgresql:// URL, else SQLite."""
+    if is_postgres(settings):
+        from webzine.serve.pgstore import PostgresStore
+
+        return PostgresStore.from_settings(settings)
+    return Store.from_settings(settings)
 
 
 class Store:
@@ -317,16 +356,23 @@ class Store:
                 ).fetchall()
             finally:
                 self._reader.execute("COMMIT")
-        rows: dict[tuple[str, SuppressionReason], Suppression] = {}
-        for address, at, source in own:
-            reason = SuppressionReason.UNSUBSCRIBED
-            rows[(address, reason)] = Suppression(address, reason, _day(at), f"serve:{source}", "")
-        for address, kind, at, provider, detail in events:
-            reason = SUPPRESSING_KINDS[kind]
-            rows.setdefault(
-                (address, reason), Suppression(address, reason, _day(at), f"webhook:{provider}", detail or "")
-            )
-        return list(rows.values())
+        return suppressions_from_rows(own, events)
+
+
+def suppressions_from_rows(
+    own: Iterable[Sequence[str]], events: Iterable[Sequence[str | None]]
+) -> list[Suppression]:
+    """Suppression rows from (address, at, source) unsubscribes and (address, kind, earliest at,
+    provider, reason) events, both oldest first; one row per address and reason, the earliest wins."""
+    rows: dict[tuple[str, SuppressionReason], Suppression] = {}
+    for address, at, source in own:
+        reason = SuppressionReason.UNSUBSCRIBED
+        rows[(address, reason)] = Suppression(address, reason, _day(at), f"serve:{source}", "")
+    for address, kind, at, provider, detail in events:
+        reason = SUPPRESSING_KINDS[str(kind)]
+        key = str(address)
+        rows.setdefault((key, reason), Suppression(key, reason, _day(str(at)), f"webhook:{provider}", detail or ""))
+    return list(rows.values())
 
 
 def _day(timestamp: str) -> date | None:
@@ -336,14 +382,18 @@ def _day(timestamp: str) -> date | None:
         return None
 
 
-def _open_existing(settings: Settings) -> Store | None:
+def open_existing(settings: Settings) -> StoreBackend | None:
+    """The store for reading, or None when a SQLite store was never created (nothing served yet).
+    A PostgreSQL store is always opened: the database is the shared truth."""
+    if is_postgres(settings):
+        return open_store(settings)
     path = sqlite_path(settings)
     return Store(path) if path.exists() else None
 
 
 def load_unsubscribed(settings: Settings) -> set[str]:
     """Lowercased addresses that asked to stop (for `webzine send`); empty when nothing was served."""
-    store = _open_existing(settings)
+    store = open_existing(settings)
     if store is None:
         return set()
     try:
@@ -354,7 +404,7 @@ def load_unsubscribed(settings: Settings) -> set[str]:
 
 def store_suppressions(settings: Settings) -> list[Suppression]:
     """The store as suppression rows (for `webzine suppressions pull`)."""
-    store = _open_existing(settings)
+    store = open_existing(settings)
     if store is None:
         return []
     try:
@@ -366,7 +416,7 @@ def store_suppressions(settings: Settings) -> list[Suppression]:
 def store_events(settings: Settings) -> list[BounceEvent]:
     """Provider events received by webhook, in the bounces vocabulary (for the bounce policy,
     which counts soft bounces across issues)."""
-    store = _open_existing(settings)
+    store = open_existing(settings)
     if store is None:
         return []
     try:

@@ -21,7 +21,7 @@ from starlette.responses import Response
 from webzine.serve.addresses import AddressBook, mask_address
 from webzine.serve.forms import parse_form
 from webzine.serve.pages import Pages, Prepared, korean_time
-from webzine.serve.store import Store, UnsubscribeRequest
+from webzine.serve.store import StoreBackend, UnsubscribeRequest
 from webzine.serve.writer import UnsubscribeWriter
 
 ONE_CLICK_FIELD = "List-Unsubscribe"
@@ -32,7 +32,7 @@ MAX_USER_AGENT = 200
 @dataclass
 class UnsubscribeEndpoints:
     book: AddressBook
-    store: Store
+    store: StoreBackend
     writer: UnsubscribeWriter
     list_id: str
     pages: Pages

@@ -46,7 +46,7 @@ from webzine.serve.signatures import (
     verify_sendgrid,
     verify_sns,
 )
-from webzine.serve.store import Store
+from webzine.serve.store import StoreBackend
 
 log = logging.getLogger("webzine.serve.webhooks")
 
@@ -108,7 +108,7 @@ class WebhookSecrets:
 
 @dataclass
 class WebhookEndpoints:
-    store: Store
+    store: StoreBackend
     secrets: WebhookSecrets
     max_age_seconds: float
     fetch: Fetch = fetch_https

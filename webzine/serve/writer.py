@@ -1,4 +1,4 @@
-"""Group commit for unsubscribes: one SQLite transaction for every request that is waiting.
+"""Group commit for unsubscribes: one transaction for every request that is waiting.
 
 A commit is the expensive part of a write (one WAL append per transaction). Requests hand their
 unsubscribe to this writer and await the result; the writer takes everything queued since its last
@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import time
 
-from webzine.serve.store import Store, UnsubscribeRequest
+from webzine.serve.store import Store, StoreBackend, UnsubscribeRequest
 
 MAX_BATCH = 512
 CHECKPOINT_WHEN_IDLE = 1.0  # seconds without writes before the WAL is checkpointed
@@ -21,7 +21,7 @@ CHECKPOINT_AT_LEAST_EVERY = 60.0  # under sustained writes, so the WAL stays bou
 
 
 class UnsubscribeWriter:
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: StoreBackend) -> None:
         self.store = store
         self._queue: asyncio.Queue[tuple[UnsubscribeRequest, asyncio.Future[tuple[bool, str]]]] | None = None
         self._task: asyncio.Task[None] | None = None
@@ -53,7 +53,15 @@ class UnsubscribeWriter:
                 # out of commits, a WAL commit never waits for the disk and takes well under a
                 # millisecond for a whole batch. A worker thread would have to win the GIL back
                 # from the busy loop after every SQLite call (5 ms switch interval each time).
-                results = self.store.record_unsubscribes([r for r, _ in batch])
+                # PostgreSQL is across a network: its round trips must not stall the loop, so that
+                # store is written from a worker thread (one batch at a time, as here).
+                requests = [r for r, _ in batch]
+                if isinstance(self.store, Store):
+                    results = self.store.record_unsubscribes(requests)
+                else:
+                    results = await asyncio.get_running_loop().run_in_executor(
+                        None, self.store.record_unsubscribes, requests
+                    )
             except Exception as exc:  # every waiting request learns the write failed
                 for _, future in batch:
                     if not future.done():
