@@ -255,16 +255,16 @@ class PostgresStore:
             )
             for event in events
         )
-        new = 0
+        if not rows:
+            return 0
         with self._transaction() as cur:
-            for row in rows:
-                cur.execute(
-                    "INSERT INTO events (provider, event_id, address, kind, at, received_at, event)"
-                    " VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT (provider, event_id) DO NOTHING",
-                    row,
-                )
-                new += cur.rowcount
-        return new
+            # One pipelined round trip for the whole batch; rowcount sums the rows inserted.
+            cur.executemany(
+                "INSERT INTO events (provider, event_id, address, kind, at, received_at, event)"
+                " VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT (provider, event_id) DO NOTHING",
+                rows,
+            )
+            return max(cur.rowcount, 0)
 
     def events(self) -> list[BounceEvent]:
         with self._read() as cur:
