@@ -107,7 +107,7 @@ def suppression_watch(settings: Settings) -> SuppressionWatch:
     from webzine.suppressions import load_suppressions
 
     # A SQLite store is re-read when its files change; a PostgreSQL store has no file to watch,
-    # so it is read once at the start (and whenever the suppression file changes).
+    # so it is re-read every few seconds during the send.
     store = None if is_postgres(settings) else sqlite_path(settings)
 
     def load(path: Path) -> dict[str, object]:
@@ -115,7 +115,7 @@ def suppression_watch(settings: Settings) -> SuppressionWatch:
         merged.update(load_suppressions(path))
         return merged
 
-    return SuppressionWatch(settings.path(settings.lists.suppressions), load,
+    return SuppressionWatch(settings.path(settings.lists.suppressions), load, always_reload=store is None,
                             also_watch=[] if store is None else [store, store.with_name(store.name + "-wal")])
 
 

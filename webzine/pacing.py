@@ -69,8 +69,10 @@ class SuppressionWatch:
     service's store); `also_watch` names their files, whose changes also trigger a re-read."""
 
     def __init__(self, path: Path, load: Callable[[Path], Mapping[str, object]], *,
-                 also_watch: Sequence[Path] = (), interval: float = 5.0, clock: Clock = time.monotonic) -> None:
+                 also_watch: Sequence[Path] = (), interval: float = 5.0, clock: Clock = time.monotonic,
+                 always_reload: bool = False) -> None:
         self.path = path
+        self._always = always_reload  # a source with no file to watch (a database) is re-read each interval
         self._paths = (path, *also_watch)
         self._load = load
         self._interval = interval
@@ -98,7 +100,7 @@ class SuppressionWatch:
             return False
         self._checked = now
         stamp = self._signature()
-        if stamp == self._stamp:
+        if stamp == self._stamp and not self._always:
             return False
         self._entries = self._load(self.path)
         self._stamp = stamp
