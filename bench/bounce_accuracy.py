@@ -14,6 +14,14 @@ Metrics, per expected line (one line per file and recipient):
                      whose address matches no expected line counts as wrong.
   class agree        our kind vs Sisimai's reason mapped to our classes (REASON_CLASSES below).
 
+An auto-reply names no recipient (only bounces and delays do): on Sisimai's `vacation` lines its
+sender, who auto-replied, stands for the recipient, and counts when we call the message an auto-reply.
+Sisimai has no delay class (a delay is a soft bounce with its reason), so `delayed` counts as soft.
+
+Message kinds: the confusion table of our message kind against the expected one, on the corpus
+(Sisimai: vacation → auto_reply, feedback → complaint, anything else a bounce or delay), its
+not-bounce folder, and the reply, auto-reply and delay samples in tests/fixtures/replies.
+
 flufl.bounce (GNU Mailman's detector) is measured on the same files in its own virtualenv
 (bench/.peers/flufl, created on first run): its "permanent" set is taken as its hard call.
 """
@@ -30,6 +38,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from webzine.bounces.dsn import parse_report  # noqa: E402
+from webzine.bounces.kinds import MessageKind  # noqa: E402
 
 PEER_VENV = ROOT / "bench" / ".peers" / "flufl"
 
@@ -56,8 +65,10 @@ REASON_CLASSES: dict[str, set[str]] = {
 
 def expected_class(row: dict) -> set[str]:
     if row["reason"] == "notaccept":
-        return {"hard"} if row["hard"] else {"soft", "unknown"}
-    return REASON_CLASSES.get(row["reason"], {"unknown"})
+        classes = {"hard"} if row["hard"] else {"soft", "unknown"}
+    else:
+        classes = REASON_CLASSES.get(row["reason"], {"unknown"})
+    return classes | {"delayed"} if "soft" in classes else classes
 
 
 def load_rows(corpus: Path) -> list[dict]:
@@ -70,6 +81,8 @@ def ours(corpus: Path, files: list[str]) -> tuple[dict[str, list[tuple[str, str]
     for name in files:
         report = parse_report((corpus / name).read_bytes())
         results[name] = [(f.email.lower(), f.kind.value) for f in report.findings]
+        if report.kind is MessageKind.AUTO_REPLY:
+            results[name].append((report.sender, "auto_reply"))
     return results, time.perf_counter() - started
 
 
@@ -151,6 +164,32 @@ def misses(rows: list[dict], found: dict[str, list[tuple[str, str]]]) -> None:
                   f"  got {events}")
 
 
+KIND_COLUMNS = [kind.value for kind in MessageKind]
+
+
+def kind_rows(corpus: Path, rows: list[dict]) -> list[tuple[str, str, str]]:
+    """(label, expected kind, our kind) for every corpus, not-bounce and reply-sample message."""
+    expected = {row["file"]: {"vacation": "auto_reply", "feedback": "complaint"}.get(row["reason"], "bounce or delay")
+                for row in rows}
+    found = [("corpus", want, parse_report((corpus / name).read_bytes()).kind.value) for name, want in expected.items()]
+    not_bounce = corpus / "not-bounce.jsonl"
+    if not_bounce.exists():
+        found += [("not-bounce", "not a bounce", parse_report((corpus / row["file"]).read_bytes()).kind.value)
+                  for row in map(json.loads, not_bounce.read_text().splitlines())]
+    samples = ROOT / "tests" / "fixtures" / "replies"
+    found += [("reply samples", row["kind"], parse_report((samples / row["file"]).read_bytes()).kind.value)
+              for row in map(json.loads, (samples / "kinds.jsonl").read_text().splitlines())]
+    return found
+
+
+def print_kind_table(found: list[tuple[str, str, str]]) -> None:
+    print("\nmessage kinds (rows: where / expected; columns: ours)")
+    print(f"{'':34}" + "".join(f"{column:>12}" for column in KIND_COLUMNS))
+    for label, want in sorted({(label, want) for label, want, _ in found}):
+        counts = [sum(1 for l, w, got in found if (l, w, got) == (label, want, column)) for column in KIND_COLUMNS]
+        print(f"{label + ' / ' + want:34}" + "".join(f"{count or '.':>12}" for count in counts))
+
+
 def main(argv: list[str]) -> int:
     args = [a for a in argv if not a.startswith("--")]
     default = ROOT.parent / "shared" / "corpus" / "bounces"
@@ -175,6 +214,7 @@ def main(argv: list[str]) -> int:
         base, other = table[0][1], table[1][1]
         print(f"ratio webzine/flufl: recipient {base['recipient'] / max(other['recipient'], 1e-9):.2f}x, "
               f"hard precision {base['precision'] / max(other['precision'], 1e-9):.2f}x")
+    print_kind_table(kind_rows(corpus, rows))
     return 0
 
 

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date
 
 FIXTURES = __import__("pathlib").Path(__file__).parent / "fixtures" / "bounces"
+TODAY = date(2026, 12, 1)  # the policy's "today", passed in: no test depends on the real date
 
 
 def dsn(recipient: str, *, status: str = "5.1.1", diagnostic: str = "550 5.1.1 <{r}>: Recipient address rejected: "

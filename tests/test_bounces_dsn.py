@@ -10,6 +10,7 @@ from bouncekit import FIXTURES, dsn
 from webzine.bounces.dsn import parse_report
 from webzine.bounces.fastmime import read_fast
 from webzine.bounces.events import Kind
+from webzine.bounces.kinds import MessageKind
 from webzine.tokens import verp_address, verp_token
 
 
@@ -34,11 +35,12 @@ def test_a_mailed_unsubscribe_request_names_its_sender() -> None:
 
 
 def test_an_out_of_office_reply_is_not_a_bounce() -> None:
-    [finding] = parse_report((FIXTURES / "eml" / "rfc3834-01.eml").read_bytes()).findings
-    assert finding.kind is Kind.AUTO_REPLY
+    report = parse_report((FIXTURES / "eml" / "rfc3834-01.eml").read_bytes())
+    assert (report.kind, report.findings) == (MessageKind.AUTO_REPLY, ())
     korean = ("From: lee@example.com\r\nTo: news@example.co.kr\r\nSubject: [자동회신] 부재중입니다\r\n"
               "Auto-Submitted: auto-replied\r\n\r\n12월 31일까지 휴가입니다.\r\n").encode()
-    assert parse_report(korean).findings[0].kind is Kind.AUTO_REPLY
+    report = parse_report(korean)
+    assert (report.kind, report.sender, report.findings) == (MessageKind.AUTO_REPLY, "lee@example.com", ())
 
 
 def test_a_report_with_a_huge_attached_original_is_read_from_its_report_parts() -> None:
@@ -84,8 +86,8 @@ FIXTURE_FILES = sorted((FIXTURES / "eml").glob("*.eml")) + sorted((FIXTURES / "n
 def test_the_fast_reader_finds_what_the_email_package_finds(path) -> None:  # type: ignore[no-untyped-def]
     raw = path.read_bytes()
     fast, full = parse_report(raw), parse_report(raw, fast_reader=False)
-    assert (fast.form, fast.message_id, fast.verp_token, fast.subject, fast.occurred_at) == (
-        full.form, full.message_id, full.verp_token, full.subject, full.occurred_at)
+    assert (fast.form, fast.kind, fast.message_id, fast.verp_token, fast.subject, fast.occurred_at) == (
+        full.form, full.kind, full.message_id, full.verp_token, full.subject, full.occurred_at)
     assert [(f.email, f.kind, f.reason, f.status) for f in fast.findings] == [
         (f.email, f.kind, f.reason, f.status) for f in full.findings]
     assert full.original_message_id in {"", fast.original_message_id}

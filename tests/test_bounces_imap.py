@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from bouncekit import FIXTURES, dsn
+from bouncekit import FIXTURES, TODAY, dsn
 from webzine.bounces.events import Kind
 from webzine.bounces.importer import run_import
 from webzine.bounces.sources import ImapSource, SourceError
@@ -172,7 +172,7 @@ def _import(server: Server, tmp_path: Path):  # type: ignore[no-untyped-def]
                         ca_file=server.ca_file)
     try:
         return run_import([source], events_path=tmp_path / "events.jsonl",
-                          suppressions_path=tmp_path / "suppressions.csv", soft_limit=3)
+                          suppressions_path=tmp_path / "suppressions.csv", soft_limit=3, today=TODAY)
     finally:
         source.close()
 
@@ -205,7 +205,7 @@ def test_plain_imap_on_loopback_reads_the_same_mailbox(dovecot: Server, tmp_path
     source = ImapSource(f"imap://{USER}@127.0.0.1:{dovecot.port}/INBOX", PASSWORD, "Done")
     try:
         result = run_import([source], events_path=tmp_path / "e.jsonl", suppressions_path=tmp_path / "s.csv",
-                            soft_limit=3)
+                            soft_limit=3, today=TODAY)
     finally:
         source.close()
     assert [e.email for e in result.fresh] == ["park@example.com"] and _count(dovecot.port, "Done") == 1

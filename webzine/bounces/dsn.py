@@ -16,33 +16,20 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from email.utils import parsedate_to_datetime
 
-from webzine.bounces import detectors, fastmime, mime, providers
+from webzine.bounces import detectors, fastmime, kinds, mime, providers
 from webzine.bounces.classify import classify, find_status, objection, smtp_command
 from webzine.bounces.events import Kind
+from webzine.bounces.kinds import MessageKind
 from webzine.tokens import verp_token_from
 
-BOUNCE_SENDER = re.compile(r"mailer-daemon|postmaster|mail delivery|mail-daemon|mailer daemon|bounce"
-                           r"|mdaemon|mail administrator|postoffice|nobody@|daemon@", re.IGNORECASE)
-BOUNCE_SUBJECT = re.compile(
-    r"undeliver|delivery (?:status|fail|notification|report|problem)|returned mail|mail delivery|failure notice"
-    r"|non[- ]?deliver|could not be delivered|delivery has failed|not delivered|rejected|mail system error"
-    r"|returned to sender|warning: could not send|error sending|delayed mail|delivery delayed|unzustellbar"
-    r"|bounce|nondeliverable|message you sent|problem with|failed|retour|mail failure|配信|エラー|반송",
-    re.IGNORECASE,
-)
-AUTO_REPLY_SUBJECT = re.compile(
-    r"out of (?:the )?office|auto(?:matic)?[ -]?(?:reply|response|answer)|^auto:|vacation|away (?:until|from)"
-    r"|on leave|absence|abwesen|부재|자동 ?회신|자동 ?응답|不在|休暇|自動応答", re.IGNORECASE)
-UNSUBSCRIBE_SUBJECT = re.compile(r"^\s*(?:re:\s*)?(?:unsubscribe|remove me|수신\s*거부|구독\s*(?:취소|해지|해제)"
-                                 r"|수신\s*(?:중단|해지)|配信停止)", re.IGNORECASE)
 MAX_PARSE_BYTES = 512 * 1024  # the report parts come first; past this is the bounced message's body
 RETURNED_PART = re.compile(rb"(?im)^content-type:[ \t]*message/(?:rfc822|global)\b")
 REPORT_PART = re.compile(rb"(?im)^content-type:[ \t]*message/(?:delivery-status|global-delivery-status|feedback-report)")
 RECEIVED_FOR = re.compile(r"\bfor\s+<?([^\s<>;@]+@[^\s<>;]+?)>?\s*;", re.IGNORECASE)
 BLANK_LINE = re.compile(rb"\r?\n\r?\n")
-Heads = dict[str, str]  # lowercased header name → raw value, see mime.header_map
+Heads = kinds.Heads
+FINAL_KINDS = frozenset({MessageKind.AUTO_REPLY, MessageKind.COMPLAINT, MessageKind.UNSUBSCRIBE})
 FORWARDED_SENDER = re.compile(r"mailer-daemon|postmaster|mail delivery (?:system|subsystem)", re.IGNORECASE)
-COMPLAINT_SUBJECT = re.compile(r"complaint about message from|abuse report", re.IGNORECASE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,13 +47,15 @@ class Finding:
 @dataclass(frozen=True, slots=True)
 class Report:
     form: str  # dsn | arf | ses | auto_reply | unsubscribe | text | none
-    findings: tuple[Finding, ...]
+    findings: tuple[Finding, ...]  # recipients only for a bounce or delay; the complainer; the unsubscriber
     message_id: str  # the report's own Message-ID: the dedupe key
     occurred_at: datetime | None
     subject: str
     verp_token: str | None  # from the address the report was delivered to
     original_message_id: str  # Message-ID of the message that bounced, for the ledger
     original_to: tuple[str, ...]
+    kind: MessageKind = MessageKind.OTHER
+    sender: str = ""  # the report's From address (who auto-replied, who wrote a reply)
 
 
 def parse_report(raw: bytes, *, unsubscribe_addresses: frozenset[str] = frozenset(), fast_reader: bool = True,
@@ -88,12 +77,15 @@ def parse_report(raw: bytes, *, unsubscribe_addresses: frozenset[str] = frozense
     theirs = mime.header_map(original)
     original_to = tuple(a.lower() for a in _addresses(theirs, "To", "Cc"))
     exclude = _senders(heads, theirs)
-    form, findings = _read(heads, parts, notice, subject, exclude, theirs if original is not None else None,
-                           unsubscribe_addresses)
-    if form in {"text", "none"} and parts.original is not None and _depth == 0 and _is_report(theirs):
+    sender = next(iter(_addresses(heads, "From")), "")
+    kind = kinds.decide(heads, parts, notice, subject, has_original=original is not None,
+                        unsubscribe_addresses=unsubscribe_addresses)
+    form, findings = _read(kind, parts, notice, subject, sender, exclude, theirs if original is not None else None)
+    if form in {"text", "none"} and kind not in FINAL_KINDS and parts.original is not None and _depth == 0 and (
+            _is_report(theirs)):
         inner = _forwarded(parts, unsubscribe_addresses)
         if inner is not None and inner.findings:
-            form, findings = "forwarded " + inner.form, list(inner.findings)
+            form, findings, kind = "forwarded " + inner.form, list(inner.findings), inner.kind
     message_id = mime.header(heads, "Message-ID").strip("<> ") or "sha256:" + hashlib.sha256(raw).hexdigest()
     return Report(
         form=form,
@@ -104,6 +96,8 @@ def parse_report(raw: bytes, *, unsubscribe_addresses: frozenset[str] = frozense
         verp_token=_verp(heads),
         original_message_id=mime.header(theirs, "Message-ID").strip("<> "),
         original_to=original_to,
+        kind=kind,
+        sender=sender.lower(),
     )
 
 
@@ -137,11 +131,27 @@ def _without_returned_body(raw: bytes) -> bytes:
     return raw[:original_headers.end()]
 
 
-def _read(msg: Heads, parts: mime.Parts, notice: str, subject: str, exclude: set[str],
-          original: Heads | None, unsubscribe_addresses: frozenset[str]) -> tuple[str, list[Finding]]:
-    if parts.feedback_blocks or (COMPLAINT_SUBJECT.search(subject) and original is not None
-                                 and not parts.status_blocks):
+def _read(kind: MessageKind, parts: mime.Parts, notice: str, subject: str, sender: str, exclude: set[str],
+          original: Heads | None) -> tuple[str, list[Finding]]:
+    """The findings the message's kind allows: recipients of a bounce or delay, the complainer,
+    the person asking to unsubscribe; nothing from a reply, an auto-reply or anything else."""
+    if kind is MessageKind.COMPLAINT:
         return "arf", _feedback(parts, original)
+    if kind is MessageKind.UNSUBSCRIBE:
+        found = [Finding(sender, Kind.UNSUBSCRIBE, "unsubscribe_request", evidence={"subject": subject[:200]})]
+        return ("unsubscribe", found) if sender else ("none", [])
+    if kind is MessageKind.AUTO_REPLY:
+        return "auto_reply", []
+    if kind not in kinds.RECIPIENT_KINDS:
+        return "none", []
+    form, findings = _recipients(parts, notice, subject, exclude, original)
+    if kind is MessageKind.DELAY:
+        findings = [_delayed(f) for f in findings]
+    return form, findings
+
+
+def _recipients(parts: mime.Parts, notice: str, subject: str, exclude: set[str],
+                original: Heads | None) -> tuple[str, list[Finding]]:
     if parts.status_blocks:
         findings = _delivery_status(parts.status_blocks, notice)
         if findings:
@@ -153,29 +163,16 @@ def _read(msg: Heads, parts: mime.Parts, notice: str, subject: str, exclude: set
     embedded = _embedded_status(notice)
     if embedded:
         return "dsn", embedded
-    personal = _personal(msg, subject, notice, unsubscribe_addresses)
-    if personal is not None:
-        return personal
     return _from_text(notice, subject, exclude, original)
 
 
-def _personal(msg: Heads, subject: str, notice: str,
-              unsubscribe_addresses: frozenset[str]) -> tuple[str, list[Finding]] | None:
-    """Mail a person's program wrote: an unsubscribe request or an out-of-office reply."""
-    sender = _addresses(msg, "From")
-    if not sender:
-        return None
-    evidence = {"subject": subject[:200]}
-    if not _looks_like_bounce(msg, subject) and (
-            UNSUBSCRIBE_SUBJECT.search(subject) or _sent_to(msg, unsubscribe_addresses)
-            or "sent this email to unsubscribe" in notice):
-        return "unsubscribe", [Finding(sender[0], Kind.UNSUBSCRIBE, "unsubscribe_request", evidence=evidence)]
-    # Exchange sends out-of-office replies with an empty Return-Path, like a bounce: the
-    # subject and the RFC 3834 headers decide, unless the subject or sender reads like a bounce.
-    if _is_auto_reply(msg, subject) and not BOUNCE_SUBJECT.search(subject) and not BOUNCE_SENDER.search(
-            mime.header(msg, "From")):
-        return "auto_reply", [Finding(sender[0], Kind.AUTO_REPLY, "vacation", evidence=evidence)]
-    return None
+def _delayed(finding: Finding) -> Finding:
+    """A recipient of a delay warning: the server is still trying, nothing failed yet. A sender
+    problem stays one (it suppresses nobody, and the sender should hear of it early)."""
+    if finding.kind in {Kind.DELIVERED, Kind.DELAYED, Kind.SENDER_PROBLEM}:
+        return finding
+    evidence = {**finding.evidence, "said": finding.kind.value}
+    return Finding(finding.email, Kind.DELAYED, finding.reason, finding.status, finding.diagnostic, evidence)
 
 
 def _delivery_status(blocks: list[str], notice: str) -> list[Finding]:
@@ -214,7 +211,8 @@ def _dsn_finding(block: dict[str, str], final: str, original_rcpt: str, reportin
     evidence = {"final_recipient": final, "action": action, "reporting_mta": _strip_type(reporting),
                 "remote_mta": _strip_type(block.get("remote-mta", ""))}
     email = original_rcpt if original_rcpt and "@" in original_rcpt else final
-    return Finding(email, verdict.kind, verdict.reason, verdict.status, (diagnostic or context)[:500],
+    kind = Kind.DELAYED if action.lower() == "delayed" and verdict.kind is not Kind.DELIVERED else verdict.kind
+    return Finding(email, kind, verdict.reason, verdict.status, (diagnostic or context)[:500],
                    {k: v for k, v in evidence.items() if v})
 
 
@@ -306,29 +304,6 @@ def _context_for(notice: str, addresses: tuple[str, ...]) -> str:
                     break
                 picked.append(follow.strip())
     return " ".join(picked)
-
-
-def _looks_like_bounce(msg: Heads, subject: str) -> bool:
-    sender = mime.header(msg, "From") + " " + mime.header(msg, "Return-Path")
-    return bool(BOUNCE_SENDER.search(sender) or BOUNCE_SUBJECT.search(subject)
-                or mime.header(msg, "Return-Path").strip() == "<>")
-
-
-def _is_auto_reply(msg: Heads, subject: str) -> bool:
-    """RFC 3834 §5 plus the headers vacation programs really send."""
-    return bool(
-        mime.header(msg, "Auto-Submitted").lower().startswith("auto-replied")
-        or "x-autoreply" in msg or "x-autorespond" in msg
-        or mime.header(msg, "Precedence").lower() == "auto_reply"
-        or AUTO_REPLY_SUBJECT.search(subject)
-    )
-
-
-def _sent_to(msg: Heads, addresses: frozenset[str]) -> bool:
-    if not addresses:
-        return False
-    to = {a.lower() for a in _addresses(msg, "To", "Delivered-To", "X-Original-To")}
-    return bool(to & addresses)
 
 
 def _verp(msg: Heads) -> str | None:

@@ -17,6 +17,7 @@ from enum import StrEnum
 class Kind(StrEnum):
     HARD = "hard"  # the mailbox or domain does not exist: suppress at once
     SOFT = "soft"  # mailbox full, greylisted, timed out: count across issues
+    DELAYED = "delayed"  # a delay warning: the server is still trying; never counted, never a success
     COMPLAINT = "complaint"  # the recipient marked the issue as spam (ARF, provider FBL)
     AUTO_REPLY = "auto_reply"  # vacation or out-of-office: not a bounce at all
     UNSUBSCRIBE = "unsubscribe"  # a mailed unsubscribe request, or a provider's unsubscribe event

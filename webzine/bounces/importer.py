@@ -17,6 +17,7 @@ from typing import Protocol
 from webzine.bounces import policy, providers, store
 from webzine.bounces.dsn import Report, parse_report
 from webzine.bounces.events import BounceEvent, Kind, utc
+from webzine.bounces.kinds import RECIPIENT_KINDS, MessageKind
 from webzine.bounces.sources import EventFile, Item, Source, SourceError, event_lines
 from webzine.models import Suppression
 from webzine.suppressions import RANK, load_suppressions, merge_suppressions
@@ -42,6 +43,7 @@ class ImportResult:
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (source, why)
     suppressed: list[Suppression] = field(default_factory=list)  # new or upgraded entries written
     failed: list[tuple[str, str]] = field(default_factory=list)  # (source, error): sources not read
+    kinds: Counter[str] = field(default_factory=Counter)  # mailed messages by MessageKind
     at: str = ""
 
     def to_json(self) -> dict:
@@ -53,6 +55,7 @@ class ImportResult:
             "new_events": len(fresh),
             "known_events": self.known,
             "by_kind": dict(Counter(e.kind.value for e in fresh)),
+            "by_message_kind": {kind.value: self.kinds[kind.value] for kind in MessageKind if self.kinds[kind.value]},
             "by_domain": dict(Counter(e.domain for e in fresh if e.kind not in {Kind.DELIVERED, Kind.AUTO_REPLY})),
             "attention": [_brief(e) for e in fresh if e.kind in {Kind.SENDER_PROBLEM, Kind.UNKNOWN}],
             "skipped": [{"source": s, "why": w} for s, w in self.skipped],
@@ -76,7 +79,7 @@ def events_from_report(report: Report, source: str, lookup: RecipientLookup | No
         if hit is None and report.original_message_id:
             hit = lookup.find_by_message_id(report.original_message_id)
     findings = list(report.findings)
-    if not findings and hit is not None:
+    if not findings and hit is not None and report.kind in RECIPIENT_KINDS:
         # Sent to one recipient's VERP address, yet unreadable: kept for a person, never acted on.
         return [BounceEvent(Kind.UNKNOWN, hit[1], f"{report.message_id}:{hit[1].lower()}", source, issue=hit[0],
                             occurred_at=utc(report.occurred_at), reason="unparsed",
@@ -102,7 +105,8 @@ def events_from_report(report: Report, source: str, lookup: RecipientLookup | No
 def read_source(source: Source, lookup: RecipientLookup | None, result: ImportResult, *,
                 unsubscribe_addresses: frozenset[str] = frozenset()) -> tuple[list[BounceEvent], list[Item]]:
     """Read one source; never stops on one bad message. Returns its events and the items to
-    acknowledge once those events are stored; counts and skips go into `result`."""
+    acknowledge once those events are stored (not the replies: they are `webzine replies
+    import`'s); counts and skips go into `result`."""
     events: list[BounceEvent] = []
     done: list[Item] = []
     for item in source.items():
@@ -110,20 +114,30 @@ def read_source(source: Source, lookup: RecipientLookup | None, result: ImportRe
         if isinstance(item, EventFile):
             events.extend(_provider_events(item, result, lookup))
             continue
-        done.append(item)
         if item.skip:
+            done.append(item)
             result.skipped.append((item.source, item.skip))
             continue
         try:
             report = parse_report(item.data, unsubscribe_addresses=unsubscribe_addresses)
         except Exception as exc:  # noqa: BLE001 - the email package on hostile input; one message, not the run
+            done.append(item)
             result.skipped.append((item.source, f"could not be parsed ({type(exc).__name__}: {exc})"))
             continue
+        result.kinds[report.kind.value] += 1
+        if report.kind in REPLY_KINDS:
+            if report.kind is MessageKind.OTHER:
+                result.skipped.append((item.source, "not a bounce, delay, complaint, reply or unsubscribe request"))
+            continue
+        done.append(item)
         found = events_from_report(report, item.source, lookup)
         if not found:
-            result.skipped.append((item.source, "not a bounce, complaint, auto-reply or unsubscribe request"))
+            result.skipped.append((item.source, f"a {report.kind.value} that names no recipient"))
         events.extend(found)
     return events, done
+
+
+REPLY_KINDS = frozenset({MessageKind.HUMAN_REPLY, MessageKind.AUTO_REPLY, MessageKind.OTHER})
 
 
 def _provider_events(item: EventFile, result: ImportResult, lookup: RecipientLookup | None) -> list[BounceEvent]:
@@ -155,9 +169,8 @@ def _with_issue(event: BounceEvent, lookup: RecipientLookup | None) -> BounceEve
     return replace(event, issue=hit[0]) if hit else event
 
 
-def run_import(sources: Sequence[Source], *, events_path, suppressions_path, soft_limit: int,
-               lookup: RecipientLookup | None = None, unsubscribe_addresses: frozenset[str] = frozenset(),
-               today: date | None = None) -> ImportResult:
+def run_import(sources: Sequence[Source], *, events_path, suppressions_path, soft_limit: int, today: date,
+               lookup: RecipientLookup | None = None, unsubscribe_addresses: frozenset[str] = frozenset()) -> ImportResult:
     """The whole import. Files change only when there is something new to record.
 
     Each source's events are stored before it is acknowledged (IMAP: moved), one source after

@@ -2,8 +2,9 @@
 
 hard → suppress at once; complaint → suppress; an unsubscribe request → suppress as
 `unsubscribed`; soft → suppress after `soft_limit` distinct issues in a row with a soft bounce
-and no success in between. `sender_problem`, `unknown`, `auto_reply` and `delivered` never
-suppress anyone: the first two are for a person to read, the last resets the soft streak.
+and no success in between. `delayed`, `sender_problem`, `unknown`, `auto_reply` and `delivered`
+never suppress anyone: a delay warning only says the server is still trying, the next two are for
+a person to read, and `delivered` resets the soft streak.
 
 The policy runs over the whole event history (plus the ledger's send history when there is one),
 so it is a pure function: the same events always give the same suppressions, and a changed
@@ -43,9 +44,10 @@ class Streak:
     last: BounceEvent
 
 
-def suppressions(events: Iterable[BounceEvent], *, soft_limit: int, history: History | None = None,
-                 today: date | None = None) -> list[Suppression]:
-    """Who must be suppressed according to these events, with the evidence for each."""
+def suppressions(events: Iterable[BounceEvent], *, soft_limit: int, today: date,
+                 history: History | None = None) -> list[Suppression]:
+    """Who must be suppressed according to these events, with the evidence for each. `today`
+    dates an entry whose event has no time of its own."""
     by_address: dict[str, list[BounceEvent]] = defaultdict(list)
     for event in events:
         by_address[event.key].append(event)
@@ -67,8 +69,9 @@ def soft_streak(events: Sequence[BounceEvent], sent: Sequence[SentRow] = ()) -> 
     """The current run of issues with a soft bounce, newest last, broken by any success.
 
     A success is a delivery report, or (with the ledger) an issue the server accepted that drew
-    no bounce; a delay warning (DSN `Action: delayed`) is neither. Without an issue name (no VERP, no ledger match) the bounce's month stands in for
-    it: one issue a month is the publication's rhythm, so two soft bounces in one month count once."""
+    no bounce; a delay warning (`delayed`, or a provider's soft event with `Action: delayed`) is
+    neither. Without an issue name (no VERP, no ledger match) the bounce's month stands in for it:
+    one issue a month is the publication's rhythm, so two soft bounces in one month count once."""
     softs: dict[str, BounceEvent] = {}
     order: dict[str, str] = {}
     successes: set[str] = set()
@@ -95,8 +98,8 @@ def soft_streak(events: Sequence[BounceEvent], sent: Sequence[SentRow] = ()) -> 
     return Streak(events[0].email if events else "", tuple(run), last)  # type: ignore[arg-type]
 
 
-def _suppression(event: BounceEvent, reason: SuppressionReason, today: date | None, detail: str = "") -> Suppression:
-    when = event.occurred_at.date() if event.occurred_at else (today or date.today())
+def _suppression(event: BounceEvent, reason: SuppressionReason, today: date, detail: str = "") -> Suppression:
+    when = event.occurred_at.date() if event.occurred_at else today
     words = [w for w in (event.status, event.reason, event.diagnostic[:200]) if w]
     text = detail or " ".join(words)
     if event.issue:

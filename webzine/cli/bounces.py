@@ -20,8 +20,10 @@ from webzine.bounces.importer import ImportResult, RecipientLookup, run_import
 from webzine.bounces.sources import Source, SourceError, open_source
 from webzine.bounces.store import write_json
 from webzine.cli import Context, pass_context
+from webzine.cli.due import TODAY_OPTION, parse_today
 from webzine.config import Settings, secret
 from webzine.errors import WebzineError
+from webzine.terminal import printable
 
 REPORT_FILE = "bounce-report.json"
 
@@ -34,8 +36,9 @@ def bounces() -> None:
 @bounces.command("import")
 @click.argument("sources", nargs=-1, required=True, metavar="SOURCE...")
 @click.option("--json", "as_json", is_flag=True, help="Print the import report as JSON.")
+@TODAY_OPTION
 @pass_context
-def import_(ctx: Context, sources: tuple[str, ...], as_json: bool) -> int:
+def import_(ctx: Context, sources: tuple[str, ...], as_json: bool, today: str | None) -> int:
     """Import SOURCE: an mbox file, a Maildir folder, imaps://user@host[:port]/INBOX (password
     from [bounces] imap_password_env), or a provider event file (.json: SES/SNS, SendGrid,
     Mailgun, Postmark). Importing the same source again changes nothing."""
@@ -50,6 +53,7 @@ def import_(ctx: Context, sources: tuple[str, ...], as_json: bool) -> int:
                 soft_limit=settings.bounces.soft_limit,
                 lookup=lookup,
                 unsubscribe_addresses=_unsubscribe_addresses(settings),
+                today=parse_today(today),
             )
         finally:
             for source in opened:
@@ -87,12 +91,13 @@ def report(ctx: Context, as_json: bool) -> int:
         return 0
     click.echo(f"Last import: {data['at']} — {data['read']} read, {data['new_events']} new events, "
                f"{data['known_events']} already known, {len(data['skipped'])} skipped.")
+    click.echo(message_kinds_line(data.get("by_message_kind", {})))
     _counts("By class", data["by_kind"])
     _counts("By domain", data["by_domain"])
     for item in data["attention"]:
         click.echo(_attention_line(item))
     for item in data["skipped"]:
-        click.echo(f"  skipped  {item['source']}: {item['why']}")
+        click.echo(printable(f"  skipped  {item['source']}: {item['why']}", single_line=True))
     return 0
 
 
@@ -129,23 +134,36 @@ def _report_path(settings: Settings) -> Path:
 def _print_import(result: ImportResult, report: dict) -> None:
     click.echo(f"Read {result.read}: {len(result.fresh)} new events, {result.known} already imported, "
                f"{len(result.skipped)} skipped.")
+    click.echo(message_kinds_line(report["by_message_kind"]))
     _counts("By class", report["by_kind"])
     for entry in result.suppressed:
-        click.echo(f"  suppressed  {entry.email}  {entry.reason.value}  {entry.detail}")
+        click.echo(printable(f"  suppressed  {entry.email}  {entry.reason.value}  {entry.detail}", single_line=True))
     for source, why in result.skipped:
-        click.echo(f"  skipped  {source}: {why}")
+        click.echo(printable(f"  skipped  {source}: {why}", single_line=True))
+
+
+KIND_LABELS = {"bounce": "bounces", "delay": "delays", "auto_reply": "auto-replies", "human_reply": "human replies",
+               "complaint": "complaints", "unsubscribe": "unsubscribe requests", "other": "other"}
+ALWAYS_SHOWN = ("bounce", "delay", "auto_reply", "human_reply", "complaint")
+
+
+def message_kinds_line(counts: dict[str, int]) -> str:
+    """"Messages: bounces 6, delays 1, auto-replies 2, human replies 0, complaints 1": the five kinds
+    always, in this order, so a month with no delay reads as plainly as one with many."""
+    shown = [kind for kind in KIND_LABELS if kind in ALWAYS_SHOWN or counts.get(kind)]
+    return "Messages: " + ", ".join(f"{KIND_LABELS[kind]} {counts.get(kind, 0)}" for kind in shown)
 
 
 def _counts(title: str, counts: dict[str, int]) -> None:
     if counts:
         parts = ", ".join(f"{name} {count}" for name, count in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
-        click.echo(f"{title}: {parts}")
+        click.echo(printable(f"{title}: {parts}", single_line=True))
 
 
 def _attention_line(item: dict) -> str:
     label = "SENDER PROBLEM" if item["kind"] == "sender_problem" else "unknown"
-    return (f"  {label}  {item['email']}  {item.get('status') or '-'}  {item.get('reason') or ''}  "
-            f"{item.get('diagnostic') or ''}  [{item['source']}]")
+    return printable(f"  {label}  {item['email']}  {item.get('status') or '-'}  {item.get('reason') or ''}  "
+                     f"{item.get('diagnostic') or ''}  [{item['source']}]", single_line=True)
 
 
 def _warn(report: dict) -> None:
