@@ -1,4 +1,4 @@
-"""Run every bench/bench_*.py in turn, each in its own process, and show what it printed.
+"""Run every bench/bench_*.py, then the fault soak, each in its own process; show what they printed.
 
 A failing benchmark does not stop the others; the exit status is non-zero when any failed.
 """
@@ -11,10 +11,11 @@ import time
 from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
+SOAKS = ("soak_faults.py",)  # measurements of correctness under faults, not of speed
 
 
 def main() -> int:
-    scripts = sorted(BENCH.glob("bench_*.py"))
+    scripts = sorted(BENCH.glob("bench_*.py")) + [BENCH / name for name in SOAKS]
     failed: list[str] = []
     for script in scripts:
         print(f"== {script.name} ==", flush=True)
