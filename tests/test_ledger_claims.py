@@ -1,0 +1,113 @@
+"""Claims are atomic across processes (issue 15): two sends that bypass the send lock — two
+processes, each with its own `Ledger` connection on one file — cannot both claim a recipient.
+
+The API these tests assume: `Ledger.commit(issue, transport=, run_id=, claims=[Claim(...)])`
+returns the keys it claimed. A key is claimed when it has no row for the issue yet, or its row
+is `deferred` (a retry); a row another run holds as `claimed`, or one already accepted or failed,
+is left out, unchanged. Before the fix `commit` upserted every claim (ON CONFLICT DO UPDATE), so a
+second process silently re-claimed the first one's rows and both sent them.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import sqlite3
+from contextlib import closing
+from pathlib import Path
+
+import pytest
+
+from webzine.ledger import Claim, Ledger, Result, State
+
+pytestmark = [pytest.mark.timeout(120)]
+
+ISSUE = "2026-12-year-end"
+BATCH = 10  # claims per commit: many small commits, so the two processes interleave
+
+
+def claim(number: int) -> Claim:
+    return Claim(key=f"reader{number}@example.com", email=f"reader{number}@example.com",
+                 message_id=f"{ISSUE}.{number}@example.co.kr", verp=f"verp{number:012d}")  # fmt: skip
+
+
+def claim_in_batches(path: str, numbers: list[int], start, results) -> None:  # type: ignore[no-untyped-def]
+    """One sender process: open the ledger, wait for the start, claim `numbers` BATCH at a time;
+    report (run id, the keys its commits said it claimed — None when `commit` returned None)."""
+    with Ledger.open(path) as ledger:
+        run_id = ledger.start_run(ISSUE, transport="smtp", allow_gaps=None, options={})
+        start.wait(30)
+        claimed: list[str] | None = []
+        for first in range(0, len(numbers), BATCH):
+            got = ledger.commit(ISSUE, transport="smtp", run_id=run_id,
+                                claims=[claim(n) for n in numbers[first : first + BATCH]])  # fmt: skip
+            claimed = None if got is None or claimed is None else [*claimed, *got]
+        results.put((run_id, claimed))
+
+
+def claim_concurrently(path: Path, *plans: list[int]) -> list[tuple[int, list[str] | None]]:
+    """Run one process per plan, started together; their reports, in plan order."""
+    context = multiprocessing.get_context("spawn")
+    start, results = context.Event(), context.Queue()
+    processes = [context.Process(target=claim_in_batches, args=(str(path), plan, start, results)) for plan in plans]
+    for process in processes:
+        process.start()
+    try:
+        start.set()
+        reports = [results.get(timeout=60) for _ in processes]
+    finally:
+        for process in processes:
+            process.join(timeout=30)
+            if process.is_alive():
+                process.kill()
+    assert all(process.exitcode == 0 for process in processes), [p.exitcode for p in processes]
+    return sorted(reports)  # run ids are given out in start order, not plan order; sorted by run id
+
+
+@pytest.fixture
+def path(tmp_path: Path) -> Path:
+    """An existing ledger, so the processes do not race to create the schema."""
+    file = tmp_path / "state" / "ledger.sqlite3"
+    Ledger.open(file).close()
+    return file
+
+
+def rows(path: Path) -> dict[str, tuple[State, int, int]]:
+    """key → (state, attempts, run id) as stored (`Ledger.rows` does not show the run)."""
+    with closing(sqlite3.connect(path)) as db:
+        found = db.execute("SELECT key, state, attempts, run_id FROM sends WHERE issue = ?", (ISSUE,))
+        return {key: (State(state), attempts, run) for key, state, attempts, run in found}
+
+
+def assert_each_claimed_once(path: Path, reports: list[tuple[int, list[str] | None]], keys: set[str],
+                             attempts: int) -> None:  # fmt: skip
+    found = rows(path)
+    assert set(found) == keys
+    reclaimed = sorted(key for key, (_, count, _) in found.items() if count != attempts)
+    assert not reclaimed, f"{len(reclaimed)} rows claimed by both processes, e.g. {reclaimed[:3]}"
+    assert all(state is State.CLAIMED for state, _, _ in found.values())
+    assert all(claimed is not None for _, claimed in reports), "commit returns the keys it claimed"
+    (run_a, claimed_a), (run_b, claimed_b) = reports
+    assert not set(claimed_a) & set(claimed_b), "no key claimed by both"
+    assert set(claimed_a) | set(claimed_b) == keys, "every key claimed by one of them"
+    assert {key for key, (_, _, run) in found.items() if run == run_a} == set(claimed_a)
+
+
+@pytest.mark.xfail(strict=True, reason="issue 15: a claim re-claims a row another run holds")
+def test_two_processes_never_claim_the_same_new_recipient(path: Path) -> None:
+    """Both start in the overlap (100–199), in the same order, to meet there."""
+    first = [*range(100, 200), *range(0, 100)]
+    second = [*range(100, 200), *range(200, 300)]
+    reports = claim_concurrently(path, first, second)
+    assert_each_claimed_once(path, reports, {claim(n).key for n in range(300)}, attempts=1)
+
+
+@pytest.mark.xfail(strict=True, reason="issue 15: a claim re-claims a row another run holds")
+def test_two_processes_retrying_the_same_deferred_recipients_claim_each_once(path: Path) -> None:
+    """Rows an earlier run left deferred are due for a retry by whichever send comes first."""
+    numbers = list(range(200))
+    with Ledger.open(path) as ledger:
+        ledger.commit(ISSUE, transport="smtp", run_id=None, claims=[claim(n) for n in numbers])
+        ledger.commit(ISSUE, transport="smtp", run_id=None,
+                      outcomes=[Result(claim(n).key, State.DEFERRED, 451, "4.3.0", "try later") for n in numbers])
+    reports = claim_concurrently(path, numbers, numbers)
+    assert_each_claimed_once(path, reports, {claim(n).key for n in numbers}, attempts=2)
