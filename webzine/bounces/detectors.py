@@ -65,6 +65,11 @@ NOT_RECIPIENT_LINE = re.compile(
 )
 
 
+# An X.400 address with an SMTP domain-defined attribute, as old Exchange (IMS) writes the
+# recipient: "c=US;a= ;p=NDC;o=ORANGE;dda:SMTP=user@example.com; on Thu, 19 Sep…" → "user@example.com on…".
+X400_ADDRESS = re.compile(r"(?:\b[a-z]{1,3}=[^;=\n]*;\s*)*dda:smtp=([^;\s]+@[^;\s]+);?", re.IGNORECASE)
+
+
 @dataclass(frozen=True, slots=True)
 class TextFinding:
     email: str
@@ -95,6 +100,8 @@ def scan(notice: str, *, exclude: set[str], strong_only: bool = False) -> list[T
     """The failed recipients a plain-text notice names, each with the lines that explain it;
     addresses in `exclude` (the sender's own) are never taken. `strong_only` ignores the
     line shapes that merely mention an address."""
+    if "=" in notice:
+        notice = X400_ADDRESS.sub(r"\1", notice)
     lines = notice.split("\n")
     hits: dict[str, tuple[int, int]] = {}  # address → (rank of the line shape, line index)
     for index, line in enumerate(lines):

@@ -42,6 +42,7 @@ class Finding:
     status: str | None = None
     diagnostic: str = ""
     evidence: dict[str, str] = field(default_factory=dict)
+    guessed: bool = False  # taken from the returned original's To: to be used only for our own mail
 
 
 @dataclass(frozen=True, slots=True)
@@ -261,9 +262,12 @@ def _from_text(notice: str, subject: str, exclude: set[str], original: Heads | N
     # The sender's own addresses are skipped first; but someone who mails themselves gets their
     # own bounce, so a line that plainly lists one still counts before the envelope is guessed.
     found = (detectors.scan(notice, exclude=exclude)
-             or detectors.scan(notice, exclude=set(), strong_only=True)
-             or _envelope_recipient(notice, exclude, original)
-             or detectors.scan(notice, exclude=set()))
+             or detectors.scan(notice, exclude=set(), strong_only=True))
+    guessed = not found
+    found = found or _envelope_recipient(notice, exclude, original)
+    if not found:
+        guessed = False
+        found = detectors.scan(notice, exclude=set())
     if not found:
         return "none", []
     quoted = detectors.smtp_lines(notice)
@@ -274,20 +278,23 @@ def _from_text(notice: str, subject: str, exclude: set[str], original: Heads | N
         # The whole notice speaks for a lone recipient only; with several, each has its own lines.
         context = notice + "\n" + subject if len(found) == 1 else subject
         verdict = classify(None, diagnostic, context=context, recipient=item.email)
+        evidence = {"recipient_from": "original_to"} if guessed else {}
         findings.append(Finding(item.email, verdict.kind, verdict.reason, verdict.status,
-                                " ".join(diagnostic.split())[:500]))
+                                " ".join(diagnostic.split())[:500], evidence, guessed))
     return "text", findings
 
 
 def _envelope_recipient(notice: str, exclude: set[str], original: Heads | None) -> list[detectors.TextFinding]:
     """The bounced message's own To, or the address its last Received header says it was for,
-    when the notice names none ("The following address(es) failed: kijitora")."""
+    when the notice names none ("The following address(es) failed: kijitora"). Only when the
+    original names exactly one recipient; the import uses the guess only for our own mail."""
     if not notice.strip() or not original:
         return []
+    named = _unique([a.lower() for a in _addresses(original, "To", "Cc") if a.lower() not in exclude])
     received = RECEIVED_FOR.search(original.get("received", ""))
-    candidates = _addresses(original, "To") + ([received.group(1)] if received else [])
-    chosen = next((a.lower() for a in candidates if a.lower() not in exclude), None)
-    return [detectors.TextFinding(chosen, "")] if chosen else []
+    if not named and received and received.group(1).lower() not in exclude:
+        named = [received.group(1).lower()]
+    return [detectors.TextFinding(named[0], "")] if len(named) == 1 else []
 
 
 def _context_for(notice: str, addresses: tuple[str, ...]) -> str:

@@ -78,7 +78,8 @@ def events_from_report(report: Report, source: str, lookup: RecipientLookup | No
             hit = lookup.find_by_verp(report.verp_token)
         if hit is None and report.original_message_id:
             hit = lookup.find_by_message_id(report.original_message_id)
-    findings = list(report.findings)
+    # The original's To stands in for the recipient only when the report is about our own mail.
+    findings = [f for f in report.findings if not f.guessed or hit is not None]
     if not findings and hit is not None and report.kind in RECIPIENT_KINDS:
         # Sent to one recipient's VERP address, yet unreadable: kept for a person, never acted on.
         return [BounceEvent(Kind.UNKNOWN, hit[1], f"{report.message_id}:{hit[1].lower()}", source, issue=hit[0],
