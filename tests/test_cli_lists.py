@@ -174,3 +174,22 @@ def test_bad_input_exits_2_with_one_sentence(project):
                                    "tried utf-8, cp949.")
     code, err = _error(project, "lists", "clean", "--column", "email")
     assert code == 2 and "FIELD=HEADER" in err
+
+
+def test_a_device_is_one_error_line_not_a_hang(project):
+    code, err = _error(project, "lists", "clean", "/dev/zero")
+    assert code == 2
+    assert err.splitlines()[0] == "Error: /dev/zero: not a regular file (a device, pipe or socket)."
+    assert "Traceback" not in err and len(err.splitlines()) == 2
+
+
+def test_an_unclosed_quote_is_in_the_summary_and_in_warnings_csv(project):
+    lines = ["email,name"] + [f"user{i}@naver.com,사람{i}" for i in range(1, 21)]
+    lines[3] = 'user3@naver.com,"사람3'
+    (project / "lists" / "quote.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    result = run(project, "lists", "clean", str(project / "lists" / "quote.csv"), "--informational")
+    assert result.exception is None, result.output
+    assert "warnings: unclosed_quote 1" in result.output
+    notes = read(project / "build" / "lists" / "warnings.csv")
+    [note] = [row for row in notes if row[2] == "unclosed_quote"]
+    assert note[0] == "4" and "line 4" in note[3] and "17 lines" in note[3]

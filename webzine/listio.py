@@ -15,12 +15,14 @@ import codecs
 import csv
 import io
 import re
+import stat
 import unicodedata
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from itertools import islice, repeat
 from pathlib import Path
+from typing import NamedTuple
 
 from webzine.errors import ListError
 from webzine.files import atomic_writer
@@ -59,6 +61,44 @@ _SAMPLE = 1 << 16
 _CHUNK = 1 << 20
 _HEADER_JUNK = re.compile(r"[\s_\-.·:()/]+")
 csv.field_size_limit(1 << 24)  # huge cells are data to reject row by row, not a reason to stop
+
+
+@dataclass(frozen=True)
+class ReadLimits:
+    """How much a list file may hold before it is refused rather than read: bounds on the time
+    and memory any file can cost. A million-row export is about 80 MB of CSV or 300 MB of
+    unpacked `.xlsx` with 8 million cells; the defaults leave room for several of those."""
+
+    max_file_bytes: int = 512 << 20  # the file on disk, any format
+    max_unpacked_bytes: int = 1 << 30  # an .xlsx file's parts, unpacked
+    max_cells: int = 20_000_000  # an .xlsx sheet's cells (rows × their width), and its pieces of text
+
+
+DEFAULT_LIMITS = ReadLimits()
+
+
+class UnclosedQuote(NamedTuple):
+    """A quoted CSV cell that took in lines looking like rows of the file: a quote opened by
+    mistake. `index` is its row's place in the block, `line` the line the quote opened on,
+    `lines` how many lines after it went into the cell; `closed` is False when no quote ever
+    closed it (the rest of the file is that cell)."""
+
+    index: int
+    line: int
+    lines: int
+    closed: bool
+
+    def describe(self) -> str:
+        if self.closed:
+            return (f"line {self.line}: a quote opened here closes only on line {self.line + self.lines}; "
+                    f"the {self.lines:,} lines between were read as one cell")
+        return f"line {self.line}: a quote opened here is never closed; the {self.lines:,} lines after it were read as one cell"
+
+
+class QuotedRows(list[list[str]]):
+    """A block's rows, with the unclosed quotes found in it."""
+
+    unclosed: list[UnclosedQuote]
 
 
 def header_key(text: str) -> str:
@@ -102,14 +142,21 @@ class Table:
     encoding_error: Callable[[], ListError | None] | None = None
     path: Path | None = None  # set for CSV files, which can be read in two halves (see split_csv)
 
-    def chunks(self, size: int = 8192, *, as_columns: bool = False) -> Iterator[list[list[str]] | Columns]:
+    def chunks(self, size: int = 8192, *, as_columns: bool = False,
+               quote_warnings: bool = False) -> Iterator[list[list[str]] | Columns]:
         """The rows in lists of about `size`, read in C (no Python frame per row); CSV syntax
         errors become ListErrors with the line number. With `as_columns`, a block whose rows all
-        have the header's width may come as `Columns` instead."""
+        have the header's width may come as `Columns` instead. A quote that swallowed rows is
+        an error, unless the caller turns it into warnings (`quote_warnings`: the block is then
+        a `QuotedRows`)."""
         rows = iter(self.rows)
         try:
             if self.blocks is not None:
-                yield from self.blocks(as_columns)
+                for block in self.blocks(as_columns):
+                    if not quote_warnings and isinstance(block, QuotedRows):
+                        raise ListError(f"{self.source} {block.unclosed[0].describe()}.",
+                                        hint='close the quote (a quote inside a cell is written twice, "").')
+                    yield block
                 return
             while chunk := list(islice(rows, size)):
                 yield chunk
@@ -181,22 +228,45 @@ def map_columns(header: Sequence[str], source: str, overrides: Mapping[str, str]
 
 def read_table(path: str | Path, *, encoding: str | None = None, sheet: str | None = None,
                overrides: Mapping[str, str] | None = None, wanted: Iterable[str] = FIELDS,
-               check_encoding_first: bool = True) -> Table:
+               check_encoding_first: bool = True, limits: ReadLimits = DEFAULT_LIMITS) -> Table:
     """Open a CSV/TSV/`.xlsx` file and return its header mapping and a lazy row stream.
 
     The encoding is checked against the whole file before any row is read. A caller that reads
     every row before using any (the list cleaner) may pass `check_encoding_first=False`: the
     encoding that is the only one left to try is then checked by reading the rows (decoding
     a large file twice costs a twentieth of cleaning it), and a bad byte raises the very
-    ListError the check up front would have raised, from `chunks()`."""
+    ListError the check up front would have raised, from `chunks()`.
+
+    Only regular files within `limits` are read: a device, a pipe or a huge file is refused
+    before anything is read from it."""
     path = Path(path)
-    if not path.exists():
-        raise ListError(f"{path}: no such file.", hint="check [lists] in webzine.toml or the path you passed.")
-    if path.is_dir():
-        raise ListError(f"{path}: is a folder, not a list file.")
+    _check_file(path, limits)
     if path.suffix.lower() in (".xlsx", ".xlsm"):
-        return _read_xlsx(path, sheet, overrides, wanted)
+        return _read_xlsx(path, sheet, overrides, wanted, limits)
     return _read_csv(path, encoding, overrides, wanted, check_encoding_first)
+
+
+def _check_file(path: Path, limits: ReadLimits) -> None:
+    """A list is a regular file of a sane size: /dev/zero, a FIFO or a 50 GB file would never end."""
+    try:
+        status = path.stat()
+    except FileNotFoundError:
+        raise ListError(f"{path}: no such file.", hint="check [lists] in webzine.toml or the path you passed.") from None
+    except OSError as exc:
+        raise ListError(f"{path}: cannot be read ({exc.strerror}).") from None
+    if stat.S_ISDIR(status.st_mode):
+        raise ListError(f"{path}: is a folder, not a list file.")
+    if not stat.S_ISREG(status.st_mode):
+        raise ListError(f"{path}: not a regular file (a device, pipe or socket).",
+                        hint="give the path of a CSV or .xlsx list file.")
+    if status.st_size > limits.max_file_bytes:
+        raise ListError(f"{path}: {size_text(status.st_size)} is over the {size_text(limits.max_file_bytes)} "
+                        f"limit for a list file.", hint="split the list into smaller files.")
+
+
+def size_text(size: int) -> str:
+    """A file size for a message: MB, or bytes below one."""
+    return f"{size / (1 << 20):,.0f} MB" if size >= 1 << 20 else f"{size:,} bytes"
 
 
 def table_from_rows(rows: Iterable[Mapping[str, object]], *, source: str = "<rows>",
@@ -307,7 +377,8 @@ class _CsvBlocks:
         self.undecodable: Callable[[UnicodeDecodeError], ListError] | None = None
 
     def __call__(self, as_columns: bool = False) -> Iterator[list[list[str]] | Columns]:
-        carry = ""
+        held: list[str] = []  # text read but not parsed yet: it ends inside a line or a quoted cell
+        odd = False  # whether `held` has an odd number of quotes (then it ends inside a quoted cell)
         while True:
             try:
                 text = self.read(_CHUNK)
@@ -316,15 +387,17 @@ class _CsvBlocks:
                     raise
                 raise self.undecodable(exc) from exc
             if not text:
-                if carry:
-                    yield self._rows(carry, as_columns)
+                if held:
+                    yield self._rows("".join(held), as_columns)
                 return
-            text = carry + text
             cut = text.rfind("\n") + 1
-            if cut == 0 or text.count('"', 0, cut) % 2:
-                carry = text  # no whole line yet, or inside a quoted cell: read on
+            if cut == 0 or odd != bool(text.count('"', 0, cut) % 2):
+                held.append(text)  # no whole line yet, or inside a quoted cell: read on
+                odd = odd != bool(text.count('"') % 2)
                 continue
-            block, carry = text[:cut], text[cut:]
+            block = "".join(held) + text[:cut] if held else text[:cut]
+            held = [text[cut:]] if cut < len(text) else []
+            odd = bool(text.count('"', cut) % 2)
             yield self._rows(block, as_columns)
 
     def _rows(self, block: str, as_columns: bool = False) -> list[list[str]] | Columns:
@@ -342,10 +415,37 @@ class _CsvBlocks:
             return [line.split(delimiter) for line in texts]
         reader = csv.reader(io.StringIO(block, newline=""), delimiter=self.delimiter)
         try:
-            return list(reader)
+            rows = list(reader)
         except csv.Error as exc:
             raise ListError(f"{self.source} line {lines + reader.line_num}: the CSV is malformed ({exc}).",
-                            hint="open it in Excel and save it again as CSV.") from exc
+                            hint="open it in Excel and save it again as CSV; a quote that is never closed "
+                                 "makes the rest of the file one cell.") from exc
+        if len(rows) < block.count("\n"):  # some cell holds a line break
+            unclosed = self._unclosed(rows, lines + 1, closed=block.count('"') % 2 == 0)
+            if unclosed:
+                found = QuotedRows(rows)
+                found.unclosed = unclosed
+                return found
+        return rows
+
+    def _unclosed(self, rows: list[list[str]], line: int, closed: bool) -> list[UnclosedQuote]:
+        """The cells that took in lines looking like rows of the file (as many delimiters as the
+        header has), and a last cell whose quote never closed. `line` is the first row's line."""
+        found = []
+        delimiters = max(1, self.width - 1)
+        last = len(rows) - 1
+        for index, cells in enumerate(rows):
+            for cell in cells:
+                breaks = cell.count("\n")
+                if not breaks:
+                    continue
+                if not closed and index == last:
+                    found.append(UnclosedQuote(index, line, cell.rstrip("\r\n").count("\n"), False))
+                elif any(part.count(self.delimiter) >= delimiters for part in cell.split("\n")[1:]):
+                    found.append(UnclosedQuote(index, line, breaks, True))
+                line += breaks
+            line += 1
+        return found
 
 
 # Encodings in which the bytes of `"` and of a line feed never occur inside a multi-byte
@@ -518,38 +618,25 @@ def sniff_delimiter(text: str) -> str:
 
 
 def _read_xlsx(path: Path, sheet: str | None, overrides: Mapping[str, str] | None,
-               wanted: Iterable[str]) -> Table:
-    import openpyxl  # imported here: only Excel users pay for it
-    from zipfile import BadZipFile
+               wanted: Iterable[str], limits: ReadLimits) -> Table:
+    from webzine.xlsx import open_sheet  # imported here: only Excel users pay for it
 
+    worksheet = open_sheet(path, sheet, limits)
+    rows = worksheet.rows()
     try:
-        book = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    except (BadZipFile, OSError, KeyError, ValueError) as exc:
-        raise ListError(f"{path}: not a readable .xlsx file ({exc}).",
-                        hint="open it in Excel and save it again as .xlsx or CSV.") from exc
-    if sheet is not None and sheet not in book.sheetnames:
-        names = ", ".join(book.sheetnames)
-        book.close()
-        raise ListError(f"{path}: no sheet named {sheet!r} (sheets: {names}).")
-    worksheet = book[sheet] if sheet is not None else book.worksheets[0]
-    rows = worksheet.iter_rows(values_only=True)
-    first = next(rows, None)
-    if first is None or not any(cell is not None and str(cell).strip() for cell in first):
-        book.close()
-        raise ListError(f"{path}: the sheet {worksheet.title!r} is empty or its first row is empty.")
-    header = [cell_text(cell).strip() for cell in first]
-    while header and not header[-1]:
-        header.pop()
-    columns, extras = map_columns(header, str(path), overrides, wanted)
-
-    def stream() -> Iterator[list[str]]:
-        try:
-            for values in rows:
-                yield [cell_text(value) for value in values]
-        finally:
-            book.close()
-
-    return Table(str(path), header, columns, extras, stream(), "xlsx", "", [f"sheet {worksheet.title}"])
+        first = next(rows, None)
+        if first is None or not any(cell.strip() for cell in first):
+            raise ListError(f"{path}: the sheet {worksheet.title!r} is empty or its first row is empty.")
+        header = [cell.strip() for cell in first]
+        while header and not header[-1]:
+            header.pop()
+        columns, extras = map_columns(header, str(path), overrides, wanted)
+    except BaseException:
+        rows.close()
+        raise
+    worksheet.width = len(header)
+    return Table(str(path), header, columns, extras, rows, "xlsx", "", [f"sheet {worksheet.title}"],
+                 closers=[rows.close])
 
 
 # -- writing --------------------------------------------------------------------------------------

@@ -64,7 +64,7 @@ class Note(NamedTuple):
 
     row: int
     email: str
-    kind: str  # role_address, suspect_domain, short_row, bad_consent_date, fixed_typo
+    kind: str  # role_address, suspect_domain, short_row, bad_consent_date, unclosed_quote, fixed_typo
     detail: str
     suggestion: str = ""
 

@@ -22,7 +22,7 @@ from typing import Any
 from email_validator.rfc_constants import CASE_INSENSITIVE_MAILBOX_NAMES
 
 from webzine.addresses import ROLE_LOCALS, BadAddress, DomainInfo, Normaliser
-from webzine.listio import Columns, Table
+from webzine.listio import Columns, QuotedRows, Table
 from webzine.listrecords import CleanList, Note, Reject, RejectReason
 from webzine.models import Recipient
 
@@ -71,7 +71,7 @@ def parse_rows(table: Table, normaliser: Normaliser, result: CleanList, *, paral
     chunker = _Chunker(table, normaliser, result)
     parsed = Parsed()
     first = 2
-    for chunk in table.chunks(CHUNK, as_columns=True):
+    for chunk in table.chunks(CHUNK, as_columns=True, quote_warnings=True):
         chunker.parse(chunk, first, parsed)
         first += len(chunk)
     chunker.finish()
@@ -99,6 +99,8 @@ class _Chunker:
 
     def parse(self, chunk: list[list[str]] | Columns, first: int, parsed: Parsed) -> None:
         """Parse the rows of one chunk, numbered from `first`: a list of rows, or `Columns`."""
+        if isinstance(chunk, QuotedRows):
+            self._unclosed_quotes(chunk, first)
         numbers = list(range(first, first + len(chunk)))
         if isinstance(chunk, Columns) and len(chunk.cells) == self.width:
             columns: list[Sequence[str]] = list(chunk.cells)
@@ -215,6 +217,13 @@ class _Chunker:
             if keys[index].partition("@")[0] in ROLE_LOCALS:
                 result.warnings.append(Note(numbers[index], emails[index] or "", "role_address",
                                             "a shared mailbox (info@, admin@ …): often unread or filtered"))
+
+    def _unclosed_quotes(self, chunk: QuotedRows, first: int) -> None:
+        """Warn where a quote opened by mistake made many lines one cell (the row is still read)."""
+        for quote in chunk.unclosed:
+            cells = chunk[quote.index]
+            value = cells[self.email_at].strip() if self.email_at < len(cells) else ""
+            self.result.warnings.append(Note(first + quote.index, value, "unclosed_quote", quote.describe()))
 
     def _merge_fields(self, columns: list[Sequence[str]], size: int) -> Iterable[dict[str, str]]:
         """Every other column, as `recipient.<header>`. Rows with the same values share one dict
