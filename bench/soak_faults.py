@@ -18,7 +18,8 @@ last kill it is re-run until `webzine status ISSUE --json` shows nothing pending
   (a drop or stall after the final ".") the send itself reported as unknown.
 
 Run alone: `.venv/bin/python bench/soak_faults.py [--trials 4 --kills 5 --recipients 10000]`,
-`--quick` for a smoke run. `make bench` runs it with the defaults (20 kills, 10,000 recipients).
+`--quick` for a smoke run; `--resend-unknown` resumes after the last kill with that option, to
+count the copies it sends twice. `make bench` runs it with the defaults (20 kills, 10,000 recipients).
 """
 
 from __future__ import annotations
@@ -91,8 +92,8 @@ def status(project: Path) -> dict:
     return rows[0] if rows else {"accepted": 0, "failed": 0, "pending": -1, "unknown": 0}  # no ledger yet
 
 
-def send(project: Path) -> subprocess.Popen[str]:
-    return subprocess.Popen([str(WEBZINE), "send", ISSUE, "--yes", "--transport", "smtp"], cwd=project,
+def send(project: Path, *extra: str) -> subprocess.Popen[str]:
+    return subprocess.Popen([str(WEBZINE), "send", ISSUE, "--yes", "--transport", "smtp", *extra], cwd=project,
                             env=environment(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
                             start_new_session=True)  # fmt: skip
 
@@ -125,8 +126,8 @@ def run_until_killed(project: Path, server: FaultServer, target: int) -> int | N
     return process.returncode
 
 
-def run_to_end(project: Path) -> int:
-    process = send(project)
+def run_to_end(project: Path, *extra: str) -> int:
+    process = send(project, *extra)
     try:
         _, err = process.communicate(timeout=RUN_TIMEOUT)
     except subprocess.TimeoutExpired:
@@ -158,7 +159,7 @@ def run_trial(number: int, rows: list[list[str]], args: argparse.Namespace, rng:
                 else:
                     trial.exit_codes.append(code)
             while trial.runs < args.kills + args.max_runs:
-                trial.exit_codes.append(run_to_end(project))
+                trial.exit_codes.append(run_to_end(project, *(["--resend-unknown"] if args.resend_unknown else [])))
                 trial.runs += 1
                 if status(project)["pending"] == 0:
                     break
@@ -222,6 +223,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="probability of a fault at each RCPT and after each DATA")
     parser.add_argument("--max-runs", type=int, default=8, help="resumes after the last kill, at most")
     parser.add_argument("--seed", type=int, default=2026)
+    parser.add_argument("--resend-unknown", action="store_true",
+                        help="resume after the last kill with --resend-unknown (shows what that duplicates)")
     parser.add_argument("--quick", action="store_true", help="2 trials × 3 kills, 2,000 recipients")
     args = parser.parse_args(argv)
     if args.quick:
@@ -229,7 +232,8 @@ def main(argv: list[str] | None = None) -> int:
     rng = random.Random(args.seed)
     print(f"{args.trials} trial(s) × {args.kills} SIGKILL(s), {args.recipients:,} generated rows, "
           f"fault rate {args.fault_rate:g} at RCPT and after DATA, stall {STALL} s vs client timeout "
-          f"{SMTP_TIMEOUT} s, seed {args.seed}", flush=True)
+          f"{SMTP_TIMEOUT} s, seed {args.seed}"
+          + (", final resumes with --resend-unknown" if args.resend_unknown else ""), flush=True)
     rows = subscriber_rows(args.recipients, seed=15)
     trials = []
     for number in range(1, args.trials + 1):
