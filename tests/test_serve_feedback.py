@@ -143,3 +143,22 @@ def test_feedback_report_with_no_answers_yet(settings):
     result = run_cli(settings, "feedback", "report", "2027-01-new-year")
     assert result.returncode == 0
     assert result.stdout.splitlines()[-1] == "아직 응답이 없습니다."
+
+
+HOSTILE = "좋아요 👍\x1b]0;pwned\x07\x1b]52;c;cm0gLXJmIH4=\x07\x1b[2J\x1b[H\x9b31m\u202e끝"
+
+
+def test_feedback_report_does_not_pass_escape_sequences_to_the_terminal(client, settings, store):
+    """A comment (and names from the lists) cannot retitle the window, write the clipboard or
+    clear the screen; --json still carries the comment exactly as the reader wrote it."""
+    managers = settings.path(settings.lists.managers)
+    managers.write_text(managers.read_text(encoding="utf-8").replace("김영업", "김영업\x1b[8m"), encoding="utf-8")
+    link = feedback_links(settings, SECRET, ISSUE, "kim@example.org")[2]
+    assert client.post(path_of(link), data={"score": "2", "comment": HOSTILE}).status_code < 400
+    result = run_cli(settings, "feedback", "report", ISSUE)
+    assert result.returncode == 0, result.stderr
+    assert not re.search("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202e]", result.stdout)
+    assert "  [2점] 좋아요 👍끝" in result.stdout.splitlines()
+    assert any(re.match(r"\s+김영업\s+1\s+2\.00", line) for line in result.stdout.splitlines())
+    as_json = run_cli(settings, "feedback", "report", ISSUE, "--json")
+    assert json.loads(as_json.stdout)["comments"] == [{"score": 2, "comment": HOSTILE}]

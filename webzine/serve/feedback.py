@@ -39,6 +39,7 @@ from webzine.serve.addresses import AddressBook
 from webzine.serve.forms import parse_form
 from webzine.serve.pages import Pages
 from webzine.serve.store import Rating, StoreBackend, open_existing
+from webzine.terminal import printable
 
 SCORES = (1, 2, 3, 4, 5)
 SCORE_LABELS = {1: "아쉬웠어요", 2: "조금 아쉬웠어요", 3: "보통이에요", 4: "좋았어요", 5: "아주 좋았어요"}
@@ -212,7 +213,8 @@ class FeedbackReport:
 
     def lines(self) -> list[str]:
         """The report as plain text rows for the terminal (aligned by display width: Hangul
-        takes two columns)."""
+        takes two columns). Comments, tags and names came from outside: `printable` keeps their
+        escape sequences away from the editor's terminal."""
         out = [f"이번 호는 어떠셨나요? — {self.issue}", ""]
         if not self.overall.responses:
             return out + ["아직 응답이 없습니다."]
@@ -222,10 +224,10 @@ class FeedbackReport:
         for title, groups in (("세그먼트(태그)", self.segments), ("담당자", self.managers)):
             if groups:
                 out += ["", title]
-                out += [_row(f"  {name}", tally) for name, tally in groups.items()]
+                out += [_row(f"  {printable(name, single_line=True)}", tally) for name, tally in groups.items()]
         if self.comments:
             out += ["", f"의견 {len(self.comments)}건"]
-            out += [f"  [{score}점] {text}" for score, text in self.comments]
+            out += [f"  [{score}점] {printable(text, single_line=True)}" for score, text in self.comments]
         return out
 
 
