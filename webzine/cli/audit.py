@@ -19,6 +19,7 @@ from webzine.audit import AuditReport, Gap, issue_name, run_audit
 from webzine.cli import Context, pass_context
 from webzine.cli.lists import format_table
 from webzine.models import Manager
+from webzine.terminal import printable
 
 CSV_COLUMNS = ["manager", "row", "email", "name", "company", "outcome", "detail", "suggestion",
                "suggestion_rule", "excused", "list_row"]
@@ -92,14 +93,15 @@ def render(report: AuditReport, managers: dict[str, Manager]) -> str:
     gaps = len(report.gaps)
     lines = [f"Key customers: {report.key_customers} — present {report.present}, gaps {gaps}"
              f" (excused {report.excused}) [{about}]"]
-    lines += report.notes
+    lines += [printable(note) for note in report.notes]
     by_manager: dict[str, list[Gap]] = defaultdict(list)
     for gap in report.gaps:
         by_manager[gap.manager].append(gap)
     for manager_id in sorted(by_manager, key=lambda m: (m == "", m)):
         lines.append("")
         lines.append(_manager_line(manager_id, managers))
-        rows = [[gap.name or "-", gap.company or "-", gap.email or "-", gap.reason.value, _what(gap)]
+        rows = [[_cell(gap.name), _cell(gap.company), _cell(gap.email), gap.reason.value,
+                 printable(_what(gap), single_line=True)]
                 for gap in by_manager[manager_id]]
         lines.append(_indent(format_table([], rows)))
     if report.ok:
@@ -109,7 +111,16 @@ def render(report: AuditReport, managers: dict[str, Manager]) -> str:
     return "\n".join(lines).rstrip()
 
 
+def _cell(text: str) -> str:
+    """A table cell from the lists: one line, nothing the terminal would act on."""
+    return printable(text, single_line=True) or "-"
+
+
 def _manager_line(manager_id: str, managers: dict[str, Manager]) -> str:
+    return printable(_manager_text(manager_id, managers), single_line=True)
+
+
+def _manager_text(manager_id: str, managers: dict[str, Manager]) -> str:
     if not manager_id:
         return "(no account manager)"
     manager = managers.get(manager_id)

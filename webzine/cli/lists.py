@@ -21,6 +21,7 @@ from webzine.config import Settings
 from webzine.listio import write_csv
 from webzine.listrecords import CleanList
 from webzine.recipients import RECIPIENT_COLUMNS, clean_list, load_clean_list
+from webzine.terminal import printable
 
 
 def parse_columns(values: Sequence[str]) -> dict[str, str]:
@@ -93,9 +94,9 @@ def clean(ctx: Context, file: Path | None, encoding: str | None, sheet: str | No
     folder = output or ((settings.path(settings.build.output) if settings else Path("build")) / "lists")
     written = write_reports(result, folder)
     for fix in result.fixes:
-        click.echo(f"fixed row {fix.row}: {fix.detail} ({fix.email})")
-    click.echo(summary(result))
-    click.echo("Wrote " + ", ".join(str(path) for path in written) + ".")
+        click.echo(printable(f"fixed row {fix.row}: {fix.detail} ({fix.email})"))
+    click.echo(printable(summary(result)))
+    click.echo(printable("Wrote " + ", ".join(str(path) for path in written) + "."))
     return 1 if strict and result.rejects else 0
 
 
@@ -119,9 +120,9 @@ def stats(ctx: Context, file: Path | None, encoding: str | None, sheet: str | No
         others = sum(count for _, count in rest)
         rows.append([f"({len(rest)} other domains)", f"{others:,}", _share(others, total), ""])
     ads = result.kept - len(result.consent_reconfirm)
-    click.echo(f"{result.source}: {result.rows_read:,} rows; {result.kept:,} addresses can receive an "
-               f"informational issue, {ads:,} an advertising one (consent within the limit).")
-    click.echo(format_table(["domain", "addresses", "share", ""], rows, right={1, 2}))
+    click.echo(printable(f"{result.source}: {result.rows_read:,} rows; {result.kept:,} addresses can receive an "
+                         f"informational issue, {ads:,} an advertising one (consent within the limit)."))
+    click.echo(printable(format_table(["domain", "addresses", "share", ""], rows, right={1, 2})))
     return 0
 
 

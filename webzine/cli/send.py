@@ -263,6 +263,14 @@ def _real_send(campaign: Campaign, issue: Path, options: SendOptions, as_json: b
 
 
 def _print_summary(summary: SendSummary) -> None:
+    from rich.markup import escape
+
+    from webzine.terminal import printable
+
+    def shown(text: str) -> str:
+        """Server replies and addresses: no terminal escapes, no rich markup."""
+        return escape(printable(text, single_line=True))
+
     console = Console(highlight=False, soft_wrap=True)
     table = Table(title=f"webzine send {summary.issue} → {summary.transport}", show_header=False, box=None)
     rows = [
@@ -281,11 +289,11 @@ def _print_summary(summary: SendSummary) -> None:
     console.print(table)
     for problem in summary.failures[:10]:
         code = " ".join(str(p) for p in (problem.code, problem.status) if p)
-        console.print(f"  [red]failed[/] {problem.email}: {code} {problem.text}".rstrip())
+        console.print(f"  [red]failed[/] {shown(problem.email)}: {shown(code)} {shown(problem.text)}".rstrip())
     for problem in summary.rejects[:10]:
-        console.print(f"  [red]rejected[/] {problem.email}: {problem.text}")
+        console.print(f"  [red]rejected[/] {shown(problem.email)}: {shown(problem.text)}")
     for problem in summary.unknowns[:10]:
-        console.print(f"  [yellow]unknown[/] {problem.email}: {problem.text}")
+        console.print(f"  [yellow]unknown[/] {shown(problem.email)}: {shown(problem.text)}")
 
 
 def _print_hints(summary: SendSummary, issue: Path, options: SendOptions) -> None:
