@@ -7,6 +7,7 @@ real send; only Markdown and CSS inlining, which happen before this stage, are l
 
 from __future__ import annotations
 
+import shutil
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -113,3 +114,16 @@ def recipient(number: int, **overrides: object) -> Recipient:
     )
     values.update(overrides)
     return Recipient(**values)
+
+
+def sample_project(folder: Path) -> Path:
+    """The repository's sample publication copied into `folder`, with a key-customer list whose
+    one customer is on the list, so the audit lets a send go."""
+    root = Path(__file__).resolve().parent.parent
+    for name in ("issues", "lists", "templates"):
+        shutil.copytree(root / name, folder / name)
+    shutil.copy(root / "webzine.toml", folder / "webzine.toml")
+    (folder / "lists" / "key-customers.csv").write_text(
+        "email,name,company,manager,excused\nkim.gapsu@example.co.kr,김갑수,다향 찻집,m1,\n", encoding="utf-8"
+    )
+    return folder

@@ -7,7 +7,6 @@ import email.policy
 import json
 import mailbox
 import os
-import shutil
 import signal
 import sqlite3
 import subprocess
@@ -17,10 +16,10 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+import sendkit
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-ROOT = Path(__file__).resolve().parent.parent
 WEBZINE = [str(Path(sys.executable).parent / "webzine")]
 ISSUE = "issues/2026-12-year-end.md"
 SECRET = "cli-test-secret"
@@ -37,13 +36,7 @@ def dkim_key() -> str:
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
     """The sample publication, with a key-customer list whose customers are all on the list."""
-    for name in ("issues", "lists", "templates"):
-        shutil.copytree(ROOT / name, tmp_path / name)
-    shutil.copy(ROOT / "webzine.toml", tmp_path / "webzine.toml")
-    (tmp_path / "lists" / "key-customers.csv").write_text(
-        "email,name,company,manager,excused\nkim.gapsu@example.co.kr,김갑수,다향 찻집,m1,\n", encoding="utf-8"
-    )
-    return tmp_path
+    return sendkit.sample_project(tmp_path)
 
 
 def run(project: Path, *args: str, env: dict[str, str] | None = None, dkim: str = "") -> subprocess.CompletedProcess:

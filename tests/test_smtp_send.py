@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 from collections import Counter
@@ -223,7 +222,6 @@ def test_accepted_but_unconfirmed_is_reported_unknown_not_sent_twice(tmp_path: P
 
 # -- the command line: `webzine send --transport smtp` as a user runs it ---------------------------
 
-ROOT = Path(__file__).resolve().parent.parent
 WEBZINE = str(Path(sys.executable).parent / "webzine")
 ISSUE = "issues/2026-12-year-end.md"
 
@@ -231,13 +229,7 @@ ISSUE = "issues/2026-12-year-end.md"
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
     """The sample publication; its key customer is on the list, so the audit lets the send go."""
-    for name in ("issues", "lists", "templates"):
-        shutil.copytree(ROOT / name, tmp_path / name)
-    shutil.copy(ROOT / "webzine.toml", tmp_path / "webzine.toml")
-    (tmp_path / "lists" / "key-customers.csv").write_text(
-        "email,name,company,manager,excused\nkim.gapsu@example.co.kr,김갑수,다향 찻집,m1,\n", encoding="utf-8"
-    )
-    return tmp_path
+    return sendkit.sample_project(tmp_path)
 
 
 def point_at(project: Path, server: SmtpTestServer) -> None:

@@ -3,7 +3,8 @@
 One hand-off type in (`OutgoingMessage`: finished RFC 5322 bytes plus the envelope), one out
 (`Delivery`: what the server or provider said). Transports translate their library's exceptions
 into a `Delivery` (a recipient's fate) or a `WebzineError` (the run's fate: `SenderProblem` stops
-the run, `TransportError` means retry later) at their own edge.
+the run, `TransportError` means retry later) at their own edge. `BaseTransport.send` passes both
+through the transport's `Redactor`, so no secret a server echoes reaches the ledger or a terminal.
 """
 
 from __future__ import annotations
@@ -12,9 +13,10 @@ from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Protocol, runtime_checkable
+from typing import Protocol, Self, runtime_checkable
 
 from webzine.config import Settings
+from webzine.transports.redact import NO_SECRETS, Redactor
 
 
 class Outcome(StrEnum):
@@ -73,22 +75,45 @@ class Transport(Protocol):
 
 
 class BaseTransport(ABC):
-    """Defaults for transports without a batch endpoint."""
+    """Defaults for transports without a batch endpoint, and the redaction every transport gets.
+
+    A transport implements `transmit` (and `transmit_batch` when it has a batch endpoint);
+    callers use `send` and `send_batch`, which redact what comes back or is raised."""
 
     name = "base"
     batch_size = 1
+    redactor: Redactor = NO_SECRETS  # from_settings sets one that knows the configured secrets
 
     @classmethod
     @abstractmethod
     def from_settings(cls, settings: Settings) -> "BaseTransport":
         """Build the transport from webzine.toml and the environment (secrets)."""
 
-    @abstractmethod
-    def send(self, message: OutgoingMessage) -> Delivery:
+    def redacting(self, settings: Settings) -> Self:
+        """This transport, redacting every secret the settings name (for `from_settings`)."""
+        self.redactor = Redactor.from_settings(settings)
+        return self
+
+    def transmit(self, message: OutgoingMessage) -> Delivery:
         """Hand one message over; return what the other side said."""
+        raise NotImplementedError
+
+    def transmit_batch(self, messages: Sequence[OutgoingMessage]) -> list[Delivery]:
+        return [self.transmit(message) for message in messages]
+
+    def send(self, message: OutgoingMessage) -> Delivery:
+        try:
+            return self.redactor.delivery(self.transmit(message))
+        except Exception as error:
+            self.redactor.scrub(error)
+            raise
 
     def send_batch(self, messages: Sequence[OutgoingMessage]) -> list[Delivery]:
-        return [self.send(message) for message in messages]
+        try:
+            return [self.redactor.delivery(delivery) for delivery in self.transmit_batch(messages)]
+        except Exception as error:
+            self.redactor.scrub(error)
+            raise
 
     def close(self) -> None:
         """Release connections; the default holds none."""

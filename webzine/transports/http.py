@@ -21,7 +21,7 @@ from __future__ import annotations
 import json
 import socket
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from email.utils import parsedate_to_datetime
 from typing import Any
 
@@ -30,6 +30,7 @@ import httpx
 from webzine.config import Settings
 from webzine.errors import ConfigError, SenderProblem
 from webzine.transports.base import BaseTransport, Delivery, Outcome
+from webzine.transports.redact import Redactor
 
 USER_AGENT = "webzine/0.1 (+https://github.com/webzine)"
 CONNECT_RETRIES = 2  # httpx retries only failed connects: the request was never sent
@@ -148,8 +149,9 @@ class ApiTransport(BaseTransport):
     name = "api"
     key_env = ""
 
-    def __init__(self, client: httpx.Client) -> None:
+    def __init__(self, client: httpx.Client, *, secrets: Iterable[str] = ()) -> None:
         self.client = client
+        self.redactor = Redactor(secrets)  # the credentials it was given; from_settings adds the rest
         self.auth: dict[str, str] = {}  # headers that authenticate every request
 
     def get_request(self, path: str, params: dict[str, str] | None = None) -> httpx.Request:
@@ -194,12 +196,14 @@ class ApiTransport(BaseTransport):
 
     def stop(self, response: httpx.Response) -> SenderProblem:
         """401/403 and account-level refusals: nothing more can be sent until the sender acts."""
-        return SenderProblem(
+        problem = SenderProblem(
             f"{self.name} refused the request with HTTP {response.status_code} at {response.request.url}: "
             f"{excerpt(response) or response.reason_phrase}",
             hint=f"check the API key in ${self.key_env} and the sending domain/identity at {self.name}; "
             "then re-run the same command to resume.",
         )
+        self.redactor.scrub(problem)  # also raised outside `send`: reading the suppression lists
+        return problem
 
     def common(self, response: httpx.Response) -> Delivery | None:
         """Outcomes every provider shares; None when the provider-specific reader must decide."""
@@ -207,10 +211,10 @@ class ApiTransport(BaseTransport):
         if status in (401, 403):
             raise self.stop(response)
         if status == 404:
-            raise SenderProblem(
+            raise self.redactor.scrub(SenderProblem(
                 f"{self.name} answered HTTP 404 at {response.request.url}: {excerpt(response) or 'not found'}",
                 hint=f"check base_url, domain and region in the [{self.name}] section of webzine.toml.",
-            )
+            ))
         if status == 429 or status >= 500:
             return temporary(status, f"HTTP {status}: {excerpt(response) or response.reason_phrase}", retry_after=wait_hint(response))
         return None

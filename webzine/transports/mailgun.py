@@ -40,7 +40,7 @@ class MailgunTransport(ApiTransport):
     name = "mailgun"
 
     def __init__(self, client: httpx.Client, *, api_key: str, domain: str, key_env: str = "MAILGUN_API_KEY") -> None:
-        super().__init__(client)
+        super().__init__(client, secrets=(api_key, f"api:{api_key}"))
         token = base64.b64encode(f"api:{api_key}".encode()).decode("ascii")
         self.auth = {"Authorization": f"Basic {token}", "Accept": "application/json"}
         self.domain_path = f"/v3/{quote(domain, safe='')}"
@@ -61,9 +61,9 @@ class MailgunTransport(ApiTransport):
             api_key=api_key,
             domain=section.domain,
             key_env=section.api_key_env,
-        )
+        ).redacting(settings)
 
-    def send(self, message: OutgoingMessage) -> Delivery:
+    def transmit(self, message: OutgoingMessage) -> Delivery:
         files = {"message": ("message.eml", message.data, "message/rfc822")}
         data = {"to": message.rcpt_to}
         return self.deliver(

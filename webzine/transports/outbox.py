@@ -74,7 +74,7 @@ class OutboxTransport(BaseTransport):
             self.folder.mkdir(parents=True, exist_ok=True)
             self._mbox_fd = os.open(self.location, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
 
-    def send(self, message: OutgoingMessage) -> Delivery:
+    def transmit(self, message: OutgoingMessage) -> Delivery:
         try:
             if self.layout == "mbox":
                 where = self._append_mbox(message)

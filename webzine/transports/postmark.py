@@ -71,7 +71,7 @@ class PostmarkTransport(ApiTransport):
         batch: bool = True,
         key_env: str = "POSTMARK_SERVER_TOKEN",
     ) -> None:
-        super().__init__(client)
+        super().__init__(client, secrets=(token,))
         self.auth = {"X-Postmark-Server-Token": token, "Accept": "application/json"}
         self.stream = stream
         self.batch_size = MAX_BATCH if batch else 1
@@ -87,7 +87,7 @@ class PostmarkTransport(ApiTransport):
             stream=section.message_stream or DEFAULT_STREAM,
             batch=section.batch,
             key_env=section.api_key_env,
-        )
+        ).redacting(settings)
 
     # --- requests ---------------------------------------------------------------------------
 
@@ -116,11 +116,11 @@ class PostmarkTransport(ApiTransport):
         headers = {**self.auth, "Content-Type": "application/json"}
         return self.client.build_request("POST", path, content=content, headers=headers)
 
-    def send(self, message: OutgoingMessage) -> Delivery:
+    def transmit(self, message: OutgoingMessage) -> Delivery:
         content = _encode(self.payload(message))
         return self.deliver(lambda: self._post("/email", content))
 
-    def send_batch(self, messages: Sequence[OutgoingMessage]) -> list[Delivery]:
+    def transmit_batch(self, messages: Sequence[OutgoingMessage]) -> list[Delivery]:
         """Send in calls of at most 500 messages and 45 MB; one outcome per message, in order.
 
         Once a call fails as a whole (429, 5xx, network), the calls after it are not attempted:
@@ -129,7 +129,7 @@ class PostmarkTransport(ApiTransport):
         batch; afterwards it is reported per message (`sender_problem`), so accepted results are
         never lost to an exception."""
         if len(messages) == 1 or self.batch_size == 1:
-            return [self.send(message) for message in messages]
+            return [self.transmit(message) for message in messages]
         outcomes: list[Delivery] = []
         for chunk in _chunks([_encode(self.payload(m)) for m in messages]):
             failed = self._send_chunk(chunk, outcomes)

@@ -61,7 +61,7 @@ class SendGridTransport(ApiTransport):
     name = "sendgrid"
 
     def __init__(self, client: httpx.Client, *, api_key: str, key_env: str = "SENDGRID_API_KEY") -> None:
-        super().__init__(client)
+        super().__init__(client, secrets=(api_key,))
         self.auth = {"Authorization": f"Bearer {api_key}", "Accept": "application/json"}
         self.key_env = key_env
 
@@ -73,7 +73,7 @@ class SendGridTransport(ApiTransport):
             client or build_client(section.base_url, timeout=section.timeout, connections=cls.connections(settings)),
             api_key=api_key,
             key_env=section.api_key_env,
-        )
+        ).redacting(settings)
 
     def payload(self, message: OutgoingMessage) -> dict[str, Any]:
         """The mail/send body for one fully personalised message."""
@@ -99,7 +99,7 @@ class SendGridTransport(ApiTransport):
             body["reply_to"] = _address(parts.reply_to)
         return body
 
-    def send(self, message: OutgoingMessage) -> Delivery:
+    def transmit(self, message: OutgoingMessage) -> Delivery:
         content = json.dumps(self.payload(message), ensure_ascii=False, separators=(",", ":")).encode("utf-8")
         headers = {**self.auth, "Content-Type": "application/json"}
         return self.deliver(lambda: self.client.build_request("POST", "/v3/mail/send", content=content, headers=headers))

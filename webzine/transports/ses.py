@@ -71,7 +71,7 @@ class SesTransport(ApiTransport):
         configuration_set: str = "",
         key_env: str = "AWS_ACCESS_KEY_ID",
     ) -> None:
-        super().__init__(client)
+        super().__init__(client, secrets=(credentials.secret_key, credentials.session_token))
         self.credentials = credentials
         self.region = region
         self.configuration_set = configuration_set
@@ -98,7 +98,7 @@ class SesTransport(ApiTransport):
             region=section.region,
             configuration_set=section.configuration_set,
             key_env=section.api_key_env,
-        )
+        ).redacting(settings)
 
     def signed(self, method: str, path: str, *, content: bytes = b"", params: dict[str, str] | None = None) -> httpx.Request:
         headers = {"Content-Type": "application/json"} if content else {}
@@ -111,7 +111,7 @@ class SesTransport(ApiTransport):
     def get_request(self, path: str, params: dict[str, str] | None = None) -> httpx.Request:
         return self.signed("GET", path, params=params)
 
-    def send(self, message: OutgoingMessage) -> Delivery:
+    def transmit(self, message: OutgoingMessage) -> Delivery:
         body: dict[str, object] = {
             "Content": {"Raw": {"Data": base64.b64encode(message.data).decode("ascii")}},
             "Destination": {"ToAddresses": [message.rcpt_to]},

@@ -163,9 +163,9 @@ class SmtpTransport(BaseTransport):
             connect=lambda: SmtpConnection.open(endpoint, credentials, context),
             connections=smtp.connections,
             max_per_connection=smtp.max_messages_per_connection,
-        )
+        ).redacting(settings)
 
-    def send(self, message: OutgoingMessage) -> Delivery:
+    def transmit(self, message: OutgoingMessage) -> Delivery:
         """Deliver one message; thread-safe. Raises only for the run's fate (see the module text)."""
         refusal = _check_addresses(message)
         if refusal is not None:

@@ -25,6 +25,7 @@ from enum import StrEnum
 from typing import Literal
 
 from webzine.errors import SenderProblem, TransportError
+from webzine.transports.redact import Redactor
 
 Security = Literal["starttls", "tls", "none"]
 
@@ -103,15 +104,7 @@ class Credentials:
 
     def redact(self, text: str) -> str:
         """Remove the password (plain or in any AUTH encoding) from a server's words."""
-        secrets = {
-            self.password,
-            _b64(self.password),
-            _b64(f"\0{self.username}\0{self.password}"),
-        }
-        for secret in sorted(secrets, key=len, reverse=True):
-            if secret:
-                text = text.replace(secret, "***")
-        return text
+        return Redactor((self.password, f"\0{self.username}\0{self.password}"))(text)
 
 
 def _b64(text: str) -> str:
