@@ -6,14 +6,11 @@ import json
 import mailbox
 from pathlib import Path
 
-import pytest
-
-from bouncekit import FIXTURES, TODAY, FakeLedger, dsn
+from bouncekit import FIXTURES, TODAY, FakeLedger, cli, dsn  # noqa: F401 - cli is a fixture
 from webzine.bounces.events import Kind
 from webzine.bounces.importer import run_import
 from webzine.bounces.sources import FileSource
 from webzine.bounces.store import load_events
-from webzine.cli import main
 from webzine.ledger import Claim, Ledger
 from webzine.suppressions import load_suppressions
 from webzine.tokens import verp_address, verp_token
@@ -149,19 +146,6 @@ def test_provider_event_files_import_like_mail(tmp_path: Path) -> None:
 
 
 # --- the command line ---------------------------------------------------------------------------
-
-
-@pytest.fixture
-def cli(project: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]):  # type: ignore[no-untyped-def]
-    monkeypatch.chdir(project)
-
-    def invoke(*args: str) -> tuple[int, str, str]:
-        with pytest.raises(SystemExit) as stopped:
-            main(list(args))
-        out, err = capsys.readouterr()
-        return int(stopped.value.code or 0), out, err
-
-    return invoke
 
 
 def test_cli_import_then_report(cli, project: Path) -> None:  # type: ignore[no-untyped-def]

@@ -11,36 +11,45 @@ from __future__ import annotations
 
 import fcntl
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TypeVar
 
 from webzine.bounces.events import BounceEvent
 from webzine.errors import ListError, where
 from webzine.files import atomic_writer
 
+T = TypeVar("T")
+
 def load_events(path: str | Path) -> list[BounceEvent]:
     """All stored events, oldest first; a missing store is empty."""
+    return read_records(path, BounceEvent.from_json, "a bounce event")
+
+
+def read_records(path: str | Path, parse: Callable[[str], T], what: str) -> list[T]:
+    """Every line of a JSON Lines store through `parse`; a missing store is empty, a broken line
+    is an error naming the file and line."""
     path = Path(path)
     if not path.exists():
         return []
-    events = []
+    records = []
     with path.open(encoding="utf-8") as handle:
         for number, line in enumerate(handle, start=1):
             if not line.strip():
                 continue
             try:
-                events.append(BounceEvent.from_json(line))
+                records.append(parse(line))
             except (ValueError, KeyError, TypeError) as exc:
-                raise ListError(f"{where(path, number)}: not a bounce event ({exc}); restore the line from a "
+                raise ListError(f"{where(path, number)}: not {what} ({exc}); restore the line from a "
                                 f"backup or delete it.") from exc
-    return events
+    return records
 
 def append_events(path: str | Path, events: Iterable[BounceEvent]) -> list[BounceEvent]:
     """Add the events whose dedupe key is new; return those. Nothing new → the file is untouched."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    with _locked(path):
+    with locked(path):
         known = {event.dedupe_key for event in load_events(path)}
         fresh: list[BounceEvent] = []
         for event in events:
@@ -61,7 +70,7 @@ def _rewrite(path: Path, lines: list[str]) -> None:
         handle.write("\n".join(lines) + "\n")
 
 @contextmanager
-def _locked(path: Path) -> Iterator[None]:
+def locked(path: Path) -> Iterator[None]:
     """A sibling lock file, so the lock survives the data file being replaced."""
     with open(path.with_name(path.name + ".lock"), "a") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)

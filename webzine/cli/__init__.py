@@ -47,6 +47,7 @@ COMMANDS: dict[str, str] = {
     "send": "webzine.cli.send:send",
     "status": "webzine.cli.send:status",
     "bounces": "webzine.cli.bounces:bounces",
+    "replies": "webzine.cli.replies:replies",
     "suppressions": "webzine.cli.suppressions:suppressions",
     "archive": "webzine.cli.archive:archive",
     "serve": "webzine.cli.serve:serve",

@@ -43,8 +43,8 @@ def import_(ctx: Context, sources: tuple[str, ...], as_json: bool, today: str | 
     from [bounces] imap_password_env), or a provider event file (.json: SES/SNS, SendGrid,
     Mailgun, Postmark). Importing the same source again changes nothing."""
     settings = ctx.settings
-    opened = [_open(spec, settings) for spec in sources]
-    with _ledger(settings) as lookup:
+    opened = [open_spec(spec, settings) for spec in sources]
+    with ledger_lookup(settings) as lookup:
         try:
             result = run_import(
                 opened,
@@ -65,12 +65,15 @@ def import_(ctx: Context, sources: tuple[str, ...], as_json: bool, today: str | 
     else:
         _print_import(result, report)
     _warn(report)
-    if result.failed:
-        # The other sources were imported; the failure still decides the exit code.
-        first = result.failed[0][1]
-        more = f" (and {len(result.failed) - 1} more source(s) failed)" if len(result.failed) > 1 else ""
-        raise SourceError(first + more, hint="fix the source and run the import again; what was read is kept.")
+    raise_if_failed(result.failed)
     return 0
+
+
+def raise_if_failed(failed: list[tuple[str, str]]) -> None:
+    """The other sources were imported; a failed one still decides the exit code (2)."""
+    if failed:
+        more = f" (and {len(failed) - 1} more source(s) failed)" if len(failed) > 1 else ""
+        raise SourceError(failed[0][1] + more, hint="fix the source and run the import again; what was read is kept.")
 
 
 @bounces.command("report")
@@ -101,7 +104,8 @@ def report(ctx: Context, as_json: bool) -> int:
     return 0
 
 
-def _open(spec: str, settings: Settings) -> Source:
+def open_spec(spec: str, settings: Settings) -> Source:
+    """A SOURCE argument → a source; an IMAP password from [bounces] imap_password_env."""
     password = None
     if spec.startswith(("imaps://", "imap://")):
         password = secret(settings.bounces.imap_password_env, purpose="the bounce mailbox's IMAP password")
@@ -110,7 +114,7 @@ def _open(spec: str, settings: Settings) -> Source:
 
 
 @contextmanager
-def _ledger(settings: Settings) -> Iterator[RecipientLookup | None]:
+def ledger_lookup(settings: Settings) -> Iterator[RecipientLookup | None]:
     """The send ledger resolves VERP tokens and Message-IDs; without one, reports stand alone."""
     path = settings.path(settings.send.ledger)
     if not path.exists():

@@ -1,0 +1,149 @@
+"""`webzine replies import SOURCE…` and `webzine replies report`.
+
+Import reads the same sources as `webzine bounces import` (mbox, Maildir, imaps://) and keeps
+the customers' replies to an issue, with the customer and account manager attached, in
+state/replies.jsonl; bounces and delays are left for the bounce import. The report lists one
+issue's replies per manager, oldest unanswered first. Exit codes: 0 done, 2 a source cannot be
+read (the other sources are still imported) or a list cannot be read.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from datetime import date
+from pathlib import Path
+
+import click
+
+from webzine.cli import Context, pass_context
+from webzine.cli.bounces import ledger_lookup, message_kinds_line, open_spec, raise_if_failed
+from webzine.cli.due import TODAY_OPTION, parse_today
+from webzine.config import Settings
+from webzine.recipients import load_clean_list, load_managers
+from webzine.replies.importer import Customer, ImportResult, run_import
+from webzine.replies.records import Reply
+from webzine.replies.report import RepliesReport, build_report
+from webzine.replies.store import load_replies
+from webzine.terminal import printable
+
+STORE_FILE = "replies.jsonl"  # next to [bounces] events
+
+
+@click.group()
+def replies() -> None:
+    """Keep customers' replies to an issue for their account managers."""
+
+
+@replies.command("import")
+@click.argument("sources", nargs=-1, required=True, metavar="SOURCE...")
+@TODAY_OPTION
+@pass_context
+def import_(ctx: Context, sources: tuple[str, ...], today: str | None) -> int:
+    """Import SOURCE: an mbox file, a Maildir folder or imaps://user@host[:port]/INBOX (password
+    from [bounces] imap_password_env). Replies, auto-replies and other mail are taken (an IMAP
+    source moves them to the processed folder); bounces are left for `webzine bounces import`.
+    Importing the same source again changes nothing."""
+    settings = ctx.settings
+    customers = _customers(settings, parse_today(today))
+    managers = load_managers(settings.path(settings.lists.managers))
+    opened = [open_spec(spec, settings) for spec in sources]
+    with ledger_lookup(settings) as lookup:
+        try:
+            result = run_import(opened, store_path=store_path(settings), customers=customers, managers=managers,
+                                lookup=lookup)
+        finally:
+            for source in opened:
+                source.close()
+    _print_import(result)
+    raise_if_failed(result.failed)
+    return 0
+
+
+@replies.command("report")
+@click.option("--issue", metavar="SLUG", help="The issue whose replies to list (default: the newest replied-to).")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@pass_context
+def report(ctx: Context, issue: str | None, as_json: bool) -> int:
+    """List one issue's replies per account manager, oldest unanswered first."""
+    settings = ctx.settings
+    built = build_report(load_replies(store_path(settings)), load_managers(settings.path(settings.lists.managers)),
+                         issue)
+    if as_json:
+        click.echo(json.dumps(_as_json(built), ensure_ascii=False, indent=2))
+    else:
+        for line in report_lines(built):
+            click.echo(printable(line, single_line=True))
+    return 0
+
+
+def store_path(settings: Settings) -> Path:
+    return settings.path(settings.bounces.events).with_name(STORE_FILE)
+
+
+def _customers(settings: Settings, today: date) -> dict[str, Customer]:
+    """Everyone on the subscriber list, also those not mailed (suppressed, consent expired): their
+    replies still deserve an answer."""
+    path = settings.path(settings.lists.subscribers)
+    if not path.exists():
+        return {}
+    cleaned = load_clean_list(settings, advertising=False, today=today, check_dns=False)
+    found = {r.key: Customer(r.key, r.name, r.company, r.manager) for r in cleaned.recipients}
+    for reject in cleaned.rejects:
+        if reject.email and reject.email.lower() not in found:
+            found[reject.email.lower()] = Customer(reject.email.lower(), reject.name, reject.company, reject.manager)
+    return found
+
+
+def _print_import(result: ImportResult) -> None:
+    click.echo(f"Read {result.read}: {len(result.fresh_replies)} new replies, {result.fresh_auto_replies} new "
+               f"auto-replies (counted, not listed), {result.known} already imported, {result.strangers} not from "
+               f"a customer, {len(result.answered)} marked answered, {len(result.skipped)} skipped.")
+    click.echo(message_kinds_line(dict(result.kinds)))
+    for reply in result.fresh_replies:
+        click.echo(printable(f"  reply  {reply.received_at[:10]}  {_who(reply)}  {reply.subject}", single_line=True))
+    for source, why in result.skipped:
+        click.echo(printable(f"  skipped  {source}: {why}", single_line=True))
+
+
+def report_lines(built: RepliesReport) -> list[str]:
+    """The report as printed: a heading, then each manager's replies."""
+    issue = built.issue or "호수 미상"
+    lines = [f"이번 호에 답장한 고객 — {issue}: 답장 {built.replies}건 (자동 응답 {built.auto_replies}건은 목록에서 뺐습니다)"]
+    if not built.groups:
+        lines.append("  아직 답장이 없습니다.")
+    for group in built.groups:
+        manager = group.manager
+        title = f"{manager.name} ({manager.email})" if manager else (
+            f"담당자 {group.manager_id} (managers.csv에 없음)" if group.manager_id else "담당자 없음")
+        lines.append("")
+        lines.append(f"{title} — 미답변 {len(group.unanswered)}건, 답변 {len(group.answered)}건")
+        for reply in group.unanswered:
+            lines.append(f"  {_when(reply)}  {_who(reply)}  「{reply.subject}」  {reply.excerpt}")
+        for reply in group.answered:
+            lines.append(f"  {_when(reply)}  {_who(reply)}  「{reply.subject}」  (답변함 {reply.answered_at}, "
+                         f"{reply.answered_by})")
+    if len(built.issues) > 1:
+        lines.append("")
+        lines.append("다른 호: " + ", ".join(i for i in built.issues if i != built.issue) + " (--issue로 보기)")
+    return lines
+
+
+def _when(reply: Reply) -> str:
+    return reply.received_at[:16].replace("T", " ") or "날짜 없음"
+
+
+def _who(reply: Reply) -> str:
+    name = reply.customer or reply.sender_name
+    company = f" · {reply.company}" if reply.company else ""
+    return f"{name}{company} <{reply.sender}>" if name else f"<{reply.sender}>"
+
+
+def _as_json(built: RepliesReport) -> dict:
+    return {
+        "issue": built.issue, "replies": built.replies, "auto_replies": built.auto_replies, "issues": list(built.issues),
+        "managers": [{"id": g.manager_id, "name": g.manager.name if g.manager else "",
+                      "email": g.manager.email if g.manager else "",
+                      "unanswered": [asdict(r) for r in g.unanswered], "answered": [asdict(r) for r in g.answered]}
+                     for g in built.groups],
+    }
