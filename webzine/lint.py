@@ -10,12 +10,16 @@ Why each limit:
 - Korean law (정보통신망법 제50조, 시행령 제61조) requires advertising email to start its subject with
   "(광고)" written exactly so, and to show the sender's name, contact details and how to opt
   out, free of charge; spam filters of Korean portals check the exact form.
+- A header field is one line of visible characters (RFC 5322 §2.2, RFC 6532): CR, LF, NUL, other
+  controls and the Unicode line and paragraph separators cannot be in a subject, and the message
+  builder refuses them for every recipient. The subject, preheader and title are checked as the
+  sample recipient gets them, after Jinja, so an issue with one fails here and not at send time.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from email.utils import parseaddr
 from typing import Literal
 
@@ -33,6 +37,10 @@ _AD_LOOKALIKE = re.compile(r"^\s*[\[\(<{【〔（［]?\s*광\s*고\s*[\]\)>}】�
 _REMOTE = re.compile(r"^(?:https?:|cid:|data:image/)", re.IGNORECASE)
 _UNSUBSCRIBE_WORDS = ("수신거부", "수신 거부", "구독 해지", "구독해지", "구독 취소", "unsubscribe")
 _OPT_OUT_INSTRUCTION = re.compile(r"수신\s*거부|수신을?\s*원(?:하지|치)\s*않")
+# C0 controls but tab (folding whitespace), DEL, C1 controls, and U+2028/U+2029.
+_NOT_IN_HEADERS = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f\u2028\u2029]")
+_CONTROL_NAMES = {"\x00": "NUL", "\n": "line feed", "\r": "carriage return", "\x1b": "escape",
+                  "\x7f": "delete", "\x85": "next line", "\u2028": "line separator", "\u2029": "paragraph separator"}
 _HIDDEN_STYLE = re.compile(
     r"display\s*:\s*none|visibility\s*:\s*hidden|max-height\s*:\s*0(?:px)?\s*(?:;|$)|font-size\s*:\s*0(?:px)?\s*(?:;|$)",
     re.IGNORECASE,
@@ -69,8 +77,11 @@ class LintReport(BaseModel):
         return not self.errors
 
 
-def lint(html: str, text: str, issue: Issue, publication: Publication) -> LintReport:
-    """All checks on one recipient's HTML and text (the sample recipient's preview)."""
+def lint(
+    html: str, text: str, issue: Issue, publication: Publication, *, headers: Mapping[str, str] | None = None
+) -> LintReport:
+    """All checks on one recipient's HTML and text (the sample recipient's preview); `headers`
+    are that recipient's subject, preheader and title after Jinja (the issue's own when None)."""
     document = lxml.html.document_fromstring(html)
     style_bytes = sum(len((s.text or "").encode("utf-8")) for s in document.iter("style"))
     html_bytes = len(html.encode("utf-8"))
@@ -79,6 +90,7 @@ def lint(html: str, text: str, issue: Issue, publication: Publication) -> LintRe
         *_images(document, issue),
         *_links(document, issue),
         *_hidden(document),
+        *_header_characters(headers if headers is not None else _fields(issue), issue),
     ]
     if issue.advertising:
         findings += _advertising(document, text, issue, publication)
@@ -110,6 +122,23 @@ def _line_of(issue: Issue, needle: str) -> int | None:
         if needle in line:
             return issue.body_line + offset
     return None
+
+
+def _fields(issue: Issue) -> dict[str, str]:
+    return {"subject": issue.subject, "preheader": issue.preheader, "title": issue.title}
+
+
+def _header_characters(headers: Mapping[str, str], issue: Issue) -> Iterable[Finding]:
+    for field, value in headers.items():
+        found = _NOT_IN_HEADERS.search(value)
+        if found is None:
+            continue
+        character = found.group()
+        name = _CONTROL_NAMES.get(character, "a control character")
+        yield Finding(level="error", code="header-character", line=issue.lines.get(field),
+                      message=f"the {field} contains U+{ord(character):04X} ({name}) at character {found.start() + 1}, "
+                              "which no mail header may carry; remove it from the front matter or from "
+                              "what its {{ … }} produces")  # fmt: skip
 
 
 def _images(document: lxml.html.HtmlElement, issue: Issue) -> Iterable[Finding]:

@@ -135,18 +135,20 @@ def build_issue(
     preheader = compile_merge(
         issue.preheader, text_env, origin=issue.source, first_line=issue.lines.get("preheader", 1)
     )
+    title = compile_merge(issue.title, text_env, origin=issue.source, first_line=issue.lines.get("title", 1))
     web = compile_merge(sources.web, html_env, origin=f"{origin}/web.html")
 
     used = sorted({use.name for source in (sources.html, sources.text, issue.subject) for use in field_uses(source, html_env)})
     scan = scan_rows(listing.rows, used, settings.build.sample_recipient)
     sample = _sample_context(settings, scan.sample, listing)
     filled_html, preview_text = html.render(sample), text.render(sample)
+    headers = {"subject": subject.render(sample), "preheader": preheader.render(sample), "title": title.render(sample)}
     return RenderedIssue(
         issue=issue, slug=issue.slug, subject=subject, preheader=preheader, html=html, text=text,
         web_html=web.render(_neutral_context(settings, known)), web_url=sources.web_url,
-        report=lint(filled_html, preview_text, issue, settings.publication),
+        report=lint(filled_html, preview_text, issue, settings.publication, headers=headers),
         preview_html=_relative_images(filled_html, sources.images, sources.web_url), preview_text=preview_text,
-        preview_subject=subject.render(sample), fields=FieldReport(tuple(used), scan.empty, scan.total, listing.source),
+        preview_subject=headers["subject"], fields=FieldReport(tuple(used), scan.empty, scan.total, listing.source),
         images=sources.images,
     )  # fmt: skip
 
