@@ -132,7 +132,7 @@ def _table(*rows: tuple[str, str]) -> Table:
 # Provider wordings that look like a policy block but mean "no such recipient": Microsoft 365's
 # directory-based edge blocking answers "Recipient address rejected: Access denied" (5.4.1, 5.7.1).
 RECIPIENT_FIRST = _table(
-    ("user_unknown", r"recipient address rejected: access denied"),
+    ("user_unknown", r"recipient address rejected: access denied|nonexistent user|non-existent user"),
 )
 
 # Wordings that only a directory lookup of the recipient produces (Exchange's X.400 "recipient
@@ -141,7 +141,8 @@ RECIPIENT_FIRST = _table(
 DIRECTORY_VERDICTS = re.compile(
     r"recipient name is not recognized|not listed in (?:the )?(?:domino directory|public name)"
     r"|address couldn.?t be found|invalid final delivery userid|invalid recipient|adresse destinataire invalide"
-    r"|check if (?:the )?address is correct|recipient address rejected: access denied|mail\.local: unknown user")
+    r"|check if (?:the )?address is correct|recipient address rejected: access denied|mail\.local: unknown user"
+    r"|nonexistent user|non-existent user")
 
 # Checked first: the sender must fix these, whatever code the server chose.
 SENDER_PROBLEMS = _table(
@@ -177,7 +178,9 @@ SOFT = _table(
     ("mailbox_full", r"mailbox (?:is )?full|full mailbox|over ?quota|quota (?:exceeded|full)|exceed(?:s|ed)? [^.\n]{0,40}quota"
      r"|disk quota|storage (?:allocation|limit|quota)|mailbox (?:size|storage) (?:limit )?exceeded"
      r"|exceeded the local limit|insufficient (?:disk )?space|mailbox has exceeded|out of storage"
-     r"|not enough (?:disk )?space|user(?:'s)? mailbox is over|size of the mailbox|mailbox would exceed"),
+     r"|not enough (?:disk |storage )?space|user(?:'s)? mailbox is over|size of the mailbox|mailbox would exceed"
+     r"|mailfolder is full|exceeding (?:its |their |the |his |her )?(?:mailbox |storage )?quota"
+     r"|does not have enough space|mailbox exceeds allowed size"),
     ("disabled", r"(?:account|mailbox|user|address|recipient)(?: is| has been| was)? (?:disabled|suspended"
      r"|inactive|deactivated|locked|frozen|blocked by the recipient)|not active|inactive (?:user|account|mailbox)"
      r"|temporarily (?:disabled|unavailable|suspended)|suspended (?:account|user|mailbox)|account expired"),
@@ -196,6 +199,7 @@ GENERIC_SOFT = _table(
     ("expired", r"retry time(?:out)? (?:not reached|exceeded)|message expired|delivery (?:time )?expired"
      r"|could not be delivered (?:for|within)|not (?:been )?delivered (?:for|within)|time limit exceeded"
      r"|\bexpired\b|queue ?time|too long in (?:the )?queue|giving up|delivery attempts? (?:will )?(?:stop|fail)"
+     r"|delivery failed \d+ attempts"
      r"|has been delayed|delivery (?:is|has been|was) delayed|will (?:be )?retr(?:y|ied)|still trying"
      r"|timed? ?out|delivery delayed"),
     ("network_error", r"connection (?:timed out|refused|reset|closed|lost|dropped)|network is unreachable"

@@ -38,12 +38,14 @@ HEADER_START = re.compile(r"^(?:Return-Path|Received|Message-I[Dd]|From|To|Subje
 # list recipients one per line (every address they name failed); the others only hint, and only
 # the best of them is used when no strong shape matched.
 RECIPIENT_LINES = [
-    re.compile(r"^\s*(?:>+|-+>|\*+|#)?\s*<?{a}>?\s*(?:\.\.\.|:|,|;)?\s*$"),  # the address alone
+    re.compile(r"^\s*(?:>+|-+>|-{{1,2}}|\*+|#|•|·)?\s*<?{a}>?\s*(?:\.\.\.|:|,|;)?\s*$"),  # alone, or on a bullet (Mimecast "-- a@b")
     re.compile(r"^[\s>]*<?{a}>?\s+(?:on\s|\[|\()"),  # Exchange "a@b on <date>", "a@b [User unknown]"
     re.compile(r"^\s*<{a}>:"),  # qmail, Postfix text: "<a@b>: 550 …" / "<a@b>:"
     re.compile(r"^\s*{a}:\s"),  # "a@b: 550 …"
     re.compile(r"^\s*<?{a}>?\s*\.\.\.\s"),  # Sendmail: "a@b... User unknown"
     re.compile(r"^\s*(?:<<<\s*)?[245]\d\d[ -]<?{a}>?(?:\.\.\.|:)"),  # Sendmail transcript: "554 <a@b>... reason"
+    re.compile(r"^\s*<?{a}>?\s+-\s+\w"),  # MDaemon: "a@b - no such user here."
+    re.compile(r"^\s*\(?(?:generated (?:from|by)|expanded from:?)\s+<?{a}>?\)?\s*$", re.IGNORECASE),  # Exim, Sendmail aliases
     re.compile(r"^\s*>>>\s*{a}"),
     re.compile(r"(?:rcpt to|recipient|recipients?|addressee|mailbox|delivered to|deliver(?:y)? to|sent to"
                r"|to the following|message to|not delivered to|failed to|destination|address)\s*(?:address)?"
@@ -51,8 +53,9 @@ RECIPIENT_LINES = [
     re.compile(r"[(<\[\"']\s*{a}\s*[)>\]\"']"),
     re.compile(r":\s*<?{a}>?\s*$"),  # "Delivery failed 20 attempts: a@b"
 ]
-STRONG_SHAPES = 6
+STRONG_SHAPES = 8
 TRANSCRIPT_SHAPE = 5
+ALIAS_SHAPE = 7  # the address a forward or alias was made from: the recipient only when no other line names one
 _ADDR = r"(?P<a>[\w.!#$%&'*+/=?^`{{|}}~-]+@[\w.-]+\.[A-Za-z0-9-]+)"
 RECIPIENT_LINES = [re.compile(p.pattern.format(a=_ADDR), p.flags) for p in RECIPIENT_LINES]
 
@@ -60,7 +63,7 @@ RECIPIENT_LINES = [re.compile(p.pattern.format(a=_ADDR), p.flags) for p in RECIP
 NOT_RECIPIENT_LINE = re.compile(
     r"postmaster\b.*(?:contact|send|mail to|write|assistance)|(?:contact|please (?:send|write)|questions?"
     r"|help|send mail to|assistance)\b.*@|^[\s>]*(?:from|sender|reply-to|return-path|envelope-from|x-sender"
-    r"|message-id|in-reply-to|references)\s*:|^\s*>+\s*(?:to|cc)\s*:|\bfrom\s+<?[\w.+-]+@|mail from|envelope-from|\bid\s+<",
+    r"|message-id|in-reply-to|references)\s*:|^\s*>+\s*(?:to|cc)\s*:|(?<!generated )(?<!expanded )\bfrom\s+<?[\w.+-]+@|mail from|envelope-from|\bid\s+<",
     re.IGNORECASE,
 )
 
@@ -68,6 +71,8 @@ NOT_RECIPIENT_LINE = re.compile(
 # An X.400 address with an SMTP domain-defined attribute, as old Exchange (IMS) writes the
 # recipient: "c=US;a= ;p=NDC;o=ORANGE;dda:SMTP=user@example.com; on Thu, 19 Sep…" → "user@example.com on…".
 X400_ADDRESS = re.compile(r"(?:\b[a-z]{1,3}=[^;=\n]*;\s*)*dda:smtp=([^;\s]+@[^;\s]+);?", re.IGNORECASE)
+# MailEnable writes the recipient as "Recipient: [SMTP:user@example.com]".
+TYPED_ADDRESS = re.compile(r"\[SMTP:([^\]\s]+@[^\]\s]+)\]", re.IGNORECASE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,6 +107,8 @@ def scan(notice: str, *, exclude: set[str], strong_only: bool = False) -> list[T
     line shapes that merely mention an address."""
     if "=" in notice:
         notice = X400_ADDRESS.sub(r"\1", notice)
+    if "[SMTP:" in notice or "[smtp:" in notice:
+        notice = TYPED_ADDRESS.sub(r"<\1>", notice)
     lines = notice.split("\n")
     hits: dict[str, tuple[int, int]] = {}  # address → (rank of the line shape, line index)
     for index, line in enumerate(lines):
@@ -114,6 +121,7 @@ def scan(notice: str, *, exclude: set[str], strong_only: bool = False) -> list[T
                     continue
                 if address not in hits or hits[address][0] > rank:
                     hits[address] = (rank, index)
+    hits = _without_aliases(hits)
     if not hits:
         return []
     best = min(rank for rank, _ in hits.values())
@@ -132,6 +140,14 @@ def scan(notice: str, *, exclude: set[str], strong_only: bool = False) -> list[T
                 start -= 1
         findings.append(TextFinding(address, _explanation(lines, start, end)))
     return findings
+
+
+def _without_aliases(hits: dict[str, tuple[int, int]]) -> dict[str, tuple[int, int]]:
+    """An "(expanded from: a@b)" or "generated from a@b" line right below a recipient line names
+    the address the failed one was made from, not a second failure."""
+    named = [index for rank, index in hits.values() if rank < STRONG_SHAPES and rank != ALIAS_SHAPE]
+    return {address: (rank, index) for address, (rank, index) in hits.items()
+            if rank != ALIAS_SHAPE or not any(0 < index - other <= 3 for other in named)}
 
 
 def _explanation(lines: list[str], start: int, end: int | None) -> str:
