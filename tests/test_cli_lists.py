@@ -190,6 +190,8 @@ def test_an_unclosed_quote_is_in_the_summary_and_in_warnings_csv(project):
     result = run(project, "lists", "clean", str(project / "lists" / "quote.csv"), "--informational")
     assert result.exception is None, result.output
     assert "warnings: unclosed_quote 1" in result.output
+    assert ("warning: row 4, line 4: a quote opened here is never closed; the 17 lines after it were read as one "
+            "cell.") in result.output.splitlines()
     notes = read(project / "build" / "lists" / "warnings.csv")
     [note] = [row for row in notes if row[2] == "unclosed_quote"]
     assert note[0] == "4" and "line 4" in note[3] and "17 lines" in note[3]

@@ -191,3 +191,11 @@ def test_a_file_over_the_size_limit_is_refused(tmp_path):
     with pytest.raises(ListError, match=r"list\.csv: .* over the .* limit") as error:
         read_table(path, limits=ReadLimits(max_file_bytes=1000))
     assert error.value.hint
+
+
+@pytest.mark.parametrize("content", [b"email\n", b"email", b"E-Mail\r\n"])
+def test_a_file_of_a_few_bytes_is_not_taken_for_utf16(tmp_path, content):
+    """Found by the fuzz test: under 8 bytes, "an eighth of the bytes are zero" held for none."""
+    path = tmp_path / "list.csv"
+    path.write_bytes(content)
+    assert clean(path).rows_read == 0

@@ -440,7 +440,8 @@ class _CsvBlocks:
                 if not breaks:
                     continue
                 if not closed and index == last:
-                    found.append(UnclosedQuote(index, line, cell.rstrip("\r\n").count("\n"), False))
+                    if breaks > cell.endswith("\n"):  # more than the file's last line end
+                        found.append(UnclosedQuote(index, line, breaks - cell.endswith("\n"), False))
                 elif any(part.count(self.delimiter) >= delimiters for part in cell.split("\n")[1:]):
                     found.append(UnclosedQuote(index, line, breaks, True))
                 line += breaks
@@ -577,7 +578,7 @@ def choose_encoding(path: Path, sample: bytes, requested: str | None, *, check_l
 def _looks_utf16(sample: bytes) -> bool:
     """Text files never contain zero bytes, except UTF-16 ones (every ASCII character has one)."""
     head = sample[:4096]
-    return len(head) >= 4 and head.count(0) >= len(head) // 8
+    return len(head) >= 4 and head.count(0) >= max(1, len(head) // 8)
 
 
 def _first_bad_line(path: Path, encoding: str) -> tuple[int, str] | None:

@@ -95,6 +95,9 @@ def clean(ctx: Context, file: Path | None, encoding: str | None, sheet: str | No
     written = write_reports(result, folder)
     for fix in result.fixes:
         click.echo(printable(f"fixed row {fix.row}: {fix.detail} ({fix.email})"))
+    for note in result.warnings:
+        if note.kind == "unclosed_quote":  # rows may be hidden in that cell: say so, not only in warnings.csv
+            click.echo(printable(f"warning: row {note.row}, {note.detail}."))
     click.echo(printable(summary(result)))
     click.echo(printable("Wrote " + ", ".join(str(path) for path in written) + "."))
     return 1 if strict and result.rejects else 0
