@@ -158,8 +158,11 @@ class Store:
     """SQLite, safe to share between threads: one connection for writes, one for reads, each
     serialised by its own lock.
 
-    Each write is one short transaction; with WAL and synchronous=NORMAL a commit costs tens of
-    microseconds, so the async server calls it directly instead of hopping to a thread pool."""
+    Each write is one short transaction. synchronous=FULL, as in the ledger: a reader whose
+    unsubscribe was answered 200 must stay unsubscribed after a power loss, not only after a crash
+    of this process (NORMAL may lose the last commits then). The price is one WAL fsync per
+    commit; the unsubscribe writer (writer.py) commits every waiting request in one transaction,
+    so under load the fsync is shared by the whole batch."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -167,7 +170,7 @@ class Store:
         self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=10)
         self._lock = threading.Lock()
         self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.execute("PRAGMA synchronous=FULL")
         # No checkpoint inside a commit: its fsync would hold up every request waiting on that
         # commit. The server calls `checkpoint()` beside the writes instead (see writer.py); other
         # processes checkpoint when they close.

@@ -1,11 +1,11 @@
 """Group commit for unsubscribes: one transaction for every request that is waiting.
 
-A commit is the expensive part of a write (one WAL append per transaction). Requests hand their
-unsubscribe to this writer and await the result; the writer takes everything queued since its last
-turn and commits it at once. Under load the batches grow by themselves (whatever arrived while the
-loop was busy is the next batch); a lone request is written on the next loop turn. WAL
-checkpoints run in another thread when writes pause, so no commit waits for an fsync. A
-request is answered only after its row is committed, so a 200 always means "recorded".
+A commit is the expensive part of a write (one WAL append and fsync per transaction). Requests
+hand their unsubscribe to this writer and await the result; the writer takes everything queued
+since its last turn and commits it at once. Under load the batches grow by themselves (whatever
+arrived while the loop was busy is the next batch); a lone request is written on the next loop
+turn. WAL checkpoints run in another thread when writes pause, so no commit waits for one. A
+request is answered only after its row is committed to disk, so a 200 always means "recorded".
 """
 
 from __future__ import annotations
@@ -49,10 +49,11 @@ class UnsubscribeWriter:
             while len(batch) < MAX_BATCH and not queue.empty():
                 batch.append(queue.get_nowait())
             try:
-                # On the loop thread, deliberately: with synchronous=NORMAL and checkpoints moved
-                # out of commits, a WAL commit never waits for the disk and takes well under a
-                # millisecond for a whole batch. A worker thread would have to win the GIL back
-                # from the busy loop after every SQLite call (5 ms switch interval each time).
+                # On the loop thread, deliberately: with checkpoints moved out of commits, a
+                # commit waits only for one WAL fsync (synchronous=FULL), shared by the whole
+                # batch; requests arriving meanwhile queue in the socket and form the next batch.
+                # A worker thread would have to win the GIL back from the busy loop after every
+                # SQLite call (5 ms switch interval each time).
                 # PostgreSQL is across a network: its round trips must not stall the loop, so that
                 # store is written from a worker thread (one batch at a time, as here).
                 requests = [r for r, _ in batch]
