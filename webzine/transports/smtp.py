@@ -14,9 +14,9 @@ What the caller gets back, and why:
 - A reused connection that broke (or said 421) before the message left: the message is retried
   once on a fresh connection inside `send`; nothing can have been delivered.
 - A connection that broke, or a reply that did not come, after the whole message and its final
-  `.` had been sent: temporary, with a text saying the server may have accepted it. Retrying can
-  then deliver it twice — the same trade every MTA makes (RFC 1047); the alternative, never
-  retrying, can lose the message. The text starts with `unknown:` so reports can count these.
+  `.` had been sent: temporary and `ambiguous`, with a text (starting `unknown:`) saying the
+  server may have accepted it (RFC 1047). The orchestration keeps such a recipient unknown and
+  never retries it on its own: a retry would deliver twice whenever the server had queued it.
 - Cannot connect, TLS not trusted, authentication refused: raised (`TransportError`,
   `SenderProblem`) with `host:port`; these are the run's fate, not a recipient's.
 """
