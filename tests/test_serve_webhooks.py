@@ -12,7 +12,6 @@ import datetime as dt
 import hashlib
 import hmac
 import json
-import time
 
 import httpx
 import pytest
@@ -26,7 +25,15 @@ from webzine.bounces.events import Kind
 from webzine.models import SuppressionReason
 from webzine.serve import load_unsubscribed, store_suppressions
 from webzine.serve.app import Collaborators
-from webzine.serve.signatures import SignatureError, load_sendgrid_key, sns_string_to_sign, verify_sendgrid
+from webzine.serve.signatures import (
+    SENDGRID_RETRY_SECONDS,
+    SignatureError,
+    check_sendgrid_age,
+    fresh_sendgrid_events,
+    load_sendgrid_key,
+    sns_string_to_sign,
+    verify_sendgrid,
+)
 from webzine.serve.store import Store
 
 MAILGUN_KEY = "mailgun-signing-key-for-tests"
@@ -34,6 +41,9 @@ POSTMARK_USER, POSTMARK_PASSWORD = "postmark-hook", "correct horse battery stapl
 TOPIC = "arn:aws:sns:ap-northeast-2:123456789012:webzine-ses-events"
 CERT_URL = "https://sns.ap-northeast-2.amazonaws.com/SimpleNotificationService-0123456789abcdef.pem"
 SUBSCRIBE_URL = "https://sns.ap-northeast-2.amazonaws.com/?Action=ConfirmSubscription&TopicArn=" + TOPIC + "&Token=abc"
+
+NOW = 1763881300.0  # the server's clock: 100 s after the sample events happened
+DAY = 24 * 3600
 
 SENDGRID_EVENTS = [
     {
@@ -65,7 +75,7 @@ def sns_identity():
     """An RSA key and a self-signed certificate playing SNS's signing certificate."""
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "sns.amazonaws.com (test)")])
-    now = dt.datetime.now(dt.UTC)
+    now = dt.datetime.fromtimestamp(NOW, dt.UTC)
     certificate = (
         x509.CertificateBuilder()
         .subject_name(name)
@@ -119,7 +129,7 @@ def fetch(sns_identity):
 
 @pytest.fixture()
 def client(settings, store, fetch):
-    with running_server(settings, store, Collaborators(fetch=fetch)) as url:
+    with running_server(settings, store, Collaborators(fetch=fetch, clock=lambda: NOW)) as url:
         with httpx.Client(base_url=url, timeout=10) as http:
             yield http
 
@@ -194,17 +204,55 @@ def test_webhook_batches_may_be_larger_than_reader_requests(client, store, sendg
     ]
     body = json.dumps(SENDGRID_EVENTS + padding_events).encode()
     assert len(body) > settings.serve.max_body_bytes
-    response = client.post("/webhooks/sendgrid", content=body, headers=sendgrid_headers(sendgrid_keys[0], body, "1"))
+    response = client.post("/webhooks/sendgrid", content=body, headers=sendgrid_headers(sendgrid_keys[0], body, "1763881300"))
     assert response.status_code == 200 and response.json()["stored"] == 2
     huge = b"[" + b" " * settings.serve.webhook_max_body_bytes + b"]"
-    assert client.post("/webhooks/sendgrid", content=huge, headers=sendgrid_headers(sendgrid_keys[0], huge, "1")).status_code == 413
+    huge_headers = sendgrid_headers(sendgrid_keys[0], huge, "1763881300")
+    assert client.post("/webhooks/sendgrid", content=huge, headers=huge_headers).status_code == 413
+
+
+def test_sendgrid_events_older_than_its_retry_window_are_not_stored(client, store, sendgrid_keys, caplog):
+    """SendGrid retries an event for at most 24 hours after it happened: a 30-day-old event is a
+    replay or a mistake, never a delivery. The fresh events of the same batch are kept."""
+    month_old = [{**event, "timestamp": int(NOW) - 30 * DAY, "sg_event_id": f"old-{n}"}
+                 for n, event in enumerate(SENDGRID_EVENTS)]
+    body = json.dumps(month_old + SENDGRID_EVENTS).encode()
+    response = client.post("/webhooks/sendgrid", content=body, headers=sendgrid_headers(sendgrid_keys[0], body, "1763881300"))
+    assert response.status_code == 200
+    assert response.json() == {"received": 2, "stored": 2, "stale": 3}
+    assert sorted(event.key for event in store.events()) == ["hong@example.com", "kim@example.org"]
+    assert any("3 event(s) older than" in r.getMessage() for r in caplog.records)
+
+
+def test_a_sendgrid_request_signed_long_ago_is_refused(client, store, sendgrid_keys):
+    body = json.dumps(SENDGRID_EVENTS).encode()
+    signed_a_month_ago = sendgrid_headers(sendgrid_keys[0], body, str(int(NOW) - 30 * DAY))
+    assert client.post("/webhooks/sendgrid", content=body, headers=signed_a_month_ago).status_code == 401
+    signed_in_the_future = sendgrid_headers(sendgrid_keys[0], body, str(int(NOW) + 2 * DAY))
+    assert client.post("/webhooks/sendgrid", content=body, headers=signed_in_the_future).status_code == 401
+    assert store.events() == []
+
+
+@pytest.mark.parametrize(
+    ("age", "fresh"),
+    [(0, True), (DAY, True), (SENDGRID_RETRY_SECONDS + 900, True), (SENDGRID_RETRY_SECONDS + 901, False), (30 * DAY, False)],
+)
+def test_the_sendgrid_window_is_the_retry_window_plus_the_allowed_skew(age: int, fresh: bool):
+    events = [{"event": "bounce", "timestamp": int(NOW) - age}, {"event": "open", "timestamp": "not a number"}]
+    kept, stale = fresh_sendgrid_events(events, now=NOW, max_age=SENDGRID_RETRY_SECONDS + 900)
+    assert (len(kept), stale) == ((2, 0) if fresh else (1, 1))
+    if fresh:
+        check_sendgrid_age(str(int(NOW) - age), now=NOW, max_age=SENDGRID_RETRY_SECONDS + 900)
+    else:
+        with pytest.raises(SignatureError):
+            check_sendgrid_age(str(int(NOW) - age), now=NOW, max_age=SENDGRID_RETRY_SECONDS + 900)
 
 
 # --- Mailgun ------------------------------------------------------------------------------------
 
 
 def mailgun_body(*, timestamp: int | None = None, token: str = "a" * 50, key: str = MAILGUN_KEY, event_id: str = "mg-1") -> dict:
-    stamp = str(timestamp if timestamp is not None else int(time.time()))
+    stamp = str(timestamp if timestamp is not None else int(NOW))
     signature = hmac.new(key.encode(), (stamp + token).encode(), hashlib.sha256).hexdigest()
     return {
         "signature": {"timestamp": stamp, "token": token, "signature": signature},
@@ -231,7 +279,7 @@ def test_mailgun_invalid_signatures_are_refused(client, store):
     forged = mailgun_body(key="not-the-key")
     altered = mailgun_body()
     altered["signature"]["token"] = "b" * 50
-    stale = mailgun_body(timestamp=int(time.time()) - 3600)
+    stale = mailgun_body(timestamp=int(NOW) - 3600)
     no_signature = {"event-data": mailgun_body()["event-data"]}
     for name, body in {"forged": forged, "altered token": altered, "stale": stale, "unsigned": no_signature}.items():
         assert client.post("/webhooks/mailgun", json=body).status_code == 401, name
@@ -406,7 +454,7 @@ def test_a_malformed_sendgrid_key_is_a_config_error(tmp_path, monkeypatch):
 
 def test_webhook_events_reach_send_and_suppressions(client, settings, sendgrid_keys, sns_identity):
     body = json.dumps(SENDGRID_EVENTS).encode()
-    client.post("/webhooks/sendgrid", content=body, headers=sendgrid_headers(sendgrid_keys[0], body, "1"))
+    client.post("/webhooks/sendgrid", content=body, headers=sendgrid_headers(sendgrid_keys[0], body, "1763881300"))
     client.post("/webhooks/postmark", json=POSTMARK_BOUNCE, auth=(POSTMARK_USER, POSTMARK_PASSWORD))
     assert load_unsubscribed(settings) == {"kim@example.org"}  # the spam report; bounces are not opt-outs
     rows = {(r.email, r.reason, r.source) for r in store_suppressions(settings)}

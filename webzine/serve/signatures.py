@@ -6,6 +6,10 @@ is parsed. Every comparison of a secret-derived value is constant-time.
 - SendGrid (signed event webhook): ECDSA P-256 / SHA-256 over `timestamp + raw body`, signature
   base64 DER in `X-Twilio-Email-Event-Webhook-Signature`, timestamp in `…-Timestamp`; the
   verification key is shown in SendGrid's mail settings as base64 DER (PEM is accepted too).
+  SendGrid retries a failed post "at increasing intervals for up to 24 hours after the event
+  occurs" (its Event Webhook troubleshooting guide) and does not say whether a retry is signed
+  afresh, so a signature older than that window (plus `[serve] webhook_max_age_seconds` of clock
+  skew) is refused, and so is each event in a batch that happened before it.
 - Mailgun: hex HMAC-SHA256 of `timestamp + token` with the webhook signing key, carried in the
   JSON body's `signature` object; the timestamp must be recent and a token is accepted once.
 - Postmark: HTTP basic auth credentials put into the webhook URL.
@@ -37,6 +41,8 @@ class SignatureError(Exception):
 
 # --- SendGrid ---------------------------------------------------------------------------------
 
+SENDGRID_RETRY_SECONDS = 24 * 3600
+
 
 def load_sendgrid_key(text: str) -> ec.EllipticCurvePublicKey:
     """The verification key as SendGrid shows it (base64 DER), or as PEM."""
@@ -61,6 +67,24 @@ def verify_sendgrid(key: ec.EllipticCurvePublicKey, body: bytes, signature: str,
         key.verify(der, timestamp.encode("utf-8") + body, ec.ECDSA(hashes.SHA256()))
     except (binascii.Error, ValueError, InvalidSignature) as exc:
         raise SignatureError("SendGrid signature does not verify") from exc
+
+
+def check_sendgrid_age(timestamp: str, *, now: float, max_age: float) -> None:
+    """The signed timestamp must lie within `max_age` seconds of `now`, either side."""
+    if not timestamp.isdigit() or abs(now - int(timestamp)) > max_age:
+        raise SignatureError(f"SendGrid signature timestamp {timestamp!r} is more than {max_age:.0f} s away from now")
+
+
+def fresh_sendgrid_events(events: list[object], *, now: float, max_age: float) -> tuple[list[object], int]:
+    """(the events that happened within `max_age` seconds before `now`, how many did not). An
+    event without a numeric timestamp is kept: the parser judges it."""
+    fresh = [event for event in events if not _older(event, now - max_age)]
+    return fresh, len(events) - len(fresh)
+
+
+def _older(event: object, horizon: float) -> bool:
+    stamp = event.get("timestamp") if isinstance(event, dict) else None
+    return isinstance(stamp, int | float) and not isinstance(stamp, bool) and stamp < horizon
 
 
 # --- Mailgun ----------------------------------------------------------------------------------

@@ -37,8 +37,11 @@ from webzine.bounces.providers import (
 from webzine.config import Settings
 from webzine.errors import ConfigError
 from webzine.serve.signatures import (
+    SENDGRID_RETRY_SECONDS,
     SignatureError,
+    check_sendgrid_age,
     check_sns_url,
+    fresh_sendgrid_events,
     load_sendgrid_key,
     sns_topic_region,
     verify_basic_auth,
@@ -120,16 +123,28 @@ class WebhookEndpoints:
         if self.secrets.sendgrid_key is None:
             return _disabled()
         body = await request.body()
+        now, window = self.clock(), SENDGRID_RETRY_SECONDS + self.max_age_seconds
+        timestamp = request.headers.get("x-twilio-email-event-webhook-timestamp", "")
         try:
             verify_sendgrid(
                 self.secrets.sendgrid_key,
                 body,
                 request.headers.get("x-twilio-email-event-webhook-signature", ""),
-                request.headers.get("x-twilio-email-event-webhook-timestamp", ""),
+                timestamp,
             )
+            check_sendgrid_age(timestamp, now=now, max_age=window)
         except SignatureError as exc:
             return _refused("sendgrid", request, exc)
-        return self._store("sendgrid", request, lambda: parse_sendgrid_events(body))
+        try:
+            data = json.loads(body)
+        except ValueError:
+            return _bad_payload("sendgrid", request, "not JSON")
+        events, stale = fresh_sendgrid_events(data, now=now, max_age=window) if isinstance(data, list) else (data, 0)
+        if not stale:
+            return self._store("sendgrid", request, lambda: parse_sendgrid_events(events))
+        log.warning("sendgrid webhook from %s: %d event(s) older than %.0f h not stored",
+                    _client(request), stale, window / 3600)  # fmt: skip
+        return self._store("sendgrid", request, lambda: parse_sendgrid_events(events), stale=stale)
 
     async def mailgun(self, request: Request) -> Response:
         if self.secrets.mailgun_signing_key is None:
@@ -218,13 +233,13 @@ class WebhookEndpoints:
             self._mailgun_tokens = {t: seen for t, seen in self._mailgun_tokens.items() if seen > horizon}
         self._mailgun_tokens[token] = now
 
-    def _store(self, provider: str, request: Request, parse: Callable[[], list]) -> Response:
+    def _store(self, provider: str, request: Request, parse: Callable[[], list], **counts: int) -> Response:
         try:
             events = parse()
         except PayloadError as exc:
             return _bad_payload(provider, request, str(exc))
         new = self.store.record_events(events)
-        return JSONResponse({"received": len(events), "stored": new})
+        return JSONResponse({"received": len(events), "stored": new, **counts})
 
 
 def _client(request: Request) -> str:
