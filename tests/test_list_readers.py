@@ -199,3 +199,24 @@ def test_a_file_of_a_few_bytes_is_not_taken_for_utf16(tmp_path, content):
     path = tmp_path / "list.csv"
     path.write_bytes(content)
     assert clean(path).rows_read == 0
+
+
+def test_an_unclosed_quote_in_the_managers_or_key_customers_is_an_error(tmp_path):
+    from webzine.audit import read_key_customers
+    from webzine.recipients import load_managers
+
+    path = tmp_path / "people.csv"
+    path.write_text('id,name,email\nm1,"정다솔,dasol@example.co.kr\nm2,윤재민,jaemin@example.co.kr\n',
+                    encoding="utf-8")
+    for read in (load_managers, read_key_customers):
+        with pytest.raises(ListError, match=r"people\.csv line 2: a quote opened here is never closed"):
+            read(path)
+
+
+def test_the_build_and_serve_readers_keep_reading_past_an_unclosed_quote(tmp_path):
+    """Only the cleaner decides about a subscriber list: it warns, so they must not fail."""
+    from webzine.mergefields import read_list_sample
+
+    path = tmp_path / "subscribers.csv"
+    path.write_text('email,name\nkim@naver.com,"김\nlee@naver.com,이\n', encoding="utf-8")
+    assert [row["email"] for row in read_list_sample(path).rows] == ["kim@naver.com"]

@@ -143,17 +143,17 @@ class Table:
     path: Path | None = None  # set for CSV files, which can be read in two halves (see split_csv)
 
     def chunks(self, size: int = 8192, *, as_columns: bool = False,
-               quote_warnings: bool = False) -> Iterator[list[list[str]] | Columns]:
+               strict_quotes: bool = False) -> Iterator[list[list[str]] | Columns]:
         """The rows in lists of about `size`, read in C (no Python frame per row); CSV syntax
         errors become ListErrors with the line number. With `as_columns`, a block whose rows all
-        have the header's width may come as `Columns` instead. A quote that swallowed rows is
-        an error, unless the caller turns it into warnings (`quote_warnings`: the block is then
-        a `QuotedRows`)."""
+        have the header's width may come as `Columns` instead. A block with a quote that
+        swallowed rows comes as `QuotedRows` (the cleaner warns about it), or with
+        `strict_quotes` is an error."""
         rows = iter(self.rows)
         try:
             if self.blocks is not None:
                 for block in self.blocks(as_columns):
-                    if not quote_warnings and isinstance(block, QuotedRows):
+                    if strict_quotes and isinstance(block, QuotedRows):
                         raise ListError(f"{self.source} {block.unclosed[0].describe()}.",
                                         hint='close the quote (a quote inside a cell is written twice, "").')
                     yield block
@@ -175,9 +175,10 @@ class Table:
         return error or ListError(f"{self.source}: not valid {self.encoding} ({exc}).")
 
     def numbered(self) -> Iterator[tuple[int, list[str]]]:
-        """`(row number, cells)` one by one, for the small files (managers, suppressions)."""
+        """`(row number, cells)` one by one, for the small files that must be exact (managers,
+        suppressions, key customers): a quote that swallowed rows is an error."""
         number = 2
-        for chunk in self.chunks():
+        for chunk in self.chunks(strict_quotes=True):
             for cells in chunk:
                 yield number, cells
                 number += 1

@@ -71,7 +71,7 @@ def parse_rows(table: Table, normaliser: Normaliser, result: CleanList, *, paral
     chunker = _Chunker(table, normaliser, result)
     parsed = Parsed()
     first = 2
-    for chunk in table.chunks(CHUNK, as_columns=True, quote_warnings=True):
+    for chunk in table.chunks(CHUNK, as_columns=True):
         chunker.parse(chunk, first, parsed)
         first += len(chunk)
     chunker.finish()
