@@ -15,7 +15,7 @@ import openpyxl
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from test_list_readers import rewrite_part, set_dimension
+from test_list_readers import SHEET, rewrite_part, set_dimension
 
 from webzine.errors import WebzineError
 from webzine.listio import cell_text
@@ -50,7 +50,7 @@ def account(path: Path) -> CleanList | None:
     return result
 
 
-@settings(FUZZ, max_examples=150)
+@settings(FUZZ, max_examples=300)
 @given(header=HEADERS, rows=st.lists(st.lists(CELL, min_size=0, max_size=6), max_size=30),
        encoding=st.sampled_from(ENCODINGS), delimiter=st.sampled_from([",", "\t", ";"]),
        quoting=st.sampled_from([csv.QUOTE_MINIMAL, csv.QUOTE_ALL]), ending=st.sampled_from(["\r\n", "\n"]))
@@ -71,7 +71,7 @@ def test_csv_written_by_a_csv_writer_loses_no_row(header, rows, encoding, delimi
     assert result.rows_read + result.blank_rows == len(rows)
 
 
-@settings(FUZZ, max_examples=150)
+@settings(FUZZ, max_examples=300)
 @given(lines=st.lists(st.lists(CELL, max_size=5), min_size=1, max_size=30), encoding=st.sampled_from(ENCODINGS),
        delimiter=st.sampled_from([",", "\t", ";"]))
 def test_csv_joined_by_hand_with_stray_quotes_is_accounted_for(lines, encoding, delimiter):
@@ -88,7 +88,7 @@ XLSX_VALUE = st.one_of(st.none(), EMAILS, TEXT.map(lambda text: text.replace("\r
                        st.datetimes(datetime(1950, 1, 1), datetime(2100, 1, 1)))
 
 
-@settings(FUZZ, max_examples=40)
+@settings(FUZZ, max_examples=80)
 @given(header=HEADERS, rows=st.lists(st.lists(XLSX_VALUE, max_size=5), max_size=20),
        dimension=st.sampled_from([None, "A1", "A1:XFD1048576", "C3:D4"]))
 def test_xlsx_built_by_openpyxl_loses_no_row(header, rows, dimension):
@@ -109,7 +109,7 @@ def test_xlsx_built_by_openpyxl_loses_no_row(header, rows, dimension):
     assert stored <= result.rows_read + result.blank_rows <= len(rows)
 
 
-@settings(FUZZ, max_examples=200)
+@settings(FUZZ, max_examples=300)
 @given(data=st.binary(max_size=2000), suffix=st.sampled_from([".csv", ".xlsx", ".tsv"]),
        prefix=st.sampled_from([b"", b"email,name\n", b"\xef\xbb\xbfemail\n", b"\xff\xfee\x00", b"PK\x03\x04"]))
 def test_random_bytes_are_read_or_refused_in_one_line(data, suffix, prefix):
@@ -136,4 +136,39 @@ def test_xlsx_with_a_garbled_part_is_read_or_refused_in_one_line(name, data):
         path = Path(folder) / "list.xlsx"
         book.save(path)
         rewrite_part(path, name, lambda xml: xml[:len(data)] + data)
+        account(path)
+
+
+REFERENCE = st.one_of(st.none(), st.sampled_from(["A", "B", "C", "Z", "XFD", "XFE", "a", "", "1"]).flatmap(
+    lambda column: st.sampled_from(["1", "2", "3", "1048576", "1048577", "0", "x"]).map(lambda row: column + row)))
+CELL_XML = st.tuples(REFERENCE, st.sampled_from(["n", "s", "str", "b", "e", "d", "inlineStr", "bogus"]),
+                     st.sampled_from(["kim@naver.com", "0", "1", "3.5", "1E+3", "-1", "99999999", "2026-01-05", "",
+                                      "abc", "45000", "&lt;&amp;&gt;"]),
+                     st.sampled_from([None, "0", "1", "99", "x"]))
+
+
+def cell_xml(reference, kind, value, style) -> str:
+    attributes = (f' r="{reference}"' if reference is not None else "") + f' t="{kind}"' \
+        + (f' s="{style}"' if style is not None else "")
+    inner = f"<is><t>{value}</t></is>" if kind == "inlineStr" else f"<v>{value}</v>"
+    return f"<c{attributes}>{inner}</c>"
+
+
+@settings(FUZZ, max_examples=150)
+@given(rows=st.lists(st.tuples(st.one_of(st.none(), st.sampled_from(["1", "2", "3", "5", "1048577",
+                                                                        "0", "-1", "x", "2.0"])),
+                               st.lists(CELL_XML, max_size=4)), max_size=6))
+def test_xlsx_with_hand_made_rows_and_references_is_read_or_refused_in_one_line(rows):
+    """Out-of-order, repeated, missing and impossible row and cell references, unknown types,
+    styles that do not exist, shared strings that do not exist."""
+    header = '<row r="1"><c r="A1" t="inlineStr"><is><t>email</t></is></c></row>'
+    body = "".join(("<row>" if number is None else f'<row r="{number}">')
+                   + "".join(cell_xml(*cell) for cell in cells) + "</row>" for number, cells in rows)
+    book = openpyxl.Workbook()
+    book.active.append(["email"])
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "list.xlsx"
+        book.save(path)
+        rewrite_part(path, "xl/worksheets/sheet1.xml",
+                     lambda _: SHEET.format(dimension="A1", rows=header + body).encode())
         account(path)

@@ -191,6 +191,9 @@ def test_a_file_over_the_size_limit_is_refused(tmp_path):
     with pytest.raises(ListError, match=r"list\.csv: .* over the .* limit") as error:
         read_table(path, limits=ReadLimits(max_file_bytes=1000))
     assert error.value.hint
+    with pytest.raises(ListError, match=r"list\.csv: 2,\d{3} bytes is over the 1,000 bytes limit for a list file"):
+        clean(path, limits=ReadLimits(max_file_bytes=1000))
+    assert clean(path, limits=ReadLimits(max_file_bytes=path.stat().st_size)).rows_read == 100
 
 
 @pytest.mark.parametrize("content", [b"email\n", b"email", b"E-Mail\r\n"])

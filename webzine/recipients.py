@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 from webzine.addresses import PROVIDERS, BadAddress, Normaliser, close_domain
 from webzine.errors import ListError, where
-from webzine.listio import Table, read_table, table_from_rows
+from webzine.listio import DEFAULT_LIMITS, ReadLimits, Table, read_table, table_from_rows
 from webzine.listrecords import CleanList, Duplicate, Note, Reconfirm, Reject, RejectReason
 from webzine.models import Manager, Recipient, Suppression
 from webzine.rowparse import Parsed, parse_rows
@@ -56,6 +56,7 @@ def clean_list(
     sheet: str | None = None,
     check_domains: Callable[[set[str]], Mapping[str, str]] | None = None,
     parallel: bool | None = None,
+    limits: ReadLimits = DEFAULT_LIMITS,
 ) -> CleanList:
     """Read, normalise, validate, dedupe, suppress and consent-check a subscriber list.
 
@@ -64,8 +65,8 @@ def clean_list(
     (for `--check-dns`, see `webzine.mx`) gets the list's distinct domains once and returns the
     undeliverable ones with the reason. `parallel`: None parses a large CSV file with two
     processes when a second core is free (see `twohalves`), True always, False never; the
-    result is the same."""
-    table = _open(source, columns=columns, encoding=encoding, sheet=sheet)
+    result is the same. `limits` bound what a file may hold (see `listio.ReadLimits`)."""
+    table = _open(source, columns=columns, encoding=encoding, sheet=sheet, limits=limits)
     result = CleanList(table.source, encoding=table.encoding, delimiter=table.delimiter,
                        header=list(table.header), extras=[name for name, _ in table.extras],
                        advertising=advertising)
@@ -118,12 +119,13 @@ def _parse(table: Table, normaliser: Normaliser, result: CleanList, parallel: bo
 
 
 def _open(source: str | Path | Table | Iterable[Mapping[str, object]], *, columns: Mapping[str, str] | None,
-          encoding: str | None, sheet: str | None) -> Table:
+          encoding: str | None, sheet: str | None, limits: ReadLimits) -> Table:
     if isinstance(source, Table):
         return source
     if isinstance(source, (str, Path)):
         # Every row is read before any is used, so the encoding is checked by reading them.
-        return read_table(source, encoding=encoding, sheet=sheet, overrides=columns, check_encoding_first=False)
+        return read_table(source, encoding=encoding, sheet=sheet, overrides=columns, check_encoding_first=False,
+                          limits=limits)
     return table_from_rows(source, overrides=columns)
 
 
