@@ -223,3 +223,12 @@ def test_the_build_and_serve_readers_keep_reading_past_an_unclosed_quote(tmp_pat
     path = tmp_path / "subscribers.csv"
     path.write_text('email,name\nkim@naver.com,"김\nlee@naver.com,이\n', encoding="utf-8")
     assert [row["email"] for row in read_list_sample(path).rows] == ["kim@naver.com"]
+
+
+@pytest.mark.parametrize("cells", [["\x00"] * 4, ["kim@naver.com", "\x00", "\x00", "\x00\x00"]])
+def test_a_utf8_file_with_nul_cells_is_not_taken_for_utf16(tmp_path, cells):
+    """Found by test_nothing_is_lost_for_any_input: enough zero bytes once made it UTF-16."""
+    path = tmp_path / "list.csv"
+    path.write_bytes(("email,name,consent_at,memo\r\n" + ",".join(cells) + "\r\n").encode("utf-8"))
+    result = clean(path)
+    assert result.encoding == "utf-8" and result.rows_read == 1

@@ -557,6 +557,7 @@ def choose_encoding(path: Path, sample: bytes, requested: str | None, *, check_l
         head = sample[:4096]
         little = head[1::2].count(0) >= head[0::2].count(0)  # ASCII's zero byte comes second in LE
         candidates = ("utf-16-le", "utf-16-be") if little else ("utf-16-be", "utf-16-le")
+        candidates += AUTO_ENCODINGS  # zero bytes in a UTF-8 file (a NUL cell) must not make it unreadable
     else:
         candidates = AUTO_ENCODINGS
     problems = []
@@ -577,9 +578,17 @@ def choose_encoding(path: Path, sample: bytes, requested: str | None, *, check_l
 
 
 def _looks_utf16(sample: bytes) -> bool:
-    """Text files never contain zero bytes, except UTF-16 ones (every ASCII character has one)."""
+    """Text files never contain zero bytes, except UTF-16 ones (every ASCII character has one),
+    whose first line break is two bytes, one of them zero, at an even offset."""
     head = sample[:4096]
-    return len(head) >= 4 and head.count(0) >= max(1, len(head) // 8)
+    if len(head) < 4 or head.count(0) < max(1, len(head) // 8):
+        return False
+    newline = head.find(b"\n")
+    if newline < 0:
+        return True
+    if newline % 2:
+        return head[newline - 1] == 0  # big-endian: 00 0A
+    return head[newline + 1:newline + 2] == b"\x00"  # little-endian: 0A 00
 
 
 def _first_bad_line(path: Path, encoding: str) -> tuple[int, str] | None:
