@@ -28,7 +28,7 @@ FUZZ = settings(deadline=None, suppress_health_check=[HealthCheck.too_slow, Heal
 
 # Characters every encoding under test can carry (KS X 1001 Hangul is in CP949 and EUC-KR),
 # plus everything that shapes a CSV: delimiters, quotes, line breaks, spaces, BOM-like marks.
-TEXT = st.text(alphabet=st.sampled_from(list("abkimlee0123456789@._-+ ,;\t\"'\r\n<>") + list("김이박가나다한빛님")),
+TEXT = st.text(alphabet=st.sampled_from([*"abkimlee0123456789@._-+ ,;\t\"'\r\n<>", *"김이박가나다한빛님"]),
                max_size=24)
 EMAILS = st.sampled_from(["kim@naver.com", "KIM@naver.com", " lee@daum.net ", "park@naver.con", "info@hanbit.co.kr",
                           "bad-address", "", "김갑수 <kim@naver.com>", "a@b", "choi@gmail.com;lee@daum.net"])

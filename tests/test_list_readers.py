@@ -99,15 +99,27 @@ def test_xlsx_over_the_uncompressed_size_limit_is_refused_before_reading(tmp_pat
     assert error.value.hint
 
 
-def test_xlsx_whose_zip_understates_nothing_but_declares_2_gb_is_refused(tmp_path):
+def declare_size(path: Path, name: str, size: int) -> None:
+    """Make the zip's central directory claim `size` unpacked bytes for the part `name`."""
+    data = bytearray(path.read_bytes())
+    central = data.rfind(b"PK\x01\x02", 0, data.find(name.encode(), data.find(b"PK\x01\x02")))
+    data[central + 24:central + 28] = size.to_bytes(4, "little")
+    path.write_bytes(bytes(data))
+
+
+def test_xlsx_whose_zip_declares_2_gb_is_refused_before_reading(tmp_path):
     """A part's declared size is what zipfile will hand out at most: checked before reading."""
     path = workbook(tmp_path / "liar.xlsx", [["email"], ["kim@naver.com"]])
-    data = bytearray(path.read_bytes())
-    name = b"xl/worksheets/sheet1.xml"
-    central = data.rfind(b"PK\x01\x02", 0, data.find(name, data.find(b"PK\x01\x02")))
-    data[central + 24:central + 28] = (2 << 30).to_bytes(4, "little")  # uncompressed size
-    path.write_bytes(bytes(data))
+    declare_size(path, "xl/worksheets/sheet1.xml", 2 << 30)
     with pytest.raises(ListError, match=r"liar\.xlsx: .*over the limit"):
+        clean(path)
+
+
+def test_xlsx_with_a_40_mb_styles_part_is_refused(tmp_path):
+    """The small parts are parsed whole: a big one would be a memory bomb under the total limit."""
+    path = workbook(tmp_path / "styles.xlsx", [["email"], ["kim@naver.com"]])
+    declare_size(path, "xl/styles.xml", 40 << 20)
+    with pytest.raises(ListError, match=r"styles\.xlsx: xl/styles\.xml unpacks to 40 MB"):
         clean(path)
 
 
@@ -151,8 +163,8 @@ def test_a_stray_quote_closed_a_thousand_lines_later_is_a_warning(tmp_path, para
 
 def test_a_quoted_cell_with_a_line_break_is_no_warning(tmp_path):
     path = tmp_path / "list.csv"
-    path.write_text('email,name,address\nkim@naver.com,김,"서울시 중구\n세종대로 1"\nlee@naver.com,이,부산\n',
-                    encoding="utf-8")
+    path.write_text('email,name,address\nkim@naver.com,김,"서울시 중구\n세종대로 1"\n'
+                    'lee@naver.com,이,부산\n', encoding="utf-8")
     result = clean(path)
     assert result.rows_read == 2 and not unclosed(result)
     assert result.recipients[1].row == 3

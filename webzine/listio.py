@@ -92,7 +92,8 @@ class UnclosedQuote(NamedTuple):
         if self.closed:
             return (f"line {self.line}: a quote opened here closes only on line {self.line + self.lines}; "
                     f"the {self.lines:,} lines between were read as one cell")
-        return f"line {self.line}: a quote opened here is never closed; the {self.lines:,} lines after it were read as one cell"
+        return (f"line {self.line}: a quote opened here is never closed; the {self.lines:,} lines after it "
+                f"were read as one cell")
 
 
 class QuotedRows(list[list[str]]):
@@ -252,7 +253,8 @@ def _check_file(path: Path, limits: ReadLimits) -> None:
     try:
         status = path.stat()
     except FileNotFoundError:
-        raise ListError(f"{path}: no such file.", hint="check [lists] in webzine.toml or the path you passed.") from None
+        raise ListError(f"{path}: no such file.",
+                        hint="check [lists] in webzine.toml or the path you passed.") from None
     except OSError as exc:
         raise ListError(f"{path}: cannot be read ({exc.strerror}).") from None
     if stat.S_ISDIR(status.st_mode):

@@ -26,6 +26,7 @@ from webzine.errors import ListError
 from webzine.listio import ReadLimits, cell_text, size_text
 
 MAX_ROWS, MAX_COLUMNS = 1_048_576, 16_384  # Excel's grid: anything beyond is not a real sheet
+WHOLE_PART_BYTES = 32 << 20  # workbook, relationships, styles: parsed whole, kilobytes in real files
 _RELATIONSHIPS = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
 _REFERENCE = re.compile(r"([A-Z]{1,3})([0-9]+)")
 _READ_ERRORS = (ParseError, zipfile.BadZipFile, zlib.error, EOFError, OSError, KeyError)
@@ -92,6 +93,8 @@ class Sheet:
         values: dict[int, str] = {}
         column = 0
         for cell in row:
+            if _local(cell.tag) != "c":
+                continue
             reference = cell.get("r")
             column = _column(reference, number, self.path) if reference else column + 1
             if column > MAX_COLUMNS:
@@ -224,11 +227,11 @@ def open_sheet(path: Path, name: str | None, limits: ReadLimits) -> Sheet:
 
 def _open(path: Path, archive: zipfile.ZipFile, name: str | None, limits: ReadLimits) -> Sheet:
     _check_sizes(path, archive, limits)
-    book_part = _relations(archive, "_rels/.rels", "")[0].get("officeDocument", ["xl/workbook.xml"])[0]
+    book_part = _relations(path, archive, "_rels/.rels", "")[0].get("officeDocument", ["xl/workbook.xml"])[0]
     folder = posixpath.dirname(book_part)
-    parts, by_id = _relations(archive, posixpath.join(folder, "_rels", posixpath.basename(book_part) + ".rels"),
+    parts, by_id = _relations(path, archive, posixpath.join(folder, "_rels", posixpath.basename(book_part) + ".rels"),
                               folder)
-    book = _parse(archive, book_part)
+    book = _parse(path, archive, book_part)
     epoch_1904 = any(_local(e.tag) == "workbookPr" and e.get("date1904", "").lower() in ("1", "true")
                      for e in book.iter())
     sheets = [(e.get("name", ""), by_id.get(e.get(_RELATIONSHIPS, ""), "")) for e in book.iter()
@@ -245,7 +248,7 @@ def _open(path: Path, archive: zipfile.ZipFile, name: str | None, limits: ReadLi
             raise ListError(f"{path}: no sheet named {name!r} (sheets: {names}).")
     title, part = chosen
     shared = _shared_strings(path, archive, parts.get("sharedStrings", [None])[0], limits)
-    styles = _date_styles(archive, parts.get("styles", [None])[0])
+    styles = _date_styles(path, archive, parts.get("styles", [None])[0])
     from openpyxl.utils.datetime import MAC_EPOCH, WINDOWS_EPOCH
 
     return Sheet(path, archive, title, part, shared, styles, MAC_EPOCH if epoch_1904 else WINDOWS_EPOCH, limits)
@@ -266,7 +269,12 @@ def _check_sizes(path: Path, archive: zipfile.ZipFile, limits: ReadLimits) -> No
                         hint="save the sheet as CSV (or delete unused rows, columns and sheets) and try again.")
 
 
-def _parse(archive: zipfile.ZipFile, part: str) -> Element:
+def _parse(path: Path, archive: zipfile.ZipFile, part: str) -> Element:
+    """A small part as a tree (the sheet and the shared strings are streamed instead)."""
+    size = archive.getinfo(part).file_size
+    if size > WHOLE_PART_BYTES:
+        raise ListError(f"{path}: {part} unpacks to {size_text(size)}; in a real workbook it is a few kilobytes.",
+                        hint="open it in Excel and save it again, or save the sheet as CSV.")
     with archive.open(part) as stream:
         root = None
         for _, element in iterparse(stream, ("end",)):
@@ -275,14 +283,15 @@ def _parse(archive: zipfile.ZipFile, part: str) -> Element:
         return root
 
 
-def _relations(archive: zipfile.ZipFile, part: str, folder: str) -> tuple[dict[str, list[str]], dict[str, str]]:
+def _relations(path: Path, archive: zipfile.ZipFile, part: str,
+               folder: str) -> tuple[dict[str, list[str]], dict[str, str]]:
     """A relationships part: archive paths of the targets by type (the type URI's last segment),
     and by id."""
     by_type: dict[str, list[str]] = {}
     by_id: dict[str, str] = {}
     if part not in archive.NameToInfo:
         return by_type, by_id
-    for element in _parse(archive, part).iter():
+    for element in _parse(path, archive, part).iter():
         if _local(element.tag) != "Relationship" or element.get("TargetMode") == "External":
             continue
         target = element.get("Target", "")
@@ -310,14 +319,14 @@ def _shared_strings(path: Path, archive: zipfile.ZipFile, part: str | None, limi
     return strings
 
 
-def _date_styles(archive: zipfile.ZipFile, part: str | None) -> tuple[set[int], set[int]]:
+def _date_styles(path: Path, archive: zipfile.ZipFile, part: str | None) -> tuple[set[int], set[int]]:
     """Which cell styles (`s="…"`) show a number as a date, and which of those as a duration:
     openpyxl's rules, from the number format each style uses."""
     if part is None or part not in archive.NameToInfo:
         return set(), set()
     from openpyxl.styles.numbers import builtin_format_code, is_date_format, is_timedelta_format
 
-    root = _parse(archive, part)
+    root = _parse(path, archive, part)
     custom = {e.get("numFmtId"): e.get("formatCode") for e in root.iter() if _local(e.tag) == "numFmt"}
     dates, durations = set(), set()
     cell_xfs = next((e for e in root if _local(e.tag) == "cellXfs"), None)
