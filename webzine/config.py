@@ -15,8 +15,9 @@ import tomllib
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from webzine.customers.rules import DEFAULT_SEGMENTS, parse_rule
 from webzine.errors import ConfigError
 
 CONFIG_FILE = "webzine.toml"
@@ -165,6 +166,39 @@ class Serve(Section):
     sns_topic_arns: tuple[str, ...] = ()  # SES via SNS: only these topics are accepted
 
 
+class CustomerSegment(Section):
+    """A named group of customers and its rule (`webzine.customers.rules`); first match wins."""
+
+    name: str
+    when: str = ""  # "r >= 4 and f >= 4"; empty: everyone no segment above took
+
+    @field_validator("when")
+    @classmethod
+    def _valid_rule(cls, text: str) -> str:
+        parse_rule(text)
+        return text
+
+
+class Customers(Section):
+    """`webzine customers score`: the order exports, the period counted, the segments."""
+
+    orders: tuple[str, ...] = ("lists/orders.csv",)
+    period_days: int = Field(730, ge=1)  # orders and value count the orders of this many days
+    segments: tuple[CustomerSegment, ...] = tuple(CustomerSegment(name=n, when=w) for n, w in DEFAULT_SEGMENTS)
+    propose: tuple[str, ...] = ("핵심 고객",)  # their customers are proposed as key customers
+    watch: tuple[str, ...] = ("이탈 위험", "휴면 고객")  # designated key customers here are flagged
+
+    @model_validator(mode="after")
+    def _known_segments(self) -> "Customers":
+        names = [segment.name for segment in self.segments]
+        unknown = [name for name in (*self.propose, *self.watch) if name not in names]
+        if unknown:
+            raise ValueError(f"'{unknown[0]}' is not one of the segments ({', '.join(names)})")
+        if len(set(names)) != len(names):
+            raise ValueError("two segments have the same name")
+        return self
+
+
 class Settings(Section):
     publication: Publication
     lists: Lists = Lists()
@@ -179,6 +213,7 @@ class Settings(Section):
     mailgun: MailgunApi = MailgunApi()
     postmark: PostmarkApi = PostmarkApi()
     ses: SesApi = SesApi()
+    customers: Customers = Customers()
 
     root: Path = Path(".")
 

@@ -42,6 +42,7 @@ COMMANDS: dict[str, str] = {
     "build": "webzine.cli.build:build",
     "preview": "webzine.cli.preview:preview",
     "lists": "webzine.cli.lists:lists",
+    "customers": "webzine.cli.customers:customers",
     "audit": "webzine.cli.audit:audit",
     "due": "webzine.cli.due:due",
     "send": "webzine.cli.send:send",

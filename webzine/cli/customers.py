@@ -1,0 +1,148 @@
+"""`webzine customers score [ORDERS…]`: recency, frequency and value from the order exports.
+
+Writes build/customers/scores.csv (one row per customer), proposed-key-customers.csv,
+slipping-key-customers.csv and report.html, and prints a summary per segment and per account
+manager. Nothing is changed in lists/: proposals are for the editor to take or leave. Exit 0, or
+2 when an export cannot be read (one line naming the file, the row and the column).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from webzine.addresses import BadAddress, Normaliser
+from webzine.cli import Context, pass_context
+from webzine.cli.due import TODAY_OPTION, parse_today
+from webzine.cli.lists import format_table
+from webzine.terminal import printable
+
+
+@click.group()
+def customers() -> None:
+    """Key customers from the sales records (RFM: recency, frequency, value)."""
+
+
+@customers.command("score")
+@click.argument("orders", nargs=-1, type=click.Path(path_type=Path, dir_okay=False))
+@click.option("--column", "columns", multiple=True, metavar="FIELD=HEADER",
+              help="Which column holds a field, e.g. --column 금액=실결제액 (fields: 주문번호, 주문일, 이메일, "
+                   "금액, 상태, 이름, 회사, 담당자).")
+@click.option("--encoding", help="The exports' encoding when detection fails (utf-8, cp949, utf-16).")
+@TODAY_OPTION
+@pass_context
+def score(ctx: Context, orders: tuple[Path, ...], columns: tuple[str, ...], encoding: str | None,
+          today: str | None) -> int:
+    """Score every customer in ORDERS (CSV or .xlsx order exports; default [customers] orders) by
+    recency, frequency and value, group them into segments, and propose key customers."""
+    from webzine.customers.orders import read_orders
+    from webzine.customers.proposals import propose
+    from webzine.customers.report import manager_rows, report_page, segment_rows
+    from webzine.customers.rules import parse_rule
+    from webzine.customers.scoring import score_customers
+    from webzine.customers.store import customers_dir, write_proposals, write_scores
+    from webzine.files import atomic_writer
+
+    settings = ctx.settings
+    config = settings.customers
+    when = parse_today(today)
+    paths = list(orders) or [settings.path(path) for path in config.orders]
+    totals, summary = read_orders(paths, today=when, period_days=config.period_days,
+                                  overrides=_overrides(columns), encoding=encoding)
+    segments = [(segment.name, segment.when) for segment in config.segments]
+    scores = score_customers(totals, [(name, parse_rule(rule)) for name, rule in segments], when)
+    by_key = {score.key: score for score in scores}
+    found = propose(by_key, _key_customers(settings), _subscribers(settings), proposed=config.propose,
+                    watched=config.watch)
+    folder = customers_dir(settings)
+    write_scores(folder, scores, when)
+    write_proposals(folder / "proposed-key-customers.csv", found.add)
+    write_proposals(folder / "slipping-key-customers.csv", found.slipping)
+    notes = summary.notes() + found.notes(scored_on=when.isoformat(), folder=_shown(folder))
+    with atomic_writer(folder / "report.html") as handle:
+        handle.write(report_page(settings.publication.name, scores, segments, when, notes, _manager_names(settings)))
+
+    click.echo(f"{len(scores):,} customers from {summary.counted:,} of {summary.lines:,} order lines in "
+               f"{len(summary.files)} file(s), as of {when.isoformat()} (period {config.period_days} days)")
+    click.echo(format_table(["segment", "customers", "value (won)", "rule"],
+                            [[printable(row.name), f"{row.customers:,}", f"{row.value:,}", printable(row.rule)]
+                             for row in segment_rows(scores, segments)], right={1, 2}))
+    click.echo("")
+    names = [name for name, _ in segments]
+    click.echo(format_table(["manager", *names, "total"],
+                            [[printable(cell, single_line=True) for cell in row] for row in manager_rows(scores, names)],
+                            right=set(range(1, len(names) + 2))))
+    for note in notes:
+        click.echo(printable(note))
+    click.echo(f"Wrote {_shown(folder)}/scores.csv, proposed-key-customers.csv ({len(found.add)}), "
+               f"slipping-key-customers.csv ({len(found.slipping)}), report.html")
+    return 0
+
+
+def _overrides(columns: tuple[str, ...]) -> dict[str, str]:
+    pairs = {}
+    for item in columns:
+        name, separator, header = item.partition("=")
+        if not separator or not name.strip() or not header.strip():
+            raise click.BadParameter(f"'{item}' is not FIELD=HEADER (e.g. 금액=실결제액).", param_hint="--column")
+        pairs[name.strip()] = header.strip()
+    return pairs
+
+
+def _key_customers(settings):  # type: ignore[no-untyped-def]
+    """The key-customer file by normalised key (empty when there is none)."""
+    from webzine.audit import read_key_customers
+    from webzine.customers.proposals import Person
+
+    path = settings.path(settings.lists.key_customers)
+    if not path.exists():
+        return {}
+    return _by_key((cells["email"], Person(cells["email"].strip(), cells["name"], cells["company"], cells["manager"]))
+                   for _, cells in read_key_customers(path))
+
+
+def _subscribers(settings):  # type: ignore[no-untyped-def]
+    """Name, company and manager from the subscriber list, by normalised key."""
+    from webzine.customers.proposals import Person
+    from webzine.listio import read_table
+
+    path = settings.path(settings.lists.subscribers)
+    if not path.exists():
+        return {}
+    table = read_table(path, wanted=("email", "name", "company", "manager"))
+    at = table.columns
+    if "email" not in at:
+        return {}
+
+    def cell(cells: list[str], name: str) -> str:
+        index = at.get(name, -1)
+        return cells[index].strip() if 0 <= index < len(cells) else ""
+
+    return _by_key((cell(cells, "email"), Person(cell(cells, "email"), cell(cells, "name"), cell(cells, "company"),
+                                                 cell(cells, "manager")))
+                   for chunk in table.chunks() for cells in chunk)
+
+
+def _by_key(pairs):  # type: ignore[no-untyped-def]
+    normaliser = Normaliser()
+    found = {}
+    for address, person in pairs:
+        try:
+            key = normaliser.parse(address)[1]
+        except BadAddress:
+            continue
+        found.setdefault(key, person)
+    return found
+
+
+def _manager_names(settings) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    from webzine.recipients import load_managers
+
+    return {key: manager.name for key, manager in load_managers(settings.path(settings.lists.managers)).items()}
+
+
+def _shown(path: Path) -> str:
+    from webzine.cli.due import shown
+
+    return shown(path)
