@@ -16,6 +16,7 @@ from webzine.merge import recipient_context
 from webzine.models import Recipient
 from webzine.layout import BUILTIN_TEMPLATES
 from webzine.render import RenderedIssue, build_issue, write_build
+from webzine.tokens import FeedbackLinks
 
 ISSUE_PATH = "issues/2026-12-year-end.md"
 
@@ -41,7 +42,8 @@ def front(subject: str = "12월 소식", extra: str = "") -> str:
 def context_for(name: str, **fields: str) -> dict[str, object]:
     recipient = {"email": "a@example.com", "name": name, "adjective": "", "company": "", "manager": "",
                  "consent_at": "", "tags": (), "region": "", **fields}  # fmt: skip
-    return recipient_context(recipient, None, "https://news.example.co.kr/u/TOKEN")
+    feedback = FeedbackLinks("https://news.example.co.kr", "secret", "2026-12-year-end", recipient["email"])
+    return recipient_context(recipient, None, "https://news.example.co.kr/u/TOKEN", feedback_url=feedback)
 
 
 # --- inline once, merge many -------------------------------------------------------------------

@@ -199,6 +199,15 @@ class Customers(Section):
         return self
 
 
+class Feedback(Section):
+    enabled: bool = True  # "이번 호는 어떠셨나요?" with rating links in every issue (served by `webzine serve`)
+
+
+class Digest(Section):
+    days_after: int = Field(7, ge=0)  # the monthly workflow sends the managers' digest this many days after the issue
+    output: str = "build/digests"  # the HTML and CSV copies, one folder per issue
+
+
 class Settings(Section):
     publication: Publication
     lists: Lists = Lists()
@@ -209,6 +218,8 @@ class Settings(Section):
     unsubscribe: Unsubscribe = Unsubscribe()
     bounces: Bounces = Bounces()
     serve: Serve = Serve()
+    feedback: Feedback = Feedback()
+    digest: Digest = Digest()
     sendgrid: SendGridApi = SendGridApi()
     mailgun: MailgunApi = MailgunApi()
     postmark: PostmarkApi = PostmarkApi()

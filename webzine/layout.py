@@ -183,8 +183,11 @@ def install(environment: jinja2.Environment) -> None:
         environment.filters[name] = _deferring(name, function)
 
 
-def deferred_globals(table: SentinelTable, recipient_fields: Iterable[str], manager_fields: Iterable[str]) -> dict[str, Any]:
-    """The per-recipient names and slot helpers a layout sees during its one render."""
+def deferred_globals(
+    table: SentinelTable, recipient_fields: Iterable[str], manager_fields: Iterable[str], extras: Iterable[str] = ()
+) -> dict[str, Any]:
+    """The per-recipient names and slot helpers a layout sees during its one render; `extras` are
+    further per-recipient names (`feedback_url` when feedback is on)."""
 
     def slot_if(condition: Any) -> Markup:
         if not isinstance(condition, Deferred):
@@ -201,6 +204,7 @@ def deferred_globals(table: SentinelTable, recipient_fields: Iterable[str], mana
         "recipient": Deferred("recipient", table, recipient_fields),
         "manager": Deferred("manager", table, manager_fields),
         "unsubscribe_url": Deferred("unsubscribe_url", table),
+        **{name: Deferred(name, table) for name in extras},
         "slot_if": slot_if,
         "slot_else": slot_else,
         "slot_endif": slot_endif,

@@ -14,6 +14,8 @@ Why each limit:
   controls and the Unicode line and paragraph separators cannot be in a subject, and the message
   builder refuses them for every recipient. The subject, preheader and title are checked as the
   sample recipient gets them, after Jinja, so an issue with one fails here and not at send time.
+- Feedback links ("이번 호는 어떠셨나요?") are answered by `webzine serve`; without its address
+  ([unsubscribe] base_url) every rating link would lead nowhere.
 """
 
 from __future__ import annotations
@@ -78,10 +80,12 @@ class LintReport(BaseModel):
 
 
 def lint(
-    html: str, text: str, issue: Issue, publication: Publication, *, headers: Mapping[str, str] | None = None
+    html: str, text: str, issue: Issue, publication: Publication, *, headers: Mapping[str, str] | None = None,
+    serve_url: str | None = None,
 ) -> LintReport:
     """All checks on one recipient's HTML and text (the sample recipient's preview); `headers`
-    are that recipient's subject, preheader and title after Jinja (the issue's own when None)."""
+    are that recipient's subject, preheader and title after Jinja (the issue's own when None);
+    `serve_url` is [unsubscribe] base_url when feedback is on, None when it is off."""
     document = lxml.html.document_fromstring(html)
     style_bytes = sum(len((s.text or "").encode("utf-8")) for s in document.iter("style"))
     html_bytes = len(html.encode("utf-8"))
@@ -94,6 +98,11 @@ def lint(
     ]
     if issue.advertising:
         findings += _advertising(document, text, issue, publication)
+    if serve_url is not None and not serve_url.strip():
+        findings.append(Finding(level="error", code="feedback-no-base-url",
+                                message="the feedback links (이번 호는 어떠셨나요?) need the address of webzine serve; "
+                                        "set [unsubscribe] base_url (e.g. https://news.example.co.kr/u), "
+                                        "or turn feedback off with [feedback] enabled = false"))  # fmt: skip
     return LintReport(
         findings=tuple(findings), html_bytes=html_bytes, text_bytes=len(text.encode("utf-8")), style_bytes=style_bytes
     )

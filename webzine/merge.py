@@ -23,7 +23,9 @@ from jinja2.runtime import Context, missing
 from jinja2.utils import _PassArg
 from markupsafe import escape
 
+from webzine.config import Settings
 from webzine.errors import TemplateError
+from webzine.tokens import FeedbackLinks, serve_base_url
 
 _TAG = re.compile(r"\{\{.*?\}\}|\{%.*?%\}|\{#.*?#\}", re.DOTALL)
 _STATEMENT = re.compile(r"\{%-?\+?\s*(\w+)(.*?)[-+]?%\}", re.DOTALL)
@@ -179,6 +181,18 @@ def recipient_context(
         "unsubscribe_url": unsubscribe_url,
         **per_recipient,
     }
+
+
+PREVIEW_SECRET = "preview"  # previews and the archive show links of the right shape that nobody can use
+
+
+def feedback_fields(settings: Settings, issue: str, secret: str, address: str) -> dict[str, object]:
+    """`feedback_url` for one recipient (`recipient_context(..., **feedback_fields(...))`), or
+    nothing when `[feedback] enabled = false`: then the field is unknown and a template using
+    it fails the build."""
+    if not settings.feedback.enabled:
+        return {}
+    return {"feedback_url": FeedbackLinks(serve_base_url(settings.unsubscribe.base_url), secret, issue, address)}
 
 
 Evaluate = Callable[[Context], object]

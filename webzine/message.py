@@ -29,7 +29,7 @@ from jinja2.runtime import Context
 from webzine import mime
 from webzine.config import Publication, Settings, secret
 from webzine.errors import ConfigError, TemplateError
-from webzine.merge import Evaluate, MergeTemplate, Slot, merge_output, recipient_context, twin_expression
+from webzine.merge import Evaluate, MergeTemplate, Slot, feedback_fields, merge_output, recipient_context, twin_expression
 from webzine.models import Manager, Recipient
 from webzine.tokens import hmac_sha256, unsubscribe_token, verp_address, verp_token
 from webzine.transports.base import OutgoingMessage
@@ -276,6 +276,7 @@ class MessageFactory:
         self._return_path = return_path(settings)
         self._mailto = settings.unsubscribe.mailto
         self._unsubscribe_line = self._list_unsubscribe_around_token()
+        self._settings = settings
         self._date = _DateLine(clock)
         self._slots = _SlotPlan((rendered.subject, rendered.text, rendered.html))
         self._subject = tuple(
@@ -373,7 +374,8 @@ class MessageFactory:
         token = unsubscribe_token(self._key, self._list_id, recipient.email)
         url = f"{self._unsubscribe_base}/{token}"
         context = recipient_context(
-            recipient.merge_fields(), manager_fields(manager) if manager else None, url
+            recipient.merge_fields(), manager_fields(manager) if manager else None, url,
+            **feedback_fields(self._settings, self.issue, self._key, recipient.email),
         )
         texts = self._slots.fill(context, manager.id if manager else "")
         subject = self._options.subject_prefix + "".join(

@@ -31,7 +31,7 @@ from typing import Literal
 from webzine.config import Build, Lists, Settings, load_settings
 from webzine.errors import ListError, WebzineError
 from webzine.issue import load_issue
-from webzine.merge import recipient_context
+from webzine.merge import PREVIEW_SECRET, feedback_fields, recipient_context
 from webzine.message import manager_fields, unsubscribe_base
 from webzine.models import Manager, Recipient
 from webzine.recipients import load_clean_list, load_managers
@@ -128,7 +128,8 @@ def personalise(snapshot: Snapshot, recipient: Recipient) -> Personal:
         raise WebzineError("The issue has not been built yet; fix the error shown above and save.")
     manager = snapshot.managers.get(recipient.manager) if recipient.manager else None
     context = recipient_context(
-        recipient.merge_fields(), manager_fields(manager) if manager else None, preview_unsubscribe_url(settings)
+        recipient.merge_fields(), manager_fields(manager) if manager else None, preview_unsubscribe_url(settings),
+        **feedback_fields(settings, rendered.slug, PREVIEW_SECRET, recipient.email),
     )
     publication = settings.publication
     reply_to = manager.email if manager is not None and manager.email else parseaddr(publication.reply_to)[1]

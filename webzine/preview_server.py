@@ -27,7 +27,7 @@ from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from webzine.errors import WebzineError
-from webzine.merge import recipient_context
+from webzine.merge import PREVIEW_SECRET, feedback_fields, recipient_context
 from webzine.models import Recipient
 from webzine.preview import Problem, Snapshot, Workspace, personalise, recipient_id, search
 
@@ -77,7 +77,8 @@ def shared_images(snapshot: Snapshot) -> frozenset[str]:
     """Remote image URLs that are the same for everyone: those of a blank recipient's message."""
     if snapshot.rendered is None or snapshot.settings is None:
         return frozenset()
-    blank = recipient_context({"email": "", "name": "", "tags": ()}, None, "")
+    blank = recipient_context({"email": "", "name": "", "tags": ()}, None, "",
+                              **feedback_fields(snapshot.settings, snapshot.rendered.slug, PREVIEW_SECRET, ""))
     try:
         html = snapshot.rendered.html.render(blank)
     except WebzineError:

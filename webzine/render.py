@@ -44,7 +44,7 @@ from webzine.issue import Issue, load_issue
 from webzine.korean import register_filters
 from webzine.layout import BUILTIN_TEMPLATES
 from webzine.lint import LintReport, lint
-from webzine.merge import MergeTemplate, compile_merge, recipient_context
+from webzine.merge import PREVIEW_SECRET, MergeTemplate, compile_merge, feedback_fields, recipient_context
 from webzine.mergefields import (
     MANAGER_FIELDS,
     ListSample,
@@ -58,9 +58,11 @@ from webzine.mergefields import (
 )
 from webzine.models import Recipient
 from webzine.text import DEFAULT_EXTENSIONS, TextExtension, fill
+from webzine.tokens import FEEDBACK_LABELS
 
 _NOT_LOCAL = re.compile(r"^(?:[a-z][a-z0-9+.-]*:|//|/)", re.IGNORECASE)  # https:, cid:, data:, //host, /root
 TEXT_WIDTH = 72
+FEEDBACK_CHOICES = tuple(sorted(FEEDBACK_LABELS.items(), reverse=True))  # best first, as readers scan
 NEUTRAL_NAME = "고객"  # "고객님", "고객은": reads naturally wherever a name would stand
 SAMPLE_RECIPIENT: dict[str, object] = {
     "email": "gapsu.kim@example.com", "name": "김갑수", "adjective": "늘 고마운", "company": "갑수상사",
@@ -140,13 +142,14 @@ def build_issue(
 
     used = sorted({use.name for source in (sources.html, sources.text, issue.subject) for use in field_uses(source, html_env)})
     scan = scan_rows(listing.rows, used, settings.build.sample_recipient)
-    sample = _sample_context(settings, scan.sample, listing)
+    sample = _sample_context(settings, scan.sample, listing, issue.slug)
     filled_html, preview_text = html.render(sample), text.render(sample)
     headers = {"subject": subject.render(sample), "preheader": preheader.render(sample), "title": title.render(sample)}
     return RenderedIssue(
         issue=issue, slug=issue.slug, subject=subject, preheader=preheader, html=html, text=text,
-        web_html=web.render(_neutral_context(settings, known)), web_url=sources.web_url,
-        report=lint(filled_html, preview_text, issue, settings.publication, headers=headers),
+        web_html=web.render(_neutral_context(settings, known, issue.slug)), web_url=sources.web_url,
+        report=lint(filled_html, preview_text, issue, settings.publication, headers=headers,
+                    serve_url=settings.unsubscribe.base_url if settings.feedback.enabled else None),
         preview_html=_relative_images(filled_html, sources.images, sources.web_url), preview_text=preview_text,
         preview_subject=headers["subject"], fields=FieldReport(tuple(used), scan.empty, scan.total, listing.source),
         images=sources.images,
@@ -361,7 +364,9 @@ def _layout_context(
         "web_url": url,
         "sender_name": sender_name(publication),
         "date_text": f"{issue.date.year}년 {issue.date.month}월 {issue.date.day}일",
-        **layout.deferred_globals(table, known, MANAGER_FIELDS),
+        "feedback": settings.feedback.enabled,
+        "feedback_choices": FEEDBACK_CHOICES,
+        **layout.deferred_globals(table, known, MANAGER_FIELDS, ("feedback_url",) if settings.feedback.enabled else ()),
     }
 
 
@@ -392,20 +397,24 @@ def _unsubscribe_preview(settings: Settings) -> str:
     return f"{settings.publication.base_url.rstrip('/')}/unsubscribe"
 
 
-def _sample_context(settings: Settings, row: Mapping[str, object] | None, listing: ListSample) -> dict[str, object]:
+def _sample_context(
+    settings: Settings, row: Mapping[str, object] | None, listing: ListSample, slug: str
+) -> dict[str, object]:
     """The preview recipient: the chosen list row, or 김갑수 when there is no list."""
     fields: dict[str, object] = {name: "" for name in known_fields(listing)}
     fields.update(row if row is not None else SAMPLE_RECIPIENT)
     managers = read_managers(settings.path(settings.lists.managers))
     manager = managers.get(str(fields.get("manager", "")))
-    return recipient_context(fields, manager, _unsubscribe_preview(settings))
+    return recipient_context(fields, manager, _unsubscribe_preview(settings),
+                             **feedback_fields(settings, slug, PREVIEW_SECRET, str(fields.get("email", ""))))
 
 
-def _neutral_context(settings: Settings, known: tuple[str, ...]) -> dict[str, object]:
+def _neutral_context(settings: Settings, known: tuple[str, ...], slug: str) -> dict[str, object]:
     """What the web-archive copy shows where a recipient's data would be."""
     fields: dict[str, object] = {name: "" for name in known}
     fields.update(name=NEUTRAL_NAME, tags=())
-    return recipient_context(fields, None, _unsubscribe_preview(settings))
+    return recipient_context(fields, None, _unsubscribe_preview(settings),
+                             **feedback_fields(settings, slug, PREVIEW_SECRET, ""))
 
 
 def report_data(rendered: RenderedIssue) -> dict[str, Any]:

@@ -3,7 +3,9 @@
 Unsubscribe tokens are HMAC-SHA256 over the list id and the address (RFC 8058 links must not
 carry the raw address, and must keep working forever, so they never expire). VERP tokens put a
 short HMAC of the issue and address into the envelope sender (`bounces+<token>@domain`); the
-ledger maps a token back to exactly one recipient and issue.
+ledger maps a token back to exactly one recipient and issue. Feedback tokens sign one rating link
+per issue, address and score (`/f/<issue>/<score>/<token>`); score 0 is the page where the reader
+picks a score.
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ import hashlib
 import hmac
 from collections.abc import Iterable
 from typing import Any
+
+from markupsafe import escape
 
 _BLOCK = 64  # SHA-256's block size: the HMAC key is padded to it
 _IPAD = bytes(byte ^ 0x36 for byte in range(256))
@@ -93,3 +97,45 @@ def verp_token_from(address: str) -> str | None:
         return None
     token = local.rpartition("+")[2].lower()
     return token if len(token) == 16 and token.isalnum() else None
+
+
+FEEDBACK_SCORES = (1, 2, 3, 4, 5)
+FEEDBACK_PAGE = 0  # the link that opens the question with no score chosen yet
+FEEDBACK_LABELS = {1: "아쉬웠어요", 2: "조금 아쉬웠어요", 3: "보통이에요", 4: "좋았어요", 5: "아주 좋았어요"}
+
+
+def feedback_token(secret: str, issue: str, address: str, score: int) -> str:
+    """22 URL-safe characters (128 bits of HMAC-SHA256), domain-separated from unsubscribe tokens."""
+    digest = _mac(secret, "feedback", issue, address.strip().lower(), str(score))[:16]
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
+
+
+def serve_base_url(unsubscribe_base_url: str) -> str:
+    """Where `webzine serve` is reached from outside: [unsubscribe] base_url without its `/u`."""
+    base = unsubscribe_base_url.rstrip("/")
+    return base[: -len("/u")] if base.endswith("/u") else base
+
+
+class FeedbackLinks:
+    """One recipient's feedback links as a merge field: `{{ feedback_url }}` is the question page,
+    `{{ feedback_url[5] }}` the link that answers 5. Tokens are made only for the links a
+    template uses, when it uses them."""
+
+    __slots__ = ("_base", "_secret", "_issue", "_address")
+
+    def __init__(self, base: str, secret: str, issue: str, address: str) -> None:
+        self._base = f"{base.rstrip('/')}/f/{issue}"
+        self._secret = secret
+        self._issue = issue
+        self._address = address
+
+    def __getitem__(self, score: int) -> str:
+        if score not in FEEDBACK_SCORES and score != FEEDBACK_PAGE:
+            raise KeyError(score)
+        return f"{self._base}/{score}/{feedback_token(self._secret, self._issue, self._address, score)}"
+
+    def __str__(self) -> str:
+        return self[FEEDBACK_PAGE]
+
+    def __html__(self) -> str:
+        return str(escape(str(self)))

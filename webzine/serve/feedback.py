@@ -1,8 +1,9 @@
 """Reader feedback: "이번 호는 어떠셨나요?" rated 1–5 from the issue, plus an optional comment.
 
-Each issue can carry five links, `/f/<issue>/<score>/<token>`, one per score, where the token is
-an HMAC over the issue, the address and the score (domain-separated from unsubscribe tokens, with
-the same secret). Like unsubscribe tokens they carry no address; the server resolves them against
+Each issue carries five links, `/f/<issue>/<score>/<token>`, one per score, and the question page
+`/f/<issue>/0/<token>` (no score chosen yet), where the token is an HMAC over the issue, the
+address and the score (`webzine.tokens.feedback_token`: domain-separated from unsubscribe tokens,
+with the same secret); the default layout puts them in both parts of every message. Like unsubscribe tokens they carry no address; the server resolves them against
 the known addresses, one index per issue, built on the first click and rebuilt when the lists
 change.
 
@@ -17,8 +18,6 @@ per account manager, joining the ratings with today's subscriber and manager lis
 from __future__ import annotations
 
 import asyncio
-import base64
-import hashlib
 import hmac
 import re
 from collections import Counter, OrderedDict
@@ -40,35 +39,29 @@ from webzine.serve.forms import parse_form
 from webzine.serve.pages import Pages
 from webzine.serve.store import Rating, StoreBackend, open_existing
 from webzine.terminal import printable
+from webzine.tokens import FEEDBACK_LABELS, FEEDBACK_PAGE, FEEDBACK_SCORES, FeedbackLinks, feedback_token, serve_base_url
 
-SCORES = (1, 2, 3, 4, 5)
-SCORE_LABELS = {1: "아쉬웠어요", 2: "조금 아쉬웠어요", 3: "보통이에요", 4: "좋았어요", 5: "아주 좋았어요"}
+SCORES = FEEDBACK_SCORES
+LINKED = (FEEDBACK_PAGE, *SCORES)  # every link a reader can follow
+SCORE_LABELS = FEEDBACK_LABELS
 ISSUE_SLUG = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
 TOKEN_SHAPE = re.compile(r"[A-Za-z0-9_-]{22}")
 MAX_COMMENT = 2000
-CACHED_ISSUES = 3  # each index holds five tokens per address
+CACHED_ISSUES = 3  # each index holds six tokens per address
 TAG_SPLIT = re.compile(r"\s*[;,|]\s*")  # as the list readers split the tags column
-
-
-def feedback_token(secret_value: str, issue: str, address: str, score: int) -> str:
-    """22 URL-safe characters (128 bits of HMAC-SHA256): short links, unforgeable."""
-    message = "\n".join(("feedback", issue, address.strip().lower(), str(score))).encode("utf-8")
-    digest = hmac.new(secret_value.encode("utf-8"), message, hashlib.sha256).digest()[:16]
-    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
 
 
 def public_base_url(settings: Settings) -> str:
     """Where `webzine serve` is reached from outside: [unsubscribe] base_url without its `/u`."""
-    base = settings.unsubscribe.base_url.rstrip("/")
-    return base[: -len("/u")] if base.endswith("/u") else base
+    return serve_base_url(settings.unsubscribe.base_url)
 
 
 def feedback_links(settings: Settings, secret_value: str, issue: str, address: str) -> dict[int, str]:
     """score → link, for the issue template's rating row (one set per recipient)."""
     if not ISSUE_SLUG.fullmatch(issue):
         raise WebzineError(f"issue id {issue!r} cannot be used in a feedback link; use letters, digits, '.', '_', '-'.")
-    base = public_base_url(settings)
-    return {score: f"{base}/f/{issue}/{score}/{feedback_token(secret_value, issue, address, score)}" for score in SCORES}
+    links = FeedbackLinks(public_base_url(settings), secret_value, issue, address)
+    return {score: links[score] for score in SCORES}
 
 
 class FeedbackTokens:
@@ -84,12 +77,12 @@ class FeedbackTokens:
         return {
             feedback_token(self._secret, issue, address, score): (address, score)
             for address in self._book.addresses
-            for score in SCORES
+            for score in LINKED
         }
 
     async def resolve(self, issue: str, score: int, token: str) -> str | None:
         """The address this link was made for, or None (the same 404 for every bad link)."""
-        if not (ISSUE_SLUG.fullmatch(issue) and score in SCORES and TOKEN_SHAPE.fullmatch(token)):
+        if not (ISSUE_SLUG.fullmatch(issue) and score in LINKED and TOKEN_SHAPE.fullmatch(token)):
             return None
         self._book.refresh()
         async with self._lock:
