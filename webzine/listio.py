@@ -153,11 +153,8 @@ class Table:
         rows = iter(self.rows)
         try:
             if self.blocks is not None:
-                for block in self.blocks(as_columns):
-                    if strict_quotes and isinstance(block, QuotedRows):
-                        raise ListError(f"{self.source} {block.unclosed[0].describe()}.",
-                                        hint='close the quote (a quote inside a cell is written twice, "").')
-                    yield block
+                blocks = self.blocks(as_columns)
+                yield from _no_unclosed_quotes(blocks, self.source) if strict_quotes else blocks
                 return
             while chunk := list(islice(rows, size)):
                 yield chunk
@@ -193,6 +190,17 @@ class Table:
                 hint=f"rename the column, or pass --column {name}=\"<header>\".",
             )
         return self.columns[name]
+
+
+def _no_unclosed_quotes(blocks: Iterator[list[list[str]] | Columns],
+                        source: str) -> Iterator[list[list[str]] | Columns]:
+    """`blocks`, stopping with an error at a quote that swallowed rows. Apart from the plain
+    stream: holding each block here costs a block's memory in the big lists' hot path."""
+    for block in blocks:
+        if isinstance(block, QuotedRows):
+            raise ListError(f"{source} {block.unclosed[0].describe()}.",
+                            hint='close the quote (a quote inside a cell is written twice, "").')
+        yield block
 
 
 def map_columns(header: Sequence[str], source: str, overrides: Mapping[str, str] | None = None,
