@@ -26,6 +26,7 @@ DEMO_SECRET := demo-only-unsubscribe-secret
 DEMO_GAPS   := 데모: 박혜진 님 주소 오타(example.con)는 정다솔 팀장이 확인 중
 
 demo: $(VENV)/.installed
+	$(WZ) customers score --today 2026-12-01  # the sample orders, scored as of the sample issue's date
 	$(WZ) build $(ISSUE)
 	-$(WZ) audit $(ISSUE)
 	@mkdir -p state

@@ -20,6 +20,11 @@ class SuppressionReason(StrEnum):
     MANUAL = "manual"
 
 
+# Merge fields from `webzine customers score` (carried in `Recipient.fields`); empty for a
+# subscriber without orders, so `{% if recipient.segment == "이탈 위험" %}` works for everyone.
+CUSTOMER_FIELDS = ("segment", "r_score", "f_score", "m_score")
+
+
 @dataclass(frozen=True, slots=True)
 class Recipient:
     """One cleaned subscriber row. `email` is normalised (domain lowercased and IDNA-encoded,
@@ -41,7 +46,8 @@ class Recipient:
 
     def merge_fields(self) -> dict[str, object]:
         """What `recipient.<field>` resolves to in templates."""
-        merged: dict[str, object] = dict(self.fields)
+        merged: dict[str, object] = dict.fromkeys(CUSTOMER_FIELDS, "")
+        merged.update(self.fields)
         merged.update(
             email=self.email,
             name=self.name,

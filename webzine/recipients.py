@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
 from webzine.addresses import PROVIDERS, BadAddress, Normaliser, close_domain
+from webzine.customers import segments_for, with_segments
 from webzine.errors import ListError, where
 from webzine.listio import DEFAULT_LIMITS, ReadLimits, Table, read_table, table_from_rows
 from webzine.listrecords import CleanList, Duplicate, Note, Reconfirm, Reject, RejectReason
@@ -300,10 +301,12 @@ def load_clean_list(settings: Settings, *, advertising: bool, today: date | None
         from webzine.mx import undeliverable_domains
 
         check = undeliverable_domains
-    return clean_list(source, suppressions=load_suppressions(settings.path(lists.suppressions)),
-                      advertising=advertising, today=today or date.today(),
-                      consent_max_age_days=lists.consent_max_age_days, fix_typos=fix_typos,
-                      columns=columns, encoding=encoding, sheet=sheet, check_domains=check)
+    clean = clean_list(source, suppressions=load_suppressions(settings.path(lists.suppressions)),
+                       advertising=advertising, today=today or date.today(),
+                       consent_max_age_days=lists.consent_max_age_days, fix_typos=fix_typos,
+                       columns=columns, encoding=encoding, sheet=sheet, check_domains=check)
+    clean.recipients = with_segments(clean.recipients, segments_for(settings))
+    return clean
 
 
 def load_managers(path: str | Path, *, encoding: str | None = None) -> dict[str, Manager]:

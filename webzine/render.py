@@ -38,6 +38,7 @@ from premailer import Premailer
 
 from webzine import layout
 from webzine.config import Publication, Settings
+from webzine.customers import rows_with_segments, segments_for
 from webzine.errors import IssueError, TemplateError, where
 from webzine.files import replace_dir
 from webzine.issue import Issue, load_issue
@@ -126,6 +127,8 @@ def build_issue(
     listing = recipient_rows(recipients) if recipients is not None else read_list_sample(
         settings.path(settings.lists.subscribers)
     )
+    if recipients is None and (scores := segments_for(settings)):
+        listing.rows = rows_with_segments(iter(listing.rows), scores)  # type: ignore[arg-type]
     known = known_fields(listing)
     _check_issue_sources(issue, html_env, known)
     sources = _render_sources(settings, issue, known)

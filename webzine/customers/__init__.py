@@ -16,14 +16,17 @@ result through `segments_for`.
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from webzine.customers.scoring import Score
 
 if TYPE_CHECKING:
     from webzine.config import Settings
+    from webzine.models import Recipient
 
-__all__ = ["Score", "segments_for"]
+__all__ = ["Score", "segments_for", "with_segments", "rows_with_segments"]
 
 
 def segments_for(settings: Settings) -> dict[str, Score]:
@@ -32,3 +35,28 @@ def segments_for(settings: Settings) -> dict[str, Score]:
     from webzine.customers.store import customers_dir, read_scores
 
     return read_scores(customers_dir(settings) / "scores.csv")[0]
+
+
+def with_segments(recipients: list[Recipient], scores: Mapping[str, Score]) -> list[Recipient]:
+    """The recipients with their segment and scores as merge fields (`recipient.segment`),
+    matched by normalised address; the others unchanged (their segment is empty)."""
+    if not scores:
+        return recipients
+    return [replace(r, fields={**r.fields, **score.merge_fields()}) if (score := scores.get(r.key)) else r
+            for r in recipients]
+
+
+def rows_with_segments(rows: Iterator[dict[str, object]], scores: Mapping[str, Score]) -> Iterator[dict[str, object]]:
+    """Raw subscriber-list rows (the build's preview) with the same merge fields, by the
+    normalised form of their email cell."""
+    from webzine.addresses import BadAddress, Normaliser
+
+    normaliser = Normaliser()
+    for row in rows:
+        try:
+            score = scores.get(normaliser.parse(str(row.get("email", "")))[1])
+        except BadAddress:
+            score = None
+        if score is not None:
+            row.update(score.merge_fields())
+        yield row

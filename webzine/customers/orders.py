@@ -234,12 +234,13 @@ def _as_columns(rows: list[list[str]], width: int) -> list[list[str]]:
 
 def read_orders(paths: Iterable[str | Path], *, today: date, period_days: int,
                 overrides: Mapping[str, str] | None = None, encoding: str | None = None,
-                ) -> tuple[list[CustomerTotals], ReadSummary]:
+                totals: OrderTotals | None = None) -> tuple[list[CustomerTotals], ReadSummary]:
     """Every customer in the exports with their totals, and what happened to every line.
 
     Files are read in the order given; an order number an earlier file already had is not
-    counted again from a later one (exports of overlapping months)."""
-    reader = _Reader(today, OrderTotals())
+    counted again from a later one (exports of overlapping months). `totals` is the engine
+    (the bench passes its plain-Python one)."""
+    reader = _Reader(today, totals if totals is not None else OrderTotals())
     for number, path in enumerate(paths):
         table = read_table(path, encoding=encoding, wanted=())
         columns = map_order_columns(table.header, table.source, overrides)
