@@ -14,9 +14,9 @@ from click.testing import CliRunner
 
 from webzine.cli import cli
 from webzine.config import load_settings
-from webzine.merge import recipient_context
 from webzine.models import Recipient
 from webzine.recipients import load_clean_list
+from webzine.preview import Workspace, personalise
 from webzine.render import build_issue
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -38,16 +38,18 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_the_at_risk_paragraph_reaches_only_at_risk_customers(demo: Path) -> None:
+    """As `webzine preview` shows each recipient (the list cleaned as of the sample issue's date)."""
     settings = load_settings(demo / "webzine.toml")
-    clean = load_clean_list(settings, advertising=True, today=date(2026, 12, 1))
-    rendered = build_issue(settings, demo / ISSUE, recipients=clean.recipients)
-    by_email = {r.key: r for r in clean.recipients}
+    snapshot = Workspace(demo / "webzine.toml", demo / ISSUE).refresh()
+    by_email = {r.key: r for r in load_clean_list(settings, advertising=True, today=date(2026, 12, 1)).recipients}
     seen = {}
     for email in ("cheol.lee@example.co.kr", "kim.gapsu@example.co.kr", "sophie.martin@example.org"):
-        fields = by_email[email].merge_fields()
-        seen[email] = (fields["segment"], PARAGRAPH in rendered.html.render(recipient_context(fields, None, "")))
-    assert seen == {"cheol.lee@example.co.kr": ("이탈 위험", True), "kim.gapsu@example.co.kr": ("핵심 고객", False),
-                    "sophie.martin@example.org": ("일반 고객", False)}
+        recipient = by_email[email]
+        personal = personalise(snapshot, recipient)
+        seen[email] = (recipient.merge_fields()["segment"], PARAGRAPH in personal.html, PARAGRAPH in personal.text)
+    assert seen == {"cheol.lee@example.co.kr": ("이탈 위험", True, True),
+                    "kim.gapsu@example.co.kr": ("핵심 고객", False, False),
+                    "sophie.martin@example.org": ("일반 고객", False, False)}
 
 
 def test_the_build_preview_shows_the_sample_recipients_segment(demo: Path) -> None:
