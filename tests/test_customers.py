@@ -220,3 +220,27 @@ def test_a_misspelt_segment_rule_is_a_config_error(tmp_path: Path) -> None:
         TOML + '[[customers.segments]]\nname = "VIP"\nwhen = "rr >= 4"\n', encoding="utf-8")
     with pytest.raises(ConfigError, match="unknown measure 'rr'"):
         load_settings(tmp_path / "webzine.toml")
+
+
+def test_the_audit_shows_proposals_and_slipping_key_customers_as_notes_not_gaps(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "webzine.toml").write_text(TOML, encoding="utf-8")
+    write_csv(tmp_path / "lists" / "orders.csv", LINES)
+    write_csv(tmp_path / "lists" / "key-customers.csv", [["bob@example.com", "밥", "밥상회", "m2", ""]], "utf-8",
+              header=["email", "name", "company", "manager", "excused"])
+    write_csv(tmp_path / "lists" / "subscribers.csv", [["BOB@example.com", "밥", "2026-11-01"]], "utf-8",
+              header=["email", "name", "consent_at"])
+    config = ["--config", str(tmp_path / "webzine.toml")]
+    with pytest.raises(SystemExit) as stopped:
+        main([*config, "audit", "--informational"])
+    assert stopped.value.code == 0 and "scored" not in capsys.readouterr().out  # nothing scored yet
+    with pytest.raises(SystemExit):
+        main([*config, "customers", "score", "--today", "2026-12-01"])
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as stopped:
+        main([*config, "audit", "--informational"])
+    out = capsys.readouterr().out
+    assert stopped.value.code == 0, out
+    assert ("customers (scored 2026-12-01): 1 customer(s) of 핵심 고객 are not key customers: erin@example.com "
+            "(핵심 고객, manager m1) — proposed in build/customers/proposed-key-customers.csv") in out
+    assert "1 key customer(s) slipped to 이탈 위험: bob@example.com (이탈 위험, manager m2)" in out

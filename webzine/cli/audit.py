@@ -57,6 +57,10 @@ def audit(ctx: Context, issue: Path | None, subscribers: Path | None, key_custom
         advertising = loaded.advertising
     report = run_audit(settings, advertising=True if advertising is None else advertising, issue=name,
                        subscribers=subscribers, key_customers=key_customers, suppressions=suppressions)
+    if settings is not None:
+        from webzine.customers.people import audit_notes
+
+        report = report.model_copy(update={"notes": [*report.notes, *audit_notes(settings)]})
     if as_json:
         click.echo(json.dumps(report.schema(), ensure_ascii=False, indent=2))
     elif as_csv:

@@ -12,7 +12,6 @@ from pathlib import Path
 
 import click
 
-from webzine.addresses import BadAddress, Normaliser
 from webzine.cli import Context, pass_context
 from webzine.cli.due import TODAY_OPTION, parse_today
 from webzine.cli.lists import format_table
@@ -37,6 +36,7 @@ def score(ctx: Context, orders: tuple[Path, ...], columns: tuple[str, ...], enco
     """Score every customer in ORDERS (CSV or .xlsx order exports; default [customers] orders) by
     recency, frequency and value, group them into segments, and propose key customers."""
     from webzine.customers.orders import read_orders
+    from webzine.customers.people import key_customers, subscribers
     from webzine.customers.proposals import propose
     from webzine.customers.report import manager_rows, report_page, segment_rows
     from webzine.customers.rules import parse_rule
@@ -53,7 +53,7 @@ def score(ctx: Context, orders: tuple[Path, ...], columns: tuple[str, ...], enco
     segments = [(segment.name, segment.when) for segment in config.segments]
     scores = score_customers(totals, [(name, parse_rule(rule)) for name, rule in segments], when)
     by_key = {score.key: score for score in scores}
-    found = propose(by_key, _key_customers(settings), _subscribers(settings), proposed=config.propose,
+    found = propose(by_key, key_customers(settings), subscribers(settings), proposed=config.propose,
                     watched=config.watch)
     folder = customers_dir(settings)
     write_scores(folder, scores, when)
@@ -88,52 +88,6 @@ def _overrides(columns: tuple[str, ...]) -> dict[str, str]:
             raise click.BadParameter(f"'{item}' is not FIELD=HEADER (e.g. 금액=실결제액).", param_hint="--column")
         pairs[name.strip()] = header.strip()
     return pairs
-
-
-def _key_customers(settings):  # type: ignore[no-untyped-def]
-    """The key-customer file by normalised key (empty when there is none)."""
-    from webzine.audit import read_key_customers
-    from webzine.customers.proposals import Person
-
-    path = settings.path(settings.lists.key_customers)
-    if not path.exists():
-        return {}
-    return _by_key((cells["email"], Person(cells["email"].strip(), cells["name"], cells["company"], cells["manager"]))
-                   for _, cells in read_key_customers(path))
-
-
-def _subscribers(settings):  # type: ignore[no-untyped-def]
-    """Name, company and manager from the subscriber list, by normalised key."""
-    from webzine.customers.proposals import Person
-    from webzine.listio import read_table
-
-    path = settings.path(settings.lists.subscribers)
-    if not path.exists():
-        return {}
-    table = read_table(path, wanted=("email", "name", "company", "manager"))
-    at = table.columns
-    if "email" not in at:
-        return {}
-
-    def cell(cells: list[str], name: str) -> str:
-        index = at.get(name, -1)
-        return cells[index].strip() if 0 <= index < len(cells) else ""
-
-    return _by_key((cell(cells, "email"), Person(cell(cells, "email"), cell(cells, "name"), cell(cells, "company"),
-                                                 cell(cells, "manager")))
-                   for chunk in table.chunks() for cells in chunk)
-
-
-def _by_key(pairs):  # type: ignore[no-untyped-def]
-    normaliser = Normaliser()
-    found = {}
-    for address, person in pairs:
-        try:
-            key = normaliser.parse(address)[1]
-        except BadAddress:
-            continue
-        found.setdefault(key, person)
-    return found
 
 
 def _manager_names(settings) -> dict[str, str]:  # type: ignore[no-untyped-def]

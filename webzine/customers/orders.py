@@ -155,6 +155,8 @@ class _Reader:
         emails, dates, amounts = cells["email"], cells["ordered_at"], cells["amount"]
         blank = [not (e.strip() or d.strip() or a.strip()) for e, d, a in zip(emails, dates, amounts)]
         where = _Locator(source, first_row, blank)
+        # "2026-11-03 14:22": the day is what counts, and a time makes nearly every cell distinct
+        dates = [text[:10] if len(text) > 10 and text[10] in " T" else text for text in dates]
         days = _cached(dates, self.days, lambda text: parse_date(text).toordinal(), where, "ordered_at", blank)
         values = _cached(amounts, self.amounts, parse_amount, where, "amount", blank)
         keys = _cached(emails, self.keys, self.key_of, where, "email", blank)
