@@ -49,6 +49,7 @@ COMMANDS: dict[str, str] = {
     "status": "webzine.cli.send:status",
     "bounces": "webzine.cli.bounces:bounces",
     "replies": "webzine.cli.replies:replies",
+    "digest": "webzine.cli.digest:digest",
     "suppressions": "webzine.cli.suppressions:suppressions",
     "archive": "webzine.cli.archive:archive",
     "serve": "webzine.cli.serve:serve",

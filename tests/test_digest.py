@@ -1,0 +1,163 @@
+"""The account manager's digest: after a send (outbox), with a seeded bounce, unsubscribe, rating
+and reply, each customer is under the right manager with the right outcome and the right reason
+to call; the HTML, text and CSV say so in Korean; `webzine digest write` writes the files."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from conftest import CONFIG, write_project
+from webzine.bounces.events import BounceEvent, Kind
+from webzine.bounces.store import append_events
+from webzine.cli import main
+from webzine.config import load_settings
+from webzine.issue import load_issue
+from webzine.ledger import Ledger
+from webzine.managers.digest import Digest, build_digests, digest_csv, render_digest
+from webzine.managers.facts import Bounce, IssueFacts, Person
+from webzine.managers.load import load_facts, load_people
+from webzine.managers.outcomes import Status, customer_outcomes, outcome
+from webzine.recipients import load_managers
+from webzine.replies.records import Reply
+from webzine.replies.store import save_replies
+from webzine.serve.store import Store
+
+SLUG = "2026-12-year-end"
+TODAY = date(2026, 12, 10)
+SECRET = "digest-test-secret-0123456789"
+SUBSCRIBERS = """\
+email,name,adjective,company,manager,consent_at,tags
+kim@example.com,김갑수,,갑수상사,m1,2025-01-02,vip
+lee@example.com,이을순,,,m1,2025-02-03,
+park@example.com,박보검,,보검무역,m2,2025-03-04,
+choi@example.com,최민수,,,m2,2025-03-04,
+han@example.com,한결,,,,2025-03-04,
+"""
+KEY_CUSTOMERS = """\
+email,name,company,manager
+kim@example.com,김갑수,갑수상사,m1
+park@example.com,박보검,보검무역,m2
+jung@example.com,정하늘,하늘식품,m2
+"""
+
+
+def run(project: Path, *args: str) -> int:
+    try:
+        main(["--config", str(project / "webzine.toml"), *args])
+    except SystemExit as exit_:
+        return int(exit_.code or 0)
+    return 0
+
+
+@pytest.fixture()
+def sent(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The sample issue sent to the outbox, then what came back seeded into every store."""
+    monkeypatch.setenv("WEBZINE_UNSUBSCRIBE_SECRET", SECRET)
+    project = write_project(tmp_path / "publication", config=CONFIG + "[serve]\nnotify = false\n")
+    (project / "lists" / "subscribers.csv").write_text(SUBSCRIBERS, encoding="utf-8")
+    (project / "lists" / "key-customers.csv").write_text(KEY_CUSTOMERS, encoding="utf-8")
+    assert run(project, "send", str(project / "issues" / f"{SLUG}.md"), "--yes", "--today", "2026-12-01",
+               "--allow-gaps", "정하늘: 주소 확인 중") == 0
+    settings = load_settings(project / "webzine.toml")
+    append_events(settings.path(settings.bounces.events), [BounceEvent(
+        kind=Kind.HARD, email="park@example.com", dedupe_key="<bounce-1@mx>", source="test", issue=SLUG,
+        status="5.1.1", diagnostic="550 5.1.1 <park@example.com>: user unknown", reason="user_unknown")])
+    (project / "lists" / "suppressions.csv").write_text(
+        "email,reason,since,source,detail\nchoi@example.com,unsubscribed,2026-12-03,web,수신거부 링크\n", encoding="utf-8")
+    store = Store.from_settings(settings)
+    try:
+        store.record_rating(SLUG, "kim@example.com", 2, "배송 일정이 늦었어요")
+        store.record_rating(SLUG, "han@example.com", 5, "")
+    finally:
+        store.close()
+    save_replies(settings.path(settings.bounces.events).with_name("replies.jsonl"), [Reply(
+        message_id="<reply-1@example.com>", kind="human_reply", sender="lee@example.com",
+        received_at="2026-12-02T10:15:00+09:00", subject="Re: 12월 소식", excerpt="견적을 받고 싶습니다",
+        issue=SLUG, customer="이을순", manager="m1", matched_by="message_id")], {})
+    return project
+
+
+def digests_of(project: Path) -> dict[str, Digest]:
+    settings = load_settings(project / "webzine.toml")
+    people, not_mailed = load_people(settings, TODAY)
+    with Ledger.open(settings.path(settings.send.ledger)) as ledger:
+        facts = load_facts(settings, load_issue(project / "issues" / f"{SLUG}.md"), ledger, not_mailed=not_mailed)
+    built = build_digests(customer_outcomes(people, facts), load_managers(settings.path(settings.lists.managers)), facts)
+    return {d.manager_id: d for d in built}
+
+
+def test_each_customer_is_under_their_manager_with_the_right_outcome(sent: Path) -> None:
+    digests = digests_of(sent)
+    assert list(digests) == ["m1", "m2", ""]
+    outcomes = {m: {o.person.email: o for o in d.customers} for m, d in digests.items()}
+    assert set(outcomes["m1"]) == {"kim@example.com", "lee@example.com"}
+    assert set(outcomes["m2"]) == {"park@example.com", "choi@example.com", "jung@example.com"}
+    assert set(outcomes[""]) == {"han@example.com"}
+
+    kim, lee = outcomes["m1"]["kim@example.com"], outcomes["m1"]["lee@example.com"]
+    assert kim.status is Status.REHEARSED and kim.rating is not None and kim.rating.score == 2
+    assert kim.calls == ("이번 호에 2점(조금 아쉬웠어요)을 주셨습니다: “배송 일정이 늦었어요”",)
+    assert lee.reply is not None and lee.calls == ("12월 2일에 답장을 보내셨는데 아직 답하지 않았습니다 「Re: 12월 소식」",)
+
+    park, choi, jung = (outcomes["m2"][a] for a in ("park@example.com", "choi@example.com", "jung@example.com"))
+    assert park.status is Status.HARD and park.detail == "없는 주소"
+    assert park.calls == ("핵심 고객인데 메일이 돌아왔습니다(없는 주소) — 맞는 주소를 여쭤 보세요",)
+    assert choi.status is Status.REHEARSED and not choi.calls
+    assert choi.unsubscribed is not None and choi.notes == ("12월 3일에 수신거부하셨습니다(수신거부 목록)",)
+    assert jung.status is Status.NOT_SENT and jung.calls == ("핵심 고객인데 이번 호를 받지 못하셨습니다(발송 목록에 없음)",)
+
+    han = outcomes[""]["han@example.com"]
+    assert han.rating is not None and han.rating.score == 5 and not han.calls and not han.notes
+    # key customers first, then the most pressing reason
+    assert [o.person.email for o in digests["m2"].calls] == ["park@example.com", "jung@example.com"]
+    assert digests["m1"].counts["unanswered"] == 1 and digests["m2"].counts["bounced"] == 1
+
+
+def test_the_digest_reads_as_one_screen_in_korean(sent: Path) -> None:
+    digest = digests_of(sent)["m2"]
+    html, text = render_digest(digest, publication="초록상회 소식지")
+    assert digest.subject == "[한 해를 돌아보며] 최담당 님 담당 고객 현황 — 전화 드려야 할 고객 2명"
+    for part in (html, text):
+        assert "최담당 님, 이번 호 담당 고객 현황입니다" in part
+        assert "전화 드려야 할 고객 2명" in part and "살펴볼 고객 1명" in part
+        assert part.index("박보검") < part.index("정하늘") < part.index("최민수")
+        assert "핵심 고객은 2명 중 0명에게 보냈습니다." in part  # an outbox send is a rehearsal
+        assert "연습 발송(outbox)이라 1명에게 실제로는 보내지 않았습니다" in part
+    assert "<script" not in html and "prefers-color-scheme: dark" in html
+
+
+def test_csv_has_every_customer_and_defuses_formulas(sent: Path) -> None:
+    digests = digests_of(sent)
+    rows = list(csv.reader(io.StringIO(digest_csv(digests.values()).lstrip("\ufeff"))))
+    assert rows[0][:4] == ["담당자", "고객", "회사", "이메일"]
+    assert sorted(r[3] for r in rows[1:]) == sorted(
+        ["kim@example.com", "lee@example.com", "park@example.com", "choi@example.com", "jung@example.com", "han@example.com"])
+    facts = IssueFacts(SLUG, "제목", date(2026, 12, 1), bounces={"x@example.com": Bounce("hard", "user_unknown")})
+    evil = outcome(Person("x@example.com", name="=HYPERLINK(\"http://evil\")", manager="m1"), facts)
+    [row] = list(csv.reader(io.StringIO(digest_csv([Digest(SLUG, "제목", "", "m1", None, [evil], [], [])]).lstrip("\ufeff"))))[1:]
+    assert row[1].startswith("'=")
+
+
+def test_a_bounce_suggests_the_probable_right_address() -> None:
+    facts = IssueFacts(SLUG, "제목", date(2026, 12, 1), bounces={
+        "kim@naver.con": Bounce("hard", "host_unknown"),
+        "lee@example.com": Bounce("hard", "has_moved", diagnostic="551 5.1.6 user has moved to lee.new@example.org"),
+    })
+    assert outcome(Person("kim@naver.con", key_customer=True), facts).suggestion == "kim@naver.com"
+    moved = outcome(Person("lee@example.com", key_customer=True), facts)
+    assert moved.suggestion == "lee.new@example.org"
+    assert moved.calls == ("핵심 고객인데 메일이 돌아왔습니다(주소가 바뀜) — 혹시 lee.new@example.org인지 여쭤 보세요",)
+
+
+def test_digest_write_puts_html_and_csv_per_manager(sent: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(sent, "digest", "write", SLUG, "--today", "2026-12-10") == 0
+    folder = sent / "build" / "digests" / SLUG
+    assert sorted(p.name for p in folder.iterdir()) == ["all.csv", "m1.csv", "m1.html", "m2.csv", "m2.html",
+                                                         "no-manager.csv", "no-manager.html"]
+    assert "박영업 님, 이번 호 담당 고객 현황입니다" in (folder / "m1.html").read_text(encoding="utf-8")
+    assert str(folder) in capsys.readouterr().out

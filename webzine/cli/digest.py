@@ -1,0 +1,169 @@
+"""`webzine digest send ISSUE` and `webzine digest write ISSUE`: each account manager's digest.
+
+`send` is a dry run unless `--yes`: it lists who would get which digest. With `--yes` each
+manager gets theirs through the configured transport, recorded in the ledger under
+`digest:<slug>` so a re-run (or a run after a kill) sends nobody a second copy. `write` puts the
+digests as HTML and CSV files in `[digest] output/<slug>/`. Exit codes as for `webzine send`:
+0 done, 1 some failed, 2 bad input, 3 interrupted or left for a re-run.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from datetime import date, timedelta
+from pathlib import Path
+
+import click
+
+from webzine.cli import Context, pass_context
+from webzine.cli.due import TODAY_OPTION, parse_today
+from webzine.cli.send import _print_summary, _stop_on_signals
+from webzine.campaign import make_transport, with_overrides
+from webzine.config import Settings
+from webzine.files import atomic_writer
+from webzine.ledger import Ledger, State
+from webzine.managers.digest import Digest, build_digests, digest_csv, render_digest
+from webzine.issue import load_issue
+from webzine.managers.load import find_issue, issue_files, load_facts, load_people
+from webzine.managers.mail import DigestMessages, RenderedDigest, digest_issue, digest_recipients
+from webzine.managers.outcomes import customer_outcomes
+from webzine.pacing import SuppressionWatch
+from webzine.recipients import load_managers
+from webzine.send import Sender, SendOptions
+from webzine.terminal import printable
+
+DUE_WINDOW = timedelta(days=62)  # `--due` looks this far back: older issues' digests are history
+
+
+@click.group()
+def digest() -> None:
+    """Each account manager's digest of an issue: whom to call, who got it, who answered."""
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    slug: str
+    digests: list[Digest]
+    rendered: dict[str, RenderedDigest]
+
+
+def _prepare(settings: Settings, issue_arg: str, today: str | None) -> _Prepared:
+    """Every source read once, then the pure steps: outcomes, digests, their HTML and text."""
+    issue = find_issue(settings, issue_arg)
+    people, not_mailed = load_people(settings, parse_today(today))
+    with Ledger.open(settings.path(settings.send.ledger)) as ledger:
+        facts = load_facts(settings, issue, ledger, not_mailed=not_mailed)
+    managers = load_managers(settings.path(settings.lists.managers))
+    digests = build_digests(customer_outcomes(people, facts), managers, facts)
+    templates = settings.path(settings.build.templates)
+    rendered = {}
+    for item in digests:
+        html, text = render_digest(item, publication=settings.publication.name, templates=templates)
+        rendered[item.manager_id] = RenderedDigest(item, html, text)
+    return _Prepared(issue.slug, digests, rendered)
+
+
+@digest.command("send")
+@click.argument("issue", required=False)
+@click.option("--due", "due_now", is_flag=True,
+              help="Every issue sent in the last two months whose date is [digest] days_after days ago or more.")
+@TODAY_OPTION
+@click.option("--yes", is_flag=True, help="Really send. Without it, a dry run lists who would get what.")
+@click.option("--resend-unknown", is_flag=True, help="Also send digests whose earlier outcome is unknown (check the relay's log first).")
+@click.option("--transport", "transport_name", metavar="NAME", help="Override [send] transport (outbox, smtp, …).")
+@pass_context
+def send(ctx: Context, issue: str | None, due_now: bool, today: str | None, yes: bool, resend_unknown: bool,
+         transport_name: str | None) -> int:
+    """Mail each account manager their digest of ISSUE (an issues/*.md file or its slug).
+
+    Digests already accepted are never sent again, so `--due` can run every day."""
+    settings = with_overrides(ctx.settings, transport=transport_name)
+    if due_now == bool(issue):
+        raise click.UsageError("give either ISSUE or --due.")
+    slugs = [issue] if issue else _due(settings, parse_today(today))
+    if not slugs:
+        click.echo("No digest is due.")
+    codes = [_send_one(settings, slug, today, yes, resend_unknown) for slug in slugs]
+    return max(codes, default=0)
+
+
+def _due(settings: Settings, today: date) -> list[str]:
+    """Issues sent (they have ledger rows), dated between two months and [digest] days_after ago."""
+    wait = timedelta(days=settings.digest.days_after)
+    with Ledger.open(settings.path(settings.send.ledger)) as ledger:
+        sent = {counts.issue for counts in ledger.counts() if counts.total}
+    issues = [load_issue(path) for path in issue_files(settings)]
+    return [i.slug for i in issues if i.slug in sent and today - DUE_WINDOW <= i.date <= today - wait]
+
+
+def _send_one(settings: Settings, issue: str, today: str | None, yes: bool, resend_unknown: bool) -> int:
+    prepared = _prepare(settings, issue, today)
+    recipients = digest_recipients(prepared.rendered)
+    key = digest_issue(prepared.slug)
+    with Ledger.open(settings.path(settings.send.ledger)) as ledger:
+        states = ledger.states(key, [r.key for r in recipients])
+    if not yes:
+        click.echo(f"Dry run: the digests of {prepared.slug} would go to {len(recipients)} account manager(s) "
+                   f"through {settings.send.transport}:")
+        for recipient in recipients:
+            item = prepared.rendered[recipient.manager].digest
+            state = states.get(recipient.key, (None, 0))[0]
+            done = {State.ACCEPTED: " (already sent)", State.CLAIMED: " (outcome unknown: not re-sent)"}.get(state, "")
+            click.echo(printable(f"  {item.name} <{recipient.email}>: 고객 {item.counts['customers']}명, "
+                                 f"전화 드려야 할 고객 {len(item.calls)}명{done}", single_line=True))
+        _print_without_address(prepared)
+        click.echo(f"Send them with: webzine digest send {issue} --yes")
+        return 0
+    from webzine.dkim import signer_from_settings
+
+    factory = DigestMessages(settings, prepared.slug, prepared.rendered, signer=signer_from_settings(settings))
+    transport = make_transport(settings)
+    nobody = SuppressionWatch(settings.path(settings.send.ledger).with_name(".no-digest-suppressions"), lambda _: {})
+    stop = threading.Event()
+    try:
+        with Ledger.open(settings.path(settings.send.ledger)) as ledger, _stop_on_signals(stop):
+            sender = Sender(settings, factory=factory, transport=transport, ledger=ledger,  # type: ignore[arg-type]
+                            suppressions=nobody, options=SendOptions(resend_unknown=resend_unknown), stop=stop)
+            summary = sender.run(recipients)
+    finally:
+        transport.close()
+    _print_summary(summary)
+    _print_without_address(prepared)
+    return summary.exit_code
+
+
+def _print_without_address(prepared: _Prepared) -> None:
+    for item in prepared.digests:
+        if item.manager is None or not item.manager.email:
+            click.echo(printable(f"  not mailed: {item.name} ({item.counts['customers']} customers, "
+                                 f"{len(item.calls)} to call) has no address in managers.csv; "
+                                 "see `webzine digest write`.", single_line=True))
+
+
+@digest.command("write")
+@click.argument("issue")
+@TODAY_OPTION
+@pass_context
+def write(ctx: Context, issue: str, today: str | None) -> int:
+    """Write the digests of ISSUE as HTML and CSV files into [digest] output/<slug>/."""
+    settings = ctx.settings
+    prepared = _prepare(settings, issue, today)
+    folder = write_digests(settings.path(settings.digest.output) / prepared.slug, prepared)
+    click.echo(f"Digests of {prepared.slug}: {folder}/ ({len(prepared.digests)} managers; all.csv has every customer)")
+    return 0
+
+
+def write_digests(folder: Path, prepared: _Prepared) -> Path:
+    """<manager>.html and <manager>.csv per manager, and all.csv; each file written atomically."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for item in prepared.rendered.values():
+        _write(folder / f"{item.digest.file_stem}.html", item.html)
+        _write(folder / f"{item.digest.file_stem}.csv", digest_csv([item.digest]))
+    _write(folder / "all.csv", digest_csv(prepared.digests))
+    return folder
+
+
+def _write(path: Path, text: str) -> None:
+    with atomic_writer(path, newline="") as handle:
+        handle.write(text)

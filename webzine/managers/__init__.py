@@ -1,0 +1,18 @@
+"""After an issue: what became of it, per customer, per account manager and overall.
+
+Every source is read once, at the edge (`load.py`); everything else is a pure function of values:
+
+    facts.py     the facts one issue left behind (send ledger, bounce events, unsubscribes,
+                 ratings, replies) and who the customers are, as plain frozen values
+    outcomes.py  facts × customers → one `CustomerOutcome` per customer, with the reasons an
+                 account manager should call ("전화 드려야 할 고객")
+    digest.py    outcomes → one `Digest` per account manager, and its HTML, text and CSV
+    mail.py      a digest as an email handed to the `Sender` under the ledger issue
+                 `digest:<slug>`, so a digest is never sent twice, across a kill and a resume
+    report.py    the issue report: headline numbers by month, mailbox provider and manager
+    charts.py    the report's SVG charts (no JavaScript; readable in dark mode and on a phone)
+    load.py      the I/O edge: ledger, bounce events, unsubscribe/feedback store, replies, lists
+
+Customer segments (issue 19) plug in through `Person.segment`: the loader fills it when a
+segment source exists, and the digest and report show it; empty means "no segment".
+"""

@@ -1,0 +1,88 @@
+"""The facts one issue left behind, as plain values: who the customers are, what the ledger
+recorded for each, and what came back (bounces, unsubscribes, ratings, replies).
+
+`load.py` reads them; the rest of the package only computes with them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date
+
+
+@dataclass(frozen=True, slots=True)
+class Person:
+    """A customer as their account manager knows them."""
+
+    email: str
+    name: str = ""
+    company: str = ""
+    manager: str = ""  # account manager id from managers.csv
+    key_customer: bool = False
+    segment: str = ""  # the customer segment (issue 19), "" when none is known
+
+    @property
+    def key(self) -> str:
+        return self.email.lower()
+
+
+@dataclass(frozen=True, slots=True)
+class Sent:
+    """One ledger row of the issue."""
+
+    email: str
+    state: str  # accepted | failed | deferred | claimed (the outcome is unknown)
+    rehearsal: bool = False  # accepted by the outbox: written to a folder, not delivered
+    text: str = ""  # the server's answer, or why it was refused
+    at: str = ""  # when it was claimed (ISO 8601)
+
+
+@dataclass(frozen=True, slots=True)
+class Bounce:
+    """The most telling bounce report about one address for this issue."""
+
+    kind: str  # hard | soft | delayed | complaint | unknown | sender_problem
+    reason: str = ""  # user_unknown, mailbox_full, …
+    status: str = ""  # enhanced status code
+    diagnostic: str = ""
+    at: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Unsubscribed:
+    at: str  # ISO date
+    how: str  # one-click | web-page | mail | a provider's name | file
+
+
+@dataclass(frozen=True, slots=True)
+class Rated:
+    score: int
+    comment: str = ""
+    at: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Replied:
+    """A customer's reply to the issue (the latest one, when they wrote more than once)."""
+
+    at: str
+    subject: str = ""
+    excerpt: str = ""
+    answered_at: str = ""
+    answered_by: str = ""
+    count: int = 1
+
+
+@dataclass(frozen=True)
+class IssueFacts:
+    slug: str
+    title: str
+    date: date
+    sends: Mapping[str, Sent] = field(default_factory=dict)  # by lowercased address
+    bounces: Mapping[str, Bounce] = field(default_factory=dict)
+    unsubscribes: Mapping[str, Unsubscribed] = field(default_factory=dict)  # since this issue went out
+    suppressed: Mapping[str, str] = field(default_factory=dict)  # why someone was not mailed (earlier)
+    ratings: Mapping[str, Rated] = field(default_factory=dict)
+    replies: Mapping[str, Replied] = field(default_factory=dict)
+    auto_replies: int = 0

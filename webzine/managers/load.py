@@ -1,0 +1,186 @@
+"""The I/O edge: every source an issue's outcomes come from, read once, as `facts` values.
+
+Sources: the subscriber list (cleaned, with its rejects) and the key-customer file (who the
+customers are and who manages them); the send ledger (what was handed to which transport); the
+bounce events file and the events `webzine serve` received by webhook; the unsubscribe store and
+the suppression file; the ratings in the feedback store; the reply store. A source that does not
+exist yet (nothing served, nothing imported) is simply empty.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from datetime import date
+from pathlib import Path
+
+from webzine.audit import read_key_customers
+from webzine.bounces.events import BounceEvent, Kind
+from webzine.bounces.store import load_events
+from webzine.config import Settings
+from webzine.errors import IssueError
+from webzine.issue import Issue, load_issue
+from webzine.ledger import Ledger, Row
+from webzine.listrecords import RejectReason
+from webzine.managers.facts import Bounce, IssueFacts, Person, Rated, Replied, Sent, Unsubscribed
+from webzine.managers.outcomes import korean_date, most_telling
+from webzine.models import Suppression, SuppressionReason
+from webzine.recipients import load_clean_list
+from webzine.replies.records import Reply
+from webzine.replies.store import load_replies
+from webzine.serve.store import open_existing
+from webzine.suppressions import load_suppressions, normalise
+
+REPLIES_FILE = "replies.jsonl"  # next to [bounces] events, as `webzine replies import` keeps it
+SEGMENT_COLUMN = "segment"  # a subscriber-list column (or issue 19's scores) naming the customer's segment
+_NOT_MAILED = {
+    RejectReason.MISSING_EMAIL: "주소가 비어 있음", RejectReason.INVALID_SYNTAX: "주소 형식 오류",
+    RejectReason.MULTIPLE_ADDRESSES: "주소가 여러 개 적힘", RejectReason.TYPO_DOMAIN: "주소 오타",
+    RejectReason.UNDELIVERABLE_DOMAIN: "메일을 받을 수 없는 도메인", RejectReason.WRONG_FIELD_COUNT: "목록의 줄이 깨짐",
+    RejectReason.CONSENT_EXPIRED: "수신 동의 기간 만료", RejectReason.CONSENT_MISSING: "수신 동의 기록 없음",
+}  # fmt: skip
+_SUPPRESSED = {
+    SuppressionReason.UNSUBSCRIBED: "수신거부", SuppressionReason.HARD_BOUNCE: "반송된 주소",
+    SuppressionReason.SOFT_BOUNCE_LIMIT: "계속 반송되어 발송 중지", SuppressionReason.COMPLAINT: "스팸 신고",
+    SuppressionReason.MANUAL: "발송 제외 요청",
+}  # fmt: skip
+
+
+def load_people(settings: Settings, today: date) -> tuple[dict[str, Person], dict[str, str]]:
+    """Everyone on the subscriber list (kept or not) and every key customer, by lowercased
+    address; and why the list cleaner left some of them out of sends."""
+    people: dict[str, Person] = {}
+    not_mailed: dict[str, str] = {}
+    if settings.path(settings.lists.subscribers).exists():
+        clean = load_clean_list(settings, advertising=False, today=today, check_dns=False)
+        for r in clean.recipients:
+            people[r.key] = Person(r.email, r.name, r.company, r.manager, segment=r.fields.get(SEGMENT_COLUMN, ""))
+        for reject in clean.rejects:
+            key = reject.email.lower()
+            if reject.email and key not in people:
+                people[key] = Person(reject.email, reject.name, reject.company, reject.manager)
+                if reject.reason in _NOT_MAILED:
+                    not_mailed[key] = _NOT_MAILED[reject.reason]
+    key_file = settings.path(settings.lists.key_customers)
+    if key_file.exists():
+        for _, cells in read_key_customers(key_file):
+            email = normalise(cells["email"])
+            if not email:
+                continue
+            known = people.get(email.lower()) or Person(email)
+            people[email.lower()] = Person(
+                known.email, known.name or cells.get("name", ""), known.company or cells.get("company", ""),
+                cells.get("manager", "") or known.manager, True, known.segment,
+            )  # fmt: skip
+    return people, not_mailed
+
+
+def load_facts(settings: Settings, issue: Issue, ledger: Ledger, *, not_mailed: dict[str, str] | None = None) -> IssueFacts:
+    """Everything the issue left behind, from every source."""
+    sends = {row.key: _sent(row) for row in ledger.rows(issue.slug)}
+    store = open_existing(settings)
+    try:
+        webhook_events = store.events() if store is not None else []
+        store_suppressions = store.suppressions() if store is not None else []
+        ratings = store.ratings(issue.slug) if store is not None else []
+    finally:
+        if store is not None:
+            store.close()
+    events = [*load_events(settings.path(settings.bounces.events)), *webhook_events]
+    suppressions = [*store_suppressions, *load_suppressions(settings.path(settings.lists.suppressions)).values()]
+    unsubscribes, suppressed = _unsubscribes(suppressions, events, issue)
+    replies = [r for r in load_replies(settings.path(settings.bounces.events).with_name(REPLIES_FILE))
+               if r.issue == issue.slug]
+    return IssueFacts(
+        slug=issue.slug, title=issue.title, date=issue.date, sends=sends,
+        bounces=_bounces(events, issue, sends), unsubscribes=unsubscribes,
+        suppressed={**(not_mailed or {}), **suppressed},
+        ratings={r.address.lower(): Rated(r.score, r.comment, r.at) for r in ratings},
+        replies=_replies(r for r in replies if r.kind == "human_reply"),
+        auto_replies=sum(r.kind == "auto_reply" for r in replies),
+    )  # fmt: skip
+
+
+def _replies(replies: Iterable[Reply]) -> dict[str, Replied]:
+    """Per customer, the reply that matters: the oldest one still unanswered, else the latest."""
+    by_sender: dict[str, list[Reply]] = defaultdict(list)
+    for reply in replies:
+        by_sender[reply.sender].append(reply)
+    chosen: dict[str, Replied] = {}
+    for sender, items in by_sender.items():
+        items.sort(key=lambda r: r.received_at)
+        waiting = [r for r in items if not r.answered_at]
+        pick = waiting[0] if waiting else items[-1]
+        chosen[sender] = Replied(pick.received_at, pick.subject, pick.excerpt, pick.answered_at, pick.answered_by,
+                                 len(items))
+    return chosen
+
+
+def rehearsal(row: Row) -> bool:
+    """Accepted by the outbox transport: written to a folder, not delivered to anyone."""
+    return bool(getattr(row, "rehearsal", row.transport == "outbox"))
+
+
+def _sent(row: Row) -> Sent:
+    return Sent(row.email, row.state.value, rehearsal(row), row.text, row.claimed_at)
+
+
+def _bounces(events: Iterable[BounceEvent], issue: Issue, sends: dict[str, Sent]) -> dict[str, Bounce]:
+    """Reports about this issue: those that name it (VERP, Message-ID), and those that name no
+    issue but came after this issue was sent to that address."""
+    found: dict[str, list[Bounce]] = defaultdict(list)
+    for event in events:
+        key = event.key
+        if event.issue is not None and event.issue != issue.slug:
+            continue
+        when = event.occurred_at.isoformat() if event.occurred_at else ""
+        if event.issue is None and not (key in sends and when and when >= sends[key].at):
+            continue
+        found[key].append(Bounce(event.kind.value, event.reason, event.status or "", event.diagnostic, when))
+    telling = {key: most_telling(items) for key, items in found.items()}
+    return {key: bounce for key, bounce in telling.items() if bounce is not None}
+
+
+def _unsubscribes(suppressions: Iterable[Suppression], events: Iterable[BounceEvent],
+                  issue: Issue) -> tuple[dict[str, Unsubscribed], dict[str, str]]:
+    """(who unsubscribed on or after the issue's date, and how; why others were not mailed)."""
+    unsubscribes: dict[str, Unsubscribed] = {}
+    suppressed: dict[str, str] = {}
+    for entry in sorted(suppressions, key=lambda s: s.since or date.min):
+        since = entry.since.isoformat() if entry.since else ""
+        if entry.reason is SuppressionReason.UNSUBSCRIBED and entry.since and entry.since >= issue.date:
+            unsubscribes.setdefault(entry.key, Unsubscribed(since, _how(entry.source)))
+        else:
+            when = f"{korean_date(since)} " if since else ""
+            suppressed.setdefault(entry.key, f"{when}{_SUPPRESSED.get(entry.reason, '발송 제외')}")
+    for event in events:
+        if event.kind is Kind.UNSUBSCRIBE and event.occurred_at and event.occurred_at.date() >= issue.date \
+                and event.issue in (None, issue.slug):
+            unsubscribes.setdefault(event.key, Unsubscribed(event.occurred_at.date().isoformat(),
+                                                            "mail" if event.provider == "mail" else event.provider))
+    return unsubscribes, suppressed
+
+
+def _how(source: str) -> str:
+    """`serve:one-click` → `one-click`, `webhook:sendgrid` → `sendgrid`, a file's own words → `file`."""
+    kind, _, detail = source.partition(":")
+    return detail if kind in ("serve", "webhook") and detail else "file"
+
+
+def issue_files(settings: Settings) -> list[Path]:
+    return sorted(p for p in settings.path(settings.build.issues).glob("*.md") if not p.name.startswith("_"))
+
+
+def find_issue(settings: Settings, value: str) -> Issue:
+    """ISSUE as the commands take it: an issue file, or the slug of one in the issues folder."""
+    path = Path(value)
+    if path.suffix == ".md" or path.exists():
+        if not path.exists():
+            raise IssueError(f"{value}: no such issue file.", hint="pass an issues/*.md file or an issue's slug.")
+        return load_issue(path)
+    for candidate in issue_files(settings):
+        issue = load_issue(candidate)
+        if issue.slug == value:
+            return issue
+    folder = settings.path(settings.build.issues)
+    raise IssueError(f"no issue with the slug '{value}' in {folder}.", hint="pass an issues/*.md file or an issue's slug.")
