@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Turn the audit and send JSON reports of a CI run into the Markdown job summary.
 
-Usage: summary.py REPORTS_DIR  (reads audit*.json and send.json there; prints Markdown).
+Usage: summary.py REPORTS_DIR  (reads audit*.json, send.json and report.json there; prints Markdown).
 Only counts, addresses of gaps and failures and the servers' words are shown: the reports never
 carry secrets, and this script adds nothing from the environment.
 """
@@ -54,6 +54,19 @@ def send_section(send: dict) -> list[str]:
     return lines + [""]
 
 
+def report_section(report: dict) -> list[str]:
+    """The issue report's headline numbers; the page itself is report.html in the run's artifact."""
+    issue = report.get("issue") or {}
+    lines = [f"### Report {issue.get('issue', '')}", ""]
+    keys = ["list_size", "reached", "rehearsed", "hard_bounces", "soft_bounces", "complaints", "unsubscribed",
+            "ratings", "mean_rating", "replies", "key_customers_reached", "key_customers"]
+    lines += _table(keys, [[issue.get(k) for k in keys]])
+    name = Path(str(report.get("report", "report.html")))
+    lines += ["", f"Charts by month, mailbox provider and account manager: `{name.parent.name}/{name.name}` "
+                  "in this run's artifact (webzine-send-…)."]
+    return lines + [""]
+
+
 def summary(reports: Path) -> str:
     lines = ["## webzine", ""]
     for path in sorted(reports.glob("audit*.json")):
@@ -61,6 +74,9 @@ def summary(reports: Path) -> str:
     send_path = reports / "send.json"
     if send_path.exists():
         lines += send_section(_load(send_path))
+    report_path = reports / "report.json"
+    if report_path.exists():
+        lines += report_section(_load(report_path))
     return "\n".join(lines)
 
 

@@ -11,10 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import CONFIG, write_project
-from webzine.bounces.events import BounceEvent, Kind
-from webzine.bounces.store import append_events
-from webzine.cli import main
+import managerkit
 from webzine.config import load_settings
 from webzine.issue import load_issue
 from webzine.ledger import Ledger
@@ -23,63 +20,15 @@ from webzine.managers.facts import Bounce, IssueFacts, Person
 from webzine.managers.load import load_facts, load_people
 from webzine.managers.outcomes import Status, customer_outcomes, outcome
 from webzine.recipients import load_managers
-from webzine.replies.records import Reply
-from webzine.replies.store import save_replies
-from webzine.serve.store import Store
 
 SLUG = "2026-12-year-end"
 TODAY = date(2026, 12, 10)
-SECRET = "digest-test-secret-0123456789"
-SUBSCRIBERS = """\
-email,name,adjective,company,manager,consent_at,tags
-kim@example.com,김갑수,,갑수상사,m1,2025-01-02,vip
-lee@example.com,이을순,,,m1,2025-02-03,
-park@example.com,박보검,,보검무역,m2,2025-03-04,
-choi@example.com,최민수,,,m2,2025-03-04,
-han@example.com,한결,,,,2025-03-04,
-"""
-KEY_CUSTOMERS = """\
-email,name,company,manager
-kim@example.com,김갑수,갑수상사,m1
-park@example.com,박보검,보검무역,m2
-jung@example.com,정하늘,하늘식품,m2
-"""
-
-
-def run(project: Path, *args: str) -> int:
-    try:
-        main(["--config", str(project / "webzine.toml"), *args])
-    except SystemExit as exit_:
-        return int(exit_.code or 0)
-    return 0
 
 
 @pytest.fixture()
 def sent(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """The sample issue sent to the outbox, then what came back seeded into every store."""
-    monkeypatch.setenv("WEBZINE_UNSUBSCRIBE_SECRET", SECRET)
-    project = write_project(tmp_path / "publication", config=CONFIG + "[serve]\nnotify = false\n")
-    (project / "lists" / "subscribers.csv").write_text(SUBSCRIBERS, encoding="utf-8")
-    (project / "lists" / "key-customers.csv").write_text(KEY_CUSTOMERS, encoding="utf-8")
-    assert run(project, "send", str(project / "issues" / f"{SLUG}.md"), "--yes", "--today", "2026-12-01",
-               "--allow-gaps", "정하늘: 주소 확인 중") == 0
-    settings = load_settings(project / "webzine.toml")
-    append_events(settings.path(settings.bounces.events), [BounceEvent(
-        kind=Kind.HARD, email="park@example.com", dedupe_key="<bounce-1@mx>", source="test", issue=SLUG,
-        status="5.1.1", diagnostic="550 5.1.1 <park@example.com>: user unknown", reason="user_unknown")])
-    (project / "lists" / "suppressions.csv").write_text(
-        "email,reason,since,source,detail\nchoi@example.com,unsubscribed,2026-12-03,web,수신거부 링크\n", encoding="utf-8")
-    store = Store.from_settings(settings)
-    try:
-        store.record_rating(SLUG, "kim@example.com", 2, "배송 일정이 늦었어요")
-        store.record_rating(SLUG, "han@example.com", 5, "")
-    finally:
-        store.close()
-    save_replies(settings.path(settings.bounces.events).with_name("replies.jsonl"), [Reply(
-        message_id="<reply-1@example.com>", kind="human_reply", sender="lee@example.com",
-        received_at="2026-12-02T10:15:00+09:00", subject="Re: 12월 소식", excerpt="견적을 받고 싶습니다",
-        issue=SLUG, customer="이을순", manager="m1", matched_by="message_id")], {})
-    return project
+    monkeypatch.setenv("WEBZINE_UNSUBSCRIBE_SECRET", managerkit.SECRET)
+    return managerkit.sent_and_answered(tmp_path / "publication")
 
 
 def digests_of(project: Path) -> dict[str, Digest]:
@@ -155,7 +104,7 @@ def test_a_bounce_suggests_the_probable_right_address() -> None:
 
 
 def test_digest_write_puts_html_and_csv_per_manager(sent: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert run(sent, "digest", "write", SLUG, "--today", "2026-12-10") == 0
+    assert managerkit.run(sent, "digest", "write", SLUG, "--today", "2026-12-10") == 0
     folder = sent / "build" / "digests" / SLUG
     assert sorted(p.name for p in folder.iterdir()) == ["all.csv", "m1.csv", "m1.html", "m2.csv", "m2.html",
                                                          "no-manager.csv", "no-manager.html"]

@@ -475,7 +475,11 @@ def write_build(rendered: RenderedIssue, out_dir: str | Path) -> Path:
 
 
 def _carry_over(previous: Path, staging: Path) -> None:
-    """Keep what other steps put next to the build (browser screenshots) until they rerun."""
+    """Keep what other steps put next to the build (browser screenshots, `webzine report`'s
+    report.html) until they rerun."""
     screenshots = previous / "screenshots"
     if screenshots.is_dir():
         shutil.copytree(screenshots, staging / "screenshots")
+    report = previous / "report.html"
+    if report.is_file():
+        shutil.copyfile(report, staging / "report.html")

@@ -50,6 +50,7 @@ COMMANDS: dict[str, str] = {
     "bounces": "webzine.cli.bounces:bounces",
     "replies": "webzine.cli.replies:replies",
     "digest": "webzine.cli.digest:digest",
+    "report": "webzine.cli.report:report",
     "suppressions": "webzine.cli.suppressions:suppressions",
     "archive": "webzine.cli.archive:archive",
     "serve": "webzine.cli.serve:serve",

@@ -25,11 +25,10 @@ from webzine.files import atomic_writer
 from webzine.ledger import Ledger, State
 from webzine.managers.digest import Digest, build_digests, digest_csv, render_digest
 from webzine.issue import load_issue
-from webzine.managers.load import find_issue, issue_files, load_facts, load_people
+from webzine.managers.load import issue_files, load_issue_sources
 from webzine.managers.mail import DigestMessages, RenderedDigest, digest_issue, digest_recipients
 from webzine.managers.outcomes import customer_outcomes
 from webzine.pacing import SuppressionWatch
-from webzine.recipients import load_managers
 from webzine.send import Sender, SendOptions
 from webzine.terminal import printable
 
@@ -50,18 +49,14 @@ class _Prepared:
 
 def _prepare(settings: Settings, issue_arg: str, today: str | None) -> _Prepared:
     """Every source read once, then the pure steps: outcomes, digests, their HTML and text."""
-    issue = find_issue(settings, issue_arg)
-    people, not_mailed = load_people(settings, parse_today(today))
-    with Ledger.open(settings.path(settings.send.ledger)) as ledger:
-        facts = load_facts(settings, issue, ledger, not_mailed=not_mailed)
-    managers = load_managers(settings.path(settings.lists.managers))
-    digests = build_digests(customer_outcomes(people, facts), managers, facts)
+    loaded = load_issue_sources(settings, issue_arg, parse_today(today))
+    digests = build_digests(customer_outcomes(loaded.people, loaded.facts), loaded.managers, loaded.facts)
     templates = settings.path(settings.build.templates)
     rendered = {}
     for item in digests:
         html, text = render_digest(item, publication=settings.publication.name, templates=templates)
         rendered[item.manager_id] = RenderedDigest(item, html, text)
-    return _Prepared(issue.slug, digests, rendered)
+    return _Prepared(loaded.issue.slug, digests, rendered)
 
 
 @digest.command("send")

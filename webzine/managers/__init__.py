@@ -13,6 +13,6 @@ Every source is read once, at the edge (`load.py`); everything else is a pure fu
     charts.py    the report's SVG charts (no JavaScript; readable in dark mode and on a phone)
     load.py      the I/O edge: ledger, bounce events, unsubscribe/feedback store, replies, lists
 
-Customer segments (issue 19) plug in through `Person.segment`: the loader fills it when a
-segment source exists, and the digest and report show it; empty means "no segment".
+Customer segments come in through `Person.segment`: the loader fills it from `webzine customers
+score` (or a `segment` list column), and the digest and report show it; empty means "no segment".
 """

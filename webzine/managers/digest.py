@@ -106,7 +106,7 @@ def _counts(items: Sequence[CustomerOutcome]) -> tuple[dict[str, int], float]:
 # --- rendering ------------------------------------------------------------------------------
 
 
-def _environment(templates: Path | None) -> jinja2.Environment:
+def page_environment(templates: Path | None) -> jinja2.Environment:
     folders = [str(f) for f in (templates, BUILTIN_TEMPLATES) if f is not None and f.is_dir()]
     environment = jinja2.Environment(
         loader=jinja2.FileSystemLoader(folders),
@@ -119,7 +119,7 @@ def _environment(templates: Path | None) -> jinja2.Environment:
 
 def render_digest(digest: Digest, *, publication: str, templates: Path | None = None) -> tuple[str, str]:
     """(HTML, plain text) of one digest; a project's templates/managers/digest.*.j2 override the built-in ones."""
-    environment = _environment(templates)
+    environment = page_environment(templates)
     context = {
         "digest": digest, "publication": publication, "calls": digest.calls[:SHOWN_CALLS],
         "notes": digest.notes[:SHOWN_NOTES], "more_calls": max(0, len(digest.calls) - SHOWN_CALLS),

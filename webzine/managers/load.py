@@ -9,8 +9,9 @@ exist yet (nothing served, nothing imported) is simply empty.
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
@@ -20,19 +21,20 @@ from webzine.bounces.store import load_events
 from webzine.config import Settings
 from webzine.errors import IssueError
 from webzine.issue import Issue, load_issue
-from webzine.ledger import Ledger, Row
+from webzine.ledger import Ledger, Row, State
 from webzine.listrecords import RejectReason
 from webzine.managers.facts import Bounce, IssueFacts, Person, Rated, Replied, Sent, Unsubscribed
 from webzine.managers.outcomes import korean_date, most_telling
-from webzine.models import Suppression, SuppressionReason
-from webzine.recipients import load_clean_list
+from webzine.managers.report import IssueSummary, Tally
+from webzine.models import Manager, Suppression, SuppressionReason
+from webzine.recipients import load_clean_list, load_managers
 from webzine.replies.records import Reply
 from webzine.replies.store import load_replies
 from webzine.serve.store import open_existing
 from webzine.suppressions import load_suppressions, normalise
 
 REPLIES_FILE = "replies.jsonl"  # next to [bounces] events, as `webzine replies import` keeps it
-SEGMENT_COLUMN = "segment"  # a subscriber-list column (or issue 19's scores) naming the customer's segment
+SEGMENT_COLUMN = "segment"  # a subscriber-list column; `webzine customers score`'s result wins over it
 _NOT_MAILED = {
     RejectReason.MISSING_EMAIL: "주소가 비어 있음", RejectReason.INVALID_SYNTAX: "주소 형식 오류",
     RejectReason.MULTIPLE_ADDRESSES: "주소가 여러 개 적힘", RejectReason.TYPO_DOMAIN: "주소 오타",
@@ -49,16 +51,23 @@ _SUPPRESSED = {
 def load_people(settings: Settings, today: date) -> tuple[dict[str, Person], dict[str, str]]:
     """Everyone on the subscriber list (kept or not) and every key customer, by lowercased
     address; and why the list cleaner left some of them out of sends."""
+    from webzine.customers import segments_for
+
+    scores = segments_for(settings)
     people: dict[str, Person] = {}
     not_mailed: dict[str, str] = {}
     if settings.path(settings.lists.subscribers).exists():
         clean = load_clean_list(settings, advertising=False, today=today, check_dns=False)
         for r in clean.recipients:
-            people[r.key] = Person(r.email, r.name, r.company, r.manager, segment=r.fields.get(SEGMENT_COLUMN, ""))
+            score = scores.get(r.key)
+            segment = score.segment if score is not None else r.fields.get(SEGMENT_COLUMN, "")
+            people[r.key] = Person(r.email, r.name, r.company, r.manager, segment=segment)
         for reject in clean.rejects:
             key = reject.email.lower()
             if reject.email and key not in people:
-                people[key] = Person(reject.email, reject.name, reject.company, reject.manager)
+                score = scores.get(key)
+                people[key] = Person(reject.email, reject.name, reject.company, reject.manager,
+                                     segment=score.segment if score is not None else "")
                 if reject.reason in _NOT_MAILED:
                     not_mailed[key] = _NOT_MAILED[reject.reason]
     key_file = settings.path(settings.lists.key_customers)
@@ -67,7 +76,8 @@ def load_people(settings: Settings, today: date) -> tuple[dict[str, Person], dic
             email = normalise(cells["email"])
             if not email:
                 continue
-            known = people.get(email.lower()) or Person(email)
+            score = scores.get(email.lower())
+            known = people.get(email.lower()) or Person(email, segment=score.segment if score is not None else "")
             people[email.lower()] = Person(
                 known.email, known.name or cells.get("name", ""), known.company or cells.get("company", ""),
                 cells.get("manager", "") or known.manager, True, known.segment,
@@ -184,3 +194,62 @@ def find_issue(settings: Settings, value: str) -> Issue:
             return issue
     folder = settings.path(settings.build.issues)
     raise IssueError(f"no issue with the slug '{value}' in {folder}.", hint="pass an issues/*.md file or an issue's slug.")
+
+
+def load_history(settings: Settings, ledger: Ledger, issues: Iterable[Issue], key_customers: Iterable[str]) -> list[IssueSummary]:
+    """Headline numbers of every issue that was sent, oldest first, from aggregates only (ledger
+    counts per state, events and replies per issue, unsubscribes per month): a year of a million
+    recipients a month is never read row by row."""
+    counts = {c.issue: c for c in ledger.counts()}
+    sent = sorted((i for i in issues if i.slug in counts), key=lambda i: (i.date, i.slug))
+    store = open_existing(settings)
+    try:
+        webhook_events = store.events() if store is not None else []
+        unsubscribes = [s for s in store.suppressions() if s.reason is SuppressionReason.UNSUBSCRIBED] if store else []
+        ratings = {i.slug: store.ratings(i.slug) for i in sent} if store is not None else {}
+    finally:
+        if store is not None:
+            store.close()
+    file_entries = load_suppressions(settings.path(settings.lists.suppressions)).values()
+    unsubscribes += [s for s in file_entries if s.reason is SuppressionReason.UNSUBSCRIBED]
+    kinds = Counter((e.issue, e.kind) for e in [*load_events(settings.path(settings.bounces.events)), *webhook_events])
+    replies = Counter(r.issue for r in load_replies(settings.path(settings.bounces.events).with_name(REPLIES_FILE))
+                      if r.kind == "human_reply")
+    keys = sorted(set(key_customers))
+    summaries = []
+    for index, issue in enumerate(sent):
+        c = counts[issue.slug]
+        until = sent[index + 1].date if index + 1 < len(sent) else date.max
+        scores = [r.score for r in ratings.get(issue.slug, [])]
+        hard, soft = kinds[(issue.slug, Kind.HARD)], kinds[(issue.slug, Kind.SOFT)] + kinds[(issue.slug, Kind.UNKNOWN)]
+        reached_keys = sum(state is State.ACCEPTED for state, _ in ledger.states(issue.slug, keys).values())
+        rehearsal_only = all(run["transport"] == "outbox" for run in ledger.runs(issue.slug))
+        totals = Tally(
+            "전체", sent=c.total, reached=max(c.accepted - hard - soft, 0), rehearsed=c.accepted if rehearsal_only else 0,
+            hard=hard, soft=soft, delayed=kinds[(issue.slug, Kind.DELAYED)],
+            complaints=kinds[(issue.slug, Kind.COMPLAINT)], unknown=c.unknown + c.deferred, not_sent=c.failed,
+            unsubscribed=sum(1 for s in unsubscribes if s.since and issue.date <= s.since < until),
+            rated=len(scores), rating_sum=sum(scores), replied=replies[issue.slug], key=len(keys),
+            key_reached=reached_keys,
+        )  # fmt: skip
+        summaries.append(IssueSummary(issue.slug, issue.title, issue.date, totals))
+    return summaries
+
+
+@dataclass(frozen=True)
+class Loaded:
+    """Everything the digest and the report of one issue are computed from."""
+
+    issue: Issue
+    people: dict[str, Person]
+    facts: IssueFacts
+    managers: dict[str, Manager]
+
+
+def load_issue_sources(settings: Settings, issue_arg: str, today: date) -> Loaded:
+    """Read every source of one issue once (the commands' edge)."""
+    issue = find_issue(settings, issue_arg)
+    people, not_mailed = load_people(settings, today)
+    with Ledger.open(settings.path(settings.send.ledger)) as ledger:
+        facts = load_facts(settings, issue, ledger, not_mailed=not_mailed)
+    return Loaded(issue, people, facts, load_managers(settings.path(settings.lists.managers)))
