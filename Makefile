@@ -36,7 +36,12 @@ demo: $(VENV)/.installed
 	open('state/demo-dkim.pem', 'wb').write(k.private_bytes(s.Encoding.PEM, s.PrivateFormat.PKCS8, s.NoEncryption()))"
 	WEBZINE_UNSUBSCRIBE_SECRET=$(DEMO_SECRET) WEBZINE_DKIM_PRIVATE_KEY="$$(cat state/demo-dkim.pem)" \
 	  $(WZ) send $(ISSUE) --yes --allow-gaps "$(DEMO_GAPS)"
-	@echo "Outbox: outbox/ (a Maildir any mail client opens); preview: build/2026-12-year-end/preview.html"
+	WEBZINE_DKIM_PRIVATE_KEY="$$(cat state/demo-dkim.pem)" $(WZ) digest send $(ISSUE) --yes
+	$(WZ) digest write $(ISSUE)
+	$(WZ) report $(ISSUE)
+	@echo "Outbox: outbox/ (a Maildir any mail client opens; the account managers' digests are in it too)"
+	@echo "Preview: build/2026-12-year-end/preview.html; report: build/2026-12-year-end/report.html"
+	@echo "Digests as files: build/digests/2026-12-year-end/ (one HTML and CSV per manager, all.csv)"
 
 system-deps:
 	bash .ci/system-deps.sh
