@@ -23,7 +23,7 @@ from webzine.campaign import make_transport, with_overrides
 from webzine.config import Settings
 from webzine.files import atomic_writer
 from webzine.ledger import Ledger, State
-from webzine.managers.digest import Digest, build_digests, digest_csv, render_digest
+from webzine.managers.digest import Digest, build_digests, csv_file, csv_rows, render_digest
 from webzine.issue import load_issue
 from webzine.managers.load import issue_files, load_issue_sources
 from webzine.managers.mail import DigestMessages, RenderedDigest, digest_issue, digest_recipients
@@ -152,10 +152,13 @@ def write(ctx: Context, issue: str, today: str | None) -> int:
 def write_digests(folder: Path, prepared: _Prepared) -> Path:
     """<manager>.html and <manager>.csv per manager, and all.csv; each file written atomically."""
     folder.mkdir(parents=True, exist_ok=True)
+    bodies = []
     for item in prepared.rendered.values():
+        body = csv_rows(item.digest)
+        bodies.append(body)
         _write(folder / f"{item.digest.file_stem}.html", item.html)
-        _write(folder / f"{item.digest.file_stem}.csv", digest_csv([item.digest]))
-    _write(folder / "all.csv", digest_csv(prepared.digests))
+        _write(folder / f"{item.digest.file_stem}.csv", csv_file([body]))
+    _write(folder / "all.csv", csv_file(bodies))
     return folder
 
 

@@ -19,7 +19,7 @@ from webzine.config import Settings
 from webzine.files import atomic_writer
 from webzine.issue import load_issue
 from webzine.ledger import Ledger
-from webzine.managers.load import issue_files, load_history, load_issue_sources
+from webzine.managers.load import Event, issue_files, load_history, load_issue_sources
 from webzine.managers.outcomes import customer_outcomes
 from webzine.managers.report import IssueReport, IssueSummary, build_report, render_report, tally_outcomes
 
@@ -57,7 +57,7 @@ def report(ctx: Context, issue: str | None, history_only: bool, as_json: bool, t
 
 def _issue_report(settings: Settings, issue: str, today: str | None) -> tuple[IssueReport, Path]:
     loaded = load_issue_sources(settings, issue, parse_today(today))
-    history = _summaries(settings, [k for k, p in loaded.people.items() if p.key_customer])
+    history = _summaries(settings, [k for k, p in loaded.people.items() if p.key_customer], loaded.events)
     counts = tally_outcomes(customer_outcomes(loaded.people, loaded.facts))
     built = build_report(counts, loaded.managers, slug=loaded.issue.slug, title=loaded.issue.title,
                          day=loaded.issue.date, history=history)
@@ -75,7 +75,7 @@ def _history(settings: Settings) -> tuple[IssueReport, Path]:
     return built, settings.path(settings.build.output) / HISTORY_FOLDER / "report.html"
 
 
-def _summaries(settings: Settings, key_customers: list[str]) -> list[IssueSummary]:
+def _summaries(settings: Settings, key_customers: list[str], events: list[Event] | None = None) -> list[IssueSummary]:
     issues = [load_issue(path) for path in issue_files(settings)]
     with Ledger.open(settings.path(settings.send.ledger)) as ledger:
-        return load_history(settings, ledger, issues, key_customers)
+        return load_history(settings, ledger, issues, key_customers, events=events)

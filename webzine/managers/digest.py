@@ -9,6 +9,7 @@ Rendering (HTML and text from templates/digest.*.j2, CSV) is pure; writing is th
 from __future__ import annotations
 
 import csv
+import functools
 import io
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
@@ -106,7 +107,9 @@ def _counts(items: Sequence[CustomerOutcome]) -> tuple[dict[str, int], float]:
 # --- rendering ------------------------------------------------------------------------------
 
 
+@functools.lru_cache(maxsize=8)
 def page_environment(templates: Path | None) -> jinja2.Environment:
+    """One environment per template folder: each page template is compiled once per process."""
     folders = [str(f) for f in (templates, BUILTIN_TEMPLATES) if f is not None and f.is_dir()]
     environment = jinja2.Environment(
         loader=jinja2.FileSystemLoader(folders),
@@ -135,18 +138,31 @@ CSV_HEADER = ("담당자", "고객", "회사", "이메일", "핵심 고객", "�
 
 def digest_csv(digests: Iterable[Digest]) -> str:
     """Every customer of the given digests, one row each; UTF-8 with a BOM so Excel opens it."""
+    return csv_file(csv_rows(digest) for digest in digests)
+
+
+def csv_file(bodies: Iterable[str]) -> str:
+    """A CSV file from `csv_rows` bodies (all.csv reuses every manager's)."""
+    return "\ufeff" + _csv_lines([CSV_HEADER]) + "".join(bodies)
+
+
+def csv_rows(digest: Digest) -> str:
+    """The CSV rows of one digest, without the header."""
+    return _csv_lines(_csv_row(digest.name, item) for item in digest.customers)
+
+
+def _csv_lines(rows: Iterable[Sequence[str]]) -> str:
     out = io.StringIO()
-    out.write("\ufeff")
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(CSV_HEADER)
-    for digest in digests:
-        for item in digest.customers:
-            writer.writerow(_csv_row(digest.name, item))
+    csv.writer(out, lineterminator="\r\n").writerows(rows)
     return out.getvalue()
 
 
 def _csv_row(manager: str, item: CustomerOutcome) -> list[str]:
     person, reply, rating, unsub = item.person, item.reply, item.rating, item.unsubscribed
+    if not (item.detail or unsub or rating or reply or item.calls or item.suggestion):
+        # most customers: only who they are and that it arrived
+        return [_cell(manager), _cell(person.name), _cell(person.company), _cell(person.email),
+                "예" if person.key_customer else "", _cell(person.segment), item.label, "", "", "", "", "", "", "", ""]
     return [_cell(value) for value in (
         manager, person.name, person.company, person.email, "예" if person.key_customer else "", person.segment,
         item.label, item.detail, item.suggestion,
@@ -158,6 +174,9 @@ def _csv_row(manager: str, item: CustomerOutcome) -> list[str]:
     )]  # fmt: skip
 
 
+_FORMULA_STARTS = frozenset("=+-@")
+
+
 def _cell(text: str) -> str:
     """Text from outside as a CSV cell: a leading =, +, - or @ would start a formula in Excel."""
-    return "'" + text if text[:1] in ("=", "+", "-", "@") else text
+    return "'" + text if text and text[0] in _FORMULA_STARTS else text

@@ -9,15 +9,17 @@ exist yet (nothing served, nothing imported) is simply empty.
 
 from __future__ import annotations
 
+import json
+import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 from webzine.audit import read_key_customers
 from webzine.bounces.events import BounceEvent, Kind
-from webzine.bounces.store import load_events
+from webzine.bounces.store import read_records
 from webzine.config import Settings
 from webzine.errors import IssueError
 from webzine.issue import Issue, load_issue
@@ -27,13 +29,16 @@ from webzine.managers.facts import Bounce, IssueFacts, Person, Rated, Replied, S
 from webzine.managers.outcomes import korean_date, most_telling
 from webzine.managers.report import IssueSummary, Tally
 from webzine.models import Manager, Suppression, SuppressionReason
-from webzine.recipients import load_clean_list, load_managers
+from webzine.addresses import BadAddress, Normaliser
+from webzine.listio import read_table
+from webzine.recipients import load_managers
 from webzine.replies.records import Reply
 from webzine.replies.store import load_replies
 from webzine.serve.store import open_existing
 from webzine.suppressions import load_suppressions, normalise
 
 REPLIES_FILE = "replies.jsonl"  # next to [bounces] events, as `webzine replies import` keeps it
+_ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 SEGMENT_COLUMN = "segment"  # a subscriber-list column; `webzine customers score`'s result wins over it
 _NOT_MAILED = {
     RejectReason.MISSING_EMAIL: "주소가 비어 있음", RejectReason.INVALID_SYNTAX: "주소 형식 오류",
@@ -49,27 +54,42 @@ _SUPPRESSED = {
 
 
 def load_people(settings: Settings, today: date) -> tuple[dict[str, Person], dict[str, str]]:
-    """Everyone on the subscriber list (kept or not) and every key customer, by lowercased
-    address; and why the list cleaner left some of them out of sends."""
+    """Everyone on the subscriber list and every key customer, by lowercased normalised address;
+    and, for rows that cannot have been mailed, why (an address that does not parse, consent
+    missing or older than [lists] consent_max_age_days). The list is read, not cleaned: the
+    ledger already says who was mailed, and cleaning a million rows costs ten seconds."""
     from webzine.customers import segments_for
 
     scores = segments_for(settings)
     people: dict[str, Person] = {}
     not_mailed: dict[str, str] = {}
-    if settings.path(settings.lists.subscribers).exists():
-        clean = load_clean_list(settings, advertising=False, today=today, check_dns=False)
-        for r in clean.recipients:
-            score = scores.get(r.key)
-            segment = score.segment if score is not None else r.fields.get(SEGMENT_COLUMN, "")
-            people[r.key] = Person(r.email, r.name, r.company, r.manager, segment=segment)
-        for reject in clean.rejects:
-            key = reject.email.lower()
-            if reject.email and key not in people:
+    path = settings.path(settings.lists.subscribers)
+    if path.exists():
+        table = read_table(path, wanted=("email", "name", "company", "manager", "consent_at", SEGMENT_COLUMN))
+        at = [table.columns.get(name, -1) for name in ("name", "company", "manager", "consent_at")]
+        at.append(table.columns.get(SEGMENT_COLUMN, next((i for h, i in table.extras if h == SEGMENT_COLUMN), -1)))
+        email_at = table.require("email")
+        cutoff = (today - timedelta(days=settings.lists.consent_max_age_days)).isoformat()
+        parse = Normaliser().parse
+        for chunk in table.chunks():
+            for cells in chunk:
+                width = len(cells)
+                name, company, manager, consent, segment = (cells[i].strip() if 0 <= i < width else "" for i in at)
+                try:
+                    email, key, _ = parse(cells[email_at] if email_at < width else "")
+                except BadAddress as bad:
+                    if bad.email and bad.email.lower() not in people:
+                        people[bad.email.lower()] = Person(bad.email, name, company, manager)
+                        not_mailed[bad.email.lower()] = _NOT_MAILED.get(RejectReason(bad.reason), "주소 형식 오류")
+                    continue
+                if key in people:
+                    continue  # a duplicate row: the first one counts, as in the cleaner
                 score = scores.get(key)
-                people[key] = Person(reject.email, reject.name, reject.company, reject.manager,
-                                     segment=score.segment if score is not None else "")
-                if reject.reason in _NOT_MAILED:
-                    not_mailed[key] = _NOT_MAILED[reject.reason]
+                people[key] = Person(email, name, company, manager, segment=score.segment if score else segment)
+                if not consent:
+                    not_mailed[key] = _NOT_MAILED[RejectReason.CONSENT_MISSING]
+                elif _ISO_DAY.fullmatch(consent) and consent < cutoff:
+                    not_mailed[key] = _NOT_MAILED[RejectReason.CONSENT_EXPIRED]
     key_file = settings.path(settings.lists.key_customers)
     if key_file.exists():
         for _, cells in read_key_customers(key_file):
@@ -85,18 +105,57 @@ def load_people(settings: Settings, today: date) -> tuple[dict[str, Person], dic
     return people, not_mailed
 
 
-def load_facts(settings: Settings, issue: Issue, ledger: Ledger, *, not_mailed: dict[str, str] | None = None) -> IssueFacts:
-    """Everything the issue left behind, from every source."""
-    sends = {row.key: _sent(row) for row in ledger.rows(issue.slug)}
+@dataclass(frozen=True, slots=True)
+class Event:
+    """What the digest and the report need of a bounce event (the store holds much more)."""
+
+    issue: str | None
+    key: str
+    kind: str
+    provider: str
+    status: str
+    reason: str
+    diagnostic: str
+    at: str  # ISO 8601, "" when unknown
+
+
+def _event_from_line(line: str) -> Event:
+    data = json.loads(line)
+    return Event(data.get("issue"), data["email"].lower(), data["kind"], data.get("provider", "mail"),
+                 data.get("status") or "", data.get("reason", ""), data.get("diagnostic", ""),
+                 data.get("occurred_at") or "")
+
+
+def _event_from(event: BounceEvent) -> Event:
+    return Event(event.issue, event.key, event.kind.value, event.provider, event.status or "", event.reason,
+                 event.diagnostic, event.occurred_at.isoformat() if event.occurred_at else "")
+
+
+def load_events(settings: Settings) -> list[Event]:
+    """The bounce events file and the events `webzine serve` received, read once: the file is
+    parsed as plain JSON (a year of a million recipients a month holds a quarter of a million)."""
     store = open_existing(settings)
     try:
-        webhook_events = store.events() if store is not None else []
+        webhook = store.events() if store is not None else []
+    finally:
+        if store is not None:
+            store.close()
+    stored = read_records(settings.path(settings.bounces.events), _event_from_line, "a bounce event")
+    return [*stored, *map(_event_from, webhook)]
+
+
+def load_facts(settings: Settings, issue: Issue, ledger: Ledger, *, not_mailed: dict[str, str] | None = None,
+               events: list[Event] | None = None) -> IssueFacts:
+    """Everything the issue left behind, from every source (`events` when already read)."""
+    sends = {row.key: _sent(row) for row in ledger.rows(issue.slug)}
+    events = load_events(settings) if events is None else events
+    store = open_existing(settings)
+    try:
         store_suppressions = store.suppressions() if store is not None else []
         ratings = store.ratings(issue.slug) if store is not None else []
     finally:
         if store is not None:
             store.close()
-    events = [*load_events(settings.path(settings.bounces.events)), *webhook_events]
     suppressions = [*store_suppressions, *load_suppressions(settings.path(settings.lists.suppressions)).values()]
     unsubscribes, suppressed = _unsubscribes(suppressions, events, issue)
     replies = [r for r in load_replies(settings.path(settings.bounces.events).with_name(REPLIES_FILE))
@@ -135,7 +194,7 @@ def _sent(row: Row) -> Sent:
     return Sent(row.email, row.state.value, rehearsal(row), row.text, row.claimed_at)
 
 
-def _bounces(events: Iterable[BounceEvent], issue: Issue, sends: dict[str, Sent]) -> dict[str, Bounce]:
+def _bounces(events: Iterable[Event], issue: Issue, sends: dict[str, Sent]) -> dict[str, Bounce]:
     """Reports about this issue: those that name it (VERP, Message-ID), and those that name no
     issue but came after this issue was sent to that address."""
     found: dict[str, list[Bounce]] = defaultdict(list)
@@ -143,15 +202,15 @@ def _bounces(events: Iterable[BounceEvent], issue: Issue, sends: dict[str, Sent]
         key = event.key
         if event.issue is not None and event.issue != issue.slug:
             continue
-        when = event.occurred_at.isoformat() if event.occurred_at else ""
+        when = event.at
         if event.issue is None and not (key in sends and when and when >= sends[key].at):
             continue
-        found[key].append(Bounce(event.kind.value, event.reason, event.status or "", event.diagnostic, when))
+        found[key].append(Bounce(event.kind, event.reason, event.status, event.diagnostic, when))
     telling = {key: most_telling(items) for key, items in found.items()}
     return {key: bounce for key, bounce in telling.items() if bounce is not None}
 
 
-def _unsubscribes(suppressions: Iterable[Suppression], events: Iterable[BounceEvent],
+def _unsubscribes(suppressions: Iterable[Suppression], events: Iterable[Event],
                   issue: Issue) -> tuple[dict[str, Unsubscribed], dict[str, str]]:
     """(who unsubscribed on or after the issue's date, and how; why others were not mailed)."""
     unsubscribes: dict[str, Unsubscribed] = {}
@@ -163,11 +222,10 @@ def _unsubscribes(suppressions: Iterable[Suppression], events: Iterable[BounceEv
         else:
             when = f"{korean_date(since)} " if since else ""
             suppressed.setdefault(entry.key, f"{when}{_SUPPRESSED.get(entry.reason, '발송 제외')}")
+    since = issue.date.isoformat()
     for event in events:
-        if event.kind is Kind.UNSUBSCRIBE and event.occurred_at and event.occurred_at.date() >= issue.date \
-                and event.issue in (None, issue.slug):
-            unsubscribes.setdefault(event.key, Unsubscribed(event.occurred_at.date().isoformat(),
-                                                            "mail" if event.provider == "mail" else event.provider))
+        if event.kind == Kind.UNSUBSCRIBE.value and event.at[:10] >= since and event.issue in (None, issue.slug):
+            unsubscribes.setdefault(event.key, Unsubscribed(event.at[:10], event.provider))
     return unsubscribes, suppressed
 
 
@@ -196,15 +254,16 @@ def find_issue(settings: Settings, value: str) -> Issue:
     raise IssueError(f"no issue with the slug '{value}' in {folder}.", hint="pass an issues/*.md file or an issue's slug.")
 
 
-def load_history(settings: Settings, ledger: Ledger, issues: Iterable[Issue], key_customers: Iterable[str]) -> list[IssueSummary]:
+def load_history(settings: Settings, ledger: Ledger, issues: Iterable[Issue], key_customers: Iterable[str], *,
+                 events: list[Event] | None = None) -> list[IssueSummary]:
     """Headline numbers of every issue that was sent, oldest first, from aggregates only (ledger
     counts per state, events and replies per issue, unsubscribes per month): a year of a million
     recipients a month is never read row by row."""
     counts = {c.issue: c for c in ledger.counts()}
     sent = sorted((i for i in issues if i.slug in counts), key=lambda i: (i.date, i.slug))
+    events = load_events(settings) if events is None else events
     store = open_existing(settings)
     try:
-        webhook_events = store.events() if store is not None else []
         unsubscribes = [s for s in store.suppressions() if s.reason is SuppressionReason.UNSUBSCRIBED] if store else []
         ratings = {i.slug: store.ratings(i.slug) for i in sent} if store is not None else {}
     finally:
@@ -212,7 +271,7 @@ def load_history(settings: Settings, ledger: Ledger, issues: Iterable[Issue], ke
             store.close()
     file_entries = load_suppressions(settings.path(settings.lists.suppressions)).values()
     unsubscribes += [s for s in file_entries if s.reason is SuppressionReason.UNSUBSCRIBED]
-    kinds = Counter((e.issue, e.kind) for e in [*load_events(settings.path(settings.bounces.events)), *webhook_events])
+    kinds = Counter((e.issue, Kind(e.kind)) for e in events)
     replies = Counter(r.issue for r in load_replies(settings.path(settings.bounces.events).with_name(REPLIES_FILE))
                       if r.kind == "human_reply")
     keys = sorted(set(key_customers))
@@ -244,12 +303,14 @@ class Loaded:
     people: dict[str, Person]
     facts: IssueFacts
     managers: dict[str, Manager]
+    events: list[Event]
 
 
 def load_issue_sources(settings: Settings, issue_arg: str, today: date) -> Loaded:
     """Read every source of one issue once (the commands' edge)."""
     issue = find_issue(settings, issue_arg)
     people, not_mailed = load_people(settings, today)
+    events = load_events(settings)
     with Ledger.open(settings.path(settings.send.ledger)) as ledger:
-        facts = load_facts(settings, issue, ledger, not_mailed=not_mailed)
-    return Loaded(issue, people, facts, load_managers(settings.path(settings.lists.managers)))
+        facts = load_facts(settings, issue, ledger, not_mailed=not_mailed, events=events)
+    return Loaded(issue, people, facts, load_managers(settings.path(settings.lists.managers)), events)

@@ -101,6 +101,10 @@ def _email_of(key: str, facts: IssueFacts) -> str:
 def outcome(person: Person, facts: IssueFacts) -> CustomerOutcome:
     key = person.key
     sent, bounce = facts.sends.get(key), facts.bounces.get(key)
+    if (sent is not None and sent.state == "accepted" and bounce is None and not person.key_customer
+            and key not in facts.unsubscribes and key not in facts.ratings and key not in facts.replies):
+        # most customers: it went out and nothing came back
+        return CustomerOutcome(person, Status.REHEARSED if sent.rehearsal else Status.DELIVERED)
     status, detail = _status(sent, bounce, facts.suppressed.get(key, ""))
     suggestion = _suggestion(person.email, bounce) if status is Status.HARD else ""
     unsubscribed, rating, reply = facts.unsubscribes.get(key), facts.ratings.get(key), facts.replies.get(key)
