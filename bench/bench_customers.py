@@ -4,7 +4,8 @@ five CSV exports (one a month, UTF-8 with a BOM and CP949 as editors have them),
 
 Each engine runs in its own process (peak memory is that process's maximum resident set): the
 polars engine the command uses (`webzine.customers.totals.OrderTotals`), and the same steps in
-plain Python dicts, fed by the same reader. Both must give the same totals for every customer.
+plain Python, line by line, fed by the same reader with the same cell rules. Both must give the
+same totals for every customer.
 
     python bench/bench_customers.py [--lines 5000000] [--customers 1000000] [--keep DIR]
 """
@@ -15,6 +16,7 @@ import argparse
 import hashlib
 import os
 import random
+import resource
 import subprocess
 import sys
 import tempfile
@@ -54,27 +56,72 @@ def generate(folder: Path, lines: int, customers: int, files: int = 5) -> list[P
     return paths
 
 
-class DictTotals:
-    """The plain-Python engine: an order's lines summed in a dict by order number, then per customer."""
+class PlainTotals:
+    """The same steps in plain Python, line by line: each distinct cell parsed once through a dict
+    cache (the same rules), lines summed per order in a dict, then per customer."""
 
-    def __init__(self) -> None:
-        self.orders: dict[str, list] = {}  # type: ignore[type-arg]  # order → [key, day, amount, file, lines]
-        self.repeated = 0
+    def __init__(self, today: date, cutoff: date, summary) -> None:  # type: ignore[no-untyped-def]
+        from webzine.addresses import Normaliser
 
-    def add(self, file: int, keys: list[str], orders: list[str], days: list[int], amounts: list[int]) -> None:
-        table = self.orders
-        for key, order, day, amount in zip(keys, orders, days, amounts):
+        self.today, self.cutoff, self.summary, self.normaliser = today.toordinal(), cutoff.toordinal(), summary, Normaliser()
+        self.caches: dict[str, dict] = {"email": {}, "ordered_at": {}, "amount": {}, "status": {}}  # type: ignore[type-arg]
+        self.orders: dict[str, list] = {}  # type: ignore[type-arg]  # order → [key, day, amount, file]
+        self.people: dict[str, tuple[str, ...]] = {}
+
+    def _address(self, cell: str) -> str:
+        from webzine.addresses import BadAddress
+
+        try:
+            return self.normaliser.parse(cell)[0]
+        except BadAddress:
+            return ""
+
+    def add(self, file: int, source: str, first_row: int, frame) -> None:  # type: ignore[no-untyped-def]
+        from webzine.customers.values import is_cancelled, parse_amount, parse_date
+
+        cells = frame.to_dict(as_series=False)
+
+        rules = {"email": self._address, "ordered_at": lambda text: parse_date(text).toordinal(),
+                 "amount": parse_amount, "status": is_cancelled}
+        columns = {}
+        for name, rule in rules.items():
+            if name not in cells:
+                continue
+            cache = self.caches[name]
+            texts = [text.strip() for text in cells[name]]
+            if name == "ordered_at":
+                texts = [text[:10] if len(text) > 10 and text[10] in " T" else text for text in texts]
+            for text in dict.fromkeys(texts):
+                if text not in cache and text:
+                    cache[text] = rule(text)
+            columns[name] = [cache.get(text) for text in texts]
+        emails, days, amounts = columns["email"], columns["ordered_at"], columns["amount"]
+        cancelled = columns.get("status") or [False] * len(emails)
+        orders = cells["order"]
+        names = cells.get("name") or [""] * len(emails)
+        table, people, today, summary = self.orders, self.people, self.today, self.summary
+        for index, email in enumerate(emails):
+            if days[index] is None and not email:
+                continue
+            summary.lines += 1
+            if not email or cancelled[index] or days[index] > today:
+                continue
+            summary.counted += 1
+            key = email.lower()
+            if key not in people:
+                people[key] = (email, names[index].strip())
+            order = orders[index]
             entry = table.get(order)
             if entry is None:
-                table[order] = [key, day, amount, file]
+                table[order] = [key, days[index], amounts[index], file]
             elif entry[3] != file:
-                self.repeated += 1
+                summary.repeated += 1
             else:
-                if day > entry[1]:
-                    entry[1] = day
-                entry[2] += amount
+                entry[1] = max(entry[1], days[index])
+                entry[2] += amounts[index]
 
-    def finish(self, cutoff: int) -> tuple[list[tuple[str, int, int, int]], int, None]:
+    def finish(self):  # type: ignore[no-untyped-def]
+        cutoff = self.cutoff
         customers: dict[str, list[int]] = {}
         for key, day, amount, _ in self.orders.values():
             found = customers.get(key)
@@ -85,7 +132,12 @@ class DictTotals:
             if day >= cutoff:
                 found[1] += 1
                 found[2] += amount
-        return [(key, *values) for key, values in customers.items()], self.repeated, None  # type: ignore[misc]
+        import polars as pl
+
+        from webzine.customers.totals import CUSTOMER_SCHEMA
+
+        rows = [(key, *self.people[key], "", "", *customers[key]) for key in sorted(customers)]
+        return pl.DataFrame(rows, schema=CUSTOMER_SCHEMA, orient="row")
 
 
 def run_engine(engine: str, paths: list[str]) -> None:
@@ -95,26 +147,33 @@ def run_engine(engine: str, paths: list[str]) -> None:
     from webzine.customers.scoring import score_customers
 
     start = time.perf_counter()
+    from webzine.customers.totals import OrderTotals
+
     totals, summary = read_orders(paths, today=TODAY, period_days=730,
-                                  totals=DictTotals() if engine == "python" else None)  # type: ignore[arg-type]
+                                  engine=PlainTotals if engine == "python" else OrderTotals)  # type: ignore[arg-type]
     read = time.perf_counter() - start
+    read_peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     scores = score_customers(totals, [(name, parse_rule(rule)) for name, rule in DEFAULT_SEGMENTS], TODAY)
     took = time.perf_counter() - start
-    digest = hashlib.sha256("".join(f"{t.key},{t.last_order},{t.orders},{t.value};" for t in totals).encode()).hexdigest()
-    print(f"{engine}\t{read:.1f}\t{took:.1f}\t{len(scores)}\t{summary.counted}\t{digest[:12]}", flush=True)
+    digest = hashlib.sha256("".join(f"{key},{day},{orders},{value};" for key, day, orders, value in
+                                    totals.select("key", "day", "orders", "value").iter_rows()).encode()).hexdigest()
+    print(f"{engine}\t{read:.1f}\t{took:.1f}\t{scores.height}\t{summary.counted}\t{digest[:12]}\t{read_peak:.0f}",
+          flush=True)
 
 
 def measure(engine: str, paths: list[Path]) -> tuple[list[str], float]:
-    """Run one engine in a child; its output fields and its peak RSS in MB."""
+    """Run one engine in a child; its output fields (and its CPU seconds) and its peak RSS in MB."""
+    # As `webzine customers score` runs it: polars' allocator returns freed pages at once.
+    env = {**os.environ, "_RJEM_MALLOC_CONF": "dirty_decay_ms:0,muzzy_decay_ms:0"}
     child = subprocess.Popen([sys.executable, __file__, "--engine", engine, *map(str, paths)],
-                             stdout=subprocess.PIPE, text=True)
+                             stdout=subprocess.PIPE, text=True, env=env)
     assert child.stdout is not None
     output = child.stdout.read()
     _, status, usage = os.wait4(child.pid, 0)
     child.returncode = os.waitstatus_to_exitcode(status)
     if child.returncode:
         raise SystemExit(f"{engine} failed (exit {child.returncode})")
-    return output.strip().split("\t"), usage.ru_maxrss / 1024
+    return [*output.strip().split("\t"), f"{usage.ru_utime + usage.ru_stime:.1f}"], usage.ru_maxrss / 1024
 
 
 def main() -> int:
@@ -132,18 +191,20 @@ def main() -> int:
         folder = args.keep or Path(temporary)
         folder.mkdir(parents=True, exist_ok=True)
         start = time.perf_counter()
-        paths = generate(folder, args.lines, args.customers)
+        existing = sorted(folder.glob("orders-*.csv"))
+        paths = existing if args.keep and existing else generate(folder, args.lines, args.customers)
         size = sum(path.stat().st_size for path in paths)
         print(f"generated {args.lines:,} lines of {args.customers:,} customers in {len(paths)} files, "
               f"{size / 1e6:,.0f} MB, in {time.perf_counter() - start:.0f} s; load average {os.getloadavg()[0]:.1f}")
-        print(f"{'engine':8} {'read+sum s':>10} {'total s':>8} {'peak MB':>8} {'customers':>10} {'lines kept':>11}  digest")
+        print(f"{'engine':8} {'read+sum s':>10} {'total s':>8} {'CPU s':>6} {'peak MB':>8} {'customers':>10} "
+              f"{'lines kept':>11}  digest")
         digests = set()
         for engine in ("polars", "python"):
             fields, peak = measure(engine, paths)
-            name, read, took, customers, kept, digest = fields
+            name, read, took, customers, kept, digest, _, cpu = fields
             digests.add(digest)
-            print(f"{name:8} {float(read):>10.1f} {float(took):>8.1f} {peak:>8.0f} {int(customers):>10,} "
-                  f"{int(kept):>11,}  {digest}")
+            print(f"{name:8} {float(read):>10.1f} {float(took):>8.1f} {float(cpu):>6.1f} {peak:>8.0f} "
+                  f"{int(customers):>10,} {int(kept):>11,}  {digest}")
         print("same totals from both engines" if len(digests) == 1 else "THE ENGINES DISAGREE")
         return 0 if len(digests) == 1 else 1
 

@@ -11,6 +11,7 @@ from datetime import date
 from pathlib import Path
 
 import openpyxl
+import polars as pl
 import pytest
 from click.testing import CliRunner
 from conftest import CONFIG as TOML
@@ -19,7 +20,8 @@ from webzine.cli import cli, main
 from webzine.customers import segments_for
 from webzine.customers.orders import read_orders
 from webzine.customers.rules import DEFAULT_SEGMENTS, parse_rule
-from webzine.customers.scoring import quintiles, score_customers
+from webzine.customers.scoring import quintiles, score_customers, scores_of
+from webzine.customers.totals import ReadSummary
 from webzine.customers.values import is_cancelled, parse_amount, parse_date
 from webzine.config import load_settings
 from webzine.errors import ListError
@@ -92,12 +94,13 @@ def write_xlsx(path: Path, rows: list[list[str]]) -> Path:
     return path
 
 
-def check_answers(scores: list) -> None:  # type: ignore[type-arg]
-    found = {s.key: (s.days, s.orders, s.value, s.r, s.f, s.m, s.segment) for s in scores}
-    assert found == ANSWERS
+def check_answers(scores: pl.DataFrame) -> None:
+    found = {key: values for key, *values in scores.select("key", "days", "orders", "value", "r", "f", "m",
+                                                           "segment").iter_rows()}
+    assert found == {key: list(values) for key, values in ANSWERS.items()}
 
 
-def score(paths: list[Path]):  # type: ignore[no-untyped-def]
+def score(paths: list[Path]) -> tuple[pl.DataFrame, ReadSummary]:
     totals, summary = read_orders(paths, today=TODAY, period_days=730)
     rules = [(name, parse_rule(rule)) for name, rule in DEFAULT_SEGMENTS]
     return score_customers(totals, rules, TODAY), summary
@@ -107,8 +110,9 @@ def test_a_cp949_export_scores_as_the_answer_key(tmp_path: Path) -> None:
     scores, summary = score([write_csv(tmp_path / "orders.csv", LINES)])
     check_answers(scores)
     assert (summary.lines, summary.cancelled, summary.no_address, summary.future) == (len(LINES), 3, 1, 1)
-    alice = next(s for s in scores if s.key == "alice@example.com")
-    assert (alice.email, alice.name, alice.manager) == ("ALICE@example.com", "앨리스", "m1")
+    alice = scores_of(scores)["alice@example.com"]
+    assert (alice.email, alice.name, alice.manager, alice.last_order) == ("ALICE@example.com", "앨리스", "m1",
+                                                                          date(2026, 11, 20))
     assert alice.rule == "r >= 4 and orders <= 1 (r=4, orders=1)"
 
 
@@ -183,14 +187,14 @@ def test_column_names_the_amount_column_an_export_calls_otherwise(tmp_path: Path
     with pytest.raises(ListError, match="no 금액"):
         read_orders([path], today=TODAY, period_days=730)
     totals, _ = read_orders([path], today=TODAY, period_days=730, overrides={"금액": "최종 금액(원)"})
-    assert [(t.key, t.orders, t.value) for t in totals] == [("a@example.com", 1, 5000)]
+    assert totals.select("key", "orders", "value").rows() == [("a@example.com", 1, 5000)]
 
 
 def test_the_preferred_amount_column_wins_when_an_export_has_several(tmp_path: Path) -> None:
     header = ["주문번호", "주문일", "이메일", "주문금액", "실결제금액"]
     path = write_csv(tmp_path / "orders.csv", [["1", "2026-11-03", "a@example.com", "9,000", "7,500"]], header=header)
     totals, _ = read_orders([path], today=TODAY, period_days=730)
-    assert totals[0].value == 7500
+    assert totals["value"].to_list() == [7500]
 
 
 def test_cell_rules() -> None:

@@ -13,8 +13,9 @@ from dataclasses import dataclass
 from datetime import date
 from html import escape
 
+import polars as pl
+
 from webzine.customers.rules import MEASURES
-from webzine.customers.scoring import Score
 
 _COLOURS = ("#1b7f5b", "#4aa37a", "#8cc7a1", "#e0a43a", "#c4553a", "#8a8f98", "#5b6bbf", "#b06ab3")
 
@@ -27,34 +28,31 @@ class SegmentRow:
     value: int
 
 
-def segment_rows(scores: Sequence[Score], segments: Sequence[tuple[str, str]]) -> list[SegmentRow]:
+def segment_rows(scores: pl.DataFrame, segments: Sequence[tuple[str, str]]) -> list[SegmentRow]:
     """One row per configured segment (in order), then customers no rule matched."""
-    counts: Counter[str] = Counter()
-    values: Counter[str] = Counter()
-    for score in scores:
-        counts[score.segment] += 1
-        values[score.segment] += score.value
-    rows = [SegmentRow(name, rule or "(everyone else)", counts[name], values[name]) for name, rule in segments]
-    if counts[""]:
-        rows.append(SegmentRow("(none)", "no rule matched", counts[""], values[""]))
+    sizes = {segment: (count, value) for segment, count, value in
+             scores.group_by("segment").agg(pl.len(), pl.col("value").sum()).iter_rows()}
+    rows = [SegmentRow(name, rule or "(everyone else)", *sizes.get(name, (0, 0))) for name, rule in segments]
+    if "" in sizes:
+        rows.append(SegmentRow("(none)", "no rule matched", *sizes[""]))
     return rows
 
 
-def manager_rows(scores: Sequence[Score], segment_names: Sequence[str]) -> list[list[str]]:
+def manager_rows(scores: pl.DataFrame, segment_names: Sequence[str]) -> list[list[str]]:
     """Per account manager (blank last): customers in each segment."""
     by_manager: dict[str, Counter[str]] = defaultdict(Counter)
-    for score in scores:
-        by_manager[score.manager][score.segment] += 1
+    for manager, segment, count in scores.group_by("manager", "segment").agg(pl.len()).iter_rows():
+        by_manager[manager][segment] = count
     return [[manager or "(none)", *(f"{counts[name]:,}" for name in segment_names), f"{sum(counts.values()):,}"]
             for manager, counts in sorted(by_manager.items(), key=lambda item: (item[0] == "", item[0]))]
 
 
-def rf_grid(scores: Sequence[Score]) -> dict[tuple[int, int], int]:
+def rf_grid(scores: pl.DataFrame) -> dict[tuple[int, int], int]:
     """Customers per (R, F) score pair."""
-    return Counter((score.r, score.f) for score in scores)
+    return {(r, f): count for r, f, count in scores.group_by("r", "f").agg(pl.len()).iter_rows()}
 
 
-def report_page(title: str, scores: Sequence[Score], segments: Sequence[tuple[str, str]], today: date,
+def report_page(title: str, scores: pl.DataFrame, segments: Sequence[tuple[str, str]], today: date,
                 notes: Sequence[str], managers: Mapping[str, str]) -> str:
     """The whole report page (one file, no outside assets)."""
     rows = segment_rows(scores, segments)
@@ -73,7 +71,7 @@ def report_page(title: str, scores: Sequence[Score], segments: Sequence[tuple[st
 <style>body{{font-family:sans-serif;max-width:60rem;margin:2rem auto;color:#222}}
 table{{border-collapse:collapse;margin:1rem 0}}td,th{{border:1px solid #ccc;padding:.3rem .6rem;text-align:right}}
 td:first-child,th:first-child{{text-align:left}}code{{font-size:.9em}}</style></head>
-<body><h1>{escape(title)} — 고객 분석 ({today.isoformat()} 기준, 고객 {len(scores):,}명)</h1>
+<body><h1>{escape(title)} — 고객 분석 ({today.isoformat()} 기준, 고객 {scores.height:,}명)</h1>
 <h2>고객군 크기</h2>
 {segment_chart(rows)}
 <table><tr><th>고객군</th><th>규칙 (위에서부터 먼저 맞는 규칙)</th><th>고객 수</th><th>기간 내 구매액</th></tr>

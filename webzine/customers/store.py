@@ -15,9 +15,12 @@ from typing import TYPE_CHECKING
 from webzine.customers.proposals import Proposal
 from webzine.customers.scoring import Score
 from webzine.errors import ListError
+from webzine.files import atomic_writer
 from webzine.listio import read_table, write_csv
 
 if TYPE_CHECKING:
+    import polars as pl
+
     from webzine.config import Settings
 
 SCORE_COLUMNS = ("email", "name", "r", "f", "m", "segment", "rule", "company", "manager", "last_order", "days",
@@ -29,12 +32,18 @@ def customers_dir(settings: Settings) -> Path:
     return settings.path(settings.build.output) / "customers"
 
 
-def write_scores(folder: Path, scores: Iterable[Score], today: date) -> Path:
+def write_scores(folder: Path, scores: pl.DataFrame, today: date) -> Path:
+    """scores.csv from `scoring.score_customers`' frame (written by polars: a million rows in a
+    second)."""
+    import polars as pl
+
     folder.mkdir(parents=True, exist_ok=True)
-    day = today.isoformat()
-    return write_csv(folder / "scores.csv", SCORE_COLUMNS, (
-        (s.email, s.name, s.r, s.f, s.m, s.segment, s.rule, s.company, s.manager, s.last_order.isoformat(), s.days,
-         s.orders, s.value, day) for s in scores))
+    path = folder / "scores.csv"
+    with atomic_writer(path, encoding="utf-8", newline="") as handle:
+        handle.flush()
+        scores.with_columns(scored_on=pl.lit(today)).select(SCORE_COLUMNS).write_csv(
+            handle.buffer, include_bom=True, line_terminator="\r\n")
+    return path
 
 
 def write_proposals(path: Path, proposals: Iterable[Proposal]) -> Path:
