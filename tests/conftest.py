@@ -4,10 +4,25 @@ from __future__ import annotations
 
 import os
 import textwrap
+from datetime import date
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+# The suite's clock: every command and stage under test takes "today" from here (WEBZINE_TODAY
+# for the CLI, TODAY for direct calls), so no result depends on the day the suite runs. It is the
+# sample issue's month, in which the sample list's consents are all current.
+TODAY = date(2026, 12, 1)
+
+
+@pytest.fixture(autouse=True)
+def _pinned_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No test sees the developer's WEBZINE_* variables; every test sees the suite's clock."""
+    for name in list(os.environ):
+        if name.startswith("WEBZINE_"):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("WEBZINE_TODAY", TODAY.isoformat())
 
 CONFIG = """\
 [publication]

@@ -31,6 +31,10 @@ def where(path: str | Path, line: int | None = None, *, row: int | None = None) 
     return text
 
 
+class UsageError(WebzineError):
+    """A command-line value cannot be used (a date, an option combination)."""
+
+
 class ConfigError(WebzineError):
     """webzine.toml is missing, malformed or names an unknown key; or a secret is not set."""
 
@@ -67,6 +71,19 @@ class TransportError(WebzineError):
 
 class SenderProblem(TransportError):
     """The sender must fix something (authentication, policy, reputation): the run stops."""
+
+
+class StorageError(WebzineError):
+    """The ledger or a store cannot be written (disk full, read-only, locked); nothing is lost,
+    and re-running once the cause is fixed resumes."""
+
+    exit_code = 3
+
+
+class SendLocked(WebzineError):
+    """Another send of the same issue is running against the same ledger."""
+
+    exit_code = 3
 
 
 class SendInterrupted(WebzineError):

@@ -9,22 +9,44 @@ Each command group lives in its own module here and is registered below. Errors 
 from __future__ import annotations
 
 import importlib
+import os
 import sys
+from datetime import date
 from pathlib import Path
 
 import click
 
+from webzine.clock import resolve_today
 from webzine.config import CONFIG_FILE, Settings, load_settings
 from webzine.errors import WebzineError
 
 
 class Context:
-    """Carries the global options; settings are read once, on first use."""
+    """Carries the global options; settings are read once, on first use, and "today" is decided
+    once per command (`--today`, else `WEBZINE_TODAY`, else the date in Korea) and passed down."""
 
-    def __init__(self, config_path: Path, debug: bool) -> None:
+    def __init__(self, config_path: Path, debug: bool, today: str | None = None) -> None:
         self.config_path = config_path
         self.debug = debug
+        self._today_option = today
+        self._today: date | None = None
         self._settings: Settings | None = None
+
+    @property
+    def today(self) -> date:
+        if self._today is None:
+            self._today = resolve_today(self._today_option, os.environ)
+        return self._today
+
+    @property
+    def today_pinned(self) -> bool:
+        """Whether the command line chose the day (a hint to continue must repeat it)."""
+        return bool(self._today_option)
+
+    def pin_today(self, option: str | None) -> None:
+        """A command's own `--today` overrides the global one."""
+        if option:
+            self._today_option, self._today = option, None
 
     @property
     def settings(self) -> Settings:
@@ -83,11 +105,13 @@ class LazyGroup(click.Group):
     help="The publication's webzine.toml.",
 )
 @click.option("--debug", is_flag=True, help="Show tracebacks for errors.")
+@click.option("--today", metavar="YYYY-MM-DD",
+              help="Treat this date as today (Asia/Seoul); default: WEBZINE_TODAY, else the date in Korea.")
 @click.version_option(package_name="webzine")
 @click.pass_context
-def cli(ctx: click.Context, config_path: Path, debug: bool) -> None:
+def cli(ctx: click.Context, config_path: Path, debug: bool, today: str | None) -> None:
     """webzine: 고객 소식지 — Markdown in, personalised email out, audited before it is sent."""
-    ctx.obj = Context(config_path, debug)
+    ctx.obj = Context(config_path, debug, today)
 
 
 def main(argv: list[str] | None = None) -> None:
