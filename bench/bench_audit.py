@@ -102,7 +102,7 @@ def main() -> int:
 
     start = time.perf_counter()
     again = run_audit(None, advertising=True, subscribers=subscribers, key_customers=keys,
-                      suppressions=suppressions, today=TODAY, issue="bench")
+                      suppressed=load_suppressions(suppressions), today=TODAY, issue="bench")
     end_to_end = time.perf_counter() - start
     assert again.schema() == schema
     report = again

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from conftest import TODAY
 
 import sendkit
 from api_servers import DEFAULTS, ApiServer
@@ -56,6 +57,7 @@ def run_once(tmp_path: Path, server: ApiServer, options: SendOptions = SendOptio
     suppressions = tmp_path / "suppressions.csv"
     sender = Sender(
         settings,
+        today=TODAY,
         factory=factory,
         transport=transport(server.provider, server.url),
         ledger=ledger,

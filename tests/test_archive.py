@@ -22,6 +22,7 @@ from xml.etree import ElementTree
 
 import feedparser
 import pytest
+from conftest import TODAY
 
 from webzine.archive import build_archive, write_archive
 from webzine.cli import main
@@ -65,7 +66,7 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def site(project: Path) -> Path:
     settings = load_settings(project / "webzine.toml")
-    return write_archive(build_archive(settings), project / "site")
+    return write_archive(build_archive(settings, today=TODAY), project / "site")
 
 
 def run_cli(project: Path, *args: str, capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
@@ -97,7 +98,7 @@ def test_index_lists_every_issue_newest_first_with_its_month_and_preheader(site:
 
 def test_each_issue_page_sits_where_its_web_url_points_with_its_images(project: Path, site: Path) -> None:
     settings = load_settings(project / "webzine.toml")
-    archive = build_archive(settings)
+    archive = build_archive(settings, today=TODAY)
     assert [item.slug for item in archive.issues] == ["2026-12-year-end", "2026-11-autumn"]
     for item in archive.issues:
         path = urlsplit(item.web_url).path
@@ -285,18 +286,18 @@ def test_a_web_template_s_unsubscribe_link_becomes_subscribe_and_own_urls_relati
                       '<img src="{{ web_url }}images/hadong-tea-field.png" alt=""></footer>')
     (project / "templates" / "web.html.j2").write_text(web, encoding="utf-8")
     settings = load_settings(project / "webzine.toml")
-    page = build_archive(settings).files["2026-12-year-end/index.html"]
+    page = build_archive(settings, today=TODAY).files["2026-12-year-end/index.html"]
     assert "news.example.co.kr/u" not in page and "수신거부</a>" not in page
     assert '<a href="../#subscribe">소식지 구독하기</a>' in page
     assert '<img src="images/hadong-tea-field.png" alt="">' in page  # an absolute own image made relative
-    assert 'id="subscribe"' in build_archive(settings).files["index.html"]
+    assert 'id="subscribe"' in build_archive(settings, today=TODAY).files["index.html"]
 
 
 def test_builds_without_the_lists_as_a_ci_checkout_may(tmp_path: Path) -> None:
     project = copy_sample(tmp_path / "publication")
     shutil.rmtree(project / "lists")
     settings = load_settings(project / "webzine.toml")
-    archive = build_archive(settings)
+    archive = build_archive(settings, today=TODAY)
     assert len(archive.issues) == 2
     assert "잘 받으셨는지요" in archive.files["2026-11-autumn/index.html"]
 

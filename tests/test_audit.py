@@ -10,8 +10,10 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+from conftest import TODAY
 
-from webzine.audit import SCHEMA_FIELDS, Outcome, audit, audit_for_send, run_audit
+from webzine.audit import SCHEMA_FIELDS, Outcome, audit, reconcile, run_audit
+from webzine.campaign import load_audience, load_key_customers
 from webzine.config import load_settings
 from webzine.errors import ListError
 from webzine.models import Suppression, SuppressionReason
@@ -190,45 +192,61 @@ def project(tmp_path: Path, keys: list[str] | None) -> Path:
     (tmp_path / "webzine.toml").write_text(TOML, encoding="utf-8")
     (tmp_path / "lists").mkdir()
     csv_file(tmp_path / "lists" / "subscribers.csv", "email,name,company,manager,consent_at",
-             [f"kim@naver.com,김,한빛,m1,{(date.today() - timedelta(days=10)).isoformat()}",
+             [f"kim@naver.com,김,한빛,m1,{(TODAY - timedelta(days=10)).isoformat()}",
               f"old@naver.com,오래,한빛,m1,{STALE}"], "cp949")
+    (tmp_path / "lists" / "managers.csv").write_text("id,name,email\nm1,박영업,young@example.co.kr\n", encoding="utf-8")
     if keys is not None:
         csv_file(tmp_path / "lists" / "key-customers.csv", "email,name,company,manager,excused", keys)
     return tmp_path
 
 
-def test_audit_for_send_uses_the_issues_advertising_flag(tmp_path):
+def test_the_send_audit_uses_the_issues_advertising_flag(tmp_path):
     settings = load_settings(project(tmp_path, ["kim@naver.com,김,한빛,m1,", "old@naver.com,오래,한빛,m1,"])
                              / "webzine.toml")
-    ad = SimpleNamespace(advertising=True, slug="2026-12-sale", source="issues/2026-12-sale.md")
-    report = audit_for_send(settings, ad)
-    assert (report.ok, report.issue, [g.reason.value for g in report.gaps]) == (False, "2026-12-sale", ["consent_expired"])
-    info = SimpleNamespace(advertising=False, slug="", source="issues/2026-12-news.md")
-    report = audit_for_send(settings, info)
-    assert (report.ok, report.issue, report.gaps) == (True, "2026-12-news", [])
+    keys = load_key_customers(settings)
+    for advertising, slug, expected in ((True, "2026-12-sale", ["consent_expired"]), (False, "2026-12-news", [])):
+        issue = SimpleNamespace(advertising=advertising, slug=slug, source=f"issues/{slug}.md")
+        audience = load_audience(settings, issue, today=TODAY)
+        report = reconcile(keys.rows, keys.source, audience.clean, audience.suppressions, issue=slug)
+        assert (report.ok, report.issue, [g.reason.value for g in report.gaps]) == (not expected, slug, expected)
 
 
-def test_audit_for_send_reuses_a_cleaned_list(tmp_path):
+def test_reconcile_reads_no_file(tmp_path):
     root = project(tmp_path, ["kim@naver.com,김,한빛,m1,"])
     settings = load_settings(root / "webzine.toml")
-    clean = clean_list(root / "lists" / "subscribers.csv", advertising=True, today=date.today())
-    (root / "lists" / "subscribers.csv").unlink()  # proves the list is not read again
-    report = audit_for_send(settings, SimpleNamespace(advertising=True, slug="x", source="x.md"), clean=clean)
+    keys = load_key_customers(settings)
+    clean = clean_list(root / "lists" / "subscribers.csv", advertising=True, today=TODAY)
+    for name in ("subscribers.csv", "key-customers.csv"):
+        (root / "lists" / name).unlink()  # proves neither is read again
+    report = reconcile(keys.rows, keys.source, clean, {}, issue="x")
     assert report.ok and report.present == 1
 
 
-def test_without_a_key_customer_file_the_gate_is_open_and_says_so(tmp_path):
+def test_a_missing_key_customer_file_fails_closed(tmp_path):
     settings = load_settings(project(tmp_path, None) / "webzine.toml")
-    report = audit_for_send(settings, SimpleNamespace(advertising=True, slug="x", source="x.md"))
-    assert report.ok and report.key_customers == 0
-    assert report.notes == [f"no key-customer file at {tmp_path / 'lists' / 'key-customers.csv'}: nothing to audit"]
+    with pytest.raises(ListError, match=r"key-customers\.csv: the key-customer file named in webzine.toml does not exist"):
+        load_key_customers(settings)
+
+
+def test_a_key_customer_file_with_no_rows_fails_closed(tmp_path):
+    settings = load_settings(project(tmp_path, []) / "webzine.toml")
+    with pytest.raises(ListError, match="lists nobody"):
+        load_key_customers(settings)
+
+
+def test_no_key_customers_is_an_explicit_choice(tmp_path):
+    root = project(tmp_path, None)
+    (root / "webzine.toml").write_text(TOML + '\n[lists]\nkey_customers = ""\n', encoding="utf-8")
+    keys = load_key_customers(load_settings(root / "webzine.toml"))
+    assert keys.none_by_choice and "key_customers = \"\"" in keys.note
 
 
 def test_run_audit_needs_its_files(tmp_path):
     with pytest.raises(ListError, match="no key-customers file"):
-        run_audit(None, advertising=True, subscribers=tmp_path / "s.csv")
+        run_audit(None, advertising=True, subscribers=tmp_path / "s.csv", suppressed={}, today=TODAY)
     with pytest.raises(ListError, match="no such file"):
-        run_audit(None, advertising=True, subscribers=tmp_path / "s.csv", key_customers=tmp_path / "k.csv")
+        run_audit(None, advertising=True, subscribers=tmp_path / "s.csv", key_customers=tmp_path / "k.csv",
+                  suppressed={}, today=TODAY)
 
 
 # -- end to end: 5,000 subscribers in CP949, a UTF-8-BOM key list with seeded gaps ----------------

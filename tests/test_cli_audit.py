@@ -15,11 +15,12 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
+from conftest import TODAY
 
 ROOT = Path(__file__).resolve().parent.parent
 WEBZINE = str(Path(sys.executable).parent / "webzine")
-RECENT = (date.today() - timedelta(days=20)).isoformat()
-OLD = (date.today() - timedelta(days=1000)).isoformat()
+RECENT = (TODAY - timedelta(days=20)).isoformat()
+OLD = (TODAY - timedelta(days=1000)).isoformat()
 
 TOML = """\
 [publication]

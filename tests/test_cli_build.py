@@ -109,7 +109,7 @@ def test_missing_issue_file(run) -> None:  # type: ignore[no-untyped-def]
 
 def test_new_scaffolds_a_romanised_slug_and_refuses_to_overwrite(run, project: Path) -> None:  # type: ignore[no-untyped-def]
     code, out, _ = run("new", "신제품 출시 안내", "--date", "2027-01-15")
-    assert code == 0 and out.startswith("Created issues/2027-01-sinjepum-chulsi-annae.md\n")
+    assert code == 0 and out.startswith("Created issues/2027-01-sinjepum-chulsi-annae.md, dated 2027-01-15 (from --date")
     path = project / "issues" / "2027-01-sinjepum-chulsi-annae.md"
     text = path.read_text(encoding="utf-8")
     assert 'title: "신제품 출시 안내"' in text and 'subject: "(광고) 신제품 출시 안내"' in text and "date: 2027-01-15" in text

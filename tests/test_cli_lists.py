@@ -12,12 +12,13 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
+from conftest import TODAY
 from click.testing import CliRunner
 
 from webzine.cli import cli
 
-RECENT = (date.today() - timedelta(days=30)).isoformat()
-OLD = (date.today() - timedelta(days=900)).isoformat()
+RECENT = (TODAY - timedelta(days=30)).isoformat()
+OLD = (TODAY - timedelta(days=900)).isoformat()
 
 TOML = """\
 [publication]

@@ -5,16 +5,17 @@ from pathlib import Path
 
 import pytest
 
-from webzine.errors import ConfigError
-from webzine.ledger import Claim, Ledger, Result, State
+from webzine.errors import ConfigError, StorageError
+from webzine.ledger import Claim, Ledger, LedgerEntry, Result, State
 
 
-def claim(number: int, issue: str = "2026-12") -> Claim:
+def claim(number: int, issue: str = "2026-12", attempts: int = 0) -> Claim:
     return Claim(
         key=f"user{number}@example.com",
         email=f"User{number}@example.com",
         message_id=f"{issue}.{number}@example.co.kr",
         verp=f"verp{number:012d}",
+        attempts=attempts,
     )
 
 
@@ -25,11 +26,11 @@ def ledger(tmp_path: Path) -> Ledger:
 
 
 def test_claims_then_outcomes_give_counts_and_rows(ledger: Ledger) -> None:
-    ledger.commit("2026-12", transport="outbox", run_id=1, claims=[claim(n) for n in range(5)])
+    ledger.commit("2026-12", transport="smtp", run_id=1, claims=[claim(n) for n in range(5)])
     assert ledger.counts("2026-12")[0].unknown == 5
     ledger.commit(
         "2026-12",
-        transport="outbox",
+        transport="smtp",
         run_id=1,
         outcomes=[
             Result("user0@example.com", State.ACCEPTED, 250, "2.0.0", "ok", "q1"),
@@ -43,14 +44,15 @@ def test_claims_then_outcomes_give_counts_and_rows(ledger: Ledger) -> None:
     failed = ledger.rows("2026-12", State.FAILED)[0]
     assert (failed.code, failed.status, failed.text, failed.attempts) == (550, "5.1.1", "no such user", 1)
     states = ledger.states("2026-12", ["user0@example.com", "user3@example.com", "nobody@x.kr"])
-    assert states == {"user0@example.com": (State.ACCEPTED, 1), "user3@example.com": (State.CLAIMED, 1)}
+    assert states == {"user0@example.com": LedgerEntry(State.ACCEPTED, 1, "smtp"),
+                      "user3@example.com": LedgerEntry(State.CLAIMED, 1, "smtp")}
 
 
 def test_reclaiming_counts_attempts_and_keeps_the_first_claim_time(ledger: Ledger) -> None:
     ledger.commit("i", transport="smtp", run_id=1, claims=[claim(1, "i")])
     first = ledger.rows("i")[0]
     ledger.commit("i", transport="smtp", run_id=1, outcomes=[Result(first.key, State.DEFERRED, 421)])
-    ledger.commit("i", transport="smtp", run_id=2, claims=[claim(1, "i")])
+    assert ledger.commit("i", transport="smtp", run_id=2, claims=[claim(1, "i", attempts=1)]) == {first.key}
     again = ledger.rows("i")[0]
     assert again.state is State.CLAIMED and again.attempts == 2
     assert again.claimed_at == first.claimed_at
@@ -64,17 +66,51 @@ def test_outcomes_apply_before_claims_in_one_commit(ledger: Ledger) -> None:
         transport="smtp",
         run_id=1,
         outcomes=[Result("user1@example.com", State.DEFERRED, 451)],
-        claims=[claim(1, "i")],
+        claims=[claim(1, "i", attempts=1)],
     )
     assert ledger.rows("i")[0].state is State.CLAIMED
 
 
+def test_a_claim_holds_only_if_nobody_claimed_since_it_was_read(ledger: Ledger) -> None:
+    """Two runs that both read "no row" cannot both win: the second claim is refused."""
+    assert ledger.commit("i", transport="smtp", run_id=1, claims=[claim(1, "i"), claim(2, "i")]) == \
+        {"user1@example.com", "user2@example.com"}
+    assert ledger.commit("i", transport="smtp", run_id=2, claims=[claim(1, "i"), claim(3, "i")]) == {"user3@example.com"}
+    rows = {row.key: row for row in ledger.rows("i")}
+    assert rows["user1@example.com"].attempts == 1
+    ledger.commit("i", transport="smtp", run_id=1, outcomes=[Result("user2@example.com", State.ACCEPTED, 250)])
+    assert ledger.commit("i", transport="smtp", run_id=3, claims=[claim(2, "i")]) == set()
+    assert ledger.rows("i", State.ACCEPTED)[0].key == "user2@example.com"
+
+
+def test_what_a_rehearsal_accepted_is_counted_apart(ledger: Ledger) -> None:
+    ledger.commit("i", transport="outbox", run_id=1, claims=[claim(1, "i"), claim(2, "i")])
+    ledger.commit("i", transport="outbox", run_id=1, outcomes=[Result("user1@example.com", State.ACCEPTED, 250)])
+    counts = ledger.counts("i")[0]
+    assert (counts.accepted, counts.unknown, counts.rehearsed) == (1, 1, 1)
+
+
+def test_a_full_disk_is_one_storage_error_and_the_ledger_stays_consistent(tmp_path: Path) -> None:
+    path = tmp_path / "ledger.sqlite3"
+    with Ledger.open(path) as ledger:
+        ledger.commit("i", transport="smtp", run_id=1, claims=[claim(n, "i") for n in range(3)])
+        pages = ledger._db.execute("PRAGMA page_count").fetchone()[0]
+        ledger._db.execute(f"PRAGMA max_page_count = {pages}")  # SQLite's own "database or disk is full"
+        big = [Claim(f"x{n}@example.com", f"x{n}@example.com", "m" * 400 + str(n), None) for n in range(2000)]
+        with pytest.raises(StorageError, match="cannot write the send ledger .*full.*re-run the same command"):
+            ledger.commit("i", transport="smtp", run_id=1, claims=big,
+                          outcomes=[Result("user0@example.com", State.ACCEPTED, 250)])
+    with Ledger.open(path) as ledger:
+        counts = ledger.counts("i")[0]
+        assert (counts.unknown, counts.accepted, counts.total) == (3, 0, 3)
+
+
 def test_lookups_for_the_bounce_step(ledger: Ledger) -> None:
-    ledger.commit("2026-11", transport="outbox", run_id=1, claims=[claim(1, "2026-11")])
-    ledger.commit("2026-12", transport="outbox", run_id=2, claims=[claim(1, "2026-12"), claim(2, "2026-12")])
+    ledger.commit("2026-11", transport="smtp", run_id=1, claims=[claim(1, "2026-11")])
+    ledger.commit("2026-12", transport="smtp", run_id=2, claims=[claim(1, "2026-12"), claim(2, "2026-12")])
     ledger.commit(
         "2026-12",
-        transport="outbox",
+        transport="smtp",
         run_id=2,
         outcomes=[Result("user2@example.com", State.ACCEPTED, provider_id="prov-2")],
     )
@@ -87,14 +123,14 @@ def test_lookups_for_the_bounce_step(ledger: Ledger) -> None:
 
 
 def test_rejected_recipients_are_failed_without_a_claim(ledger: Ledger) -> None:
-    ledger.record_rejected("i", "a@b.kr", "a@b.kr", "To name contains U+000D", transport="outbox", run_id=1)
+    ledger.record_rejected("i", "a@b.kr", "a@b.kr", "To name contains U+000D", transport="smtp", run_id=1)
     row = ledger.rows("i")[0]
     assert row.state is State.FAILED and row.attempts == 0
     assert row.text == "rejected before sending: To name contains U+000D"
 
 
 def test_runs_record_the_allow_gaps_reason(ledger: Ledger) -> None:
-    run = ledger.start_run("i", transport="outbox", allow_gaps="대표님 승인: 한빛상사 12월 제외", options={"limit": 5})
+    run = ledger.start_run("i", transport="smtp", allow_gaps="대표님 승인: 한빛상사 12월 제외", options={"limit": 5})
     ledger.finish_run(run, summary={"accepted": 5}, exit_code=0)
     (recorded,) = ledger.runs("i")
     assert recorded["allow_gaps"] == "대표님 승인: 한빛상사 12월 제외"
@@ -104,7 +140,7 @@ def test_runs_record_the_allow_gaps_reason(ledger: Ledger) -> None:
 def test_ledger_is_wal_and_survives_reopening(tmp_path: Path) -> None:
     path = tmp_path / "l.sqlite3"
     with Ledger.open(path) as first:
-        first.commit("i", transport="outbox", run_id=None, claims=[claim(1, "i")])
+        first.commit("i", transport="smtp", run_id=None, claims=[claim(1, "i")])
     assert sqlite3.connect(path).execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     with Ledger.open(path) as second:
         assert second.counts()[0].unknown == 1

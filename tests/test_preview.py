@@ -24,6 +24,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from conftest import TODAY
 
 from webzine.preview import Snapshot, Workspace, personalise, recipient_id, search
 from webzine.preview_server import PreviewServer, frame_html
@@ -79,7 +80,7 @@ def project(tmp_path: Path) -> Path:
 
 
 def workspace_of(project: Path) -> Workspace:
-    return Workspace(project / "webzine.toml", project / "issues" / f"{SLUG}.md")
+    return Workspace(project / "webzine.toml", project / "issues" / f"{SLUG}.md", today=TODAY)
 
 
 def by_name(snapshot: Snapshot, name: str):  # type: ignore[no-untyped-def]

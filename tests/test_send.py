@@ -12,6 +12,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+from conftest import TODAY
 
 import sendkit
 from webzine.errors import SenderProblem, TransportError
@@ -91,7 +92,7 @@ def make(tmp_path: Path, transport: Recording, *, options: SendOptions = SendOpt
     suppressions = tmp_path / "suppressions.csv"
     clock_args = {"clock": clock, "sleep": clock.sleep} if clock else {}
     watch = SuppressionWatch(suppressions, load_suppressions, interval=watch_interval, **({"clock": clock} if clock else {}))
-    sender = Sender(settings, factory=factory, transport=transport, ledger=ledger, suppressions=watch,
+    sender = Sender(settings, today=TODAY, factory=factory, transport=transport, ledger=ledger, suppressions=watch,
                     options=options, stop=stop, merge_suppressions=lambda new: merge_suppressions(suppressions, new),
                     **clock_args)
     return sender, ledger
@@ -291,6 +292,7 @@ RESUME_SCRIPT = textwrap.dedent(
     """
     import sys, threading
     sys.path.insert(0, sys.argv[2])
+    from datetime import date
     from pathlib import Path
     import sendkit
     from webzine.ledger import Ledger
@@ -306,7 +308,7 @@ RESUME_SCRIPT = textwrap.dedent(
                              managers=sendkit.MANAGERS)
     transport = OutboxTransport.from_settings(settings)
     with Ledger.open(root / "ledger.sqlite3") as ledger:
-        sender = Sender(settings, factory=factory, transport=transport, ledger=ledger,
+        sender = Sender(settings, today=date(2026, 12, 1), factory=factory, transport=transport, ledger=ledger,
                         suppressions=SuppressionWatch(root / "s.csv", load_suppressions),
                         options=SendOptions(resend_unknown=sys.argv[4] == "resend"))
         summary = sender.run([sendkit.recipient(n) for n in range(int(sys.argv[5]))])

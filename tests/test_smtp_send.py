@@ -14,6 +14,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+from conftest import TODAY
 import sendkit
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
@@ -69,7 +70,7 @@ def run(root: Path, settings: Settings, recipients: list[Recipient], options: Se
     suppressions = root / "suppressions.csv"
     transport = SmtpTransport.from_settings(settings)
     with Ledger.open(root / "ledger.sqlite3") as ledger:
-        sender = Sender(settings, factory=factory, transport=transport, ledger=ledger,
+        sender = Sender(settings, today=TODAY, factory=factory, transport=transport, ledger=ledger,
                         suppressions=SuppressionWatch(suppressions, load_suppressions),
                         merge_suppressions=lambda new: merge_suppressions(suppressions, new),
                         options=options)  # fmt: skip
@@ -254,7 +255,7 @@ def dkim_key() -> str:
 
 
 def webzine_send(project: Path, dkim: str, *args: str, password: str = PASSWORD) -> subprocess.CompletedProcess:
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("WEBZINE_")}
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("WEBZINE_")} | {"WEBZINE_TODAY": TODAY.isoformat()}
     environment.update(WEBZINE_UNSUBSCRIBE_SECRET="cli-smtp-secret", WEBZINE_SMTP_USERNAME="news",
                        WEBZINE_SMTP_PASSWORD=password, WEBZINE_DKIM_PRIVATE_KEY=dkim, COLUMNS="200")  # fmt: skip
     return subprocess.run([WEBZINE, "send", ISSUE, "--transport", "smtp", "--yes", *args], cwd=project,

@@ -70,6 +70,7 @@ class ArchivedIssue:
 class Archive:
     issues: tuple[ArchivedIssue, ...]  # newest first
     files: Mapping[str, str]  # path inside site/ → text
+    held_back: tuple[tuple[Path, str], ...] = ()
 
 
 def issue_files(settings: Settings) -> list[Path]:
@@ -93,13 +94,35 @@ def month_label(day: date) -> str:
     return f"{day.year}년 {day.month}월호"
 
 
-def build_archive(settings: Settings) -> Archive:
-    """Render every issue and the index, feed and sitemap (nothing is written)."""
-    paths = issue_files(settings)
-    if not paths:
+@dataclass(frozen=True)
+class Selection:
+    publish: list[tuple[Path, Issue]]
+    held_back: list[tuple[Path, str]]  # (file, why): drafts and issues dated after today
+
+
+def select_issues(settings: Settings, *, today: date, include_drafts: bool = False) -> Selection:
+    """The issues to publish as of `today`: drafts (`draft: true`) and future-dated issues stay
+    private unless `include_drafts` (a private preview)."""
+    publish, held = [], []
+    for path in issue_files(settings):
+        issue = load_issue(path)
+        why = "draft: true" if issue.draft else (f"dated {issue.date.isoformat()}, after today" if issue.date > today else "")
+        if why and not include_drafts:
+            held.append((path, why))
+        else:
+            publish.append((path, issue))
+    return Selection(publish, held)
+
+
+def build_archive(settings: Settings, *, today: date, include_drafts: bool = False) -> Archive:
+    """Render every published issue and the index, feed and sitemap (nothing is written)."""
+    selection = select_issues(settings, today=today, include_drafts=include_drafts)
+    if not selection.publish:
         folder = settings.path(settings.build.issues)
-        raise IssueError(f"{folder}: no issues to publish (*.md).", hint="webzine new TITLE starts one.")
-    issues = sorted((archive_issue(settings, path) for path in paths), key=lambda i: (i.date, i.slug), reverse=True)
+        held = f" ({len(selection.held_back)} held back as drafts or future-dated)" if selection.held_back else ""
+        raise IssueError(f"{folder}: no issues to publish (*.md){held}.", hint="webzine new TITLE starts one.")
+    issues = sorted((archive_issue(settings, path, issue) for path, issue in selection.publish),
+                    key=lambda i: (i.date, i.slug), reverse=True)
     _check_unique(issues)
     files: dict[str, str] = {".nojekyll": ""}  # GitHub Pages: serve the files as they are
     for index, item in enumerate(issues):
@@ -109,12 +132,11 @@ def build_archive(settings: Settings) -> Archive:
     files["index.html"] = render_index(settings, issues)
     files["feed.xml"] = atom_feed(settings, issues)
     files["sitemap.xml"] = sitemap(settings, issues)
-    return Archive(tuple(issues), files)
+    return Archive(tuple(issues), files, tuple(selection.held_back))
 
 
-def archive_issue(settings: Settings, path: Path) -> ArchivedIssue:
+def archive_issue(settings: Settings, path: Path, issue: Issue) -> ArchivedIssue:
     """One issue's public page, built from the neutral `web_html`."""
-    issue = load_issue(path)
     rendered = build_issue(settings, path, recipients=_stand_in(settings, issue))
     neutral = _neutral_context()
     title = _neutral_text(issue.title, issue, "title", neutral)

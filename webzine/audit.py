@@ -13,7 +13,7 @@ unexcused gaps, unless told why (`--allow-gaps`).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
 from enum import StrEnum
@@ -125,9 +125,14 @@ class _IssueLike(Protocol):
 
 def audit(key_file: str | Path, clean: CleanList, suppressions: Mapping[str, Suppression], *,
           issue: str | None = None, encoding: str | None = None) -> AuditReport:
-    """Reconcile the key-customer file against a cleaned list (cleaned for this issue's
-    advertising flag) and the suppression list. Pure apart from reading `key_file`."""
-    rows = read_key_customers(key_file, encoding=encoding)
+    """Read the key-customer file and reconcile it (`reconcile`)."""
+    return reconcile(read_key_customers(key_file, encoding=encoding), key_file, clean, suppressions, issue=issue)
+
+
+def reconcile(rows: Sequence[tuple[int, dict[str, str]]], key_file: str | Path, clean: CleanList,
+              suppressions: Mapping[str, Suppression], *, issue: str | None = None) -> AuditReport:
+    """Reconcile the key customers (the file's rows) against a cleaned list (cleaned for this
+    issue's advertising flag) and the suppressions. Pure: reads nothing."""
     view = _ListView(clean)
     normaliser = Normaliser()
     suggester = Suggester(clean)
@@ -135,7 +140,8 @@ def audit(key_file: str | Path, clean: CleanList, suppressions: Mapping[str, Sup
     pending: list[tuple[int, str]] = []  # (outcome index, key) of not_on_list, for suggestions
     seen: dict[str, int] = {}
     duplicates: list[int] = []
-    for row, cells in rows:
+    for row, original in rows:
+        cells = dict(original)
         try:
             email, key, display = normaliser.parse(cells["email"])
         except BadAddress as bad:
@@ -286,14 +292,12 @@ def _report(outcomes: list[CustomerOutcome], duplicates: list[int], clean: Clean
                        duplicate_rows=duplicates, notes=notes)
 
 
-def run_audit(settings: Settings | None = None, *, advertising: bool, issue: str | None = None,
-              subscribers: str | Path | None = None, key_customers: str | Path | None = None,
-              suppressions: str | Path | None = None, clean: CleanList | None = None,
-              today: date | None = None) -> AuditReport:
-    """Load what the audit needs (from webzine.toml, with explicit paths overriding) and audit.
-    Pass `clean` when the list is already cleaned for this issue (the send path)."""
+def run_audit(settings: Settings | None = None, *, advertising: bool, today: date,
+              suppressed: Mapping[str, Suppression], issue: str | None = None,
+              subscribers: str | Path | None = None, key_customers: str | Path | None = None) -> AuditReport:
+    """`webzine audit` with explicit files: read the key-customer file and the subscriber list
+    (from webzine.toml, explicit paths overriding), clean it against `suppressed`, audit."""
     from webzine.recipients import DEFAULT_CONSENT_MAX_AGE_DAYS, clean_list
-    from webzine.suppressions import load_suppressions
 
     def pick(explicit: str | Path | None, configured: str | None, what: str) -> Path:
         if explicit is not None:
@@ -304,26 +308,11 @@ def run_audit(settings: Settings | None = None, *, advertising: bool, issue: str
 
     lists = settings.lists if settings is not None else None
     key_path = pick(key_customers, lists.key_customers if lists else None, "key-customers")
-    suppression_path = suppressions if suppressions is not None else (
-        settings.path(lists.suppressions) if settings is not None and lists else None)
-    suppressed = load_suppressions(suppression_path) if suppression_path is not None else {}
-    if clean is None:
-        clean = clean_list(pick(subscribers, lists.subscribers if lists else None, "subscribers"),
-                           suppressions=suppressed, advertising=advertising, today=today or date.today(),
-                           consent_max_age_days=lists.consent_max_age_days if lists else DEFAULT_CONSENT_MAX_AGE_DAYS)
+    clean = clean_list(pick(subscribers, lists.subscribers if lists else None, "subscribers"),
+                       suppressions=suppressed, advertising=advertising, today=today,
+                       consent_max_age_days=lists.consent_max_age_days if lists else DEFAULT_CONSENT_MAX_AGE_DAYS)
     return audit(key_path, clean, suppressed, issue=issue)
 
 
 def issue_name(issue: _IssueLike) -> str:
     return issue.slug or Path(issue.source).stem
-
-
-def audit_for_send(settings: Settings, issue: _IssueLike, *, clean: CleanList | None = None) -> AuditReport:
-    """The send gate: the audit for this issue's advertising flag. Without a key-customer file
-    there is nothing to reconcile and the gate is open (with a note saying so)."""
-    key_path = settings.path(settings.lists.key_customers)
-    if not key_path.exists():
-        return AuditReport(ok=True, issue=issue_name(issue), key_customers=0, present=0, excused=0, gaps=[],
-                           advertising=issue.advertising, key_file=str(key_path),
-                           notes=[f"no key-customer file at {key_path}: nothing to audit"])
-    return run_audit(settings, advertising=issue.advertising, issue=issue_name(issue), clean=clean)

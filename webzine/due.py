@@ -1,61 +1,64 @@
 """Which issue is due: the scheduled monthly send picks it without being told.
 
-An issue is due when its `date` falls in the current month in Korea (Asia/Seoul, whatever the CI
-runner's clock says) and the ledger does not show it completely sent: every recipient on today's
-cleaned list has a final outcome (accepted or failed). Recipients still deferred or unknown (an
-interrupted run), or added to the list since, keep it due; a re-run skips everyone already done.
+An issue is due when its `date` falls in the month of `today` (the command's clock, Asia/Seoul),
+it is not a draft, its date has come, and the plan for the configured transport still has someone
+to send to (or someone unknown): every recipient on today's cleaned list has a final outcome
+otherwise. Two issues dated the same month are an error naming both files — picking one silently
+could send the wrong one.
 """
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
+from webzine.campaign import load_audience
 from webzine.config import Settings
-from webzine.errors import ConfigError
-from webzine.issue import load_issue
-from webzine.ledger import Ledger, State
-from webzine.recipients import load_clean_list
-
-SEOUL = ZoneInfo("Asia/Seoul")
-_FINAL = (State.ACCEPTED, State.FAILED)
-_CHUNK = 5000
+from webzine.errors import ConfigError, IssueError
+from webzine.issue import Issue, load_issue
+from webzine.ledger import Ledger
+from webzine.plan import PlanOptions
 
 
-def today_in_korea(now: datetime | None = None) -> date:
-    return (now or datetime.now(tz=SEOUL)).astimezone(SEOUL).date()
+@dataclass(frozen=True)
+class Candidate:
+    path: Path
+    issue: Issue
 
 
-def issues_of_month(issues_dir: Path, month: date) -> list[Path]:
-    """The issues dated in `month`, oldest first; drafts (`_name.md`) are left out."""
+def issues_of_month(issues_dir: Path, month: date) -> list[Candidate]:
+    """The issues dated in `month` that may be sent, oldest first: drafts (`draft: true`, or a
+    file named `_….md`) are left out."""
     if not issues_dir.is_dir():
         raise ConfigError(f"{issues_dir}: no such folder; check [build] issues in webzine.toml.")
-    dated = []
+    found = []
     for path in sorted(issues_dir.glob("*.md")):
         if path.name.startswith("_"):
             continue
         issue = load_issue(path)
-        if (issue.date.year, issue.date.month) == (month.year, month.month):
-            dated.append((issue.date, path))
-    return [path for _, path in sorted(dated)]
-
-
-def completely_sent(settings: Settings, ledger: Ledger, issue_path: Path) -> bool:
-    issue = load_issue(issue_path)
-    keys = [r.key for r in load_clean_list(settings, advertising=issue.advertising).recipients]
-    final = 0
-    for start in range(0, len(keys), _CHUNK):
-        states = ledger.states(issue.slug, keys[start : start + _CHUNK])
-        final += sum(1 for state, _ in states.values() if state in _FINAL)
-    return final == len(keys)
+        if issue.draft or (issue.date.year, issue.date.month) != (month.year, month.month):
+            continue
+        found.append(Candidate(path, issue))
+    return sorted(found, key=lambda candidate: candidate.issue.date)
 
 
 def due_issue(settings: Settings, today: date) -> Path | None:
-    """The first issue of `today`'s month not yet completely sent, or None."""
+    """The issue of `today`'s month if it is dated today or earlier and not completely sent."""
     candidates = issues_of_month(settings.path(settings.build.issues), today)
+    if len(candidates) > 1:
+        names = " and ".join(str(candidate.path) for candidate in candidates)
+        raise IssueError(f"{names} are both dated {today:%Y-%m}; one issue per month can be due — "
+                         "move one to another month or mark it draft: true.")
+    if not candidates:
+        return None
+    candidate = candidates[0]
+    if candidate.issue.date > today:
+        return None
     ledger_path = settings.path(settings.send.ledger)
-    if not candidates or not ledger_path.exists():
-        return candidates[0] if candidates else None
+    if not ledger_path.exists():
+        return candidate.path
+    audience = load_audience(settings, candidate.issue, today=today)
     with Ledger.open(ledger_path) as ledger:
-        return next((path for path in candidates if not completely_sent(settings, ledger, path)), None)
+        plan = audience.plan(ledger, PlanOptions(transport=settings.send.transport))
+    return None if plan.complete else candidate.path

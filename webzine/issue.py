@@ -35,6 +35,7 @@ class Issue(BaseModel):
     date: date
     preheader: str = ""  # the grey line after the subject in the inbox list
     advertising: bool = False  # (광고) subject, sender details and 수신거부 text become mandatory
+    draft: bool = False  # a draft is never sent by `send --due` nor published by `archive`
     template: str = "email"  # templates/<template>.html.j2 (+ .txt.j2)
     slug: str = ""  # build/<slug>/, the web-archive address; defaults to the file name
     author: str = ""
@@ -110,7 +111,7 @@ def _parse_yaml(header: str, first_line: int, path: Path) -> tuple[dict[str, Any
     """The front matter as a dict and the file line of each top-level key."""
     try:
         node = yaml.compose(header, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(header)
+        data = _construct(node, first_line, path)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = first_line + mark.line if mark is not None else first_line
@@ -128,6 +129,26 @@ def _parse_yaml(header: str, first_line: int, path: Path) -> tuple[dict[str, Any
         for key_node, _ in node.value:
             lines[str(key_node.value)] = first_line + key_node.start_mark.line
     return {str(key): value for key, value in data.items()}, lines
+
+
+def _construct(node: yaml.Node | None, first_line: int, path: Path) -> Any:
+    """The front matter's values. A value YAML recognises but cannot build (a date such as
+    2027-02-31) is reported at its own line instead of escaping as a ValueError."""
+    if node is None:
+        return None
+    loader = yaml.SafeLoader("")
+    try:
+        if isinstance(node, yaml.MappingNode):
+            for _, value_node in node.value:
+                try:
+                    loader.construct_object(value_node, deep=True)
+                except ValueError as exc:
+                    line = first_line + value_node.start_mark.line
+                    raise IssueError(f"{where(path, line)}: {value_node.value!r} is not a valid value ({exc}); "
+                                     "write dates as YYYY-MM-DD with a real day, e.g. 2027-02-28.") from None
+        return loader.construct_document(node)
+    finally:
+        loader.dispose()
 
 
 def _check_keys(data: dict[str, Any], lines: dict[str, int], path: Path) -> None:

@@ -15,13 +15,15 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from enum import StrEnum
 from pathlib import Path
 
-from webzine.errors import ConfigError
+from webzine.errors import ConfigError, StorageError
+from webzine.transports import REHEARSALS
 
 SCHEMA_VERSION = 1
 
@@ -71,10 +73,27 @@ class State(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class Claim:
+    """A claim on one recipient. `attempts` is the row's attempt count this run read (0: no row):
+    the claim holds only if nobody claimed the recipient since, so two runs can never both win."""
+
     key: str
     email: str
     message_id: str
     verp: str | None
+    attempts: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerEntry:
+    """What the ledger says of one recipient for one issue: the plan's input."""
+
+    state: State
+    attempts: int = 0
+    transport: str = ""
+
+    @property
+    def rehearsal(self) -> bool:
+        return self.transport in REHEARSALS
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,6 +123,10 @@ class Row:
     claimed_at: str
     updated_at: str
 
+    @property
+    def rehearsal(self) -> bool:
+        return self.transport in REHEARSALS
+
 
 @dataclass(frozen=True, slots=True)
 class Counts:
@@ -112,6 +135,7 @@ class Counts:
     failed: int = 0
     deferred: int = 0
     unknown: int = 0  # rows still `claimed`: the crash window
+    rehearsed: int = 0  # of the accepted, those a rehearsal transport (the outbox) took: not delivered
 
     @property
     def total(self) -> int:
@@ -175,18 +199,25 @@ class Ledger:
 
     # -- the send path ---------------------------------------------------------------------
 
-    def states(self, issue: str, keys: Sequence[str]) -> dict[str, tuple[State, int]]:
-        """(state, attempts) of the given recipients that have a row for `issue`."""
-        found: dict[str, tuple[State, int]] = {}
-        for start in range(0, len(keys), 500):
-            chunk = keys[start : start + 500]
-            marks = ",".join("?" * len(chunk))
-            for key, state, attempts in self._db.execute(
-                f"SELECT key, state, attempts FROM sends WHERE issue = ? AND key IN ({marks})",
-                (issue, *chunk),
-            ):
-                found[key] = (State(state), attempts)
+    def states(self, issue: str, keys: Sequence[str]) -> dict[str, LedgerEntry]:
+        """State, attempts and transport of the given recipients that have a row for `issue`."""
+        found: dict[str, LedgerEntry] = {}
+        with self._storage("read"):
+            for start in range(0, len(keys), 500):
+                chunk = keys[start : start + 500]
+                marks = ",".join("?" * len(chunk))
+                for key, state, attempts, transport in self._db.execute(
+                    f"SELECT key, state, attempts, transport FROM sends WHERE issue = ? AND key IN ({marks})",
+                    (issue, *chunk),
+                ):
+                    found[key] = LedgerEntry(State(state), attempts, transport)
         return found
+
+    def all_states(self, issue: str) -> dict[str, LedgerEntry]:
+        """Every row of `issue`, for the plan of a whole list (`status`, `due`, the dry run)."""
+        with self._storage("read"):
+            return {key: LedgerEntry(State(state), attempts, transport) for key, state, attempts, transport in
+                    self._db.execute("SELECT key, state, attempts, transport FROM sends WHERE issue = ?", (issue,))}
 
     def commit(
         self,
@@ -196,43 +227,88 @@ class Ledger:
         run_id: int | None,
         outcomes: Iterable[Result] = (),
         claims: Iterable[Claim] = (),
-    ) -> None:
-        """Apply outcomes, then claims, in one durable transaction."""
+    ) -> set[str]:
+        """Apply outcomes, then claims, in one durable transaction; the keys this run now holds.
+
+        A claim is a compare-and-set on the row's attempt count: it holds only when the row is
+        still as the run read it, so a recipient claimed meanwhile by another process (even one
+        that bypassed the send lock) is left to that process."""
         now = _now()
         outcome_rows = [
             (o.state.value, o.code, o.status, o.text, o.provider_id, now, issue, o.key) for o in outcomes
         ]
+        claims = list(claims)
         claim_rows = [
-            (issue, c.key, c.email, c.message_id, c.verp, transport, run_id, now, now) for c in claims
+            (issue, c.key, c.email, c.attempts + 1, c.message_id, c.verp, transport, run_id, now, now) for c in claims
         ]
         if not outcome_rows and not claim_rows:
-            return
+            return set()
         db = self._db
-        db.execute("BEGIN IMMEDIATE")
+        with self._storage("write"):
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                db.executemany(
+                    "UPDATE sends SET state = ?, code = ?, status = ?, text = ?, "
+                    "provider_id = coalesce(?, provider_id), updated_at = ? WHERE issue = ? AND key = ?",
+                    outcome_rows,
+                )
+                db.executemany(
+                    "INSERT INTO sends (issue, key, email, state, attempts, message_id, verp, transport, "
+                    "run_id, claimed_at, updated_at) VALUES (?, ?, ?, 'claimed', ?, ?, ?, ?, ?, ?, ?) "
+                    "ON CONFLICT (issue, key) DO UPDATE SET state = 'claimed', attempts = excluded.attempts, "
+                    "email = excluded.email, message_id = excluded.message_id, verp = excluded.verp, "
+                    "transport = excluded.transport, run_id = excluded.run_id, "
+                    "updated_at = excluded.updated_at WHERE sends.attempts = excluded.attempts - 1",
+                    claim_rows,
+                )
+                held = self._held(issue, run_id, claims)
+                db.execute("COMMIT")
+            except BaseException:
+                if db.in_transaction:
+                    db.execute("ROLLBACK")
+                raise
+        return held
+
+    def _held(self, issue: str, run_id: int | None, claims: Sequence[Claim]) -> set[str]:
+        expected = {c.key: c.attempts + 1 for c in claims}
+        held: set[str] = set()
+        keys = list(expected)
+        for start in range(0, len(keys), 500):
+            chunk = keys[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            for key, attempts in self._db.execute(
+                f"SELECT key, attempts FROM sends WHERE issue = ? AND state = 'claimed' AND run_id IS ? "
+                f"AND key IN ({marks})", (issue, run_id, *chunk),
+            ):
+                if attempts == expected[key]:
+                    held.add(key)
+        return held
+
+    @contextmanager
+    def _storage(self, doing: str) -> Iterator[None]:
+        """SQLite's storage failures (disk full, read-only, locked, I/O) as one `StorageError`:
+        the transaction is rolled back by SQLite, so the ledger stays as it was."""
         try:
-            db.executemany(
-                "UPDATE sends SET state = ?, code = ?, status = ?, text = ?, "
-                "provider_id = coalesce(?, provider_id), updated_at = ? WHERE issue = ? AND key = ?",
-                outcome_rows,
-            )
-            db.executemany(
-                "INSERT INTO sends (issue, key, email, state, attempts, message_id, verp, transport, "
-                "run_id, claimed_at, updated_at) VALUES (?, ?, ?, 'claimed', 1, ?, ?, ?, ?, ?, ?) "
-                "ON CONFLICT (issue, key) DO UPDATE SET state = 'claimed', attempts = attempts + 1, "
-                "email = excluded.email, message_id = excluded.message_id, verp = excluded.verp, "
-                "transport = excluded.transport, run_id = excluded.run_id, "
-                "updated_at = excluded.updated_at",
-                claim_rows,
-            )
-            db.execute("COMMIT")
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
+            yield
+        except sqlite3.OperationalError as exc:
+            raise StorageError(
+                f"{self.path}: cannot {doing} the send ledger ({exc}); nothing was lost — free disk space or "
+                "fix the file's permissions, then re-run the same command to resume."
+            ) from exc
+        except sqlite3.DatabaseError as exc:
+            raise StorageError(
+                f"{self.path}: the send ledger failed ({exc}); re-run the same command once the cause is fixed."
+            ) from exc
 
     def record_rejected(self, issue: str, email: str, key: str, reason: str, *, transport: str,
                         run_id: int | None) -> None:
         """A recipient refused before sending (unsafe data): `failed`, never claimed."""
         now = _now()
+        with self._storage("write"):
+            self._record_rejected(issue, email, key, reason, transport, run_id, now)
+
+    def _record_rejected(self, issue: str, email: str, key: str, reason: str, transport: str,
+                         run_id: int | None, now: str) -> None:
         self._db.execute(
             "INSERT INTO sends (issue, key, email, state, attempts, text, message_id, transport, "
             "run_id, claimed_at, updated_at) VALUES (?, ?, ?, 'failed', 0, ?, '', ?, ?, ?, ?) "
@@ -244,17 +320,19 @@ class Ledger:
     # -- runs --------------------------------------------------------------------------------
 
     def start_run(self, issue: str, *, transport: str, allow_gaps: str | None, options: dict) -> int:
-        cursor = self._db.execute(
-            "INSERT INTO runs (issue, transport, started_at, allow_gaps, options) VALUES (?, ?, ?, ?, ?)",
-            (issue, transport, _now(), allow_gaps, json.dumps(options, ensure_ascii=False, sort_keys=True)),
-        )
+        with self._storage("write"):
+            cursor = self._db.execute(
+                "INSERT INTO runs (issue, transport, started_at, allow_gaps, options) VALUES (?, ?, ?, ?, ?)",
+                (issue, transport, _now(), allow_gaps, json.dumps(options, ensure_ascii=False, sort_keys=True)),
+            )
         return int(cursor.lastrowid or 0)
 
     def finish_run(self, run_id: int, *, summary: dict, exit_code: int) -> None:
-        self._db.execute(
-            "UPDATE runs SET finished_at = ?, summary = ?, exit_code = ? WHERE id = ?",
-            (_now(), json.dumps(summary, ensure_ascii=False, sort_keys=True), exit_code, run_id),
-        )
+        with self._storage("write"):
+            self._db.execute(
+                "UPDATE runs SET finished_at = ?, summary = ?, exit_code = ? WHERE id = ?",
+                (_now(), json.dumps(summary, ensure_ascii=False, sort_keys=True), exit_code, run_id),
+            )
 
     def runs(self, issue: str | None = None) -> list[dict]:
         query = "SELECT id, issue, transport, started_at, finished_at, allow_gaps, exit_code FROM runs"
@@ -268,15 +346,21 @@ class Ledger:
     # -- questions from status and bounces -----------------------------------------------------
 
     def counts(self, issue: str | None = None) -> list[Counts]:
-        """Per issue: accepted, failed, deferred and unknown (still claimed)."""
-        query = "SELECT issue, state, count(*) FROM sends"
+        """Per issue: accepted, failed, deferred and unknown (still claimed), and how many of the
+        accepted were only rehearsed (written to the outbox, not delivered)."""
+        query = "SELECT issue, state, transport, count(*) FROM sends"
         args: tuple = ()
         if issue is not None:
             query += " WHERE issue = ?"
             args = (issue,)
         tally: dict[str, dict[str, int]] = {}
-        for name, state, number in self._db.execute(query + " GROUP BY issue, state", args):
-            tally.setdefault(name, {})[state] = number
+        with self._storage("read"):
+            grouped = self._db.execute(query + " GROUP BY issue, state, transport", args).fetchall()
+        for name, state, transport, number in grouped:
+            states = tally.setdefault(name, {})
+            states[state] = states.get(state, 0) + number
+            if state == "accepted" and transport in REHEARSALS:
+                states["rehearsed"] = states.get("rehearsed", 0) + number
         if issue is not None:
             tally.setdefault(issue, {})
         return [
@@ -286,6 +370,7 @@ class Ledger:
                 failed=states.get("failed", 0),
                 deferred=states.get("deferred", 0),
                 unknown=states.get("claimed", 0),
+                rehearsed=states.get("rehearsed", 0),
             )
             for name, states in sorted(tally.items())
         ]

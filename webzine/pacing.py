@@ -70,7 +70,7 @@ class SuppressionWatch:
 
     def __init__(self, path: Path, load: Callable[[Path], Mapping[str, object]], *,
                  also_watch: Sequence[Path] = (), interval: float = 5.0, clock: Clock = time.monotonic,
-                 always_reload: bool = False) -> None:
+                 always_reload: bool = False, initial: Mapping[str, object] | None = None) -> None:
         self.path = path
         self._always = always_reload  # a source with no file to watch (a database) is re-read each interval
         self._paths = (path, *also_watch)
@@ -79,7 +79,7 @@ class SuppressionWatch:
         self._clock = clock
         self._checked = clock()
         self._stamp = self._signature()
-        self._entries = load(path)
+        self._entries = load(path) if initial is None else initial
         self.reloads = 0
 
     def _signature(self) -> tuple[tuple[int, int] | None, ...]:

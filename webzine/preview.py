@@ -22,6 +22,7 @@ import os
 import re
 import threading
 import time
+from datetime import date
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from email.utils import parseaddr
@@ -34,6 +35,7 @@ from webzine.issue import load_issue
 from webzine.merge import PREVIEW_SECRET, feedback_fields, recipient_context
 from webzine.message import manager_fields, unsubscribe_base
 from webzine.models import Manager, Recipient
+from webzine.campaign import suppression_source
 from webzine.recipients import load_clean_list, load_managers
 from webzine.render import BUILTIN_TEMPLATES, SAMPLE_RECIPIENT, RenderedIssue, build_issue, sender_name
 
@@ -177,13 +179,14 @@ def fingerprint(paths: Iterable[Path]) -> tuple[tuple[str, int, int], ...]:
 class Workspace:
     """The issue being previewed and its latest `Snapshot`; thread-safe."""
 
-    def __init__(self, config_path: Path, issue_path: Path) -> None:
+    def __init__(self, config_path: Path, issue_path: Path, *, today: date) -> None:
         self.config_path = Path(config_path)
         self.issue_path = Path(issue_path)
+        self.today = today
         self._condition = threading.Condition()
         self._snapshot = Snapshot()
         self._marks: tuple[tuple[str, int, int], ...] = ()
-        self._audiences = AudienceCache()
+        self._audiences = AudienceCache(today)
 
     @property
     def snapshot(self) -> Snapshot:
@@ -212,9 +215,7 @@ class Workspace:
             return self._snapshot
 
 
-def build_snapshot(
-    config_path: Path, issue_path: Path, previous: Snapshot, audiences: AudienceCache | None = None
-) -> Snapshot:
+def build_snapshot(config_path: Path, issue_path: Path, previous: Snapshot, audiences: AudienceCache) -> Snapshot:
     """Load settings, lists and issue and render; on failure keep `previous`'s rendering."""
     started = time.perf_counter()
     version = previous.version + 1
@@ -222,7 +223,7 @@ def build_snapshot(
     try:
         settings = load_settings(config_path)
         issue = load_issue(issue_path)
-        audience = (audiences or AudienceCache()).get(settings, issue.advertising)
+        audience = audiences.get(settings, issue.advertising)
         default = _default(settings, audience.recipients)
         # The build checks merge fields against the list's columns, which every cleaned row
         # carries: one row is enough, and a save costs the same for 60 rows or 100,000.
@@ -288,7 +289,8 @@ class AudienceCache:
     """The last `Audience`, reused while the list files, the [lists] settings and the issue's
     advertising flag stay the same: editing the issue does not re-clean a 100,000-row list."""
 
-    def __init__(self) -> None:
+    def __init__(self, today: date) -> None:
+        self.today = today
         self._key: tuple[object, ...] | None = None
         self._audience: Audience | None = None
 
@@ -297,12 +299,12 @@ class AudienceCache:
         files = (settings.path(lists.subscribers), settings.path(lists.suppressions), settings.path(lists.managers))
         key = (fingerprint(files), advertising, lists, settings.root)
         if self._audience is None or key != self._key:
-            self._audience, self._key = load_audience(settings, advertising), key
+            self._audience, self._key = load_audience(settings, advertising, self.today), key
         return self._audience
 
 
-def load_audience(settings: Settings, advertising: bool) -> Audience:
-    recipients, excluded, notices = _recipients(settings, advertising)
+def load_audience(settings: Settings, advertising: bool, today: date) -> Audience:
+    recipients, excluded, notices = _recipients(settings, advertising, today)
     managers, manager_notices = _managers(settings, recipients)
     return Audience(
         recipients=recipients, managers=managers, excluded=excluded, notices=(*notices, *manager_notices),
@@ -311,12 +313,13 @@ def load_audience(settings: Settings, advertising: bool) -> Audience:
     )  # fmt: skip
 
 
-def _recipients(settings: Settings, advertising: bool) -> tuple[tuple[Recipient, ...], int, list[Problem]]:
+def _recipients(settings: Settings, advertising: bool, today: date) -> tuple[tuple[Recipient, ...], int, list[Problem]]:
     """The cleaned list a send would use; the sample recipient (with a warning) when it is missing,
     unreadable or empty, so the editor can keep writing while the list is being fixed."""
     fallback = f"previewing as the sample recipient {SAMPLE.name} until the list is fixed"
     try:
-        clean = load_clean_list(settings, advertising=advertising)
+        clean = load_clean_list(settings, advertising=advertising, today=today,
+                                suppressions=suppression_source(settings).load())
     except ListError as exc:
         return (SAMPLE,), 0, [Problem("warning", f"{exc.message.rstrip('.')}; {fallback}.", exc.hint or "")]
     excluded = len(clean.rejects) + len(clean.duplicates)

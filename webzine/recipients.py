@@ -287,13 +287,12 @@ def _reject(recipient: Recipient, value: str, reason: RejectReason, detail: str)
                   recipient.manager)
 
 
-def load_clean_list(settings: Settings, *, advertising: bool, today: date | None = None,
+def load_clean_list(settings: Settings, *, advertising: bool, today: date, suppressions: Mapping[str, Suppression],
                     path: str | Path | None = None, fix_typos: bool = False,
                     columns: Mapping[str, str] | None = None, encoding: str | None = None,
                     sheet: str | None = None, check_dns: bool | None = None) -> CleanList:
-    """The subscriber list from webzine.toml (or `path`), cleaned against its suppressions."""
-    from webzine.suppressions import load_suppressions
-
+    """The subscriber list from webzine.toml (or `path`), cleaned against `suppressions` (the
+    caller's one suppression source) as of `today`."""
     lists = settings.lists
     source = Path(path) if path is not None else settings.path(lists.subscribers)
     check = None
@@ -301,8 +300,7 @@ def load_clean_list(settings: Settings, *, advertising: bool, today: date | None
         from webzine.mx import undeliverable_domains
 
         check = undeliverable_domains
-    clean = clean_list(source, suppressions=load_suppressions(settings.path(lists.suppressions)),
-                       advertising=advertising, today=today or date.today(),
+    clean = clean_list(source, suppressions=suppressions, advertising=advertising, today=today,
                        consent_max_age_days=lists.consent_max_age_days, fix_typos=fix_typos,
                        columns=columns, encoding=encoding, sheet=sheet, check_domains=check)
     clean.recipients = with_segments(clean.recipients, segments_for(settings))

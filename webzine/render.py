@@ -120,15 +120,22 @@ def merge_environment(*, html: bool) -> jinja2.Environment:
 def build_issue(
     settings: Settings, issue_path: str | Path, *, recipients: Iterable[Recipient] | None = None
 ) -> RenderedIssue:
-    """Render an issue for `settings`' publication. `recipients` (iterated once) replaces the
-    subscriber list for the field checks and the preview, e.g. the cleaned list of a send."""
-    issue = load_issue(issue_path)
-    html_env, text_env = merge_environment(html=True), merge_environment(html=False)
+    """Read an issue file and render it (`webzine build`). `recipients` (iterated once) replaces
+    the subscriber list for the field checks and the preview, e.g. the cleaned list of a send."""
     listing = recipient_rows(recipients) if recipients is not None else read_list_sample(
         settings.path(settings.lists.subscribers)
     )
     if recipients is None and (scores := segments_for(settings)):
         listing.rows = rows_with_segments(iter(listing.rows), scores)  # type: ignore[arg-type]
+    managers = read_managers(settings.path(settings.lists.managers))
+    return render_issue(settings, load_issue(issue_path), listing=listing, managers=managers)
+
+
+def render_issue(settings: Settings, issue: Issue, *, listing: ListSample,
+                 managers: Mapping[str, Mapping[str, object]]) -> RenderedIssue:
+    """Render an already-read issue against a list sample and the managers (id → merge fields):
+    reads no file of the publication's lists, so the send path loads each input once."""
+    html_env, text_env = merge_environment(html=True), merge_environment(html=False)
     known = known_fields(listing)
     _check_issue_sources(issue, html_env, known)
     sources = _render_sources(settings, issue, known)
@@ -145,7 +152,7 @@ def build_issue(
 
     used = sorted({use.name for source in (sources.html, sources.text, issue.subject) for use in field_uses(source, html_env)})
     scan = scan_rows(listing.rows, used, settings.build.sample_recipient)
-    sample = _sample_context(settings, scan.sample, listing, issue.slug)
+    sample = _sample_context(settings, scan.sample, listing, managers, issue.slug)
     filled_html, preview_text = html.render(sample), text.render(sample)
     headers = {"subject": subject.render(sample), "preheader": preheader.render(sample), "title": title.render(sample)}
     return RenderedIssue(
@@ -400,13 +407,11 @@ def _unsubscribe_preview(settings: Settings) -> str:
     return f"{settings.publication.base_url.rstrip('/')}/unsubscribe"
 
 
-def _sample_context(
-    settings: Settings, row: Mapping[str, object] | None, listing: ListSample, slug: str
-) -> dict[str, object]:
+def _sample_context(settings: Settings, row: Mapping[str, object] | None, listing: ListSample,
+                    managers: Mapping[str, Mapping[str, object]], slug: str) -> dict[str, object]:
     """The preview recipient: the chosen list row, or 김갑수 when there is no list."""
     fields: dict[str, object] = {name: "" for name in known_fields(listing)}
     fields.update(row if row is not None else SAMPLE_RECIPIENT)
-    managers = read_managers(settings.path(settings.lists.managers))
     manager = managers.get(str(fields.get("manager", "")))
     return recipient_context(fields, manager, _unsubscribe_preview(settings),
                              **feedback_fields(settings, slug, PREVIEW_SECRET, str(fields.get("email", ""))))

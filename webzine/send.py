@@ -39,6 +39,7 @@ from webzine.ledger import Claim, Ledger, Result, State
 from webzine.message import MessageFactory, RecipientRejected
 from webzine.models import Recipient, Suppression, SuppressionReason
 from webzine.pacing import Clock, Sleep, SuppressionWatch, TokenBucket, backoff
+from webzine.plan import Action, PlanOptions, counts_for, decide
 from webzine.tokens import verp_token_from
 from webzine.transports.base import Delivery, Outcome, OutgoingMessage, Transport
 
@@ -52,7 +53,12 @@ class SendOptions:
     limit: int | None = None  # send at most this many messages in this run
     only: frozenset[str] = frozenset()  # recipient keys; empty = everyone
     resend_unknown: bool = False
+    retry_failed: bool = False  # send again to those who failed permanently in an earlier run
     allow_gaps: str | None = None  # the recorded reason for sending despite audit gaps
+
+    def rule(self, transport: str) -> PlanOptions:
+        return PlanOptions(transport=transport, only=self.only, limit=self.limit,
+                           resend_unknown=self.resend_unknown, retry_failed=self.retry_failed)
 
 
 @dataclass(slots=True)
@@ -82,13 +88,30 @@ class SendSummary:
     resent_unknown: int = 0
     already_accepted: int = 0
     already_failed: int = 0
+    retried_failed: int = 0  # failed earlier, sent again with --retry-failed
     suppressed: int = 0  # suppressed after the list was loaded (mid-send unsubscribe, bounce)
+    later: int = 0  # left for a later run by --limit
+    taken_by_other: int = 0  # claimed meanwhile by another process: theirs to send
     retries: int = 0
     elapsed: float = 0.0
     stopped: str | None = None  # why the run ended early
     failures: list[Problem] = field(default_factory=list)
     rejects: list[Problem] = field(default_factory=list)
     unknowns: list[Problem] = field(default_factory=list)  # who may or may not have it
+
+    def count(self, action: Action) -> None:
+        """A recipient looked at, by the plan's decision."""
+        self.recipients += action is not Action.LATER
+        if action is Action.DONE:
+            self.already_accepted += 1
+        elif action is Action.FAILED:
+            self.already_failed += 1
+        elif action is Action.UNKNOWN:
+            self.unknown += 1
+        elif action is Action.SUPPRESSED:
+            self.suppressed += 1
+        elif action is Action.LATER:
+            self.later += 1
 
     @property
     def rate(self) -> float:
@@ -98,7 +121,7 @@ class SendSummary:
 
     @property
     def exit_code(self) -> int:
-        if self.stopped or self.deferred or self.unknown:
+        if self.stopped or self.deferred or self.unknown or self.later:
             return EXIT_AGAIN
         return EXIT_FAILED if self.failed or self.rejected else EXIT_OK
 
@@ -142,6 +165,7 @@ class Sender:
         stop: threading.Event | None = None,
         progress: Progress | None = None,
         merge_suppressions: Callable[[Iterable[Suppression]], object] | None = None,
+        today: date,
         clock: Clock = time.monotonic,
         sleep: Sleep = time.sleep,
     ) -> None:
@@ -155,8 +179,10 @@ class Sender:
         self.stop = stop or threading.Event()
         self.issue = factory.issue
         self.summary = SendSummary(issue=self.issue, transport=transport.name)
+        self._rule = options.rule(transport.name)
         self._progress = progress
         self._merge = merge_suppressions
+        self._today = today
         self._clock = clock
         self._sleep = sleep
         self._batch = max(1, int(getattr(transport, "batch_size", 1)))
@@ -192,7 +218,7 @@ class Sender:
         self.summary.run_id = self.ledger.start_run(
             self.issue, transport=self.transport.name, allow_gaps=self.options.allow_gaps,
             options={"limit": self.options.limit, "only": sorted(self.options.only),
-                     "resend_unknown": self.options.resend_unknown},
+                     "resend_unknown": self.options.resend_unknown, "retry_failed": self.options.retry_failed},
         )
         if not self._inline:
             self._pool = ThreadPoolExecutor(self.settings.send.concurrency, thread_name_prefix="webzine-send")
@@ -216,49 +242,57 @@ class Sender:
 
     def _send_all(self, recipients: Iterable[Recipient]) -> None:
         for chunk in chunks(recipients, self._claim_size):
-            if self._halted() or self._limit_reached():
+            if self._halted():
                 break
             self.watch.refresh()
             selected = self._select(chunk)
             envelopes = [self.factory.envelope_sender(r) for r, _ in selected]
-            self._flush([Claim(r.key, r.email, self.factory.message_id(r), verp_token_from(envelope))
-                         for (r, _), envelope in zip(selected, envelopes)])  # fmt: skip
+            held = self._flush([Claim(r.key, r.email, self.factory.message_id(r), verp_token_from(envelope), attempts)
+                                for (r, attempts), envelope in zip(selected, envelopes)])  # fmt: skip
+            if len(held) < len(selected):
+                selected, envelopes = self._drop_taken(selected, envelopes, held)
             self._hand_over(selected, envelopes)
             self._retry_due()
             self._report()
 
     def _select(self, chunk: list[Recipient]) -> list[tuple[Recipient, int]]:
-        """(recipient, attempts so far) of those in `chunk` that this run should send to."""
+        """(recipient, attempts so far) of those in `chunk` that this run should send to: the
+        plan's rule (`plan.decide`), applied chunk by chunk."""
         only = self.options.only
         if only:
             chunk = [r for r in chunk if r.key in only]
-        states = self.ledger.states(self.issue, [r.key for r in chunk])
+        entries = self.ledger.states(self.issue, [r.key for r in chunk])
         summary = self.summary
+        rule = self._rule
         chosen: list[tuple[Recipient, int]] = []
         for recipient in chunk:
-            summary.recipients += 1
-            state, attempts = states.get(recipient.key, (None, 0))
-            if state is State.ACCEPTED:
-                summary.already_accepted += 1
-            elif state is State.FAILED:
-                summary.already_failed += 1
-            elif state is State.CLAIMED and not self.options.resend_unknown:
-                summary.unknown += 1
-                if len(summary.unknowns) < _REPORT_LIMIT:
-                    summary.unknowns.append(Problem(recipient.email, None, None,
-                                                    "an earlier run stopped with this message in flight"))
-            elif self.watch.get(recipient.key) is not None:
-                summary.suppressed += 1
-            elif self._limit_reached(len(chosen)):
-                summary.recipients -= 1
-                break
-            else:
-                summary.resent_unknown += state is State.CLAIMED
-                chosen.append((recipient, attempts))
+            entry = entries.get(recipient.key)
+            action = decide(entry, self.watch.get(recipient.key) is not None, rule)
+            if action is Action.SEND and self._limit_reached(len(chosen)):
+                action = Action.LATER
+            summary.count(action)
+            if action is Action.UNKNOWN and len(summary.unknowns) < _REPORT_LIMIT:
+                summary.unknowns.append(Problem(recipient.email, None, None,
+                                                "an earlier run stopped with this message in flight"))
+            elif action is Action.SEND:
+                counted = counts_for(entry, rule)
+                summary.resent_unknown += counted is not None and counted.state is State.CLAIMED
+                summary.retried_failed += counted is not None and counted.state is State.FAILED
+                chosen.append((recipient, entry.attempts if entry is not None else 0))
         self._seen += len(chunk)
         self._sent_keys += len(chosen)
         summary.attempted += len(chosen)
         return chosen
+
+    def _drop_taken(self, selected: list[tuple[Recipient, int]], envelopes: list[str],
+                    held: set[str]) -> tuple[list[tuple[Recipient, int]], list[str]]:
+        """Recipients another process claimed between our read and our claim: theirs to send."""
+        kept = [(pair, envelope) for pair, envelope in zip(selected, envelopes) if pair[0].key in held]
+        taken = len(selected) - len(kept)
+        self.summary.taken_by_other += taken
+        self.summary.attempted -= taken
+        self._sent_keys -= taken
+        return [pair for pair, _ in kept], [envelope for _, envelope in kept]
 
     def _limit_reached(self, extra: int = 0) -> bool:
         limit = self.options.limit
@@ -283,11 +317,12 @@ class Sender:
         self._attempts.pop(key, None)
         self._open.pop(key, None)
 
-    def _flush(self, claims: Sequence[Claim] = ()) -> None:
+    def _flush(self, claims: Sequence[Claim] = ()) -> set[str]:
         pending, self._pending = self._pending, []
-        self.ledger.commit(self.issue, transport=self.transport.name, run_id=self.summary.run_id,
-                           outcomes=pending, claims=claims)
+        held = self.ledger.commit(self.issue, transport=self.transport.name, run_id=self.summary.run_id,
+                                  outcomes=pending, claims=claims)
         self._flushed = self._clock()
+        return held
 
     def _hand_over(self, chosen: Sequence[tuple[Recipient, int]], envelopes: Sequence[str]) -> None:
         """Build and dispatch in transport-sized jobs, keeping at most `_window` messages
@@ -310,6 +345,8 @@ class Sender:
     def _dispatch(self, job: _Job) -> None:
         if self._pool is None:
             self._handle(job, self._deliver(job))
+            if self._pending and self._clock() - self._flushed >= _FLUSH_SECONDS:
+                self._flush()
             return
         while self._inflight + len(job.messages) > self._window:
             self._drain(block=True)
@@ -400,7 +437,7 @@ class Sender:
         if delivery.hard_bounce:
             summary.hard_bounces += 1
             detail = " ".join(str(p) for p in (delivery.code, delivery.status, delivery.text) if p)
-            self._bounces.append(Suppression(message.rcpt_to, SuppressionReason.HARD_BOUNCE, date.today(),
+            self._bounces.append(Suppression(message.rcpt_to, SuppressionReason.HARD_BOUNCE, self._today,
                                              f"send {self.issue}", detail[:300]))
 
     def _unconfirmed(self, message: OutgoingMessage, delivery: Delivery) -> None:
@@ -445,9 +482,16 @@ class Sender:
         if not due:
             return
         self.summary.retries += len(due)
-        self._flush([Claim(r.key, r.email, self.factory.message_id(r), verp_token_from(envelope))
-                     for r, envelope in due])  # fmt: skip
-        self._hand_over([(r, self._attempts.get(r.key, 0)) for r, _ in due], [envelope for _, envelope in due])
+        chosen = [(r, self._attempts.get(r.key, 0)) for r, _ in due]
+        envelopes = [envelope for _, envelope in due]
+        held = self._flush([Claim(r.key, r.email, self.factory.message_id(r), verp_token_from(envelope), attempts)
+                            for (r, attempts), envelope in zip(chosen, envelopes)])  # fmt: skip
+        if len(held) < len(chosen):
+            for recipient, _ in chosen:
+                if recipient.key not in held:
+                    self._close(recipient.key)
+            chosen, envelopes = self._drop_taken(chosen, envelopes, held)
+        self._hand_over(chosen, envelopes)
 
     def _retry_until_done(self) -> None:
         while (self._retry or self._inflight) and not self._halted():

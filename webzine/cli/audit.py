@@ -56,7 +56,8 @@ def audit(ctx: Context, issue: Path | None, subscribers: Path | None, key_custom
                                    "drop --advertising/--informational or the ISSUE.")
         advertising = loaded.advertising
     report = run_audit(settings, advertising=True if advertising is None else advertising, issue=name,
-                       subscribers=subscribers, key_customers=key_customers, suppressions=suppressions)
+                       today=ctx.today, suppressed=_suppressed(settings, suppressions),
+                       subscribers=subscribers, key_customers=key_customers)
     if settings is not None:
         from webzine.customers.people import audit_notes
 
@@ -69,6 +70,19 @@ def audit(ctx: Context, issue: Path | None, subscribers: Path | None, key_custom
         managers = _managers(settings)
         click.echo(render(report, managers))
     return 0 if report.ok else 1
+
+
+def _suppressed(settings, explicit: Path | None) -> dict:  # type: ignore[no-untyped-def]
+    """`--suppressions FILE` alone, else the send's one source (the file and the unsubscribe store)."""
+    from webzine.suppressions import load_suppressions
+
+    if explicit is not None:
+        return load_suppressions(explicit)
+    if settings is None:
+        return {}
+    from webzine.campaign import suppression_source
+
+    return suppression_source(settings).load()
 
 
 def _managers(settings) -> dict[str, Manager]:  # type: ignore[no-untyped-def]

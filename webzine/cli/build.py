@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import tempfile
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -14,6 +15,7 @@ import jinja2
 from rich.console import Console
 
 from webzine.cli import Context, pass_context
+from webzine.clock import parse_day
 from webzine.errors import IssueError, TemplateError
 from webzine.issue import slugify
 from webzine.layout import BUILTIN_TEMPLATES
@@ -87,15 +89,18 @@ def _finding_line(rendered: RenderedIssue, finding: Finding) -> str:
 
 @click.command()
 @click.argument("title")
-@click.option("--date", "issue_date", help="Issue date, YYYY-MM-DD (default: today).")
+@click.option("--date", "issue_date", help="Issue date, YYYY-MM-DD (default: the month the title names, else this month).")
 @click.option("--slug", help="File-name slug (default: the title romanised).")
 @click.option("--advertising/--no-advertising", default=True, show_default=True,
               help="Whether the issue carries advertising (adds the (광고) subject prefix).")  # fmt: skip
 @pass_context
 def new(ctx: Context, title: str, issue_date: str | None, slug: str | None, advertising: bool) -> int:
-    """Start a new issue: issues/YYYY-MM-<slug>.md from templates/new-issue.md.j2."""
+    """Start a new issue: issues/YYYY-MM-<slug>.md from templates/new-issue.md.j2.
+
+    The date is the month the issue is for: --date, else the month the title names ("1월 소식",
+    "2027년 1월", "January"), else this month; the command says which it chose."""
     settings = ctx.settings
-    day = _parse_date(issue_date)
+    day, why = issue_month(title, issue_date, ctx.today)
     name = slugify(slug or title, fallback=f"issue-{day:%d}")
     path = settings.path(settings.build.issues) / f"{day:%Y-%m}-{name}.md"
     if path.exists():
@@ -103,18 +108,43 @@ def new(ctx: Context, title: str, issue_date: str | None, slug: str | None, adve
     text = _scaffold(settings.path(settings.build.templates), title=title, date=day.isoformat(), advertising=advertising)
     path.parent.mkdir(parents=True, exist_ok=True)
     _write_new(path, text)
-    click.echo(f"Created {_shown(path)}")
+    click.echo(f"Created {_shown(path)}, dated {day.isoformat()} ({why}; change it with --date or in the file).")
     click.echo(f"Next: edit it, then run: webzine build {_shown(path)}")
     return 0
 
 
-def _parse_date(text: str | None) -> date:
-    if not text:
-        return date.today()
-    try:
-        return datetime.strptime(text, "%Y-%m-%d").date()
-    except ValueError:
-        raise click.BadParameter(f"'{text}' is not a date; write YYYY-MM-DD, e.g. 2026-12-01.", param_hint="--date") from None
+_KOREAN_MONTH = re.compile(r"(?:(\d{4})\s*년\s*)?(\d{1,2})\s*월")
+_ENGLISH_MONTHS = ("january", "february", "march", "april", "may", "june", "july", "august", "september",
+                   "october", "november", "december")
+_ENGLISH_MONTH = re.compile(r"\b(" + "|".join(_ENGLISH_MONTHS) + r"|" +
+                            "|".join(m[:3] for m in _ENGLISH_MONTHS) + r")\b\.?(?:\s+(\d{4}))?", re.IGNORECASE)
+
+
+def issue_month(title: str, explicit: str | None, today: date) -> tuple[date, str]:
+    """(the issue's date, why it was chosen). A month named without a year is the nearest such
+    month to `today`, the coming one on a tie: "1월 소식" written in December is next January's."""
+    if explicit:
+        return parse_day(explicit, what="--date"), "from --date"
+    named = _named_month(title)
+    if named is None:
+        return today, "this month: the title names no month"
+    year, month = named
+    if year is None:
+        ahead = (month - today.month) % 12
+        year = today.year + (today.month + ahead - 1) // 12 if ahead <= 6 else today.year - (month > today.month)
+    return date(year, month, 1), f"the month the title names: {year}-{month:02d}"
+
+
+def _named_month(title: str) -> tuple[int | None, int] | None:
+    korean = _KOREAN_MONTH.search(title)
+    if korean and 1 <= int(korean.group(2)) <= 12:
+        return (int(korean.group(1)) if korean.group(1) else None), int(korean.group(2))
+    english = _ENGLISH_MONTH.search(title)
+    if english:
+        word = english.group(1).lower()[:3]
+        month = next(i for i, name in enumerate(_ENGLISH_MONTHS, 1) if name.startswith(word))
+        return (int(english.group(2)) if english.group(2) else None), month
+    return None
 
 
 def _scaffold(templates: Path, **context: object) -> str:

@@ -61,11 +61,14 @@ def load_for_cli(ctx: Context, file: Path | None, *, advertising: bool, encoding
             from webzine.mx import undeliverable_domains
 
             check = undeliverable_domains
-        result = clean_list(file, advertising=advertising, today=date.today(), fix_typos=fix_typos,
+        result = clean_list(file, advertising=advertising, today=ctx.today, fix_typos=fix_typos,
                             columns=mapping, encoding=encoding, sheet=sheet, check_domains=check)
         return result, None
     settings = ctx.settings
-    result = load_clean_list(settings, advertising=advertising, path=file, fix_typos=fix_typos,
+    from webzine.campaign import suppression_source
+
+    result = load_clean_list(settings, advertising=advertising, today=ctx.today,
+                             suppressions=suppression_source(settings).load(), path=file, fix_typos=fix_typos,
                              columns=mapping, encoding=encoding, sheet=sheet, check_dns=check_dns or None)
     return result, settings
 

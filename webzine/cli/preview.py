@@ -38,7 +38,7 @@ def preview(ctx: Context, issue: Path, port: int, no_open: bool, as_email: str |
     if not issue.is_file():
         raise IssueError(f"{issue}: no such issue file.", hint="webzine new TITLE creates one.")
     reporter = _Reporter()
-    server = PreviewServer(Workspace(ctx.config_path, issue), port=port, on_build=reporter)
+    server = PreviewServer(Workspace(ctx.config_path, issue, today=ctx.today), port=port, on_build=reporter)
     server.start()
     try:
         for notice in server.notices:

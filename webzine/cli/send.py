@@ -8,16 +8,20 @@ rejected), 2 bad input, 3 interrupted / sender problem / left for a re-run (re-r
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import shlex
 import signal
 import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import click
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
@@ -25,21 +29,26 @@ from webzine.campaign import (
     Campaign,
     find_recipient,
     load_campaign,
+    load_audience,
     make_factory,
     make_transport,
-    not_started,
     sample_recipient,
-    suppression_watch,
     with_overrides,
 )
 from webzine.cli import Context, pass_context
 from webzine.cli.due import TODAY_OPTION, pick_due
+from webzine.clock import utc_now
+from webzine.config import CONFIG_FILE
 from webzine.errors import ConfigError
 from webzine.issue import load_issue
 from webzine.ledger import Ledger, State
 from webzine.message import FactoryOptions, RecipientRejected
 from webzine.mime import UnsafeHeader, check_address
+from webzine.plan import Action, Plan, PlanOptions
 from webzine.send import EXIT_AGAIN, EXIT_FAILED, EXIT_OK, Sender, SendOptions, SendSummary
+from webzine.sendlock import send_lock
+from webzine.terminal import printable
+from webzine.transports import REHEARSALS
 from webzine.suppressions import merge_suppressions
 from webzine.transports.base import Outcome
 
@@ -53,24 +62,30 @@ _PREVIEW_ROWS = 5
 @click.option("--yes", is_flag=True, help="Really send. Without it, a dry run shows what would happen.")
 @click.option("--test-to", metavar="ADDR[,ADDR]", help="Send a [TEST] copy to these addresses only (no ledger, no audit).")
 @click.option("--as", "as_email", metavar="EMAIL", help="With --test-to: personalise as this subscriber.")
-@click.option("--limit", type=click.IntRange(min=1), help="Send at most N messages in this run.")
+@click.option("--limit", type=click.IntRange(min=1), help="Send at most N messages in this run (exit 3 while any are left).")
 @click.option("--only", "only", multiple=True, metavar="EMAIL", help="Send only to this subscriber (repeatable).")
 @click.option("--transport", "transport_name", metavar="NAME", help="Override [send] transport (outbox, smtp, …).")
 @click.option("--outbox-format", type=click.Choice(["maildir", "mbox", "eml"]), help="Override [send] outbox_format.")
 @click.option("--allow-gaps", metavar="REASON", help="Send despite audit gaps; the reason is recorded in the ledger.")
 @click.option("--resend-unknown", is_flag=True, help="Also send to recipients whose earlier send has no recorded outcome.")
+@click.option("--retry-failed", is_flag=True,
+              help="Also send again to recipients who failed permanently in an earlier run (the dry run lists why they failed).")
 @click.option("--json", "as_json", is_flag=True, help="Print the plan or the summary as JSON.")
 @pass_context
 def send(ctx: Context, issue: Path | None, due_now: bool, today: str | None, yes: bool, test_to: str | None,
          as_email: str | None, limit: int | None, only: tuple[str, ...], transport_name: str | None,
-         outbox_format: str | None, allow_gaps: str | None, resend_unknown: bool, as_json: bool) -> int:  # fmt: skip
+         outbox_format: str | None, allow_gaps: str | None, resend_unknown: bool, retry_failed: bool,
+         as_json: bool) -> int:  # fmt: skip
     """Merge ISSUE with the cleaned list and send it — a dry run unless --yes.
 
     Every recipient is recorded in the send ledger, so a re-run after a crash, a stop or a sender
-    problem resumes where it left off and never sends anyone the same issue twice. With --due the
-    issue is the one dated this month (Asia/Seoul) that is not completely sent; nothing due → 0."""
+    problem resumes where it left off and never sends anyone the same issue twice. What the
+    local outbox accepted is a rehearsal: a send through a real transport still mails them. With
+    --due the issue is the one dated this month (Asia/Seoul) that is not completely sent; nothing
+    due → 0."""
     if due_now == (issue is not None):
         raise click.UsageError("give either ISSUE or --due.")
+    ctx.pin_today(today)
     if due_now:
         issue = pick_due(ctx, today)
         if issue is None:
@@ -82,15 +97,17 @@ def send(ctx: Context, issue: Path | None, due_now: bool, today: str | None, yes
         raise click.BadParameter("--as only applies to test sends; add --test-to ADDR.", param_hint="--as")
     settings = with_overrides(ctx.settings, transport=transport_name, outbox_format=outbox_format)
     if test_to:
-        return _test_send(settings, issue, test_to, as_email, as_json)
-    campaign = load_campaign(settings, issue, allow_gaps=allow_gaps)
+        return _test_send(settings, issue, test_to, as_email, as_json, ctx.today)
+    campaign = load_campaign(settings, issue, today=ctx.today, allow_gaps=allow_gaps)
     keys = frozenset(_split(only))
     for key in keys:
         find_recipient(campaign, key)
-    options = SendOptions(limit=limit, only=keys, resend_unknown=resend_unknown, allow_gaps=allow_gaps)
+    options = SendOptions(limit=limit, only=keys, resend_unknown=resend_unknown, retry_failed=retry_failed,
+                          allow_gaps=allow_gaps)
+    again = _again_command(ctx, issue, due_now, transport_name, outbox_format, allow_gaps)
     if not yes:
-        return _dry_run(campaign, issue, options, as_json)
-    return _real_send(campaign, issue, options, as_json)
+        return _dry_run(campaign, options, as_json, again)
+    return _real_send(campaign, options, as_json, again)
 
 
 def _split(values: tuple[str, ...] | str) -> list[str]:
@@ -98,76 +115,129 @@ def _split(values: tuple[str, ...] | str) -> list[str]:
     return [part.strip().lower() for item in items for part in item.split(",") if part.strip()]
 
 
-# -- dry run ----------------------------------------------------------------------------------
+def _again_command(ctx: Context, issue: Path, due_now: bool, transport: str | None, outbox_format: str | None,
+                   allow_gaps: str | None) -> str:
+    """The command that continues this same send: same config, day, issue (or --due), transport
+    and accepted gaps."""
+    parts = ["webzine"]
+    if Path(ctx.config_path) != Path(CONFIG_FILE):
+        parts += ["--config", shlex.quote(str(ctx.config_path))]
+    if ctx.today_pinned or due_now:
+        parts += ["--today", ctx.today.isoformat()]
+    parts.append("send")
+    parts += ["--due"] if due_now else [shlex.quote(str(issue))]
+    if transport:
+        parts += ["--transport", shlex.quote(transport)]
+    if outbox_format:
+        parts += ["--outbox-format", outbox_format]
+    if allow_gaps:
+        parts += ["--allow-gaps", shlex.quote(allow_gaps)]
+    parts.append("--yes")
+    return " ".join(parts)
 
 
-def _ledger_states(campaign: Campaign) -> dict[str, int]:
-    """How the cleaned list stands in the ledger for this issue (read-only; no file is created)."""
+# -- the plan: dry run, and the whole issue after a run ---------------------------------------------
+
+
+def _plan(campaign: Campaign, options: PlanOptions) -> Plan:
+    """The plan from the ledger as it is now (read-only: no ledger file is created)."""
     path = campaign.settings.path(campaign.settings.send.ledger)
-    tally = {state.value: 0 for state in State}
     if not path.exists():
-        return tally
-    keys = [r.key for r in campaign.clean.recipients]
+        return campaign.audience.plan(None, options)
     with Ledger.open(path) as ledger:
-        for start in range(0, len(keys), 5000):
-            for state, _ in ledger.states(campaign.issue, keys[start : start + 5000]).values():
-                tally[state.value] += 1
-    return tally
+        return campaign.audience.plan(ledger, options)
 
 
-def _dry_run(campaign: Campaign, issue: Path, options: SendOptions, as_json: bool) -> int:
+def _failure_reasons(campaign: Campaign, plan: Plan) -> dict[str, int]:
+    """Why the recipients `--retry-failed` would cover failed, most common first."""
+    failed = set(plan.keys(Action.FAILED)) if not plan.options.retry_failed else None
+    path = campaign.settings.path(campaign.settings.send.ledger)
+    if not path.exists():
+        return {}
+    reasons: dict[str, int] = {}
+    with Ledger.open(path) as ledger:
+        for row in ledger.rows(campaign.issue, State.FAILED):
+            if row.rehearsal or (failed is not None and row.key not in failed):
+                continue
+            reason = " ".join(str(part) for part in (row.code, row.status) if part) or row.text.split(":")[0]
+            reasons[reason or "unknown"] = reasons.get(reason or "unknown", 0) + 1
+    return dict(sorted(reasons.items(), key=lambda item: -item[1]))
+
+
+def _dry_run(campaign: Campaign, options: SendOptions, as_json: bool, again: str) -> int:
     settings = campaign.settings
     factory = make_factory(campaign)
-    recipients = campaign.clean.recipients
-    if options.only:
-        recipients = [r for r in recipients if r.key in options.only]
-    states = _ledger_states(campaign)
-    done = states["accepted"] + states["failed"] + (0 if options.resend_unknown else states["claimed"])
-    to_send = max(0, len(recipients) - done) if not options.only else len(recipients)
-    if options.limit is not None:
-        to_send = min(to_send, options.limit)
+    plan = _plan(campaign, options.rule(settings.send.transport))
+    counts = plan.counts
+    sending = [recipient for recipient, action in plan.actions if action is Action.SEND]
     preview = []
-    for recipient in recipients[:_PREVIEW_ROWS]:
+    for recipient in sending[:_PREVIEW_ROWS]:
         try:
             message = factory.build(recipient)
-            subject = _subject_of(campaign, recipient)
-            preview.append({"email": recipient.email, "name": recipient.name, "subject": subject,
-                            "bytes": len(message.data)})
+            preview.append({"email": recipient.email, "name": recipient.name,
+                            "subject": _subject_of(campaign, recipient), "bytes": len(message.data)})
         except RecipientRejected as rejected:
             preview.append({"email": recipient.email, "name": recipient.name, "subject": None,
                             "rejected": rejected.reason})
-    plan = {
-        "dry_run": True, "issue": campaign.issue, "transport": settings.send.transport,
+    suppressed = _suppressed_by_reason(campaign)
+    failed_reasons = _failure_reasons(campaign, plan)
+    summary = {
+        "dry_run": True, "issue": campaign.issue, "transport": settings.send.transport, "today": campaign.today.isoformat(),
         "recipients": len(campaign.clean.recipients), "rejected_while_cleaning": len(campaign.clean.rejects),
-        "already_accepted": states["accepted"], "already_failed": states["failed"],
-        "deferred": states["deferred"], "unknown": states["claimed"], "to_send": to_send,
+        "suppressed": suppressed, "plan": {action.value: counts[action] for action in Action},
+        "to_send": counts[Action.SEND], "already_accepted": counts[Action.DONE], "already_failed": counts[Action.FAILED],
+        "unknown": counts[Action.UNKNOWN], "left_for_later": counts[Action.LATER], "failed_reasons": failed_reasons,
+        "key_customers": campaign.key_customers.note if campaign.key_customers else None,
         "allow_gaps": options.allow_gaps, "audit_ok": bool(getattr(campaign.audit, "ok", True)),
         "rate": settings.send.rate, "concurrency": settings.send.concurrency, "first": preview,
     }  # fmt: skip
     if as_json:
-        click.echo(json.dumps(plan, ensure_ascii=False, indent=2))
+        click.echo(json.dumps(summary, ensure_ascii=False, indent=2))
         return EXIT_OK
     console = Console(highlight=False, soft_wrap=True)
     console.print("[bold]Dry run[/] — nothing was sent. Add [bold]--yes[/] to send.")
     console.print(f"  issue      {campaign.issue}  ({campaign.rendered.issue.title})")
     console.print(f"  transport  {_transport_line(settings)}")
-    console.print(f"  list       {plan['recipients']:,} recipients after cleaning "
-                  f"({plan['rejected_while_cleaning']:,} rows rejected: webzine lists clean shows why)")
-    console.print(f"  ledger     {states['accepted']:,} accepted, {states['failed']:,} failed, "
-                  f"{states['deferred']:,} deferred, {states['claimed']:,} unknown")
-    gaps = "" if plan["audit_ok"] else f" — gaps accepted: {options.allow_gaps}"
-    console.print(f"  audit      {'ok' if plan['audit_ok'] else 'gaps'}{gaps}")
-    seconds = to_send / settings.send.rate
-    console.print(f"  would send {to_send:,} message(s), about {_duration(seconds)} at {settings.send.rate:g}/s")
-    if states["claimed"] and not options.resend_unknown:
-        console.print(f"  [yellow]{states['claimed']:,} unknown[/]: an earlier run stopped while they were in "
-                      "flight; they are skipped unless you add --resend-unknown.")
+    console.print(f"  list       {summary['recipients']:,} recipients after cleaning "
+                  f"({summary['rejected_while_cleaning']:,} rows rejected: webzine lists clean shows why)")
+    if suppressed:
+        console.print("  suppressed " + ", ".join(f"{count:,} {reason}" for reason, count in suppressed.items()))
+    console.print(f"  ledger     {counts[Action.DONE]:,} already accepted, {counts[Action.FAILED]:,} failed, "
+                  f"{counts[Action.UNKNOWN]:,} unknown")
+    if campaign.key_customers is not None:
+        console.print(f"  key        {escape(campaign.key_customers.note)}")
+    gaps = "" if summary["audit_ok"] else f" — gaps accepted: {options.allow_gaps}"
+    console.print(f"  audit      {'ok' if summary['audit_ok'] else 'gaps'}{gaps}")
+    seconds = counts[Action.SEND] / settings.send.rate
+    console.print(f"  would send {counts[Action.SEND]:,} message(s), about {_duration(seconds)} at {settings.send.rate:g}/s")
+    if counts[Action.LATER]:
+        console.print(f"  [yellow]{counts[Action.LATER]:,} left for a later run[/] by --limit {options.limit}.")
+    if counts[Action.UNKNOWN] and not options.resend_unknown:
+        console.print(f"  [yellow]{counts[Action.UNKNOWN]:,} unknown[/]: an earlier run stopped while they were in "
+                      "flight; they are skipped (webzine status ISSUE --unknown lists them).")
+    if failed_reasons:
+        covered = "would be sent again" if options.retry_failed else "are skipped; --retry-failed sends them again"
+        console.print(f"  failed     {counts[Action.FAILED] or sum(failed_reasons.values()):,} {covered}; reasons: "
+                      + "; ".join(f"{shown(reason)} ×{count}" for reason, count in failed_reasons.items()))
     table = Table("email", "name", "subject", box=None, pad_edge=False)
     for row in preview:
-        table.add_row(row["email"], row["name"], row["subject"] or f"[red]rejected: {row['rejected']}[/]")
+        table.add_row(shown(row["email"]), shown(row["name"]),
+                      shown(row["subject"]) if row["subject"] else f"[red]rejected: {shown(row['rejected'])}[/]")
     console.print(table)
-    console.print(f"Next: webzine send {issue} --yes")
+    console.print(f"Next: {again}")
     return EXIT_OK
+
+
+def _suppressed_by_reason(campaign: Campaign) -> dict[str, int]:
+    """Rows of the list left out because they are suppressed (file or unsubscribe store), by reason."""
+    from webzine.models import SuppressionReason
+
+    suppressed = {reason.value for reason in SuppressionReason}
+    tally: dict[str, int] = {}
+    for reject in campaign.clean.rejects:
+        if reject.reason.value in suppressed:
+            tally[reject.reason.value] = tally.get(reject.reason.value, 0) + 1
+    return tally
 
 
 def _subject_of(campaign: Campaign, recipient) -> str:  # type: ignore[no-untyped-def]
@@ -182,7 +252,8 @@ def _subject_of(campaign: Campaign, recipient) -> str:  # type: ignore[no-untype
 def _transport_line(settings) -> str:  # type: ignore[no-untyped-def]
     name = settings.send.transport
     if name == "outbox":
-        return f"outbox ({settings.send.outbox_format} in {settings.send.outbox}/; nothing leaves this machine)"
+        return (f"outbox ({settings.send.outbox_format} in {settings.send.outbox}/; a rehearsal: nothing leaves this "
+                "machine and a real send still mails everyone)")
     if name == "smtp":
         return f"smtp ({settings.smtp.host}:{settings.smtp.port}, {settings.smtp.security})"
     return name
@@ -234,43 +305,70 @@ def _progress_bar(total: int, enabled: bool) -> Iterator[object]:
         yield update
 
 
-def _real_send(campaign: Campaign, issue: Path, options: SendOptions, as_json: bool) -> int:
+@dataclass(frozen=True)
+class IssueStanding:
+    """The whole issue after a run (every run so far), for the summary and the exit code."""
+
+    delivered: int
+    failed: int
+    unknown: int
+    remaining: int  # not yet sent (deferred, never reached, or left by --limit)
+    rehearsed_only: int
+
+    @property
+    def exit_code(self) -> int:
+        if self.unknown or self.remaining:
+            return EXIT_AGAIN
+        return EXIT_FAILED if self.failed else EXIT_OK
+
+
+def _standing(campaign: Campaign, ledger: Ledger, transport: str) -> IssueStanding:
+    plan = campaign.audience.plan(ledger, PlanOptions(transport=transport))
+    counts = plan.counts
+    totals = ledger.counts(campaign.issue)[0]
+    return IssueStanding(counts[Action.DONE], totals.failed, counts[Action.UNKNOWN], counts[Action.SEND],
+                         totals.rehearsed)
+
+
+def _real_send(campaign: Campaign, options: SendOptions, as_json: bool, again: str) -> int:
     settings = campaign.settings
     factory = make_factory(campaign)
-    transport = make_transport(settings)
+    ledger_path = settings.path(settings.send.ledger)
     suppressions = settings.path(settings.lists.suppressions)
-    watch = suppression_watch(settings)
+    watch = campaign.audience.source.watch(campaign.audience.suppressions)
     stop = threading.Event()
     total = len(campaign.clean.recipients)
     show_bar = not as_json and sys.stderr.isatty()
-    try:
-        with Ledger.open(settings.path(settings.send.ledger)) as ledger, _stop_on_signals(stop), \
-                _progress_bar(total, show_bar) as progress:  # fmt: skip
-            sender = Sender(settings, factory=factory, transport=transport, ledger=ledger, suppressions=watch,
-                            options=options, stop=stop, progress=progress,
-                            merge_suppressions=lambda new: merge_suppressions(suppressions, new))  # fmt: skip
-            summary = sender.run(campaign.clean.recipients)
-    finally:
-        transport.close()
+    with send_lock(ledger_path, campaign.issue, now=utc_now()):
+        transport = make_transport(settings)
+        try:
+            with Ledger.open(ledger_path) as ledger, _stop_on_signals(stop), \
+                    _progress_bar(total, show_bar) as progress:  # fmt: skip
+                sender = Sender(settings, factory=factory, transport=transport, ledger=ledger, suppressions=watch,
+                                options=options, stop=stop, progress=progress, today=campaign.today,
+                                merge_suppressions=lambda new: merge_suppressions(suppressions, new))  # fmt: skip
+                summary = sender.run(campaign.clean.recipients)
+                standing = _standing(campaign, ledger, transport.name)
+        finally:
+            transport.close()
+    exit_code = max(summary.exit_code, standing.exit_code)  # 3 (re-run) outranks 1 (failures) outranks 0
     if as_json:
-        click.echo(json.dumps({"dry_run": False, **summary.as_dict()}, ensure_ascii=False, indent=2))
+        click.echo(json.dumps({"dry_run": False, **summary.as_dict(), "issue_so_far": dataclasses.asdict(standing),
+                               "exit_code": exit_code}, ensure_ascii=False, indent=2))
     else:
-        _print_summary(summary)
+        _print_summary(summary, standing, campaign)
         if options.allow_gaps:
-            click.echo(f"Sent despite audit gaps; reason recorded in the ledger: {options.allow_gaps}")
-    _print_hints(summary, issue, options)
-    return summary.exit_code
+            click.echo(f"Sent despite audit gaps; reason recorded in the ledger: {printable(options.allow_gaps)}")
+    _print_hints(summary, standing, again)
+    return exit_code
 
 
-def _print_summary(summary: SendSummary) -> None:
-    from rich.markup import escape
+def shown(text: str) -> str:
+    """Outside text (server replies, addresses, names) for the terminal: no escapes, no rich markup."""
+    return escape(printable(text, single_line=True))
 
-    from webzine.terminal import printable
 
-    def shown(text: str) -> str:
-        """Server replies and addresses: no terminal escapes, no rich markup."""
-        return escape(printable(text, single_line=True))
-
+def _print_summary(summary: SendSummary, standing: IssueStanding, campaign: Campaign) -> None:
     console = Console(highlight=False, soft_wrap=True)
     table = Table(title=f"webzine send {summary.issue} → {summary.transport}", show_header=False, box=None)
     rows = [
@@ -279,13 +377,22 @@ def _print_summary(summary: SendSummary) -> None:
         ("rejected (unsafe data, not sent)", summary.rejected, "red"),
         ("deferred (a re-run retries them)", summary.deferred, "yellow"),
         ("unknown (not re-sent; see below)", summary.unknown, "yellow"),
+        ("left for a later run (--limit)", summary.later, "yellow"),
         ("already sent earlier", summary.already_accepted, ""), ("failed earlier", summary.already_failed, ""),
+        ("sent again (--retry-failed)", summary.retried_failed, ""),
         ("suppressed during the send", summary.suppressed, ""), ("retries", summary.retries, ""),
+        ("claimed by another process", summary.taken_by_other, "yellow"),
     ]  # fmt: skip
     for label, value, colour in rows:
         if value or label in ("accepted", "failed (permanent)"):
             table.add_row(label, f"[{colour}]{value:,}[/]" if colour and value else f"{value:,}")
     table.add_row("time", f"{summary.elapsed:.1f} s ({summary.rate:,.0f} msg/s)")
+    rehearsal = "" if summary.transport in REHEARSALS else \
+        (f", {standing.rehearsed_only:,} only rehearsed (outbox)" if standing.rehearsed_only else "")
+    table.add_row("whole issue", f"{standing.delivered:,} done, {standing.failed:,} failed, {standing.unknown:,} unknown, "
+                                 f"{standing.remaining:,} still to send{rehearsal}")
+    if campaign.key_customers is not None:
+        table.add_row("key customers", escape(campaign.key_customers.note))
     console.print(table)
     for problem in summary.failures[:10]:
         code = " ".join(str(p) for p in (problem.code, problem.status) if p)
@@ -296,32 +403,35 @@ def _print_summary(summary: SendSummary) -> None:
         console.print(f"  [yellow]unknown[/] {shown(problem.email)}: {shown(problem.text)}")
 
 
-def _print_hints(summary: SendSummary, issue: Path, options: SendOptions) -> None:
-    again = f"webzine send {issue} --yes"
+def _print_hints(summary: SendSummary, standing: IssueStanding, again: str) -> None:
     if summary.stopped:
-        click.echo(f"Stopped: {summary.stopped.rstrip('.')}.", err=True)
+        click.echo(f"Stopped: {printable(summary.stopped).rstrip('.')}.", err=True)
         click.echo(f"Hint: fix the cause, then re-run to resume (already accepted recipients are skipped): {again}",
                    err=True)
     elif summary.deferred:
         click.echo(f"Hint: {summary.deferred} message(s) were deferred by the server; re-run later to retry: {again}",
                    err=True)
-    if summary.unknown:
-        click.echo(f"Hint: {summary.unknown} recipient(s) are unknown: their messages were in flight when a run "
-                   f"stopped or the connection was lost, so they may already have them. Check the transport's logs, then send them "
+    elif standing.remaining:
+        click.echo(f"Hint: {standing.remaining:,} recipient(s) of this issue are still to send; continue with: {again}",
+                   err=True)
+    if standing.unknown:
+        click.echo(f"Hint: {standing.unknown} recipient(s) are unknown: their messages were in flight when a run "
+                   "stopped or the connection was lost, so they may already have them. List them with "
+                   f"webzine status {summary.issue} --unknown and settle them with webzine settle, or send them "
                    f"deliberately with: {again} --resend-unknown", err=True)
 
 
 # -- test sends -----------------------------------------------------------------------------------
 
 
-def _test_send(settings, issue: Path, test_to: str, as_email: str | None, as_json: bool) -> int:  # type: ignore[no-untyped-def]
+def _test_send(settings, issue: Path, test_to: str, as_email: str | None, as_json: bool, today) -> int:  # type: ignore[no-untyped-def]
     addresses = [part.strip() for part in test_to.split(",") if part.strip()]
     for address in addresses:
         try:
             check_address("--test-to", address)
         except UnsafeHeader as exc:
             raise click.BadParameter(f"{exc.reason}.", param_hint="--test-to") from None
-    campaign = load_campaign(settings, issue, gate=False)
+    campaign = load_campaign(settings, issue, today=today, gate=False)
     recipient = find_recipient(campaign, as_email) if as_email else sample_recipient(campaign)
     factory = make_factory(campaign, options=FactoryOptions(subject_prefix="[TEST] ", test=True))
     transport = make_transport(settings)
@@ -354,28 +464,40 @@ def _test_send(settings, issue: Path, test_to: str, as_email: str | None, as_jso
 
 @click.command()
 @click.argument("issue", required=False)
+@click.option("--unknown", "list_unknown", is_flag=True,
+              help="List the recipients whose outcome is unknown, with Message-ID and claim time.")
 @click.option("--json", "as_json", is_flag=True, help="Print the counts as JSON.")
 @pass_context
-def status(ctx: Context, issue: str | None, as_json: bool) -> int:
-    """Ledger counts per issue: accepted, failed, pending and unknown.
+def status(ctx: Context, issue: str | None, list_unknown: bool, as_json: bool) -> int:
+    """Ledger counts per issue: accepted, failed, pending, unknown, and rehearsed (outbox only).
 
     ISSUE is an issue file or its slug; without it, every issue in the ledger is shown. Given an
-    issue file, pending also counts the cleaned list's recipients that no run has reached yet;
-    otherwise pending is the deferred ones."""
+    issue file, pending counts, with the same plan the send uses, everyone on today's cleaned list
+    a send through the configured transport would still mail; otherwise pending is the deferred ones."""
     settings = ctx.settings
     issue_file = Path(issue) if issue and (issue.endswith(".md") or Path(issue).is_file()) else None
-    slug = load_issue(issue_file).slug if issue_file else issue
+    loaded = load_issue(issue_file) if issue_file else None
+    slug = loaded.slug if loaded else issue
     path = settings.path(settings.send.ledger)
     rows: list[dict[str, object]] = []
+    unknown_rows = []
     if path.exists():
+        audience = load_audience(settings, loaded, today=ctx.today) if loaded else None
         with Ledger.open(path) as ledger:
             runs = {run["issue"]: run for run in ledger.runs(slug)}
-            fresh = not_started(settings, ledger, issue_file)[2] if issue_file else 0
+            pending = None
+            if audience is not None:
+                pending = audience.plan(ledger, PlanOptions(transport=settings.send.transport)).counts[Action.SEND]
             for counts in ledger.counts(slug):
                 rows.append({"issue": counts.issue, "accepted": counts.accepted, "failed": counts.failed,
-                             "pending": counts.deferred + fresh, "unknown": counts.unknown,
-                             "deferred": counts.deferred, "not_started": fresh if issue_file else None,
+                             "pending": counts.deferred if pending is None else pending, "unknown": counts.unknown,
+                             "deferred": counts.deferred, "rehearsed": counts.rehearsed,
+                             "not_started": None if pending is None else max(0, pending - counts.deferred),
                              "last_run": runs.get(counts.issue)})  # fmt: skip
+            if list_unknown and slug:
+                unknown_rows = [row for row in ledger.rows(slug, State.CLAIMED) if not row.rehearsal]
+    if list_unknown:
+        return _print_unknown(slug, unknown_rows, as_json)
     if as_json:
         click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
         return EXIT_OK
@@ -387,7 +509,29 @@ def status(ctx: Context, issue: str | None, as_json: bool) -> int:
         last = row["last_run"] or {}
         when = f"{last.get('finished_at') or last.get('started_at') or ''}"[:16].replace("T", " ")
         code = last.get("exit_code")
-        table.add_row(str(row["issue"]), f"{row['accepted']:,}", f"{row['failed']:,}", f"{row['pending']:,}",
+        rehearsed = f" ({row['rehearsed']:,} outbox only)" if row["rehearsed"] else ""
+        table.add_row(str(row["issue"]), f"{row['accepted']:,}{rehearsed}", f"{row['failed']:,}", f"{row['pending']:,}",
                       f"{row['unknown']:,}", f"{when} UTC, exit {code}" if code is not None else when)
     Console(highlight=False, soft_wrap=True).print(table)
+    return EXIT_OK
+
+
+def _print_unknown(slug: str | None, rows: list, as_json: bool) -> int:  # type: ignore[type-arg]
+    if not slug:
+        raise click.UsageError("--unknown needs ISSUE (an issue file or its slug).")
+    listed = [{"email": row.email, "message_id": row.message_id, "transport": row.transport,
+               "claimed_at": row.claimed_at, "updated_at": row.updated_at, "text": row.text} for row in rows]
+    if as_json:
+        click.echo(json.dumps(listed, ensure_ascii=False, indent=2))
+        return EXIT_OK
+    if not listed:
+        click.echo(f"{slug}: no recipient is unknown.")
+        return EXIT_OK
+    table = Table("email", "Message-ID", "transport", "claimed (UTC)", "last answer", box=None, pad_edge=False)
+    for item in listed:
+        table.add_row(shown(item["email"]), f"<{item['message_id']}>", item["transport"],
+                      item["claimed_at"][:19].replace("T", " "), shown(item["text"]))
+    Console(highlight=False, soft_wrap=True).print(table)
+    click.echo(f"Settle them from the mail server's log: webzine settle {slug} --delivered FILE, "
+               f"or send them again: webzine settle {slug} --resend", err=True)
     return EXIT_OK

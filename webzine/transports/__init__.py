@@ -19,6 +19,10 @@ REGISTRY: dict[str, str] = {
     "ses": "webzine.transports.ses:SesTransport",
 }
 
+# Transports that deliver nothing (the local outbox): what they accept is a rehearsal, which a
+# send through a real transport does not count as a delivery.
+REHEARSALS = frozenset({"outbox"})
+
 
 def transport_class(name: str) -> type:
     try:

@@ -1,0 +1,68 @@
+"""Running webzine as a user does: a subprocess in a copy of the sample publication."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from conftest import TODAY
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from sendkit import sample_project
+
+ROOT = Path(__file__).resolve().parent.parent
+WEBZINE = [str(Path(sys.executable).parent / "webzine")]
+ISSUE = "issues/2026-12-year-end.md"
+SECRET = "cli-test-secret"
+
+
+def new_dkim_key() -> str:
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    return key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
+
+
+def copy_sample(folder: Path) -> Path:
+    """The sample publication, with a key-customer list whose customers are all on the list."""
+    return sample_project(folder)
+
+
+def environment(dkim: str = "", **extra: str) -> dict[str, str]:
+    """The process environment without the developer's WEBZINE_* variables, on the suite's clock."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("WEBZINE_")}
+    env.update(WEBZINE_TODAY=TODAY.isoformat(), WEBZINE_UNSUBSCRIBE_SECRET=SECRET, WEBZINE_DKIM_PRIVATE_KEY=dkim,
+               COLUMNS="200")
+    env.update(extra)
+    return env
+
+
+def run(project: Path, *args: str, env: dict[str, str] | None = None, dkim: str = "") -> subprocess.CompletedProcess:
+    return subprocess.run([*WEBZINE, *args], cwd=project, env=environment(dkim, **(env or {})),
+                          capture_output=True, text=True, timeout=120)
+
+
+def set_section(project: Path, section: str, **values: object) -> None:
+    """Rewrite (or add) keys of one [section] in the project's webzine.toml."""
+    lines = (project / "webzine.toml").read_text(encoding="utf-8").splitlines()
+    headers = [line.split("#", 1)[0].strip() for line in lines]
+    if f"[{section}]" not in headers:
+        lines += ["", f"[{section}]"]
+        headers += ["", f"[{section}]"]
+    current = None
+    for index, line in enumerate(lines):
+        if line.startswith("["):
+            current = headers[index]
+        key = line.split("=", 1)[0].strip()
+        if current == f"[{section}]" and key in values:
+            lines[index] = f"{key} = {json.dumps(values.pop(key), ensure_ascii=False)}"
+    position = headers.index(f"[{section}]") + 1
+    lines[position:position] = [f"{key} = {json.dumps(value, ensure_ascii=False)}" for key, value in values.items()]
+    (project / "webzine.toml").write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def set_send(project: Path, **values: object) -> None:
+    set_section(project, "send", **values)
