@@ -48,7 +48,8 @@ from fault_smtp import FaultServer  # noqa: E402
 from listgen import subscriber_rows  # noqa: E402
 from smtp_project import ISSUE, SLUG, environment, write_project  # noqa: E402
 
-from webzine.campaign import load_clean_list  # noqa: E402
+from webzine.clock import today_in_korea, utc_now  # noqa: E402
+from webzine.recipients import load_clean_list  # noqa: E402
 from webzine.config import load_settings  # noqa: E402
 from webzine.ledger import Ledger, State  # noqa: E402
 
@@ -147,7 +148,8 @@ def run_trial(number: int, rows: list[list[str]], args: argparse.Namespace, rng:
         with FaultServer(record, fault_rate=args.fault_rate, seed=rng.randrange(1 << 30), stall=STALL) as server:
             project = write_project(Path(scratch) / "project", rows, server.port, send=SEND, smtp=SMTP)
             settings = load_settings(project / "webzine.toml")
-            listed = {r.key for r in load_clean_list(settings, advertising=False).recipients}
+            listed = {r.key for r in load_clean_list(settings, advertising=False, today=today_in_korea(utc_now()),
+                                                     suppressions={}).recipients}
             trial.listed = len(listed)
             for kill in range(args.kills):
                 code = run_until_killed(project, server, kill_point(project, server, trial.listed,

@@ -2,7 +2,7 @@
 
 Shared by the send concurrency test and the fault soak (`bench/soak_faults.py`): the sample
 publication's templates and managers, a short non-advertising issue (so no consent date, and no
-test, depends on today's date), the given subscriber rows, no DKIM, and `[send]`/`[smtp]` built
+test, depends on today's date), the given subscriber rows, no key customers (said so), no DKIM, and `[send]`/`[smtp]` built
 from the caller's values. `webzine send ISSUE --yes --transport smtp` runs in it as a user runs it.
 """
 
@@ -54,7 +54,6 @@ def write_project(folder: Path, rows: Iterable[Sequence[str]], port: int, *, sen
     lists = folder / "lists"
     lists.mkdir()
     shutil.copy(ROOT / "lists" / "managers.csv", lists / "managers.csv")
-    (lists / "key-customers.csv").write_text("email,name,company,manager,excused\r\n", encoding="utf-8")
     (lists / "suppressions.csv").write_text("email,reason,since,source,detail\r\n", encoding="utf-8")
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
@@ -68,6 +67,8 @@ def write_project(folder: Path, rows: Iterable[Sequence[str]], port: int, *, sen
     for line in (ROOT / "webzine.toml").read_text(encoding="utf-8").splitlines():
         if line.startswith("["):
             section = line.split("]")[0] + "]"
+        if section == "[lists]" and line.startswith("key_customers"):
+            line = 'key_customers = ""  # no key customers: an explicit choice, not a missing file'
         if section not in ("[send]", "[smtp]", "[dkim]"):
             config.append(line)
     for name, values in (("send", {**SEND, **(send or {})}), ("smtp", {**SMTP, "port": port, **(smtp or {})})):

@@ -1,11 +1,11 @@
 """Claims are atomic across processes (issue 15): two sends that bypass the send lock — two
 processes, each with its own `Ledger` connection on one file — cannot both claim a recipient.
 
-The API these tests assume: `Ledger.commit(issue, transport=, run_id=, claims=[Claim(...)])`
-returns the keys it claimed. A key is claimed when it has no row for the issue yet, or its row
-is `deferred` (a retry); a row another run holds as `claimed`, or one already accepted or failed,
-is left out, unchanged. Before the fix `commit` upserted every claim (ON CONFLICT DO UPDATE), so a
-second process silently re-claimed the first one's rows and both sent them.
+`Ledger.commit(issue, transport=, run_id=, claims=[Claim(...)])` returns the keys it claimed.
+Each claim carries the attempt count its run read (0: no row yet) and holds only when the row
+still has it, so of two runs that read the same row only the first to commit wins; the other's
+claim leaves the row unchanged. Before the fix `commit` upserted every claim (ON CONFLICT DO
+UPDATE), so a second process silently re-claimed the first one's rows and both sent them.
 """
 
 from __future__ import annotations
@@ -25,12 +25,12 @@ ISSUE = "2026-12-year-end"
 BATCH = 10  # claims per commit: many small commits, so the two processes interleave
 
 
-def claim(number: int) -> Claim:
+def claim(number: int, attempts: int = 0) -> Claim:
     return Claim(key=f"reader{number}@example.com", email=f"reader{number}@example.com",
-                 message_id=f"{ISSUE}.{number}@example.co.kr", verp=f"verp{number:012d}")  # fmt: skip
+                 message_id=f"{ISSUE}.{number}@example.co.kr", verp=f"verp{number:012d}", attempts=attempts)  # fmt: skip
 
 
-def claim_in_batches(path: str, numbers: list[int], start, results) -> None:  # type: ignore[no-untyped-def]
+def claim_in_batches(path: str, numbers: list[int], attempts: int, start, results) -> None:  # type: ignore[no-untyped-def]
     """One sender process: open the ledger, wait for the start, claim `numbers` BATCH at a time;
     report (run id, the keys its commits said it claimed — None when `commit` returned None)."""
     with Ledger.open(path) as ledger:
@@ -39,16 +39,16 @@ def claim_in_batches(path: str, numbers: list[int], start, results) -> None:  # 
         claimed: list[str] | None = []
         for first in range(0, len(numbers), BATCH):
             got = ledger.commit(ISSUE, transport="smtp", run_id=run_id,
-                                claims=[claim(n) for n in numbers[first : first + BATCH]])  # fmt: skip
+                                claims=[claim(n, attempts) for n in numbers[first : first + BATCH]])  # fmt: skip
             claimed = None if got is None or claimed is None else [*claimed, *got]
         results.put((run_id, claimed))
 
 
-def claim_concurrently(path: Path, *plans: list[int]) -> list[tuple[int, list[str] | None]]:
+def claim_concurrently(path: Path, *plans: list[int], attempts: int = 0) -> list[tuple[int, list[str] | None]]:
     """Run one process per plan, started together; their reports, in plan order."""
     context = multiprocessing.get_context("spawn")
     start, results = context.Event(), context.Queue()
-    processes = [context.Process(target=claim_in_batches, args=(str(path), plan, start, results)) for plan in plans]
+    processes = [context.Process(target=claim_in_batches, args=(str(path), plan, attempts, start, results)) for plan in plans]
     for process in processes:
         process.start()
     try:
@@ -92,7 +92,6 @@ def assert_each_claimed_once(path: Path, reports: list[tuple[int, list[str] | No
     assert {key for key, (_, _, run) in found.items() if run == run_a} == set(claimed_a)
 
 
-@pytest.mark.xfail(strict=True, reason="issue 15: a claim re-claims a row another run holds")
 def test_two_processes_never_claim_the_same_new_recipient(path: Path) -> None:
     """Both start in the overlap (100–199), in the same order, to meet there."""
     first = [*range(100, 200), *range(0, 100)]
@@ -101,7 +100,6 @@ def test_two_processes_never_claim_the_same_new_recipient(path: Path) -> None:
     assert_each_claimed_once(path, reports, {claim(n).key for n in range(300)}, attempts=1)
 
 
-@pytest.mark.xfail(strict=True, reason="issue 15: a claim re-claims a row another run holds")
 def test_two_processes_retrying_the_same_deferred_recipients_claim_each_once(path: Path) -> None:
     """Rows an earlier run left deferred are due for a retry by whichever send comes first."""
     numbers = list(range(200))
@@ -109,5 +107,5 @@ def test_two_processes_retrying_the_same_deferred_recipients_claim_each_once(pat
         ledger.commit(ISSUE, transport="smtp", run_id=None, claims=[claim(n) for n in numbers])
         ledger.commit(ISSUE, transport="smtp", run_id=None,
                       outcomes=[Result(claim(n).key, State.DEFERRED, 451, "4.3.0", "try later") for n in numbers])
-    reports = claim_concurrently(path, numbers, numbers)
+    reports = claim_concurrently(path, numbers, numbers, attempts=1)  # both read the deferred rows
     assert_each_claimed_once(path, reports, {claim(n).key for n in numbers}, attempts=2)

@@ -28,7 +28,6 @@ SENDERS = 4
 RECIPIENTS = 1000  # two claim chunks: enough for the race to show, a send of a few seconds
 
 
-@pytest.mark.xfail(strict=True, reason="issue 15: no send lock yet")
 def test_sends_started_together_deliver_everyone_exactly_once(tmp_path: Path) -> None:
     with SmtpTestServer(tls="none") as server:
         project = write_project(tmp_path / "project", simple_rows(RECIPIENTS), server.port)

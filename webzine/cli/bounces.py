@@ -20,7 +20,7 @@ from webzine.bounces.importer import ImportResult, RecipientLookup, run_import
 from webzine.bounces.sources import Source, SourceError, open_source
 from webzine.bounces.store import write_json
 from webzine.cli import Context, pass_context
-from webzine.cli.due import TODAY_OPTION, parse_today
+from webzine.cli.due import TODAY_OPTION
 from webzine.config import Settings, secret
 from webzine.errors import WebzineError
 from webzine.terminal import printable
@@ -42,6 +42,7 @@ def import_(ctx: Context, sources: tuple[str, ...], as_json: bool, today: str | 
     """Import SOURCE: an mbox file, a Maildir folder, imaps://user@host[:port]/INBOX (password
     from [bounces] imap_password_env), or a provider event file (.json: SES/SNS, SendGrid,
     Mailgun, Postmark). Importing the same source again changes nothing."""
+    ctx.pin_today(today)
     settings = ctx.settings
     opened = [open_spec(spec, settings) for spec in sources]
     with ledger_lookup(settings) as lookup:
@@ -53,7 +54,7 @@ def import_(ctx: Context, sources: tuple[str, ...], as_json: bool, today: str | 
                 soft_limit=settings.bounces.soft_limit,
                 lookup=lookup,
                 unsubscribe_addresses=_unsubscribe_addresses(settings),
-                today=parse_today(today),
+                today=ctx.today,
             )
         finally:
             for source in opened:

@@ -18,7 +18,7 @@ import click
 
 from webzine.cli import Context, pass_context
 from webzine.cli.bounces import ledger_lookup, message_kinds_line, open_spec, raise_if_failed
-from webzine.cli.due import TODAY_OPTION, parse_today
+from webzine.cli.due import TODAY_OPTION
 from webzine.config import Settings
 from webzine.recipients import load_clean_list, load_managers
 from webzine.replies.importer import Customer, ImportResult, run_import
@@ -44,8 +44,9 @@ def import_(ctx: Context, sources: tuple[str, ...], today: str | None) -> int:
     from [bounces] imap_password_env). Replies, auto-replies and other mail are taken (an IMAP
     source moves them to the processed folder); bounces are left for `webzine bounces import`.
     Importing the same source again changes nothing."""
+    ctx.pin_today(today)
     settings = ctx.settings
-    customers = _customers(settings, parse_today(today))
+    customers = _customers(settings, ctx.today)
     managers = load_managers(settings.path(settings.lists.managers))
     opened = [open_spec(spec, settings) for spec in sources]
     with ledger_lookup(settings) as lookup:
@@ -87,7 +88,7 @@ def _customers(settings: Settings, today: date) -> dict[str, Customer]:
     path = settings.path(settings.lists.subscribers)
     if not path.exists():
         return {}
-    cleaned = load_clean_list(settings, advertising=False, today=today, check_dns=False)
+    cleaned = load_clean_list(settings, advertising=False, today=today, suppressions={}, check_dns=False)
     found = {r.key: Customer(r.key, r.name, r.company, r.manager) for r in cleaned.recipients}
     for reject in cleaned.rejects:
         if reject.email and reject.email.lower() not in found:
