@@ -12,7 +12,7 @@ import pytest
 
 from api_samples import messages
 from webzine.config import load_settings
-from webzine.errors import ConfigError, SenderProblem, TransportError
+from webzine.errors import ConfigError, MessageUnsupported, SenderProblem, TransportError
 from webzine.transports import transport_class
 from webzine.transports.base import OutgoingMessage, Outcome
 from webzine.transports.base import Delivery
@@ -147,7 +147,7 @@ def test_split_refuses_attachments_it_cannot_carry() -> None:
     mixed["To"] = "a@example.com"
     mixed.set_content("본문")
     mixed.add_attachment(b"%PDF", maintype="application", subtype="pdf", filename="a.pdf")
-    with pytest.raises(TransportError, match="attachments or inline parts"):
+    with pytest.raises(MessageUnsupported, match="attachments or inline parts"):
         split_message(_outgoing(mixed))
 
 

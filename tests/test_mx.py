@@ -20,8 +20,11 @@ ZONE = {
     ("nullmx.example.kr.", "MX"): ["0 ."],
     ("aonly.example.kr.", "A"): ["192.0.2.10"],
     ("empty.example.kr.", "TXT"): ["v=spf1 -all"],
+    ("flaky.example.kr.", "TXT"): ["v=spf1 -all"],
 }
 SILENT = "slow.example.kr."
+# Answers that MX has no records, then never answers the address questions (a flaky resolver).
+SILENT_FOR = {("flaky.example.kr.", "A"), ("flaky.example.kr.", "AAAA")}
 
 
 class DnsServer:
@@ -46,7 +49,7 @@ class DnsServer:
             question = query.question[0]
             name, kind = question.name.to_text(), dns.rdatatype.to_text(question.rdtype)
             self.questions.append((name, kind))
-            if name == SILENT:
+            if name == SILENT or (name, kind) in SILENT_FOR:
                 continue
             response = dns.message.make_response(query)
             known = {n for n, _ in ZONE}
@@ -81,6 +84,14 @@ def test_lookups_against_a_real_server(server):
     assert lookup("empty.example.kr") == "the domain has no MX or address record"
     assert lookup("gone.example.kr") == "the domain does not exist"
     assert lookup("slow.example.kr") == ""  # a timeout proves nothing and rejects nobody
+
+
+def test_only_a_certain_answer_drops_anyone(server):
+    """No MX, and the address lookups time out: unknown, not "no MX or address record"."""
+    lookup = resolver_lookup(server.resolver(), timeout=0.5)
+    assert lookup("flaky.example.kr") == ""
+    assert undeliverable_domains({"flaky.example.kr", "gone.example.kr"}, lookup=lookup) == {
+        "gone.example.kr": "the domain does not exist"}
 
 
 def test_each_domain_is_asked_once_and_providers_never(server):

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 import sendkit
-from webzine.errors import TransportError
+from webzine.errors import ConfigError, TransportError
 from webzine.merge import compile_merge
 from webzine.message import MessageFactory
 from webzine.transports import transport_class
@@ -95,7 +95,7 @@ def test_unwritable_outbox_is_a_transport_error(tmp_path: Path) -> None:
     blocker.write_text("x")
     with pytest.raises(TransportError, match=r"cannot create the outbox .*\[send\] outbox"):
         OutboxTransport(blocker / "outbox", "maildir")
-    with pytest.raises(TransportError, match="unknown outbox format 'pst'"):
+    with pytest.raises(ConfigError, match="unknown outbox format 'pst'"):
         OutboxTransport(tmp_path / "o", "pst")
 
 

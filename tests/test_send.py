@@ -15,7 +15,7 @@ import pytest
 from conftest import TODAY
 
 import sendkit
-from webzine.errors import SenderProblem, TransportError
+from webzine.errors import MessageUnsupported, SenderProblem, TransportError
 from webzine.ledger import Claim, Ledger, State
 from webzine.message import MessageFactory
 from webzine.models import SuppressionReason
@@ -206,6 +206,34 @@ def test_transport_errors_are_temporary(tmp_path: Path) -> None:
     sender, _ = make(tmp_path, transport, clock=clock)
     summary = sender.run(people(2))
     assert summary.accepted == 2 and summary.retries == 1
+
+
+def test_a_problem_of_the_issue_marks_nobody_failed_and_a_rerun_sends_everyone(tmp_path: Path) -> None:
+    """A message the transport can never carry is the issue's problem: the run stops, the claimed
+    recipients are left for a re-run (deferred), and once fixed everyone is sent."""
+    cannot = MessageUnsupported("message <x> has attachments or inline parts, which this JSON API transport cannot carry")
+    transport = Recording({r.email: [cannot] for r in people(6)})
+    sender, ledger = make(tmp_path, transport, concurrency=1)
+    summary = sender.run(people(6))
+    assert summary.stopped.startswith("the issue cannot be sent this way") and summary.failed == 0
+    counts = ledger.counts(sender.issue)[0]
+    assert (counts.failed, counts.unknown, counts.accepted) == (0, 0, 0)
+    fixed, _ = make(tmp_path, Recording())
+    assert fixed.run(people(6)).accepted == 6
+
+
+def test_retry_failed_sends_again_to_those_who_failed_and_only_to_them(tmp_path: Path) -> None:
+    refusal = Delivery(Outcome.PERMANENT, 554, "5.6.0", "content rejected")
+    sender, _ = make(tmp_path, Recording({"user1@example.com": [refusal], "user3@example.com": [refusal]}))
+    assert sender.run(people(5)).failed == 2
+    plain, _ = make(tmp_path, Recording())
+    assert (plain.run(people(5)).accepted, plain.summary.already_failed) == (0, 2)
+    transport = Recording()
+    again, ledger = make(tmp_path, transport, options=SendOptions(retry_failed=True))
+    summary = again.run(people(5))
+    assert (summary.accepted, summary.retried_failed, summary.already_accepted) == (2, 2, 3)
+    assert sorted(m.rcpt_to for m in transport.sent) == ["user1@example.com", "user3@example.com"]
+    assert ledger.counts(again.issue)[0].failed == 0
 
 
 def test_a_stop_request_finishes_in_flight_work_and_leaves_no_unknowns(tmp_path: Path) -> None:

@@ -69,6 +69,12 @@ class TransportError(WebzineError):
     exit_code = 3
 
 
+class MessageUnsupported(WebzineError):
+    """The issue's message is one this transport can never carry (attachments for a JSON API):
+    the issue's problem, not the recipients' — nobody is marked failed, and a re-run with another
+    transport or a fixed issue sends them."""
+
+
 class SenderProblem(TransportError):
     """The sender must fix something (authentication, policy, reputation): the run stops."""
 

@@ -2,8 +2,10 @@
 
 Off by default (cleaning must work offline and fast). When on, each distinct domain is looked up
 once, a few at a time, with a timeout: no MX and no address record, a null MX (RFC 7505: "this
-domain accepts no mail") or a domain that does not exist makes it undeliverable. A lookup that
-times out or fails proves nothing and is not reported, so a flaky resolver never drops anyone.
+domain accepts no mail") or a domain that does not exist makes it undeliverable. Every answer is
+one of three — deliverable, undeliverable, unknown — and only a certain "undeliverable" drops
+anyone: a lookup that times out or fails, at any step, proves nothing, so a flaky resolver never
+drops a subscriber.
 """
 
 from __future__ import annotations
@@ -30,7 +32,8 @@ def resolver_lookup(resolver: dns.resolver.Resolver | None = None, *, timeout: f
         except dns.resolver.NXDOMAIN:
             return "the domain does not exist"
         except dns.resolver.NoAnswer:
-            return "" if _has_address(resolver, domain) else "the domain has no MX or address record"
+            # Only a certain "no address either" drops anyone; an address lookup that failed is unknown.
+            return "the domain has no MX or address record" if _has_address(resolver, domain) is False else ""
         except (dns.exception.Timeout, dns.resolver.NoNameservers, dns.exception.DNSException):
             return ""
         exchanges = [str(record.exchange).rstrip(".") for record in answer]
@@ -41,17 +44,21 @@ def resolver_lookup(resolver: dns.resolver.Resolver | None = None, *, timeout: f
     return lookup
 
 
-def _has_address(resolver: dns.resolver.Resolver, domain: str) -> bool:
-    """RFC 5321 §5.1: without MX records, mail goes to the domain's own address."""
+def _has_address(resolver: dns.resolver.Resolver, domain: str) -> bool | None:
+    """RFC 5321 §5.1: without MX records, mail goes to the domain's own address. Three answers:
+    True (an A or AAAA record), False (DNS said there is none), None (DNS could not say)."""
+    unknown = False
     for record_type in ("A", "AAAA"):
         try:
             resolver.resolve(domain, record_type)
             return True
         except dns.resolver.NXDOMAIN:
             return False
-        except (dns.resolver.NoAnswer, dns.exception.DNSException):
+        except dns.resolver.NoAnswer:
             continue
-    return False
+        except dns.exception.DNSException:
+            unknown = True
+    return None if unknown else False
 
 
 def undeliverable_domains(domains: Iterable[str], *, lookup: Lookup | None = None, workers: int = 16,

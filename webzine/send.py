@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from webzine.config import Settings
-from webzine.errors import SenderProblem, TransportError
+from webzine.errors import MessageUnsupported, SenderProblem, TransportError
 from webzine.ledger import Claim, Ledger, Result, State
 from webzine.message import MessageFactory, RecipientRejected
 from webzine.models import Recipient, Suppression, SuppressionReason
@@ -388,6 +388,9 @@ class Sender:
             self._not_sent(keys, "not sent: the run was stopped while waiting for its turn")
         elif isinstance(result, SenderProblem):
             self._halt(f"sender problem: {result.message}")
+            self._not_sent(keys, f"not sent: {result.message}")
+        elif isinstance(result, MessageUnsupported):
+            self._halt(f"the issue cannot be sent this way: {result.message}")
             self._not_sent(keys, f"not sent: {result.message}")
         elif isinstance(result, TransportError):
             for message in job.messages:

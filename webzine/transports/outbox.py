@@ -24,7 +24,7 @@ import time
 from pathlib import Path
 
 from webzine.config import Settings
-from webzine.errors import TransportError
+from webzine.errors import ConfigError, TransportError
 from webzine.transports.base import BaseTransport, Delivery, Outcome, OutgoingMessage
 
 FORMATS = ("maildir", "mbox", "eml")
@@ -39,7 +39,7 @@ class OutboxTransport(BaseTransport):
 
     def __init__(self, folder: Path, layout: str = "maildir") -> None:
         if layout not in FORMATS:
-            raise TransportError(f"unknown outbox format '{layout}'; choose one of: {', '.join(FORMATS)}.")
+            raise ConfigError(f"unknown outbox format '{layout}'; choose one of: {', '.join(FORMATS)} in [send] outbox_format.")
         self.folder = folder
         self.layout = layout
         self._lock = threading.Lock()

@@ -20,7 +20,7 @@ from email.message import Message
 from email.parser import BytesParser
 from email.utils import getaddresses
 
-from webzine.errors import TransportError
+from webzine.errors import MessageUnsupported
 from webzine.transports.base import OutgoingMessage
 
 # Set from fields of the JSON request, or written by the provider / invalid after re-encoding.
@@ -151,7 +151,7 @@ def _with_email_package(data: bytes) -> dict[str, str]:
             found[subtype] = part.get_content()
     leaves = sum(1 for part in full.walk() if not part.is_multipart())
     if leaves > len(found):
-        raise TransportError(
+        raise MessageUnsupported(
             f"message {full.get('Message-ID', '')} has attachments or inline parts, which this JSON API "
             "transport cannot carry; send it with mailgun or ses (raw MIME) or smtp."
         )
@@ -169,7 +169,7 @@ def split_message(message: OutgoingMessage) -> MessageParts:
     parsed = _PART_PARSER.parsebytes(head + b"\r\n\r\n", headersonly=True)
     sender = _mailbox(parsed, "From")
     if sender is None:
-        raise TransportError(f"message {message.message_id} has no From header; this is a bug in webzine.")
+        raise MessageUnsupported(f"message {message.message_id} has no From header; this is a bug in webzine.")
     to = _mailbox(parsed, "To")
     recipient = Mailbox(email=message.rcpt_to, name=to.name if to else "")
     headers = tuple(
