@@ -23,22 +23,25 @@ install: $(VENV)/.installed
 # environment (CI secrets). The sample key-customer list has one gap on purpose: the audit shows it,
 # and the demo sends with the reason recorded in the ledger. Run it twice: nobody gets two copies.
 DEMO_SECRET := demo-only-unsubscribe-secret
+# The demo rehearses the sample December 2026 issue as of its own date, so it gives the same result
+# on any day (the sample consents would otherwise age past the two-year limit).
+DEMO_TODAY  := 2026-12-01
 DEMO_GAPS   := 데모: 박혜진 님 주소 오타(example.con)는 정다솔 팀장이 확인 중
 
 demo: $(VENV)/.installed
-	$(WZ) customers score --today 2026-12-01  # the sample orders, scored as of the sample issue's date
-	$(WZ) build $(ISSUE)
-	-$(WZ) audit $(ISSUE)
+	$(WZ) --today $(DEMO_TODAY) customers score  # the sample orders, scored as of the sample issue's date
+	$(WZ) --today $(DEMO_TODAY) build $(ISSUE)
+	-$(WZ) --today $(DEMO_TODAY) audit $(ISSUE)
 	@mkdir -p state
 	@test -s state/demo-dkim.pem || $(PY) -c "from cryptography.hazmat.primitives.asymmetric import rsa; \
 	from cryptography.hazmat.primitives import serialization as s; \
 	k = rsa.generate_private_key(public_exponent=65537, key_size=2048); \
 	open('state/demo-dkim.pem', 'wb').write(k.private_bytes(s.Encoding.PEM, s.PrivateFormat.PKCS8, s.NoEncryption()))"
 	WEBZINE_UNSUBSCRIBE_SECRET=$(DEMO_SECRET) WEBZINE_DKIM_PRIVATE_KEY="$$(cat state/demo-dkim.pem)" \
-	  $(WZ) send $(ISSUE) --yes --allow-gaps "$(DEMO_GAPS)"
-	WEBZINE_DKIM_PRIVATE_KEY="$$(cat state/demo-dkim.pem)" $(WZ) digest send $(ISSUE) --yes
-	$(WZ) digest write $(ISSUE)
-	$(WZ) report $(ISSUE)
+	  $(WZ) --today $(DEMO_TODAY) send $(ISSUE) --yes --allow-gaps "$(DEMO_GAPS)"
+	WEBZINE_DKIM_PRIVATE_KEY="$$(cat state/demo-dkim.pem)" $(WZ) --today $(DEMO_TODAY) digest send $(ISSUE) --yes
+	$(WZ) --today $(DEMO_TODAY) digest write $(ISSUE)
+	$(WZ) --today $(DEMO_TODAY) report $(ISSUE)
 	@echo "Outbox: outbox/ (a Maildir any mail client opens; the account managers' digests are in it too)"
 	@echo "Preview: build/2026-12-year-end/preview.html; report: build/2026-12-year-end/report.html"
 	@echo "Digests as files: build/digests/2026-12-year-end/ (one HTML and CSV per manager, all.csv)"

@@ -317,6 +317,27 @@ class Ledger:
             (issue, key, email, f"rejected before sending: {reason}", transport, run_id, now, now),
         )
 
+    def settle(self, issue: str, decisions: Sequence[tuple[str, State, str]]) -> int:
+        """Record how unknown recipients were settled: (key, accepted or deferred, evidence).
+        Only rows still `claimed` change, so a decision never overwrites a later outcome."""
+        now = _now()
+        with self._storage("write"):
+            db = self._db
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                changed = 0
+                for key, state, text in decisions:
+                    changed += db.execute(
+                        "UPDATE sends SET state = ?, text = ?, updated_at = ? "
+                        "WHERE issue = ? AND key = ? AND state = 'claimed'", (state.value, text, now, issue, key),
+                    ).rowcount
+                db.execute("COMMIT")
+            except BaseException:
+                if db.in_transaction:
+                    db.execute("ROLLBACK")
+                raise
+        return changed
+
     # -- runs --------------------------------------------------------------------------------
 
     def start_run(self, issue: str, *, transport: str, allow_gaps: str | None, options: dict) -> int:

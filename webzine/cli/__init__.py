@@ -19,6 +19,7 @@ import click
 from webzine.clock import resolve_today
 from webzine.config import CONFIG_FILE, Settings, load_settings
 from webzine.errors import WebzineError
+from webzine.terminal import printable
 
 
 class Context:
@@ -69,6 +70,7 @@ COMMANDS: dict[str, str] = {
     "due": "webzine.cli.due:due",
     "send": "webzine.cli.send:send",
     "status": "webzine.cli.send:status",
+    "settle": "webzine.cli.settle:settle_command",
     "bounces": "webzine.cli.bounces:bounces",
     "replies": "webzine.cli.replies:replies",
     "digest": "webzine.cli.digest:digest",
@@ -124,9 +126,10 @@ def main(argv: list[str] | None = None) -> None:
     except WebzineError as exc:
         if debug:
             raise
-        click.echo(f"Error: {exc.message}", err=True)
+        # Messages quote file names, cells and server replies: nothing from outside drives the terminal.
+        click.echo(f"Error: {printable(exc.message, single_line=True)}", err=True)
         if exc.hint:
-            click.echo(f"Hint: {exc.hint}", err=True)
+            click.echo(f"Hint: {printable(exc.hint, single_line=True)}", err=True)
         sys.exit(exc.exit_code)
     except click.exceptions.Abort:
         click.echo("Aborted.", err=True)

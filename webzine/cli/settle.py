@@ -1,0 +1,88 @@
+"""`webzine settle ISSUE`: decide, from evidence, what became of the recipients left unknown.
+
+Without options it uses what the project already holds (imported provider and bounce events, the
+outbox); `--delivered FILE` adds the mail server's log (any line naming an unknown recipient's
+address or Message-ID marks it delivered); `--resend` marks the rest to be sent again by the next
+`webzine send`. A dry run unless `--yes`. Exit codes: 0 nothing left unknown, 1 some still unknown,
+2 bad input.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from webzine.cli import Context, pass_context
+from webzine.errors import ListError
+from webzine.issue import load_issue
+from webzine.ledger import Ledger, State
+from webzine.settle import Settlement, evidence_lines, outbox_evidence, settle
+from webzine.terminal import printable
+
+
+@click.command("settle")
+@click.argument("issue")
+@click.option("--delivered", "delivered", type=click.Path(path_type=Path, dir_okay=False), multiple=True,
+              metavar="FILE", help="A mail-server log or list: lines naming an address or Message-ID were delivered.")
+@click.option("--resend", is_flag=True, help="Mark every recipient still unknown to be sent again by the next send.")
+@click.option("--yes", is_flag=True, help="Record the decisions. Without it, show them.")
+@click.option("--json", "as_json", is_flag=True, help="Print the decisions as JSON.")
+@pass_context
+def settle_command(ctx: Context, issue: str, delivered: tuple[Path, ...], resend: bool, yes: bool,
+                   as_json: bool) -> int:
+    """Settle ISSUE's unknown recipients (an issue file or its slug) from evidence, recorded in the ledger."""
+    settings = ctx.settings
+    slug = load_issue(issue).slug if issue.endswith(".md") or Path(issue).is_file() else issue
+    path = settings.path(settings.send.ledger)
+    if not path.exists():
+        raise ListError(f"{path}: no send ledger yet; nothing to settle.")
+    seen = _reports(settings, slug)
+    for log in delivered:
+        try:
+            with log.open(encoding="utf-8", errors="replace") as lines:
+                seen.update(evidence_lines(lines, str(log)))
+        except OSError as exc:
+            raise ListError(f"{log}: cannot be read ({exc.strerror}); give the mail server's log file.") from None
+    with Ledger.open(path) as ledger:
+        unknown = ledger.rows(slug, State.CLAIMED)
+        rehearsed = outbox_evidence(settings.path(settings.send.outbox)) if any(r.rehearsal for r in unknown) else {}
+        decisions = settle(unknown, seen=seen, resend=resend, rehearsed=rehearsed)
+        if yes and decisions:
+            ledger.settle(slug, [(d.key, State.ACCEPTED if d.delivered else State.DEFERRED, f"settled: {d.evidence}")
+                                 for d in decisions])
+    left = len(unknown) - len(decisions)
+    _show(slug, decisions, left, yes, as_json)
+    return 1 if left else 0
+
+
+def _reports(settings, slug: str) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    """Bounce and complaint reports for this issue's recipients: the message was taken, then bounced."""
+    from webzine.bounces.store import load_events
+    from webzine.serve.store import store_events
+
+    seen: dict[str, str] = {}
+    events = [*load_events(settings.path(settings.bounces.events)), *store_events(settings)]
+    for event in events:
+        if event.issue == slug:
+            seen.setdefault(event.key, f"a {event.kind} report from {event.source} (the message was taken)")
+    return seen
+
+
+def _show(slug: str, decisions: list[Settlement], left: int, recorded: bool, as_json: bool) -> None:
+    if as_json:
+        click.echo(json.dumps({"issue": slug, "recorded": recorded, "still_unknown": left,
+                               "decisions": [{"email": d.email, "delivered": d.delivered, "evidence": d.evidence}
+                                             for d in decisions]}, ensure_ascii=False, indent=2))
+        return
+    for decision in decisions:
+        verdict = "delivered" if decision.delivered else "send again"
+        click.echo(f"  {verdict:10} {printable(decision.email, single_line=True)}  "
+                   f"({printable(decision.evidence, single_line=True)})")
+    delivered = sum(d.delivered for d in decisions)
+    click.echo(f"{slug}: {delivered} delivered, {len(decisions) - delivered} to send again, {left} still unknown"
+               + ("" if recorded or not decisions else " — a dry run: add --yes to record it") + ".")
+    if left:
+        click.echo(f"Hint: give the mail server's log with --delivered FILE, or decide with --resend: "
+                   f"webzine settle {slug} --resend --yes", err=True)
