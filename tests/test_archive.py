@@ -5,6 +5,7 @@ parses and carries every issue, and nothing from lists/ reaches site/."""
 from __future__ import annotations
 
 import csv
+import io
 import os
 import shutil
 import socket
@@ -239,15 +240,19 @@ def _list_values(lists: Path) -> set[str]:
     """Every address, name, company and phone number in lists/*.csv."""
     values: set[str] = set()
     for path in lists.glob("*.csv"):
-        with path.open(encoding="utf-8-sig", newline="") as stream:
-            for row in csv.DictReader(stream):
-                for column in ("email", "name", "company", "phone"):
-                    value = (row.get(column) or "").strip()
-                    if not value:
-                        continue
-                    values.add(value)
-                    if column == "email":
-                        values.add(parseaddr(value)[1] or value)
+        data = path.read_bytes()
+        try:
+            text = data.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            text = data.decode("cp949")  # an export saved by Korean Excel (the sample orders)
+        for row in csv.DictReader(io.StringIO(text, newline="")):
+            for column in ("email", "name", "company", "phone"):
+                value = (row.get(column) or "").strip()
+                if not value:
+                    continue
+                values.add(value)
+                if column == "email":
+                    values.add(parseaddr(value)[1] or value)
     return values
 
 

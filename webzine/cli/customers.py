@@ -14,7 +14,7 @@ from pathlib import Path
 import click
 
 from webzine.cli import Context, pass_context
-from webzine.cli.due import TODAY_OPTION, parse_today
+from webzine.cli.due import TODAY_OPTION
 from webzine.cli.lists import format_table
 from webzine.terminal import printable
 
@@ -51,9 +51,10 @@ def score(ctx: Context, orders: tuple[Path, ...], columns: tuple[str, ...], enco
     from webzine.customers.store import customers_dir, write_proposals, write_scores
     from webzine.files import atomic_writer
 
+    ctx.pin_today(today)
     settings = ctx.settings
     config = settings.customers
-    when = parse_today(today)
+    when = ctx.today
     paths = list(orders) or [settings.path(path) for path in config.orders]
     totals, summary = read_orders(paths, today=when, period_days=config.period_days,
                                   overrides=_overrides(columns), encoding=encoding)
