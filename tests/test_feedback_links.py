@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
-from conftest import CONFIG, ISSUE, write_project
+from conftest import CONFIG, ISSUE, TODAY, write_project
 from serve_support import running_server
 from webzine.campaign import load_campaign, make_factory
 from webzine.config import load_settings
@@ -43,7 +43,7 @@ def parts(data: bytes) -> tuple[str, str]:
 
 def built_message(project: Path, address: str) -> tuple[str, str]:
     settings = load_settings(project / "webzine.toml")
-    campaign = load_campaign(settings, project / "issues" / f"{SLUG}.md", gate=False)
+    campaign = load_campaign(settings, project / "issues" / f"{SLUG}.md", today=TODAY, gate=False)
     [recipient] = [r for r in campaign.clean.recipients if r.key == address]
     return parts(make_factory(campaign).build(recipient).data)
 
