@@ -85,6 +85,9 @@ def write_project(root: Path, *, issue: str = ISSUE, config: str = CONFIG, lists
         (root / "lists").mkdir(exist_ok=True)
         (root / "lists" / "subscribers.csv").write_text(SUBSCRIBERS, encoding="utf-8")
         (root / "lists" / "managers.csv").write_text(MANAGERS, encoding="utf-8")
+        # A publication names its key customers (a missing file stops a send): one, on the list.
+        (root / "lists" / "key-customers.csv").write_text(
+            "email,name,company,manager,excused\nkim@example.com,김갑수,갑수상사,m1,\n", encoding="utf-8")
     return root
 
 

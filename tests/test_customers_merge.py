@@ -10,6 +10,7 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from conftest import TODAY
 from click.testing import CliRunner
 
 from webzine.cli import cli
@@ -40,8 +41,8 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_the_at_risk_paragraph_reaches_only_at_risk_customers(demo: Path) -> None:
     """As `webzine preview` shows each recipient (the list cleaned as of the sample issue's date)."""
     settings = load_settings(demo / "webzine.toml")
-    snapshot = Workspace(demo / "webzine.toml", demo / ISSUE).refresh()
-    by_email = {r.key: r for r in load_clean_list(settings, advertising=True, today=date(2026, 12, 1)).recipients}
+    snapshot = Workspace(demo / "webzine.toml", demo / ISSUE, today=TODAY).refresh()
+    by_email = {r.key: r for r in load_clean_list(settings, advertising=True, today=TODAY, suppressions={}).recipients}
     seen = {}
     for email in ("cheol.lee@example.co.kr", "kim.gapsu@example.co.kr", "sophie.martin@example.org"):
         recipient = by_email[email]

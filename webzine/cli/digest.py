@@ -103,7 +103,8 @@ def _send_one(settings: Settings, issue: str, today: str | None, yes: bool, rese
                    f"through {settings.send.transport}:")
         for recipient in recipients:
             item = prepared.rendered[recipient.manager].digest
-            state = states.get(recipient.key, (None, 0))[0]
+            entry = states.get(recipient.key)
+            state = entry.state if entry is not None else None
             done = {State.ACCEPTED: " (already sent)", State.CLAIMED: " (outcome unknown: not re-sent)"}.get(state, "")
             click.echo(printable(f"  {item.name} <{recipient.email}>: 고객 {item.counts['customers']}명, "
                                  f"전화 드려야 할 고객 {len(item.calls)}명{done}", single_line=True))
@@ -118,7 +119,7 @@ def _send_one(settings: Settings, issue: str, today: str | None, yes: bool, rese
     stop = threading.Event()
     try:
         with Ledger.open(settings.path(settings.send.ledger)) as ledger, _stop_on_signals(stop):
-            sender = Sender(settings, factory=factory, transport=transport, ledger=ledger,  # type: ignore[arg-type]
+            sender = Sender(settings, today=parse_today(today), factory=factory, transport=transport, ledger=ledger,  # type: ignore[arg-type]
                             suppressions=nobody, options=SendOptions(resend_unknown=resend_unknown), stop=stop)
             summary = sender.run(recipients)
     finally:

@@ -368,7 +368,8 @@ def shown(text: str) -> str:
     return escape(printable(text, single_line=True))
 
 
-def _print_summary(summary: SendSummary, standing: IssueStanding, campaign: Campaign) -> None:
+def _print_summary(summary: SendSummary, standing: IssueStanding | None = None, campaign: Campaign | None = None) -> None:
+    """The run's table; with `standing`, the whole issue's line; with `campaign`, the key-customer note."""
     console = Console(highlight=False, soft_wrap=True)
     table = Table(title=f"webzine send {summary.issue} → {summary.transport}", show_header=False, box=None)
     rows = [
@@ -387,11 +388,12 @@ def _print_summary(summary: SendSummary, standing: IssueStanding, campaign: Camp
         if value or label in ("accepted", "failed (permanent)"):
             table.add_row(label, f"[{colour}]{value:,}[/]" if colour and value else f"{value:,}")
     table.add_row("time", f"{summary.elapsed:.1f} s ({summary.rate:,.0f} msg/s)")
-    rehearsal = "" if summary.transport in REHEARSALS else \
-        (f", {standing.rehearsed_only:,} only rehearsed (outbox)" if standing.rehearsed_only else "")
-    table.add_row("whole issue", f"{standing.delivered:,} done, {standing.failed:,} failed, {standing.unknown:,} unknown, "
-                                 f"{standing.remaining:,} still to send{rehearsal}")
-    if campaign.key_customers is not None:
+    if standing is not None:
+        rehearsal = "" if summary.transport in REHEARSALS else \
+            (f", {standing.rehearsed_only:,} only rehearsed (outbox)" if standing.rehearsed_only else "")
+        table.add_row("whole issue", f"{standing.delivered:,} done, {standing.failed:,} failed, "
+                                     f"{standing.unknown:,} unknown, {standing.remaining:,} still to send{rehearsal}")
+    if campaign is not None and campaign.key_customers is not None:
         table.add_row("key customers", escape(campaign.key_customers.note))
     console.print(table)
     for problem in summary.failures[:10]:

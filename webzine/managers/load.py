@@ -281,7 +281,7 @@ def load_history(settings: Settings, ledger: Ledger, issues: Iterable[Issue], ke
         until = sent[index + 1].date if index + 1 < len(sent) else date.max
         scores = [r.score for r in ratings.get(issue.slug, [])]
         hard, soft = kinds[(issue.slug, Kind.HARD)], kinds[(issue.slug, Kind.SOFT)] + kinds[(issue.slug, Kind.UNKNOWN)]
-        reached_keys = sum(state is State.ACCEPTED for state, _ in ledger.states(issue.slug, keys).values())
+        reached_keys = sum(entry.state is State.ACCEPTED for entry in ledger.states(issue.slug, keys).values())
         rehearsal_only = all(run["transport"] == "outbox" for run in ledger.runs(issue.slug))
         totals = Tally(
             "전체", sent=c.total, reached=max(c.accepted - hard - soft, 0), rehearsed=c.accepted if rehearsal_only else 0,
