@@ -97,9 +97,12 @@ def make_project(recipients: int) -> tuple[Path, Path]:
     shutil.copytree(ROOT / "issues" / "images", project / "issues" / "images")
     shutil.copytree(ROOT / "templates", project / "templates")
     shutil.copy(ROOT / "lists" / "managers.csv", project / "lists" / "managers.csv")
-    (project / "lists" / "key-customers.csv").write_text("email,name,company,manager,excused\r\n", encoding="utf-8")
     (project / "lists" / "suppressions.csv").write_text("email,reason,since,source,detail\r\n", encoding="utf-8")
     write_list(project / "lists" / "subscribers.csv", recipients)
+    # One key customer, the list's first row: a send needs a key-customer file that names someone.
+    first = (project / "lists" / "subscribers.csv").read_text(encoding="utf-8").splitlines()[1].split(",")[0]
+    (project / "lists" / "key-customers.csv").write_text(f"email,name,company,manager,excused\r\n{first},,,,\r\n",
+                                                          encoding="utf-8")
     text = (ROOT / "webzine.toml").read_text(encoding="utf-8")
     text = text.replace("rate = 20 ", "rate = 1000000000 ").replace('outbox_format = "maildir"', 'outbox_format = "mbox"')
     config = project / "webzine.toml"
@@ -292,7 +295,7 @@ def uninlined_source(settings: Settings, issue: Path) -> tuple[str, str]:
 
 def run_naive(campaign, source: tuple[str, str], prefix: int, inliner: str) -> tuple[float, float]:  # type: ignore[no-untyped-def]
     """Per recipient: Jinja render → inline CSS → EmailMessage → bytes."""
-    from webzine.merge import recipient_context
+    from webzine.merge import feedback_fields, recipient_context
     from webzine.message import manager_fields
     from webzine.render import merge_environment
 
@@ -309,7 +312,8 @@ def run_naive(campaign, source: tuple[str, str], prefix: int, inliner: str) -> t
     for recipient in campaign.clean.recipients[:prefix]:
         manager = campaign.managers.get(recipient.manager)
         context = recipient_context(recipient.merge_fields(), manager_fields(manager) if manager else None,
-                                    "https://news.example.co.kr/u/token")  # fmt: skip
+                                    "https://news.example.co.kr/u/token",
+                                    **feedback_fields(campaign.settings, campaign.issue, SECRET, recipient.email))  # fmt: skip
         message = EmailMessage()
         message["From"] = "초록상회 <news@example.co.kr>"
         message["To"] = f"{recipient.name} <{recipient.email}>"

@@ -169,9 +169,12 @@ def make_project(recipients: int, port: int, concurrency: int) -> tuple[Path, Pa
     shutil.copytree(ROOT / "templates", project / "templates")
     for name in ("managers.csv",):
         shutil.copy(ROOT / "lists" / name, project / "lists" / name)
-    (project / "lists" / "key-customers.csv").write_text("email,name,company,manager,excused\r\n", encoding="utf-8")
     (project / "lists" / "suppressions.csv").write_text("email,reason,since,source,detail\r\n", encoding="utf-8")
     write_list(project / "lists" / "subscribers.csv", recipients)
+    # One key customer, the list's first row: a send needs a key-customer file that names someone.
+    first = (project / "lists" / "subscribers.csv").read_text(encoding="utf-8").splitlines()[1].split(",")[0]
+    (project / "lists" / "key-customers.csv").write_text(f"email,name,company,manager,excused\r\n{first},,,,\r\n",
+                                                          encoding="utf-8")
     config = write_config(project, port, concurrency)
     issue = project / "issues" / "2026-12-bench.md"
     source = (ROOT / "issues" / "2026-12-year-end.md").read_text(encoding="utf-8")
