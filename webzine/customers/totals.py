@@ -1,13 +1,13 @@
 """Order lines → one total per customer, in columns (polars): the part that grows with the export.
 
-The reader hands over the raw cells of half a million lines at a time. Each rule about a cell
+The reader hands over batches of raw cells (a string column per field). Each rule about a cell
 (`values`: a date, an amount, a status; `addresses.Normaliser`: an address) runs once per
 distinct text in Python, and its answers are joined back onto the column, so five million lines
 cost a few thousand date parses and one address check per customer spelling. Blank lines,
 lines without a usable address, cancelled lines and lines dated after today are counted and
-dropped; the rest are summed per order at once, so only orders are kept between batches. At the
-end, orders an earlier file already had are dropped (overlapping exports) and orders are counted
-per customer. Measured against per-line Python in `bench/bench_customers.py`.
+dropped; the rest are summed per order at once. At the end of each file its orders that an
+earlier file already had are dropped (overlapping exports) and the rest folded into one row per
+customer. Measured against per-line Python in `bench/bench_customers.py` (bench/README.md).
 """
 
 from __future__ import annotations
@@ -182,11 +182,9 @@ class _Decoder:
 
     def __call__(self, text: pl.Expr, known: _Known, rule: Callable[[str], Any], column: str,
                  dtype: pl.DataType | type[pl.DataType]) -> pl.Series:
-        texts = self.frame.select(text.alias("text"), "row").join(known.frame, on="text", how="left",
-                                                                  maintain_order="left")
-        new = texts.filter(pl.col("value").is_null()).select(pl.col("text").unique())["text"].to_list()
-        if not new:
-            return texts["value"]
+        texts = self.frame.select(text.alias("text"), "row")
+        distinct = texts.select(pl.col("text").unique()).join(known.frame, on="text", how="left")
+        new = distinct.filter(pl.col("value").is_null())["text"].to_list()
         answers, refused = [], []
         for value in new:
             try:
@@ -200,7 +198,8 @@ class _Decoder:
             except ValueError as exc:
                 raise ListError(f"{self.source} row {row}, column {column}: {exc}.",
                                 hint="fix the cell, or point --column at the right column.") from None
-        fresh = pl.DataFrame(answers, schema=known.frame.schema, orient="row")
-        known.frame = pl.concat([known.frame, fresh])
-        return texts["value"].fill_null(texts["text"].replace_strict(fresh["text"], fresh["value"], default=None,
-                                                                     return_dtype=dtype))
+        if answers:
+            fresh = pl.DataFrame(answers, schema=known.frame.schema, orient="row")
+            known.frame = pl.concat([known.frame, fresh])
+            distinct = pl.concat([distinct.filter(pl.col("value").is_not_null()), fresh])
+        return texts["text"].replace_strict(distinct["text"], distinct["value"], return_dtype=dtype)
