@@ -55,7 +55,7 @@ def score(ctx: Context, orders: tuple[Path, ...], columns: tuple[str, ...], enco
     settings = ctx.settings
     config = settings.customers
     when = ctx.today
-    paths = list(orders) or [settings.path(path) for path in config.orders]
+    paths = list(orders) or [Path(_shown(settings.path(path))) for path in config.orders]
     totals, summary = read_orders(paths, today=when, period_days=config.period_days,
                                   overrides=_overrides(columns), encoding=encoding)
     segments = [(segment.name, segment.when) for segment in config.segments]
