@@ -8,8 +8,10 @@ Each command group lives in its own module here and is registered below. Errors 
 
 from __future__ import annotations
 
+import errno
 import importlib
 import os
+import sqlite3
 import sys
 from datetime import date
 from pathlib import Path
@@ -18,7 +20,7 @@ import click
 
 from webzine.clock import resolve_today
 from webzine.config import CONFIG_FILE, Settings, load_settings
-from webzine.errors import WebzineError
+from webzine.errors import StorageError, WebzineError
 from webzine.terminal import printable
 
 
@@ -116,13 +118,37 @@ def cli(ctx: click.Context, config_path: Path, debug: bool, today: str | None) -
     ctx.obj = Context(config_path, debug, today)
 
 
+# A full disk, a quota, a file-size limit, a read-only or failing device: the machine's problem,
+# not the input's. Writers replace files whole (temp file + rename) and SQLite rolls back, so
+# nothing is half-written and re-running once the cause is fixed is safe (exit 3).
+_STORAGE_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS, errno.EIO}
+
+
+def storage_failure(exc: BaseException) -> StorageError | None:
+    """A storage failure no stage translated, as one sentence; None for any other error."""
+    if isinstance(exc, sqlite3.OperationalError):
+        return StorageError(f"a database write failed ({exc}); nothing was half-written — free disk space or fix "
+                            "permissions, then re-run the same command.")
+    if isinstance(exc, OSError) and exc.errno in _STORAGE_ERRNOS:
+        where = f"{exc.filename}: " if exc.filename else ""
+        return StorageError(f"{where}cannot write ({exc.strerror}); nothing was half-written — free disk space "
+                            "or fix the device, then re-run the same command.")
+    return None
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run the group, print WebzineErrors as one sentence, exit with their code.
 
     Commands return their exit code (0, or 1 when a check found problems)."""
     debug = "--debug" in (argv if argv is not None else sys.argv[1:])
     try:
-        status = cli.main(args=argv, prog_name="webzine", standalone_mode=False)
+        try:
+            status = cli.main(args=argv, prog_name="webzine", standalone_mode=False)
+        except (OSError, sqlite3.OperationalError) as exc:
+            storage = storage_failure(exc)
+            if storage is None:
+                raise
+            raise storage from exc
     except WebzineError as exc:
         if debug:
             raise
