@@ -14,8 +14,9 @@ from pathlib import Path
 import click
 
 from webzine.cli import Context, pass_context
-from webzine.cli.due import TODAY_OPTION
+from webzine.cli.due import TODAY_OPTION, shown
 from webzine.cli.lists import format_table
+from webzine.config import Settings
 from webzine.terminal import printable
 
 
@@ -55,7 +56,7 @@ def score(ctx: Context, orders: tuple[Path, ...], columns: tuple[str, ...], enco
     settings = ctx.settings
     config = settings.customers
     when = ctx.today
-    paths = list(orders) or [Path(_shown(settings.path(path))) for path in config.orders]
+    paths = list(orders) or [Path(shown(settings.path(path))) for path in config.orders]
     totals, summary = read_orders(paths, today=when, period_days=config.period_days,
                                   overrides=_overrides(columns), encoding=encoding)
     segments = [(segment.name, segment.when) for segment in config.segments]
@@ -67,7 +68,7 @@ def score(ctx: Context, orders: tuple[Path, ...], columns: tuple[str, ...], enco
     write_scores(folder, scores, when)
     write_proposals(folder / "proposed-key-customers.csv", found.add)
     write_proposals(folder / "slipping-key-customers.csv", found.slipping)
-    notes = summary.notes() + found.notes(scored_on=when.isoformat(), folder=_shown(folder))
+    notes = summary.notes() + found.notes(scored_on=when.isoformat(), folder=shown(folder))
     with atomic_writer(folder / "report.html") as handle:
         handle.write(report_page(settings.publication.name, scores, segments, when, notes, _manager_names(settings)))
 
@@ -83,7 +84,7 @@ def score(ctx: Context, orders: tuple[Path, ...], columns: tuple[str, ...], enco
                             right=set(range(1, len(names) + 2))))
     for note in notes:
         click.echo(printable(note))
-    click.echo(f"Wrote {_shown(folder)}/scores.csv, proposed-key-customers.csv ({len(found.add)}), "
+    click.echo(f"Wrote {shown(folder)}/scores.csv, proposed-key-customers.csv ({len(found.add)}), "
                f"slipping-key-customers.csv ({len(found.slipping)}), report.html")
     return 0
 
@@ -98,13 +99,9 @@ def _overrides(columns: tuple[str, ...]) -> dict[str, str]:
     return pairs
 
 
-def _manager_names(settings) -> dict[str, str]:  # type: ignore[no-untyped-def]
+def _manager_names(settings: Settings) -> dict[str, str]:
     from webzine.recipients import load_managers
 
     return {key: manager.name for key, manager in load_managers(settings.path(settings.lists.managers)).items()}
 
 
-def _shown(path: Path) -> str:
-    from webzine.cli.due import shown
-
-    return shown(path)

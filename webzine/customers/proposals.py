@@ -64,8 +64,12 @@ def propose(scores: Mapping[str, Score], key_customers: Mapping[str, Person], su
         elif designated is not None and score.segment in watched:
             slipping.append(_proposal(score, designated, subscribers.get(key),
                                       f"핵심 고객 명단에 있으나 {_facts(score)}"))
-    order = lambda p: (p.manager, -p.score.value, p.score.key)  # noqa: E731 — by manager, biggest first
-    return Proposals(sorted(add, key=order), sorted(slipping, key=order))
+    return Proposals(sorted(add, key=_by_manager), sorted(slipping, key=_by_manager))
+
+
+def _by_manager(proposal: Proposal) -> tuple[str, int, str]:
+    """Grouped by account manager, the biggest customers first."""
+    return proposal.manager, -proposal.score.value, proposal.score.key
 
 
 def _proposal(score: Score, designated: Person | None, listed: Person | None, reason: str) -> Proposal:
