@@ -163,10 +163,14 @@ def _provider_events(item: EventFile, result: ImportResult, lookup: RecipientLoo
 
 
 def _with_issue(event: BounceEvent, lookup: RecipientLookup | None) -> BounceEvent:
+    """The issue from the ledger: by the id the event names (ours or the provider's), then by
+    the provider id an event gives separately (SendGrid's X-Message-Id)."""
     message_id = event.evidence.get("message_id", "")
-    if event.issue or lookup is None or not message_id:
+    provider_id = event.evidence.get("provider_id", "")
+    if event.issue or lookup is None or not (message_id or provider_id):
         return event
-    hit = lookup.find_by_provider_id(message_id) or lookup.find_by_message_id(message_id)
+    hit = (message_id and (lookup.find_by_provider_id(message_id) or lookup.find_by_message_id(message_id))) or (
+        provider_id and lookup.find_by_provider_id(provider_id))
     return replace(event, issue=hit[0]) if hit else event
 
 

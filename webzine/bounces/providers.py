@@ -14,14 +14,14 @@ SES message tags); without it the ledger resolves the provider message id.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable
 from datetime import datetime, timezone
 from typing import Any
 
 from webzine.bounces.classify import classify, find_status
 from webzine.bounces.events import BounceEvent, Kind
-
-ISSUE_TAG = "webzine_issue"
+from webzine.transports.tags import ISSUE_TAG, MESSAGE_ID_TAG
 
 
 class PayloadError(ValueError):
@@ -158,11 +158,23 @@ def parse_sendgrid_events(payload: bytes | str | dict | list) -> list[BounceEven
     return events
 
 
+# sg_message_id is the send's X-Message-Id plus a suffix naming SendGrid's filter or receiver.
+_SENDGRID_SUFFIX = re.compile(r"\.(?:filter|recvd)")
+
+
+def sendgrid_x_message_id(sg_message_id: str) -> str:
+    """The X-Message-Id the send stored, from an event's sg_message_id."""
+    return _SENDGRID_SUFFIX.split(sg_message_id, maxsplit=1)[0]
+
+
 def _sendgrid_event(item: dict) -> BounceEvent | None:
     name, email = item.get("event", ""), item.get("email", "")
     key = item.get("sg_event_id") or f"{item.get('sg_message_id', '')}:{name}:{email.lower()}"
+    # Our Message-ID comes back as a custom arg; without it, the provider id names the row.
     common = {"issue": item.get(ISSUE_TAG), "occurred_at": _when(item.get("timestamp")),
-              "evidence": {"event": name, "message_id": item.get("sg_message_id"), "type": item.get("type"),
+              "evidence": {"event": name, "message_id": item.get(MESSAGE_ID_TAG),
+                           "provider_id": sendgrid_x_message_id(str(item.get("sg_message_id") or "")),
+                           "sg_message_id": item.get("sg_message_id"), "type": item.get("type"),
                            "classification": item.get("bounce_classification")}}
     text = str(item.get("reason") or "")
     if name == "bounce":

@@ -33,6 +33,7 @@ from webzine.transports.http import (
     temporary,
 )
 from webzine.transports.parts import split_message
+from webzine.transports.tags import MESSAGE_ID_TAG, correlation
 
 MAX_BATCH = 500  # messages per /email/batch call (Postmark's limit)
 MAX_BATCH_BYTES = 45 * 1024 * 1024  # Postmark allows 50 MB per call; keep a margin
@@ -107,9 +108,11 @@ class PostmarkTransport(ApiTransport):
             body["HtmlBody"] = parts.html
         if parts.reply_to is not None:
             body["ReplyTo"] = parts.reply_to.formatted()
-        if len(message.message_id) <= METADATA_VALUE_MAX:
-            # Bounce and delivery webhooks echo Metadata, so events match our ledger directly.
-            body["Metadata"] = {"webzine-message-id": message.message_id}
+        # Bounce and delivery webhooks echo Metadata, so events name their issue and ledger row.
+        tags = {"webzine-message-id" if name == MESSAGE_ID_TAG else name: value
+                for name, value in correlation(message).items() if len(value) <= METADATA_VALUE_MAX}
+        if tags:
+            body["Metadata"] = tags
         return body
 
     def _post(self, path: str, content: bytes) -> httpx.Request:

@@ -34,6 +34,7 @@ from webzine.transports.http import (
     permanent,
 )
 from webzine.transports.parts import Mailbox, split_message
+from webzine.transports.tags import correlation
 
 RESERVED = frozenset(
     {
@@ -88,8 +89,8 @@ class SendGridTransport(ApiTransport):
             "from": _address(parts.sender),
             "subject": parts.subject,
             "content": content,
-            # Event Webhook posts echo custom_args: bounces and opens find our ledger row by it.
-            "custom_args": {"webzine_message_id": message.message_id},
+            # Event Webhook posts echo custom_args: events name their issue and our Message-ID.
+            "custom_args": correlation(message),
             "tracking_settings": {"subscription_tracking": {"enable": False}},
         }
         headers = {name: value for name, value in parts.headers if name.lower() not in RESERVED}

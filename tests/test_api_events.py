@@ -1,0 +1,124 @@
+"""Provider events as the providers really send them: each finds its ledger row, and the
+provider's own verdict is kept where it has the better evidence.
+
+The samples are the providers' published examples (see tests/fixtures/providers/README.md),
+with only our own correlation values added where the provider echoes what we sent.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from api_samples import messages
+from api_servers import ApiServer
+from bouncekit import TODAY
+from webzine.bounces.events import Kind
+from webzine.bounces.importer import run_import
+from webzine.bounces.providers import parse_sendgrid_events
+from webzine.bounces.sources import FileSource
+from webzine.ledger import Claim, Ledger, Result, State
+from webzine.message import message_id
+from webzine.transports.base import OutgoingMessage
+from webzine.transports.http import build_client
+from webzine.transports.postmark import PostmarkTransport
+from webzine.transports.sendgrid import SendGridTransport
+from webzine.transports.tags import issue_of
+
+FIXTURES = Path(__file__).parent / "fixtures" / "providers"
+ISSUE = "2026-12-year-end"
+
+
+def sample(name: str) -> list[dict]:
+    return json.loads((FIXTURES / name).read_text(encoding="utf-8"))
+
+
+def ours(index: int = 0, *, issue: str = ISSUE) -> OutgoingMessage:
+    """A sample message with a Message-ID exactly as webzine.message makes it."""
+    message = messages(1, start=index)[0]
+    mid = message_id("k", issue, message.key, "news.example.co.kr")
+    return OutgoingMessage(key=message.key, mail_from=message.mail_from, rcpt_to=message.rcpt_to,
+                           data=message.data.replace(message.message_id.encode(), mid.encode()), message_id=mid)
+
+
+def test_the_issue_is_read_back_from_our_message_ids() -> None:
+    assert issue_of(message_id("k", ISSUE, "kim@example.com", "news.example.co.kr")) == ISSUE
+    assert issue_of(message_id("k", "2026.12", "kim@example.com", "d.example", test=True)) == "2026.12"
+    assert issue_of(message_id("k", "호외 특집", "kim@example.com", "d.example")) is None  # the `wz` stand-in
+    assert issue_of("14c5d75ce93.dfd.64b469@ismtpd-555") is None
+
+
+# --- SendGrid ---------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def sendgrid() -> ApiServer:
+    handle = ApiServer("sendgrid")
+    yield handle
+    handle.stop()
+
+
+def test_sendgrid_sends_the_issue_and_our_message_id_as_custom_args(sendgrid: ApiServer) -> None:
+    sendgrid.configure()
+    message = ours()
+    transport = SendGridTransport(build_client(sendgrid.url, timeout=5, connections=1), api_key="test-token")
+    assert transport.send(message).provider_id
+    [request] = sendgrid.received()["requests"]
+    assert json.loads(request["body"])["custom_args"] == {"webzine_message_id": message.message_id,
+                                                          "webzine_issue": ISSUE}
+
+
+def _ledger_with(path: Path, message: OutgoingMessage, provider_id: str) -> Ledger:
+    ledger = Ledger.open(path)
+    claim = Claim(message.key, message.rcpt_to, message.message_id, None)
+    ledger.commit(ISSUE, transport="sendgrid", run_id=None, claims=[claim])
+    ledger.commit(ISSUE, transport="sendgrid", run_id=None,
+                  outcomes=[Result(message.key, State.ACCEPTED, 202, provider_id=provider_id)])
+    return ledger
+
+
+def _import(tmp_path: Path, events: list[dict], ledger: Ledger):  # type: ignore[no-untyped-def]
+    (tmp_path / "events.json").write_text(json.dumps(events), encoding="utf-8")
+    return run_import([FileSource(tmp_path / "events.json")], events_path=tmp_path / "state" / "events.jsonl",
+                      suppressions_path=tmp_path / "suppressions.csv", soft_limit=3, lookup=ledger, today=TODAY)
+
+
+def test_a_sendgrid_event_finds_its_ledger_row_by_the_custom_arg(tmp_path: Path) -> None:
+    """SendGrid echoes custom_args as top-level event fields; its sg_message_id never equals
+    the X-Message-Id the send stored."""
+    message = ours()
+    [bounce] = [dict(e, email=message.rcpt_to, webzine_message_id=message.message_id)
+                for e in sample("sendgrid-events.json") if e["event"] == "bounce"]
+    with _ledger_with(tmp_path / "ledger.sqlite3", message, "someone-else") as ledger:
+        [event] = _import(tmp_path, [bounce], ledger).fresh
+    assert (event.email, event.issue) == (message.rcpt_to, ISSUE)
+
+
+def test_a_sendgrid_event_without_custom_args_finds_the_row_by_the_x_message_id_prefix(tmp_path: Path) -> None:
+    """SendGrid documents sg_message_id as the X-Message-Id with a suffix (`.filter…`, `.recvd-…`)."""
+    message = ours()
+    [bounce] = [dict(e, email=message.rcpt_to) for e in sample("sendgrid-events.json") if e["event"] == "bounce"]
+    x_message_id = bounce["sg_message_id"].split(".filter")[0]
+    with _ledger_with(tmp_path / "ledger.sqlite3", message, x_message_id) as ledger:
+        [event] = _import(tmp_path, [bounce], ledger).fresh
+    assert event.issue == ISSUE
+    recvd = dict(bounce, sg_event_id="other", sg_message_id="euo2iKxdSayPF4YE4--I7A.recvd-5f54b5d587-pczjm-1-67BADEEA-6.0")
+    (tmp_path / "recvd").mkdir()
+    with _ledger_with(tmp_path / "recvd" / "ledger.sqlite3", message, "euo2iKxdSayPF4YE4--I7A") as ledger:
+        [event] = _import(tmp_path / "recvd", [recvd], ledger).fresh
+    assert event.issue == ISSUE
+
+
+def test_the_sendgrid_issue_custom_arg_names_the_issue_without_a_ledger() -> None:
+    [bounce] = [dict(e, webzine_issue=ISSUE) for e in sample("sendgrid-events.json") if e["event"] == "bounce"]
+    [event] = parse_sendgrid_events([bounce])
+    assert event.issue == ISSUE
+
+
+def test_postmark_metadata_names_the_issue() -> None:
+    message = ours()
+    transport = PostmarkTransport(build_client("http://127.0.0.1:9", timeout=1, connections=1), token="t")
+    assert transport.payload(message)["Metadata"] == {"webzine-message-id": message.message_id,
+                                                      "webzine_issue": ISSUE}

@@ -1,0 +1,34 @@
+"""What every API message carries so that the provider's events find their ledger row.
+
+The providers echo per-message metadata in each event (SendGrid `custom_args`, Mailgun
+`v:` user-variables, Postmark `Metadata`): we send our own Message-ID and the issue slug, so an
+event names its issue and recipient without guessing at the provider's id. The slug is read back
+from the Message-ID that `webzine.message.message_id` made (`<issue>.[t.]<32 hex>@domain`);
+an id of any other shape carries no issue tag and is matched through the ledger instead.
+"""
+
+from __future__ import annotations
+
+import re
+
+from webzine.transports.base import OutgoingMessage
+
+MESSAGE_ID_TAG = "webzine_message_id"
+ISSUE_TAG = "webzine_issue"
+# `wz` stands in for a slug that is not safe in a Message-ID: it names no issue.
+_OUR_MESSAGE_ID = re.compile(r"(?P<issue>[A-Za-z0-9][A-Za-z0-9._-]{0,63}?)\.(?:t\.)?[0-9a-f]{32}@")
+
+
+def issue_of(message_id: str) -> str | None:
+    """The issue slug inside one of our Message-IDs, or None."""
+    found = _OUR_MESSAGE_ID.match(message_id.strip("<>"))
+    return found.group("issue") if found and found.group("issue") != "wz" else None
+
+
+def correlation(message: OutgoingMessage) -> dict[str, str]:
+    """`webzine_message_id` and, when the Message-ID names it, `webzine_issue`."""
+    tags = {MESSAGE_ID_TAG: message.message_id}
+    issue = issue_of(message.message_id)
+    if issue:
+        tags[ISSUE_TAG] = issue
+    return tags
