@@ -344,11 +344,11 @@ def test_a_failed_write_leaves_the_previous_output(project: Path, monkeypatch: p
 def test_local_images_are_published_with_the_issue(project: Path) -> None:
     (project / "issues" / "images").mkdir()
     (project / "issues" / "images" / "tea.png").write_bytes(b"\x89PNG\r\n\x1a\n")
-    set_issue(project, front() + "![차밭](images/tea.png){width=560 height=280}\n")
+    set_issue(project, front() + "![차밭](images/tea.png){width=536 height=268}\n")
     rendered = build(project)
     assert 'src="https://news.example.co.kr/2026-12-year-end/images/tea.png"' in rendered.html.source
     assert 'src="images/tea.png"' in rendered.preview_html and 'src="images/tea.png"' in rendered.web_html
-    assert "width:100%" in rendered.html.source and "max-width:560px" in rendered.html.source
+    assert "width:100%" in rendered.html.source and "max-width:536px" in rendered.html.source
     folder = write_build(rendered, project / "build")
     assert (folder / "images" / "tea.png").read_bytes() == b"\x89PNG\r\n\x1a\n"
     assert rendered.report.ok

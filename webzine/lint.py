@@ -5,7 +5,10 @@ publication, and returns findings. Errors make `webzine build` exit 1; warnings 
 
 Why each limit:
 - Gmail clips an HTML part above about 102 KB ("[메시지 잘림]") and hides what follows, which is
-  exactly the footer with the opt-out link; 100 KB is an error, 90 KB a warning.
+  exactly the footer with the opt-out link. The limit applies to the part as sent: ours goes out
+  base64 in 76-character lines, a third larger than the UTF-8 it carries (Korean text is three
+  bytes a syllable, so a 79 KB issue is 107 KB on the wire). The encoded size is checked: above
+  100 KB is an error (2 KB left for what a mail server adds), above 90 KB a warning.
 - Gmail drops a whole `<style>` block above 16 KB, taking the media queries with it.
 - Korean law (정보통신망법 제50조, 시행령 제61조) requires advertising email to start its subject with
   "(광고)" written exactly so, and to show the sender's name, contact details and how to opt
@@ -14,6 +17,9 @@ Why each limit:
   controls and the Unicode line and paragraph separators cannot be in a subject, and the message
   builder refuses them for every recipient. The subject, preheader and title are checked as the
   sample recipient gets them, after Jinja, so an issue with one fails here and not at send time.
+- Outlook for Windows sizes an image by its width attribute only (Word ignores CSS width), so an
+  image wider than the content cell overflows it there; a class the stylesheet does not define
+  (`{: .buton }`) renders as nothing at all.
 - Feedback links ("이번 호는 어떠셨나요?") are answered by `webzine serve`; without its address
   ([unsubscribe] base_url) every rating link would lead nowhere.
 """
@@ -30,9 +36,11 @@ from pydantic import BaseModel, ConfigDict
 
 from webzine.config import Publication
 from webzine.issue import Issue
+from webzine.mime import base64_lines
 
-HTML_ERROR_BYTES = 100 * 1024
-HTML_WARNING_BYTES = 90 * 1024
+GMAIL_CLIP_BYTES = 102 * 1024  # hteumeuleu/email-bugs#41: Gmail clips the HTML part near 102 KB as sent
+HTML_ERROR_BYTES = 100 * 1024  # encoded, as sent
+HTML_WARNING_BYTES = 90 * 1024  # encoded, as sent
 STYLE_WARNING_BYTES = 16 * 1024
 AD_PREFIX = "(광고)"
 _AD_LOOKALIKE = re.compile(r"^\s*[\[\(<{【〔（［]?\s*광\s*고\s*[\]\)>}】〕）］]?")
@@ -63,6 +71,7 @@ class LintReport(BaseModel):
 
     findings: tuple[Finding, ...] = ()
     html_bytes: int = 0
+    html_encoded_bytes: int = 0  # the HTML part as sent: base64 in CRLF-ended 76-character lines
     text_bytes: int = 0
     style_bytes: int = 0
 
@@ -81,17 +90,21 @@ class LintReport(BaseModel):
 
 def lint(
     html: str, text: str, issue: Issue, publication: Publication, *, headers: Mapping[str, str] | None = None,
-    serve_url: str | None = None,
+    serve_url: str | None = None, css_classes: frozenset[str] | None = None, content_width: int | None = None,
 ) -> LintReport:
     """All checks on one recipient's HTML and text (the sample recipient's preview); `headers`
     are that recipient's subject, preheader and title after Jinja (the issue's own when None);
-    `serve_url` is [unsubscribe] base_url when feedback is on, None when it is off."""
+    `serve_url` is [unsubscribe] base_url when feedback is on, None when it is off;
+    `css_classes` the classes the layout's stylesheet defines and `content_width` the content
+    cell's width in pixels (those checks are skipped when None)."""
     document = lxml.html.document_fromstring(html)
     style_bytes = sum(len((s.text or "").encode("utf-8")) for s in document.iter("style"))
-    html_bytes = len(html.encode("utf-8"))
+    encoded = html.encode("utf-8")
+    html_bytes, encoded_bytes = len(encoded), encoded_size(encoded)
     findings = [
-        *_sizes(html_bytes, style_bytes),
-        *_images(document, issue),
+        *_sizes(encoded_bytes, style_bytes),
+        *_images(document, issue, content_width),
+        *_unknown_classes(document, issue, css_classes),
         *_links(document, issue),
         *_hidden(document),
         *_header_characters(headers if headers is not None else _fields(issue), issue),
@@ -104,19 +117,26 @@ def lint(
                                         "set [unsubscribe] base_url (e.g. https://news.example.co.kr/u), "
                                         "or turn feedback off with [feedback] enabled = false"))  # fmt: skip
     return LintReport(
-        findings=tuple(findings), html_bytes=html_bytes, text_bytes=len(text.encode("utf-8")), style_bytes=style_bytes
+        findings=tuple(findings), html_bytes=html_bytes, html_encoded_bytes=encoded_bytes, text_bytes=len(text.encode("utf-8")), style_bytes=style_bytes
     )
 
 
-def _sizes(html_bytes: int, style_bytes: int) -> Iterable[Finding]:
-    kb = html_bytes / 1024
-    if html_bytes > HTML_ERROR_BYTES:
+def encoded_size(data: bytes) -> int:
+    """Bytes of `data` as the message carries it: base64 lines of 76 characters plus CRLF."""
+    return len(base64_lines(data))
+
+
+def _sizes(encoded_bytes: int, style_bytes: int) -> Iterable[Finding]:
+    kb = encoded_bytes / 1024
+    if encoded_bytes > HTML_ERROR_BYTES:
         yield Finding(level="error", code="html-too-large",
-                      message=f"the HTML is {kb:.1f} KB; Gmail clips above about 102 KB and hides the "
-                              "opt-out footer — shorten the issue or move content to the web page")  # fmt: skip
-    elif html_bytes > HTML_WARNING_BYTES:
+                      message=f"the HTML part is {kb:.1f} KB as sent (base64); Gmail clips above about "
+                              f"{GMAIL_CLIP_BYTES // 1024} KB and hides the opt-out footer — shorten the issue "
+                              "or move content to the web page")  # fmt: skip
+    elif encoded_bytes > HTML_WARNING_BYTES:
         yield Finding(level="warning", code="html-large",
-                      message=f"the HTML is {kb:.1f} KB, close to Gmail's clipping limit (about 102 KB)")  # fmt: skip
+                      message=f"the HTML part is {kb:.1f} KB as sent (base64), close to Gmail's clipping "
+                              f"limit (about {GMAIL_CLIP_BYTES // 1024} KB)")  # fmt: skip
     if style_bytes > STYLE_WARNING_BYTES:
         yield Finding(level="warning", code="style-too-large",
                       message=f"the <style> block is {style_bytes / 1024:.1f} KB; Gmail ignores it above 16 KB, "
@@ -150,7 +170,7 @@ def _header_characters(headers: Mapping[str, str], issue: Issue) -> Iterable[Fin
                               "what its {{ … }} produces")  # fmt: skip
 
 
-def _images(document: lxml.html.HtmlElement, issue: Issue) -> Iterable[Finding]:
+def _images(document: lxml.html.HtmlElement, issue: Issue, content_width: int | None) -> Iterable[Finding]:
     for image in document.iter("img"):
         source = image.get("src", "")
         line = _line_of(issue, source)
@@ -168,7 +188,28 @@ def _images(document: lxml.html.HtmlElement, issue: Issue) -> Iterable[Finding]:
         if image.get("width") is None:
             yield Finding(level="warning", code="img-no-width", line=line,
                           message=f"image {source!r} has no width; Outlook shows it at full size — "
-                                  "add {width=560} after it")  # fmt: skip
+                                  f"add {{width={content_width or 536}}} after it")  # fmt: skip
+        elif content_width and (width := image.get("width", "").removesuffix("px")).isdigit() \
+                and int(width) > content_width:
+            yield Finding(level="warning", code="img-too-wide", line=line,
+                          message=f"image {source!r} is {width} px wide but the content cell is {content_width} px; "
+                                  f"Outlook for Windows draws it past the cell — write width=\"{content_width}\" "
+                                  "or less")  # fmt: skip
+
+
+def _unknown_classes(document: lxml.html.HtmlElement, issue: Issue, defined: frozenset[str] | None) -> Iterable[Finding]:
+    """A class in the body that no rule of the stylesheet selects is most likely a typo."""
+    if defined is None:
+        return
+    reported: set[str] = set()
+    for cell in document.find_class("content"):
+        for element in cell.iter():
+            for name in (element.get("class") or "").split() if isinstance(element.tag, str) else ():
+                if name not in defined and name not in reported:
+                    reported.add(name)
+                    yield Finding(level="warning", code="unknown-class", line=_line_of(issue, f".{name}"),
+                                  message=f"class {name!r} is not defined by the email's stylesheet, so it "
+                                          "changes nothing; check the spelling ({: .button } makes a button)")  # fmt: skip
 
 
 def _links(document: lxml.html.HtmlElement, issue: Issue) -> Iterable[Finding]:

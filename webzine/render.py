@@ -63,6 +63,13 @@ from webzine.tokens import FEEDBACK_LABELS
 
 _NOT_LOCAL = re.compile(r"^(?:[a-z][a-z0-9+.-]*:|//|/)", re.IGNORECASE)  # https:, cid:, data:, //host, /root
 TEXT_WIDTH = 72
+# The widest image the content cell holds: the 600 px card less the content cell's 32 px padding
+# on either side (partials/styles.css.j2). Outlook for Windows sizes images by the width
+# attribute alone (Word ignores CSS width), so a wider one overflows the cell there.
+CONTENT_WIDTH = 536
+_TABLE_ONLY_BGCOLOR = re.compile(r"(<(?!(?:table|tr|td|th|body)\b)[a-z][a-z0-9]*\b[^>]*?)\sbgcolor=\"[^\"]*\"", re.IGNORECASE)
+_FOOTNOTE_REF = re.compile(r'<sup id="fnref:[^"]*"><a class="footnote-ref" href="#fn:[^"]*">([^<]*)</a></sup>')
+_FOOTNOTE_BACKREF = re.compile(r'(?:&#160;)?<a class="footnote-backref" href="#fnref:[^"]*"[^>]*>[^<]*</a>')
 FEEDBACK_CHOICES = tuple(sorted(FEEDBACK_LABELS.items(), reverse=True))  # best first, as readers scan
 NEUTRAL_NAME = "고객"  # "고객님", "고객은": reads naturally wherever a name would stand
 SAMPLE_RECIPIENT: dict[str, object] = {
@@ -159,7 +166,8 @@ def render_issue(settings: Settings, issue: Issue, *, listing: ListSample,
         issue=issue, slug=issue.slug, subject=subject, preheader=preheader, html=html, text=text,
         web_html=web.render(_neutral_context(settings, known, issue.slug)), web_url=sources.web_url,
         report=lint(filled_html, preview_text, issue, settings.publication, headers=headers,
-                    serve_url=settings.unsubscribe.base_url if settings.feedback.enabled else None),
+                    serve_url=settings.unsubscribe.base_url if settings.feedback.enabled else None,
+                    css_classes=sources.css_classes, content_width=CONTENT_WIDTH),
         preview_html=_relative_images(filled_html, sources.images, sources.web_url), preview_text=preview_text,
         preview_subject=headers["subject"], fields=FieldReport(tuple(used), scan.empty, scan.total, listing.source),
         images=sources.images,
@@ -175,6 +183,16 @@ class _Sources:
     web: str
     web_url: str
     images: tuple[tuple[str, Path], ...]
+    css_classes: frozenset[str]  # every class the email's stylesheet names (lint: unknown classes)
+
+
+_STYLE_BLOCK = re.compile(r"<style[^>]*>(.*?)</style>", re.DOTALL | re.IGNORECASE)
+_CLASS_SELECTOR = re.compile(r"\.(-?[_a-zA-Z][\w-]*)")
+
+
+def _stylesheet_classes(html: str) -> frozenset[str]:
+    """Class names the `<style>` blocks of a layout select on, before premailer inlines them."""
+    return frozenset(name for block in _STYLE_BLOCK.findall(html) for name in _CLASS_SELECTOR.findall(block))
 
 
 def _render_sources(settings: Settings, issue: Issue, known: tuple[str, ...]) -> _Sources:
@@ -186,13 +204,15 @@ def _render_sources(settings: Settings, issue: Issue, known: tuple[str, ...]) ->
     html_name, text_name = _template_names(layouts, issue)
     url = web_url(settings.publication, issue.slug)
     context = _layout_context(settings, issue, table, url, known)
-    email_body = Markup(_absolute_images(body.html, images, url))
+    email_body = Markup(_email_footnotes(_absolute_images(body.html, images, url)))
+    email = _render(layouts, html_name, {**context, "body": email_body})
     return _Sources(
-        html=table.restore(_inline_css(_render(layouts, html_name, {**context, "body": email_body}))),
+        html=table.restore(_inline_css(email)),
         text=table.restore(_render(layouts, text_name, {**context, "body": body.text})),
         web=table.restore(_render(layouts, "web.html.j2", {**context, "body": Markup(body.html)})),
         web_url=url,
         images=images,
+        css_classes=_stylesheet_classes(email),
     )
 
 
@@ -228,9 +248,11 @@ class _Unwrap(markdown.postprocessors.Postprocessor):
 
 
 class _FluidImages(markdown.treeprocessors.Treeprocessor):
-    """An image with a width (`{width=560}`) gets `width:100%; max-width:560px`: Outlook sizes it
+    """An image with a width (`{width=536}`) gets `width:100%; max-width:536px`: Outlook sizes it
     by the attribute, every other client shrinks it with the screen. A bare `max-width:100%`
-    is not enough inside a table cell, whose width is itself computed from the image."""
+    is not enough inside a table cell, whose width is itself computed from the image. A width
+    above the content cell is clamped to it (the height scaled alike), since Outlook for Windows
+    would draw the image wider than its cell."""
 
     def __init__(self, md: markdown.Markdown) -> None:
         super().__init__(md)
@@ -242,9 +264,43 @@ class _FluidImages(markdown.treeprocessors.Treeprocessor):
             if source and not _NOT_LOCAL.match(source):
                 self.local.append(source)
             width = (image.get("width") or "").removesuffix("px")
+            if width.isdigit() and int(width) > CONTENT_WIDTH:
+                height = (image.get("height") or "").removesuffix("px")
+                if height.isdigit():
+                    image.set("height", str(round(int(height) * CONTENT_WIDTH / int(width))))
+                width = str(CONTENT_WIDTH)
+                image.set("width", width)
             if width.isdigit():
                 fluid = f"width:100%; max-width:{width}px; height:auto"
                 image.set("style", f"{fluid}; {image.get('style')}" if image.get("style") else fluid)
+
+
+class _Buttons(markdown.treeprocessors.Treeprocessor):
+    """A paragraph holding only a link marked `{: .button }` becomes a bulletproof button: a
+    one-cell table whose cell carries the colour (`bgcolor`, from `.button-cell`) and, for
+    Outlook for Windows, which ignores padding on links, `mso-padding-alt`; other clients pad the
+    link itself, so the whole button is clickable. Runs after the plain text is captured."""
+
+    def run(self, root: Element) -> None:
+        for paragraph in root.iter("p"):
+            links = list(paragraph)
+            if len(links) != 1 or links[0].tag != "a" or "button" not in links[0].get("class", "").split():
+                continue
+            if (paragraph.text or "").strip() or (links[0].tail or "").strip():
+                continue
+            link = links[0]
+            link.tail = None
+            paragraph.remove(link)
+            paragraph.tag = "table"
+            paragraph.text = None
+            for name, value in (("role", "presentation"), ("class", "button-table"), ("cellpadding", "0"),
+                                ("cellspacing", "0"), ("border", "0")):
+                paragraph.set(name, value)
+            cell = Element("td", {"class": "button-cell", "align": "center"})
+            cell.append(link)
+            row = Element("tr")
+            row.append(cell)
+            paragraph.append(row)
 
 
 @dataclass(frozen=True)
@@ -260,6 +316,7 @@ def _markdown(source: str, table: layout.SentinelTable) -> _Body:
     md = markdown.Markdown(extensions=[*DEFAULT_EXTENSIONS, capture], output_format="html")
     images = _FluidImages(md)
     md.treeprocessors.register(images, "webzine_fluid_images", 5)
+    md.treeprocessors.register(_Buttons(md), "webzine_buttons", -110)
     md.postprocessors.register(_Unwrap(md, table), "webzine_unwrap", 0)
     html = md.convert(source)
     assert capture.capture is not None
@@ -289,6 +346,12 @@ def _absolute_images(html: str, images: tuple[tuple[str, Path], ...], base: str)
     for source, _ in images:
         html = html.replace(f'src="{source}"', f'src="{base}{source}"')
     return html
+
+
+def _email_footnotes(html: str) -> str:
+    """Footnote numbers and back-links as plain text in the email: `#fn:1` links do nothing in
+    Samsung Email and Gmail for iOS. The notes stay at the end; the web page keeps the links."""
+    return _FOOTNOTE_BACKREF.sub("", _FOOTNOTE_REF.sub(r"<sup>\1</sup>", html))
 
 
 def _relative_images(html: str, images: tuple[tuple[str, Path], ...], base: str) -> str:
@@ -381,9 +444,11 @@ def _layout_context(
 
 
 def _inline_css(html: str) -> str:
-    """premailer once per issue: rules become style attributes; @media blocks stay in <style>."""
+    """premailer once per issue: rules become style attributes; @media blocks stay in <style>.
+    premailer writes `bgcolor` wherever a background colour is set; HTML allows it only on
+    tables and their cells (and body), so it is dropped from the rest (blockquote, pre, a)."""
     try:
-        return Premailer(
+        inlined = Premailer(
             html,
             disable_validation=True,
             allow_network=False,
@@ -396,6 +461,7 @@ def _inline_css(html: str) -> str:
         ).transform(pretty_print=False)
     except Exception as exc:  # premailer raises bare lxml/cssutils errors
         raise TemplateError(f"CSS inlining failed: {exc}; check the <style> block of the template.") from exc
+    return _TABLE_ONLY_BGCOLOR.sub(r"\1", inlined)
 
 
 def _unsubscribe_preview(settings: Settings) -> str:
@@ -437,6 +503,7 @@ def report_data(rendered: RenderedIssue) -> dict[str, Any]:
         "sizes": {
             "email_html_bytes": len(rendered.html.source.encode("utf-8")),
             "preview_html_bytes": len(rendered.preview_html.encode("utf-8")),
+            "preview_html_encoded_bytes": rendered.report.html_encoded_bytes,  # as sent (base64)
             "email_txt_bytes": len(rendered.preview_text.encode("utf-8")),
             "web_html_bytes": len(rendered.web_html.encode("utf-8")),
             "merge_slots": len(rendered.html.slots),

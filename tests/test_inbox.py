@@ -1,0 +1,124 @@
+"""The delivered HTML against what mail clients are known to do (caniemail.com data, Outlook for
+Windows' Word engine, Gmail's clipping): the call-to-action button, image widths that fit the
+content cell, the clipping guard on the bytes as sent, and the smaller layout rules."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import lxml.html
+
+from conftest import write_project
+from webzine.config import load_settings
+from webzine.render import RenderedIssue, build_issue
+
+ISSUE_PATH = "issues/2026-12-year-end.md"
+CARD_WIDTH = 600  # the Outlook ghost table around the card (email.html.j2)
+
+
+def build(project: Path) -> RenderedIssue:
+    return build_issue(load_settings(project / "webzine.toml"), project / ISSUE_PATH)
+
+
+def issue_with(body: str, *, title: str = "12월 소식") -> str:
+    return f'---\ntitle: {title}\nsubject: "12월 소식"\ndate: 2026-12-01\n---\n{body}\n'
+
+
+def document(rendered: RenderedIssue) -> lxml.html.HtmlElement:
+    return lxml.html.document_fromstring(rendered.preview_html)
+
+
+def _horizontal_padding(style: str) -> int:
+    """Left plus right padding of an inline style's `padding` shorthand (1 to 4 values)."""
+    found = re.search(r"(?:^|;)\s*padding\s*:\s*([^;]+)", style)
+    assert found, f"no padding in {style!r}"
+    values = [int(v.removesuffix("px")) for v in found.group(1).split()]
+    right = values[1] if len(values) > 1 else values[0]
+    left = values[3] if len(values) == 4 else right
+    return left + right
+
+
+# --- 1. the call to action is a bulletproof button ----------------------------------------------
+
+
+def test_a_button_link_becomes_a_one_cell_table_with_bgcolor(tmp_path: Path) -> None:
+    body = "안내드립니다.\n\n[선물 세트 둘러보기](https://shop.example.co.kr/gift){: .button }\n"
+    rendered = build(write_project(tmp_path / "p", issue=issue_with(body)))
+    page = document(rendered)
+    link = page.xpath("//a[contains(@class, 'button')]")[0]
+    cell = link.getparent()
+    assert cell.tag == "td" and cell.get("bgcolor", "").startswith("#"), "the button's cell carries its colour"
+    table = cell.getparent().getparent()
+    assert table.tag == "table" and table.get("role") == "presentation"
+    assert len(table.xpath(".//td")) == 1
+    style = link.get("style", "")
+    assert "text-decoration:none" in style.replace(" ", "") and "padding" in style
+    assert "mso-padding-alt" in cell.get("style", ""), "Outlook for Windows pads the cell, not the link"
+    assert link.getparent().getparent().getparent().getparent().tag != "p"
+
+
+def test_a_class_no_stylesheet_defines_is_flagged(tmp_path: Path) -> None:
+    body = "[둘러보기](https://shop.example.co.kr/){: .buton }\n"
+    rendered = build(write_project(tmp_path / "p", issue=issue_with(body)))
+    assert "unknown-class" in [f.code for f in rendered.report.warnings]
+
+
+# --- 3. images fit the content cell Outlook for Windows draws --------------------------------------
+
+
+def test_image_width_attributes_fit_the_content_cell(tmp_path: Path) -> None:
+    rendered = build(write_project(tmp_path / "p"))  # the sample writes {width=560 height=315}
+    page = document(rendered)
+    content = page.find_class("content")[0]
+    style = content.get("style", "")
+    cell = CARD_WIDTH - _horizontal_padding(style)
+    images = page.xpath("//td[contains(@class, 'content')]//img")
+    assert images
+    for image in images:
+        assert int(image.get("width")) <= cell, f"img width={image.get('width')} in a {cell}px cell"
+        assert f"max-width:{image.get('width')}px" in image.get("style", "").replace(" ", "")
+    assert images[0].get("height") == str(round(315 * int(images[0].get("width")) / 560))
+
+
+def test_a_wider_raw_html_image_is_flagged(tmp_path: Path) -> None:
+    body = '<img src="https://news.example.co.kr/a.png" alt="사진" width="600" height="300">\n'
+    rendered = build(write_project(tmp_path / "p", issue=issue_with(body)))
+    assert "img-too-wide" in [f.code for f in rendered.report.warnings]
+
+
+# --- 2. the clipping guard measures the HTML part as sent -----------------------------------------
+
+_SENTENCES = (
+    "올해 4월 첫 주, 하동 악양 골짜기 차밭에 늦서리가 내려 농가 어르신들의 걱정이 무척 컸습니다.",
+    "추위를 견디고 살아남은 찻잎은 단맛이 더 깊고 향이 오래 남았습니다.",
+    "포장재를 줄이고 택배 상자를 다시 쓰는 방법으로 비용을 아껴 우전 가격을 지난해와 같게 지켰습니다.",
+    "부산의 작은 동네 책방 한 곳은 계산대 옆에 한 잔의 차 자리를 만들었습니다.",
+    "그 차 한 잔이 참 좋아서 또 한 잔 더 마셨고, 아이도 한 모금 맛을 보았어요.",
+    "비 오는 날 그 집 앞 길에 서서 김이 나는 차를 두 손에 쥐고 잠시 쉬었지요.",
+)
+
+
+def korean_issue(words: int) -> str:
+    """A plain Korean issue of about `words` words (어절), in paragraphs under section headings."""
+    paragraphs, count, n = [], 0, 0
+    while count < words:
+        sentence = _SENTENCES[n % len(_SENTENCES)]
+        paragraphs.append(sentence if n % 6 else f"## 소식 {n // 6 + 1}\n\n{sentence}")
+        count += len(sentence.split())
+        n += 1
+    return issue_with("\n\n".join(paragraphs))
+
+
+def test_a_7000_word_korean_issue_is_flagged_by_its_size_as_sent(tmp_path: Path) -> None:
+    rendered = build(write_project(tmp_path / "p", issue=korean_issue(7000)))
+    report = rendered.report
+    assert report.html_bytes < 90 * 1024, "the decoded HTML is under the old 90 KB warning: it passed before"
+    assert report.html_encoded_bytes > 102 * 1024
+    assert "html-too-large" in [f.code for f in report.errors]
+
+
+def test_a_3000_word_korean_issue_is_not_flagged(tmp_path: Path) -> None:
+    report = build(write_project(tmp_path / "p", issue=korean_issue(3000))).report
+    assert report.html_encoded_bytes < 90 * 1024
+    assert not {"html-large", "html-too-large"} & {f.code for f in report.findings}
