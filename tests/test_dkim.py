@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import base64
+import re
 import subprocess
 
 import dkim as dkimpy
@@ -114,3 +115,44 @@ def test_keys_that_are_not_rsa_or_too_short_are_refused() -> None:
     short = subprocess.run(["openssl", "genrsa", "768"], capture_output=True, check=True).stdout
     with pytest.raises(ConfigError, match="768 bits; receivers require 1024 or more"):
         DkimSigner("example.co.kr", "wz", short)
+
+
+def _as_ses_sends_it(data: bytes) -> bytes:
+    """Amazon SES's documented rewrites of a raw message: its own Message-ID and the Date it
+    accepted the message (https://docs.aws.amazon.com/ses/latest/dg/send-email-authentication-dkim-manual.html)."""
+    head, _, body = data.partition(b"\r\n\r\n")
+    fields = []
+    for field in re.split(rb"\r\n(?![ \t])", head):
+        name = field.partition(b":")[0].lower()
+        if name == b"message-id":
+            field = b"Message-ID: <0100019384e0c1a2-4c7f1d2e-9b3a-4d5e-8f60-7a8b9c0d1e2f-000000@email.amazonses.com>"
+        elif name == b"date":
+            field = b"Date: Tue, 1 Dec 2026 00:00:03 +0000"
+        fields.append(field)
+    return b"\r\n".join(fields) + b"\r\n\r\n" + body
+
+
+def test_a_message_for_ses_still_verifies_after_ses_rewrites_message_id_and_date(monkeypatch, keypair) -> None:
+    pem, record = keypair
+    settings = signed_settings(monkeypatch, pem)
+    settings = settings.model_copy(update={"send": settings.send.model_copy(update={"transport": "ses"})})
+    factory = MessageFactory(sendkit.rendered(paragraphs=2), settings, token_key=sendkit.SECRET, managers={},
+                             signer=signer_from_settings(settings))
+    data = factory.build(sendkit.recipient(1)).data
+    rewritten = _as_ses_sends_it(data)
+    assert rewritten != data and b"amazonses.com" in rewritten
+    assert dkimpy.verify(rewritten, dnsfunc=dns_for(record))
+    h_tag = data.split(b"h=", 1)[1].split(b";", 1)[0].replace(b"\r\n\t", b"").lower()
+    assert b"list-unsubscribe-post" in h_tag and b"date" not in h_tag.split(b":") and b"message-id" not in h_tag
+
+
+def test_other_transports_still_sign_message_id_and_date(monkeypatch, keypair) -> None:
+    """Mailgun and SMTP keep both headers as written: a changed Message-ID must break the signature."""
+    pem, record = keypair
+    settings = signed_settings(monkeypatch, pem)
+    settings = settings.model_copy(update={"send": settings.send.model_copy(update={"transport": "mailgun"})})
+    factory = MessageFactory(sendkit.rendered(paragraphs=2), settings, token_key=sendkit.SECRET, managers={},
+                             signer=signer_from_settings(settings))
+    data = factory.build(sendkit.recipient(1)).data
+    assert dkimpy.verify(data, dnsfunc=dns_for(record))
+    assert not dkimpy.verify(_as_ses_sends_it(data), dnsfunc=dns_for(record))

@@ -4,7 +4,8 @@ Signing is on when `[dkim] domain` and `selector` are set; the private key (PEM,
 comes from the environment variable named by `private_key_env`, never from a file in the project.
 The signature covers the headers a receiver and one-click unsubscribe depend on (Gmail and Yahoo
 require List-Unsubscribe and List-Unsubscribe-Post to be signed), relaxed/relaxed, so a relay
-that re-folds a header does not break it.
+that re-folds a header does not break it. It signs only headers the transport delivers as written:
+Amazon SES replaces `Message-ID` and `Date` and says not to sign them (`UNSIGNED_BY_TRANSPORT`).
 
 Why not `dkim.sign` from dkimpy: it does RSA in pure Python and canonicalises the body with
 regular expressions, about 18 ms for a 120 KB message — slower than everything else a send does
@@ -28,6 +29,10 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from webzine.config import Settings, secret
 from webzine.errors import ConfigError
 from webzine.message import DKIM_HEADERS
+
+# Headers a transport rewrites, per its documentation: signing them would break the signature.
+# SES: https://docs.aws.amazon.com/ses/latest/dg/send-email-authentication-dkim-manual.html
+UNSIGNED_BY_TRANSPORT: dict[str, frozenset[str]] = {"ses": frozenset({"message-id", "date"})}
 
 _WSP_RUN = re.compile(rb"[ \t]+")
 _TRAILING_WSP = re.compile(rb"[ \t]+\r\n")
@@ -66,9 +71,11 @@ def _fold_names(names: list[str]) -> str:
 class DkimSigner:
     """Signs finished messages; safe to share between threads (it keeps no per-message state)."""
 
-    def __init__(self, domain: str, selector: str, private_key: bytes, *, clock: Callable[[], float] = time.time) -> None:
+    def __init__(self, domain: str, selector: str, private_key: bytes, *, clock: Callable[[], float] = time.time,
+                 unsigned: frozenset[str] = frozenset()) -> None:
         self.domain = domain
         self.selector = selector
+        self.headers = tuple(name for name in DKIM_HEADERS if name.lower() not in unsigned)
         self._clock = clock
         where = f"{selector}._domainkey.{domain}"
         try:
@@ -91,7 +98,7 @@ class DkimSigner:
         fields: dict[bytes, bytes] = {}
         for field in _FIELD_START.split(head):
             fields[field.partition(b":")[0].strip().lower()] = field  # the last instance is signed
-        names = [name for name in DKIM_HEADERS if name.lower().encode() in fields]
+        names = [name for name in self.headers if name.lower().encode() in fields]
         signed = b"".join(relaxed_header(fields[name.lower().encode()]) + b"\r\n" for name in names)
         header = (
             f"DKIM-Signature: v=1; a=rsa-sha256; c=relaxed/relaxed; d={self.domain};\r\n"
@@ -111,4 +118,5 @@ def signer_from_settings(settings: Settings) -> DkimSigner | None:
     pem = secret(config.private_key_env, purpose="DKIM private key")
     # CI secret stores and .env files often flatten a PEM onto one line with literal "\n".
     key = pem.replace("\\n", "\n").strip().encode("ascii") + b"\n"
-    return DkimSigner(config.domain, config.selector, key)
+    return DkimSigner(config.domain, config.selector, key,
+                      unsigned=UNSIGNED_BY_TRANSPORT.get(settings.send.transport, frozenset()))
