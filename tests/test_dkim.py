@@ -132,13 +132,18 @@ def _as_ses_sends_it(data: bytes) -> bytes:
     return b"\r\n".join(fields) + b"\r\n\r\n" + body
 
 
-def test_a_message_for_ses_still_verifies_after_ses_rewrites_message_id_and_date(monkeypatch, keypair) -> None:
-    pem, record = keypair
+def _signed_for(monkeypatch: pytest.MonkeyPatch, pem: bytes, transport: str) -> bytes:
+    """One signed message, built for `[send] transport`."""
     settings = signed_settings(monkeypatch, pem)
-    settings = settings.model_copy(update={"send": settings.send.model_copy(update={"transport": "ses"})})
+    settings = settings.model_copy(update={"send": settings.send.model_copy(update={"transport": transport})})
     factory = MessageFactory(sendkit.rendered(paragraphs=2), settings, token_key=sendkit.SECRET, managers={},
                              signer=signer_from_settings(settings))
-    data = factory.build(sendkit.recipient(1)).data
+    return factory.build(sendkit.recipient(1)).data
+
+
+def test_a_message_for_ses_still_verifies_after_ses_rewrites_message_id_and_date(monkeypatch, keypair) -> None:
+    pem, record = keypair
+    data = _signed_for(monkeypatch, pem, "ses")
     rewritten = _as_ses_sends_it(data)
     assert rewritten != data and b"amazonses.com" in rewritten
     assert dkimpy.verify(rewritten, dnsfunc=dns_for(record))
@@ -149,10 +154,6 @@ def test_a_message_for_ses_still_verifies_after_ses_rewrites_message_id_and_date
 def test_other_transports_still_sign_message_id_and_date(monkeypatch, keypair) -> None:
     """Mailgun and SMTP keep both headers as written: a changed Message-ID must break the signature."""
     pem, record = keypair
-    settings = signed_settings(monkeypatch, pem)
-    settings = settings.model_copy(update={"send": settings.send.model_copy(update={"transport": "mailgun"})})
-    factory = MessageFactory(sendkit.rendered(paragraphs=2), settings, token_key=sendkit.SECRET, managers={},
-                             signer=signer_from_settings(settings))
-    data = factory.build(sendkit.recipient(1)).data
+    data = _signed_for(monkeypatch, pem, "mailgun")
     assert dkimpy.verify(data, dnsfunc=dns_for(record))
     assert not dkimpy.verify(_as_ses_sends_it(data), dnsfunc=dns_for(record))
