@@ -17,7 +17,13 @@ from api_servers import ApiServer
 from bouncekit import TODAY
 from webzine.bounces.events import Kind
 from webzine.bounces.importer import run_import
-from webzine.bounces.providers import parse_sendgrid_events
+from webzine.bounces.policy import suppressions
+from webzine.bounces.providers import (
+    parse_mailgun_events,
+    parse_postmark_events,
+    parse_sendgrid_events,
+    parse_ses_events,
+)
 from webzine.bounces.sources import FileSource
 from webzine.ledger import Claim, Ledger, Result, State
 from webzine.message import message_id
@@ -122,3 +128,68 @@ def test_postmark_metadata_names_the_issue() -> None:
     transport = PostmarkTransport(build_client("http://127.0.0.1:9", timeout=1, connections=1), token="t")
     assert transport.payload(message)["Metadata"] == {"webzine-message-id": message.message_id,
                                                       "webzine_issue": ISSUE}
+
+
+# --- provider verdicts --------------------------------------------------------------------------
+
+
+def fixture(name: str) -> dict:
+    return json.loads((FIXTURES / name).read_text(encoding="utf-8"))
+
+
+@pytest.mark.parametrize(
+    ("event", "kind"),
+    [("processed", None), ("deferred", Kind.SOFT), ("delivered", Kind.DELIVERED), ("bounce", Kind.HARD),
+     ("dropped", Kind.HARD), ("spamreport", Kind.COMPLAINT), ("unsubscribe", Kind.UNSUBSCRIBE)],
+)
+def test_sendgrids_documented_events_keep_sendgrids_verdict(event: str, kind: Kind | None) -> None:
+    """The reference's bounce ("500 unknown recipient", 5.0.0, type bounce) is SendGrid's hard
+    bounce: the provider saw the SMTP session, our doubt about a bare text does not outrank it."""
+    found = parse_sendgrid_events([e for e in sample("sendgrid-events.json") if e["event"] == event])
+    assert [e.kind for e in found] == ([kind] if kind else [])
+
+
+@pytest.mark.parametrize(
+    ("reason", "description", "kind"),
+    [("suppress-bounce", "Not delivering to previously bounced address", Kind.HARD),
+     ("suppress-unsubscribe", "Not delivering to unsubscribed address", Kind.UNSUBSCRIBE),
+     ("suppress-complaint", "Not delivering to a user who marked your messages as spam", Kind.COMPLAINT)],
+)
+def test_mailgun_suppression_reasons_keep_their_meaning(reason: str, description: str, kind: Kind) -> None:
+    payload = fixture("mailgun-failed.json")
+    payload["event-data"].update(reason=reason)
+    payload["event-data"]["delivery-status"]["description"] = description
+    [event] = parse_mailgun_events(payload)
+    assert (event.kind, event.reason) == (kind, "provider_suppressed")
+
+
+@pytest.mark.parametrize(
+    ("reason", "origin", "kind"),
+    [("HardBounce", "Recipient", Kind.HARD), ("SpamComplaint", "Recipient", Kind.COMPLAINT),
+     ("ManualSuppression", "Recipient", Kind.UNSUBSCRIBE), ("ManualSuppression", "Customer", Kind.UNKNOWN),
+     ("ManualSuppression", "Admin", Kind.UNKNOWN)],
+)
+def test_postmark_manual_suppressions_by_the_sender_are_not_reader_unsubscribes(reason: str, origin: str,
+                                                                                 kind: Kind) -> None:
+    """Postmark: a ManualSuppression with Origin Recipient is the reader's own unsubscribe (its
+    link); Customer (you, by UI or API) and Admin (Postmark) are not the reader's choice."""
+    [event] = parse_postmark_events(dict(fixture("postmark-subscription-change.json"), SuppressionReason=reason,
+                                         Origin=origin))
+    assert event.kind is kind
+    assert event.evidence["origin"] == origin
+
+
+def test_an_ses_delivery_delay_is_a_delay_that_never_counts_toward_suppression() -> None:
+    delay = fixture("ses-delivery-delay.json")
+    events = parse_ses_events([dict(delay, mail=dict(delay["mail"], messageId=f"m{n}")) for n in range(5)])
+    assert [e.kind for e in events] == [Kind.DELAYED] * 5
+    assert events[0].status == "4.4.1" and events[0].evidence["delay_type"] == "TransientCommunicationFailure"
+    assert len({e.dedupe_key for e in events}) == 5
+    assert suppressions(events, soft_limit=1, history=None, today=TODAY) == []
+
+
+def test_not_spam_feedback_is_not_a_complaint() -> None:
+    note = {"notificationType": "Complaint", "mail": {"messageId": "m1"},
+            "complaint": {"feedbackId": "fb-1", "complaintFeedbackType": "not-spam", "timestamp": "2026-12-02T00:00:00Z",
+                          "complainedRecipients": [{"emailAddress": "kim@example.com"}]}}
+    assert [e.kind for e in parse_ses_events(note) if e.kind is Kind.COMPLAINT] == []

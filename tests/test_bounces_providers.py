@@ -144,7 +144,8 @@ def test_postmark_bounce_complaint_and_subscription_change() -> None:
     soft = dict(POSTMARK_BOUNCE, ID=3, Type="SoftBounce", Details="452 4.2.2 Mailbox full")
     complaint = dict(POSTMARK_BOUNCE, ID=4, RecordType="SpamComplaint", Type="SpamComplaint")
     change = {"RecordType": "SubscriptionChange", "MessageID": "m", "Recipient": "lee@example.com",
-              "SuppressSending": True, "SuppressionReason": "ManualSuppression", "ChangedAt": "2026-12-02T00:00:00Z"}
+              "SuppressSending": True, "SuppressionReason": "ManualSuppression", "Origin": "Recipient",
+              "ChangedAt": "2026-12-02T00:00:00Z"}
     auto = dict(POSTMARK_BOUNCE, ID=5, Type="AutoResponder", Details="Out of office")
     kinds = [e.kind for e in parse_postmark_events([dmarc, soft, complaint, change, auto])]
     assert kinds == [Kind.SENDER_PROBLEM, Kind.SOFT, Kind.COMPLAINT, Kind.UNSUBSCRIBE, Kind.AUTO_REPLY]

@@ -4,7 +4,10 @@ Each provider reports bounces its own way (SES through SNS, SendGrid's event web
 event data, Postmark's bounce webhook). These plain functions map them onto the one vocabulary;
 the web service calls them for webhooks and `webzine bounces import` for saved event files.
 A provider's own "hard" verdict is cross-checked with our classifier: a provider calling a
-DMARC rejection a hard bounce must not cost us the recipient.
+DMARC rejection a hard bounce must not cost us the recipient. Where the provider has the better
+evidence it is kept: its hard bounce counts as a refusal at RCPT TO (it ran the SMTP session), and
+its suppression reasons, delay notices and feedback types map by the tables below, each written
+from the provider's documented values (docs/email-apis.md links them).
 
 The issue an event belongs to travels in the message's own metadata: the send step tags each
 message with `webzine_issue` (SendGrid custom args, Mailgun user-variables, Postmark Metadata,
@@ -52,7 +55,10 @@ def _when(value: Any) -> datetime | None:
 def _judge(email: str, status: str | None, text: str, *, provider_says: Kind) -> tuple[Kind, str, str | None]:
     """Our classifier on the provider's words, bounded by the provider's own verdict: we may
     weaken a provider's hard bounce (to sender_problem, soft or unknown), never strengthen a soft one."""
-    verdict = classify(status, text, recipient=email, structured=True)
+    # The provider ran the SMTP session: its hard bounce is the RCPT-stage refusal our text rule
+    # otherwise asks for before trusting "unknown recipient" (SendGrid's "500 unknown recipient").
+    verdict = classify(status, text, recipient=email, structured=True,
+                       command="RCPT" if provider_says is Kind.HARD else "")
     if provider_says is Kind.HARD:
         if verdict.kind in {Kind.SENDER_PROBLEM, Kind.SOFT}:
             return verdict.kind, verdict.reason, verdict.status
@@ -71,6 +77,8 @@ def _event(kind: Kind, email: str, key: str, provider: str, **extra: Any) -> Bou
 # --- Amazon SES (via SNS) ---------------------------------------------------------------------
 
 SES_BOUNCE_KINDS = {"Permanent": Kind.HARD, "Transient": Kind.SOFT, "Undetermined": Kind.UNKNOWN}
+# ARF feedback types (RFC 5965 §7.3) that are no complaint: the reader says the mail is wanted.
+NOT_COMPLAINTS = frozenset({"not-spam"})
 
 
 def parse_ses_events(payload: bytes | str | dict | list) -> list[BounceEvent]:
@@ -112,9 +120,21 @@ def _ses_notification(note: dict) -> list[BounceEvent]:
                                            "message_id": message_id,
                                            "reporting_mta": bounce.get("reportingMTA")}))
         return events
+    if kind_name == "DeliveryDelay":
+        delay = note.get("deliveryDelay") or {}
+        return [_event(Kind.DELAYED, r.get("emailAddress", ""), f"{message_id}:delay:{delay.get('timestamp', '')}:"
+                       f"{r.get('emailAddress', '').lower()}", "ses", issue=issue,
+                       status=r.get("status") or find_status(r.get("diagnosticCode", "")),
+                       diagnostic=str(r.get("diagnosticCode", ""))[:500], reason="delayed",
+                       occurred_at=_when(delay.get("timestamp")),
+                       evidence={"delay_type": delay.get("delayType"), "message_id": message_id,
+                                 "expires": delay.get("expirationTime"), "reporting_mta": delay.get("reportingMTA")})
+                for r in delay.get("delayedRecipients") or []]
     if kind_name == "Complaint":
         complaint = note.get("complaint") or {}
         feedback = complaint.get("complaintFeedbackType", "abuse")
+        if feedback in NOT_COMPLAINTS:
+            return []
         kind = Kind.UNSUBSCRIBE if feedback == "opt-out" else Kind.COMPLAINT
         return [_event(kind, r.get("emailAddress", ""), f"{complaint.get('feedbackId', message_id)}:"
                        f"{r.get('emailAddress', '').lower()}", "ses", issue=issue, reason=feedback,
@@ -199,6 +219,10 @@ def _sendgrid_event(item: dict) -> BounceEvent | None:
 
 # --- Mailgun ----------------------------------------------------------------------------------
 
+# `failed` events Mailgun sends without trying, because the address is on one of its lists.
+MAILGUN_SUPPRESSED = {"suppress-bounce": Kind.HARD, "suppress-unsubscribe": Kind.UNSUBSCRIBE,
+                      "suppress-complaint": Kind.COMPLAINT}
+
 def parse_mailgun_events(payload: bytes | str | dict | list) -> list[BounceEvent]:
     """A webhook body ({"signature", "event-data"}), an events-API page ({"items": [...]}), or a
     list of event-data objects. Signature checking belongs to the web service, which has the key."""
@@ -237,9 +261,10 @@ def _mailgun_event(item: dict) -> BounceEvent | None:
         says = Kind.HARD if item.get("severity") == "permanent" else Kind.SOFT
         if says is Kind.SOFT:
             common["evidence"]["action"] = "delayed"  # Mailgun retries temporary failures
-        if item.get("reason") == "suppress-bounce":
-            return _event(Kind.HARD if says is Kind.HARD else Kind.SOFT, email, key, "mailgun",
-                          reason="provider_suppressed", diagnostic=text[:500], **common)
+        suppressed = MAILGUN_SUPPRESSED.get(str(item.get("reason")))
+        if suppressed is not None:
+            return _event(suppressed, email, key, "mailgun", reason="provider_suppressed", diagnostic=text[:500],
+                          **common)
         kind, reason, status = _judge(email, status_block.get("enhanced-code"), text, provider_says=says)
         return _event(kind, email, key, "mailgun", status=status, diagnostic=text[:500], reason=reason, **common)
     simple = {"delivered": Kind.DELIVERED, "complained": Kind.COMPLAINT, "unsubscribed": Kind.UNSUBSCRIBE}
@@ -256,6 +281,13 @@ POSTMARK_TYPES = {
     "Blocked": Kind.SENDER_PROBLEM, "DMARCPolicy": Kind.SENDER_PROBLEM, "VirusNotification": Kind.SENDER_PROBLEM,
     "Unsubscribe": Kind.UNSUBSCRIBE, "AutoResponder": Kind.AUTO_REPLY, "AddressChange": Kind.UNKNOWN,
 }
+
+
+# SubscriptionChange (SuppressionReason, Origin) → kind. A ManualSuppression is the reader's own
+# unsubscribe only with Origin "Recipient" (Postmark's unsubscribe link); "Customer" (you, in the UI
+# or API) and "Admin" (Postmark) are not the reader's choice and never read as one.
+POSTMARK_SUPPRESSIONS = {("HardBounce", "*"): Kind.HARD, ("SpamComplaint", "*"): Kind.COMPLAINT,
+                         ("ManualSuppression", "Recipient"): Kind.UNSUBSCRIBE}
 
 
 def parse_postmark_events(payload: bytes | str | dict | list) -> list[BounceEvent]:
@@ -298,7 +330,9 @@ def _postmark_event(item: dict) -> BounceEvent | None:
                       occurred_at=_when(item.get("DeliveredAt")), **common)
     if record == "SubscriptionChange" and item.get("SuppressSending"):
         reason = str(item.get("SuppressionReason", ""))
-        kind = {"SpamComplaint": Kind.COMPLAINT, "HardBounce": Kind.HARD}.get(reason, Kind.UNSUBSCRIBE)
+        origin = str(item.get("Origin", ""))
+        common["evidence"]["origin"] = origin
+        kind = POSTMARK_SUPPRESSIONS.get((reason, origin)) or POSTMARK_SUPPRESSIONS.get((reason, "*"), Kind.UNKNOWN)
         return _event(kind, email, f"{item.get('MessageID', '')}:{reason}:{item.get('ChangedAt', '')}", "postmark",
                       reason=reason or "unsubscribe", occurred_at=_when(item.get("ChangedAt")), **common)
     return None
