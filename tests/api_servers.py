@@ -286,7 +286,9 @@ class Mailgun:
             return _json(400, {"message": "'to' parameter is not a valid address. please check documentation"})
         mime = _head(fields["message"])
         message_id = _message_id(mime["Message-ID"]) or f"{uuid.uuid4().hex}@{self.state.config['domain']}"
-        self.state.accept(_message_id(mime["Message-ID"]), recipient, message_id, raw=fields["message"].decode("ascii", "replace") if self.state.config["record_bodies"] else None)
+        # Send options (o:) and user-variables (v:) ride next to the MIME, as documented for messages.mime.
+        options = {name: value.decode() for name, value in fields.items() if name[:2] in ("o:", "v:")}
+        self.state.accept(_message_id(mime["Message-ID"]), recipient, message_id, options=options, raw=fields["message"].decode("ascii", "replace") if self.state.config["record_bodies"] else None)
         return _json(200, {"id": f"<{message_id}>", "message": "Queued. Thank you."})
 
     @staticmethod

@@ -29,6 +29,7 @@ from webzine.ledger import Claim, Ledger, Result, State
 from webzine.message import message_id
 from webzine.transports.base import OutgoingMessage
 from webzine.transports.http import build_client
+from webzine.transports.mailgun import MailgunTransport
 from webzine.transports.postmark import PostmarkTransport
 from webzine.transports.sendgrid import SendGridTransport
 from webzine.transports.tags import issue_of
@@ -128,6 +129,48 @@ def test_postmark_metadata_names_the_issue() -> None:
     transport = PostmarkTransport(build_client("http://127.0.0.1:9", timeout=1, connections=1), token="t")
     assert transport.payload(message)["Metadata"] == {"webzine-message-id": message.message_id,
                                                       "webzine_issue": ISSUE}
+
+
+# --- tracking off per message -------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def mailgun() -> ApiServer:
+    handle = ApiServer("mailgun")
+    yield handle
+    handle.stop()
+
+
+def test_sendgrid_click_and_open_tracking_are_off_for_each_message(sendgrid: ApiServer) -> None:
+    """With account-level click tracking on, SendGrid would rewrite every link, the in-body
+    수신거부 link included; per-message tracking_settings win over the account's."""
+    sendgrid.configure()
+    transport = SendGridTransport(build_client(sendgrid.url, timeout=5, connections=1), api_key="test-token")
+    transport.send(ours())
+    [request] = sendgrid.received()["requests"]
+    assert json.loads(request["body"])["tracking_settings"] == {
+        "click_tracking": {"enable": False, "enable_text": False}, "open_tracking": {"enable": False},
+        "subscription_tracking": {"enable": False}}
+
+
+def test_mailgun_tracking_is_off_and_the_issue_rides_as_user_variables(mailgun: ApiServer) -> None:
+    """Mailgun's click tracking rewrites links in our MIME, which also breaks our DKIM body hash."""
+    mailgun.configure()
+    message = ours()
+    transport = MailgunTransport(build_client(mailgun.url, timeout=5, connections=1), api_key="test-token",
+                                 domain="mg.example.co.kr")
+    assert transport.send(message).provider_id == message.message_id
+    [accepted] = mailgun.messages()
+    assert accepted["options"] == {"o:tracking": "no", "o:tracking-clicks": "no", "o:tracking-opens": "no",
+                                   "v:webzine_message_id": message.message_id, "v:webzine_issue": ISSUE}
+    assert accepted["raw"] == message.data.decode("ascii")
+
+
+def test_mailgun_events_name_the_issue_from_the_user_variables() -> None:
+    payload = fixture("mailgun-failed.json")
+    payload["event-data"]["user-variables"] = {"webzine_issue": ISSUE}
+    [event] = parse_mailgun_events(payload)
+    assert event.issue == ISSUE
 
 
 # --- provider verdicts --------------------------------------------------------------------------

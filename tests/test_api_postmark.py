@@ -48,7 +48,9 @@ def test_single_send_sends_exactly_the_documented_request(server: ApiServer) -> 
     assert request["headers"]["Accept"] == "application/json"
     assert request["headers"]["Content-Type"] == "application/json"
     body = json.loads(request["body"])
-    assert set(body) == {"From", "To", "Subject", "MessageStream", "Headers", "TextBody", "HtmlBody", "ReplyTo", "Metadata"}
+    assert set(body) == {"From", "To", "Subject", "MessageStream", "Headers", "TextBody", "HtmlBody", "ReplyTo", "Metadata",
+                         "TrackOpens", "TrackLinks"}
+    assert (body["TrackOpens"], body["TrackLinks"]) == (False, "None"), "tracking off over the server's default"
     assert body["From"] == "초록상회 소식지 <news@example.co.kr>"
     assert body["To"] == "홍길동 <user0@example.com>"
     assert body["Subject"] == "홍길동 님께 드리는 12월 소식"

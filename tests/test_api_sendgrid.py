@@ -55,7 +55,8 @@ def test_send_posts_exactly_the_documented_request(server: ApiServer) -> None:
     assert [c["type"] for c in body["content"]] == ["text/plain", "text/html"]
     assert body["content"][1]["value"].startswith("<html><body><p>홍길동 님, 안녕하세요.</p>")
     assert body["custom_args"] == {"webzine_message_id": message.message_id}
-    assert body["tracking_settings"] == {"subscription_tracking": {"enable": False}}
+    assert body["tracking_settings"]["subscription_tracking"] == {"enable": False}
+    assert body["tracking_settings"]["click_tracking"] == {"enable": False, "enable_text": False}
     assert body["headers"] == {
         "Message-ID": "<2026-12-year-end.0@news.example.co.kr>",
         "List-Id": "=?utf-8?b?7LSI66Gd7IOB7ZqMIOyGjOyLneyngA==?= <news.example.co.kr>",

@@ -101,6 +101,9 @@ class PostmarkTransport(ApiTransport):
             "Subject": parts.subject,
             "MessageStream": self.stream,
             "Headers": [{"Name": name, "Value": value} for name, value in parts.headers],
+            # Per message, over the server's defaults: no pixel, no link rewriting.
+            "TrackOpens": False,
+            "TrackLinks": "None",
         }
         if parts.text is not None:
             body["TextBody"] = parts.text

@@ -4,8 +4,8 @@ SendGrid takes JSON fields, not raw MIME: our message is split into from/subject
 personalization with the recipient; every other header rides in `headers`. SendGrid refuses its
 reserved headers there (To, From, Subject, Reply-To, Cc, Bcc, Content-Type,
 Content-Transfer-Encoding, Received, DKIM-Signature, x-sg-id, x-sg-eid), so those are fields or
-dropped. Subscription tracking is switched off for the request so SendGrid does not replace our
-List-Unsubscribe with its own. Authentication is `Authorization: Bearer <key>`.
+dropped. Click, open and subscription tracking are switched off for the request, so SendGrid
+neither rewrites our links nor replaces our List-Unsubscribe with its own. Authentication is `Authorization: Bearer <key>`.
 
 Why no batching: a request may hold up to 1,000 personalizations, but they share one `content`;
 per-recipient text can only enter through `substitutions`, limited to 10,000 bytes per
@@ -54,6 +54,13 @@ RESERVED = frozenset(
 )
 
 
+TRACKING_OFF = {
+    "click_tracking": {"enable": False, "enable_text": False},
+    "open_tracking": {"enable": False},
+    "subscription_tracking": {"enable": False},
+}
+
+
 def _address(mailbox: Mailbox) -> dict[str, str]:
     return {"email": mailbox.email, "name": mailbox.name} if mailbox.name else {"email": mailbox.email}
 
@@ -91,7 +98,10 @@ class SendGridTransport(ApiTransport):
             "content": content,
             # Event Webhook posts echo custom_args: events name their issue and our Message-ID.
             "custom_args": correlation(message),
-            "tracking_settings": {"subscription_tracking": {"enable": False}},
+            # Per message, over the account's settings: click tracking would rewrite every link
+            # (the in-body unsubscribe link too), open tracking adds a pixel, subscription
+            # tracking replaces our List-Unsubscribe.
+            "tracking_settings": TRACKING_OFF,
         }
         headers = {name: value for name, value in parts.headers if name.lower() not in RESERVED}
         if headers:
