@@ -122,3 +122,76 @@ def test_a_3000_word_korean_issue_is_not_flagged(tmp_path: Path) -> None:
     report = build(write_project(tmp_path / "p", issue=korean_issue(3000))).report
     assert report.html_encoded_bytes < 90 * 1024
     assert not {"html-large", "html-too-large"} & {f.code for f in report.findings}
+
+
+# --- 4. dark mode where clients recolour on their own ---------------------------------------------
+
+
+def test_outlook_com_dark_mode_rules_survive_inlining_in_their_own_style_block(tmp_path: Path) -> None:
+    html = build(write_project(tmp_path / "p")).html.source
+    blocks = re.findall(r"<style[^>]*>(.*?)</style>", html, re.DOTALL)
+    outlook = [b for b in blocks if "[data-ogsc]" in b]
+    assert len(outlook) == 1 and "[data-ogsb]" in outlook[0], "Outlook.com's rules sit in a block of their own"
+    assert "prefers-color-scheme" not in outlook[0]
+    for selector in (".brand", ".header", ".button"):
+        assert selector in outlook[0]
+
+
+def test_the_masthead_is_dark_text_on_a_light_ground(tmp_path: Path) -> None:
+    """Outlook for Windows and Gmail recolour light grounds dark and dark text light; a light
+    masthead with dark text is inverted as a pair, white text on a dark ground is not."""
+    page = document(build(write_project(tmp_path / "p")))
+    header = page.find_class("header")[0]
+    ground = re.search(r"background-color:\s*(#[0-9a-fA-F]{3,6})", header.get("style", "")).group(1)
+    text = re.search(r"(?:^|;)\s*color:\s*(#[0-9a-fA-F]{3,6})", page.find_class("brand")[0].get("style", "")).group(1)
+    assert luminance(ground) > 0.6 and contrast(ground, text) >= 4.5
+
+
+def hex_rgb(colour: str) -> tuple[int, int, int]:
+    digits = colour.lstrip("#")
+    digits = "".join(c * 2 for c in digits) if len(digits) == 3 else digits
+    return int(digits[0:2], 16), int(digits[2:4], 16), int(digits[4:6], 16)
+
+
+def luminance(colour: str | tuple[int, int, int]) -> float:
+    """WCAG 2 relative luminance."""
+    rgb = hex_rgb(colour) if isinstance(colour, str) else colour
+    linear = [c / 255 / 12.92 if c <= 10 else ((c / 255 + 0.055) / 1.055) ** 2.4 for c in rgb]
+    return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+
+def contrast(a: str | tuple[int, int, int], b: str | tuple[int, int, int]) -> float:
+    high, low = sorted((luminance(a), luminance(b)), reverse=True)
+    return (high + 0.05) / (low + 0.05)
+
+
+# --- 5. the smaller layout rules ------------------------------------------------------------------
+
+
+def test_lang_title_footer_separator_and_bgcolor(tmp_path: Path) -> None:
+    rendered = build(write_project(tmp_path / "p"))
+    page = document(rendered)
+    body = page.body
+    wrapper = next(e for e in body if e.tag != "div" or "preheader" not in e.get("class", ""))
+    assert wrapper.get("lang") == "ko", "webmails drop <html>, so the body's first wrapper carries lang"
+    title = page.xpath("//h1")
+    assert len(title) == 1 and title[0].text_content().strip() == "한 해를 돌아보며"
+    footer = page.find_class("footer")[0]
+    assert int(re.search(r"font-size:\s*(\d+)px", footer.get("style", "")).group(1)) >= 13
+    separator = page.find_class("sep")
+    assert separator and "color:" in separator[0].get("style", "")
+    for element in page.iter():
+        if isinstance(element.tag, str) and element.get("bgcolor") is not None:
+            assert element.tag in ("table", "tr", "td", "th", "body"), f"bgcolor on <{element.tag}>"
+
+
+def test_blockquotes_draw_on_a_table_cell_and_footnotes_need_no_fragment(tmp_path: Path) -> None:
+    body = "> 천천히 와도 괜찮아요.\n\n방상팬[^fan]을 돌렸습니다.\n\n[^fan]: 서리를 막는 큰 선풍기.\n"
+    rendered = build(write_project(tmp_path / "p", issue=issue_with(body)))
+    page = document(rendered)
+    quote = page.xpath("//blockquote")[0]
+    cell = quote.getparent()
+    assert cell.tag == "td" and "border-left" in cell.get("style", ""), "Outlook for Windows borders table cells only"
+    assert not page.xpath("//a[starts-with(@href, '#')]")
+    assert "서리를 막는 큰 선풍기" in rendered.preview_html
+    assert 'href="#fn:fan"' in rendered.web_html, "the web page keeps its footnote links"

@@ -303,6 +303,26 @@ class _Buttons(markdown.treeprocessors.Treeprocessor):
             paragraph.append(row)
 
 
+class _Quotes(markdown.treeprocessors.Treeprocessor):
+    """A blockquote goes into a one-cell table whose cell draws the bar and the ground: Outlook
+    for Windows (Word) draws padding, borders and backgrounds only on table cells."""
+
+    def run(self, root: Element) -> None:
+        for parent in list(root.iter()):
+            for index, child in enumerate(list(parent)):
+                if child.tag != "blockquote":
+                    continue
+                table = Element("table", {"role": "presentation", "class": "quote-table", "width": "100%",
+                                          "cellpadding": "0", "cellspacing": "0", "border": "0"})
+                row, cell = Element("tr"), Element("td", {"class": "quote"})
+                table.append(row)
+                row.append(cell)
+                table.tail, child.tail = child.tail, None
+                parent.remove(child)
+                cell.append(child)
+                parent.insert(index, table)
+
+
 @dataclass(frozen=True)
 class _Body:
     html: str
@@ -317,6 +337,7 @@ def _markdown(source: str, table: layout.SentinelTable) -> _Body:
     images = _FluidImages(md)
     md.treeprocessors.register(images, "webzine_fluid_images", 5)
     md.treeprocessors.register(_Buttons(md), "webzine_buttons", -110)
+    md.treeprocessors.register(_Quotes(md), "webzine_quotes", -111)
     md.postprocessors.register(_Unwrap(md, table), "webzine_unwrap", 0)
     html = md.convert(source)
     assert capture.capture is not None
