@@ -45,6 +45,7 @@ DEFAULTS: dict[str, Any] = {
     "secret_key": "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
     "region": "ap-northeast-2",
     "streams": ["outbound", "broadcast"],  # Postmark message streams
+    "unsubscribe_handling": "Custom",  # Postmark: the broadcast stream's UnsubscribeHandlingType
     "inactive": [],  # Postmark: recipients marked inactive (ErrorCode 406)
     "reject": [],  # recipients the provider refuses as invalid (400/422)
     "verified_senders": [],  # SendGrid: when set, other From addresses get 403
@@ -67,6 +68,7 @@ class State:
         self.config: dict[str, Any] = dict(DEFAULTS)
         self.messages: list[dict[str, Any]] = []
         self.requests: list[dict[str, Any]] = []
+        self.stream_checks: list[str] = []  # Postmark stream look-ups, kept apart from the sends
         self.rng = random.Random(0)
         self.generation = 0  # a request that began before the last reset must not count after it
         self.current = threading.local()
@@ -77,6 +79,7 @@ class State:
             self.config["faults"] = list(self.config["faults"])
             self.messages.clear()
             self.requests.clear()
+            self.stream_checks.clear()
             self.rng = random.Random(self.config["seed"])
             self.generation += 1
 
@@ -129,6 +132,27 @@ class Postmark:
         if request.command == "POST" and request.headers.get("Content-Type", "").split(";")[0] != "application/json":
             return _json(415, {"ErrorCode": 409, "Message": "JSON data required: check Accept and Content-Type headers."})
         return None
+
+    def stream(self, request: "Handler") -> Answer | None:
+        """`GET /message-streams/{id}`, shaped as the official SDKs' MessageStream model. Answered
+        before the fault script and kept out of `requests`, so send tests count only sends."""
+        path = urlsplit(request.path).path
+        if request.command != "GET" or not re.fullmatch(r"/message-streams/[^/]+", path):
+            return None
+        refused = self.auth(request)
+        if refused:
+            return refused
+        stream = path.rsplit("/", 1)[1]
+        with self.state.lock:
+            self.state.stream_checks.append(stream)
+        if stream not in self.state.config["streams"]:
+            return _json(404, {"ErrorCode": 1226, "Message": f"The message stream '{stream}' was not found."})
+        kind = "Transactional" if stream == "outbound" else "Broadcasts"
+        handling = self.state.config["unsubscribe_handling"] if kind == "Broadcasts" else "None"
+        return _json(200, {"ID": stream, "ServerID": 123456, "Name": stream.title(), "Description": None,
+                           "MessageStreamType": kind, "CreatedAt": "2026-01-05T09:00:00+09:00", "UpdatedAt": None,
+                           "ArchivedAt": None, "ExpectedPurgeDate": None,
+                           "SubscriptionManagementConfiguration": {"UnsubscribeHandlingType": handling}})
 
     def rate_limited(self) -> Answer:
         return _json(429, {"ErrorCode": 429, "Message": "Rate limit exceeded."}, {"Retry-After": str(self.state.config["retry_after"])})
@@ -443,6 +467,10 @@ class Handler(BaseHTTPRequestHandler):
             self.control()
             return
         config = self.state.config
+        looked_up = getattr(self.provider, "stream", lambda request: None)(self)
+        if looked_up is not None:
+            self.answer(*looked_up)
+            return
         self.state.current.generation = self.state.generation
         with self.state.lock:
             self.state.requests.append({"method": self.command, "path": self.path, "headers": dict(self.headers.items()), "body": self.body.decode("utf-8", "replace") if config["record_bodies"] else None})
@@ -476,7 +504,8 @@ class Handler(BaseHTTPRequestHandler):
             self.answer(*_json(200, {"ok": True}))
         elif self.path == "/_webzine/received":
             with self.state.lock:
-                self.answer(*_json(200, {"messages": self.state.messages, "requests": self.state.requests}))
+                self.answer(*_json(200, {"messages": self.state.messages, "requests": self.state.requests,
+                                         "stream_checks": self.state.stream_checks}))
         else:
             self.answer(*_json(404, {"message": "unknown control path"}))
 

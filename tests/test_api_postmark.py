@@ -204,3 +204,23 @@ def test_live_postmark_accepts_a_message() -> None:
     )
     delivery = live.send(type(raw)(key=to, mail_from=raw.mail_from, rcpt_to=to, data=data, message_id=raw.message_id))
     assert delivery.outcome is Outcome.ACCEPTED and delivery.provider_id
+
+
+def test_a_broadcast_stream_whose_unsubscribes_postmark_manages_is_refused_before_any_send(server: ApiServer) -> None:
+    """Postmark's own unsubscribe link and List-Unsubscribe would replace ours: readers who
+    unsubscribe would never reach `webzine serve`, and no 수신거부 처리결과 notice would go out."""
+    server.configure(unsubscribe_handling="Postmark")
+    pm = transport(server)
+    with pytest.raises(SenderProblem, match="UnsubscribeHandlingType is Postmark") as refused:
+        pm.send_batch(messages(3))
+    assert "Manage unsubscribes on your own" in (refused.value.hint or "") and "broadcast" in (refused.value.hint or "")
+    assert "\n" not in refused.value.message
+    assert server.messages() == [] and server.received()["stream_checks"] == ["broadcast"]
+
+
+@pytest.mark.parametrize("handling", ["Custom", "None"])
+def test_a_stream_that_leaves_unsubscribes_to_us_is_checked_once_then_sent(server: ApiServer, handling: str) -> None:
+    server.configure(unsubscribe_handling=handling)
+    pm = transport(server, batch=False)
+    assert all(pm.send(m).outcome is Outcome.ACCEPTED for m in messages(3))
+    assert len(server.messages()) == 3 and server.received()["stream_checks"] == ["broadcast"]

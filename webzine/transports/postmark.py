@@ -8,11 +8,17 @@ Postmark answers a batch with HTTP 200 even when single messages fail: every res
 (same order as the request) carries its own `ErrorCode` and is read one by one. A single send
 that fails answers 422 with the same `{"ErrorCode", "Message"}` body. Error codes that concern the
 account rather than the recipient stop the run (see `STOP_CODES`).
+
+Before its first message the transport reads the stream (`GET /message-streams/{stream}`): a
+broadcast stream whose `UnsubscribeHandlingType` is `Postmark` gets Postmark's own English
+unsubscribe link and List-Unsubscribe, and readers who use them never reach `webzine serve`; such a
+send is refused (`SenderProblem`) with the setting to change, before anything is sent.
 """
 
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Sequence
 from typing import Any
 
@@ -31,6 +37,7 @@ from webzine.transports.http import (
     json_body,
     permanent,
     temporary,
+    wait_hint,
 )
 from webzine.transports.parts import split_message
 from webzine.transports.tags import MESSAGE_ID_TAG, correlation
@@ -77,6 +84,8 @@ class PostmarkTransport(ApiTransport):
         self.stream = stream
         self.batch_size = MAX_BATCH if batch else 1
         self.key_env = key_env
+        self._stream_checked = False
+        self._stream_lock = threading.Lock()
 
     @classmethod
     def from_settings(cls, settings: Settings, client: httpx.Client | None = None) -> "PostmarkTransport":
@@ -122,7 +131,48 @@ class PostmarkTransport(ApiTransport):
         headers = {**self.auth, "Content-Type": "application/json"}
         return self.client.build_request("POST", path, content=content, headers=headers)
 
+    # --- pre-flight -------------------------------------------------------------------------
+
+    def check_stream(self) -> Delivery | None:
+        """Read the stream once, before the first message: raises `SenderProblem` when Postmark
+        manages a broadcast stream's unsubscribes; returns a temporary `Delivery` when the look-up
+        could not be made (the messages wait, the next attempt asks again), else None."""
+        with self._stream_lock:
+            if self._stream_checked:
+                return None
+            result = self.exchange(lambda: self.get_request(f"/message-streams/{self.stream}"))
+            if isinstance(result, Delivery):
+                return result
+            if result.status_code in (401, 403):
+                raise self.stop(result)
+            if result.status_code == 429 or result.status_code >= 500:
+                return temporary(result.status_code, f"Postmark stream look-up: HTTP {result.status_code}: {excerpt(result)}",
+                                 retry_after=wait_hint(result))
+            # Any other answer (an unknown stream: 404) is left to the send, in Postmark's words.
+            body = json_body(result) if result.is_success else None
+            if isinstance(body, dict):
+                self._refuse_managed_unsubscribes(body)
+            self._stream_checked = True
+            return None
+
+    def _refuse_managed_unsubscribes(self, stream: dict[str, Any]) -> None:
+        handling = (stream.get("SubscriptionManagementConfiguration") or {}).get("UnsubscribeHandlingType")
+        if stream.get("MessageStreamType") == "Broadcasts" and handling == "Postmark":
+            # The setting is named in the message too: a send reports only the message of a stop.
+            raise SenderProblem(
+                f"Postmark message stream '{self.stream}': UnsubscribeHandlingType is Postmark, so Postmark adds "
+                "its own unsubscribe link and List-Unsubscribe and readers who unsubscribe never reach webzine "
+                f"serve; set the stream's Unsubscribe handling to \"Manage unsubscribes on your own\" (Custom). "
+                "Nothing was sent.",
+                hint=f"in Postmark open the server → Message Streams → '{self.stream}' → Settings → Unsubscribe "
+                "handling and choose \"Manage unsubscribes on your own\" (UnsubscribeHandlingType Custom; if the "
+                "choice is missing, ask Postmark support to enable it); then re-run the same command.",
+            )
+
     def transmit(self, message: OutgoingMessage) -> Delivery:
+        waiting = self.check_stream()
+        if waiting is not None:
+            return waiting
         content = _encode(self.payload(message))
         return self.deliver(lambda: self._post("/email", content))
 
@@ -136,6 +186,9 @@ class PostmarkTransport(ApiTransport):
         never lost to an exception."""
         if len(messages) == 1 or self.batch_size == 1:
             return [self.transmit(message) for message in messages]
+        waiting = self.check_stream()
+        if waiting is not None:
+            return [waiting] * len(messages)
         outcomes: list[Delivery] = []
         for chunk in _chunks([_encode(self.payload(m)) for m in messages]):
             failed = self._send_chunk(chunk, outcomes)
