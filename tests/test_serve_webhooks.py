@@ -275,22 +275,23 @@ def test_mailgun_valid_signature_stores_the_event(client, store):
     assert [(e.key, e.kind, e.provider) for e in store.events()] == [("lee@example.net", Kind.HARD, "mailgun")]
 
 
-def test_mailgun_invalid_signatures_are_refused(client, store):
+def test_mailgun_invalid_signatures_are_refused_with_406_which_alone_stops_mailguns_retries(client, store):
+    """Mailgun retries every other non-2xx answer for 8 hours; 406 Not Acceptable tells it to stop."""
     forged = mailgun_body(key="not-the-key")
     altered = mailgun_body()
     altered["signature"]["token"] = "b" * 50
     stale = mailgun_body(timestamp=int(NOW) - 3600)
     no_signature = {"event-data": mailgun_body()["event-data"]}
     for name, body in {"forged": forged, "altered token": altered, "stale": stale, "unsigned": no_signature}.items():
-        assert client.post("/webhooks/mailgun", json=body).status_code == 401, name
-    assert client.post("/webhooks/mailgun", content=b"not json").status_code == 400
+        assert client.post("/webhooks/mailgun", json=body).status_code == 406, name
+    assert client.post("/webhooks/mailgun", content=b"not json").status_code == 406
     assert store.events() == []
 
 
 def test_mailgun_token_is_good_once(client, store):
     body = mailgun_body(token="c" * 50)
     assert client.post("/webhooks/mailgun", json=body).status_code == 200
-    assert client.post("/webhooks/mailgun", json=body).status_code == 401
+    assert client.post("/webhooks/mailgun", json=body).status_code == 406
     assert client.post("/webhooks/mailgun", json=mailgun_body(token="d" * 50, event_id="mg-2")).status_code == 200
     assert len(store.events()) == 2
 
@@ -317,6 +318,16 @@ def test_postmark_basic_auth(client, store):
         assert refused.status_code == 401
         assert refused.headers["www-authenticate"].startswith("Basic")
     assert [(e.key, e.kind) for e in store.events()] == [("park@example.com", Kind.HARD)]
+
+
+def test_postmarks_older_delivery_payload_without_record_type_is_accepted(client, store):
+    """Postmark's delivery webhook as first documented: no RecordType, no Type."""
+    older = {"ServerId": 23, "MessageID": "883953f4-6105-42a2-a16a-77a8eac79483", "Recipient": "john@example.com",
+             "Tag": "welcome-email", "DeliveredAt": "2014-08-01T13:28:10.2735393-04:00",
+             "Details": "Test delivery webhook details"}
+    response = client.post("/webhooks/postmark", json=older, auth=(POSTMARK_USER, POSTMARK_PASSWORD))
+    assert response.status_code == 200 and response.json()["stored"] == 1
+    assert [(e.key, e.kind) for e in store.events()] == [("john@example.com", Kind.DELIVERED)]
 
 
 # --- Amazon SES through SNS ----------------------------------------------------------------------

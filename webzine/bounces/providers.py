@@ -298,7 +298,7 @@ def parse_postmark_events(payload: bytes | str | dict | list) -> list[BounceEven
         data = data["Bounces"]
     events = []
     for item in data if isinstance(data, list) else [data]:
-        if not isinstance(item, dict) or not ({"RecordType", "Type"} & item.keys()):
+        if not isinstance(item, dict) or not ({"RecordType", "Type"} & item.keys() or _older_delivery(item)):
             raise PayloadError("Postmark: expected webhook objects with 'RecordType' or 'Type'")
         event = _postmark_event(item)
         if event is not None:
@@ -306,8 +306,13 @@ def parse_postmark_events(payload: bytes | str | dict | list) -> list[BounceEven
     return events
 
 
+def _older_delivery(item: dict) -> bool:
+    """Postmark's delivery webhook as first documented: no RecordType, no Type."""
+    return "DeliveredAt" in item and "Recipient" in item
+
+
 def _postmark_event(item: dict) -> BounceEvent | None:
-    record = item.get("RecordType", "Bounce")
+    record = item.get("RecordType") or ("Delivery" if _older_delivery(item) else "Bounce")
     email = item.get("Email") or item.get("Recipient") or ""
     metadata = item.get("Metadata") or {}
     common = {"issue": metadata.get(ISSUE_TAG),
@@ -354,6 +359,6 @@ def detect_provider(data: Any) -> str | None:
         return "sendgrid"
     if "event-data" in first or "items" in first or ("event" in first and "recipient" in first):
         return "mailgun"
-    if "RecordType" in first or "Bounces" in first or ("Type" in first and "Email" in first):
+    if "RecordType" in first or "Bounces" in first or ("Type" in first and "Email" in first) or _older_delivery(first):
         return "postmark"
     return None

@@ -4,7 +4,9 @@
 `signatures.py`), then the body is mapped by `webzine.bounces.providers.parse_<provider>_events`
 and stored with dedupe (providers retry, SNS may deliver twice). A refused request is logged with
 the provider, the client address and the reason, and answered 401 (403 for an SNS topic we did
-not subscribe) — the provider's retry cannot succeed, and an attacker learns nothing more.
+not subscribe) — the provider's retry cannot succeed, and an attacker learns nothing more. Mailgun
+retries every answer but 2xx and 406 for 8 hours, so a refused or unreadable Mailgun post is
+answered 406 Not Acceptable, the one code Mailgun documents as "do not retry".
 
 A provider whose secret is not in the environment has no endpoint (404): an unauthenticated
 webhook is never accepted. The SNS certificate and subscription-confirmation fetches go through an
@@ -52,6 +54,10 @@ from webzine.serve.signatures import (
 from webzine.serve.store import StoreBackend
 
 log = logging.getLogger("webzine.serve.webhooks")
+
+# The answer that stops a provider's retries when a post is refused or unreadable, where the
+# provider documents one; others get 401 / 400.
+NO_RETRY_STATUS = {"mailgun": 406}
 
 Fetch = Callable[[str], bytes]
 MAX_CACHED_CERTIFICATES = 16
@@ -248,12 +254,12 @@ def _client(request: Request) -> str:
 
 def _refused(provider: str, request: Request, exc: Exception) -> Response:
     log.warning("refused %s webhook from %s: %s", provider, _client(request), exc)
-    return JSONResponse({"error": "signature not valid"}, status_code=401)
+    return JSONResponse({"error": "signature not valid"}, status_code=NO_RETRY_STATUS.get(provider, 401))
 
 
 def _bad_payload(provider: str, request: Request, reason: str) -> Response:
     log.warning("unreadable %s webhook from %s: %s", provider, _client(request), reason)
-    return JSONResponse({"error": "payload not understood"}, status_code=400)
+    return JSONResponse({"error": "payload not understood"}, status_code=NO_RETRY_STATUS.get(provider, 400))
 
 
 def _disabled() -> Response:
