@@ -195,3 +195,12 @@ def test_blockquotes_draw_on_a_table_cell_and_footnotes_need_no_fragment(tmp_pat
     assert not page.xpath("//a[starts-with(@href, '#')]")
     assert "서리를 막는 큰 선풍기" in rendered.preview_html
     assert 'href="#fn:fan"' in rendered.web_html, "the web page keeps its footnote links"
+
+
+def test_lists_indent_with_margin_which_outlook_for_windows_draws(tmp_path: Path) -> None:
+    """caniemail (css-padding): Outlook for Windows pads table cells only; margin it draws."""
+    rendered = build(write_project(tmp_path / "p", issue=issue_with("- 하나\n- 둘\n\n1. 첫째\n2. 둘째\n")))
+    for listing in document(rendered).xpath("//td[contains(@class, 'content')]//*[self::ul or self::ol]"):
+        style = listing.get("style", "").replace(" ", "")
+        assert not re.search(r"padding(?:-left)?:(?!0(?:px)?(?:;|$))", style), style
+        assert re.search(r"margin:0 0 16px 24px|margin-left:24px", listing.get("style", "")), style
