@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -22,34 +23,50 @@ from datetime import datetime, timezone
 from enum import StrEnum
 from pathlib import Path
 
+from webzine import ledger_codec as codec
 from webzine.errors import ConfigError, StorageError
 from webzine.transports import REHEARSALS
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
+# One row per issue × recipient in `deliveries`, keyed by issue id << 32 | recipient id, so the
+# table needs no index of its own; addresses are stored once, in `recipients`. Bounce and reply
+# lookups (VERP token, Message-ID, provider id) use a map built in memory on the first lookup
+# instead of indexes that would cost more than the rows. `sends` is a view in the first
+# schema's shape, for people (and tests) reading the file with sqlite3.
 _SCHEMA = """
-CREATE TABLE IF NOT EXISTS sends (
-    issue        TEXT NOT NULL,
-    key          TEXT NOT NULL,
-    email        TEXT NOT NULL,
-    state        TEXT NOT NULL CHECK (state IN ('claimed', 'accepted', 'failed', 'deferred')),
-    attempts     INTEGER NOT NULL DEFAULT 0,
-    code         INTEGER,
-    status       TEXT,
-    text         TEXT NOT NULL DEFAULT '',
-    provider_id  TEXT,
-    message_id   TEXT NOT NULL,
-    verp         TEXT,
-    transport    TEXT NOT NULL,
-    run_id       INTEGER,
-    claimed_at   TEXT NOT NULL,
-    updated_at   TEXT NOT NULL,
-    PRIMARY KEY (issue, key)
+CREATE TABLE IF NOT EXISTS issues (
+    id          INTEGER PRIMARY KEY,
+    slug        TEXT NOT NULL UNIQUE,
+    epoch       INTEGER NOT NULL,  -- ms since 1970: deliveries' times count from here
+    mid_prefix  TEXT,              -- Message-IDs of the form <prefix><32 hex>@<domain>
+    mid_domain  TEXT
+);
+CREATE TABLE IF NOT EXISTS transports (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);
+CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS domains (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);
+CREATE TABLE IF NOT EXISTS recipients (  -- key = local @ domains.name; domain 0: the key has no domain
+    domain  INTEGER NOT NULL,
+    local   TEXT NOT NULL,
+    id      INTEGER NOT NULL,
+    email   TEXT,  -- only when it differs from the key (the address as written)
+    PRIMARY KEY (domain, local)
 ) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS sends_verp ON sends (verp) WHERE verp IS NOT NULL;
-CREATE INDEX IF NOT EXISTS sends_message_id ON sends (message_id);
-CREATE INDEX IF NOT EXISTS sends_provider_id ON sends (provider_id) WHERE provider_id IS NOT NULL;
-CREATE INDEX IF NOT EXISTS sends_key ON sends (key, claimed_at);
+CREATE TABLE IF NOT EXISTS deliveries (
+    id           INTEGER PRIMARY KEY,  -- issues.id << 32 | recipients.id
+    state        INTEGER NOT NULL,     -- 0 claimed, 1 accepted, 2 failed, 3 deferred
+    attempts     INTEGER NOT NULL,
+    transport    INTEGER NOT NULL,
+    run_id       INTEGER,
+    claimed      INTEGER NOT NULL,     -- ms after issues.epoch
+    updated      INTEGER NOT NULL,     -- ms after claimed
+    mid,                               -- 16-byte digest, or the Message-ID's text when not of the issue's form
+    verp,                              -- 10 bytes of a base32 token, or the token's text
+    code         INTEGER,
+    status       TEXT,                 -- status and text only for what was not accepted
+    text         TEXT,
+    provider_id  TEXT
+);
 CREATE TABLE IF NOT EXISTS runs (
     id             INTEGER PRIMARY KEY,
     issue          TEXT NOT NULL,
@@ -61,8 +78,20 @@ CREATE TABLE IF NOT EXISTS runs (
     summary        TEXT,
     exit_code      INTEGER
 );
+CREATE VIEW IF NOT EXISTS sends AS
+SELECT i.slug AS issue, r.key AS key, coalesce(r.email, r.key) AS email,
+       CASE d.state WHEN 0 THEN 'claimed' WHEN 1 THEN 'accepted' WHEN 2 THEN 'failed' ELSE 'deferred' END AS state,
+       d.attempts AS attempts, d.code AS code, d.status AS status, coalesce(d.text, '') AS text,
+       d.provider_id AS provider_id,
+       CASE WHEN typeof(d.mid) = 'blob' THEN i.mid_prefix || lower(hex(d.mid)) || '@' || i.mid_domain
+            ELSE coalesce(d.mid, '') END AS message_id,
+       t.name AS transport, d.run_id AS run_id
+FROM deliveries d
+JOIN issues i ON i.id = d.id >> 32
+JOIN (SELECT r.id AS id, r.email AS email, CASE r.domain WHEN 0 THEN r.local ELSE r.local || '@' || m.name END AS key
+      FROM recipients r LEFT JOIN domains m ON m.id = r.domain) r ON r.id = d.id & 4294967295
+JOIN transports t ON t.id = d.transport;
 """
-
 
 class State(StrEnum):
     CLAIMED = "claimed"  # handed (or about to be handed) to a transport; outcome unknown
@@ -142,20 +171,67 @@ class Counts:
         return self.accepted + self.failed + self.deferred + self.unknown
 
 
+def _now_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
 def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
 
 
-_COLUMNS = (
-    "issue, key, email, state, attempts, code, status, text, provider_id, message_id, verp, "
-    "transport, claimed_at, updated_at"
-)
+_STATE_OF = {code: State(name) for code, name in codec.STATE_NAMES.items()}
+_SHIFT = 32  # deliveries.id = issue id << 32 | recipient id
+_CHUNK = 500  # keys per IN (…): below SQLite's limit on bound parameters
 
 
-def _row(values: Sequence) -> Row:
-    fields = list(values)
-    fields[3] = State(fields[3])
-    return Row(*fields)
+@dataclass(frozen=True, slots=True)
+class _Issue:
+    id: int
+    slug: str
+    epoch: int
+    form: tuple[str, str] | None
+
+    def ids(self) -> tuple[int, int]:
+        """The range of deliveries.id that belongs to this issue."""
+        return self.id << _SHIFT, ((self.id + 1) << _SHIFT) - 1
+
+
+def _chunks(items: Sequence, size: int = _CHUNK) -> Iterator[Sequence]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def _split(key: str) -> tuple[str, str]:
+    """(domain, local part) of a key; a key without a domain is all local part."""
+    local, at, domain = key.rpartition("@")
+    return (domain, local) if at and domain and local else ("", key)
+
+
+class _Directory:
+    """recipient id → (key, email as written), read whole: for the questions that list an issue."""
+
+    def __init__(self, db: sqlite3.Connection) -> None:
+        names = dict(db.execute("SELECT id, name FROM domains").fetchall())
+        self.of: dict[int, tuple[str, str]] = {}
+        for domain, local, rid, email in db.execute("SELECT domain, local, id, email FROM recipients"):
+            key = f"{local}@{names[domain]}" if domain else local
+            self.of[rid] = (key, email or key)
+
+
+class _Lookups:
+    """VERP token, Message-ID and provider id → deliveries.id, and recipient id → address:
+    what the bounce and reply imports ask, built in one pass instead of kept as indexes."""
+
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self.by_value: dict[tuple[str, object], int] = {}
+        for delivery, mid, verp, provider_id in db.execute("SELECT id, mid, verp, provider_id FROM deliveries"):
+            for column, value in (("mid", mid), ("verp", verp), ("provider_id", provider_id)):
+                if value is not None:
+                    self.by_value.setdefault((column, value), delivery)
+        self.email = {rid: email for rid, (_, email) in _Directory(db).of.items()}
+        self.slug = dict(db.execute("SELECT id, slug FROM issues").fetchall())
+        self.form = {i: (p, d) for i, p, d in db.execute("SELECT id, mid_prefix, mid_domain FROM issues")
+                     if p is not None}
 
 
 class Ledger:
@@ -164,6 +240,8 @@ class Ledger:
     def __init__(self, connection: sqlite3.Connection, path: Path) -> None:
         self._db = connection
         self.path = path
+        self._lookups: _Lookups | None = None
+        self._lookups_seen: tuple[int, int] | None = None
 
     @classmethod
     def open(cls, path: str | Path) -> "Ledger":
@@ -175,12 +253,20 @@ class Ledger:
             # FULL: a committed claim survives power loss, not only a crash of this process.
             db.execute("PRAGMA synchronous=FULL")
             db.execute("PRAGMA busy_timeout=30000")
-            db.executescript(_SCHEMA)
             version = db.execute("PRAGMA user_version").fetchone()[0]
             if version > SCHEMA_VERSION:
                 raise ConfigError(
                     f"{path}: the ledger was written by a newer webzine (schema {version}); upgrade webzine."
                 )
+            if version < SCHEMA_VERSION and _has_first_schema(db):
+                try:
+                    migrate_first_schema(db)
+                except ValueError as exc:
+                    raise ConfigError(
+                        f"{path}: cannot upgrade the send ledger ({exc}); it was left as it was — fix or "
+                        "remove that row with sqlite3, then re-run."
+                    ) from None
+            _create_schema(db)
             db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
         except sqlite3.DatabaseError as exc:
             raise ConfigError(
@@ -197,27 +283,134 @@ class Ledger:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    # -- issues, recipients, transports -----------------------------------------------------
+
+    def _issue(self, slug: str) -> _Issue | None:
+        found = self._db.execute(
+            "SELECT id, slug, epoch, mid_prefix, mid_domain FROM issues WHERE slug = ?", (slug,)
+        ).fetchone()
+        if found is None:
+            return None
+        return _Issue(found[0], found[1], found[2], (found[3], found[4]) if found[3] is not None else None)
+
+    def _issues(self) -> dict[int, _Issue]:
+        return {i: _Issue(i, slug, epoch, (p, d) if p is not None else None)
+                for i, slug, epoch, p, d in self._db.execute("SELECT id, slug, epoch, mid_prefix, mid_domain FROM issues")}
+
+    def _issue_for_write(self, slug: str, now: int, message_id: str | None) -> _Issue:
+        """The issue's row, created on first use; its Message-ID form is set by the first claim."""
+        issue = self._issue(slug)
+        if issue is None:
+            self._db.execute("INSERT INTO issues (slug, epoch) VALUES (?, ?)", (slug, now))
+            issue = self._issue(slug)
+            assert issue is not None
+        if issue.form is None and message_id and (form := codec.message_id_form(message_id)):
+            self._db.execute("UPDATE issues SET mid_prefix = ?, mid_domain = ? WHERE id = ?", (*form, issue.id))
+            issue = _Issue(issue.id, issue.slug, issue.epoch, form)
+        return issue
+
+    def _transport_id(self, name: str) -> int:
+        found = self._db.execute("SELECT id FROM transports WHERE name = ?", (name,)).fetchone()
+        if found is not None:
+            return int(found[0])
+        return int(self._db.execute("INSERT INTO transports (name) VALUES (?)", (name,)).lastrowid or 0)
+
+    def _transport_names(self) -> dict[int, str]:
+        return dict(self._db.execute("SELECT id, name FROM transports").fetchall())
+
+    def _domain_ids(self, names: Iterable[str], *, create: bool) -> dict[str, int]:
+        """domain name → id ("" is 0: keys without a domain), new ones added when `create`."""
+        wanted = sorted(set(names) - {""})
+        found = {"": 0}
+        for chunk in _chunks(wanted):
+            marks = ",".join("?" * len(chunk))
+            found.update(self._db.execute(f"SELECT name, id FROM domains WHERE name IN ({marks})", chunk).fetchall())
+        if create:
+            for name in wanted:
+                if name not in found:
+                    found[name] = int(self._db.execute("INSERT INTO domains (name) VALUES (?)", (name,)).lastrowid or 0)
+        return found
+
+    def _recipients(self, keys: Iterable[str], *, create: bool = False) -> dict[str, tuple[int, str | None]]:
+        """key → (recipient id, stored email) of the keys the ledger knows."""
+        by_domain: dict[str, list[str]] = {}
+        for key in keys:
+            domain, local = _split(key)
+            by_domain.setdefault(domain, []).append(local)
+        domain_ids = self._domain_ids(by_domain, create=create)
+        found: dict[str, tuple[int, str | None]] = {}
+        point = "SELECT id, email FROM recipients WHERE domain = ? AND local = ?"  # one cached statement
+        for domain, locals_ in by_domain.items():
+            if domain not in domain_ids:
+                continue
+            number = domain_ids[domain]
+            for local in locals_:
+                hit = self._db.execute(point, (number, local)).fetchone()
+                if hit is not None:
+                    found[f"{local}@{domain}" if domain else local] = hit
+        return found
+
+    def _recipient_ids(self, keys: Sequence[str]) -> dict[str, int]:
+        return {key: rid for key, (rid, _) in self._recipients(keys).items()}
+
+    def _enrol(self, addresses: dict[str, str]) -> dict[str, int]:
+        """key → recipient id for these (key → email), giving new keys the next ids in order."""
+        db = self._db
+        known = self._recipients(addresses, create=True)
+        domain_ids = self._domain_ids({_split(key)[0] for key in addresses}, create=False)
+        row = db.execute("SELECT value FROM counters WHERE name = 'recipients'").fetchone()
+        next_id = row[0] if row else 1
+        new, changed = [], []
+        for key, email in addresses.items():
+            stored = None if email == key else email
+            if key not in known:
+                domain, local = _split(key)
+                new.append((domain_ids[domain], local, next_id, stored))
+                known[key] = (next_id, stored)
+                next_id += 1
+            elif known[key][1] != stored:
+                domain, local = _split(key)
+                changed.append((stored, local, domain))
+        if new:
+            db.executemany("INSERT INTO recipients (domain, local, id, email) VALUES (?, ?, ?, ?)", new)
+            db.execute("INSERT INTO counters (name, value) VALUES ('recipients', ?) "
+                       "ON CONFLICT (name) DO UPDATE SET value = excluded.value", (next_id,))
+        if changed:
+            db.executemany("UPDATE recipients SET email = ? WHERE local = ? "
+                           "AND domain = (SELECT coalesce(max(id), 0) FROM domains WHERE name = ?)", changed)
+        return {key: rid for key, (rid, _) in known.items()}
+
     # -- the send path ---------------------------------------------------------------------
 
     def states(self, issue: str, keys: Sequence[str]) -> dict[str, LedgerEntry]:
         """State, attempts and transport of the given recipients that have a row for `issue`."""
         found: dict[str, LedgerEntry] = {}
         with self._storage("read"):
-            for start in range(0, len(keys), 500):
-                chunk = keys[start : start + 500]
+            known = self._issue(issue)
+            if known is None:
+                return found
+            names = self._transport_names()
+            key_of = {(known.id << _SHIFT) | rid: key for key, rid in self._recipient_ids(keys).items()}
+            for chunk in _chunks(list(key_of)):
                 marks = ",".join("?" * len(chunk))
-                for key, state, attempts, transport in self._db.execute(
-                    f"SELECT key, state, attempts, transport FROM sends WHERE issue = ? AND key IN ({marks})",
-                    (issue, *chunk),
+                for delivery, state, attempts, transport in self._db.execute(
+                    f"SELECT id, state, attempts, transport FROM deliveries WHERE id IN ({marks})", chunk,
                 ):
-                    found[key] = LedgerEntry(State(state), attempts, transport)
+                    found[key_of[delivery]] = LedgerEntry(_STATE_OF[state], attempts, names[transport])
         return found
 
     def all_states(self, issue: str) -> dict[str, LedgerEntry]:
         """Every row of `issue`, for the plan of a whole list (`status`, `due`, the dry run)."""
         with self._storage("read"):
-            return {key: LedgerEntry(State(state), attempts, transport) for key, state, attempts, transport in
-                    self._db.execute("SELECT key, state, attempts, transport FROM sends WHERE issue = ?", (issue,))}
+            known = self._issue(issue)
+            if known is None:
+                return {}
+            names = self._transport_names()
+            directory = _Directory(self._db).of
+            mask = (1 << _SHIFT) - 1
+            return {directory[delivery & mask][0]: LedgerEntry(_STATE_OF[state], attempts, names[transport])
+                    for delivery, state, attempts, transport in self._db.execute(
+                        "SELECT id, state, attempts, transport FROM deliveries WHERE id BETWEEN ? AND ?", known.ids())}
 
     def commit(
         self,
@@ -233,35 +426,42 @@ class Ledger:
         A claim is a compare-and-set on the row's attempt count: it holds only when the row is
         still as the run read it, so a recipient claimed meanwhile by another process (even one
         that bypassed the send lock) is left to that process."""
-        now = _now()
-        outcome_rows = [
-            (o.state.value, o.code, o.status, o.text, o.provider_id, now, issue, o.key) for o in outcomes
-        ]
+        outcomes = list(outcomes)
         claims = list(claims)
-        claim_rows = [
-            (issue, c.key, c.email, c.attempts + 1, c.message_id, c.verp, transport, run_id, now, now) for c in claims
-        ]
-        if not outcome_rows and not claim_rows:
+        if not outcomes and not claims:
             return set()
+        now = _now_ms()
         db = self._db
         with self._storage("write"):
             db.execute("BEGIN IMMEDIATE")
             try:
-                db.executemany(
-                    "UPDATE sends SET state = ?, code = ?, status = ?, text = ?, "
-                    "provider_id = coalesce(?, provider_id), updated_at = ? WHERE issue = ? AND key = ?",
-                    outcome_rows,
-                )
-                db.executemany(
-                    "INSERT INTO sends (issue, key, email, state, attempts, message_id, verp, transport, "
-                    "run_id, claimed_at, updated_at) VALUES (?, ?, ?, 'claimed', ?, ?, ?, ?, ?, ?, ?) "
-                    "ON CONFLICT (issue, key) DO UPDATE SET state = 'claimed', attempts = excluded.attempts, "
-                    "email = excluded.email, message_id = excluded.message_id, verp = excluded.verp, "
-                    "transport = excluded.transport, run_id = excluded.run_id, "
-                    "updated_at = excluded.updated_at WHERE sends.attempts = excluded.attempts - 1",
-                    claim_rows,
-                )
-                held = self._held(issue, run_id, claims)
+                known = self._issue_for_write(issue, now, claims[0].message_id if claims else None)
+                at = now - known.epoch
+                base = known.id << _SHIFT
+                if outcomes:
+                    ids = self._recipient_ids([o.key for o in outcomes])
+                    db.executemany(
+                        "UPDATE deliveries SET state = ?, code = ?, status = ?, text = ?, "
+                        "provider_id = coalesce(?, provider_id), updated = ? - claimed WHERE id = ?",
+                        [(codec.STATE_CODES[o.state.value], o.code, *_kept_reply(o), o.provider_id, at, base | ids[o.key])
+                         for o in outcomes if o.key in ids],
+                    )
+                held: set[str] = set()
+                if claims:
+                    ids = self._enrol({c.key: c.email for c in claims})
+                    transport_id = self._transport_id(transport)
+                    db.executemany(
+                        "INSERT INTO deliveries (id, state, attempts, transport, run_id, claimed, updated, mid, verp) "
+                        "VALUES (?, 0, ?, ?, ?, ?, 0, ?, ?) "
+                        "ON CONFLICT (id) DO UPDATE SET state = 0, attempts = excluded.attempts, "
+                        "mid = excluded.mid, verp = excluded.verp, transport = excluded.transport, "
+                        "run_id = excluded.run_id, updated = excluded.claimed - deliveries.claimed "
+                        "WHERE deliveries.attempts = excluded.attempts - 1",
+                        [(base | ids[c.key], c.attempts + 1, transport_id, run_id, at,
+                          codec.message_id_value(c.message_id, known.form), codec.verp_value(c.verp))
+                         for c in claims],
+                    )
+                    held = self._held(base, run_id, claims, ids)
                 db.execute("COMMIT")
             except BaseException:
                 if db.in_transaction:
@@ -269,18 +469,17 @@ class Ledger:
                 raise
         return held
 
-    def _held(self, issue: str, run_id: int | None, claims: Sequence[Claim]) -> set[str]:
-        expected = {c.key: c.attempts + 1 for c in claims}
+    def _held(self, base: int, run_id: int | None, claims: Sequence[Claim], ids: dict[str, int]) -> set[str]:
+        expected = {base | ids[c.key]: (c.key, c.attempts + 1) for c in claims}
         held: set[str] = set()
-        keys = list(expected)
-        for start in range(0, len(keys), 500):
-            chunk = keys[start : start + 500]
+        for chunk in _chunks(list(expected)):
             marks = ",".join("?" * len(chunk))
-            for key, attempts in self._db.execute(
-                f"SELECT key, attempts FROM sends WHERE issue = ? AND state = 'claimed' AND run_id IS ? "
-                f"AND key IN ({marks})", (issue, run_id, *chunk),
+            for delivery, attempts in self._db.execute(
+                f"SELECT id, attempts FROM deliveries WHERE state = 0 AND run_id IS ? AND id IN ({marks})",
+                (run_id, *chunk),
             ):
-                if attempts == expected[key]:
+                key, wanted = expected[delivery]
+                if attempts == wanted:
                     held.add(key)
         return held
 
@@ -303,33 +502,46 @@ class Ledger:
     def record_rejected(self, issue: str, email: str, key: str, reason: str, *, transport: str,
                         run_id: int | None) -> None:
         """A recipient refused before sending (unsafe data): `failed`, never claimed."""
-        now = _now()
+        now = _now_ms()
+        db = self._db
         with self._storage("write"):
-            self._record_rejected(issue, email, key, reason, transport, run_id, now)
-
-    def _record_rejected(self, issue: str, email: str, key: str, reason: str, transport: str,
-                         run_id: int | None, now: str) -> None:
-        self._db.execute(
-            "INSERT INTO sends (issue, key, email, state, attempts, text, message_id, transport, "
-            "run_id, claimed_at, updated_at) VALUES (?, ?, ?, 'failed', 0, ?, '', ?, ?, ?, ?) "
-            "ON CONFLICT (issue, key) DO UPDATE SET state = 'failed', text = excluded.text, "
-            "updated_at = excluded.updated_at",
-            (issue, key, email, f"rejected before sending: {reason}", transport, run_id, now, now),
-        )
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                known = self._issue_for_write(issue, now, None)
+                rid = self._enrol({key: email})[key]
+                db.execute(
+                    "INSERT INTO deliveries (id, state, attempts, transport, run_id, claimed, updated, text) "
+                    "VALUES (?, 2, 0, ?, ?, ?, 0, ?) "
+                    "ON CONFLICT (id) DO UPDATE SET state = 2, text = excluded.text, "
+                    "updated = excluded.claimed - deliveries.claimed",
+                    ((known.id << _SHIFT) | rid, self._transport_id(transport), run_id, now - known.epoch,
+                     f"rejected before sending: {reason}"),
+                )
+                db.execute("COMMIT")
+            except BaseException:
+                if db.in_transaction:
+                    db.execute("ROLLBACK")
+                raise
 
     def settle(self, issue: str, decisions: Sequence[tuple[str, State, str]]) -> int:
         """Record how unknown recipients were settled: (key, accepted or deferred, evidence).
         Only rows still `claimed` change, so a decision never overwrites a later outcome."""
-        now = _now()
+        now = _now_ms()
         with self._storage("write"):
             db = self._db
+            known = self._issue(issue)
+            if known is None or not decisions:
+                return 0
             db.execute("BEGIN IMMEDIATE")
             try:
+                ids = self._recipient_ids([key for key, _, _ in decisions])
                 changed = 0
                 for key, state, text in decisions:
+                    if key not in ids:
+                        continue
                     changed += db.execute(
-                        "UPDATE sends SET state = ?, text = ?, updated_at = ? "
-                        "WHERE issue = ? AND key = ? AND state = 'claimed'", (state.value, text, now, issue, key),
+                        "UPDATE deliveries SET state = ?, text = ?, updated = ? - claimed WHERE id = ? AND state = 0",
+                        (codec.STATE_CODES[state.value], text, now - known.epoch, (known.id << _SHIFT) | ids[key]),
                     ).rowcount
                 db.execute("COMMIT")
             except BaseException:
@@ -369,18 +581,22 @@ class Ledger:
     def counts(self, issue: str | None = None) -> list[Counts]:
         """Per issue: accepted, failed, deferred and unknown (still claimed), and how many of the
         accepted were only rehearsed (written to the outbox, not delivered)."""
-        query = "SELECT issue, state, transport, count(*) FROM sends"
-        args: tuple = ()
-        if issue is not None:
-            query += " WHERE issue = ?"
-            args = (issue,)
-        tally: dict[str, dict[str, int]] = {}
         with self._storage("read"):
-            grouped = self._db.execute(query + " GROUP BY issue, state, transport", args).fetchall()
-        for name, state, transport, number in grouped:
-            states = tally.setdefault(name, {})
-            states[state] = states.get(state, 0) + number
-            if state == "accepted" and transport in REHEARSALS:
+            issues = self._issues()
+            names = self._transport_names()
+            query = f"SELECT id >> {_SHIFT}, state, transport, count(*) FROM deliveries"
+            args: tuple = ()
+            if issue is not None:
+                known = self._issue(issue)
+                args = known.ids() if known is not None else (1, 0)
+                query += " WHERE id BETWEEN ? AND ?"
+            grouped = self._db.execute(query + " GROUP BY 1, 2, 3", args).fetchall()
+        tally: dict[str, dict[str, int]] = {}
+        for issue_id, state, transport, number in grouped:
+            states = tally.setdefault(issues[issue_id].slug, {})
+            name = codec.STATE_NAMES[state]
+            states[name] = states.get(name, 0) + number
+            if name == "accepted" and names[transport] in REHEARSALS:
                 states["rehearsed"] = states.get("rehearsed", 0) + number
         if issue is not None:
             tally.setdefault(issue, {})
@@ -396,27 +612,70 @@ class Ledger:
             for name, states in sorted(tally.items())
         ]
 
-    def rows(self, issue: str, state: State | None = None) -> list[Row]:
-        query = f"SELECT {_COLUMNS} FROM sends WHERE issue = ?"
-        args: tuple = (issue,)
-        if state is not None:
-            query += " AND state = ?"
-            args += (state.value,)
-        return [_row(values) for values in self._db.execute(query + " ORDER BY claimed_at, key", args)]
+    _ROW_COLUMNS = "id, state, attempts, code, status, text, provider_id, mid, verp, transport, claimed, updated"
 
-    def _find(self, column: str, value: str) -> tuple[str, str] | None:
-        found = self._db.execute(
-            f"SELECT issue, email FROM sends WHERE {column} = ? LIMIT 1", (value,)
-        ).fetchone()
-        return (found[0], found[1]) if found else None
+    def _rows(self, where: str, args: tuple, issues: dict[int, _Issue], directory: dict[int, tuple[str, str]]) -> list[Row]:
+        names = self._transport_names()
+        found = []
+        mask = (1 << _SHIFT) - 1
+        for (delivery, state, attempts, code, status, text, provider_id, mid, verp, transport,
+             claimed, updated) in self._db.execute(f"SELECT {self._ROW_COLUMNS} FROM deliveries WHERE {where}", args):
+            issue = issues[delivery >> _SHIFT]
+            key, email = directory[delivery & mask]
+            claimed_ms = issue.epoch + claimed
+            found.append(Row(
+                issue.slug, key, email, _STATE_OF[state], attempts, code, status, text or "", provider_id,
+                codec.message_id_text(mid, issue.form), codec.verp_token(verp), names[transport],
+                codec.from_ms(claimed_ms), codec.from_ms(claimed_ms + updated),
+            ))
+        return found
+
+    def rows(self, issue: str, state: State | None = None) -> list[Row]:
+        with self._storage("read"):
+            known = self._issue(issue)
+            if known is None:
+                return []
+            where, args = "id BETWEEN ? AND ?", known.ids()
+            if state is not None:
+                where += " AND state = ?"
+                args += (codec.STATE_CODES[state.value],)
+            found = self._rows(where, args, {known.id: known}, _Directory(self._db).of)
+        return sorted(found, key=lambda row: (row.claimed_at, row.key))
+
+    def _lookup(self) -> _Lookups:
+        """The lookup maps, rebuilt when this or another connection has written since."""
+        seen = (self._db.execute("PRAGMA data_version").fetchone()[0], self._db.total_changes)
+        if self._lookups is None or seen != self._lookups_seen:
+            self._lookups = _Lookups(self._db)
+            self._lookups_seen = seen
+        return self._lookups
+
+    def _find(self, column: str, *values: object) -> tuple[str, str] | None:
+        with self._storage("read"):
+            lookups = self._lookup()
+        for value in values:
+            delivery = lookups.by_value.get((column, value))
+            if delivery is not None:
+                return lookups.slug[delivery >> _SHIFT], lookups.email[delivery & ((1 << _SHIFT) - 1)]
+        return None
 
     def find_by_verp(self, token: str) -> tuple[str, str] | None:
         """(issue, email) the VERP token was issued for."""
-        return self._find("verp", token.lower())
+        return self._find("verp", codec.verp_value(token))
 
     def find_by_message_id(self, message_id: str) -> tuple[str, str] | None:
         """(issue, email) for a Message-ID, with or without angle brackets."""
-        return self._find("message_id", message_id.strip().strip("<>"))
+        message_id = message_id.strip().strip("<>")
+        form = codec.message_id_form(message_id)
+        if form is None:
+            return self._find("mid", message_id)
+        with self._storage("read"):
+            lookups = self._lookup()
+        digest = codec.message_id_value(message_id, form)
+        delivery = lookups.by_value.get(("mid", digest))
+        if delivery is not None and lookups.form.get(delivery >> _SHIFT) == form:
+            return lookups.slug[delivery >> _SHIFT], lookups.email[delivery & ((1 << _SHIFT) - 1)]
+        return self._find("mid", message_id)
 
     def find_by_provider_id(self, provider_id: str) -> tuple[str, str] | None:
         return self._find("provider_id", provider_id)
@@ -424,10 +683,93 @@ class Ledger:
     def history(self, email: str) -> list[Row]:
         """Every issue sent to this address, oldest first: the soft-bounce counter walks it to
         find "N distinct issues in a row with no success in between"."""
-        return [
-            _row(values)
-            for values in self._db.execute(
-                f"SELECT {_COLUMNS} FROM sends WHERE key = ? ORDER BY claimed_at, issue",
-                (email.strip().lower(),),
-            )
-        ]
+        with self._storage("read"):
+            key = email.strip().lower()
+            known = self._recipients([key])
+            if not known:
+                return []
+            issues = self._issues()
+            ((recipient, stored),) = known.values()
+            directory = {recipient: (key, stored or key)}
+            wanted = [(issue_id << _SHIFT) | recipient for issue_id in issues]
+            found = [row for chunk in _chunks(wanted)
+                     for row in self._rows(f"id IN ({','.join('?' * len(chunk))})", tuple(chunk), issues, directory)]
+        return sorted(found, key=lambda row: (row.claimed_at, row.issue))
+
+
+def _kept_reply(outcome: Result) -> tuple[str | None, str | None]:
+    """Status and reply text are kept for what did not go well; an acceptance is its state and code."""
+    if outcome.state is State.ACCEPTED:
+        return None, None
+    return outcome.status, outcome.text or None
+
+
+def _create_schema(db: sqlite3.Connection) -> None:
+    """One statement at a time: `executescript` would commit a migration's open transaction."""
+    for statement in _SCHEMA.split(";\n"):
+        if statement.strip():
+            db.execute(statement)
+
+
+def _has_first_schema(db: sqlite3.Connection) -> bool:
+    found = db.execute("SELECT type FROM sqlite_master WHERE name = 'sends'").fetchone()
+    return found is not None and found[0] == "table"
+
+
+def migrate_first_schema(db: sqlite3.Connection) -> None:
+    """Rewrite a schema-1 ledger (one wide `sends` row per issue × recipient) into the compact
+    tables, in one transaction: a crash leaves the file as it was, and the next open migrates."""
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        db.execute("ALTER TABLE sends RENAME TO sends_first_schema")
+        _create_schema(db)
+        old = db.execute(
+            "SELECT issue, key, email, state, attempts, code, status, text, provider_id, message_id, verp, "
+            "transport, run_id, claimed_at, updated_at FROM sends_first_schema ORDER BY claimed_at, key"
+        ).fetchall()
+        forms: dict[str, tuple[str, str]] = {}
+        for issue, message_id in db.execute("SELECT issue, message_id FROM sends_first_schema WHERE message_id != ''"):
+            if issue not in forms and (form := codec.message_id_form(message_id)):
+                forms[issue] = form
+        issues: dict[str, _Issue] = {}
+        transports: dict[str, int] = {}
+        recipients: dict[str, tuple[int, str | None]] = {}
+        rows = []
+        for (issue, key, email, state, attempts, code, status, text, provider_id, message_id, verp, transport,
+             run_id, claimed_at, updated_at) in old:
+            try:
+                claimed, updated = codec.to_ms(claimed_at), codec.to_ms(updated_at)
+            except ValueError:
+                raise ValueError(f"issue {issue}, recipient {key}: a time that is not ISO 8601") from None
+            if issue not in issues:
+                issues[issue] = _Issue(len(issues) + 1, issue, claimed, forms.get(issue))
+            known = issues[issue]
+            transport_id = transports.setdefault(transport, len(transports) + 1)
+            rid, _ = recipients.setdefault(key, (len(recipients) + 1, None if email == key else email))
+            keep_reply = state != "accepted"
+            rows.append(((known.id << _SHIFT) | rid, codec.STATE_CODES[state], attempts, transport_id, run_id,
+                         claimed - known.epoch, updated - claimed,
+                         codec.message_id_value(message_id, known.form), codec.verp_value(verp), code,
+                         status if keep_reply else None, (text or None) if keep_reply else None, provider_id))
+        db.executemany("INSERT INTO issues (id, slug, epoch, mid_prefix, mid_domain) VALUES (?, ?, ?, ?, ?)",
+                       [(i.id, i.slug, i.epoch, *(i.form or (None, None))) for i in issues.values()])
+        db.executemany("INSERT INTO transports (id, name) VALUES (?, ?)", [(i, n) for n, i in transports.items()])
+        domains: dict[str, int] = {"": 0}
+        for key in recipients:
+            domains.setdefault(_split(key)[0], len(domains))
+        db.executemany("INSERT INTO domains (id, name) VALUES (?, ?)", [(i, n) for n, i in domains.items() if i])
+        db.executemany("INSERT INTO recipients (domain, local, id, email) VALUES (?, ?, ?, ?)",
+                       [(domains[domain], local, rid, email)
+                        for key, (rid, email) in recipients.items() for domain, local in [_split(key)]])
+        db.execute("INSERT INTO counters (name, value) VALUES ('recipients', ?)", (len(recipients) + 1,))
+        db.executemany("INSERT INTO deliveries (id, state, attempts, transport, run_id, claimed, updated, mid, verp, "
+                       "code, status, text, provider_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                       sorted(rows))
+        db.execute("DROP TABLE sends_first_schema")
+        db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+        db.execute("COMMIT")
+    except BaseException:
+        if db.in_transaction:
+            db.execute("ROLLBACK")
+        raise
+    db.execute("VACUUM")
