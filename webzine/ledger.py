@@ -13,10 +13,14 @@ Message-ID or provider id belongs to, and an address's history across issues.
 
 from __future__ import annotations
 
+import gzip
 import json
+import os
+import shutil
 import sqlite3
+import tempfile
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -77,6 +81,16 @@ CREATE TABLE IF NOT EXISTS runs (
     options        TEXT NOT NULL DEFAULT '{}',
     summary        TEXT,
     exit_code      INTEGER
+);
+CREATE TABLE IF NOT EXISTS archived (  -- issues folded into <ledger>-archive/<file>, with their counts
+    slug       TEXT PRIMARY KEY,
+    file       TEXT NOT NULL,
+    accepted   INTEGER NOT NULL,
+    failed     INTEGER NOT NULL,
+    deferred   INTEGER NOT NULL,
+    unknown    INTEGER NOT NULL,
+    rehearsed  INTEGER NOT NULL,
+    archived_at TEXT NOT NULL
 );
 CREATE VIEW IF NOT EXISTS sends AS
 SELECT i.slug AS issue, r.key AS key, coalesce(r.email, r.key) AS email,
@@ -240,8 +254,11 @@ class Ledger:
     def __init__(self, connection: sqlite3.Connection, path: Path) -> None:
         self._db = connection
         self.path = path
+        self.archive_folder = path.with_name(f"{path.stem}-archive")
         self._lookups: _Lookups | None = None
         self._lookups_seen: tuple[int, int] | None = None
+        self._opened: dict[str, Ledger] = {}  # archives read so far, by issue
+        self._scratch: tempfile.TemporaryDirectory | None = None
 
     @classmethod
     def open(cls, path: str | Path) -> "Ledger":
@@ -275,6 +292,12 @@ class Ledger:
         return cls(db, path)
 
     def close(self) -> None:
+        for archive in self._opened.values():
+            archive.close()
+        self._opened.clear()
+        if self._scratch is not None:
+            self._scratch.cleanup()
+            self._scratch = None
         self._db.close()
 
     def __enter__(self) -> "Ledger":
@@ -384,6 +407,8 @@ class Ledger:
 
     def states(self, issue: str, keys: Sequence[str]) -> dict[str, LedgerEntry]:
         """State, attempts and transport of the given recipients that have a row for `issue`."""
+        if (archive := self._archive(issue)) is not None:
+            return archive.states(issue, keys)
         found: dict[str, LedgerEntry] = {}
         with self._storage("read"):
             known = self._issue(issue)
@@ -401,6 +426,8 @@ class Ledger:
 
     def all_states(self, issue: str) -> dict[str, LedgerEntry]:
         """Every row of `issue`, for the plan of a whole list (`status`, `due`, the dry run)."""
+        if (archive := self._archive(issue)) is not None:
+            return archive.all_states(issue)
         with self._storage("read"):
             known = self._issue(issue)
             if known is None:
@@ -430,6 +457,7 @@ class Ledger:
         claims = list(claims)
         if not outcomes and not claims:
             return set()
+        self._reopen(issue)
         now = _now_ms()
         db = self._db
         with self._storage("write"):
@@ -502,6 +530,7 @@ class Ledger:
     def record_rejected(self, issue: str, email: str, key: str, reason: str, *, transport: str,
                         run_id: int | None) -> None:
         """A recipient refused before sending (unsafe data): `failed`, never claimed."""
+        self._reopen(issue)
         now = _now_ms()
         db = self._db
         with self._storage("write"):
@@ -526,6 +555,7 @@ class Ledger:
     def settle(self, issue: str, decisions: Sequence[tuple[str, State, str]]) -> int:
         """Record how unknown recipients were settled: (key, accepted or deferred, evidence).
         Only rows still `claimed` change, so a decision never overwrites a later outcome."""
+        self._reopen(issue)
         now = _now_ms()
         with self._storage("write"):
             db = self._db
@@ -598,6 +628,10 @@ class Ledger:
             states[name] = states.get(name, 0) + number
             if name == "accepted" and names[transport] in REHEARSALS:
                 states["rehearsed"] = states.get("rehearsed", 0) + number
+        for slug, *numbers in self._db.execute(
+            "SELECT slug, accepted, failed, deferred, unknown, rehearsed FROM archived"
+            + (" WHERE slug = ?" if issue is not None else ""), (issue,) if issue is not None else ()):
+            tally[slug] = dict(zip(("accepted", "failed", "deferred", "claimed", "rehearsed"), numbers))
         if issue is not None:
             tally.setdefault(issue, {})
         return [
@@ -631,6 +665,8 @@ class Ledger:
         return found
 
     def rows(self, issue: str, state: State | None = None) -> list[Row]:
+        if (archive := self._archive(issue)) is not None:
+            return archive.rows(issue, state)
         with self._storage("read"):
             known = self._issue(issue)
             if known is None:
@@ -650,22 +686,29 @@ class Ledger:
             self._lookups_seen = seen
         return self._lookups
 
-    def _find(self, column: str, *values: object) -> tuple[str, str] | None:
+    def _find(self, column: str, value: object) -> tuple[str, str] | None:
         with self._storage("read"):
             lookups = self._lookup()
-        for value in values:
-            delivery = lookups.by_value.get((column, value))
-            if delivery is not None:
-                return lookups.slug[delivery >> _SHIFT], lookups.email[delivery & ((1 << _SHIFT) - 1)]
+        delivery = lookups.by_value.get((column, value))
+        if delivery is not None:
+            return lookups.slug[delivery >> _SHIFT], lookups.email[delivery & ((1 << _SHIFT) - 1)]
         return None
+
+    def _find_everywhere(self, find: Callable[["Ledger"], tuple[str, str] | None]) -> tuple[str, str] | None:
+        """Ask the live ledger, then the archives present, newest first."""
+        return next((hit for store in self._stores() if (hit := find(store)) is not None), None)
 
     def find_by_verp(self, token: str) -> tuple[str, str] | None:
         """(issue, email) the VERP token was issued for."""
-        return self._find("verp", codec.verp_value(token))
+        value = codec.verp_value(token)
+        return self._find_everywhere(lambda store: store._find("verp", value))
 
     def find_by_message_id(self, message_id: str) -> tuple[str, str] | None:
         """(issue, email) for a Message-ID, with or without angle brackets."""
         message_id = message_id.strip().strip("<>")
+        return self._find_everywhere(lambda store: store._find_message_id(message_id))
+
+    def _find_message_id(self, message_id: str) -> tuple[str, str] | None:
         form = codec.message_id_form(message_id)
         if form is None:
             return self._find("mid", message_id)
@@ -678,11 +721,15 @@ class Ledger:
         return self._find("mid", message_id)
 
     def find_by_provider_id(self, provider_id: str) -> tuple[str, str] | None:
-        return self._find("provider_id", provider_id)
+        return self._find_everywhere(lambda store: store._find("provider_id", provider_id))
 
     def history(self, email: str) -> list[Row]:
         """Every issue sent to this address, oldest first: the soft-bounce counter walks it to
         find "N distinct issues in a row with no success in between"."""
+        found = [row for store in self._stores() for row in store._history(email)]
+        return sorted(found, key=lambda row: (row.claimed_at, row.issue))
+
+    def _history(self, email: str) -> list[Row]:
         with self._storage("read"):
             key = email.strip().lower()
             known = self._recipients([key])
@@ -695,6 +742,200 @@ class Ledger:
             found = [row for chunk in _chunks(wanted)
                      for row in self._rows(f"id IN ({','.join('?' * len(chunk))})", tuple(chunk), issues, directory)]
         return sorted(found, key=lambda row: (row.claimed_at, row.issue))
+
+    # -- closed issues, folded into per-issue archives ---------------------------------------
+
+    def _archive(self, issue: str) -> "Ledger | None":
+        """The archive holding `issue`, read on first use; None while the issue is live."""
+        if issue in self._opened:
+            return self._opened[issue]
+        with self._storage("read"):
+            found = self._db.execute("SELECT file FROM archived WHERE slug = ?", (issue,)).fetchone()
+        return None if found is None else self._open_archive(issue, self.archive_folder / found[0])
+
+    def _open_archive(self, issue: str, file: Path) -> "Ledger":
+        if self._scratch is None:
+            self._scratch = tempfile.TemporaryDirectory(prefix="webzine-ledger-")
+        copy = Path(self._scratch.name) / f"{len(self._opened)}.sqlite3"
+        try:
+            with gzip.open(file, "rb") as source, open(copy, "wb") as target:
+                shutil.copyfileobj(source, target, 1 << 20)
+            archive = Ledger(sqlite3.connect(copy, isolation_level=None, check_same_thread=False), copy)
+        except FileNotFoundError:
+            raise StorageError(
+                f"{file}: issue {issue} was archived there and the file is missing; restore the state with its "
+                "archives (.ci/state.sh restore), then re-run."
+            ) from None
+        except (OSError, EOFError, sqlite3.DatabaseError) as exc:
+            raise StorageError(
+                f"{file}: cannot read the archive of issue {issue} ({exc}); restore it from the state branch, then re-run."
+            ) from exc
+        self._opened[issue] = archive
+        return archive
+
+    def _stores(self) -> Iterator["Ledger"]:
+        """The live ledger, then each archive whose file is here, newest issue first."""
+        yield self
+        with self._storage("read"):
+            archived = self._db.execute("SELECT slug, file FROM archived ORDER BY slug DESC").fetchall()
+        for slug, file in archived:
+            if slug in self._opened or (self.archive_folder / file).exists():
+                yield self._open_archive(slug, self.archive_folder / file) if slug not in self._opened else self._opened[slug]
+
+    def _activity(self, issue: _Issue) -> tuple[int, int, int]:
+        """(rows, attempts, last change in ms): what an archive copy must still match when the
+        live rows are removed, so a write that slipped in between keeps the issue live."""
+        rows, attempts, last = self._db.execute(
+            "SELECT count(*), coalesce(sum(attempts), 0), coalesce(max(claimed + updated), 0) "
+            "FROM deliveries WHERE id BETWEEN ? AND ?", issue.ids()).fetchone()
+        return rows, attempts, issue.epoch + last
+
+    def closed_issues(self, *, older_than_days: float, now: datetime) -> list[str]:
+        """Live issues to fold: nobody claimed or deferred and no run still open — or nothing
+        written for `older_than_days`, whatever is left."""
+        now_ms = round(now.timestamp() * 1000)
+        chosen = []
+        with self._storage("read"):
+            for issue in self._issues().values():
+                counts = self.counts(issue.slug)[0]
+                open_runs = self._db.execute(
+                    "SELECT count(*) FROM runs WHERE issue = ? AND finished_at IS NULL", (issue.slug,)).fetchone()[0]
+                quiet = now_ms - self._activity(issue)[2] >= older_than_days * 86_400_000
+                if quiet or (counts.unknown == 0 and counts.deferred == 0 and open_runs == 0):
+                    chosen.append(issue.slug)
+        return sorted(chosen)
+
+    def archive(self, issue: str) -> Path | None:
+        """Fold a live issue into `<ledger>-archive/<issue>.sqlite3.gz` (a one-issue ledger,
+        gzip-compressed) and remove its rows from the live ledger; None when it changed meanwhile.
+
+        The file is complete (temp file, fsync, rename) before the live rows go, and the rows go
+        only if they are still exactly what was copied: a crash or a concurrent send never loses one."""
+        known = self._issue(issue)
+        if known is None:
+            return None
+        self.archive_folder.mkdir(parents=True, exist_ok=True)
+        name = f"{_file_name(issue)}.sqlite3.gz"
+        with tempfile.TemporaryDirectory(dir=self.archive_folder, prefix=".archiving-") as scratch:
+            copy = Path(scratch) / "issue.sqlite3"
+            with self._storage("archive"):
+                Ledger.open(copy).close()
+                copied = self._copy_issue(known, copy)
+                with sqlite3.connect(copy, isolation_level=None) as db:
+                    db.execute("PRAGMA journal_mode=DELETE")
+                    db.execute("VACUUM")
+                db.close()
+            packed = Path(scratch) / name
+            with open(copy, "rb") as source, open(packed, "wb") as raw:
+                with gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0) as target:
+                    shutil.copyfileobj(source, target, 1 << 20)
+                raw.flush()
+                os.fsync(raw.fileno())
+            os.replace(packed, self.archive_folder / name)
+        if not self._drop_issue(known, copied, name):
+            (self.archive_folder / name).unlink(missing_ok=True)
+            return None
+        return self.archive_folder / name
+
+    def _copy_issue(self, issue: _Issue, copy: Path) -> tuple[int, int, int]:
+        """The issue's rows, recipients, domains and transports into the empty ledger at `copy`."""
+        db = self._db
+        db.execute("ATTACH DATABASE ? AS archive", (str(copy),))
+        try:
+            db.execute("BEGIN")
+            try:
+                low, high = issue.ids()
+                db.execute("INSERT INTO archive.issues SELECT * FROM issues WHERE id = ?", (issue.id,))
+                db.execute("INSERT INTO archive.transports SELECT * FROM transports")
+                db.execute("INSERT INTO archive.counters SELECT * FROM counters")
+                db.execute(f"INSERT INTO archive.recipients SELECT * FROM recipients WHERE id IN "
+                           f"(SELECT id & {(1 << _SHIFT) - 1} FROM deliveries WHERE id BETWEEN ? AND ?) "
+                           "ORDER BY domain, local", (low, high))
+                db.execute("INSERT INTO archive.domains SELECT * FROM domains WHERE id IN "
+                           "(SELECT domain FROM archive.recipients)")
+                db.execute("INSERT INTO archive.deliveries SELECT * FROM deliveries WHERE id BETWEEN ? AND ?",
+                           (low, high))
+                copied = self._activity(issue)
+                db.execute("COMMIT")
+            except BaseException:
+                if db.in_transaction:
+                    db.execute("ROLLBACK")
+                raise
+        finally:
+            db.execute("DETACH DATABASE archive")
+        return copied
+
+    def _drop_issue(self, issue: _Issue, copied: tuple[int, int, int], file: str) -> bool:
+        db = self._db
+        counts = self.counts(issue.slug)[0]
+        with self._storage("write"):
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                if self._activity(issue) != copied:
+                    db.execute("ROLLBACK")
+                    return False
+                db.execute("DELETE FROM deliveries WHERE id BETWEEN ? AND ?", issue.ids())
+                db.execute("DELETE FROM issues WHERE id = ?", (issue.id,))
+                db.execute(f"DELETE FROM recipients WHERE id NOT IN (SELECT id & {(1 << _SHIFT) - 1} FROM deliveries)")
+                db.execute("INSERT OR REPLACE INTO archived (slug, file, accepted, failed, deferred, unknown, rehearsed, "
+                           "archived_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                           (issue.slug, file, counts.accepted, counts.failed, counts.deferred, counts.unknown,
+                            counts.rehearsed, _now()))
+                db.execute("COMMIT")
+            except BaseException:
+                if db.in_transaction:
+                    db.execute("ROLLBACK")
+                raise
+        return True
+
+    def vacuum(self) -> None:
+        """Give the space of folded issues back, so the file that is saved is only what is live."""
+        with self._storage("write"):
+            self._db.execute("VACUUM")
+            self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+    def _reopen(self, issue: str) -> None:
+        """Bring an archived issue back into the live ledger before anything is written to it."""
+        archive = self._archive(issue)
+        if archive is None:
+            return
+        source = archive._issue(issue)
+        rows = archive._db.execute(
+            "SELECT id, state, attempts, transport, run_id, claimed, updated, mid, verp, code, status, text, "
+            "provider_id FROM deliveries ORDER BY id").fetchall()
+        directory = _Directory(archive._db).of
+        names = archive._transport_names()
+        mask = (1 << _SHIFT) - 1
+        db = self._db
+        with self._storage("write"):
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                issue_id = int(db.execute(
+                    "INSERT INTO issues (slug, epoch, mid_prefix, mid_domain) VALUES (?, ?, ?, ?)",
+                    (issue, source.epoch if source else _now_ms(), *((source.form if source else None) or (None, None))),
+                ).lastrowid or 0)
+                ids = self._enrol({key: email for key, email in (directory[row[0] & mask] for row in rows)})
+                transports = {number: self._transport_id(name) for number, name in names.items()}
+                db.executemany(
+                    "INSERT INTO deliveries (id, state, attempts, transport, run_id, claimed, updated, mid, verp, code, "
+                    "status, text, provider_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    [((issue_id << _SHIFT) | ids[directory[row[0] & mask][0]], row[1], row[2], transports[row[3]],
+                      *row[4:]) for row in rows],
+                )
+                (file,) = db.execute("SELECT file FROM archived WHERE slug = ?", (issue,)).fetchone()
+                db.execute("DELETE FROM archived WHERE slug = ?", (issue,))
+                db.execute("COMMIT")
+            except BaseException:
+                if db.in_transaction:
+                    db.execute("ROLLBACK")
+                raise
+        self._opened.pop(issue).close()
+        (self.archive_folder / file).unlink(missing_ok=True)
+
+
+def _file_name(issue: str) -> str:
+    """A file name for an issue slug (`digest:2026-11` → `digest_2026-11`)."""
+    return "".join(char if char.isalnum() or char in "-._" else "_" for char in issue)
 
 
 def _kept_reply(outcome: Result) -> tuple[str | None, str | None]:

@@ -79,6 +79,7 @@ COMMANDS: dict[str, str] = {
     "report": "webzine.cli.report:report",
     "suppressions": "webzine.cli.suppressions:suppressions",
     "archive": "webzine.cli.archive:archive",
+    "ledger": "webzine.cli.ledger:ledger",
     "serve": "webzine.cli.serve:serve",
     "feedback": "webzine.cli.serve:feedback",
 }
