@@ -17,7 +17,7 @@ from webzine.campaign import load_audience
 from webzine.config import Settings
 from webzine.errors import ConfigError, IssueError
 from webzine.issue import Issue, load_issue
-from webzine.ledger import Ledger
+from webzine.ledger import Ledger, ledger_exists
 from webzine.plan import PlanOptions
 
 
@@ -56,7 +56,7 @@ def due_issue(settings: Settings, today: date) -> Path | None:
     if candidate.issue.date > today:
         return None
     ledger_path = settings.path(settings.send.ledger)
-    if not ledger_path.exists():
+    if not ledger_exists(ledger_path):
         return candidate.path
     audience = load_audience(settings, candidate.issue, today=today)
     with Ledger.open(ledger_path) as ledger:

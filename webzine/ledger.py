@@ -262,6 +262,13 @@ class Ledger:
 
     @classmethod
     def open(cls, path: str | Path) -> "Ledger":
+        """The ledger at `path`; a PostgreSQL URL (`[send] ledger = "postgresql://…"`) opens the
+        PostgreSQL ledger, which has the same methods (`webzine.ledger_pg`)."""
+        url = database_url(path)
+        if url is not None:
+            from webzine.ledger_pg import PgLedger
+
+            return PgLedger.open(url)  # type: ignore[return-value]
         path = Path(path)
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -936,6 +943,22 @@ class Ledger:
 def _file_name(issue: str) -> str:
     """A file name for an issue slug (`digest:2026-11` → `digest_2026-11`)."""
     return "".join(char if char.isalnum() or char in "-._" else "_" for char in issue)
+
+
+def database_url(location: str | Path) -> str | None:
+    """The PostgreSQL URL in `[send] ledger`, also once `Settings.path` has put the project root
+    in front of it (which folds its `//` into `/`); None for a file."""
+    text = str(location)
+    for scheme in ("postgresql:", "postgres:"):
+        at = text.find(scheme)
+        if at != -1:
+            return "postgresql://" + text[at + len(scheme):].lstrip("/")
+    return None
+
+
+def ledger_exists(location: str | Path) -> bool:
+    """A database ledger always exists (its tables are made on first open); a file when it is there."""
+    return database_url(location) is not None or Path(location).exists()
 
 
 def _kept_reply(outcome: Result) -> tuple[str | None, str | None]:

@@ -41,12 +41,12 @@ from webzine.clock import utc_now
 from webzine.config import CONFIG_FILE
 from webzine.errors import ConfigError
 from webzine.issue import load_issue
-from webzine.ledger import Ledger, State
+from webzine.ledger import Ledger, State, ledger_exists
 from webzine.message import FactoryOptions, RecipientRejected
 from webzine.mime import UnsafeHeader, check_address
 from webzine.plan import Action, Plan, PlanOptions
 from webzine.send import EXIT_AGAIN, EXIT_FAILED, EXIT_OK, Sender, SendOptions, SendSummary
-from webzine.sendlock import send_lock
+from webzine.sendlock import in_shard, parse_shard, send_lock
 from webzine.terminal import printable
 from webzine.transports import REHEARSALS
 from webzine.suppressions import merge_suppressions
@@ -70,12 +70,14 @@ _PREVIEW_ROWS = 5
 @click.option("--resend-unknown", is_flag=True, help="Also send to recipients whose earlier send has no recorded outcome.")
 @click.option("--retry-failed", is_flag=True,
               help="Also send again to recipients who failed permanently in an earlier run (the dry run lists why they failed).")
+@click.option("--shard", metavar="I/N", callback=lambda _c, _p, value: parse_shard(value),
+              help="One of N workers sharing the issue (0 ≤ I < N): send only to the recipients of shard I.")
 @click.option("--json", "as_json", is_flag=True, help="Print the plan or the summary as JSON.")
 @pass_context
 def send(ctx: Context, issue: Path | None, due_now: bool, today: str | None, yes: bool, test_to: str | None,
          as_email: str | None, limit: int | None, only: tuple[str, ...], transport_name: str | None,
          outbox_format: str | None, allow_gaps: str | None, resend_unknown: bool, retry_failed: bool,
-         as_json: bool) -> int:  # fmt: skip
+         shard: str | None, as_json: bool) -> int:  # fmt: skip
     """Merge ISSUE with the cleaned list and send it — a dry run unless --yes.
 
     Every recipient is recorded in the send ledger, so a re-run after a crash, a stop or a sender
@@ -107,7 +109,7 @@ def send(ctx: Context, issue: Path | None, due_now: bool, today: str | None, yes
     again = _again_command(ctx, issue, due_now, transport_name, outbox_format, allow_gaps)
     if not yes:
         return _dry_run(campaign, options, as_json, again)
-    return _real_send(campaign, options, as_json, again)
+    return _real_send(campaign, options, as_json, again, shard)
 
 
 def _split(values: tuple[str, ...] | str) -> list[str]:
@@ -142,7 +144,7 @@ def _again_command(ctx: Context, issue: Path, due_now: bool, transport: str | No
 def _plan(campaign: Campaign, options: PlanOptions) -> Plan:
     """The plan from the ledger as it is now (read-only: no ledger file is created)."""
     path = campaign.settings.path(campaign.settings.send.ledger)
-    if not path.exists():
+    if not ledger_exists(path):
         return campaign.audience.plan(None, options)
     with Ledger.open(path) as ledger:
         return campaign.audience.plan(ledger, options)
@@ -152,7 +154,7 @@ def _failure_reasons(campaign: Campaign, plan: Plan) -> dict[str, int]:
     """Why the recipients `--retry-failed` would cover failed, most common first."""
     failed = set(plan.keys(Action.FAILED)) if not plan.options.retry_failed else None
     path = campaign.settings.path(campaign.settings.send.ledger)
-    if not path.exists():
+    if not ledger_exists(path):
         return {}
     reasons: dict[str, int] = {}
     with Ledger.open(path) as ledger:
@@ -330,7 +332,7 @@ def _standing(campaign: Campaign, ledger: Ledger, transport: str) -> IssueStandi
                          totals.rehearsed)
 
 
-def _real_send(campaign: Campaign, options: SendOptions, as_json: bool, again: str) -> int:
+def _real_send(campaign: Campaign, options: SendOptions, as_json: bool, again: str, shard: str | None = None) -> int:
     settings = campaign.settings
     factory = make_factory(campaign)
     ledger_path = settings.path(settings.send.ledger)
@@ -339,7 +341,7 @@ def _real_send(campaign: Campaign, options: SendOptions, as_json: bool, again: s
     stop = threading.Event()
     total = len(campaign.clean.recipients)
     show_bar = not as_json and sys.stderr.isatty()
-    with send_lock(ledger_path, campaign.issue, now=utc_now()):
+    with send_lock(ledger_path, campaign.issue, now=utc_now(), shard=shard):
         transport = make_transport(settings)
         try:
             with Ledger.open(ledger_path) as ledger, _stop_on_signals(stop), \
@@ -347,7 +349,7 @@ def _real_send(campaign: Campaign, options: SendOptions, as_json: bool, again: s
                 sender = Sender(settings, factory=factory, transport=transport, ledger=ledger, suppressions=watch,
                                 options=options, stop=stop, progress=progress, today=campaign.today,
                                 merge_suppressions=lambda new: merge_suppressions(suppressions, new))  # fmt: skip
-                summary = sender.run(campaign.clean.recipients)
+                summary = sender.run(in_shard(campaign.clean.recipients, shard))
                 standing = _standing(campaign, ledger, transport.name)
         finally:
             transport.close()
@@ -483,7 +485,7 @@ def status(ctx: Context, issue: str | None, list_unknown: bool, as_json: bool) -
     path = settings.path(settings.send.ledger)
     rows: list[dict[str, object]] = []
     unknown_rows = []
-    if path.exists():
+    if ledger_exists(path):
         audience = load_audience(settings, loaded, today=ctx.today) if loaded else None
         with Ledger.open(path) as ledger:
             runs = {run["issue"]: run for run in ledger.runs(slug)}

@@ -17,7 +17,7 @@ import click
 from webzine.cli import Context, pass_context
 from webzine.errors import ListError
 from webzine.issue import load_issue
-from webzine.ledger import Ledger, State
+from webzine.ledger import Ledger, State, ledger_exists
 from webzine.settle import Settlement, evidence_lines, outbox_evidence, settle
 from webzine.terminal import printable
 
@@ -36,7 +36,7 @@ def settle_command(ctx: Context, issue: str, delivered: tuple[Path, ...], resend
     settings = ctx.settings
     slug = load_issue(issue).slug if issue.endswith(".md") or Path(issue).is_file() else issue
     path = settings.path(settings.send.ledger)
-    if not path.exists():
+    if not ledger_exists(path):
         raise ListError(f"{path}: no send ledger yet; nothing to settle.")
     seen = _reports(settings, slug)
     for log in delivered:
