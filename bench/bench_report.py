@@ -57,7 +57,7 @@ def generate(folder: Path, rows: int, months: int) -> list[str]:
         return slugs
     from webzine.bounces.events import BounceEvent, Kind
     from webzine.bounces.store import append_events
-    from webzine.ledger import Ledger
+    from webzine.ledger import Claim, Ledger, Result, State
     from webzine.replies.records import Reply
     from webzine.replies.store import save_replies
     from webzine.serve.store import Store, UnsubscribeRequest
@@ -81,22 +81,22 @@ def generate(folder: Path, rows: int, months: int) -> list[str]:
     emails = [c[0] for c in customers]
     events, unsubscribes = [], []
     with Ledger.open(folder / "state" / "ledger.sqlite3") as ledger:
-        db = ledger._db  # the bench writes a year of rows directly; the send path is bench_send's
         for month, slug in enumerate(slugs):
             day = date(int(slug[:4]), int(slug[5:7]), 1)
             (folder / "issues" / f"{slug}.md").write_text(
                 f"---\ntitle: {day.month}월 소식\nsubject: {day.month}월 소식\ndate: {day.isoformat()}\n---\n본문\n",
                 encoding="utf-8")
             run = ledger.start_run(slug, transport="smtp", allow_gaps=None, options={})
-            stamp = f"{day.isoformat()}T00:10:00.000+00:00"
-            states = rng.choices(["accepted", "failed", "deferred", "claimed"], [980, 15, 4, 1], k=rows)
-            db.execute("BEGIN")
-            db.executemany(
-                "INSERT INTO sends (issue, key, email, state, attempts, text, message_id, verp, transport, run_id, "
-                "claimed_at, updated_at) VALUES (?, ?, ?, ?, 1, ?, ?, NULL, 'smtp', ?, ?, ?)",
-                ((slug, e.lower(), e, s, "550 5.1.1 no such user" if s == "failed" else "", f"{slug}.{i}@x", run,
-                  stamp, stamp) for i, (e, s) in enumerate(zip(emails, states))))
-            db.execute("COMMIT")
+            states = rng.choices([State.ACCEPTED, State.FAILED, State.DEFERRED, State.CLAIMED], [980, 15, 4, 1], k=rows)
+            pairs = list(enumerate(zip(emails, states)))
+            for first in range(0, rows, 20_000):  # as a send writes them: claims, then outcomes
+                chunk = pairs[first : first + 20_000]
+                ledger.commit(slug, transport="smtp", run_id=run,
+                              claims=[Claim(e.lower(), e, f"{slug}.{i}@x", None) for i, (e, _) in chunk])
+                ledger.commit(slug, transport="smtp", run_id=run, outcomes=[
+                    Result(e.lower(), s, 550 if s is State.FAILED else 250, None,
+                           "550 5.1.1 no such user" if s is State.FAILED else "")
+                    for _, (e, s) in chunk if s is not State.CLAIMED])
             for index in rng.sample(range(rows), rows // 50):
                 kind = rng.choices([Kind.HARD, Kind.SOFT, Kind.DELAYED], [5, 4, 1])[0]
                 events.append(BounceEvent(kind=kind, email=emails[index], dedupe_key=f"<{slug}.{index}@mx>",
