@@ -67,9 +67,9 @@ CREATE TABLE IF NOT EXISTS deliveries (
     mid,                               -- 16-byte digest, or the Message-ID's text when not of the issue's form
     verp,                              -- 10 bytes of a base32 token, or the token's text
     code         INTEGER,
-    status       TEXT,                 -- status and text only for what was not accepted
-    text         TEXT,
-    provider_id  TEXT
+    provider_id  TEXT,
+    status       TEXT,                 -- status and text only for what was not accepted: last, as
+    text         TEXT                  -- SQLite stores nothing for a row's trailing NULLs
 );
 CREATE TABLE IF NOT EXISTS runs (
     id             INTEGER PRIMARY KEY,

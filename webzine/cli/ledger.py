@@ -14,7 +14,7 @@ import click
 from webzine.cli import Context, pass_context
 from webzine.clock import utc_now
 from webzine.errors import SendLocked
-from webzine.ledger import Ledger
+from webzine.ledger import Ledger, database_url
 from webzine.sendlock import send_lock
 
 
@@ -31,6 +31,9 @@ def compact(ctx: Context, older_than: float) -> int:
     """Fold closed issues into state archives; the live ledger keeps the open ones."""
     settings = ctx.settings
     path = settings.path(settings.send.ledger)
+    if database_url(path) is not None:
+        click.echo("ledger: a PostgreSQL ledger keeps every issue; nothing to compact")
+        return 0
     if not path.exists():
         click.echo("ledger: nothing to compact (no ledger yet)")
         return 0
