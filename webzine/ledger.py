@@ -193,6 +193,8 @@ def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
 
 
+_DELIVERY_COLUMNS = ("id, state, attempts, transport, run_id, claimed, updated, mid, verp, code, provider_id, status, "
+                     "text")
 _STATE_OF = {code: State(name) for code, name in codec.STATE_NAMES.items()}
 _SHIFT = 32  # deliveries.id = issue id << 32 | recipient id
 _CHUNK = 500  # keys per IN (…): below SQLite's limit on bound parameters
@@ -852,16 +854,16 @@ class Ledger:
             db.execute("BEGIN")
             try:
                 low, high = issue.ids()
-                db.execute("INSERT INTO archive.issues SELECT * FROM issues WHERE id = ?", (issue.id,))
-                db.execute("INSERT INTO archive.transports SELECT * FROM transports")
-                db.execute("INSERT INTO archive.counters SELECT * FROM counters")
-                db.execute(f"INSERT INTO archive.recipients SELECT * FROM recipients WHERE id IN "
-                           f"(SELECT id & {(1 << _SHIFT) - 1} FROM deliveries WHERE id BETWEEN ? AND ?) "
-                           "ORDER BY domain, local", (low, high))
-                db.execute("INSERT INTO archive.domains SELECT * FROM domains WHERE id IN "
-                           "(SELECT domain FROM archive.recipients)")
-                db.execute("INSERT INTO archive.deliveries SELECT * FROM deliveries WHERE id BETWEEN ? AND ?",
-                           (low, high))
+                copy = "INSERT INTO archive.{0} ({1}) SELECT {1} FROM main.{0}"  # by name, never by position
+                db.execute(copy.format("issues", "id, slug, epoch, mid_prefix, mid_domain") + " WHERE id = ?",
+                           (issue.id,))
+                db.execute(copy.format("transports", "id, name"))
+                db.execute(copy.format("counters", "name, value"))
+                db.execute(copy.format("recipients", "domain, local, id, email")
+                           + f" WHERE id IN (SELECT id & {(1 << _SHIFT) - 1} FROM deliveries WHERE id BETWEEN ? AND ?)"
+                           " ORDER BY domain, local", (low, high))
+                db.execute(copy.format("domains", "id, name") + " WHERE id IN (SELECT domain FROM archive.recipients)")
+                db.execute(copy.format("deliveries", _DELIVERY_COLUMNS) + " WHERE id BETWEEN ? AND ?", (low, high))
                 copied = self._activity(issue)
                 db.execute("COMMIT")
             except BaseException:
