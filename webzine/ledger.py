@@ -68,8 +68,8 @@ CREATE TABLE IF NOT EXISTS deliveries (
     verp,                              -- 10 bytes of a base32 token, or the token's text
     code         INTEGER,
     provider_id  TEXT,
-    status       TEXT,                 -- status and text only for what was not accepted: last, as
-    text         TEXT                  -- SQLite stores nothing for a row's trailing NULLs
+    status       TEXT,                 -- status and text only for what was not accepted
+    text         TEXT
 );
 CREATE TABLE IF NOT EXISTS runs (
     id             INTEGER PRIMARY KEY,
