@@ -161,6 +161,8 @@ class Postmark:
         path = urlsplit(request.path).path
         if request.command == "GET" and path.startswith("/message-streams/") and path.endswith("/suppressions/dump"):
             return self.dump()
+        if request.command == "GET" and path == "/messages/outbound":
+            return self.search(dict(parse_qsl(urlsplit(request.path).query)))
         try:
             data = json.loads(body)
         except ValueError:
@@ -190,6 +192,23 @@ class Postmark:
         provider_id = str(uuid.uuid4())
         self.state.accept(_message_id(headers.get("Message-ID")), recipients[0], provider_id, fields=data if config["record_bodies"] else None)
         return {"To": data["To"], "SubmittedAt": time.strftime("%Y-%m-%dT%H:%M:%S.0000000Z", time.gmtime()), "MessageID": provider_id, "ErrorCode": 0, "Message": "OK"}
+
+    def search(self, query: dict[str, str]) -> Answer:
+        """Outbound message search (https://postmarkapp.com/developer/api/messages-api): the
+        accepted messages to `recipient`, newest first, in the documented summary shape."""
+        if "count" not in query or "offset" not in query:
+            return _json(422, {"ErrorCode": 300, "Message": "The 'count' and 'offset' parameters are required."})
+        with self.state.lock:
+            found = [m for m in reversed(self.state.messages)
+                     if m["recipient"] == query.get("recipient", m["recipient"]).lower() and m.get("fields")]
+        page = found[int(query["offset"]) : int(query["offset"]) + int(query["count"])]
+        summaries = [{"MessageID": m["provider_id"], "MessageStream": m["fields"].get("MessageStream"),
+                      "To": [{"Email": m["recipient"], "Name": None}], "Recipients": [m["recipient"]],
+                      "Subject": m["fields"].get("Subject"), "From": m["fields"].get("From"), "Status": "Sent",
+                      "Tag": "", "ReceivedAt": "2026-12-01T09:00:00-05:00", "Attachments": [],
+                      "TrackOpens": False, "TrackLinks": "None", "Sandboxed": False,
+                      "Metadata": m["fields"].get("Metadata") or {}} for m in page]
+        return _json(200, {"TotalCount": len(found), "Messages": summaries})
 
     def dump(self) -> Answer:
         reasons = {"hard_bounce": "HardBounce", "complaint": "SpamComplaint", "manual": "ManualSuppression"}
@@ -300,6 +319,8 @@ class Mailgun:
             return _json(404, {"message": f"Domain not found: {parts[1]}"})
         if request.command == "GET" and parts[2] in self.KINDS:
             return self.suppressions(request, parts[2], dict(parse_qsl(url.query)))
+        if request.command == "GET" and parts[2] == "events":
+            return self.events(dict(parse_qsl(url.query)))
         if parts[2] != "messages.mime":
             return _json(404, {"message": "Not Found"})
         fields = self.form(request.headers.get("Content-Type", ""), body)
@@ -314,6 +335,19 @@ class Mailgun:
         options = {name: value.decode() for name, value in fields.items() if name[:2] in ("o:", "v:")}
         self.state.accept(_message_id(mime["Message-ID"]), recipient, message_id, options=options, raw=fields["message"].decode("ascii", "replace") if self.state.config["record_bodies"] else None)
         return _json(200, {"id": f"<{message_id}>", "message": "Queued. Thank you."})
+
+    def events(self, query: dict[str, str]) -> Answer:
+        """The events API (https://documentation.mailgun.com/docs/mailgun/api-reference/send/mailgun/events):
+        an `accepted` event per message taken, filtered by `message-id` and `recipient`."""
+        with self.state.lock:
+            taken = [m for m in self.state.messages
+                     if m["provider_id"] == query.get("message-id", m["provider_id"])
+                     and m["recipient"] == query.get("recipient", m["recipient"]).lower()]
+        items = [{"event": "accepted", "id": f"ev-{index}", "timestamp": 1764547200.0 + index, "recipient": m["recipient"],
+                  "log-level": "info", "message": {"headers": {"message-id": m["provider_id"]}},
+                  "user-variables": {k[2:]: v for k, v in (m.get("options") or {}).items() if k.startswith("v:")}}
+                 for index, m in enumerate(taken)]
+        return _json(200, {"items": items, "paging": {"next": "", "previous": "", "first": "", "last": ""}})
 
     @staticmethod
     def form(content_type: str, body: bytes) -> dict[str, bytes]:

@@ -16,14 +16,18 @@ One reader per provider, each a generator over that provider's pages:
 | ses      | /v2/email/suppression/addresses (account-level list)               | `NextToken` pages |
 
 SendGrid "blocks" are temporary refusals by the receiving server and are not pulled.
+
+`provider_evidence` asks the provider's own record whether it took a message whose outcome we
+never heard (`webzine settle --ask-provider`): Postmark's outbound message search (by recipient,
+matched on our Message-ID in `Metadata`), Mailgun's events API (by Message-ID and recipient).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import date, datetime, timezone
 from email.utils import parsedate_to_datetime
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 
@@ -43,12 +47,12 @@ def fetch(transport: ApiTransport, build: Callable[[], httpx.Request]) -> Any:
     """One GET, its JSON body; anything else is an error that names the provider's answer."""
     result = transport.exchange(build)
     if isinstance(result, Delivery):
-        raise TransportError(f"{result.text}; re-run the pull later.")
+        raise TransportError(f"{result.text}; re-run the command later.")
     shared = transport.common(result)  # 401/403/404 raise SenderProblem here
     if shared is not None or not result.is_success:
         raise TransportError(
             f"{transport.name} answered HTTP {result.status_code} at {result.request.url}: {excerpt(result)}; "
-            "re-run the pull later."
+            "re-run the command later."
         )
     return json_body(result)
 
@@ -183,3 +187,49 @@ READERS: dict[str, Callable[[Any], Iterator[Suppression]]] = {
 def provider_suppressions(transport: ApiTransport) -> Iterator[Suppression]:
     """The provider's suppression list, as `Suppression` records with evidence."""
     return READERS[transport.name](transport)
+
+
+# --- the provider's own record of one message (for `webzine settle`) -------------------------
+
+POSTMARK_SEARCH_PAGE = 50  # a recipient's messages, newest first: this issue's is among the latest
+
+
+def postmark_record(transport: PostmarkTransport, message_id: str, recipient: str) -> str | None:
+    params = {"recipient": recipient, "count": str(POSTMARK_SEARCH_PAGE), "offset": "0"}
+    body = fetch(transport, lambda: transport.get_request("/messages/outbound", params))
+    for item in (body or {}).get("Messages") or []:
+        if (item.get("Metadata") or {}).get("webzine-message-id") == message_id:
+            return f"Postmark's message search ({item.get('Status', 'found')}, MessageID {item.get('MessageID')})"
+    return None
+
+
+def mailgun_record(transport: MailgunTransport, message_id: str, recipient: str) -> str | None:
+    params = {"message-id": message_id, "recipient": recipient}
+    body = fetch(transport, lambda: transport.get_request(f"{transport.domain_path}/events", params))
+    for item in (body or {}).get("items") or []:
+        if str(item.get("recipient", "")).lower() == recipient.lower():
+            return f"Mailgun's events API ({item.get('event')} event {item.get('id')})"
+    return None
+
+
+RECORDS: dict[str, Callable[[Any, str, str], str | None]] = {"postmark": postmark_record, "mailgun": mailgun_record}
+
+
+class SentRow(Protocol):
+    email: str
+    message_id: str
+    transport: str
+
+
+def provider_evidence(transport: ApiTransport, rows: Iterable[SentRow]) -> dict[str, str]:
+    """Message-ID (lowercased) → the provider record showing it took the message, for the rows
+    this transport sent; the mapping `webzine.settle.settle` reads as `seen`."""
+    record = RECORDS.get(transport.name)
+    found: dict[str, str] = {}
+    for row in rows:
+        if record is None or row.transport != transport.name or not row.message_id:
+            continue
+        proof = record(transport, row.message_id, row.email)
+        if proof:
+            found[row.message_id.lower()] = proof
+    return found

@@ -2,7 +2,8 @@
 
 Without options it uses what the project already holds (imported provider and bounce events, the
 outbox); `--delivered FILE` adds the mail server's log (any line naming an unknown recipient's
-address or Message-ID marks it delivered); `--resend` marks the rest to be sent again by the next
+address or Message-ID marks it delivered); `--ask-provider` asks the email API's own record
+(Postmark's message search, Mailgun's events API) for each message sent through it; `--resend` marks the rest to be sent again by the next
 `webzine send`. A dry run unless `--yes`. Exit codes: 0 nothing left unknown, 1 some still unknown,
 2 bad input.
 """
@@ -26,15 +27,19 @@ from webzine.terminal import printable
 @click.argument("issue")
 @click.option("--delivered", "delivered", type=click.Path(path_type=Path, dir_okay=False), multiple=True,
               metavar="FILE", help="A mail-server log or list: lines naming an address or Message-ID were delivered.")
+@click.option("--ask-provider", is_flag=True,
+              help="Ask the email API ([send] transport postmark or mailgun) whether it took each unknown message.")
 @click.option("--resend", is_flag=True, help="Mark every recipient still unknown to be sent again by the next send.")
 @click.option("--yes", is_flag=True, help="Record the decisions. Without it, show them.")
 @click.option("--json", "as_json", is_flag=True, help="Print the decisions as JSON.")
 @pass_context
-def settle_command(ctx: Context, issue: str, delivered: tuple[Path, ...], resend: bool, yes: bool,
-                   as_json: bool) -> int:
+def settle_command(ctx: Context, issue: str, delivered: tuple[Path, ...], ask_provider: bool, resend: bool,
+                   yes: bool, as_json: bool) -> int:
     """Settle ISSUE's unknown recipients (an issue file or its slug) from evidence, recorded in the ledger."""
     settings = ctx.settings
     slug = load_issue(issue).slug if issue.endswith(".md") or Path(issue).is_file() else issue
+    if ask_provider:
+        _check_provider(settings.send.transport)
     path = settings.path(settings.send.ledger)
     if not ledger_exists(path):
         raise ListError(f"{path}: no send ledger yet; nothing to settle.")
@@ -47,6 +52,8 @@ def settle_command(ctx: Context, issue: str, delivered: tuple[Path, ...], resend
             raise ListError(f"{log}: cannot be read ({exc.strerror}); give the mail server's log file.") from None
     with Ledger.open(path) as ledger:
         unknown = ledger.rows(slug, State.CLAIMED)
+        if ask_provider:
+            seen.update(_provider_records(settings, unknown))
         rehearsed = outbox_evidence(settings.path(settings.send.outbox)) if any(r.rehearsal for r in unknown) else {}
         decisions = settle(unknown, seen=seen, resend=resend, rehearsed=rehearsed)
         if yes and decisions:
@@ -68,6 +75,27 @@ def _reports(settings, slug: str) -> dict[str, str]:  # type: ignore[no-untyped-
         if event.issue == slug:
             seen.setdefault(event.key, f"a {event.kind} report from {event.source} (the message was taken)")
     return seen
+
+
+def _check_provider(name: str) -> None:
+    from webzine.errors import ConfigError
+    from webzine.providers import RECORDS
+
+    if name not in RECORDS:
+        raise ConfigError(f"--ask-provider reads Postmark's or Mailgun's record of a message; [send] transport is "
+                          f"{name}. Use --delivered FILE with the mail server's log instead.")
+
+
+def _provider_records(settings, rows: list) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    """Message-ID → the provider's record of taking it, for rows sent through [send] transport."""
+    from webzine.providers import provider_evidence
+    from webzine.transports import transport_class
+
+    transport = transport_class(settings.send.transport).from_settings(settings)
+    try:
+        return provider_evidence(transport, rows)
+    finally:
+        transport.close()
 
 
 def _show(slug: str, decisions: list[Settlement], left: int, recorded: bool, as_json: bool) -> None:
