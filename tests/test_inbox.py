@@ -204,3 +204,21 @@ def test_lists_indent_with_margin_which_outlook_for_windows_draws(tmp_path: Path
         style = listing.get("style", "").replace(" ", "")
         assert not re.search(r"padding(?:-left)?:(?!0(?:px)?(?:;|$))", style), style
         assert re.search(r"margin:0 0 16px 24px|margin-left:24px", listing.get("style", "")), style
+
+
+# --- the client-compatibility report from caniemail's data -----------------------------------------
+
+
+def test_the_build_report_lists_features_major_clients_lack(tmp_path: Path) -> None:
+    report = build(write_project(tmp_path / "p")).report
+    support = {note.feature: note.clients for note in report.compatibility}
+    assert support["css-at-media-prefers-color-scheme"]["Gmail (web)"] == "no"
+    assert support["css-padding"]["Outlook for Windows"].startswith("partial: Partial. Only supported on table cells")
+    assert "css-border-radius" in support and "Apple Mail (iOS)" not in support["css-border-radius"]
+
+
+def test_a_page_without_style_or_padding_has_no_such_notes() -> None:
+    from webzine.lint import compatibility
+
+    page = lxml.html.document_fromstring('<html><body><table><tr><td style="padding:8px">글</td></tr></table></body></html>')
+    assert {note.feature for note in compatibility(page)} == set()

@@ -34,6 +34,7 @@ from typing import Literal
 import lxml.html
 from pydantic import BaseModel, ConfigDict
 
+from webzine.compat_data import FEATURES as CANIEMAIL
 from webzine.config import Publication
 from webzine.issue import Issue
 from webzine.mime import base64_lines
@@ -66,10 +67,22 @@ class Finding(BaseModel):
     line: int | None = None  # the issue file's line, where the problem can be traced back
 
 
+class ClientSupport(BaseModel):
+    """One feature the email uses and the major clients that lack it or support it partly
+    (caniemail.com data, webzine/compat_data.py): "no", or "partial" with caniemail's note."""
+
+    model_config = ConfigDict(frozen=True)
+
+    feature: str
+    title: str
+    clients: dict[str, str]
+
+
 class LintReport(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     findings: tuple[Finding, ...] = ()
+    compatibility: tuple[ClientSupport, ...] = ()
     html_bytes: int = 0
     html_encoded_bytes: int = 0  # the HTML part as sent: base64 in CRLF-ended 76-character lines
     text_bytes: int = 0
@@ -117,8 +130,50 @@ def lint(
                                         "set [unsubscribe] base_url (e.g. https://news.example.co.kr/u), "
                                         "or turn feedback off with [feedback] enabled = false"))  # fmt: skip
     return LintReport(
-        findings=tuple(findings), html_bytes=html_bytes, html_encoded_bytes=encoded_bytes, text_bytes=len(text.encode("utf-8")), style_bytes=style_bytes
+        findings=tuple(findings), compatibility=compatibility(document), html_bytes=html_bytes, html_encoded_bytes=encoded_bytes, text_bytes=len(text.encode("utf-8")), style_bytes=style_bytes
     )
+
+
+_PADDED_CELLS = ("td", "th")
+_SUPPORT_WORDS = {"n": "no", "a": "partial", "u": "unknown"}
+
+
+def _features_used(document: lxml.html.HtmlElement) -> set[str]:
+    """caniemail feature names the document uses, from its <style> text and style attributes."""
+    sheet = " ".join(s.text or "" for s in document.iter("style"))
+    inline = [(e.tag, e.get("style", "")) for e in document.iter() if isinstance(e.tag, str) and e.get("style")]
+    used = {"html-style"} if document.find(".//style") is not None else set()
+    used |= {name for name, found in (("css-at-media", "@media" in sheet),
+                                      ("css-at-media-prefers-color-scheme", "prefers-color-scheme" in sheet),
+                                      ("css-selector-attribute", re.search(r"\[[a-z-]+", sheet) is not None)) if found}
+    for feature, pattern in (("css-border-radius", r"border-radius\s*:"), ("css-display", r"(?<![-\w])display\s*:"),
+                             ("css-max-width", r"max-width\s*:"), ("css-margin", r"(?<![-\w])margin(?:-\w+)?\s*:"),
+                             ("css-background-color", r"background-color\s*:")):
+        if any(re.search(pattern, style) for _, style in inline):
+            used.add(feature)
+    padding = re.compile(r"(?<![-\w])padding(?:-\w+)?\s*:\s*(?!0(?:px)?\s*(?:;|$))")
+    if any(tag not in _PADDED_CELLS and padding.search(style) for tag, style in inline):
+        used.add("css-padding")
+    return used
+
+
+def compatibility(document: lxml.html.HtmlElement) -> tuple[ClientSupport, ...]:
+    """Features the email uses that a major client lacks or supports partly, per caniemail."""
+    used = _features_used(document)
+    notes = []
+    for feature, data in CANIEMAIL.items():
+        lacking = {client: _support_text(value, data["notes"]) for client, value in data["support"].items()
+                   if not value.startswith("y")}
+        if feature in used and lacking:
+            notes.append(ClientSupport(feature=feature, title=data["title"], clients=lacking))
+    return tuple(notes)
+
+
+def _support_text(value: str, notes: dict[str, str]) -> str:
+    """caniemail's "a #1 #2" as "partial: <note 1> <note 2>"."""
+    level, *numbers = value.split()
+    text = " ".join(notes[n.lstrip("#")] for n in numbers if n.lstrip("#") in notes)
+    return f"{_SUPPORT_WORDS[level]}: {text}" if text else _SUPPORT_WORDS[level]
 
 
 def encoded_size(data: bytes) -> int:
