@@ -222,3 +222,12 @@ def test_a_page_without_style_or_padding_has_no_such_notes() -> None:
 
     page = lxml.html.document_fromstring('<html><body><table><tr><td style="padding:8px">글</td></tr></table></body></html>')
     assert {note.feature for note in compatibility(page)} == set()
+
+
+def test_the_web_page_styles_the_button_and_the_quote_it_shares_with_the_email(tmp_path: Path) -> None:
+    body = "> 인용\n\n[둘러보기](https://shop.example.co.kr/){: .button }\n"
+    web = build(write_project(tmp_path / "p", issue=issue_with(body))).web_html
+    sheet = " ".join(re.findall(r"<style[^>]*>(.*?)</style>", web, re.DOTALL))
+    assert 'class="button-table"' in web and 'class="quote"' in web
+    for name in ("button-table", "button-cell", "button", "quote"):
+        assert f".{name} " in sheet, f"the web page has no rule for .{name}"
