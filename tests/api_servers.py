@@ -443,9 +443,12 @@ class Ses:
             return self.error(400, "SendingPausedException", "Sending is paused for this account.")
         if not recipients or any(r.lower() in self.state.config["reject"] for r in recipients):
             return self.error(400, "MessageRejected", "Illegal address")
+        tags = {tag.get("Name"): tag.get("Value") for tag in data.get("EmailTags") or []}
+        if any(not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", str(part)) for pair in tags.items() for part in pair):
+            return self.error(400, "BadRequestException", "Tag names and values may contain only ASCII letters, numbers, underscores and dashes.")
         mime = _head(raw)
         provider_id = f"0100{secrets.token_hex(8)}-{uuid.uuid4()}-000000"
-        self.state.accept(_message_id(mime["Message-ID"]), recipients[0], provider_id, raw=raw.decode("ascii", "replace") if self.state.config["record_bodies"] else None, configuration_set=data.get("ConfigurationSetName"))
+        self.state.accept(_message_id(mime["Message-ID"]), recipients[0], provider_id, raw=raw.decode("ascii", "replace") if self.state.config["record_bodies"] else None, configuration_set=data.get("ConfigurationSetName"), tags=tags)
         return _json(200, {"MessageId": provider_id})
 
     def suppressions(self, query: dict[str, str]) -> Answer:

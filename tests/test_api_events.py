@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from api_samples import messages
-from api_servers import ApiServer
+from api_servers import DEFAULTS, ApiServer
 from bouncekit import TODAY
 from webzine.bounces.events import Kind
 from webzine.bounces.importer import run_import
@@ -27,11 +27,13 @@ from webzine.bounces.providers import (
 from webzine.bounces.sources import FileSource
 from webzine.ledger import Claim, Ledger, Result, State
 from webzine.message import message_id
-from webzine.transports.base import OutgoingMessage
+from webzine.transports.base import OutgoingMessage, Outcome
 from webzine.transports.http import build_client
 from webzine.transports.mailgun import MailgunTransport
 from webzine.transports.postmark import PostmarkTransport
 from webzine.transports.sendgrid import SendGridTransport
+from webzine.transports.ses import SesTransport
+from webzine.transports.sigv4 import Credentials
 from webzine.transports.tags import issue_of
 
 FIXTURES = Path(__file__).parent / "fixtures" / "providers"
@@ -129,6 +131,22 @@ def test_postmark_metadata_names_the_issue() -> None:
     transport = PostmarkTransport(build_client("http://127.0.0.1:9", timeout=1, connections=1), token="t")
     assert transport.payload(message)["Metadata"] == {"webzine-message-id": message.message_id,
                                                       "webzine_issue": ISSUE}
+
+
+def test_ses_tags_each_message_with_its_issue_where_ses_allows_the_characters() -> None:
+    """SES message tags take only ASCII letters, digits, `_` and `-`: our Message-ID never fits,
+    a slug like 2026-12-year-end does; SES events carry the tags in `mail.tags`."""
+    server = ApiServer("ses")
+    try:
+        server.configure()
+        ses = SesTransport(build_client(server.url, timeout=5, connections=1),
+                           credentials=Credentials(DEFAULTS["access_key"], DEFAULTS["secret_key"]),
+                           region=DEFAULTS["region"])
+        assert ses.send(ours()).outcome is Outcome.ACCEPTED
+        assert ses.send(ours(1, issue="2026.12")).outcome is Outcome.ACCEPTED
+        assert [m["tags"] for m in server.messages()] == [{"webzine_issue": ISSUE}, {}]
+    finally:
+        server.stop()
 
 
 # --- tracking off per message -------------------------------------------------------------------

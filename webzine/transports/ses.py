@@ -39,6 +39,7 @@ from webzine.transports.http import (
     wait_hint,
 )
 from webzine.transports.sigv4 import Credentials, query_string, sign
+from webzine.transports.tags import ses_tags
 
 SERVICE = "ses"
 STOP_TYPES = {
@@ -116,6 +117,9 @@ class SesTransport(ApiTransport):
             "Content": {"Raw": {"Data": base64.b64encode(message.data).decode("ascii")}},
             "Destination": {"ToAddresses": [message.rcpt_to]},
         }
+        tags = ses_tags(message)
+        if tags:
+            body["EmailTags"] = tags  # echoed in events as mail.tags: they name the issue
         if self.configuration_set:
             body["ConfigurationSetName"] = self.configuration_set
         content = json.dumps(body, separators=(",", ":")).encode("ascii")
