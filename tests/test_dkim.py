@@ -12,9 +12,13 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 import sendkit
+from api_servers import ApiServer
 from webzine.dkim import DkimSigner, relaxed_body, relaxed_header, signer_from_settings
 from webzine.errors import ConfigError
 from webzine.message import DKIM_HEADERS, MessageFactory
+from webzine.transports.base import OutgoingMessage
+from webzine.transports.http import build_client
+from webzine.transports.mailgun import MailgunTransport
 
 
 @pytest.fixture(scope="module")
@@ -157,3 +161,30 @@ def test_other_transports_still_sign_message_id_and_date(monkeypatch, keypair) -
     data = _signed_for(monkeypatch, pem, "mailgun")
     assert dkimpy.verify(data, dnsfunc=dns_for(record))
     assert not dkimpy.verify(_as_ses_sends_it(data), dnsfunc=dns_for(record))
+
+
+def test_a_message_sent_through_mailgun_still_verifies_as_it_arrives(monkeypatch, keypair) -> None:
+    """messages.mime takes our bytes as written and tracking is off per message (no link
+    rewriting in the body); Mailgun only adds headers above ours: its Received, its own
+    DKIM-Signature and Return-Path. Our signature must verify on what the stand-in received."""
+    pem, record = keypair
+    data = _signed_for(monkeypatch, pem, "mailgun")
+    server = ApiServer("mailgun")
+    try:
+        server.configure()
+        message = OutgoingMessage(key="kim@example.com", mail_from="bounces@example.co.kr", rcpt_to="kim@example.com",
+                                  data=data, message_id="dkim-test@example.co.kr")
+        mailgun = MailgunTransport(build_client(server.url, timeout=5, connections=1), api_key="test-token",
+                                   domain="mg.example.co.kr")
+        mailgun.send(message)
+        [accepted] = server.messages()
+    finally:
+        server.stop()
+    added = (b"Return-Path: <bounce+1a2b3c@mg.example.co.kr>\r\n"
+             b"DKIM-Signature: a=rsa-sha256; v=1; c=relaxed/relaxed; d=mg.example.co.kr; q=dns/txt; s=mx; t=1764547200;"
+             b" h=From: To: Subject; bh=AAAA; b=AAAA\r\n"
+             b"Received: by mailgun.net with HTTP; Tue, 01 Dec 2026 00:00:00 +0000\r\n"
+             b"X-Mailgun-Sending-Ip: 198.51.100.7\r\nX-Mailgun-Sid: WyJhYmMiXQ==\r\n")
+    arrived = added + accepted["raw"].encode("ascii")
+    ours = dkimpy.DKIM(arrived)
+    assert ours.verify(idx=1, dnsfunc=dns_for(record))  # idx 0 is Mailgun's own signature
