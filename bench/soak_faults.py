@@ -127,6 +127,13 @@ def run_until_killed(project: Path, server: FaultServer, target: int) -> int | N
     return process.returncode
 
 
+def settle_from_log(project: Path, log: Path) -> None:
+    """What an operator does after the kills: settle the unknowns from the mail server's own record
+    (the fault server's log of accepted messages), and decide to resend the rest."""
+    subprocess.run([str(WEBZINE), "settle", SLUG, "--delivered", str(log), "--resend", "--yes"], cwd=project,
+                   env=environment(), capture_output=True, text=True, timeout=RUN_TIMEOUT, check=False)
+
+
 def run_to_end(project: Path, *extra: str) -> int:
     process = send(project, *extra)
     try:
@@ -165,6 +172,10 @@ def run_trial(number: int, rows: list[list[str]], args: argparse.Namespace, rng:
                 trial.runs += 1
                 if status(project)["pending"] == 0:
                     break
+            if args.settle:
+                settle_from_log(project, record)
+                trial.exit_codes.append(run_to_end(project))
+                trial.runs += 1
         trial.faults = sum(server.fired.values())
         measure(trial, project, listed, server.accepted(), status(project))
     trial.seconds = time.monotonic() - started
@@ -225,6 +236,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="probability of a fault at each RCPT and after each DATA")
     parser.add_argument("--max-runs", type=int, default=8, help="resumes after the last kill, at most")
     parser.add_argument("--seed", type=int, default=2026)
+    parser.add_argument("--settle", action="store_true",
+                        help="after the resumes, settle the unknowns from the server's log (webzine settle "
+                             "--delivered LOG --resend) and send once more")
     parser.add_argument("--resend-unknown", action="store_true",
                         help="resume after the last kill with --resend-unknown (shows what that duplicates)")
     parser.add_argument("--quick", action="store_true", help="2 trials × 3 kills, 2,000 recipients")
