@@ -67,6 +67,8 @@ def test_no_key_customers_is_a_choice_printed_in_every_summary(project: Path, dk
     done = run(project, "send", ISSUE, "--yes", dkim=dkim_key)
     assert done.returncode == 0, done.stderr
     assert 'no key-customer audit: webzine.toml [lists] says key_customers = ""' in done.stdout
+    audit = run(project, "audit", ISSUE)
+    assert audit.returncode == 0 and audit.stdout.startswith("Nothing to audit: no key-customer audit")
 
 
 def test_a_list_naming_managers_needs_the_managers_file(project: Path, dkim_key: str) -> None:

@@ -55,6 +55,11 @@ def audit(ctx: Context, issue: Path | None, subscribers: Path | None, key_custom
             raise click.UsageError(f"{issue} says advertising: {str(loaded.advertising).lower()}; "
                                    "drop --advertising/--informational or the ISSUE.")
         advertising = loaded.advertising
+    if key_customers is None and settings is not None and not settings.lists.key_customers.strip():
+        from webzine.campaign import KeyCustomers
+
+        click.echo(f"Nothing to audit: {KeyCustomers('').note}.")
+        return 0
     report = run_audit(settings, advertising=True if advertising is None else advertising, issue=name,
                        today=ctx.today, suppressed=_suppressed(settings, suppressions),
                        subscribers=subscribers, key_customers=key_customers)
