@@ -254,3 +254,23 @@ def test_not_spam_feedback_is_not_a_complaint() -> None:
             "complaint": {"feedbackId": "fb-1", "complaintFeedbackType": "not-spam", "timestamp": "2026-12-02T00:00:00Z",
                           "complainedRecipients": [{"emailAddress": "kim@example.com"}]}}
     assert [e.kind for e in parse_ses_events(note) if e.kind is Kind.COMPLAINT] == []
+
+
+@pytest.mark.parametrize(
+    ("changes", "kind", "reason"),
+    [({}, Kind.HARD, "provider_hard_bounce"),
+     ({"RecordType": "SpamComplaint", "Type": "SpamComplaint", "TypeCode": 512, "Name": "Spam complaint",
+       "Description": "The subscriber explicitly marked this message as spam.",
+       "Details": "Test spam complaint details"}, Kind.COMPLAINT, "SpamComplaint")],
+)
+def test_postmarks_documented_bounce_and_complaint(changes: dict, kind: Kind, reason: str) -> None:
+    """Postmark's example says only "Test bounce details": its HardBounce verdict stands."""
+    [event] = parse_postmark_events(dict(fixture("postmark-bounce.json"), **changes))
+    assert (event.kind, event.reason, event.email) == (kind, reason, "john@example.com")
+
+
+def test_ses_documented_bounce_complaint_and_delivery() -> None:
+    events = parse_ses_events(sample("ses-notifications.json"))
+    assert [(e.kind, e.reason, e.email) for e in events] == [
+        (Kind.HARD, "user_unknown", "jane@example.com"), (Kind.COMPLAINT, "abuse", "richard@example.com"),
+        (Kind.DELIVERED, "delivered", "jane@example.com")]
