@@ -181,6 +181,8 @@ class Postmark:
         recipients = [addr for _, addr in getaddresses([str(data.get("To", ""))]) if addr]
         if not data.get("From") or not recipients or not (data.get("TextBody") or data.get("HtmlBody")):
             return {"ErrorCode": 300, "Message": "Invalid email request: From, To and a TextBody or HtmlBody are required."}
+        if data.get("TrackLinks", "None") not in ("None", "HtmlAndText", "HtmlOnly", "TextOnly") or not isinstance(data.get("TrackOpens", False), bool):
+            return {"ErrorCode": 300, "Message": "Invalid email request: TrackLinks must be None, HtmlAndText, HtmlOnly or TextOnly; TrackOpens a boolean."}
         if data.get("MessageStream", "outbound") not in config["streams"]:
             return {"ErrorCode": 1235, "Message": f"The message stream '{data.get('MessageStream')}' was not found."}
         inactive = [r for r in recipients if r.lower() in config["inactive"]]
