@@ -83,10 +83,6 @@ class Plan:
         return [recipient.key for recipient, chosen in self.actions if chosen is action]
 
     @property
-    def to_send(self) -> int:
-        return self.counts[Action.SEND]
-
-    @property
     def complete(self) -> bool:
         """Nothing left for a re-run: every recipient has a final outcome."""
         counts = self.counts
