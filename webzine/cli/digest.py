@@ -17,7 +17,7 @@ from pathlib import Path
 import click
 
 from webzine.cli import Context, pass_context
-from webzine.cli.due import TODAY_OPTION, parse_today
+from webzine.cli.due import TODAY_OPTION
 from webzine.cli.send import _print_summary, _stop_on_signals
 from webzine.campaign import make_transport, with_overrides
 from webzine.config import Settings
@@ -47,9 +47,9 @@ class _Prepared:
     rendered: dict[str, RenderedDigest]
 
 
-def _prepare(settings: Settings, issue_arg: str, today: str | None) -> _Prepared:
+def _prepare(settings: Settings, issue_arg: str, today: date) -> _Prepared:
     """Every source read once, then the pure steps: outcomes, digests, their HTML and text."""
-    loaded = load_issue_sources(settings, issue_arg, parse_today(today))
+    loaded = load_issue_sources(settings, issue_arg, today)
     digests = build_digests(customer_outcomes(loaded.people, loaded.facts), loaded.managers, loaded.facts)
     templates = settings.path(settings.build.templates)
     rendered = {}
@@ -73,13 +73,14 @@ def send(ctx: Context, issue: str | None, due_now: bool, today: str | None, yes:
     """Mail each account manager their digest of ISSUE (an issues/*.md file or its slug).
 
     Digests already accepted are never sent again, so `--due` can run every day."""
+    ctx.pin_today(today)
     settings = with_overrides(ctx.settings, transport=transport_name)
     if due_now == bool(issue):
         raise click.UsageError("give either ISSUE or --due.")
-    slugs = [issue] if issue else _due(settings, parse_today(today))
+    slugs = [issue] if issue else _due(settings, ctx.today)
     if not slugs:
         click.echo("No digest is due.")
-    codes = [_send_one(settings, slug, today, yes, resend_unknown) for slug in slugs]
+    codes = [_send_one(settings, slug, ctx.today, yes, resend_unknown) for slug in slugs]
     return max(codes, default=0)
 
 
@@ -92,7 +93,7 @@ def _due(settings: Settings, today: date) -> list[str]:
     return [i.slug for i in issues if i.slug in sent and today - DUE_WINDOW <= i.date <= today - wait]
 
 
-def _send_one(settings: Settings, issue: str, today: str | None, yes: bool, resend_unknown: bool) -> int:
+def _send_one(settings: Settings, issue: str, today: date, yes: bool, resend_unknown: bool) -> int:
     prepared = _prepare(settings, issue, today)
     recipients = digest_recipients(prepared.rendered)
     key = digest_issue(prepared.slug)
@@ -119,7 +120,7 @@ def _send_one(settings: Settings, issue: str, today: str | None, yes: bool, rese
     stop = threading.Event()
     try:
         with Ledger.open(settings.path(settings.send.ledger)) as ledger, _stop_on_signals(stop):
-            sender = Sender(settings, today=parse_today(today), factory=factory, transport=transport, ledger=ledger,  # type: ignore[arg-type]
+            sender = Sender(settings, today=today, factory=factory, transport=transport, ledger=ledger,  # type: ignore[arg-type]
                             suppressions=nobody, options=SendOptions(resend_unknown=resend_unknown), stop=stop)
             summary = sender.run(recipients)
     finally:
@@ -143,8 +144,9 @@ def _print_without_address(prepared: _Prepared) -> None:
 @pass_context
 def write(ctx: Context, issue: str, today: str | None) -> int:
     """Write the digests of ISSUE as HTML and CSV files into [digest] output/<slug>/."""
+    ctx.pin_today(today)
     settings = ctx.settings
-    prepared = _prepare(settings, issue, today)
+    prepared = _prepare(settings, issue, ctx.today)
     folder = write_digests(settings.path(settings.digest.output) / prepared.slug, prepared)
     click.echo(f"Digests of {prepared.slug}: {folder}/ ({len(prepared.digests)} managers; all.csv has every customer)")
     return 0

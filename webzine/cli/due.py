@@ -7,13 +7,11 @@ nothing is due it says so on stderr and prints nothing on stdout.
 from __future__ import annotations
 
 import os
-from datetime import date
 from pathlib import Path
 
 import click
 
 from webzine.cli import Context, pass_context
-from webzine.clock import resolve_today
 from webzine.due import due_issue
 
 TODAY_OPTION = click.option(
@@ -21,12 +19,6 @@ TODAY_OPTION = click.option(
     metavar="YYYY-MM-DD",
     help="Pretend today is this date (Asia/Seoul), e.g. to finish last month's send.",
 )
-
-
-def parse_today(value: str | None) -> date:
-    """A command's own `--today`, else `WEBZINE_TODAY`, else today in Korea: the one clock's rule
-    (`ctx.pin_today` + `ctx.today` also honour the global `--today`)."""
-    return resolve_today(value, os.environ)
 
 
 def shown(path: Path) -> str:

@@ -9,12 +9,13 @@ month, by mailbox provider, by account manager and by customer segment, with SVG
 from __future__ import annotations
 
 import json
+from datetime import date
 from pathlib import Path
 
 import click
 
 from webzine.cli import Context, pass_context
-from webzine.cli.due import TODAY_OPTION, parse_today
+from webzine.cli.due import TODAY_OPTION
 from webzine.config import Settings
 from webzine.files import atomic_writer
 from webzine.issue import load_issue
@@ -34,14 +35,15 @@ HISTORY_FOLDER = "history"
 @pass_context
 def report(ctx: Context, issue: str | None, history_only: bool, as_json: bool, today: str | None) -> int:
     """Write the report of ISSUE (or, with --history, of every issue) as HTML with charts."""
+    ctx.pin_today(today)
     settings = ctx.settings
     if history_only == bool(issue):
         raise click.UsageError("give either ISSUE or --history.")
     if history_only:
-        built, path = _history(settings)
+        built, path = _history(settings, ctx.today)
     else:
         assert issue is not None
-        built, path = _issue_report(settings, issue, today)
+        built, path = _issue_report(settings, issue, ctx.today)
     page = render_report(built, publication=settings.publication.name, templates=settings.path(settings.build.templates),
                          history_only=history_only)
     with atomic_writer(path) as handle:
@@ -55,8 +57,8 @@ def report(ctx: Context, issue: str | None, history_only: bool, as_json: bool, t
     return 0
 
 
-def _issue_report(settings: Settings, issue: str, today: str | None) -> tuple[IssueReport, Path]:
-    loaded = load_issue_sources(settings, issue, parse_today(today))
+def _issue_report(settings: Settings, issue: str, today: date) -> tuple[IssueReport, Path]:
+    loaded = load_issue_sources(settings, issue, today)
     history = _summaries(settings, [k for k, p in loaded.people.items() if p.key_customer], loaded.events)
     counts = tally_outcomes(customer_outcomes(loaded.people, loaded.facts))
     built = build_report(counts, loaded.managers, slug=loaded.issue.slug, title=loaded.issue.title,
@@ -64,10 +66,10 @@ def _issue_report(settings: Settings, issue: str, today: str | None) -> tuple[Is
     return built, settings.path(settings.build.output) / loaded.issue.slug / "report.html"
 
 
-def _history(settings: Settings) -> tuple[IssueReport, Path]:
+def _history(settings: Settings, today: date) -> tuple[IssueReport, Path]:
     from webzine.managers.load import load_people
 
-    people, _ = load_people(settings, parse_today(None))
+    people, _ = load_people(settings, today)
     history = _summaries(settings, [k for k, p in people.items() if p.key_customer])
     if not history:
         raise click.UsageError("no issue has been sent yet (the ledger has no rows); nothing to report.")
