@@ -39,13 +39,14 @@ import httpx  # noqa: E402
 
 from api_samples import messages  # noqa: E402
 from api_servers import DEFAULTS, ApiServer  # noqa: E402
-from webzine.transports.base import OutgoingMessage, Outcome  # noqa: E402
+from webzine.transports.base import Outcome  # noqa: E402
+from webzine.models import OutgoingMessage
 from webzine.transports.http import ApiTransport, build_client  # noqa: E402
-from webzine.transports.mailgun import MailgunTransport  # noqa: E402
-from webzine.transports.postmark import PostmarkTransport  # noqa: E402
-from webzine.transports.sendgrid import SendGridTransport  # noqa: E402
-from webzine.transports.ses import SesTransport  # noqa: E402
-from webzine.transports.sigv4 import Credentials  # noqa: E402
+from webzine.providers.mailgun import MailgunTransport  # noqa: E402
+from webzine.providers.postmark import PostmarkTransport  # noqa: E402
+from webzine.providers.sendgrid import SendGridTransport  # noqa: E402
+from webzine.providers.ses import SesTransport  # noqa: E402
+from webzine.providers.sigv4 import Credentials  # noqa: E402
 
 DELAY = 0.020
 HTML_BYTES = 43_000  # → ~120 KB messages (two base64 bodies), as webzine builds them

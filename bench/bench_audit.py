@@ -72,9 +72,9 @@ def main() -> int:
     subscribers, suppressions = dataset(args.rows)
     keys, seeded = key_customers(subscribers, args.rows, args.keys)
 
-    from webzine.audit import audit, run_audit
-    from webzine.recipients import clean_list
-    from webzine.suppressions import load_suppressions
+    from webzine.audit.audit import audit, run_audit
+    from webzine.recipients.clean import clean_list
+    from webzine.recipients.suppressions import load_suppressions
 
     suppressed = load_suppressions(suppressions)
     start = time.perf_counter()

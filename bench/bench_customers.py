@@ -61,7 +61,7 @@ class PlainTotals:
     cache (the same rules), lines summed per order in a dict, then per customer."""
 
     def __init__(self, today: date, cutoff: date, summary) -> None:  # type: ignore[no-untyped-def]
-        from webzine.addresses import Normaliser
+        from webzine.recipients.addresses import Normaliser
 
         self.today, self.cutoff, self.summary, self.normaliser = today.toordinal(), cutoff.toordinal(), summary, Normaliser()
         self.caches: dict[str, dict] = {"email": {}, "ordered_at": {}, "amount": {}, "status": {}}  # type: ignore[type-arg]
@@ -69,7 +69,7 @@ class PlainTotals:
         self.people: dict[str, tuple[str, ...]] = {}
 
     def _address(self, cell: str) -> str:
-        from webzine.addresses import BadAddress
+        from webzine.recipients.addresses import BadAddress
 
         try:
             return self.normaliser.parse(cell)[0]
@@ -143,7 +143,7 @@ class PlainTotals:
 def run_engine(engine: str, paths: list[str]) -> None:
     """In a child process: read, sum and score; print the time and a digest of the totals."""
     from webzine.customers.orders import read_orders
-    from webzine.customers.rules import DEFAULT_SEGMENTS, parse_rule
+    from webzine.segment_rules import DEFAULT_SEGMENTS, parse_rule
     from webzine.customers.scoring import score_customers
 
     start = time.perf_counter()

@@ -47,8 +47,8 @@ def dataset(rows: int) -> tuple[Path, Path]:
 def run_webzine(subscribers: Path, suppressions: Path, parallel: bool) -> dict[str, object]:
     from datetime import date
 
-    from webzine.recipients import clean_list
-    from webzine.suppressions import load_suppressions
+    from webzine.recipients.clean import clean_list
+    from webzine.recipients.suppressions import load_suppressions
 
     start = time.perf_counter()
     cpu = time.process_time()

@@ -57,10 +57,10 @@ def generate(folder: Path, rows: int, months: int) -> list[str]:
         return slugs
     from webzine.bounces.events import BounceEvent, Kind
     from webzine.bounces.store import append_events
-    from webzine.ledger import Claim, Ledger, Result, State
+    from webzine.send.ledger import Claim, Ledger, Result, State
     from webzine.replies.records import Reply
     from webzine.replies.store import save_replies
-    from webzine.serve.store import Store, UnsubscribeRequest
+    from webzine.unsubscribes.store import Store, UnsubscribeRequest
 
     rng = random.Random(18)
     folder.mkdir(parents=True, exist_ok=True)
@@ -125,8 +125,8 @@ def generate(folder: Path, rows: int, months: int) -> list[str]:
 
 def run(folder: Path, slug: str) -> dict[str, float]:
     from webzine.config import load_settings
-    from webzine.issue import load_issue
-    from webzine.ledger import Ledger
+    from webzine.render.issue import load_issue
+    from webzine.send.ledger import Ledger
     from webzine.managers.digest import build_digests, csv_file, csv_rows, render_digest
     from webzine.managers.load import issue_files, load_history, load_issue_sources
     from webzine.managers.outcomes import customer_outcomes

@@ -47,7 +47,8 @@ import listgen  # noqa: E402
 from webzine.clock import today_in_korea, utc_now  # noqa: E402
 from webzine.config import Settings, load_settings  # noqa: E402
 from webzine.models import Recipient  # noqa: E402
-from webzine.transports.base import BaseTransport, Delivery, Outcome, OutgoingMessage  # noqa: E402
+from webzine.transports.base import BaseTransport, OutgoingMessage  # noqa: E402
+from webzine.models import Delivery, Outcome
 
 TODAY = today_in_korea(utc_now())  # the bench is an edge: it reads the clock once
 
@@ -111,7 +112,7 @@ def make_project(recipients: int) -> tuple[Path, Path]:
     issue = project / "issues" / "2026-12-bench.md"
     source = (ROOT / "issues" / "2026-12-year-end.md").read_text(encoding="utf-8")
     head, _, body = source.partition("\n---\n")
-    from webzine.render import build_issue
+    from webzine.render.compose import build_issue
 
     sample = recipients_sample(settings)
     for copies in range(1, 40):
@@ -173,18 +174,18 @@ class Timer:
 
 
 def campaign_for(config: Path, issue: Path):  # type: ignore[no-untyped-def]
-    from webzine.campaign import load_campaign
+    from webzine.send.inputs import load_campaign
 
     return load_campaign(load_settings(config), issue, today=TODAY)
 
 
 def run_webzine(campaign, transport, count: int, ledger_path: Path, signer=None) -> tuple[float, float]:  # type: ignore[no-untyped-def]
-    from webzine.campaign import make_factory
-    from webzine.ledger import Ledger
-    from webzine.message import MessageFactory
-    from webzine.pacing import SuppressionWatch
-    from webzine.send import Sender
-    from webzine.suppressions import load_suppressions
+    from webzine.send.inputs import make_factory
+    from webzine.send.ledger import Ledger
+    from webzine.message.factory import MessageFactory
+    from webzine.send.pacing import SuppressionWatch
+    from webzine.send.dispatch import Sender
+    from webzine.recipients.suppressions import load_suppressions
 
     for suffix in ("", "-wal", "-shm"):
         Path(f"{ledger_path}{suffix}").unlink(missing_ok=True)
@@ -206,7 +207,7 @@ def run_generation(campaign, count: int) -> tuple[float, float]:  # type: ignore
     what `message.py` costs, separated from the orchestration and SQLite."""
     import gc
 
-    from webzine.campaign import make_factory
+    from webzine.send.inputs import make_factory
 
     factory = make_factory(campaign)
     recipients = campaign.clean.recipients[:count]
@@ -282,7 +283,7 @@ def run_mailmerge(campaign, prefix: int) -> tuple[float, float]:  # type: ignore
 def uninlined_source(settings: Settings, issue: Path) -> tuple[str, str]:
     """The email HTML (with merge slots) as the layout renders it *before* CSS inlining, and the
     text: what a naive pipeline would render and inline per recipient."""
-    import webzine.render as render
+    import webzine.render.compose as render
 
     inline = render._inline_css
     render._inline_css = lambda html: html  # one build with inlining switched off
@@ -295,9 +296,9 @@ def uninlined_source(settings: Settings, issue: Path) -> tuple[str, str]:
 
 def run_naive(campaign, source: tuple[str, str], prefix: int, inliner: str) -> tuple[float, float]:  # type: ignore[no-untyped-def]
     """Per recipient: Jinja render → inline CSS → EmailMessage → bytes."""
-    from webzine.merge import feedback_fields, recipient_context
-    from webzine.message import manager_fields
-    from webzine.render import merge_environment
+    from webzine.render.slots import feedback_fields, recipient_context
+    from webzine.message.factory import manager_fields
+    from webzine.render.compose import merge_environment
 
     if inliner == "premailer":
         from premailer import transform as inline
@@ -330,9 +331,9 @@ def run_naive(campaign, source: tuple[str, str], prefix: int, inliner: str) -> t
 
 def child(mode: str, count: int, config: Path, issue: Path) -> None:
     """Runs in its own process; prints max RSS (MB) and the rate as JSON."""
-    from webzine.message import MessageFactory
-    from webzine.recipients import load_managers
-    from webzine.render import build_issue
+    from webzine.message.factory import MessageFactory
+    from webzine.recipients.clean import load_managers
+    from webzine.render.compose import build_issue
 
     settings = load_settings(config)
     rendered = build_issue(settings, issue, recipients=recipients_sample(settings))
@@ -348,10 +349,10 @@ def child(mode: str, count: int, config: Path, issue: Path) -> None:
         for recipient in synthetic(count):
             size += len(factory.build(recipient).data)
     else:
-        from webzine.ledger import Ledger
-        from webzine.pacing import SuppressionWatch
-        from webzine.send import Sender
-        from webzine.suppressions import load_suppressions
+        from webzine.send.ledger import Ledger
+        from webzine.send.pacing import SuppressionWatch
+        from webzine.send.dispatch import Sender
+        from webzine.recipients.suppressions import load_suppressions
 
         ledger_path = DATA / f"memory-{count}.sqlite3"
         for suffix in ("", "-wal", "-shm"):
@@ -420,7 +421,7 @@ def main(argv: list[str] | None = None) -> int:
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric import rsa
 
-    from webzine.dkim import DkimSigner
+    from webzine.message.dkim import DkimSigner
 
     pem = rsa.generate_private_key(public_exponent=65537, key_size=2048).private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())

@@ -275,7 +275,7 @@ def run_ceiling(order: list[str], clients: int) -> Result:
 def outbox_available() -> bool:
     sys.path.insert(0, str(ROOT))
     try:
-        from webzine.transports import transport_class
+        from webzine.providers import transport_class
 
         transport_class("outbox")
     except Exception:

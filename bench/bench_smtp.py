@@ -44,10 +44,11 @@ sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(ROOT))
 
 from webzine.config import Settings, load_settings  # noqa: E402
-from webzine.message import MessageFactory, token_secret  # noqa: E402
+from webzine.message.factory import MessageFactory, token_secret  # noqa: E402
 from webzine.models import Manager, Recipient  # noqa: E402
-from webzine.render import build_issue  # noqa: E402
-from webzine.transports.base import OutgoingMessage, Outcome  # noqa: E402
+from webzine.render.compose import build_issue  # noqa: E402
+from webzine.transports.base import Outcome  # noqa: E402
+from webzine.models import OutgoingMessage
 from webzine.transports.smtp import SmtpTransport  # noqa: E402
 
 INSTALL_HINT = (

@@ -32,8 +32,8 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(ROOT))
 
-from webzine.ledger import Claim, Ledger, Result, State  # noqa: E402
-from webzine.message import message_id  # noqa: E402
+from webzine.send.ledger import Claim, Ledger, Result, State  # noqa: E402
+from webzine.message.factory import message_id  # noqa: E402
 from webzine.tokens import verp_token  # noqa: E402
 
 SECRET = "bench-state-secret-0123456789abcdef"

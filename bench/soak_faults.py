@@ -49,9 +49,9 @@ from listgen import subscriber_rows  # noqa: E402
 from smtp_project import ISSUE, SLUG, environment, write_project  # noqa: E402
 
 from webzine.clock import today_in_korea, utc_now  # noqa: E402
-from webzine.recipients import load_clean_list  # noqa: E402
+from webzine.recipients.clean import load_clean_list  # noqa: E402
 from webzine.config import load_settings  # noqa: E402
-from webzine.ledger import Ledger, State  # noqa: E402
+from webzine.send.ledger import Ledger, State  # noqa: E402
 
 SMTP_TIMEOUT = 1.0  # seconds the client waits for a reply; a stall lasts longer
 STALL = 2.5

@@ -1,4 +1,4 @@
-"""Messages shaped like `webzine.message` builds them, for the email-API tests and bench.
+"""Messages shaped like `webzine.message.factory` builds them, for the email-API tests and bench.
 
 The `email` package builds one template (multipart/alternative, base64 UTF-8 bodies, Korean
 display name and subject as encoded words, every list header); per recipient only the address,
@@ -15,7 +15,8 @@ from email import policy
 from email.headerregistry import Address
 from email.message import EmailMessage
 
-from webzine.transports.base import Delivery, OutgoingMessage, Outcome, Transport
+from webzine.transports.base import Transport
+from webzine.models import Delivery, OutgoingMessage, Outcome
 
 MARK = "ZZNZZ"
 SENDER = Address("초록상회 소식지", addr_spec="news@example.co.kr")

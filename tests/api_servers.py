@@ -2,7 +2,7 @@
 
 Each follows its provider's documented request and response shapes closely enough to catch a
 wrong request: the auth header (SES: a full SigV4 check, written here independently of
-`webzine.transports.ses`), the JSON or multipart body, batch results, error bodies and
+`webzine.providers.ses`), the JSON or multipart body, batch results, error bodies and
 rate-limit headers. Faults are injected per request: `429`, `500`, `503`, `drop` (the connection
 closes before the request is processed — nothing accepted), `slow` (answers after
 `slow_seconds`, accepted), `drop_after` (accepted, then the connection closes with no answer).

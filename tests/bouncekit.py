@@ -78,7 +78,7 @@ class SentRow:
 
 @dataclass
 class FakeLedger:
-    """The lookup interface of webzine.ledger.Ledger, in memory."""
+    """The lookup interface of webzine.send.ledger.Ledger, in memory."""
 
     verp: dict[str, tuple[str, str]] = field(default_factory=dict)
     message_ids: dict[str, tuple[str, str]] = field(default_factory=dict)

@@ -17,7 +17,7 @@ from webzine.cli import main
 from webzine.config import load_settings
 from webzine.replies.records import Reply
 from webzine.replies.store import save_replies
-from webzine.serve.store import Store
+from webzine.unsubscribes.store import Store
 
 SLUG = "2026-12-year-end"
 SECRET = "digest-test-secret-0123456789"

@@ -1,6 +1,6 @@
 """Small real-shaped inputs for the send tests: settings, a rendered issue, recipients.
 
-The rendered issue is built with the same merge machinery `webzine.render` uses (compile_merge with
+The rendered issue is built with the same merge machinery `webzine.render.compose` uses (compile_merge with
 a strict, autoescaping environment), so the message code sees the segment shapes it meets in a
 real send; only Markdown and CSS inlining, which happen before this stage, are left out.
 """
@@ -15,7 +15,7 @@ from pathlib import Path
 import jinja2
 
 from webzine.config import Settings
-from webzine.merge import MergeTemplate, compile_merge
+from webzine.render.slots import MergeTemplate, compile_merge
 from webzine.models import Manager, Recipient
 
 SECRET = "test-secret-not-for-production"

@@ -16,8 +16,8 @@ from pathlib import Path
 import uvicorn
 
 from webzine.config import Settings, load_settings
-from webzine.serve.app import Collaborators, create_app
-from webzine.serve.store import Store
+from webzine.web.app import Collaborators, create_app
+from webzine.unsubscribes.store import Store
 
 SECRET = "test-unsubscribe-secret-0123456789"
 LIST_ID = "example.co.kr"

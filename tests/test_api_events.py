@@ -18,23 +18,23 @@ from bouncekit import TODAY
 from webzine.bounces.events import Kind
 from webzine.bounces.importer import run_import
 from webzine.bounces.policy import suppressions
-from webzine.bounces.providers import (
+from webzine.providers.events import (
     parse_mailgun_events,
     parse_postmark_events,
     parse_sendgrid_events,
     parse_ses_events,
 )
 from webzine.bounces.sources import FileSource
-from webzine.ledger import Claim, Ledger, Result, State
-from webzine.message import message_id
-from webzine.transports.base import OutgoingMessage, Outcome
+from webzine.send.ledger import Claim, Ledger, Result, State
+from webzine.message.factory import message_id
+from webzine.models import OutgoingMessage, Outcome
 from webzine.transports.http import build_client
-from webzine.transports.mailgun import MailgunTransport
-from webzine.transports.postmark import PostmarkTransport
-from webzine.transports.sendgrid import SendGridTransport
-from webzine.transports.ses import SesTransport
-from webzine.transports.sigv4 import Credentials
-from webzine.transports.tags import issue_of
+from webzine.providers.mailgun import MailgunTransport
+from webzine.providers.postmark import PostmarkTransport
+from webzine.providers.sendgrid import SendGridTransport
+from webzine.providers.ses import SesTransport
+from webzine.providers.sigv4 import Credentials
+from webzine.providers.tags import issue_of
 
 FIXTURES = Path(__file__).parent / "fixtures" / "providers"
 ISSUE = "2026-12-year-end"
@@ -45,7 +45,7 @@ def sample(name: str) -> list[dict]:
 
 
 def ours(index: int = 0, *, issue: str = ISSUE) -> OutgoingMessage:
-    """A sample message with a Message-ID exactly as webzine.message makes it."""
+    """A sample message with a Message-ID exactly as webzine.message.factory makes it."""
     message = messages(1, start=index)[0]
     mid = message_id("k", issue, message.key, "news.example.co.kr")
     return OutgoingMessage(key=message.key, mail_from=message.mail_from, rcpt_to=message.rcpt_to,

@@ -13,9 +13,9 @@ import pytest
 from api_samples import messages
 from webzine.config import load_settings
 from webzine.errors import ConfigError, MessageUnsupported, SenderProblem, TransportError
-from webzine.transports import transport_class
-from webzine.transports.base import OutgoingMessage, Outcome
-from webzine.transports.base import Delivery
+from webzine.providers import transport_class
+from webzine.models import OutgoingMessage, Outcome
+from webzine.models import Delivery
 from webzine.transports.http import ApiTransport, build_client, parse_reset_epoch, parse_retry_after
 from webzine.transports.parts import split_message
 

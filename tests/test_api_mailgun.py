@@ -17,9 +17,9 @@ import pytest
 from api_samples import drive, messages
 from api_servers import ApiServer
 from webzine.errors import SenderProblem
-from webzine.transports.base import Outcome
+from webzine.models import Outcome
 from webzine.transports.http import build_client
-from webzine.transports.mailgun import MailgunTransport
+from webzine.providers.mailgun import MailgunTransport
 
 
 @pytest.fixture(scope="module")

@@ -19,9 +19,9 @@ import pytest
 from api_samples import drive, messages
 from api_servers import ApiServer
 from webzine.errors import SenderProblem
-from webzine.transports.base import Outcome
+from webzine.models import Outcome
 from webzine.transports.http import build_client
-from webzine.transports.postmark import MAX_BATCH, PostmarkTransport, _chunks
+from webzine.providers.postmark import MAX_BATCH, PostmarkTransport, _chunks
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,4 @@
-"""The real `webzine.send.Sender` through each email-API transport, against the local stand-ins
+"""The real `webzine.send.dispatch.Sender` through each email-API transport, against the local stand-ins
 injecting 429s, 5xx and dropped connections: every recipient arrives exactly once (counted at
 the server by Message-ID and recipient), the ledger holds each provider's id, and a re-run sends
 nothing more."""
@@ -14,17 +14,17 @@ from conftest import TODAY
 
 import sendkit
 from api_servers import DEFAULTS, ApiServer
-from webzine.ledger import Ledger, State
-from webzine.message import MessageFactory
-from webzine.pacing import SuppressionWatch
-from webzine.send import Sender, SendOptions
-from webzine.suppressions import load_suppressions, merge_suppressions
+from webzine.send.ledger import Ledger, State
+from webzine.message.factory import MessageFactory
+from webzine.send.pacing import SuppressionWatch
+from webzine.send.dispatch import Sender, SendOptions
+from webzine.recipients.suppressions import load_suppressions, merge_suppressions
 from webzine.transports.http import ApiTransport, build_client
-from webzine.transports.mailgun import MailgunTransport
-from webzine.transports.postmark import PostmarkTransport
-from webzine.transports.sendgrid import SendGridTransport
-from webzine.transports.ses import SesTransport
-from webzine.transports.sigv4 import Credentials
+from webzine.providers.mailgun import MailgunTransport
+from webzine.providers.postmark import PostmarkTransport
+from webzine.providers.sendgrid import SendGridTransport
+from webzine.providers.ses import SesTransport
+from webzine.providers.sigv4 import Credentials
 
 RECIPIENTS = 60
 STORM = {"429": 0.15, "500": 0.04, "503": 0.03, "drop": 0.06}

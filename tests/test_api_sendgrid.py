@@ -19,9 +19,9 @@ import pytest
 from api_samples import drive, messages
 from api_servers import ApiServer
 from webzine.errors import SenderProblem
-from webzine.transports.base import Outcome
+from webzine.models import Outcome
 from webzine.transports.http import build_client
-from webzine.transports.sendgrid import SendGridTransport
+from webzine.providers.sendgrid import SendGridTransport
 
 
 @pytest.fixture(scope="module")

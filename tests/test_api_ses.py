@@ -21,10 +21,10 @@ import pytest
 from api_samples import drive, messages
 from api_servers import DEFAULTS, ApiServer
 from webzine.errors import SenderProblem
-from webzine.transports.base import Outcome
+from webzine.models import Outcome
 from webzine.transports.http import build_client
-from webzine.transports.ses import SesTransport
-from webzine.transports.sigv4 import Credentials, sign, signing_key
+from webzine.providers.ses import SesTransport
+from webzine.providers.sigv4 import Credentials, sign, signing_key
 
 AWS_EXAMPLE = Credentials("AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY")
 AWS_EXAMPLE_TIME = datetime(2015, 8, 30, 12, 36, tzinfo=timezone.utc)

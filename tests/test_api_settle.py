@@ -11,13 +11,13 @@ from clikit import ISSUE, copy_sample, new_dkim_key, run, set_section, set_send
 
 from api_samples import messages
 from api_servers import ApiServer
-from webzine.ledger import Row, State
-from webzine.providers import provider_evidence
-from webzine.settle import settle
-from webzine.transports.base import OutgoingMessage
+from webzine.send.ledger import Row, State
+from webzine.providers.pull import provider_evidence
+from webzine.send.settle import settle
+from webzine.models import OutgoingMessage
 from webzine.transports.http import build_client
-from webzine.transports.mailgun import MailgunTransport
-from webzine.transports.postmark import PostmarkTransport
+from webzine.providers.mailgun import MailgunTransport
+from webzine.providers.postmark import PostmarkTransport
 
 SLUG = "2026-12-year-end"
 

@@ -25,10 +25,10 @@ import feedparser
 import pytest
 from conftest import TODAY
 
-from webzine.archive import build_archive, write_archive
+from webzine.web.archive import build_archive, write_archive
 from webzine.cli import main
 from webzine.config import load_settings
-from webzine.render import BUILTIN_TEMPLATES
+from webzine.render.compose import BUILTIN_TEMPLATES
 
 REPO = Path(__file__).resolve().parent.parent
 OLDER_ISSUE = """\

@@ -12,12 +12,12 @@ from types import SimpleNamespace
 import pytest
 from conftest import TODAY
 
-from webzine.audit import SCHEMA_FIELDS, Outcome, audit, reconcile, run_audit
-from webzine.campaign import load_audience, load_key_customers
+from webzine.audit.audit import SCHEMA_FIELDS, Outcome, audit, reconcile, run_audit
+from webzine.send.inputs import load_audience, load_key_customers
 from webzine.config import load_settings
 from webzine.errors import ListError
 from webzine.models import Suppression, SuppressionReason
-from webzine.recipients import clean_list
+from webzine.recipients.clean import clean_list
 
 TODAY = date(2026, 11, 23)
 FRESH = "2026-06-01"

@@ -11,8 +11,8 @@ from webzine.bounces.events import Kind
 from webzine.bounces.importer import run_import
 from webzine.bounces.sources import FileSource
 from webzine.bounces.store import load_events
-from webzine.ledger import Claim, Ledger
-from webzine.suppressions import load_suppressions
+from webzine.send.ledger import Claim, Ledger
+from webzine.recipients.suppressions import load_suppressions
 from webzine.tokens import verp_address, verp_token
 
 SAMPLES = ["lhost-postfix-04.eml", "lhost-exim-01.eml", "lhost-qmail-01.eml", "lhost-gmail-01.eml",

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from webzine.bounces.events import BounceEvent, Kind
-from webzine.bounces.providers import (
+from webzine.providers.events import (
     PayloadError,
     detect_provider,
     parse_mailgun_events,

@@ -10,7 +10,7 @@ import pytest
 
 from conftest import write_project
 from webzine.config import load_settings
-from webzine.render import build_issue, write_build
+from webzine.render.compose import build_issue, write_build
 
 pytestmark = pytest.mark.browser
 

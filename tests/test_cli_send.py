@@ -171,7 +171,7 @@ def test_status_without_a_ledger(project: Path) -> None:
 
 def test_an_unsubscribe_in_the_serve_store_is_honoured_before_it_is_pulled(project: Path, dkim_key: str) -> None:
     from webzine.config import load_settings
-    from webzine.serve.store import Store
+    from webzine.unsubscribes.store import Store
 
     store = Store.from_settings(load_settings(project / "webzine.toml"))
     store.record_unsubscribe("jihye.park@example.com", "news.example.co.kr", "one-click", {"ip": "127.0.0.1"})

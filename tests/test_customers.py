@@ -19,7 +19,7 @@ from conftest import CONFIG as TOML
 from webzine.cli import cli, main
 from webzine.customers import segments_for
 from webzine.customers.orders import read_orders
-from webzine.customers.rules import DEFAULT_SEGMENTS, parse_rule
+from webzine.segment_rules import DEFAULT_SEGMENTS, parse_rule
 from webzine.customers.scoring import quintiles, score_customers, scores_of
 from webzine.customers.totals import ReadSummary
 from webzine.customers.values import is_cancelled, parse_amount, parse_date

@@ -16,9 +16,9 @@ from click.testing import CliRunner
 from webzine.cli import cli
 from webzine.config import load_settings
 from webzine.models import Recipient
-from webzine.recipients import load_clean_list
-from webzine.preview import Workspace, personalise
-from webzine.render import build_issue
+from webzine.recipients.clean import load_clean_list
+from webzine.web.preview import Workspace, personalise
+from webzine.render.compose import build_issue
 
 ROOT = Path(__file__).resolve().parent.parent
 ISSUE = "issues/2026-12-year-end.md"

@@ -13,13 +13,13 @@ import pytest
 
 import managerkit
 from webzine.config import load_settings
-from webzine.issue import load_issue
-from webzine.ledger import Ledger
+from webzine.render.issue import load_issue
+from webzine.send.ledger import Ledger
 from webzine.managers.digest import Digest, build_digests, digest_csv, render_digest
 from webzine.managers.facts import Bounce, IssueFacts, Person
 from webzine.managers.load import load_facts, load_people
 from webzine.managers.outcomes import Status, customer_outcomes, outcome
-from webzine.recipients import load_managers
+from webzine.recipients.clean import load_managers
 
 SLUG = "2026-12-year-end"
 TODAY = date(2026, 12, 10)

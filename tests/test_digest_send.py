@@ -19,7 +19,7 @@ import pytest
 from conftest import CONFIG, write_project
 from smtp_server import Fault, SmtpTestServer
 from webzine.config import load_settings
-from webzine.ledger import Ledger, State
+from webzine.send.ledger import Ledger, State
 
 WEBZINE = str(Path(sys.executable).parent / "webzine")
 SLUG = "2026-12-year-end"

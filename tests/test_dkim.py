@@ -13,12 +13,12 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 import sendkit
 from api_servers import ApiServer
-from webzine.dkim import DkimSigner, relaxed_body, relaxed_header, signer_from_settings
+from webzine.message.dkim import DkimSigner, relaxed_body, relaxed_header, signer_from_settings
 from webzine.errors import ConfigError
-from webzine.message import DKIM_HEADERS, MessageFactory
-from webzine.transports.base import OutgoingMessage
+from webzine.message.factory import DKIM_HEADERS, MessageFactory
+from webzine.models import OutgoingMessage
 from webzine.transports.http import build_client
-from webzine.transports.mailgun import MailgunTransport
+from webzine.providers.mailgun import MailgunTransport
 
 
 @pytest.fixture(scope="module")

@@ -16,11 +16,11 @@ import pytest
 
 from conftest import CONFIG, ISSUE, TODAY, write_project
 from serve_support import running_server
-from webzine.campaign import load_campaign, make_factory
+from webzine.send.inputs import load_campaign, make_factory
 from webzine.config import load_settings
 from webzine.errors import TemplateError
-from webzine.render import build_issue
-from webzine.serve.store import Store
+from webzine.render.compose import build_issue
+from webzine.unsubscribes.store import Store
 from webzine.tokens import FeedbackLinks
 
 SECRET = "feedback-test-secret-0123456789"

@@ -11,7 +11,7 @@ import lxml.html
 
 from conftest import write_project
 from webzine.config import load_settings
-from webzine.render import RenderedIssue, build_issue
+from webzine.render.compose import RenderedIssue, build_issue
 
 ISSUE_PATH = "issues/2026-12-year-end.md"
 CARD_WIDTH = 600  # the Outlook ghost table around the card (email.html.j2)
@@ -218,7 +218,7 @@ def test_the_build_report_lists_features_major_clients_lack(tmp_path: Path) -> N
 
 
 def test_a_page_without_style_or_padding_has_no_such_notes() -> None:
-    from webzine.lint import compatibility
+    from webzine.render.lint import compatibility
 
     page = lxml.html.document_fromstring('<html><body><table><tr><td style="padding:8px">글</td></tr></table></body></html>')
     assert {note.feature for note in compatibility(page)} == set()

@@ -21,7 +21,7 @@ import pytest
 from conftest import CHROMIUM, CHROMIUM_ARGS, write_project
 from test_inbox import contrast
 from webzine.config import load_settings
-from webzine.render import build_issue, write_build
+from webzine.render.compose import build_issue, write_build
 
 pytestmark = pytest.mark.browser
 

@@ -25,7 +25,7 @@ def hook(event, args):
         opened[os.path.realpath(os.fsdecode(args[0]))] += 1
 
 sys.addaudithook(hook)
-import webzine.listio as listio
+import webzine.recipients.tables as listio
 read_table = listio.read_table
 
 def counted(path, *args, **kwargs):

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from webzine.errors import IssueError
-from webzine.issue import default_slug, front_matter_keys, load_issue, romanize, slugify
+from webzine.render.issue import default_slug, front_matter_keys, load_issue, romanize, slugify
 
 
 def write(tmp_path: Path, text: str, name: str = "2026-12-year-end.md") -> Path:

@@ -8,7 +8,7 @@ import jinja2
 import pytest
 
 from webzine.errors import TemplateError
-from webzine.korean import (
+from webzine.render.korean import (
     Final,
     final_sound,
     greeting,

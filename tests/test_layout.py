@@ -4,9 +4,9 @@ import jinja2
 import pytest
 from markupsafe import Markup
 
-from webzine import layout
+from webzine.render import layout
 from webzine.errors import TemplateError
-from webzine.korean import register_filters
+from webzine.render.korean import register_filters
 
 
 def environment() -> jinja2.Environment:

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from webzine.errors import ConfigError, StorageError
-from webzine.ledger import Claim, Ledger, LedgerEntry, Result, State
+from webzine.send.ledger import Claim, Ledger, LedgerEntry, Result, State
 
 
 def claim(number: int, issue: str = "2026-12", attempts: int = 0) -> Claim:

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from webzine.errors import StorageError
-from webzine.ledger import Claim, Ledger, LedgerEntry, Result, State
+from webzine.send.ledger import Claim, Ledger, LedgerEntry, Result, State
 from webzine.tokens import verp_token
 
 NOW = datetime(2030, 1, 1, tzinfo=timezone.utc)  # far after the rows: every issue is "quiet"

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from webzine.ledger import Claim, Ledger, Result, State
+from webzine.send.ledger import Claim, Ledger, Result, State
 
 pytestmark = [pytest.mark.timeout(120)]
 

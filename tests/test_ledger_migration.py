@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from webzine.errors import ConfigError
-from webzine.ledger import SCHEMA_VERSION, Claim, Ledger, LedgerEntry, Result, State
+from webzine.send.ledger import SCHEMA_VERSION, Claim, Ledger, LedgerEntry, Result, State
 
 # The first schema's DDL, as webzine wrote it until the compact ledger (SCHEMA_VERSION 1).
 FIRST_SCHEMA = """

@@ -20,9 +20,9 @@ from smtp_server import SmtpTestServer
 from test_serve_postgres import PASSWORD, USER, postgres  # noqa: F401  (the session's server)
 
 from webzine.errors import SendLocked
-from webzine.ledger import Claim, Ledger, LedgerEntry, Result, State
-from webzine.ledger_pg import PASSWORD_ENV
-from webzine.sendlock import send_lock
+from webzine.send.ledger import Claim, Ledger, LedgerEntry, Result, State
+from webzine.send.ledger_pg import PASSWORD_ENV
+from webzine.send.lock import send_lock
 
 WEBZINE = str(Path(sys.executable).parent / "webzine")
 

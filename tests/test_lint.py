@@ -5,9 +5,9 @@ from datetime import date
 import pytest
 
 from webzine.config import Publication
-from webzine.issue import Issue
-from webzine.lint import lint
-from webzine.mime import base64_lines
+from webzine.render.issue import Issue
+from webzine.render.lint import lint
+from webzine.message.encoding import base64_lines
 
 PUBLICATION = Publication(
     name="초록상회 소식지",

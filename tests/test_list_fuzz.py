@@ -18,10 +18,10 @@ from hypothesis import strategies as st
 from test_list_readers import SHEET, rewrite_part, set_dimension
 
 from webzine.errors import WebzineError
-from webzine.listio import cell_text
-from webzine.listrecords import CleanList
-from webzine.recipients import clean_list, load_managers
-from webzine.suppressions import load_suppressions
+from webzine.recipients.tables import cell_text
+from webzine.recipients.records import CleanList
+from webzine.recipients.clean import clean_list, load_managers
+from webzine.recipients.suppressions import load_suppressions
 
 TODAY = date(2026, 11, 23)
 FUZZ = settings(deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])

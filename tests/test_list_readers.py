@@ -14,8 +14,8 @@ import pytest
 from test_recipients import clean
 
 from webzine.errors import ListError
-from webzine.listio import read_table
-from webzine.suppressions import load_suppressions
+from webzine.recipients.tables import read_table
+from webzine.recipients.suppressions import load_suppressions
 
 
 # -- .xlsx ----------------------------------------------------------------------------------------
@@ -79,7 +79,7 @@ def test_a_5_kb_workbook_claiming_the_whole_grid_is_read_in_bounded_time(tmp_pat
 
 
 def test_xlsx_over_the_cell_limit_is_one_error_naming_the_file(tmp_path):
-    from webzine.listio import ReadLimits
+    from webzine.recipients.tables import ReadLimits
 
     path = workbook(tmp_path / "wide.xlsx",
                     [["email", "name"]] + [[f"user{i}@naver.com", "김"] for i in range(600)])
@@ -90,7 +90,7 @@ def test_xlsx_over_the_cell_limit_is_one_error_naming_the_file(tmp_path):
 
 
 def test_xlsx_over_the_uncompressed_size_limit_is_refused_before_reading(tmp_path):
-    from webzine.listio import ReadLimits
+    from webzine.recipients.tables import ReadLimits
 
     path = workbook(tmp_path / "big.xlsx",
                     [["email", "memo"]] + [[f"user{i}@naver.com", "가" * 500] for i in range(200)])
@@ -196,7 +196,7 @@ def test_a_fifo_is_refused_without_blocking(tmp_path):
 
 
 def test_a_file_over_the_size_limit_is_refused(tmp_path):
-    from webzine.listio import ReadLimits
+    from webzine.recipients.tables import ReadLimits
 
     path = tmp_path / "list.csv"
     path.write_text("\n".join(numbered_list(100)) + "\n", encoding="utf-8")
@@ -217,8 +217,8 @@ def test_a_file_of_a_few_bytes_is_not_taken_for_utf16(tmp_path, content):
 
 
 def test_an_unclosed_quote_in_the_managers_or_key_customers_is_an_error(tmp_path):
-    from webzine.audit import read_key_customers
-    from webzine.recipients import load_managers
+    from webzine.audit.audit import read_key_customers
+    from webzine.recipients.clean import load_managers
 
     path = tmp_path / "people.csv"
     path.write_text('id,name,email\nm1,"정다솔,dasol@example.co.kr\nm2,윤재민,jaemin@example.co.kr\n',
@@ -230,7 +230,7 @@ def test_an_unclosed_quote_in_the_managers_or_key_customers_is_an_error(tmp_path
 
 def test_the_build_and_serve_readers_keep_reading_past_an_unclosed_quote(tmp_path):
     """Only the cleaner decides about a subscriber list: it warns, so they must not fail."""
-    from webzine.mergefields import read_list_sample
+    from webzine.render.fields import read_list_sample
 
     path = tmp_path / "subscribers.csv"
     path.write_text('email,name\nkim@naver.com,"김\nlee@naver.com,이\n', encoding="utf-8")

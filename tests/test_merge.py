@@ -4,7 +4,7 @@ import jinja2
 import pytest
 
 from webzine.errors import TemplateError
-from webzine.merge import Slot, compile_merge, recipient_context
+from webzine.render.slots import Slot, compile_merge, recipient_context
 
 ENV = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
 

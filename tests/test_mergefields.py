@@ -6,7 +6,7 @@ import jinja2
 import pytest
 
 from webzine.errors import TemplateError
-from webzine.mergefields import (
+from webzine.render.fields import (
     FieldUse,
     check_fields,
     field_uses,

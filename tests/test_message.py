@@ -10,11 +10,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
 
 import sendkit
-from webzine import mime
+from webzine.message import encoding as mime
 from webzine.config import Settings
 from webzine.errors import ConfigError
-from webzine.merge import recipient_context
-from webzine.message import (
+from webzine.render.slots import recipient_context
+from webzine.message.factory import (
     FactoryOptions,
     MessageFactory,
     RecipientRejected,
@@ -283,8 +283,8 @@ segments = st.lists(
 @given(parts=segments, a=st.text(max_size=80), b=st.text(max_size=3))
 def test_base64_body_decodes_to_the_rendered_template(parts: list[tuple[str, str]], a: str, b: str) -> None:
     """Any mix of short and pre-encoded static text, adjacent slots and repeated slots."""
-    from webzine.merge import compile_merge
-    from webzine.message import _SlotPlan
+    from webzine.render.slots import compile_merge
+    from webzine.message.factory import _SlotPlan
 
     source = "".join(text.replace("{", "(").replace("}", ")") if kind == "static" else text for kind, text in parts)
     template = compile_merge(source, sendkit.TEXT_ENV, origin="t")
@@ -345,8 +345,8 @@ TWIN_SOURCES = [
 @given(name=st.text(max_size=20), order=st.permutations(TWIN_SOURCES))
 def test_slots_shared_between_text_and_html_render_as_jinja_does(name: str, order: list[str]) -> None:
     """Expressions evaluated once for both bodies give exactly what Jinja renders in each."""
-    from webzine.merge import compile_merge
-    from webzine.message import _SlotPlan
+    from webzine.render.slots import compile_merge
+    from webzine.message.factory import _SlotPlan
 
     source = " | ".join(order)
     text = compile_merge(source, TWIN_TEXT_ENV, origin="t.txt")
@@ -360,8 +360,8 @@ def test_slots_shared_between_text_and_html_render_as_jinja_does(name: str, orde
 
 def test_an_undefined_field_in_a_shared_slot_names_the_first_slot() -> None:
     from webzine.errors import TemplateError
-    from webzine.merge import compile_merge
-    from webzine.message import _SlotPlan
+    from webzine.render.slots import compile_merge
+    from webzine.message.factory import _SlotPlan
 
     text = compile_merge("a {{ recipient.nope|shout }}", TWIN_TEXT_ENV, origin="t.txt")
     html = compile_merge("b {{ recipient.nope|shout }}", TWIN_HTML_ENV, origin="t.html")
@@ -374,8 +374,8 @@ def test_an_undefined_field_in_a_shared_slot_names_the_first_slot() -> None:
 def test_slots_are_not_shared_when_the_environments_filters_differ() -> None:
     import jinja2
 
-    from webzine.merge import compile_merge
-    from webzine.message import _SlotPlan
+    from webzine.render.slots import compile_merge
+    from webzine.message.factory import _SlotPlan
 
     environments = [jinja2.Environment(autoescape=html, undefined=jinja2.StrictUndefined) for html in (False, True)]
     for environment in environments:

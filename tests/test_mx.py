@@ -13,7 +13,7 @@ import dns.resolver
 import dns.rrset
 import pytest
 
-from webzine.mx import resolver_lookup, undeliverable_domains
+from webzine.recipients.mx import resolver_lookup, undeliverable_domains
 
 ZONE = {
     ("mail.example.kr.", "MX"): ["10 mx1.mail.example.kr."],

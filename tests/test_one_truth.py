@@ -120,7 +120,7 @@ def test_the_resume_hint_repeats_transport_and_config(project: Path, dkim_key: s
 
 def unsubscribe_on_the_web(project: Path, address: str) -> None:
     from webzine.config import load_settings
-    from webzine.serve.store import Store
+    from webzine.unsubscribes.store import Store
 
     store = Store.from_settings(load_settings(project / "webzine.toml"))
     store.record_unsubscribe(address, "news.example.co.kr", "one-click", {"ip": "127.0.0.1"})

@@ -9,10 +9,11 @@ import pytest
 
 import sendkit
 from webzine.errors import ConfigError, TransportError
-from webzine.merge import compile_merge
-from webzine.message import MessageFactory
-from webzine.transports import transport_class
-from webzine.transports.base import Outcome, Transport
+from webzine.render.slots import compile_merge
+from webzine.message.factory import MessageFactory
+from webzine.providers import transport_class
+from webzine.transports.base import Transport
+from webzine.models import Outcome
 from webzine.transports.outbox import OutboxTransport
 
 
@@ -100,7 +101,7 @@ def test_unwritable_outbox_is_a_transport_error(tmp_path: Path) -> None:
 
 
 def test_mbox_quotes_from_lines_of_plain_bodies_mboxrd_style(tmp_path: Path) -> None:
-    from webzine.transports.base import OutgoingMessage
+    from webzine.models import OutgoingMessage
 
     raw = b"From: a@example.com\r\nSubject: plain\r\n\r\nFrom here\r\n>From there\r\nNot From\r\n"
     transport = OutboxTransport(tmp_path / "outbox", "mbox")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from webzine.pacing import SuppressionWatch
+from webzine.send.pacing import SuppressionWatch
 
 
 class Clock:

@@ -16,13 +16,13 @@ from conftest import TODAY
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from webzine.ledger import Claim, Ledger, Result, State
-from webzine.message import MessageFactory
+from webzine.send.ledger import Claim, Ledger, Result, State
+from webzine.message.factory import MessageFactory
 from webzine.models import Suppression, SuppressionReason
-from webzine.pacing import SuppressionWatch
-from webzine.plan import Action, make_plan
-from webzine.send import Sender, SendOptions
-from webzine.suppressions import load_suppressions, write_suppressions
+from webzine.send.pacing import SuppressionWatch
+from webzine.send.plan import Action, make_plan
+from webzine.send.dispatch import Sender, SendOptions
+from webzine.recipients.suppressions import load_suppressions, write_suppressions
 from webzine.transports.memory import MemoryTransport
 
 ROW = st.one_of(st.none(), st.tuples(st.sampled_from(list(State)), st.sampled_from(["smtp", "outbox"])))

@@ -26,8 +26,8 @@ from pathlib import Path
 import pytest
 from conftest import TODAY
 
-from webzine.preview import Snapshot, Workspace, personalise, recipient_id, search
-from webzine.preview_server import PreviewServer, frame_html
+from webzine.web.preview import Snapshot, Workspace, personalise, recipient_id, search
+from webzine.web.preview_server import PreviewServer, frame_html
 
 REPO = Path(__file__).resolve().parent.parent
 SLUG = "2026-12-year-end"

@@ -17,14 +17,14 @@ from api_servers import DEFAULTS, ApiServer
 from webzine.config import load_settings
 from webzine.errors import SenderProblem
 from webzine.models import SuppressionReason
-from webzine.providers import provider_suppressions
-from webzine.serve.store import Store
+from webzine.providers.pull import provider_suppressions
+from webzine.unsubscribes.store import Store
 from webzine.transports.http import build_client
-from webzine.transports.mailgun import MailgunTransport
-from webzine.transports.postmark import PostmarkTransport
-from webzine.transports.sendgrid import SendGridTransport
-from webzine.transports.ses import SesTransport
-from webzine.transports.sigv4 import Credentials
+from webzine.providers.mailgun import MailgunTransport
+from webzine.providers.postmark import PostmarkTransport
+from webzine.providers.sendgrid import SendGridTransport
+from webzine.providers.ses import SesTransport
+from webzine.providers.sigv4 import Credentials
 
 EPOCH = 1_764_547_200  # 2025-12-01 00:00 UTC
 LISTED = [

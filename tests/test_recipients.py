@@ -15,13 +15,13 @@ from email_validator import EmailNotValidError, validate_email
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from webzine import rowparse
-from webzine.addresses import _FAST, BadAddress, Normaliser
+from webzine.recipients import parse as rowparse
+from webzine.recipients.addresses import _FAST, BadAddress, Normaliser
 from webzine.errors import ListError
-from webzine.listio import read_table
+from webzine.recipients.tables import read_table
 from webzine.models import Suppression, SuppressionReason
-from webzine.recipients import RejectReason, clean_list, load_managers
-from webzine.mx import undeliverable_domains
+from webzine.recipients.clean import RejectReason, clean_list, load_managers
+from webzine.recipients.mx import undeliverable_domains
 
 TODAY = date(2026, 11, 23)
 HEADER = "email,name,adjective,company,manager,consent_at,tags,grade"
@@ -471,7 +471,7 @@ def test_read_table_streams_rows_as_cells(tmp_path):
                               min_size=1, max_size=4), max_size=40),
        block=st.integers(min_value=1, max_value=64), crlf=st.booleans())
 def test_block_reader_gives_the_csv_modules_rows(tmp_path, monkeypatch, rows, block, crlf):
-    from webzine import listio
+    from webzine.recipients import tables as listio
 
     buffer = io.StringIO()
     csv.writer(buffer, lineterminator="\r\n" if crlf else "\n").writerows([["email", "memo"], *rows])
@@ -509,7 +509,7 @@ def test_two_processes_give_the_same_result_as_one(tmp_path, monkeypatch):
             lines.append(f"user{i}@hanbit.co.kr,이{i},2025-12-{1 + i % 28:02d},")
     path = tmp_path / "big.csv"
     path.write_bytes("\r\n".join(lines).encode("cp949") + b"\r\n")
-    from webzine import twohalves
+    from webzine.recipients import twohalves
 
     merged = []
     real_merge = twohalves._merge
@@ -526,7 +526,7 @@ def test_two_processes_give_the_same_result_as_one(tmp_path, monkeypatch):
 
 
 def test_a_worker_that_cannot_run_falls_back_to_one_process(tmp_path, monkeypatch):
-    from webzine import twohalves
+    from webzine.recipients import twohalves
 
     path = tmp_path / "list.csv"
     path.write_text("email,name\n" + "".join(f"user{i}@naver.com,{i}\n" for i in range(500)), encoding="utf-8")
@@ -547,7 +547,7 @@ def _bad_late(tmp_path, header="email,name", encoding="cp949"):
 
 @pytest.mark.parametrize("parallel", [False, True])
 def test_a_bad_byte_found_while_reading_gives_the_up_front_error(tmp_path, monkeypatch, parallel):
-    from webzine import listio
+    from webzine.recipients import tables as listio
 
     monkeypatch.setattr(listio, "_CHUNK", 4096)  # many blocks: the bad byte is met late
     path = _bad_late(tmp_path)
@@ -577,7 +577,7 @@ def test_column_blocks_hold_the_csv_modules_rows(tmp_path, monkeypatch, rows, bl
     """Quote-free blocks whose rows all have the header's width come as Columns; the rows they
     hold are the csv module's, whatever the block size, line ends, and however ragged the
     other rows."""
-    from webzine import listio
+    from webzine.recipients import tables as listio
 
     buffer = io.StringIO()
     csv.writer(buffer, lineterminator="\n").writerows([["email", "memo", "x"], *rows])
@@ -615,7 +615,7 @@ def test_recipients_built_by_columns_equal_the_constructors():
 
 
 def test_consent_rejects_and_reconfirms_are_the_named_tuples_one_would_build(tmp_path):
-    from webzine.listrecords import Reconfirm, Reject
+    from webzine.recipients.records import Reconfirm, Reject
 
     path = write(tmp_path / "c.csv", "email,name,company,manager,consent_at\n"
                                      "kim@naver.com,김,한빛,m1,2020-01-01\n"
@@ -656,7 +656,7 @@ def test_the_collector_is_back_on_after_cleaning_and_a_frozen_heap_stays_frozen(
 def test_clean_text_drops_exactly_the_control_and_format_characters(text):
     import unicodedata
 
-    from webzine.addresses import clean_text
+    from webzine.recipients.addresses import clean_text
 
     normal = unicodedata.normalize("NFKC", text)
     assert clean_text(text) == "".join(ch for ch in normal if unicodedata.category(ch) not in ("Cc", "Cf")
@@ -664,7 +664,7 @@ def test_clean_text_drops_exactly_the_control_and_format_characters(text):
 
 
 def test_warnings_come_in_row_order_whatever_the_chunk_boundaries(tmp_path, monkeypatch):
-    from webzine import listio
+    from webzine.recipients import tables as listio
 
     lines = ["email,name,consent_at,memo"]
     for i in range(400):

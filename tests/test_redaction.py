@@ -21,9 +21,9 @@ from smtp_server import Fault, SmtpTestServer, TestCertificate
 
 from webzine.config import load_settings
 from webzine.errors import SenderProblem, TransportError
-from webzine.transports.base import Delivery, Outcome
+from webzine.models import Delivery, Outcome
 from webzine.transports.redact import MASK, Redactor, traces
-from webzine.transports.sendgrid import SendGridTransport
+from webzine.providers.sendgrid import SendGridTransport
 
 pytestmark = [pytest.mark.filterwarnings("ignore::DeprecationWarning"), pytest.mark.timeout(180)]
 

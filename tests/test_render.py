@@ -12,10 +12,10 @@ import pytest
 from conftest import write_project
 from webzine.config import load_settings
 from webzine.errors import IssueError, TemplateError
-from webzine.merge import recipient_context
+from webzine.render.slots import recipient_context
 from webzine.models import Recipient
-from webzine.layout import BUILTIN_TEMPLATES
-from webzine.render import RenderedIssue, build_issue, write_build
+from webzine.render.layout import BUILTIN_TEMPLATES
+from webzine.render.compose import RenderedIssue, build_issue, write_build
 from webzine.tokens import FeedbackLinks
 
 ISSUE_PATH = "issues/2026-12-year-end.md"
@@ -330,7 +330,7 @@ def test_a_failed_write_leaves_the_previous_output(project: Path, monkeypatch: p
     def broken(*_: object) -> None:
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr("webzine.render.replace_dir", broken)
+    monkeypatch.setattr("webzine.render.compose.replace_dir", broken)
     with pytest.raises(OSError):
         write_build(rendered, project / "build")
     assert {p.name: p.read_bytes() for p in folder.iterdir() if p.is_file()} == before

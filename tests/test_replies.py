@@ -16,7 +16,7 @@ import pytest
 
 from bouncekit import FakeLedger, SentRow, cli, dsn, mail, reply  # noqa: F401 - cli is a fixture
 from webzine.bounces.sources import FileSource
-from webzine.ledger import Claim, Ledger
+from webzine.send.ledger import Claim, Ledger
 from webzine.models import Manager
 from webzine.replies.importer import Customer, run_import
 from webzine.replies.reader import own_text

@@ -16,13 +16,14 @@ from conftest import TODAY
 
 import sendkit
 from webzine.errors import MessageUnsupported, SenderProblem, TransportError
-from webzine.ledger import Claim, Ledger, State
-from webzine.message import MessageFactory
+from webzine.send.ledger import Claim, Ledger, State
+from webzine.message.factory import MessageFactory
 from webzine.models import SuppressionReason
-from webzine.pacing import SuppressionWatch, TokenBucket, backoff
-from webzine.send import Sender, SendOptions
-from webzine.suppressions import load_suppressions, merge_suppressions
-from webzine.transports.base import BaseTransport, Delivery, Outcome, OutgoingMessage
+from webzine.send.pacing import SuppressionWatch, TokenBucket, backoff
+from webzine.send.dispatch import Sender, SendOptions
+from webzine.recipients.suppressions import load_suppressions, merge_suppressions
+from webzine.transports.base import BaseTransport
+from webzine.models import Delivery, Outcome, OutgoingMessage
 
 
 class FakeClock:
@@ -323,11 +324,11 @@ RESUME_SCRIPT = textwrap.dedent(
     from datetime import date
     from pathlib import Path
     import sendkit
-    from webzine.ledger import Ledger
-    from webzine.message import MessageFactory
-    from webzine.pacing import SuppressionWatch
-    from webzine.send import Sender, SendOptions
-    from webzine.suppressions import load_suppressions
+    from webzine.send.ledger import Ledger
+    from webzine.message.factory import MessageFactory
+    from webzine.send.pacing import SuppressionWatch
+    from webzine.send.dispatch import Sender, SendOptions
+    from webzine.recipients.suppressions import load_suppressions
     from webzine.transports.outbox import OutboxTransport
 
     root = Path(sys.argv[1])

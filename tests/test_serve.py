@@ -16,10 +16,10 @@ import pytest
 from serve_support import LIST_ID, SECRET, free_port, running_server, write_project
 from webzine.errors import ConfigError
 from webzine.models import SuppressionReason
-from webzine.serve import load_unsubscribed, store_suppressions
-from webzine.serve.addresses import list_id, mask_address, read_addresses
-from webzine.serve.app import Collaborators
-from webzine.serve.store import Store
+from webzine.unsubscribes.store import load_unsubscribed, store_suppressions
+from webzine.web.token_owners import list_id, mask_address, read_addresses
+from webzine.web.app import Collaborators
+from webzine.unsubscribes.store import Store
 from webzine.tokens import unsubscribe_token
 
 ONE_CLICK = {"List-Unsubscribe": "One-Click"}

@@ -12,8 +12,8 @@ import httpx
 import pytest
 
 from serve_support import SECRET, SUBSCRIBERS, running_server, write_project
-from webzine.serve.feedback import build_report, feedback_links, feedback_token, read_segments
-from webzine.serve.store import Rating, Store
+from webzine.web.feedback import build_report, feedback_links, feedback_token, read_segments
+from webzine.unsubscribes.store import Rating, Store
 
 ISSUE = "2026-12-year-end"
 

@@ -12,10 +12,10 @@ import pytest
 
 from serve_support import LIST_ID, SECRET, running_server, write_project
 from smtp_server import Fault, SmtpTestServer
-from webzine.serve.notice import MAX_ATTEMPTS, NoticeSender, build_notice
-from webzine.serve.store import Store
+from webzine.web.notice import MAX_ATTEMPTS, NoticeSender, build_notice
+from webzine.unsubscribes.store import Store
 from webzine.tokens import unsubscribe_token
-from webzine.transports.base import Delivery, Outcome
+from webzine.models import Delivery, Outcome
 
 ONE_CLICK = {"List-Unsubscribe": "One-Click"}
 

@@ -24,8 +24,8 @@ from serve_support import LIST_ID, SECRET, free_port, running_server, write_proj
 from webzine.bounces.events import BounceEvent, Kind
 from webzine.errors import ConfigError
 from webzine.models import SuppressionReason
-from webzine.serve import load_unsubscribed, store_suppressions
-from webzine.serve.store import Store, UnsubscribeRequest, open_store, store_events
+from webzine.unsubscribes.store import load_unsubscribed, store_suppressions
+from webzine.unsubscribes.store import Store, UnsubscribeRequest, open_store, store_events
 from webzine.tokens import unsubscribe_token
 
 PASSWORD = "pg-test-password-7f3a"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from webzine.serve.store import Store
+from webzine.unsubscribes.store import Store
 
 FULL = 2  # PRAGMA synchronous: 0 OFF, 1 NORMAL, 2 FULL, 3 EXTRA
 

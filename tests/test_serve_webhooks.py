@@ -23,9 +23,9 @@ from cryptography.x509.oid import NameOID
 from serve_support import SECRET, running_server, write_project
 from webzine.bounces.events import Kind
 from webzine.models import SuppressionReason
-from webzine.serve import load_unsubscribed, store_suppressions
-from webzine.serve.app import Collaborators
-from webzine.serve.signatures import (
+from webzine.unsubscribes.store import load_unsubscribed, store_suppressions
+from webzine.web.app import Collaborators
+from webzine.providers.signatures import (
     SENDGRID_RETRY_SECONDS,
     SignatureError,
     check_sendgrid_age,
@@ -34,7 +34,7 @@ from webzine.serve.signatures import (
     sns_string_to_sign,
     verify_sendgrid,
 )
-from webzine.serve.store import Store
+from webzine.unsubscribes.store import Store
 
 MAILGUN_KEY = "mailgun-signing-key-for-tests"
 POSTMARK_USER, POSTMARK_PASSWORD = "postmark-hook", "correct horse battery staple"
@@ -190,7 +190,7 @@ def test_sendgrid_invalid_signatures_are_refused_and_logged(client, store, sendg
         "no signature": (body, {"Content-Type": "application/json"}),
         "garbage signature": (body, {**good, "X-Twilio-Email-Event-Webhook-Signature": "not base64!"}),
     }
-    with caplog.at_level("WARNING", logger="webzine.serve.webhooks"):
+    with caplog.at_level("WARNING", logger="webzine.web.webhooks"):
         for name, (content, headers) in cases.items():
             assert client.post("/webhooks/sendgrid", content=content, headers=headers).status_code == 401, name
     assert store.events() == []
@@ -450,7 +450,7 @@ def test_a_provider_without_its_secret_has_no_endpoint(tmp_path, monkeypatch):
 
 def test_a_malformed_sendgrid_key_is_a_config_error(tmp_path, monkeypatch):
     from webzine.errors import ConfigError
-    from webzine.serve.app import create_app
+    from webzine.web.app import create_app
 
     monkeypatch.setenv("WEBZINE_UNSUBSCRIBE_SECRET", SECRET)
     monkeypatch.setenv("WEBZINE_SENDGRID_WEBHOOK_PUBLIC_KEY", "not-a-key")

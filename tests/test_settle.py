@@ -14,8 +14,8 @@ import pytest
 from clikit import ISSUE, copy_sample, new_dkim_key, run, set_section, set_send
 from smtp_server import Fault, SmtpTestServer
 
-from webzine.ledger import Row, State
-from webzine.settle import evidence_lines, settle
+from webzine.send.ledger import Row, State
+from webzine.send.settle import evidence_lines, settle
 
 SLUG = "2026-12-year-end"
 

@@ -20,8 +20,8 @@ from smtp_server import Fault, SmtpTestServer, TestCertificate
 
 from webzine.config import Publication, Settings, Smtp
 from webzine.errors import ConfigError, SenderProblem, TransportError
-from webzine.transports import transport_class
-from webzine.transports.base import Delivery, OutgoingMessage, Outcome
+from webzine.providers import transport_class
+from webzine.models import Delivery, OutgoingMessage, Outcome
 from webzine.transports.smtp import SmtpTransport, delivery_for, is_loopback
 from webzine.transports.smtp_client import Reply, Stage, payload_chunks, prepare_payload
 
@@ -79,7 +79,7 @@ def transport_for(server: SmtpTestServer, **smtp: object) -> SmtpTransport:
 
 
 def outgoing(n: int, *, body: str = "", **fields: object) -> OutgoingMessage:
-    """A finished message like webzine.message builds: base64 Korean body, CRLF, a dot line."""
+    """A finished message like webzine.message.factory builds: base64 Korean body, CRLF, a dot line."""
     rcpt = str(fields.pop("rcpt_to", f"reader{n}@example.com"))
     text = body or f"{n}번째 독자님, 안녕하세요.\r\n.\r\n..점으로 시작하는 줄도 그대로 도착해야 합니다.\r\n"
     encoded = base64.encodebytes(text.encode("utf-8")).replace(b"\n", b"\r\n")

@@ -1,4 +1,4 @@
-"""End to end through the SMTP transport: the orchestration (`webzine.send.Sender`), the real
+"""End to end through the SMTP transport: the orchestration (`webzine.send.dispatch.Sender`), the real
 ledger and a real aiosmtpd server with faults. For each fault: the ledger says what the server
 did, nothing the server accepted is sent twice (except the one case the transport documents),
 nothing is lost, and the run ends with the documented exit code and a one-line reason.
@@ -21,12 +21,12 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from smtp_server import Fault, SmtpTestServer, TestCertificate
 
 from webzine.config import Settings, Smtp
-from webzine.ledger import Ledger, State
-from webzine.message import MessageFactory
+from webzine.send.ledger import Ledger, State
+from webzine.message.factory import MessageFactory
 from webzine.models import Recipient
-from webzine.pacing import SuppressionWatch
-from webzine.send import Sender, SendOptions, SendSummary
-from webzine.suppressions import load_suppressions, merge_suppressions
+from webzine.send.pacing import SuppressionWatch
+from webzine.send.dispatch import Sender, SendOptions, SendSummary
+from webzine.recipients.suppressions import load_suppressions, merge_suppressions
 from webzine.transports.smtp import SmtpTransport
 
 pytestmark = [

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from webzine.errors import StorageError
-from webzine.ledger import Claim, Ledger, Result, State
+from webzine.send.ledger import Claim, Ledger, Result, State
 
 ROOT = Path(__file__).resolve().parent.parent
 GIT = ["git", "-c", "user.name=test", "-c", "user.email=test@example.com"]

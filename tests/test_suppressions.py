@@ -12,7 +12,7 @@ import pytest
 
 from webzine.errors import ListError
 from webzine.models import Suppression, SuppressionReason as Reason
-from webzine.suppressions import MergeCounts, load_suppressions, merge_suppressions, write_suppressions
+from webzine.recipients.suppressions import MergeCounts, load_suppressions, merge_suppressions, write_suppressions
 
 
 def test_missing_file_means_nobody_is_suppressed(tmp_path):

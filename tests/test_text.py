@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from webzine.text import (
+from webzine.render.plain_text import (
     DEFAULT_EXTENSIONS,
     TextExtension,
     display_width,

@@ -1,4 +1,4 @@
-"""Refresh webzine/compat_data.py from a checkout of caniemail (https://github.com/hteumeuleu/caniemail,
+"""Refresh webzine/render/compat_data.py from a checkout of caniemail (https://github.com/hteumeuleu/caniemail,
 MIT licence, © 2019 Rémi Parmentier): the support of the few features the default email uses, in
 the clients most of our readers use, at the latest version caniemail tested.
 

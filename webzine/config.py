@@ -17,7 +17,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from webzine.customers.rules import DEFAULT_SEGMENTS, parse_rule
+from webzine.segment_rules import DEFAULT_SEGMENTS, parse_rule
 from webzine.errors import ConfigError
 
 CONFIG_FILE = "webzine.toml"
@@ -167,7 +167,7 @@ class Serve(Section):
 
 
 class CustomerSegment(Section):
-    """A named group of customers and its rule (`webzine.customers.rules`); first match wins."""
+    """A named group of customers and its rule (`webzine.segment_rules`); first match wins."""
 
     name: str
     when: str = ""  # "r >= 4 and f >= 4"; empty: everyone no segment above took

@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from email.utils import parsedate_to_datetime
 
-from webzine.bounces import detectors, fastmime, kinds, mime, providers
+from webzine.bounces import detectors, fastmime, kinds, mime
+from webzine.providers import events as providers
 from webzine.bounces.classify import classify, find_status, objection, smtp_command
 from webzine.bounces.events import Kind
 from webzine.bounces.kinds import MessageKind

@@ -14,17 +14,18 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timezone
 from typing import Protocol
 
-from webzine.bounces import policy, providers, store
+from webzine.bounces import policy, store
+from webzine.providers import events as providers
 from webzine.bounces.dsn import Report, parse_report
 from webzine.bounces.events import BounceEvent, Kind, utc
 from webzine.bounces.kinds import RECIPIENT_KINDS, MessageKind
 from webzine.bounces.sources import EventFile, Item, Source, SourceError, event_lines
 from webzine.models import Suppression
-from webzine.suppressions import RANK, load_suppressions, merge_suppressions
+from webzine.recipients.suppressions import RANK, load_suppressions, merge_suppressions
 
 
 class RecipientLookup(Protocol):
-    """What the import asks the send ledger (webzine.ledger.Ledger implements it)."""
+    """What the import asks the send ledger (webzine.send.ledger.Ledger implements it)."""
 
     def find_by_verp(self, token: str) -> tuple[str, str] | None: ...
 

@@ -27,7 +27,7 @@ REASONS = {Kind.HARD: SuppressionReason.HARD_BOUNCE, Kind.COMPLAINT: Suppression
 
 
 class SentRow(Protocol):
-    """What the policy needs from a ledger row (webzine.ledger.Row has these)."""
+    """What the policy needs from a ledger row (webzine.send.ledger.Row has these)."""
 
     issue: str
     state: str

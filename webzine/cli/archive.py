@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from webzine.archive import build_archive, write_archive
+from webzine.web.archive import build_archive, write_archive
 from webzine.cli import Context, pass_context
 
 DEFAULT_OUT = "site"

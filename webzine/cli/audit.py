@@ -15,7 +15,7 @@ from pathlib import Path
 
 import click
 
-from webzine.audit import AuditReport, Gap, issue_name, run_audit
+from webzine.audit.audit import AuditReport, Gap, issue_name, run_audit
 from webzine.cli import Context, pass_context
 from webzine.cli.lists import format_table
 from webzine.models import Manager
@@ -47,7 +47,7 @@ def audit(ctx: Context, issue: Path | None, subscribers: Path | None, key_custom
     settings = ctx.settings if ctx.config_path.exists() or not (subscribers and key_customers) else None
     name = None
     if issue is not None:
-        from webzine.issue import load_issue
+        from webzine.render.issue import load_issue
 
         loaded = load_issue(issue)
         name = issue_name(loaded)
@@ -56,7 +56,7 @@ def audit(ctx: Context, issue: Path | None, subscribers: Path | None, key_custom
                                    "drop --advertising/--informational or the ISSUE.")
         advertising = loaded.advertising
     if key_customers is None and settings is not None and not settings.lists.key_customers.strip():
-        from webzine.campaign import KeyCustomers
+        from webzine.send.inputs import KeyCustomers
 
         click.echo(f"Nothing to audit: {KeyCustomers('').note}.")
         return 0
@@ -79,13 +79,13 @@ def audit(ctx: Context, issue: Path | None, subscribers: Path | None, key_custom
 
 def _suppressed(settings, explicit: Path | None) -> dict:  # type: ignore[no-untyped-def]
     """`--suppressions FILE` alone, else the send's one source (the file and the unsubscribe store)."""
-    from webzine.suppressions import load_suppressions
+    from webzine.recipients.suppressions import load_suppressions
 
     if explicit is not None:
         return load_suppressions(explicit)
     if settings is None:
         return {}
-    from webzine.campaign import suppression_source
+    from webzine.send.inputs import suppression_source
 
     return suppression_source(settings).load()
 
@@ -93,7 +93,7 @@ def _suppressed(settings, explicit: Path | None) -> dict:  # type: ignore[no-unt
 def _managers(settings) -> dict[str, Manager]:  # type: ignore[no-untyped-def]
     if settings is None:
         return {}
-    from webzine.recipients import load_managers
+    from webzine.recipients.clean import load_managers
 
     return load_managers(settings.path(settings.lists.managers))
 

@@ -121,7 +121,7 @@ def ledger_lookup(settings: Settings) -> Iterator[RecipientLookup | None]:
     if not path.exists():
         yield None
         return
-    from webzine.ledger import Ledger
+    from webzine.send.ledger import Ledger
 
     with Ledger.open(path) as ledger:
         yield ledger

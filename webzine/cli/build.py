@@ -17,12 +17,12 @@ from rich.console import Console
 from webzine.cli import Context, pass_context
 from webzine.clock import parse_day
 from webzine.errors import IssueError, TemplateError
-from webzine.issue import slugify
-from webzine.layout import BUILTIN_TEMPLATES
+from webzine.render.issue import slugify
+from webzine.render.layout import BUILTIN_TEMPLATES
 
 if TYPE_CHECKING:
-    from webzine.lint import Finding
-    from webzine.render import RenderedIssue
+    from webzine.render.lint import Finding
+    from webzine.render.compose import RenderedIssue
 
 
 @click.command()
@@ -33,7 +33,7 @@ if TYPE_CHECKING:
 def build(ctx: Context, issue: Path, out_dir: Path | None) -> int:
     """Render ISSUE into build/<slug>/: email.html (with merge slots), preview.html, email.txt,
     web.html and report.json. Exits 1 when lint finds errors (the output is still written)."""
-    from webzine.render import build_issue, write_build  # premailer is slow to import; only build needs it
+    from webzine.render.compose import build_issue, write_build  # premailer is slow to import; only build needs it
 
     settings = ctx.settings
     rendered = build_issue(settings, issue)

@@ -47,7 +47,7 @@ def score(ctx: Context, orders: tuple[Path, ...], columns: tuple[str, ...], enco
     from webzine.customers.people import key_customers, subscribers
     from webzine.customers.proposals import propose
     from webzine.customers.report import manager_rows, report_page, segment_rows
-    from webzine.customers.rules import parse_rule
+    from webzine.segment_rules import parse_rule
     from webzine.customers.scoring import score_customers, scores_of
     from webzine.customers.store import customers_dir, write_proposals, write_scores
     from webzine.files import atomic_writer
@@ -100,7 +100,7 @@ def _overrides(columns: tuple[str, ...]) -> dict[str, str]:
 
 
 def _manager_names(settings: Settings) -> dict[str, str]:
-    from webzine.recipients import load_managers
+    from webzine.recipients.clean import load_managers
 
     return {key: manager.name for key, manager in load_managers(settings.path(settings.lists.managers)).items()}
 

@@ -19,17 +19,17 @@ import click
 from webzine.cli import Context, pass_context
 from webzine.cli.due import TODAY_OPTION
 from webzine.cli.send import _print_summary, _stop_on_signals
-from webzine.campaign import make_transport, with_overrides
+from webzine.send.inputs import make_transport, with_overrides
 from webzine.config import Settings
 from webzine.files import atomic_writer
-from webzine.ledger import Ledger, State
+from webzine.send.ledger import Ledger, State
 from webzine.managers.digest import Digest, build_digests, csv_file, csv_rows, render_digest
-from webzine.issue import load_issue
+from webzine.render.issue import load_issue
 from webzine.managers.load import issue_files, load_issue_sources
 from webzine.managers.mail import DigestMessages, RenderedDigest, digest_issue, digest_recipients
 from webzine.managers.outcomes import customer_outcomes
-from webzine.pacing import SuppressionWatch
-from webzine.send import Sender, SendOptions
+from webzine.send.pacing import SuppressionWatch
+from webzine.send.dispatch import Sender, SendOptions
 from webzine.terminal import printable
 
 DUE_WINDOW = timedelta(days=62)  # `--due` looks this far back: older issues' digests are history
@@ -112,7 +112,7 @@ def _send_one(settings: Settings, issue: str, today: date, yes: bool, resend_unk
         _print_without_address(prepared)
         click.echo(f"Send them with: webzine digest send {issue} --yes")
         return 0
-    from webzine.dkim import signer_from_settings
+    from webzine.message.dkim import signer_from_settings
 
     factory = DigestMessages(settings, prepared.slug, prepared.rendered, signer=signer_from_settings(settings))
     transport = make_transport(settings)

@@ -12,7 +12,7 @@ from pathlib import Path
 import click
 
 from webzine.cli import Context, pass_context
-from webzine.due import due_issue
+from webzine.send.due import due_issue
 
 TODAY_OPTION = click.option(
     "--today",

@@ -14,8 +14,8 @@ import click
 from webzine.cli import Context, pass_context
 from webzine.clock import utc_now
 from webzine.errors import SendLocked
-from webzine.ledger import Ledger, database_url
-from webzine.sendlock import send_lock
+from webzine.send.ledger import Ledger, database_url
+from webzine.send.lock import send_lock
 
 
 @click.group("ledger")

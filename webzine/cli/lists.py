@@ -18,9 +18,9 @@ from wcwidth import wcswidth
 
 from webzine.cli import Context, pass_context
 from webzine.config import Settings
-from webzine.listio import write_csv
-from webzine.listrecords import CleanList
-from webzine.recipients import RECIPIENT_COLUMNS, clean_list, load_clean_list
+from webzine.recipients.tables import write_csv
+from webzine.recipients.records import CleanList
+from webzine.recipients.clean import RECIPIENT_COLUMNS, clean_list, load_clean_list
 from webzine.terminal import printable
 
 
@@ -58,14 +58,14 @@ def load_for_cli(ctx: Context, file: Path | None, *, advertising: bool, encoding
     if file is not None and not ctx.config_path.exists():
         check = None
         if check_dns:
-            from webzine.mx import undeliverable_domains
+            from webzine.recipients.mx import undeliverable_domains
 
             check = undeliverable_domains
         result = clean_list(file, advertising=advertising, today=ctx.today, fix_typos=fix_typos,
                             columns=mapping, encoding=encoding, sheet=sheet, check_domains=check)
         return result, None
     settings = ctx.settings
-    from webzine.campaign import suppression_source
+    from webzine.send.inputs import suppression_source
 
     result = load_clean_list(settings, advertising=advertising, today=ctx.today,
                              suppressions=suppression_source(settings).load(), path=file, fix_typos=fix_typos,

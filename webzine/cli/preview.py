@@ -17,8 +17,8 @@ import click
 
 from webzine.cli import Context, pass_context
 from webzine.errors import ConfigError, IssueError, ListError
-from webzine.preview import SAMPLE, Problem, Snapshot, Workspace, recipient_id
-from webzine.preview_server import PreviewServer
+from webzine.web.preview import SAMPLE, Problem, Snapshot, Workspace, recipient_id
+from webzine.web.preview_server import PreviewServer
 
 DEFAULT_PORT = 8030
 

@@ -20,7 +20,7 @@ from webzine.cli import Context, pass_context
 from webzine.cli.bounces import ledger_lookup, message_kinds_line, open_spec, raise_if_failed
 from webzine.cli.due import TODAY_OPTION
 from webzine.config import Settings
-from webzine.recipients import load_clean_list, load_managers
+from webzine.recipients.clean import load_clean_list, load_managers
 from webzine.replies.importer import Customer, ImportResult, run_import
 from webzine.replies.records import Reply
 from webzine.replies.report import RepliesReport, build_report

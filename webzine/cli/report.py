@@ -18,8 +18,8 @@ from webzine.cli import Context, pass_context
 from webzine.cli.due import TODAY_OPTION
 from webzine.config import Settings
 from webzine.files import atomic_writer
-from webzine.issue import load_issue
-from webzine.ledger import Ledger
+from webzine.render.issue import load_issue
+from webzine.send.ledger import Ledger
 from webzine.managers.load import Event, issue_files, load_history, load_issue_sources
 from webzine.managers.outcomes import customer_outcomes
 from webzine.managers.report import IssueReport, IssueSummary, build_report, render_report, tally_outcomes

@@ -25,7 +25,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from webzine.campaign import (
+from webzine.send.inputs import (
     Campaign,
     find_recipient,
     load_campaign,
@@ -40,17 +40,17 @@ from webzine.cli.due import TODAY_OPTION, pick_due
 from webzine.clock import utc_now
 from webzine.config import CONFIG_FILE
 from webzine.errors import ConfigError
-from webzine.issue import load_issue
-from webzine.ledger import Ledger, State, ledger_exists
-from webzine.message import FactoryOptions, RecipientRejected
-from webzine.mime import UnsafeHeader, check_address
-from webzine.plan import Action, Plan, PlanOptions
-from webzine.send import EXIT_AGAIN, EXIT_FAILED, EXIT_OK, Sender, SendOptions, SendSummary
-from webzine.sendlock import in_shard, parse_shard, send_lock
+from webzine.render.issue import load_issue
+from webzine.send.ledger import Ledger, State, ledger_exists
+from webzine.message.factory import FactoryOptions, RecipientRejected
+from webzine.message.encoding import UnsafeHeader, check_address
+from webzine.send.plan import Action, Plan, PlanOptions
+from webzine.send.dispatch import EXIT_AGAIN, EXIT_FAILED, EXIT_OK, Sender, SendOptions, SendSummary
+from webzine.send.lock import in_shard, parse_shard, send_lock
 from webzine.terminal import printable
 from webzine.transports import REHEARSALS
-from webzine.suppressions import merge_suppressions
-from webzine.transports.base import Outcome
+from webzine.recipients.suppressions import merge_suppressions
+from webzine.models import Outcome
 
 _PREVIEW_ROWS = 5
 
@@ -243,7 +243,7 @@ def _suppressed_by_reason(campaign: Campaign) -> dict[str, int]:
 
 
 def _subject_of(campaign: Campaign, recipient) -> str:  # type: ignore[no-untyped-def]
-    from webzine.merge import recipient_context
+    from webzine.render.slots import recipient_context
 
     manager = campaign.managers.get(recipient.manager)
     fields = None if manager is None else {"id": manager.id, "name": manager.name, "email": manager.email,

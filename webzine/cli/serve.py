@@ -26,8 +26,8 @@ def serve(ctx: object, host: str | None, port: int | None, forwarded_allow_ips: 
     """Serve one-click unsubscribe (RFC 8058), provider webhooks and reader feedback."""
     import uvicorn
 
-    from webzine.serve.app import create_app
-    from webzine.serve.store import open_store
+    from webzine.web.app import create_app
+    from webzine.unsubscribes.store import open_store
 
     settings = ctx.settings  # type: ignore[attr-defined]
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -61,7 +61,7 @@ def feedback() -> None:
 @pass_context
 def report(ctx: object, issue: str, as_json: bool) -> int:
     """Ratings for ISSUE (its slug, e.g. 2026-12-year-end): overall, per segment, per manager."""
-    from webzine.serve.feedback import feedback_report
+    from webzine.web.feedback import feedback_report
 
     result = feedback_report(ctx.settings, issue)  # type: ignore[attr-defined]
     if as_json:

@@ -17,9 +17,9 @@ import click
 
 from webzine.cli import Context, pass_context
 from webzine.errors import ListError
-from webzine.issue import load_issue
-from webzine.ledger import Ledger, State, ledger_exists
-from webzine.settle import Settlement, evidence_lines, outbox_evidence, settle
+from webzine.render.issue import load_issue
+from webzine.send.ledger import Ledger, State, ledger_exists
+from webzine.send.settle import Settlement, evidence_lines, outbox_evidence, settle
 from webzine.terminal import printable
 
 
@@ -67,7 +67,7 @@ def settle_command(ctx: Context, issue: str, delivered: tuple[Path, ...], ask_pr
 def _reports(settings, slug: str) -> dict[str, str]:  # type: ignore[no-untyped-def]
     """Bounce and complaint reports for this issue's recipients: the message was taken, then bounced."""
     from webzine.bounces.store import load_events
-    from webzine.serve.store import store_events
+    from webzine.unsubscribes.store import store_events
 
     seen: dict[str, str] = {}
     events = [*load_events(settings.path(settings.bounces.events)), *store_events(settings)]
@@ -79,7 +79,7 @@ def _reports(settings, slug: str) -> dict[str, str]:  # type: ignore[no-untyped-
 
 def _check_provider(name: str) -> None:
     from webzine.errors import ConfigError
-    from webzine.providers import RECORDS
+    from webzine.providers.pull import RECORDS
 
     if name not in RECORDS:
         raise ConfigError(f"--ask-provider reads Postmark's or Mailgun's record of a message; [send] transport is "
@@ -88,8 +88,8 @@ def _check_provider(name: str) -> None:
 
 def _provider_records(settings, rows: list) -> dict[str, str]:  # type: ignore[no-untyped-def]
     """Message-ID → the provider's record of taking it, for rows sent through [send] transport."""
-    from webzine.providers import provider_evidence
-    from webzine.transports import transport_class
+    from webzine.providers.pull import provider_evidence
+    from webzine.providers import transport_class
 
     transport = transport_class(settings.send.transport).from_settings(settings)
     try:

@@ -2,7 +2,7 @@
 
 Reads what `webzine serve` recorded (one-click unsubscribes, webhook bounces and complaints) and,
 when an email API is used, the provider's bounce / complaint / unsubscribe lists (see
-`webzine.providers`), and merges them into `lists/suppressions.csv` with their evidence; the
+`webzine.providers.pull`), and merges them into `lists/suppressions.csv` with their evidence; the
 strongest reason per address wins, nothing is removed. Exit codes: 0 done, 2 bad configuration, 3 the
 provider could not be reached or refused the key (safe to re-run).
 """
@@ -15,10 +15,10 @@ import click
 
 from webzine.cli import Context, pass_context
 from webzine.models import Suppression
-from webzine.providers import READERS, provider_suppressions
-from webzine.serve.store import store_suppressions
-from webzine.suppressions import merge_suppressions
-from webzine.transports import transport_class
+from webzine.providers.pull import READERS, provider_suppressions
+from webzine.unsubscribes.store import store_suppressions
+from webzine.recipients.suppressions import merge_suppressions
+from webzine.providers import transport_class
 
 
 @click.group()

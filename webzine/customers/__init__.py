@@ -4,7 +4,8 @@ The files, in pipeline order:
 - `values.py`    one cell of an order export → a date, won, whether its status cancels the line
 - `orders.py`    order exports (CSV in any Korean encoding, .xlsx; Korean headers) → CustomerTotals
 - `totals.py`    lines summed per order, repeats across files dropped, orders per customer (polars)
-- `rules.py`     segment rules as written in webzine.toml (`r >= 4 and f >= 4`)
+- segment rules as written in webzine.toml (`r >= 4 and f >= 4`) are read by `webzine.segment_rules`,
+  which the config loader uses to check them
 - `scoring.py`   totals → R, F, M quintile scores and the first matching segment (Score)
 - `proposals.py` scores × key-customer file → proposed key customers, key customers slipping away
 - `report.py`    terminal summary rows and the report page with its SVG pictures
@@ -49,7 +50,7 @@ def with_segments(recipients: list[Recipient], scores: Mapping[str, Score]) -> l
 def rows_with_segments(rows: Iterator[dict[str, object]], scores: Mapping[str, Score]) -> Iterator[dict[str, object]]:
     """Raw subscriber-list rows (the build's preview) with the same merge fields, by the
     normalised form of their email cell."""
-    from webzine.addresses import BadAddress, Normaliser
+    from webzine.recipients.addresses import BadAddress, Normaliser
 
     normaliser = Normaliser()
     for row in rows:

@@ -23,7 +23,7 @@ import polars as pl
 
 from webzine.customers.totals import OrderTotals, ReadSummary
 from webzine.errors import ListError
-from webzine.listio import Columns, Table, header_key, read_table
+from webzine.recipients.tables import Columns, Table, header_key, read_table
 
 # Our field names, their Korean names (for --column), and the header spellings we recognise, in
 # order of preference.

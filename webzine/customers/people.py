@@ -7,10 +7,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
-from webzine.addresses import BadAddress, Normaliser
+from webzine.recipients.addresses import BadAddress, Normaliser
 from webzine.customers.proposals import Person, propose
 from webzine.customers.store import customers_dir, read_scores
-from webzine.listio import read_table
+from webzine.recipients.tables import read_table
 
 if TYPE_CHECKING:
     from webzine.config import Settings
@@ -32,7 +32,7 @@ def audit_notes(settings: Settings) -> list[str]:
 
 def key_customers(settings: Settings) -> dict[str, Person]:
     """The key-customer file by normalised key (empty when there is none)."""
-    from webzine.audit import read_key_customers
+    from webzine.audit.audit import read_key_customers
 
     path = settings.path(settings.lists.key_customers)
     if not path.exists():

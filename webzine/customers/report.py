@@ -15,7 +15,7 @@ from html import escape
 
 import polars as pl
 
-from webzine.customers.rules import MEASURES
+from webzine.segment_rules import MEASURES
 
 _COLOURS = ("#1b7f5b", "#4aa37a", "#8cc7a1", "#e0a43a", "#c4553a", "#8a8f98", "#5b6bbf", "#b06ab3")
 

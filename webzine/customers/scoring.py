@@ -17,7 +17,7 @@ from datetime import date
 
 import polars as pl
 
-from webzine.customers.rules import Rule
+from webzine.segment_rules import Rule
 
 _OPERATORS: dict[str, Callable[[pl.Expr, int], pl.Expr]] = {
     ">=": operator.ge, "<=": operator.le, "==": operator.eq, "!=": operator.ne, ">": operator.gt, "<": operator.lt}

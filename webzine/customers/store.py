@@ -16,7 +16,7 @@ from webzine.customers.proposals import Proposal
 from webzine.customers.scoring import Score
 from webzine.errors import ListError
 from webzine.files import atomic_writer
-from webzine.listio import read_table, write_csv
+from webzine.recipients.tables import read_table, write_csv
 
 if TYPE_CHECKING:
     import polars as pl

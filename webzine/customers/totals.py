@@ -19,7 +19,7 @@ from typing import Any
 
 import polars as pl
 
-from webzine.addresses import BadAddress, Normaliser
+from webzine.recipients.addresses import BadAddress, Normaliser
 from webzine.customers.values import is_cancelled, parse_amount, parse_date
 from webzine.errors import ListError
 

@@ -18,8 +18,8 @@ from pathlib import Path
 
 import jinja2
 
-from webzine.korean import register_filters
-from webzine.layout import BUILTIN_TEMPLATES
+from webzine.render.korean import register_filters
+from webzine.render.layout import BUILTIN_TEMPLATES
 from webzine.managers.facts import IssueFacts
 from webzine.managers.outcomes import REACHED, STATUS_LABELS, CustomerOutcome, Status, call_order, how_label, korean_date
 from webzine.models import Manager

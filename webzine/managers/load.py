@@ -17,25 +17,25 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 
-from webzine.audit import read_key_customers
+from webzine.audit.audit import read_key_customers
 from webzine.bounces.events import BounceEvent, Kind
 from webzine.bounces.store import read_records
 from webzine.config import Settings
 from webzine.errors import IssueError
-from webzine.issue import Issue, load_issue
-from webzine.ledger import Ledger, Row, State
-from webzine.listrecords import RejectReason
+from webzine.render.issue import Issue, load_issue
+from webzine.send.ledger import Ledger, Row, State
+from webzine.recipients.records import RejectReason
 from webzine.managers.facts import Bounce, IssueFacts, Person, Rated, Replied, Sent, Unsubscribed
 from webzine.managers.outcomes import korean_date, most_telling
 from webzine.managers.report import IssueSummary, Tally
 from webzine.models import Manager, Suppression, SuppressionReason
-from webzine.addresses import BadAddress, Normaliser
-from webzine.listio import read_table
-from webzine.recipients import load_managers
+from webzine.recipients.addresses import BadAddress, Normaliser
+from webzine.recipients.tables import read_table
+from webzine.recipients.clean import load_managers
 from webzine.replies.records import Reply
 from webzine.replies.store import load_replies
-from webzine.serve.store import open_existing
-from webzine.suppressions import load_suppressions, normalise
+from webzine.unsubscribes.store import open_existing
+from webzine.recipients.suppressions import load_suppressions, normalise
 
 REPLIES_FILE = "replies.jsonl"  # next to [bounces] events, as `webzine replies import` keeps it
 _ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")

@@ -19,11 +19,11 @@ from email.policy import SMTP
 from email.utils import format_datetime, formataddr, parseaddr
 
 from webzine.config import Settings
-from webzine.dkim import DkimSigner
+from webzine.message.dkim import DkimSigner
 from webzine.managers.digest import Digest, digest_csv
-from webzine.message import KST, return_path, sender_domain
+from webzine.message.factory import KST, return_path, sender_domain
 from webzine.models import Recipient
-from webzine.transports.base import OutgoingMessage
+from webzine.models import OutgoingMessage
 
 DIGEST_PREFIX = "digest:"
 

@@ -18,7 +18,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 
-from webzine.addresses import PROVIDERS, close_domain, typo_correction
+from webzine.recipients.addresses import PROVIDERS, close_domain, typo_correction
 from webzine.managers.facts import Bounce, IssueFacts, Person, Rated, Replied, Sent, Unsubscribed
 from webzine.tokens import FEEDBACK_LABELS
 

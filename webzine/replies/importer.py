@@ -29,7 +29,7 @@ OWN_KINDS = frozenset({MessageKind.HUMAN_REPLY, MessageKind.AUTO_REPLY, MessageK
 
 
 class SendHistory(Protocol):
-    """What the import asks the send ledger (webzine.ledger.Ledger implements it)."""
+    """What the import asks the send ledger (webzine.send.ledger.Ledger implements it)."""
 
     def find_by_message_id(self, message_id: str) -> tuple[str, str] | None: ...
 

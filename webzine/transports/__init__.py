@@ -1,35 +1,17 @@
-"""Transports, chosen by name from an explicit registry.
+"""Transports: where a finished message goes. The registry that names them is `webzine.providers`.
 
-A new provider is one module, one line here and one test file. Entries are import paths so that a
-transport's dependencies load only when it is chosen.
+The files:
+- `base.py`         the `Transport` protocol and `BaseTransport` (redaction at the edge)
+- `outbox.py`       the embedded default: a local Maildir, sends nothing (a rehearsal)
+- `smtp.py`         a bounded pool of pipelining SMTP connections
+- `smtp_client.py`  the small blocking SMTP client that pool uses
+- `http.py`         what every email-API transport shares: one httpx client, one reading of HTTP
+- `memory.py`       every message kept in memory: for tests and for scripts
+- `redact.py`       secrets taken out of whatever a server says
 """
 
 from __future__ import annotations
 
-import importlib
-
-from webzine.errors import ConfigError
-
-REGISTRY: dict[str, str] = {
-    "outbox": "webzine.transports.outbox:OutboxTransport",
-    "smtp": "webzine.transports.smtp:SmtpTransport",
-    "sendgrid": "webzine.transports.sendgrid:SendGridTransport",
-    "postmark": "webzine.transports.postmark:PostmarkTransport",
-    "mailgun": "webzine.transports.mailgun:MailgunTransport",
-    "ses": "webzine.transports.ses:SesTransport",
-}
-
 # Transports that deliver nothing (the local outbox): what they accept is a rehearsal, which a
 # send through a real transport does not count as a delivery.
 REHEARSALS = frozenset({"outbox"})
-
-
-def transport_class(name: str) -> type:
-    try:
-        target = REGISTRY[name]
-    except KeyError:
-        raise ConfigError(
-            f"unknown transport '{name}'; choose one of: {', '.join(sorted(REGISTRY))}."
-        ) from None
-    module_name, _, attribute = target.partition(":")
-    return getattr(importlib.import_module(module_name), attribute)

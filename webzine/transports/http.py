@@ -29,7 +29,8 @@ import httpx
 
 from webzine.config import Settings
 from webzine.errors import ConfigError, SenderProblem
-from webzine.transports.base import BaseTransport, Delivery, Outcome
+from webzine.transports.base import BaseTransport
+from webzine.models import Delivery, Outcome
 from webzine.transports.redact import Redactor
 
 USER_AGENT = "webzine/0.1 (+https://github.com/webzine)"

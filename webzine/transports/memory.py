@@ -17,7 +17,8 @@ import threading
 from collections.abc import Mapping, Sequence
 
 from webzine.config import Settings
-from webzine.transports.base import BaseTransport, Delivery, Outcome, OutgoingMessage
+from webzine.transports.base import BaseTransport
+from webzine.models import Delivery, Outcome, OutgoingMessage
 
 
 class MemoryTransport(BaseTransport):

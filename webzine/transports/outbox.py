@@ -25,7 +25,8 @@ from pathlib import Path
 
 from webzine.config import Settings
 from webzine.errors import ConfigError, TransportError
-from webzine.transports.base import BaseTransport, Delivery, Outcome, OutgoingMessage
+from webzine.transports.base import BaseTransport
+from webzine.models import Delivery, Outcome, OutgoingMessage
 
 FORMATS = ("maildir", "mbox", "eml")
 _FROM_LINE = re.compile(rb"^(>*From )", re.MULTILINE)

@@ -21,7 +21,7 @@ from email.parser import BytesParser
 from email.utils import getaddresses
 
 from webzine.errors import MessageUnsupported
-from webzine.transports.base import OutgoingMessage
+from webzine.models import OutgoingMessage
 
 # Set from fields of the JSON request, or written by the provider / invalid after re-encoding.
 FIELD_HEADERS = frozenset({"from", "to", "cc", "bcc", "subject", "reply-to"})

@@ -28,7 +28,7 @@ from urllib.parse import quote
 from webzine.config import Settings
 
 if TYPE_CHECKING:  # base.py imports this module
-    from webzine.transports.base import Delivery
+    from webzine.models import Delivery
 
 MASK = "***"
 MIN_SECRET = 4  # characters

@@ -33,7 +33,8 @@ from collections.abc import Callable
 
 from webzine.config import Settings, secret
 from webzine.errors import ConfigError, SenderProblem, TransportError
-from webzine.transports.base import BaseTransport, Delivery, OutgoingMessage, Outcome
+from webzine.transports.base import BaseTransport
+from webzine.models import Delivery, OutgoingMessage, Outcome
 from webzine.transports.smtp_client import (
     ConnectionLost,
     Credentials,

@@ -145,7 +145,7 @@ def payload_chunks(data: bytes, size: int = CHUNK) -> Iterator[bytes]:
 def stuff(piece: bytes) -> bytes:
     """`piece` (which starts a line) with a dot added before every dot that starts a line.
 
-    Line ends are the message builder's job (`webzine.message` writes CRLF only); what the
+    Line ends are the message builder's job (`webzine.message.factory` writes CRLF only); what the
     transport guarantees is that no server, however lenient, sees the end of the data before
     ours. The shapes of SMTP smuggling all put a dot right after a bare CR or LF
     (`<LF>.<CR><LF>`, `<CR>.<CR>` …); a piece with one is normalised to CRLF first.

@@ -1,0 +1,5 @@
+"""Audit: would every key customer (핵심 고객) receive this issue, and if not, why, and who to call.
+
+- `audit.py`    key customers × cleaned list × suppressions → `AuditReport` (pure)
+- `suggest.py`  for a key customer missing from the list: the list address that is probably them
+"""

@@ -1,0 +1,6 @@
+"""Message: a rendered issue × one recipient → the bytes a transport sends.
+
+- `encoding.py`  the encodings a message is made of (base64 bodies encoded once per issue, headers)
+- `factory.py`   one recipient's message: headers, List-Unsubscribe, VERP, parts filled in
+- `dkim.py`      optional DKIM signing (RFC 6376, rsa-sha256)
+"""

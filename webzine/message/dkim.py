@@ -1,0 +1,122 @@
+"""Optional DKIM signing (RFC 6376, rsa-sha256).
+
+Signing is on when `[dkim] domain` and `selector` are set; the private key (PEM, RSA)
+comes from the environment variable named by `private_key_env`, never from a file in the project.
+The signature covers the headers a receiver and one-click unsubscribe depend on (Gmail and Yahoo
+require List-Unsubscribe and List-Unsubscribe-Post to be signed), relaxed/relaxed, so a relay
+that re-folds a header does not break it. It signs only headers the transport delivers as written:
+Amazon SES replaces `Message-ID` and `Date` and says not to sign them (`UNSIGNED_BY_TRANSPORT`).
+
+Why not `dkim.sign` from dkimpy: it does RSA in pure Python and canonicalises the body with
+regular expressions, about 18 ms for a 120 KB message — slower than everything else a send does
+put together. This signer uses `cryptography` (OpenSSL) for the signature and skips the body
+rewrite when the body is already canonical (ours always is: base64 lines and fixed part
+headers). The tests verify every signature with dkimpy.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import re
+import time
+from collections.abc import Callable
+
+from cryptography.exceptions import UnsupportedAlgorithm
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
+
+from webzine.config import Settings, secret
+from webzine.errors import ConfigError
+from webzine.message.factory import DKIM_HEADERS
+
+# Headers a transport rewrites, per its documentation: signing them would break the signature.
+# SES: https://docs.aws.amazon.com/ses/latest/dg/send-email-authentication-dkim-manual.html
+UNSIGNED_BY_TRANSPORT: dict[str, frozenset[str]] = {"ses": frozenset({"message-id", "date"})}
+
+_WSP_RUN = re.compile(rb"[ \t]+")
+_TRAILING_WSP = re.compile(rb"[ \t]+\r\n")
+_FIELD_START = re.compile(rb"\r\n(?![ \t])")
+
+
+def relaxed_body(body: bytes) -> bytes:
+    """RFC 6376 §3.4.4; returns `body` itself when there is nothing to change."""
+    if b"\t" in body or b"  " in body or b" \r\n" in body:
+        body = _TRAILING_WSP.sub(b"\r\n", _WSP_RUN.sub(b" ", body))
+    stripped = body.rstrip(b"\r\n")
+    return stripped + b"\r\n" if stripped else b""
+
+
+def relaxed_header(field: bytes) -> bytes:
+    """RFC 6376 §3.4.2: lowercase name, unfolded, whitespace runs as one space, none around ':'."""
+    name, _, value = field.partition(b":")
+    value = _WSP_RUN.sub(b" ", value.replace(b"\r\n", b"")).strip(b" ")
+    return name.strip(b" \t").lower() + b":" + value
+
+
+def _fold_b64(value: str, width: int = 72) -> str:
+    return "\r\n\t".join(value[i : i + width] for i in range(0, len(value), width))
+
+
+def _fold_names(names: list[str]) -> str:
+    """`From:To:…` with a fold after a colon before a line passes 70 characters."""
+    lines = [""]
+    for name in names:
+        if lines[-1] and len(lines[-1]) + len(name) > 66:
+            lines.append("")
+        lines[-1] += (":" if lines[-1] else "") + name
+    return ":\r\n\t".join(lines)
+
+
+class DkimSigner:
+    """Signs finished messages; safe to share between threads (it keeps no per-message state)."""
+
+    def __init__(self, domain: str, selector: str, private_key: bytes, *, clock: Callable[[], float] = time.time,
+                 unsigned: frozenset[str] = frozenset()) -> None:
+        self.domain = domain
+        self.selector = selector
+        self.headers = tuple(name for name in DKIM_HEADERS if name.lower() not in unsigned)
+        self._clock = clock
+        where = f"{selector}._domainkey.{domain}"
+        try:
+            key = serialization.load_pem_private_key(private_key, password=None)
+        except (ValueError, TypeError, UnsupportedAlgorithm) as exc:
+            raise ConfigError(
+                f"the DKIM private key for {where} cannot be read ({exc}); put the unencrypted PEM "
+                "private key in the environment variable named by [dkim] private_key_env."
+            ) from None
+        if not isinstance(key, rsa.RSAPrivateKey):
+            raise ConfigError(f"the DKIM key for {where} is not an RSA key; generate one: openssl genrsa 2048.")
+        if key.key_size < 1024:
+            raise ConfigError(f"the DKIM key for {where} has {key.key_size} bits; receivers require 1024 or more (use 2048).")
+        self._key = key
+
+    def sign(self, message: bytes) -> bytes:
+        """The `DKIM-Signature:` header (CRLF-terminated, folded) to prepend to `message`."""
+        head, _, body = message.partition(b"\r\n\r\n")
+        body_hash = base64.b64encode(hashlib.sha256(relaxed_body(body)).digest()).decode("ascii")
+        fields: dict[bytes, bytes] = {}
+        for field in _FIELD_START.split(head):
+            fields[field.partition(b":")[0].strip().lower()] = field  # the last instance is signed
+        names = [name for name in self.headers if name.lower().encode() in fields]
+        signed = b"".join(relaxed_header(fields[name.lower().encode()]) + b"\r\n" for name in names)
+        header = (
+            f"DKIM-Signature: v=1; a=rsa-sha256; c=relaxed/relaxed; d={self.domain};\r\n"
+            f"\ts={self.selector}; t={int(self._clock())};\r\n\th={_fold_names(names)};\r\n"
+            f"\tbh={body_hash};\r\n\tb="
+        )
+        signed += relaxed_header(header.encode("ascii"))
+        signature = self._key.sign(signed, padding.PKCS1v15(), hashes.SHA256())
+        return (header + _fold_b64(base64.b64encode(signature).decode("ascii")) + "\r\n").encode("ascii")
+
+
+def signer_from_settings(settings: Settings) -> DkimSigner | None:
+    """The configured signer, or None when `[dkim]` names no domain and selector."""
+    config = settings.dkim
+    if not (config.domain and config.selector):
+        return None
+    pem = secret(config.private_key_env, purpose="DKIM private key")
+    # CI secret stores and .env files often flatten a PEM onto one line with literal "\n".
+    key = pem.replace("\\n", "\n").strip().encode("ascii") + b"\n"
+    return DkimSigner(config.domain, config.selector, key,
+                      unsigned=UNSIGNED_BY_TRANSPORT.get(settings.send.transport, frozenset()))

@@ -1,0 +1,293 @@
+"""Postmark: `POST /email` for one message, `POST /email/batch` for up to 500.
+
+Postmark takes JSON fields, not raw MIME, so our message is split into From/To/Subject/bodies and
+every other header (List-Unsubscribe, List-Unsubscribe-Post, List-Id, Feedback-ID, Message-ID) is
+carried in `Headers`. Authentication is the server token in `X-Postmark-Server-Token`.
+
+Postmark answers a batch with HTTP 200 even when single messages fail: every result in the array
+(same order as the request) carries its own `ErrorCode` and is read one by one. A single send
+that fails answers 422 with the same `{"ErrorCode", "Message"}` body. Error codes that concern the
+account rather than the recipient stop the run (see `STOP_CODES`).
+
+Before its first message the transport reads the stream (`GET /message-streams/{stream}`): a
+broadcast stream whose `UnsubscribeHandlingType` is `Postmark` gets Postmark's own English
+unsubscribe link and List-Unsubscribe, and readers who use them never reach `webzine serve`; such a
+send is refused (`SenderProblem`) with the setting to change, before anything is sent.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Sequence
+from typing import Any
+
+import httpx
+
+from webzine.config import Settings, secret
+from webzine.errors import SenderProblem
+from webzine.models import OutgoingMessage, Outcome
+from webzine.transports.http import (
+    SUPPRESSED_ADDRESS,
+    Delivery,
+    ApiTransport,
+    accepted,
+    build_client,
+    excerpt,
+    json_body,
+    permanent,
+    temporary,
+    wait_hint,
+)
+from webzine.transports.parts import split_message
+from webzine.providers.tags import MESSAGE_ID_TAG, correlation
+
+MAX_BATCH = 500  # messages per /email/batch call (Postmark's limit)
+MAX_BATCH_BYTES = 45 * 1024 * 1024  # Postmark allows 50 MB per call; keep a margin
+DEFAULT_STREAM = "broadcast"  # Postmark requires newsletters on a broadcast stream
+METADATA_VALUE_MAX = 80  # Postmark's limit per Metadata value
+
+INACTIVE_RECIPIENT = 406
+INVALID_REQUEST = 300
+RATE_LIMITED = 429
+MAINTENANCE = 100
+# The account, the sender signature or our request is wrong: no recipient is to blame.
+STOP_CODES = {
+    10: "bad or missing server token",
+    400: "sender signature not found",
+    401: "sender signature not confirmed",
+    402: "invalid JSON",
+    403: "incompatible JSON",
+    405: "not allowed to send (account out of credits or sending disabled)",
+    409: "JSON required",
+    410: "too many batch messages",
+    412: "account is pending",
+    413: "account may not send",
+    1235: "message stream not found",
+}
+
+
+class PostmarkTransport(ApiTransport):
+    name = "postmark"
+
+    def __init__(
+        self,
+        client: httpx.Client,
+        *,
+        token: str,
+        stream: str = DEFAULT_STREAM,
+        batch: bool = True,
+        key_env: str = "POSTMARK_SERVER_TOKEN",
+    ) -> None:
+        super().__init__(client, secrets=(token,))
+        self.auth = {"X-Postmark-Server-Token": token, "Accept": "application/json"}
+        self.stream = stream
+        self.batch_size = MAX_BATCH if batch else 1
+        self.key_env = key_env
+        self._stream_checked = False
+        self._stream_lock = threading.Lock()
+
+    @classmethod
+    def from_settings(cls, settings: Settings, client: httpx.Client | None = None) -> "PostmarkTransport":
+        section = settings.postmark
+        token = secret(section.api_key_env, purpose="Postmark server token")
+        return cls(
+            client or build_client(section.base_url, timeout=section.timeout, connections=cls.connections(settings)),
+            token=token,
+            stream=section.message_stream or DEFAULT_STREAM,
+            batch=section.batch,
+            key_env=section.api_key_env,
+        ).redacting(settings)
+
+    # --- requests ---------------------------------------------------------------------------
+
+    def payload(self, message: OutgoingMessage) -> dict[str, Any]:
+        """One message in Postmark's JSON shape (the same for /email and each /email/batch item)."""
+        parts = split_message(message)
+        body: dict[str, Any] = {
+            "From": parts.sender.formatted(),
+            "To": parts.recipient.formatted(),
+            "Subject": parts.subject,
+            "MessageStream": self.stream,
+            "Headers": [{"Name": name, "Value": value} for name, value in parts.headers],
+            # Per message, over the server's defaults: no pixel, no link rewriting.
+            "TrackOpens": False,
+            "TrackLinks": "None",
+        }
+        if parts.text is not None:
+            body["TextBody"] = parts.text
+        if parts.html is not None:
+            body["HtmlBody"] = parts.html
+        if parts.reply_to is not None:
+            body["ReplyTo"] = parts.reply_to.formatted()
+        # Bounce and delivery webhooks echo Metadata, so events name their issue and ledger row.
+        tags = {"webzine-message-id" if name == MESSAGE_ID_TAG else name: value
+                for name, value in correlation(message).items() if len(value) <= METADATA_VALUE_MAX}
+        if tags:
+            body["Metadata"] = tags
+        return body
+
+    def _post(self, path: str, content: bytes) -> httpx.Request:
+        headers = {**self.auth, "Content-Type": "application/json"}
+        return self.client.build_request("POST", path, content=content, headers=headers)
+
+    # --- pre-flight -------------------------------------------------------------------------
+
+    def check_stream(self) -> Delivery | None:
+        """Read the stream once, before the first message: raises `SenderProblem` when Postmark
+        manages a broadcast stream's unsubscribes; returns a temporary `Delivery` when the look-up
+        could not be made (the messages wait, the next attempt asks again), else None."""
+        with self._stream_lock:
+            if self._stream_checked:
+                return None
+            result = self.exchange(lambda: self.get_request(f"/message-streams/{self.stream}"))
+            if isinstance(result, Delivery):
+                return result
+            if result.status_code in (401, 403):
+                raise self.stop(result)
+            if result.status_code == 429 or result.status_code >= 500:
+                return temporary(result.status_code, f"Postmark stream look-up: HTTP {result.status_code}: {excerpt(result)}",
+                                 retry_after=wait_hint(result))
+            # Any other answer (an unknown stream: 404) is left to the send, in Postmark's words.
+            body = json_body(result) if result.is_success else None
+            if isinstance(body, dict):
+                self._refuse_managed_unsubscribes(body)
+            self._stream_checked = True
+            return None
+
+    def _refuse_managed_unsubscribes(self, stream: dict[str, Any]) -> None:
+        handling = (stream.get("SubscriptionManagementConfiguration") or {}).get("UnsubscribeHandlingType")
+        if stream.get("MessageStreamType") == "Broadcasts" and handling == "Postmark":
+            # The setting is named in the message too: a send reports only the message of a stop.
+            raise SenderProblem(
+                f"Postmark message stream '{self.stream}': UnsubscribeHandlingType is Postmark, so Postmark adds "
+                "its own unsubscribe link and List-Unsubscribe and readers who unsubscribe never reach webzine "
+                f"serve; set the stream's Unsubscribe handling to \"Manage unsubscribes on your own\" (Custom). "
+                "Nothing was sent.",
+                hint=f"in Postmark open the server → Message Streams → '{self.stream}' → Settings → Unsubscribe "
+                "handling and choose \"Manage unsubscribes on your own\" (UnsubscribeHandlingType Custom; if the "
+                "choice is missing, ask Postmark support to enable it); then re-run the same command.",
+            )
+
+    def transmit(self, message: OutgoingMessage) -> Delivery:
+        waiting = self.check_stream()
+        if waiting is not None:
+            return waiting
+        content = _encode(self.payload(message))
+        return self.deliver(lambda: self._post("/email", content))
+
+    def transmit_batch(self, messages: Sequence[OutgoingMessage]) -> list[Delivery]:
+        """Send in calls of at most 500 messages and 45 MB; one outcome per message, in order.
+
+        Once a call fails as a whole (429, 5xx, network), the calls after it are not attempted:
+        their messages come back temporary so the orchestration retries them later. A refusal of
+        the account (401/403 or a stop code) raises only while nothing has been accepted in this
+        batch; afterwards it is reported per message (`sender_problem`), so accepted results are
+        never lost to an exception."""
+        if len(messages) == 1 or self.batch_size == 1:
+            return [self.transmit(message) for message in messages]
+        waiting = self.check_stream()
+        if waiting is not None:
+            return [waiting] * len(messages)
+        outcomes: list[Delivery] = []
+        for chunk in _chunks([_encode(self.payload(m)) for m in messages]):
+            failed = self._send_chunk(chunk, outcomes)
+            if failed is not None:
+                outcomes.extend([failed] * (len(messages) - len(outcomes)))
+                break
+        return outcomes
+
+    def _send_chunk(self, chunk: list[bytes], outcomes: list[Delivery]) -> Delivery | None:
+        """Post one batch call; append its per-message outcomes, or return the call's failure."""
+        content = b"[" + b",".join(chunk) + b"]"
+        result = self.exchange(lambda: self._post("/email/batch", content))
+        if isinstance(result, Delivery):
+            return result
+        try:
+            shared = self.common(result)
+        except SenderProblem as problem:
+            if not any(o.outcome is Outcome.ACCEPTED for o in outcomes):
+                raise
+            return temporary(result.status_code, problem.message, sender_problem=True)
+        if shared is not None:
+            return shared
+        body = json_body(result)
+        if not result.is_success:
+            return self._whole_call_refused(result, body, outcomes)
+        if not isinstance(body, list):
+            return temporary(result.status_code, f"unreadable batch answer: {excerpt(result)}", ambiguous=True)
+        outcomes.extend(self._item(item, in_batch=True) for item in body[: len(chunk)])
+        if len(body) < len(chunk):
+            return temporary(result.status_code, "Postmark answered fewer results than messages sent", ambiguous=True)
+        return None
+
+    def _whole_call_refused(self, response: httpx.Response, body: Any, outcomes: list[Delivery]) -> Delivery:
+        """A 4xx for the call itself (bad JSON, too many messages): our request is wrong, so no
+        message in it can go; the run stops rather than fail 500 recipients for our mistake."""
+        item = body if isinstance(body, dict) else {}
+        text = (
+            f"Postmark refused the whole batch call with HTTP {response.status_code}: "
+            f"ErrorCode {item.get('ErrorCode', '?')}: {item.get('Message') or excerpt(response)}"
+        )
+        if not any(o.outcome is Outcome.ACCEPTED for o in outcomes):
+            raise SenderProblem(text, hint=self._hint())
+        return temporary(response.status_code, text, sender_problem=True)
+
+    # --- answers ----------------------------------------------------------------------------
+
+    def read_accepted(self, response: httpx.Response) -> Delivery:
+        body = json_body(response)
+        return self._item(body if isinstance(body, dict) else {}, in_batch=False, status=response.status_code)
+
+    def read_refused(self, response: httpx.Response) -> Delivery:
+        body = json_body(response)
+        if isinstance(body, dict) and "ErrorCode" in body:
+            return self._item(body, in_batch=False, status=response.status_code)
+        return permanent(response.status_code, f"HTTP {response.status_code}: {excerpt(response)}")
+
+    def _item(self, item: dict[str, Any], *, in_batch: bool, status: int = 200) -> Delivery:
+        """One result object: `{"ErrorCode": 0, "MessageID": ...}` or `{"ErrorCode": n, "Message": ...}`."""
+        code = item.get("ErrorCode")
+        words = str(item.get("Message", "")).strip()
+        if code == 0 and item.get("MessageID"):
+            return accepted(status, str(item["MessageID"]))
+        if code == INACTIVE_RECIPIENT:
+            return permanent(
+                status,
+                f"Postmark ErrorCode 406 (inactive recipient: an earlier hard bounce, spam complaint or "
+                f"manual suppression): {words}",
+                status=SUPPRESSED_ADDRESS,
+            )
+        if code in (RATE_LIMITED, MAINTENANCE):
+            return temporary(status, f"Postmark ErrorCode {code}: {words}")
+        if code in STOP_CODES:
+            text = f"Postmark ErrorCode {code} ({STOP_CODES[code]}): {words}"
+            if not in_batch:
+                raise SenderProblem(f"Postmark refused the message: {text}", hint=self._hint())
+            return temporary(status, text, sender_problem=True)
+        if isinstance(code, int):
+            return permanent(status, f"Postmark ErrorCode {code}: {words}")
+        return temporary(status, f"unreadable Postmark answer: {json.dumps(item)[:300]}", ambiguous=True)
+
+    def _hint(self) -> str:
+        return (
+            f"check the server token in ${self.key_env}, the sender signature and the '{self.stream}' "
+            "message stream at Postmark; then re-run the same command to resume."
+        )
+
+
+def _encode(payload: dict[str, Any]) -> bytes:
+    return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+def _chunks(encoded: list[bytes]) -> list[list[bytes]]:
+    """Split encoded messages into calls within Postmark's count and size limits."""
+    chunks: list[list[bytes]] = [[]]
+    size = 2
+    for item in encoded:
+        if chunks[-1] and (len(chunks[-1]) == MAX_BATCH or size + len(item) + 1 > MAX_BATCH_BYTES):
+            chunks.append([])
+            size = 2
+        chunks[-1].append(item)
+        size += len(item) + 1
+    return chunks if chunks[-1] else []

@@ -1,0 +1,135 @@
+"""SendGrid v3 `POST /v3/mail/send`, one message per request.
+
+SendGrid takes JSON fields, not raw MIME: our message is split into from/subject/content and one
+personalization with the recipient; every other header rides in `headers`. SendGrid refuses its
+reserved headers there (To, From, Subject, Reply-To, Cc, Bcc, Content-Type,
+Content-Transfer-Encoding, Received, DKIM-Signature, x-sg-id, x-sg-eid), so those are fields or
+dropped. Click, open and subscription tracking are switched off for the request, so SendGrid
+neither rewrites our links nor replaces our List-Unsubscribe with its own. Authentication is `Authorization: Bearer <key>`.
+
+Why no batching: a request may hold up to 1,000 personalizations, but they share one `content`;
+per-recipient text can only enter through `substitutions`, limited to 10,000 bytes per
+personalization — our bodies are fully personalised (greeting, manager, unsubscribe link) and
+~65 KB of HTML, so they cannot be carried exactly. One request also answers with one
+`X-Message-Id` and fails or succeeds as a whole, so one bad address would refuse 999 good ones.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import httpx
+
+from webzine.config import Settings, secret
+from webzine.models import OutgoingMessage
+from webzine.transports.http import (
+    BAD_ADDRESS,
+    Delivery,
+    ApiTransport,
+    accepted,
+    build_client,
+    excerpt,
+    json_body,
+    permanent,
+)
+from webzine.transports.parts import Mailbox, split_message
+from webzine.providers.tags import correlation
+
+RESERVED = frozenset(
+    {
+        "x-sg-id",
+        "x-sg-eid",
+        "received",
+        "dkim-signature",
+        "content-type",
+        "content-transfer-encoding",
+        "to",
+        "from",
+        "subject",
+        "reply-to",
+        "cc",
+        "bcc",
+    }
+)
+
+
+TRACKING_OFF = {
+    "click_tracking": {"enable": False, "enable_text": False},
+    "open_tracking": {"enable": False},
+    "subscription_tracking": {"enable": False},
+}
+
+
+def _address(mailbox: Mailbox) -> dict[str, str]:
+    return {"email": mailbox.email, "name": mailbox.name} if mailbox.name else {"email": mailbox.email}
+
+
+class SendGridTransport(ApiTransport):
+    name = "sendgrid"
+
+    def __init__(self, client: httpx.Client, *, api_key: str, key_env: str = "SENDGRID_API_KEY") -> None:
+        super().__init__(client, secrets=(api_key,))
+        self.auth = {"Authorization": f"Bearer {api_key}", "Accept": "application/json"}
+        self.key_env = key_env
+
+    @classmethod
+    def from_settings(cls, settings: Settings, client: httpx.Client | None = None) -> "SendGridTransport":
+        section = settings.sendgrid
+        api_key = secret(section.api_key_env, purpose="SendGrid API key")
+        return cls(
+            client or build_client(section.base_url, timeout=section.timeout, connections=cls.connections(settings)),
+            api_key=api_key,
+            key_env=section.api_key_env,
+        ).redacting(settings)
+
+    def payload(self, message: OutgoingMessage) -> dict[str, Any]:
+        """The mail/send body for one fully personalised message."""
+        parts = split_message(message)
+        content = [
+            {"type": kind, "value": value}
+            for kind, value in (("text/plain", parts.text), ("text/html", parts.html))
+            if value is not None
+        ]
+        body: dict[str, Any] = {
+            "personalizations": [{"to": [_address(parts.recipient)]}],
+            "from": _address(parts.sender),
+            "subject": parts.subject,
+            "content": content,
+            # Event Webhook posts echo custom_args: events name their issue and our Message-ID.
+            "custom_args": correlation(message),
+            # Per message, over the account's settings: click tracking would rewrite every link
+            # (the in-body unsubscribe link too), open tracking adds a pixel, subscription
+            # tracking replaces our List-Unsubscribe.
+            "tracking_settings": TRACKING_OFF,
+        }
+        headers = {name: value for name, value in parts.headers if name.lower() not in RESERVED}
+        if headers:
+            body["headers"] = headers
+        if parts.reply_to is not None:
+            body["reply_to"] = _address(parts.reply_to)
+        return body
+
+    def transmit(self, message: OutgoingMessage) -> Delivery:
+        content = json.dumps(self.payload(message), ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        headers = {**self.auth, "Content-Type": "application/json"}
+        return self.deliver(lambda: self.client.build_request("POST", "/v3/mail/send", content=content, headers=headers))
+
+    def read_accepted(self, response: httpx.Response) -> Delivery:
+        """202 with an empty body; the message id is the X-Message-Id response header."""
+        return accepted(response.status_code, response.headers.get("x-message-id"))
+
+    def read_refused(self, response: httpx.Response) -> Delivery:
+        """400/413: `{"errors": [{"message", "field", "help"}]}`, kept in SendGrid's words."""
+        body = json_body(response)
+        errors = body.get("errors") if isinstance(body, dict) else None
+        if isinstance(errors, list) and errors:
+            errors = [e for e in errors if isinstance(e, dict)]
+            words = "; ".join(f"{e.get('field')}: {e.get('message')}" if e.get("field") else str(e.get("message")) for e in errors)
+            # Only the recipient's address at fault (personalizations.0.to.0.email) is a bounce.
+            address = bool(errors) and all(
+                str(e.get("field") or "").startswith("personalizations.") and str(e.get("field")).endswith(".email")
+                for e in errors
+            )
+            return permanent(response.status_code, f"HTTP {response.status_code}: {words}", status=BAD_ADDRESS if address else None)
+        return permanent(response.status_code, f"HTTP {response.status_code}: {excerpt(response)}")

@@ -1,0 +1,11 @@
+"""Recipients: the tables editors keep → cleaned recipients, and every other row with its reason.
+
+The files, in pipeline order:
+- `tables.py`        CSV in any Korean encoding, Excel text, `.xlsx` (`xlsx.py`) → rows of text
+- `addresses.py`     one typed address → the address we send to, or why we cannot
+- `parse.py`         rows → `Recipient`s, or `Reject`s that say why not
+- `clean.py`         the whole list: dedupe, consent, suppressions → `CleanList`
+- `records.py`       what cleaning produces: kept recipients and rejects with reasons
+- `suppressions.py`  `lists/suppressions.csv`: who must never be mailed again
+- `mx.py`            `--check-dns`: domains that cannot receive mail
+"""

@@ -1,0 +1,339 @@
+"""The subscriber list, cleaned: every row read is kept, rejected with a reason, or a duplicate.
+
+`clean_list` is the one function both `webzine lists clean` and the send path use:
+1. parse (`rowparse`): read the table, normalise and validate each address;
+2. look at the list as a whole: rare domains one letter away from common ones (suspected typos),
+   and optionally which domains accept no mail (`--check-dns`, see `mx`);
+3. in row order: dedupe (first row wins), suppressions, deliverability, consent.
+Nothing is dropped silently: `rows_read == kept + len(rejects) + len(duplicates)` for any input,
+and blank rows (no cell filled) are counted apart.
+"""
+
+from __future__ import annotations
+
+import gc
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import replace
+from datetime import date, timedelta
+from itertools import compress, repeat
+from operator import attrgetter, not_
+from pathlib import Path
+from typing import TYPE_CHECKING, TypeVar
+
+from webzine.recipients.addresses import PROVIDERS, BadAddress, Normaliser, close_domain
+from webzine.customers import segments_for, with_segments
+from webzine.errors import ListError, where
+from webzine.recipients.tables import DEFAULT_LIMITS, ReadLimits, Table, read_table, table_from_rows
+from webzine.recipients.records import CleanList, Duplicate, Note, Reconfirm, Reject, RejectReason
+from webzine.models import Manager, Recipient, Suppression
+from webzine.recipients.parse import Parsed, parse_rows
+
+if TYPE_CHECKING:
+    from webzine.config import Settings
+
+__all__ = ["CleanList", "Duplicate", "Note", "Reconfirm", "Reject", "RejectReason", "clean_list",
+           "load_clean_list", "load_managers"]
+
+RECIPIENT_COLUMNS = ("email", "name", "adjective", "company", "manager", "consent_at", "tags")
+DEFAULT_CONSENT_MAX_AGE_DAYS = 730  # 정보통신망법: re-confirm marketing consent every two years
+_row_of = attrgetter("row")
+_consent_of = attrgetter("consent_at")
+_email_of, _name_of, _company_of, _manager_of = (attrgetter(name) for name in ("email", "name", "company", "manager"))
+_T = TypeVar("_T", bound=tuple)  # type: ignore[type-arg]
+
+
+def clean_list(
+    source: str | Path | Table | Iterable[Mapping[str, object]],
+    *,
+    suppressions: Mapping[str, Suppression] | Iterable[Suppression] | None = None,
+    advertising: bool,
+    today: date,
+    consent_max_age_days: int = DEFAULT_CONSENT_MAX_AGE_DAYS,
+    fix_typos: bool = False,
+    columns: Mapping[str, str] | None = None,
+    encoding: str | None = None,
+    sheet: str | None = None,
+    check_domains: Callable[[set[str]], Mapping[str, str]] | None = None,
+    parallel: bool | None = None,
+    limits: ReadLimits = DEFAULT_LIMITS,
+) -> CleanList:
+    """Read, normalise, validate, dedupe, suppress and consent-check a subscriber list.
+
+    `source` is a path (CSV/TSV/xlsx), an opened `Table`, or mappings with header keys.
+    `suppressions` is `load_suppressions()`'s result (or Suppression records). `check_domains`
+    (for `--check-dns`, see `webzine.recipients.mx`) gets the list's distinct domains once and returns the
+    undeliverable ones with the reason. `parallel`: None parses a large CSV file with two
+    processes when a second core is free (see `twohalves`), True always, False never; the
+    result is the same. `limits` bound what a file may hold (see `listio.ReadLimits`)."""
+    table = _open(source, columns=columns, encoding=encoding, sheet=sheet, limits=limits)
+    result = CleanList(table.source, encoding=table.encoding, delimiter=table.delimiter,
+                       header=list(table.header), extras=[name for name, _ in table.extras],
+                       advertising=advertising)
+    with _no_cyclic_gc():
+        parsed = _parse(table, Normaliser(fix_typos=fix_typos), result, parallel)
+        suspects = suspect_domains(result.domains, len(parsed.recipients))
+        if suspects:
+            _apply_suspects(result, parsed, suspects, fix_typos)
+        undeliverable = check_domains(set(result.domains)) if check_domains is not None else None
+        unique, keys = _dedupe(result, parsed)
+        _list_checks(result, parsed, unique, keys, _suppression_index(suppressions), undeliverable,
+                     today - timedelta(days=consent_max_age_days), advertising)
+    result.rejects.sort(key=_row_of)
+    result.warnings.sort(key=_row_of)  # row order, whatever the chunk (or process) boundaries
+    return result
+
+
+@contextmanager
+def _no_cyclic_gc() -> Iterator[None]:
+    """Pause the cyclic garbage collector while a million acyclic records are created: its
+    repeated full scans of the growing heap cost a fifth of the run and free nothing.
+
+    Everything made meanwhile sits in the youngest generation, so the first collection after
+    would walk all of it (half a second for a million rows). The records live as long as the
+    list, as if they had survived collections: `freeze` then `unfreeze` moves them straight to
+    the oldest generation by relinking two lists, without the walk. Skipped when the process
+    froze objects itself (unfreezing would hand those back to the collector)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            if gc.get_freeze_count() == 0:
+                gc.freeze()
+                gc.unfreeze()
+            gc.enable()
+
+
+def _parse(table: Table, normaliser: Normaliser, result: CleanList, parallel: bool | None) -> Parsed:
+    """parse_rows, with a bad byte anywhere in the file reported before any other problem, as
+    when the encoding is checked before the table is opened."""
+    try:
+        return parse_rows(table, normaliser, result, parallel=parallel)
+    except ListError:
+        error = table.encoding_error() if table.encoding_error is not None else None
+        if error is not None:
+            raise error from None
+        raise
+
+
+def _open(source: str | Path | Table | Iterable[Mapping[str, object]], *, columns: Mapping[str, str] | None,
+          encoding: str | None, sheet: str | None, limits: ReadLimits) -> Table:
+    if isinstance(source, Table):
+        return source
+    if isinstance(source, (str, Path)):
+        # Every row is read before any is used, so the encoding is checked by reading them.
+        return read_table(source, encoding=encoding, sheet=sheet, overrides=columns, check_encoding_first=False,
+                          limits=limits)
+    return table_from_rows(source, overrides=columns)
+
+
+def suspect_domains(counts: Counter[str], total: int) -> dict[str, str]:
+    """Rare domains one edit away from a common one (a major provider, or a domain many rows of
+    this list use): probably typos, but maybe real, so they are flagged rather than rejected."""
+    popular_floor = max(3, total // 1000)
+    targets = sorted(set(PROVIDERS) | {d for d, n in counts.items() if n >= popular_floor},
+                     key=lambda d: -counts.get(d, 0))
+    suspects: dict[str, str] = {}
+    for domain, count in counts.items():
+        if domain in PROVIDERS or count >= popular_floor:
+            continue
+        target = close_domain(domain, targets)
+        if target and (target in PROVIDERS or counts.get(target, 0) >= 5 * count):
+            suspects[domain] = target
+    return suspects
+
+
+def _apply_suspects(result: CleanList, parsed: Parsed, suspects: dict[str, str], fix_typos: bool) -> None:
+    """Warn about (or, with --fix-typos, correct and log) addresses at suspected typo domains."""
+    for index, recipient in enumerate(parsed.recipients):
+        local, _, domain = recipient.email.rpartition("@")
+        target = suspects.get(domain)
+        if target is None:
+            continue
+        corrected = f"{local}@{target}"
+        if not fix_typos:
+            result.warnings.append(Note(recipient.row, recipient.email, "suspect_domain",
+                                        f"'{domain}' is one letter away from '{target}'", corrected))
+            continue
+        result.fixes.append(Note(recipient.row, corrected, "fixed_typo", f"{domain} → {target}", corrected))
+        parsed.recipients[index] = replace(recipient, email=corrected)
+        parsed.keys[index] = corrected.lower()
+        parsed.written.setdefault(recipient.row, recipient.email)
+
+
+def _dedupe(result: CleanList, parsed: Parsed) -> tuple[list[Recipient], list[str]]:
+    """First row wins; later rows with the same key become Duplicates. The dict is built in C
+    from the reversed rows, so the earliest row is the one left standing. The later rows are the
+    row numbers it did not keep: a set difference of small integers, not a million look-ups of
+    the keys again."""
+    recipients, keys = parsed.recipients, parsed.keys
+    rows = list(map(_row_of, recipients))
+    first = dict(zip(reversed(keys), reversed(rows)))
+    result.keys = first
+    if len(first) == len(keys):
+        return recipients, keys
+    dropped = set(rows)
+    dropped.difference_update(first.values())
+    later = list(map(dropped.__contains__, rows))
+    for index in compress(range(len(keys)), later):
+        recipient = recipients[index]
+        result.duplicates.append(Duplicate(recipient.row, parsed.written.get(recipient.row, recipient.email),
+                                           recipient.email, first[keys[index]]))
+    keep = list(map(not_, later))
+    return list(compress(recipients, keep)), list(compress(keys, keep))
+
+
+def _suppression_index(
+    suppressions: Mapping[str, Suppression] | Iterable[Suppression] | None,
+) -> Mapping[str, Suppression]:
+    if suppressions is None:
+        return {}
+    if isinstance(suppressions, Mapping):
+        return suppressions
+    return {s.key: s for s in suppressions}
+
+
+def _list_checks(result: CleanList, parsed: Parsed, unique: list[Recipient], keys: list[str],
+                 suppressions: Mapping[str, Suppression], undeliverable: Mapping[str, str] | None,
+                 cutoff: date, advertising: bool) -> None:
+    """Suppression, deliverability and consent. Rows that are suppressed or at an undeliverable
+    domain (few) are looked at one by one; the rest only need the consent rule, which depends
+    on the consent date alone, so it is worked out once per distinct date and applied in C."""
+    consents = list(map(_consent_of, unique))
+    stale = {consent: consent is None or consent < cutoff for consent in set(consents)}
+    look = list(map(stale.__getitem__, consents))
+    hit = None
+    if suppressions:
+        # Ten thousand suppressions against a million keys: ask the (small) suppression list.
+        first = result.keys
+        rows = {first[key] for key in suppressions if key in first}
+        if rows:
+            hit = list(map(rows.__contains__, map(_row_of, unique)))
+    if undeliverable:
+        hit = [bool(flag or undeliverable.get(recipient.email.rpartition("@")[2]))
+               for flag, recipient in zip(hit or repeat(False), unique)]
+    drop = [False] * len(unique)
+    written = parsed.written
+    if hit is not None:
+        for index in compress(range(len(unique)), hit):
+            recipient = unique[index]
+            reject = _check(result, recipient, keys[index], written.get(recipient.row, recipient.email),
+                            suppressions, undeliverable, cutoff, advertising)
+            if reject is not None:
+                result.rejects.append(reject)
+                drop[index] = True
+            look[index] = False
+    if any(look):
+        _consent_rule(result, unique, look, drop, written, advertising)
+    result.recipients = list(compress(unique, map(not_, drop))) if any(drop) else unique
+
+
+def _consent_rule(result: CleanList, unique: list[Recipient], stale: list[bool], drop: list[bool],
+                  written: Mapping[int, str], advertising: bool) -> None:
+    """The rows in `stale` (no consent date, or too old) must re-confirm; for an advertising
+    issue they are also rejected. What `_check` does for such a row, for all of them at once."""
+    indexes = list(compress(range(len(unique)), stale))
+    recipients = list(map(unique.__getitem__, indexes))
+    consents = list(map(_consent_of, recipients))
+    statuses = {consent: "missing" if consent is None else "expired" for consent in set(consents)}
+    result.consent_reconfirm.extend(_records(Reconfirm, recipients, map(statuses.__getitem__, consents)))
+    if not advertising:
+        return
+    why = {consent: (RejectReason.CONSENT_MISSING, "no consent date") if consent is None else
+           (RejectReason.CONSENT_EXPIRED, f"consent given {consent.isoformat()}") for consent in statuses}
+    reasons, details = zip(*map(why.__getitem__, consents))
+    rows, emails = list(map(_row_of, recipients)), list(map(_email_of, recipients))
+    result.rejects.extend(_records(Reject, rows, map(written.get, rows, emails), reasons, repeat(""), details,
+                                   emails, map(_name_of, recipients), map(_company_of, recipients),
+                                   map(_manager_of, recipients)))
+    for index in indexes:
+        drop[index] = True
+
+
+def _records(kind: type[_T], *columns: Iterable[object]) -> Iterator[_T]:
+    """Named tuples from columns of field values, made in C: `tuple.__new__` is all a named
+    tuple's own `__new__` calls, after a Python frame per record that a hundred thousand
+    rejects would pay for."""
+    return map(tuple.__new__, repeat(kind), zip(*columns))
+
+
+def _check(result: CleanList, recipient: Recipient, key: str, value: str, suppressions: Mapping[str, Suppression],
+           undeliverable: Mapping[str, str] | None, cutoff: date, advertising: bool) -> Reject | None:
+    """Suppression, then deliverability, then consent: the first reason wins. People who are
+    suppressed are not asked to re-confirm consent."""
+    suppression = suppressions.get(key)
+    if suppression is not None:
+        since = suppression.since.isoformat() if suppression.since else "unknown date"
+        detail = f"since {since}" + (f" ({suppression.source})" if suppression.source else "")
+        return _reject(recipient, value, RejectReason(suppression.reason.value), detail)
+    why = undeliverable.get(recipient.email.rpartition("@")[2]) if undeliverable else None
+    if why:
+        return _reject(recipient, value, RejectReason.UNDELIVERABLE_DOMAIN, why)
+    consent = recipient.consent_at
+    if consent is None or consent < cutoff:
+        result.consent_reconfirm.append(Reconfirm(recipient, "missing" if consent is None else "expired"))
+        if advertising:
+            if consent is None:
+                return _reject(recipient, value, RejectReason.CONSENT_MISSING, "no consent date")
+            return _reject(recipient, value, RejectReason.CONSENT_EXPIRED, f"consent given {consent.isoformat()}")
+    return None
+
+
+def _reject(recipient: Recipient, value: str, reason: RejectReason, detail: str) -> Reject:
+    return Reject(recipient.row, value, reason, "", detail, recipient.email, recipient.name, recipient.company,
+                  recipient.manager)
+
+
+def load_clean_list(settings: Settings, *, advertising: bool, today: date, suppressions: Mapping[str, Suppression],
+                    path: str | Path | None = None, fix_typos: bool = False,
+                    columns: Mapping[str, str] | None = None, encoding: str | None = None,
+                    sheet: str | None = None, check_dns: bool | None = None) -> CleanList:
+    """The subscriber list from webzine.toml (or `path`), cleaned against `suppressions` (the
+    caller's one suppression source) as of `today`."""
+    lists = settings.lists
+    source = Path(path) if path is not None else settings.path(lists.subscribers)
+    check = None
+    if lists.check_dns if check_dns is None else check_dns:
+        from webzine.recipients.mx import undeliverable_domains
+
+        check = undeliverable_domains
+    clean = clean_list(source, suppressions=suppressions, advertising=advertising, today=today,
+                       consent_max_age_days=lists.consent_max_age_days, fix_typos=fix_typos,
+                       columns=columns, encoding=encoding, sheet=sheet, check_domains=check)
+    clean.recipients = with_segments(clean.recipients, segments_for(settings))
+    return clean
+
+
+def load_managers(path: str | Path, *, encoding: str | None = None) -> dict[str, Manager]:
+    """managers.csv (`id,name,email,phone[,title]`, any encoding, Korean headers) by id.
+
+    A missing file means no managers (replies go to the publication's reply_to). A duplicate id
+    or an unusable address is an error: the manager's address becomes a Reply-To."""
+    path = Path(path)
+    if not path.exists():
+        return {}
+    table = read_table(path, encoding=encoding, wanted=("id", "name", "email", "phone", "title"))
+    id_at, email_at = table.require("id"), table.require("email")
+    picks = [table.columns.get(name, -1) for name in ("name", "phone", "title")]
+    normaliser = Normaliser()
+    managers: dict[str, Manager] = {}
+    for number, cells in table.numbered():
+        cells = cells + [""] * (len(table.header) - len(cells))
+        if not any(cell.strip() for cell in cells):
+            continue
+        manager_id = cells[id_at].strip()
+        if not manager_id:
+            raise ListError(f"{where(path, row=number)}: the manager has no id; fill in the id column.")
+        if manager_id in managers:
+            raise ListError(f"{where(path, row=number)}: manager id {manager_id!r} is used twice; ids must be unique.")
+        try:
+            email, _, display = normaliser.parse(cells[email_at])
+        except BadAddress as bad:
+            raise ListError(f"{where(path, row=number)}: manager {manager_id!r} has an unusable address "
+                            f"{cells[email_at]!r} ({bad.detail}); correct it.") from None
+        name, phone, title = (cells[i].strip() if i >= 0 else "" for i in picks)
+        managers[manager_id] = Manager(manager_id, name or display, email, phone, title)
+    return managers

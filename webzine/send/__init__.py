@@ -1,0 +1,12 @@
+"""Send: the inputs read once, one plan, messages dispatched, every outcome in the ledger.
+
+The files, in pipeline order:
+- `inputs.py`        everything one send needs, read once and checked (issue, list, suppressions, gates)
+- `plan.py`          who will be mailed, who is done, unknown or suppressed, and why
+- `dispatch.py`      recipients in, messages out through a transport, outcomes recorded
+- `pacing.py`        the token bucket, retry backoff and the watch on the clock
+- `ledger.py`        send state in SQLite (`ledger_codec.py`: its compact encoding; `ledger_pg.py`: PostgreSQL)
+- `lock.py`          one send per issue and ledger at a time
+- `settle.py`        who, of the recipients a stopped run left unknown, actually got it
+- `due.py`           which issue the monthly run sends
+"""

@@ -1,0 +1,271 @@
+"""Everything one send needs, read once and checked before the first message is built.
+
+`load_audience` reads the inputs that decide *who* (the suppressions from the CSV and the
+unsubscribe store, the subscriber list cleaned against them as of the command's `today`, the
+managers); `load_campaign` adds what decides *what* and *whether* (the issue rendered and linted,
+the key customers and their audit). Every later step — the dry run, the send, `status`, `due`,
+the preview — works on these values and opens no input file of its own.
+
+The gates fail closed, each with a message that says what to do: the issue renders and passes
+lint; a configured key-customer file exists and names at least one customer (having none is an
+explicit `key_customers = ""` in webzine.toml, printed in every send summary); a list that names
+account managers has a managers file; the audit has no gaps, or the editor gave a reason to send
+anyway (`--allow-gaps`, recorded in the ledger); the token secret and, when configured, the DKIM
+key are in the environment.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+from webzine.audit.audit import AuditReport, issue_name, read_key_customers, reconcile
+from webzine.config import Settings
+from webzine.errors import AuditGaps, ListError, LintFailed
+from webzine.render.issue import Issue, load_issue
+from webzine.send.ledger import Ledger
+from webzine.recipients.records import CleanList
+from webzine.render.fields import recipient_rows
+from webzine.message.factory import FactoryOptions, MessageFactory, token_secret
+from webzine.models import Manager, Recipient, Suppression
+from webzine.send.pacing import SuppressionWatch
+from webzine.send.plan import Plan, PlanOptions, make_plan
+from webzine.recipients.clean import load_clean_list, load_managers
+from webzine.render.compose import RenderedIssue, render_issue
+from webzine.recipients.suppressions import combine, load_suppressions
+from webzine.providers import transport_class
+from webzine.transports.base import Transport
+
+
+@dataclass(frozen=True)
+class SuppressionSource:
+    """The one answer to "who must not be mailed": the suppression file plus what the unsubscribe
+    service (`webzine serve`, SQLite or PostgreSQL) recorded and has not been pulled into it yet.
+    Cleaning, the audit, the dry run and the live watch during a send all read it."""
+
+    csv: Path
+    read_store: Callable[[], list[Suppression]]
+    store_files: tuple[Path, ...] = ()
+    polled: bool = False  # a database with no file to watch is re-read every interval
+
+    def load(self) -> dict[str, Suppression]:
+        merged: dict[str, Suppression] = {entry.key: entry for entry in self.read_store()}
+        for key, entry in load_suppressions(self.csv).items():
+            merged[key] = combine(merged[key], entry) if key in merged else entry
+        return merged
+
+    def watch(self, loaded: Mapping[str, Suppression]) -> SuppressionWatch:
+        """Kept current during a send, starting from what was `loaded` (not read again)."""
+        return SuppressionWatch(self.csv, lambda _path: self.load(), always_reload=self.polled,
+                                also_watch=self.store_files, initial=loaded)
+
+
+def suppression_source(settings: Settings) -> SuppressionSource:
+    from webzine.unsubscribes.store import is_postgres, sqlite_path, store_suppressions
+
+    csv = settings.path(settings.lists.suppressions)
+    if is_postgres(settings):
+        return SuppressionSource(csv, lambda: store_suppressions(settings), polled=True)
+    store = sqlite_path(settings)
+    return SuppressionSource(csv, lambda: store_suppressions(settings),
+                             store_files=(store, store.with_name(store.name + "-wal")))
+
+
+@dataclass(frozen=True)
+class KeyCustomers:
+    """The key-customer file's rows, or none on purpose (`key_customers = ""`)."""
+
+    source: str
+    rows: tuple[tuple[int, dict[str, str]], ...] = ()
+
+    @property
+    def none_by_choice(self) -> bool:
+        return not self.source
+
+    @property
+    def note(self) -> str:
+        if self.none_by_choice:
+            return 'no key-customer audit: webzine.toml [lists] says key_customers = "" (no key customers)'
+        return f"{len(self.rows):,} key customers from {self.source}"
+
+
+def load_key_customers(settings: Settings) -> KeyCustomers:
+    """The configured key customers; a missing or empty file stops the send (fails closed)."""
+    configured = settings.lists.key_customers.strip()
+    if not configured:
+        return KeyCustomers("")
+    path = settings.path(configured)
+    none = 'or write key_customers = "" in webzine.toml [lists] if this publication has no key customers'
+    if not path.is_file():
+        raise ListError(f"{path}: the key-customer file named in webzine.toml does not exist; "
+                        f"fix [lists] key_customers, {none}.")
+    rows = tuple(read_key_customers(path))
+    if not rows:
+        raise ListError(f"{path}: the key-customer file lists nobody (a header and no rows); "
+                        f"add the key customers, {none}.")
+    return KeyCustomers(str(path), rows)
+
+
+@dataclass(frozen=True)
+class Audience:
+    """Who this issue goes to, as of `today`: the cleaned list and what it was cleaned against."""
+
+    settings: Settings
+    today: date
+    issue: Issue
+    clean: CleanList
+    managers: dict[str, Manager]
+    suppressions: dict[str, Suppression]
+    source: SuppressionSource
+
+    @property
+    def slug(self) -> str:
+        return self.issue.slug
+
+    def plan(self, ledger: Ledger | None, options: PlanOptions) -> Plan:
+        """The plan of a run with `options`, from this issue's ledger rows (none without a ledger)."""
+        entries = ledger.all_states(self.slug) if ledger is not None else {}
+        return make_plan(self.clean.recipients, entries, {}, options)
+
+
+def load_audience(settings: Settings, issue: Issue, *, today: date) -> Audience:
+    source = suppression_source(settings)
+    suppressions = source.load()
+    clean = load_clean_list(settings, advertising=issue.advertising, today=today, suppressions=suppressions)
+    managers = _managers_for(settings, clean)
+    return Audience(settings, today, issue, clean, managers, suppressions, source)
+
+
+def _managers_for(settings: Settings, clean: CleanList) -> dict[str, Manager]:
+    """managers.csv; missing is fine only when no recipient names an account manager."""
+    path = settings.path(settings.lists.managers)
+    if path.exists():
+        return load_managers(path)
+    named = next((r for r in clean.recipients if r.manager), None)
+    if named is not None:
+        raise ListError(
+            f"{path}: no such file, but {clean.source} row {named.row} names account manager {named.manager!r}; "
+            "restore the managers file (or fix [lists] managers in webzine.toml) so replies reach the manager."
+        )
+    return {}
+
+
+@dataclass(frozen=True)
+class Campaign:
+    audience: Audience
+    rendered: RenderedIssue
+    key_customers: KeyCustomers | None  # None for test sends (no audit)
+    audit: AuditReport | None
+    token_key: str
+
+    @property
+    def settings(self) -> Settings:
+        return self.audience.settings
+
+    @property
+    def today(self) -> date:
+        return self.audience.today
+
+    @property
+    def clean(self) -> CleanList:
+        return self.audience.clean
+
+    @property
+    def managers(self) -> dict[str, Manager]:
+        return self.audience.managers
+
+    @property
+    def issue(self) -> str:
+        return self.rendered.slug
+
+
+def with_overrides(settings: Settings, *, transport: str | None = None, outbox_format: str | None = None) -> Settings:
+    """Settings with the command line's `--transport` / `--outbox-format` applied."""
+    changes: dict[str, object] = {}
+    if transport:
+        changes["transport"] = transport
+    if outbox_format:
+        changes["outbox_format"] = outbox_format
+    if not changes:
+        return settings
+    return settings.model_copy(update={"send": settings.send.model_copy(update=changes)})
+
+
+def load_campaign(settings: Settings, issue_path: Path, *, today: date, gate: bool = True,
+                  allow_gaps: str | None = None) -> Campaign:
+    """Read every input once, render, lint, audit. `gate=False` (test sends) skips the audit,
+    never the lint."""
+    issue = load_issue(issue_path)
+    audience = load_audience(settings, issue, today=today)
+    key_customers = load_key_customers(settings) if gate else None
+    manager_fields = {key: dataclasses.asdict(manager) for key, manager in audience.managers.items()}
+    rendered = render_issue(settings, issue, listing=recipient_rows(audience.clean.recipients),
+                            managers=manager_fields)
+    if not rendered.report.ok:
+        errors = rendered.report.errors
+        raise LintFailed(
+            f"{issue_path}: lint found {len(errors)} error(s) (first: {errors[0].code}: {errors[0].message}); "
+            "nothing was sent.",
+            hint=f"run: webzine build {issue_path}",
+        )
+    report = _audit_gate(audience, key_customers, issue_path, allow_gaps) if key_customers is not None else None
+    return Campaign(audience, rendered, key_customers, report, token_secret(settings))
+
+
+def _audit_gate(audience: Audience, key_customers: KeyCustomers, issue_path: Path,
+                allow_gaps: str | None) -> AuditReport:
+    name = issue_name(audience.issue)
+    if key_customers.none_by_choice:
+        return AuditReport(ok=True, issue=name, key_customers=0, present=0, excused=0, gaps=[],
+                           advertising=audience.issue.advertising, notes=[key_customers.note])
+    report = reconcile(key_customers.rows, key_customers.source, audience.clean, audience.suppressions, issue=name)
+    if report.ok or allow_gaps:
+        return report
+    gaps = report.unexcused
+    example = f" (first: {gaps[0].email}, {gaps[0].reason})" if gaps else ""
+    raise AuditGaps(
+        f"{len(gaps)} key customer(s) would not receive this issue{example}; nothing was sent.",
+        hint=f'run: webzine audit {issue_path} — fix the list, or send anyway with --allow-gaps "reason".',
+    )
+
+
+def make_factory(campaign: Campaign, *, options: FactoryOptions = FactoryOptions()) -> MessageFactory:
+    from webzine.message.dkim import signer_from_settings
+
+    return MessageFactory(
+        campaign.rendered,
+        campaign.settings,
+        token_key=campaign.token_key,
+        managers=campaign.managers,
+        signer=signer_from_settings(campaign.settings),
+        options=options,
+    )
+
+
+def make_transport(settings: Settings) -> Transport:
+    return transport_class(settings.send.transport).from_settings(settings)
+
+
+def find_recipient(campaign: Campaign, email: str) -> Recipient:
+    """The cleaned-list row for `email` (any case), for `--as` and `--only`."""
+    key = email.strip().lower()
+    for recipient in campaign.clean.recipients:
+        if recipient.key == key:
+            return recipient
+    raise ListError(
+        f"{email} is not on the cleaned list ({campaign.clean.source}); check the spelling, "
+        "or run webzine lists clean to see whether it was rejected or suppressed."
+    )
+
+
+def sample_recipient(campaign: Campaign) -> Recipient:
+    """Who a test send is personalised as when `--as` is not given."""
+    chosen = campaign.settings.build.sample_recipient
+    if chosen:
+        return find_recipient(campaign, chosen)
+    if not campaign.clean.recipients:
+        raise ListError(f"{campaign.clean.source}: no recipient is left after cleaning; nothing to personalise a test with.")
+    return campaign.clean.recipients[0]
