@@ -3,6 +3,7 @@
 The package reads like its pipeline:
 
     sources.py    mbox, Maildir, IMAP, provider event files → raw items
+    kinds.py      what a message in the bounce mailbox is: bounce, delay, auto-reply, human reply …
     mime.py       tolerant MIME reading with the email package (never raises on a broken report)
     fastmime.py   the same, several times faster, for the reports it is sure about
     dsn.py        one mailed report → findings (VERP token, RFC 3464, ARF, RFC 3834, text)

@@ -1,6 +1,8 @@
 """The command line: the only place that prints, prompts and chooses exit codes.
 
-Each command group lives in its own module here and is registered below. Errors from the stages
+Each command group lives in its own module here and is registered below: `build.py` (new, build),
+`lists.py`, `audit.py`, `customers.py`, `send.py`, `due.py`, `settle.py`, `ledger.py`, `bounces.py`,
+`replies.py`, `suppressions.py`, `digest.py`, `report.py`, `serve.py`, `preview.py`, `archive.py`. Errors from the stages
 (`WebzineError`) are shown once, in `main`, as `Error: …` / `Hint: …` without a traceback
 (`--debug` shows it). Exit codes: 0 success, 1 a check found problems, 2 bad usage or input,
 3 transient failure, safe to re-run.

@@ -7,6 +7,7 @@ The files, in pipeline order:
 - segment rules as written in webzine.toml (`r >= 4 and f >= 4`) are read by `webzine.segment_rules`,
   which the config loader uses to check them
 - `scoring.py`   totals → R, F, M quintile scores and the first matching segment (Score)
+- `people.py`    the key-customer file and the subscriber list by normalised address, for the proposals
 - `proposals.py` scores × key-customer file → proposed key customers, key customers slipping away
 - `report.py`    terminal summary rows and the report page with its SVG pictures
 - `store.py`     build/customers/: scores.csv written and read back, the proposal files

@@ -85,7 +85,7 @@ class _Worker:
         spec = (split.path, split.encoding, split.delimiter, split.start, split.middle, split.end,
                 split.middle_line, list(table.header), dict(table.columns), [list(e) for e in table.extras],
                 fix_typos)
-        package_root = str(Path(__file__).resolve().parent.parent)
+        package_root = str(Path(__file__).resolve().parents[2])
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [package_root, os.environ.get("PYTHONPATH")]))}
         try:
             process = subprocess.Popen([sys.executable, "-m", "webzine.recipients.twohalves"], stdin=subprocess.PIPE,

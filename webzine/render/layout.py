@@ -25,7 +25,7 @@ from markupsafe import Markup
 
 from webzine.errors import TemplateError
 
-BUILTIN_TEMPLATES = Path(__file__).resolve().parent.parent / "templates"  # used where a project has none
+BUILTIN_TEMPLATES = Path(__file__).resolve().parents[2] / "templates"  # used where a project has none
 JINJA_TAG = re.compile(r"\{\{.*?\}\}|\{%.*?%\}|\{#.*?#\}", re.DOTALL)
 _BLOCK_TAG = re.compile(r"\{%.*?%\}|\{#.*?#\}", re.DOTALL)
 _LITERAL_OPENER = re.compile(r"\{(?=[{%#])")
