@@ -80,7 +80,7 @@ def sender_domain(publication: Publication) -> str:
 
 def list_id(publication: Publication) -> str:
     """The list identifier: List-Id header and unsubscribe-token scope; `webzine serve` derives
-    the same value (serve/addresses.py) to verify the tokens."""
+    the same value (web/token_owners.py) to verify the tokens."""
     return publication.list_id.strip().lower() or sender_domain(publication)
 
 
