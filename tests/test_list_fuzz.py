@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from test_list_readers import SHEET, rewrite_part, set_dimension
 
 from webzine.errors import WebzineError
-from webzine.recipients.tables import cell_text
+from webzine.recipients.cells import cell_text
 from webzine.recipients.records import CleanList
 from webzine.recipients.clean import clean_list, load_managers
 from webzine.recipients.suppressions import load_suppressions
@@ -41,7 +41,7 @@ ENCODINGS = ["utf-8", "utf-8-sig", "cp949", "euc-kr", "utf-16"]
 def account(path: Path) -> CleanList | None:
     """Clean `path`; a refusal must be a WebzineError with a one-line message."""
     try:
-        result = clean_list(path, advertising=True, today=TODAY, parallel=False)
+        result = clean_list(path, advertising=True, today=TODAY)
     except WebzineError as error:
         assert error.message and "\n" not in error.message
         return None

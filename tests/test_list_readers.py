@@ -79,7 +79,7 @@ def test_a_5_kb_workbook_claiming_the_whole_grid_is_read_in_bounded_time(tmp_pat
 
 
 def test_xlsx_over_the_cell_limit_is_one_error_naming_the_file(tmp_path):
-    from webzine.recipients.tables import ReadLimits
+    from webzine.recipients.cells import ReadLimits
 
     path = workbook(tmp_path / "wide.xlsx",
                     [["email", "name"]] + [[f"user{i}@naver.com", "김"] for i in range(600)])
@@ -90,7 +90,7 @@ def test_xlsx_over_the_cell_limit_is_one_error_naming_the_file(tmp_path):
 
 
 def test_xlsx_over_the_uncompressed_size_limit_is_refused_before_reading(tmp_path):
-    from webzine.recipients.tables import ReadLimits
+    from webzine.recipients.cells import ReadLimits
 
     path = workbook(tmp_path / "big.xlsx",
                     [["email", "memo"]] + [[f"user{i}@naver.com", "가" * 500] for i in range(200)])
@@ -134,27 +134,25 @@ def unclosed(result) -> list:
     return [note for note in result.warnings if note.kind == "unclosed_quote"]
 
 
-@pytest.mark.parametrize("parallel", [False, True])
-def test_an_unclosed_quote_is_a_warning_naming_its_line_and_what_it_swallowed(tmp_path, parallel):
+def test_an_unclosed_quote_is_a_warning_naming_its_line_and_what_it_swallowed(tmp_path):
     lines = numbered_list(1010)
     lines[4] = 'user4@naver.com,"사람4'  # line 5: the quote never closes
     path = tmp_path / "list.csv"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    result = clean(path, parallel=parallel)
+    result = clean(path)
     assert result.rows_read == 4
     [note] = unclosed(result)
     assert note.row == 5 and note.email == "user4@naver.com"
     assert "line 5" in note.detail and "1,006 lines" in note.detail
 
 
-@pytest.mark.parametrize("parallel", [False, True])
-def test_a_stray_quote_closed_a_thousand_lines_later_is_a_warning(tmp_path, parallel):
+def test_a_stray_quote_closed_a_thousand_lines_later_is_a_warning(tmp_path):
     lines = numbered_list(3000)
     lines[4] = 'user4@naver.com,"사람4'
     lines[1005] = 'user1005@naver.com,사람1005"'  # the next quote: lines 6-1006 went into one cell
     path = tmp_path / "list.csv"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    result = clean(path, parallel=parallel)
+    result = clean(path)
     assert result.rows_read == 3000 - 1001
     [note] = unclosed(result)
     assert note.row == 5
@@ -196,7 +194,7 @@ def test_a_fifo_is_refused_without_blocking(tmp_path):
 
 
 def test_a_file_over_the_size_limit_is_refused(tmp_path):
-    from webzine.recipients.tables import ReadLimits
+    from webzine.recipients.cells import ReadLimits
 
     path = tmp_path / "list.csv"
     path.write_text("\n".join(numbered_list(100)) + "\n", encoding="utf-8")

@@ -423,11 +423,10 @@ def test_nothing_is_lost_for_any_input(tmp_path_factory, rows, advertising, fix)
     assert all(reject.reason and reject.row >= 2 for reject in result.rejects)
 
 
-def test_chunk_boundaries_do_not_matter(monkeypatch):
+def test_chunk_boundaries_do_not_matter():
     rows = [{"email": f"user{i % 7}@naver.com" if i % 3 else f"bad{i}", "name": str(i)} for i in range(40)]
     whole = clean(rows)
-    monkeypatch.setattr(rowparse, "CHUNK", 3)
-    chunked = clean(rows)
+    chunked = clean(rows, chunk_size=3)
     assert emails(chunked) == emails(whole)
     assert [(d.row, d.first_row) for d in chunked.duplicates] == [(d.row, d.first_row) for d in whole.duplicates]
     assert [(r.row, r.reason) for r in chunked.rejects] == [(r.row, r.reason) for r in whole.rejects]
@@ -470,69 +469,14 @@ def test_read_table_streams_rows_as_cells(tmp_path):
 @given(rows=st.lists(st.lists(st.sampled_from(["a", "b,c", 'say "hi"', "two\nlines", "", "x\r\ny", "김"]),
                               min_size=1, max_size=4), max_size=40),
        block=st.integers(min_value=1, max_value=64), crlf=st.booleans())
-def test_block_reader_gives_the_csv_modules_rows(tmp_path, monkeypatch, rows, block, crlf):
-    from webzine.recipients import tables as listio
-
+def test_block_reader_gives_the_csv_modules_rows(tmp_path, rows, block, crlf):
     buffer = io.StringIO()
     csv.writer(buffer, lineterminator="\r\n" if crlf else "\n").writerows([["email", "memo"], *rows])
     path = tmp_path / "blocks.csv"
     path.write_text(buffer.getvalue(), encoding="utf-8", newline="")
     expected = [row or [""] for row in csv.reader(io.StringIO(buffer.getvalue(), newline=""))][1:]
-    monkeypatch.setattr(listio, "_CHUNK", block)
-    got = [row or [""] for chunk in read_table(path).chunks() for row in chunk]
+    got = [row or [""] for chunk in read_table(path, block_size=block).chunks() for row in chunk]
     assert got == expected
-
-
-def test_two_processes_give_the_same_result_as_one(tmp_path, monkeypatch):
-    """A list parsed in two halves (a worker process for the second) equals one pass: rows and
-    their numbers, rejects, duplicates across the halves, quoted line breaks near the cut."""
-    lines = ["email,name,consent_at,memo"]
-    for i in range(3000):
-        kind = i % 11
-        if kind == 0:
-            lines.append(f'user{i}@naver.com,"김,{i}",2026-01-01,"two\nlines"')
-        elif kind == 1:
-            lines.append(f"USER{i - 1}@naver.com,dup,2026-01-01,")  # a duplicate of the row before
-        elif kind == 2:
-            lines.append(f"user{i}@naver.con,typo,2026-01-01,")
-        elif kind == 3:
-            lines.append(",,,")
-        elif kind == 4:
-            lines.append(f"user{i}@naver.com,too,many,fields,here")
-        elif kind == 5:
-            lines.append(f"이름 <user{i}＠daum.net>,,2020-01-01,")
-        elif kind == 6:
-            lines.append(f"user{i % 50}@gmail.com,again,,")  # duplicates far apart, across the cut
-        elif kind == 7:
-            lines.append(f"info@company{i}.co.kr,,2026-02-02,x")
-        else:
-            lines.append(f"user{i}@hanbit.co.kr,이{i},2025-12-{1 + i % 28:02d},")
-    path = tmp_path / "big.csv"
-    path.write_bytes("\r\n".join(lines).encode("cp949") + b"\r\n")
-    from webzine.recipients import twohalves
-
-    merged = []
-    real_merge = twohalves._merge
-    monkeypatch.setattr(twohalves, "_merge", lambda frames, *rest: merged.append(len(frames)) or
-                        real_merge(frames, *rest))
-    one = clean(path, advertising=True, fix_typos=True, parallel=False)
-    two = clean(path, advertising=True, fix_typos=True, parallel=True)
-    assert merged and merged[0] >= 2  # the worker really parsed the second half
-    assert two.recipients == one.recipients and len(one.recipients) > 1000
-    assert two.rejects == one.rejects and two.duplicates == one.duplicates
-    assert (two.warnings, two.fixes, two.consent_reconfirm) == (one.warnings, one.fixes, one.consent_reconfirm)
-    assert two.counts() == one.counts() and two.keys == one.keys and two.domains == one.domains
-    assert any(d.first_row < 1500 < d.row for d in one.duplicates)  # duplicates across the cut
-
-
-def test_a_worker_that_cannot_run_falls_back_to_one_process(tmp_path, monkeypatch):
-    from webzine.recipients import twohalves
-
-    path = tmp_path / "list.csv"
-    path.write_text("email,name\n" + "".join(f"user{i}@naver.com,{i}\n" for i in range(500)), encoding="utf-8")
-    monkeypatch.setattr(twohalves.sys, "executable", "/bin/false")
-    result = clean(path, parallel=True)
-    assert [r.row for r in result.recipients] == list(range(2, 502))
 
 
 # -- the fast paths agree with the careful ones ----------------------------------------------------
@@ -545,16 +489,12 @@ def _bad_late(tmp_path, header="email,name", encoding="cp949"):
     return path
 
 
-@pytest.mark.parametrize("parallel", [False, True])
-def test_a_bad_byte_found_while_reading_gives_the_up_front_error(tmp_path, monkeypatch, parallel):
-    from webzine.recipients import tables as listio
-
-    monkeypatch.setattr(listio, "_CHUNK", 4096)  # many blocks: the bad byte is met late
+def test_a_bad_byte_found_while_reading_gives_the_up_front_error(tmp_path):
     path = _bad_late(tmp_path)
     with pytest.raises(ListError) as up_front:
-        read_table(path)
+        read_table(path, block_size=4096)
     with pytest.raises(ListError) as while_reading:
-        clean(path, parallel=parallel)
+        clean(path, block_size=4096)  # many blocks: the bad byte is met late
     assert str(while_reading.value) == str(up_front.value)
     assert str(up_front.value).startswith(f"{path} line 3002: undecodable bytes (byte 0xff")
     assert while_reading.value.hint == up_front.value.hint
@@ -573,7 +513,7 @@ def test_a_bad_byte_with_a_requested_encoding_or_a_bad_header_is_still_reported_
 @given(rows=st.lists(st.lists(st.sampled_from(["a", "b", "", " x ", "김", "y@z.com"]), min_size=1, max_size=4),
                      max_size=40),
        block=st.integers(min_value=1, max_value=64), ends=st.sampled_from(["\r\n", "\n", "mixed"]))
-def test_column_blocks_hold_the_csv_modules_rows(tmp_path, monkeypatch, rows, block, ends):
+def test_column_blocks_hold_the_csv_modules_rows(tmp_path, rows, block, ends):
     """Quote-free blocks whose rows all have the header's width come as Columns; the rows they
     hold are the csv module's, whatever the block size, line ends, and however ragged the
     other rows."""
@@ -588,9 +528,8 @@ def test_column_blocks_hold_the_csv_modules_rows(tmp_path, monkeypatch, rows, bl
     path.write_text(text, encoding="utf-8", newline="")
     buffer = io.StringIO(text)
     expected = [row or [""] for row in csv.reader(io.StringIO(buffer.getvalue(), newline=""))][1:]
-    monkeypatch.setattr(listio, "_CHUNK", block)
     got, lists = [], 0
-    for chunk in read_table(path).chunks(as_columns=True):
+    for chunk in read_table(path, block_size=block).chunks(as_columns=True):
         if isinstance(chunk, listio.Columns):
             assert len(chunk.cells) == 3 and all(len(cells) == len(chunk) for cells in chunk.cells)
             chunk = [list(row) for row in zip(*chunk.cells)]
@@ -663,17 +602,14 @@ def test_clean_text_drops_exactly_the_control_and_format_characters(text):
                                        or ch in "\t\n")
 
 
-def test_warnings_come_in_row_order_whatever_the_chunk_boundaries(tmp_path, monkeypatch):
-    from webzine.recipients import tables as listio
-
+def test_warnings_come_in_row_order_whatever_the_chunk_boundaries(tmp_path):
     lines = ["email,name,consent_at,memo"]
     for i in range(400):
         lines.append(f"info@company{i}.co.kr,x,2026-01-01,m" if i % 3 == 0 else
                      f"user{i}@naver.com,y,not a date,m" if i % 3 == 1 else f"user{i}@daum.net,z")
     path = write(tmp_path / "w.csv", "\n".join(lines) + "\n")
-    whole = clean(path, parallel=False)
-    monkeypatch.setattr(listio, "_CHUNK", 512)
-    chunked = clean(path, parallel=False)
+    whole = clean(path)
+    chunked = clean(path, block_size=512)
     assert {w.kind for w in whole.warnings} == {"role_address", "bad_consent_date", "short_row"}
     assert chunked.warnings == whole.warnings
     assert [w.row for w in whole.warnings] == sorted(w.row for w in whole.warnings)

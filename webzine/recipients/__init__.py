@@ -2,6 +2,7 @@
 
 The files, in pipeline order:
 - `tables.py`        CSV in any Korean encoding, Excel text, `.xlsx` (`xlsx.py`) → rows of text
+- `cells.py`         what both readers share: the size limits, a spreadsheet value as text
 - `addresses.py`     one typed address → the address we send to, or why we cannot
 - `parse.py`         rows → `Recipient`s, or `Reject`s that say why not
 - `clean.py`         the whole list: dedupe, consent, suppressions → `CleanList`

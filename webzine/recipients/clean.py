@@ -1,7 +1,7 @@
 """The subscriber list, cleaned: every row read is kept, rejected with a reason, or a duplicate.
 
 `clean_list` is the one function both `webzine lists clean` and the send path use:
-1. parse (`rowparse`): read the table, normalise and validate each address;
+1. parse (`parse.py`): read the table, normalise and validate each address;
 2. look at the list as a whole: rare domains one letter away from common ones (suspected typos),
    and optionally which domains accept no mail (`--check-dns`, see `mx`);
 3. in row order: dedupe (first row wins), suppressions, deliverability, consent.
@@ -25,10 +25,11 @@ from typing import TYPE_CHECKING, TypeVar
 from webzine.recipients.addresses import PROVIDERS, BadAddress, Normaliser, close_domain
 from webzine.customers import segments_for, with_segments
 from webzine.errors import ListError, where
-from webzine.recipients.tables import DEFAULT_LIMITS, ReadLimits, Table, read_table, table_from_rows
+from webzine.recipients.cells import DEFAULT_LIMITS, ReadLimits
+from webzine.recipients.tables import BLOCK_SIZE, Table, read_table, table_from_rows
 from webzine.recipients.records import CleanList, Duplicate, Note, Reconfirm, Reject, RejectReason
 from webzine.models import Manager, Recipient, Suppression
-from webzine.recipients.parse import Parsed, parse_rows
+from webzine.recipients.parse import CHUNK_SIZE, Parsed, parse_rows
 
 if TYPE_CHECKING:
     from webzine.config import Settings
@@ -56,23 +57,24 @@ def clean_list(
     encoding: str | None = None,
     sheet: str | None = None,
     check_domains: Callable[[set[str]], Mapping[str, str]] | None = None,
-    parallel: bool | None = None,
     limits: ReadLimits = DEFAULT_LIMITS,
+    chunk_size: int = CHUNK_SIZE,
+    block_size: int = BLOCK_SIZE,
 ) -> CleanList:
     """Read, normalise, validate, dedupe, suppress and consent-check a subscriber list.
 
     `source` is a path (CSV/TSV/xlsx), an opened `Table`, or mappings with header keys.
     `suppressions` is `load_suppressions()`'s result (or Suppression records). `check_domains`
     (for `--check-dns`, see `webzine.recipients.mx`) gets the list's distinct domains once and returns the
-    undeliverable ones with the reason. `parallel`: None parses a large CSV file with two
-    processes when a second core is free (see `twohalves`), True always, False never; the
-    result is the same. `limits` bound what a file may hold (see `listio.ReadLimits`)."""
-    table = _open(source, columns=columns, encoding=encoding, sheet=sheet, limits=limits)
+    undeliverable ones with the reason. `limits` bound what a file may hold (see
+    `tables.ReadLimits`). Rows are parsed `chunk_size` at a time, a CSV file `block_size`
+    characters at a time; the result does not depend on either."""
+    table = _open(source, columns=columns, encoding=encoding, sheet=sheet, limits=limits, block_size=block_size)
     result = CleanList(table.source, encoding=table.encoding, delimiter=table.delimiter,
                        header=list(table.header), extras=[name for name, _ in table.extras],
                        advertising=advertising)
     with _no_cyclic_gc():
-        parsed = _parse(table, Normaliser(fix_typos=fix_typos), result, parallel)
+        parsed = _parse(table, Normaliser(fix_typos=fix_typos), result, chunk_size)
         suspects = suspect_domains(result.domains, len(parsed.recipients))
         if suspects:
             _apply_suspects(result, parsed, suspects, fix_typos)
@@ -81,7 +83,7 @@ def clean_list(
         _list_checks(result, parsed, unique, keys, _suppression_index(suppressions), undeliverable,
                      today - timedelta(days=consent_max_age_days), advertising)
     result.rejects.sort(key=_row_of)
-    result.warnings.sort(key=_row_of)  # row order, whatever the chunk (or process) boundaries
+    result.warnings.sort(key=_row_of)  # row order, whatever the chunk boundaries
     return result
 
 
@@ -107,11 +109,11 @@ def _no_cyclic_gc() -> Iterator[None]:
             gc.enable()
 
 
-def _parse(table: Table, normaliser: Normaliser, result: CleanList, parallel: bool | None) -> Parsed:
+def _parse(table: Table, normaliser: Normaliser, result: CleanList, chunk_size: int) -> Parsed:
     """parse_rows, with a bad byte anywhere in the file reported before any other problem, as
     when the encoding is checked before the table is opened."""
     try:
-        return parse_rows(table, normaliser, result, parallel=parallel)
+        return parse_rows(table, normaliser, result, chunk_size=chunk_size)
     except ListError:
         error = table.encoding_error() if table.encoding_error is not None else None
         if error is not None:
@@ -120,13 +122,13 @@ def _parse(table: Table, normaliser: Normaliser, result: CleanList, parallel: bo
 
 
 def _open(source: str | Path | Table | Iterable[Mapping[str, object]], *, columns: Mapping[str, str] | None,
-          encoding: str | None, sheet: str | None, limits: ReadLimits) -> Table:
+          encoding: str | None, sheet: str | None, limits: ReadLimits, block_size: int) -> Table:
     if isinstance(source, Table):
         return source
     if isinstance(source, (str, Path)):
         # Every row is read before any is used, so the encoding is checked by reading them.
         return read_table(source, encoding=encoding, sheet=sheet, overrides=columns, check_encoding_first=False,
-                          limits=limits)
+                          limits=limits, block_size=block_size)
     return table_from_rows(source, overrides=columns)
 
 

@@ -26,7 +26,7 @@ from webzine.recipients.tables import Columns, QuotedRows, Table
 from webzine.recipients.records import CleanList, Note, Reject, RejectReason
 from webzine.models import Recipient
 
-CHUNK = 8192
+CHUNK_SIZE = 8192  # rows per chunk where the table does not come in blocks of its own (rows, .xlsx)
 FIELDS = ("name", "adjective", "company", "manager", "consent_at", "tags")
 # An address exactly as we would write it (lowercase ASCII, no spaces), one per line of the
 # joined chunk: most cells of a real list. For a plain domain the address *is* the cell, so no
@@ -57,21 +57,13 @@ class Parsed:
     written: dict[int, str] = field(default_factory=dict)  # row → cell, where it differs from the address
 
 
-def parse_rows(table: Table, normaliser: Normaliser, result: CleanList, *, parallel: bool | None = None) -> Parsed:
-    """Parse every row of `table`; rejects, warnings, fixes and counts go into `result`.
-
-    A large CSV file (or any, with `parallel=True`) is parsed by two processes, one half each
-    (see `twohalves`); `parallel=False` keeps it in this one."""
-    if parallel is not False:
-        from webzine.recipients.twohalves import parse_in_two
-
-        parsed = parse_in_two(table, normaliser, result, force=bool(parallel))
-        if parsed is not None:
-            return parsed
+def parse_rows(table: Table, normaliser: Normaliser, result: CleanList, *, chunk_size: int = CHUNK_SIZE) -> Parsed:
+    """Parse every row of `table`, `chunk_size` rows at a time (a CSV file comes in blocks of its
+    own); rejects, warnings, fixes and counts go into `result`."""
     chunker = _Chunker(table, normaliser, result)
     parsed = Parsed()
     first = 2
-    for chunk in table.chunks(CHUNK, as_columns=True):
+    for chunk in table.chunks(chunk_size, as_columns=True):
         chunker.parse(chunk, first, parsed)
         first += len(chunk)
     chunker.finish()
@@ -126,15 +118,10 @@ class _Chunker:
         roles |= self._slow_rows(columns, numbers, written, emails, keys, mask, names, companies, managers)
         self._row_notes(numbers, emails, keys, mask, roles, consents, consent_cells)
         self.result.rows_read += size
-        self.emit(parsed, (emails, names, adjectives, companies, managers, consents, tags, merge, numbers),
-                  mask, keys, written)
-
-    def emit(self, parsed: Parsed, columns: tuple[Iterable[Any], ...], mask: list[bool], keys: list[str],
-             written: Sequence[str]) -> None:
-        """Hand on a chunk's parsed rows: Recipient fields in `columns`, kept where `mask`."""
-        parsed.recipients.extend(new_recipients(*(list(compress(column, mask)) for column in columns)))
+        recipient_columns = (emails, names, adjectives, companies, managers, consents, tags, merge, numbers)
+        parsed.recipients.extend(new_recipients(*(list(compress(column, mask)) for column in recipient_columns)))
         parsed.keys.extend(compress(keys, mask))
-        parsed.written.update(compress(zip(columns[-1], written), map(ne, written, columns[0])))
+        parsed.written.update(compress(zip(numbers, written), map(ne, written, emails)))
 
     def _addresses(self, written: Sequence[str]) -> tuple[list[str | None], list[str], list[str],
                                                            list[bool], bool]:

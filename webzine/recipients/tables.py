@@ -19,13 +19,13 @@ import stat
 import unicodedata
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
 from itertools import islice, repeat
 from pathlib import Path
 from typing import NamedTuple
 
 from webzine.errors import ListError
 from webzine.files import atomic_writer
+from webzine.recipients.cells import DEFAULT_LIMITS, ReadLimits, cell_text, size_text
 
 # Fields with a meaning; every other column becomes a merge field under its own name.
 FIELDS = ("email", "name", "adjective", "company", "manager", "consent_at", "tags", "excused",
@@ -58,23 +58,10 @@ _ALIASES = {"euc-kr": "cp949", "euckr": "cp949", "euc_kr": "cp949", "ks_c_5601-1
             "uhc": "cp949", "ms949": "cp949", "utf8": "utf-8"}
 _DELIMITERS = (",", "\t", ";")
 _SAMPLE = 1 << 16
-_CHUNK = 1 << 20
+BLOCK_SIZE = 1 << 20  # characters of CSV text parsed at a time (a parameter of read_table)
+_SCAN_BYTES = 1 << 20  # bytes read at a time by the whole-file encoding check
 _HEADER_JUNK = re.compile(r"[\s_\-.·:()/]+")
 csv.field_size_limit(1 << 24)  # huge cells are data to reject row by row, not a reason to stop
-
-
-@dataclass(frozen=True)
-class ReadLimits:
-    """How much a list file may hold before it is refused rather than read: bounds on the time
-    and memory any file can cost. A million-row export is about 80 MB of CSV or 300 MB of
-    unpacked `.xlsx` with 8 million cells; the defaults leave room for several of those."""
-
-    max_file_bytes: int = 512 << 20  # the file on disk, any format
-    max_unpacked_bytes: int = 1 << 30  # an .xlsx file's parts, unpacked
-    max_cells: int = 20_000_000  # an .xlsx sheet's cells (rows × their width), and its pieces of text
-
-
-DEFAULT_LIMITS = ReadLimits()
 
 
 class UnclosedQuote(NamedTuple):
@@ -141,7 +128,7 @@ class Table:
     # For a table whose encoding was not checked up front (read_table's `check_encoding_first`):
     # the whole-file check, returning the error it finds (or None).
     encoding_error: Callable[[], ListError | None] | None = None
-    path: Path | None = None  # set for CSV files, which can be read in two halves (see split_csv)
+    path: Path | None = None  # set for CSV files, which a caller may read by byte offsets
 
     def chunks(self, size: int = 8192, *, as_columns: bool = False,
                strict_quotes: bool = False) -> Iterator[list[list[str]] | Columns]:
@@ -238,7 +225,8 @@ def map_columns(header: Sequence[str], source: str, overrides: Mapping[str, str]
 
 def read_table(path: str | Path, *, encoding: str | None = None, sheet: str | None = None,
                overrides: Mapping[str, str] | None = None, wanted: Iterable[str] = FIELDS,
-               check_encoding_first: bool = True, limits: ReadLimits = DEFAULT_LIMITS) -> Table:
+               check_encoding_first: bool = True, limits: ReadLimits = DEFAULT_LIMITS,
+               block_size: int = BLOCK_SIZE) -> Table:
     """Open a CSV/TSV/`.xlsx` file and return its header mapping and a lazy row stream.
 
     The encoding is checked against the whole file before any row is read. A caller that reads
@@ -248,12 +236,12 @@ def read_table(path: str | Path, *, encoding: str | None = None, sheet: str | No
     ListError the check up front would have raised, from `chunks()`.
 
     Only regular files within `limits` are read: a device, a pipe or a huge file is refused
-    before anything is read from it."""
+    before anything is read from it. A CSV file is parsed `block_size` characters at a time."""
     path = Path(path)
     _check_file(path, limits)
     if path.suffix.lower() in (".xlsx", ".xlsm"):
         return _read_xlsx(path, sheet, overrides, wanted, limits)
-    return _read_csv(path, encoding, overrides, wanted, check_encoding_first)
+    return _read_csv(path, encoding, overrides, wanted, check_encoding_first, block_size)
 
 
 def _check_file(path: Path, limits: ReadLimits) -> None:
@@ -273,11 +261,6 @@ def _check_file(path: Path, limits: ReadLimits) -> None:
     if status.st_size > limits.max_file_bytes:
         raise ListError(f"{path}: {size_text(status.st_size)} is over the {size_text(limits.max_file_bytes)} "
                         f"limit for a list file.", hint="split the list into smaller files.")
-
-
-def size_text(size: int) -> str:
-    """A file size for a message: MB, or bytes below one."""
-    return f"{size / (1 << 20):,.0f} MB" if size >= 1 << 20 else f"{size:,} bytes"
 
 
 def table_from_rows(rows: Iterable[Mapping[str, object]], *, source: str = "<rows>",
@@ -302,29 +285,16 @@ def _chain(first: Mapping[str, object], rest: Iterator[Mapping[str, object]]) ->
     yield from rest
 
 
-def cell_text(value: object) -> str:
-    """A spreadsheet value as the text an editor sees (dates as ISO, 3.0 as 3)."""
-    if value is None:
-        return ""
-    if isinstance(value, datetime):
-        return value.date().isoformat() if value.time() == datetime.min.time() else value.isoformat(sep=" ")
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)
-
-
 # -- CSV ------------------------------------------------------------------------------------------
 
 
 def _read_csv(path: Path, encoding: str | None, overrides: Mapping[str, str] | None,
-              wanted: Iterable[str], check_encoding_first: bool = True) -> Table:
+              wanted: Iterable[str], check_encoding_first: bool = True, block_size: int = BLOCK_SIZE) -> Table:
     with path.open("rb") as handle:
         sample = handle.read(_SAMPLE)
     chosen = choose_encoding(path, sample, encoding, check_last=check_encoding_first)
     if check_encoding_first:
-        return _open_csv(path, sample, chosen, overrides, wanted)
+        return _open_csv(path, sample, chosen, overrides, wanted, block_size)
 
     def encoding_error() -> ListError | None:
         try:
@@ -334,7 +304,7 @@ def _read_csv(path: Path, encoding: str | None, overrides: Mapping[str, str] | N
         return None
 
     try:
-        table = _open_csv(path, sample, chosen, overrides, wanted)
+        table = _open_csv(path, sample, chosen, overrides, wanted, block_size)
     except ListError:
         choose_encoding(path, sample, encoding)  # a bad byte anywhere is the first thing to report
         raise
@@ -345,7 +315,7 @@ def _read_csv(path: Path, encoding: str | None, overrides: Mapping[str, str] | N
 
 
 def _open_csv(path: Path, sample: bytes, chosen: str, overrides: Mapping[str, str] | None,
-              wanted: Iterable[str]) -> Table:
+              wanted: Iterable[str], block_size: int) -> Table:
     text = _decode_sample(sample, chosen)
     if not text.strip().strip("\ufeff"):
         raise ListError(f"{path}: the file is empty.", hint="export the list again with a header row.")
@@ -363,11 +333,12 @@ def _open_csv(path: Path, sample: bytes, chosen: str, overrides: Mapping[str, st
         raise ListError(f"{path}: the first row is empty; it must name the columns.")
     columns, extras = map_columns(header, str(path), overrides, wanted)
     return Table(str(path), header, columns, extras, reader, chosen, delimiter, closers=[handle.close],
-                 blocks=_CsvBlocks(handle.read, delimiter, str(path), width=len(header)), path=path)
+                 blocks=_CsvBlocks(handle.read, delimiter, str(path), width=len(header), block_size=block_size),
+                 path=path)
 
 
 class _CsvBlocks:
-    """The rest of a CSV file as lists of rows, a megabyte of text at a time.
+    """The rest of a CSV file as lists of rows, `block_size` characters of text at a time.
 
     A block without a quote character and without a lone CR is what Excel writes for almost
     every list; `str.split` parses it exactly as the csv module would, at a third of the cost.
@@ -378,13 +349,14 @@ class _CsvBlocks:
     Asked for columns, a quote-free block whose lines all hold `width` cells (every line of a
     tidy export) comes as `Columns`: the whole block split once, then sliced column by column."""
 
-    def __init__(self, read: Callable[[int], str], delimiter: str, source: str, lines: int = 1,
-                 width: int = 0) -> None:
+    def __init__(self, read: Callable[[int], str], delimiter: str, source: str, width: int = 0,
+                 block_size: int = BLOCK_SIZE) -> None:
         self.read = read
         self.delimiter = delimiter
         self.source = source
-        self.lines = lines  # lines before the current block (the header's)
+        self.lines = 1  # lines before the current block (the header's)
         self.width = width  # cells in a row, if known (the header's): enables Columns
+        self.block_size = block_size
         self.undecodable: Callable[[UnicodeDecodeError], ListError] | None = None
 
     def __call__(self, as_columns: bool = False) -> Iterator[list[list[str]] | Columns]:
@@ -392,7 +364,7 @@ class _CsvBlocks:
         odd = False  # whether `held` has an odd number of quotes (then it ends inside a quoted cell)
         while True:
             try:
-                text = self.read(_CHUNK)
+                text = self.read(self.block_size)
             except UnicodeDecodeError as exc:
                 if self.undecodable is None:
                     raise
@@ -458,87 +430,6 @@ class _CsvBlocks:
                 line += breaks
             line += 1
         return found
-
-
-# Encodings in which the bytes of `"` and of a line feed never occur inside a multi-byte
-# character, so a file can be cut at a byte offset by looking at bytes alone.
-_SPLITTABLE = {"utf-8": "utf-8", "utf-8-sig": "utf-8", "cp949": "cp949"}
-
-
-@dataclass(frozen=True)
-class Split:
-    """A CSV file's data cut in two at a line start outside any quoted cell: rows from `start`
-    to `middle` and from `middle` to `end` (byte offsets) can be parsed independently. The cut is
-    at about two fifths: the process that reads the first part also merges and dedupes."""
-
-    path: str
-    encoding: str  # for decoding a range (no BOM handling needed inside the data)
-    delimiter: str
-    start: int
-    middle: int
-    end: int
-    middle_line: int  # physical lines before `middle` (for error messages)
-
-
-def split_csv(table: Table) -> Split | None:
-    """Where `table`'s file can be cut in two, or None (not CSV, UTF-16, a header with a quoted
-    line break, or no balanced cut near the middle)."""
-    if table.path is None or table.encoding not in _SPLITTABLE:
-        return None
-    with table.path.open("rb") as handle:
-        head = handle.read(_SAMPLE)
-        start = head.find(b"\n") + 1
-        if start == 0 or head.count(b'"', 0, start) % 2:
-            return None
-        end = handle.seek(0, 2)
-        if end - start < 2:
-            return None
-        guess = start + (end - start) * 2 // 5  # this process also merges and dedupes: less for it
-        quotes = newlines = 0
-        handle.seek(start)
-        remaining = guess - start
-        while remaining > 0:
-            block = handle.read(min(_CHUNK, remaining))
-            quotes += block.count(b'"')
-            newlines += block.count(b"\n")
-            remaining -= len(block)
-        for _ in range(8):  # look a few megabytes ahead for a line end with balanced quotes
-            block = handle.read(_CHUNK)
-            position = 0
-            while (found := block.find(b"\n", position)) >= 0:
-                if (quotes + block.count(b'"', 0, found)) % 2 == 0:
-                    middle = guess + found + 1
-                    lines = 1 + newlines + block.count(b"\n", 0, found + 1)
-                    return Split(str(table.path), _SPLITTABLE[table.encoding], table.delimiter, start,
-                                 middle, end, lines) if middle < end else None
-                position = found + 1
-            if not block:
-                return None
-            quotes += block.count(b'"')
-            newlines += block.count(b"\n")
-            guess += len(block)
-    return None
-
-
-def read_range(split: Split, start: int, end: int, lines: int, width: int = 0) -> Iterator[list[list[str]] | Columns]:
-    """The rows between two byte offsets of `split`'s file, as lists of rows (like chunks());
-    given the header's `width`, as `Columns` where a block allows."""
-    decoder = codecs.getincrementaldecoder(split.encoding)("strict")
-    with open(split.path, "rb") as handle:
-        handle.seek(start)
-        remaining = end - start
-
-        def read(size: int) -> str:
-            """At least one character, or "" at the end (a read may end inside a character)."""
-            nonlocal remaining
-            while True:
-                data = handle.read(min(size, remaining)) if remaining > 0 else b""
-                remaining -= len(data)
-                text = decoder.decode(data, final=not data)
-                if text or not data:
-                    return text
-
-        yield from _CsvBlocks(read, split.delimiter, split.path, lines, width)(width > 0)
 
 
 def choose_encoding(path: Path, sample: bytes, requested: str | None, *, check_last: bool = True) -> str:
@@ -608,7 +499,7 @@ def _first_bad_line(path: Path, encoding: str) -> tuple[int, str] | None:
     newlines = 0
     with path.open("rb") as handle:
         while True:
-            chunk = handle.read(_CHUNK)
+            chunk = handle.read(_SCAN_BYTES)
             pending = decoder.getstate()[0]
             try:
                 decoder.decode(chunk, final=not chunk)

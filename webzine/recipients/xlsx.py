@@ -8,7 +8,7 @@ gigabytes. So: the parts' unpacked sizes are checked before any is read (zipfile
 more than a part declares), only Excel's own compression methods are accepted, rows and cells
 are placed by their own references, and the cells produced are counted against a limit.
 Values are converted the way openpyxl does (its number-format rules decide which numbers are
-dates), then to the text an editor sees (`listio.cell_text`).
+dates), then to the text an editor sees (`cells.cell_text`).
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from typing import IO
 from xml.etree.ElementTree import Element, ParseError, iterparse
 
 from webzine.errors import ListError
-from webzine.recipients.tables import ReadLimits, cell_text, size_text
+from webzine.recipients.cells import ReadLimits, cell_text, size_text
 
 MAX_ROWS, MAX_COLUMNS = 1_048_576, 16_384  # Excel's grid: anything beyond is not a real sheet
 WHOLE_PART_BYTES = 32 << 20  # workbook, relationships, styles: parsed whole, kilobytes in real files
