@@ -329,6 +329,16 @@ def test_consent_rules_for_advertising_and_informational_issues():
     assert clean(rows[2:3], advertising=True, consent_max_age_days=3650).kept == 1
 
 
+def test_the_consent_rule_is_one_function_of_the_date():
+    from webzine.recipients.clean import consent_problem
+
+    cutoff = date(2024, 11, 23)
+    assert consent_problem(cutoff, cutoff) is None and consent_problem(date(2026, 1, 1), cutoff) is None
+    assert consent_problem(None, cutoff) == ("missing", RejectReason.CONSENT_MISSING, "no consent date")
+    assert consent_problem(date(2024, 11, 22), cutoff) == (
+        "expired", RejectReason.CONSENT_EXPIRED, "consent given 2024-11-22")
+
+
 def test_check_dns_results_reject_undeliverable_domains():
     asked = []
 

@@ -20,7 +20,7 @@ from datetime import date, timedelta
 from itertools import compress, repeat
 from operator import attrgetter, not_
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, NamedTuple, TypeVar
 
 from webzine.recipients.addresses import PROVIDERS, BadAddress, Normaliser, close_domain
 from webzine.customers import segments_for, with_segments
@@ -34,14 +34,15 @@ from webzine.recipients.parse import CHUNK_SIZE, Parsed, parse_rows
 if TYPE_CHECKING:
     from webzine.config import Settings
 
-__all__ = ["CleanList", "Duplicate", "Note", "Reconfirm", "Reject", "RejectReason", "clean_list",
-           "load_clean_list", "load_managers"]
+__all__ = ["CleanList", "ConsentProblem", "Duplicate", "Note", "Reconfirm", "Reject", "RejectReason", "clean_list",
+           "consent_problem", "load_clean_list", "load_managers"]
 
 RECIPIENT_COLUMNS = ("email", "name", "adjective", "company", "manager", "consent_at", "tags")
 DEFAULT_CONSENT_MAX_AGE_DAYS = 730  # 정보통신망법: re-confirm marketing consent every two years
 _row_of = attrgetter("row")
 _consent_of = attrgetter("consent_at")
 _email_of, _name_of, _company_of, _manager_of = (attrgetter(name) for name in ("email", "name", "company", "manager"))
+_status_of, _reason_of, _detail_of = (attrgetter(name) for name in ("status", "reason", "detail"))
 _T = TypeVar("_T", bound=tuple)  # type: ignore[type-arg]
 
 
@@ -198,15 +199,35 @@ def _suppression_index(
     return {s.key: s for s in suppressions}
 
 
+class ConsentProblem(NamedTuple):
+    """Why a recipient's marketing consent must be asked for again."""
+
+    status: str  # Reconfirm.status: "missing" | "expired"
+    reason: RejectReason  # the reject, for an advertising issue
+    detail: str
+
+
+def consent_problem(consent: date | None, cutoff: date) -> ConsentProblem | None:
+    """The consent rule (정보통신망법): a consent date missing, or before `cutoff`, must be
+    re-confirmed, and an advertising issue may not be sent on it. It depends on the date alone,
+    so the cleaner asks it once per distinct date."""
+    if consent is None:
+        return ConsentProblem("missing", RejectReason.CONSENT_MISSING, "no consent date")
+    if consent < cutoff:
+        return ConsentProblem("expired", RejectReason.CONSENT_EXPIRED, f"consent given {consent.isoformat()}")
+    return None
+
+
 def _list_checks(result: CleanList, parsed: Parsed, unique: list[Recipient], keys: list[str],
                  suppressions: Mapping[str, Suppression], undeliverable: Mapping[str, str] | None,
                  cutoff: date, advertising: bool) -> None:
-    """Suppression, deliverability and consent. Rows that are suppressed or at an undeliverable
-    domain (few) are looked at one by one; the rest only need the consent rule, which depends
-    on the consent date alone, so it is worked out once per distinct date and applied in C."""
+    """Suppression, then deliverability, then consent: the first reason wins, and people who are
+    suppressed are not asked to re-confirm consent. Rows that are suppressed or at an
+    undeliverable domain (few) are looked at one by one; the consent rule is worked out once per
+    distinct date and applied to the rest in C."""
     consents = list(map(_consent_of, unique))
-    stale = {consent: consent is None or consent < cutoff for consent in set(consents)}
-    look = list(map(stale.__getitem__, consents))
+    problems = {consent: consent_problem(consent, cutoff) for consent in set(consents)}
+    look = list(map(bool, map(problems.__getitem__, consents)))
     hit = None
     if suppressions:
         # Ten thousand suppressions against a million keys: ask the (small) suppression list.
@@ -222,35 +243,32 @@ def _list_checks(result: CleanList, parsed: Parsed, unique: list[Recipient], key
     if hit is not None:
         for index in compress(range(len(unique)), hit):
             recipient = unique[index]
-            reject = _check(result, recipient, keys[index], written.get(recipient.row, recipient.email),
-                            suppressions, undeliverable, cutoff, advertising)
+            reject = _blocked(recipient, keys[index], written.get(recipient.row, recipient.email),
+                              suppressions, undeliverable)
             if reject is not None:
                 result.rejects.append(reject)
                 drop[index] = True
-            look[index] = False
+                look[index] = False
     if any(look):
-        _consent_rule(result, unique, look, drop, written, advertising)
+        _consent_rule(result, unique, look, drop, written, advertising, problems)
     result.recipients = list(compress(unique, map(not_, drop))) if any(drop) else unique
 
 
 def _consent_rule(result: CleanList, unique: list[Recipient], stale: list[bool], drop: list[bool],
-                  written: Mapping[int, str], advertising: bool) -> None:
-    """The rows in `stale` (no consent date, or too old) must re-confirm; for an advertising
-    issue they are also rejected. What `_check` does for such a row, for all of them at once."""
+                  written: Mapping[int, str], advertising: bool,
+                  problems: Mapping[date | None, ConsentProblem | None]) -> None:
+    """The rows in `stale` must re-confirm (`problems` says why, by consent date); for an
+    advertising issue they are also rejected."""
     indexes = list(compress(range(len(unique)), stale))
     recipients = list(map(unique.__getitem__, indexes))
-    consents = list(map(_consent_of, recipients))
-    statuses = {consent: "missing" if consent is None else "expired" for consent in set(consents)}
-    result.consent_reconfirm.extend(_records(Reconfirm, recipients, map(statuses.__getitem__, consents)))
+    found = list(map(problems.__getitem__, map(_consent_of, recipients)))
+    result.consent_reconfirm.extend(_records(Reconfirm, recipients, map(_status_of, found)))
     if not advertising:
         return
-    why = {consent: (RejectReason.CONSENT_MISSING, "no consent date") if consent is None else
-           (RejectReason.CONSENT_EXPIRED, f"consent given {consent.isoformat()}") for consent in statuses}
-    reasons, details = zip(*map(why.__getitem__, consents))
     rows, emails = list(map(_row_of, recipients)), list(map(_email_of, recipients))
-    result.rejects.extend(_records(Reject, rows, map(written.get, rows, emails), reasons, repeat(""), details,
-                                   emails, map(_name_of, recipients), map(_company_of, recipients),
-                                   map(_manager_of, recipients)))
+    result.rejects.extend(_records(Reject, rows, map(written.get, rows, emails), map(_reason_of, found),
+                                   repeat(""), map(_detail_of, found), emails, map(_name_of, recipients),
+                                   map(_company_of, recipients), map(_manager_of, recipients)))
     for index in indexes:
         drop[index] = True
 
@@ -262,10 +280,9 @@ def _records(kind: type[_T], *columns: Iterable[object]) -> Iterator[_T]:
     return map(tuple.__new__, repeat(kind), zip(*columns))
 
 
-def _check(result: CleanList, recipient: Recipient, key: str, value: str, suppressions: Mapping[str, Suppression],
-           undeliverable: Mapping[str, str] | None, cutoff: date, advertising: bool) -> Reject | None:
-    """Suppression, then deliverability, then consent: the first reason wins. People who are
-    suppressed are not asked to re-confirm consent."""
+def _blocked(recipient: Recipient, key: str, value: str, suppressions: Mapping[str, Suppression],
+             undeliverable: Mapping[str, str] | None) -> Reject | None:
+    """The reject for a suppressed address or an undeliverable domain (in that order), or None."""
     suppression = suppressions.get(key)
     if suppression is not None:
         since = suppression.since.isoformat() if suppression.since else "unknown date"
@@ -274,13 +291,6 @@ def _check(result: CleanList, recipient: Recipient, key: str, value: str, suppre
     why = undeliverable.get(recipient.email.rpartition("@")[2]) if undeliverable else None
     if why:
         return _reject(recipient, value, RejectReason.UNDELIVERABLE_DOMAIN, why)
-    consent = recipient.consent_at
-    if consent is None or consent < cutoff:
-        result.consent_reconfirm.append(Reconfirm(recipient, "missing" if consent is None else "expired"))
-        if advertising:
-            if consent is None:
-                return _reject(recipient, value, RejectReason.CONSENT_MISSING, "no consent date")
-            return _reject(recipient, value, RejectReason.CONSENT_EXPIRED, f"consent given {consent.isoformat()}")
     return None
 
 
