@@ -39,7 +39,7 @@ import httpx  # noqa: E402
 
 from api_samples import messages  # noqa: E402
 from api_servers import DEFAULTS, ApiServer  # noqa: E402
-from webzine.transports.base import Outcome  # noqa: E402
+from webzine.models import Outcome  # noqa: E402
 from webzine.models import OutgoingMessage
 from webzine.transports.http import ApiTransport, build_client  # noqa: E402
 from webzine.providers.mailgun import MailgunTransport  # noqa: E402
