@@ -43,6 +43,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from webzine.bounces.dsn import parse_report  # noqa: E402
+from webzine.providers import PROVIDERS  # noqa: E402
 from webzine.bounces.kinds import MessageKind  # noqa: E402
 
 PEER_VENV = ROOT / "bench" / ".peers" / "flufl"
@@ -87,7 +88,7 @@ def ours(corpus: Path, files: list[str]) -> tuple[dict[str, list[tuple[str, str]
     not_ours: dict[str, list[tuple[str, str]]] = {}
     started = time.perf_counter()
     for name in files:
-        report = parse_report((corpus / name).read_bytes())
+        report = parse_report((corpus / name).read_bytes(), readers=tuple(PROVIDERS.values()))
         results[name] = [(f.email.lower(), f.kind.value) for f in report.findings]
         not_ours[name] = [(f.email.lower(), f.kind.value) for f in report.findings if not f.guessed]
         if report.kind is MessageKind.AUTO_REPLY:

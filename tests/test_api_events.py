@@ -18,12 +18,11 @@ from bouncekit import TODAY
 from webzine.bounces.events import Kind
 from webzine.bounces.importer import run_import
 from webzine.bounces.policy import suppressions
-from webzine.providers.events import (
-    parse_mailgun_events,
-    parse_postmark_events,
-    parse_sendgrid_events,
-    parse_ses_events,
-)
+from webzine.providers import PROVIDERS
+from webzine.providers.mailgun_webhook import parse_events as parse_mailgun_events
+from webzine.providers.postmark_webhook import parse_events as parse_postmark_events
+from webzine.providers.sendgrid_webhook import parse_events as parse_sendgrid_events
+from webzine.providers.ses_webhook import parse_events as parse_ses_events
 from webzine.bounces.sources import FileSource
 from webzine.send.ledger import Claim, Ledger, Result, State
 from webzine.message.factory import message_id
@@ -91,7 +90,8 @@ def _ledger_with(path: Path, message: OutgoingMessage, provider_id: str) -> Ledg
 def _import(tmp_path: Path, events: list[dict], ledger: Ledger):  # type: ignore[no-untyped-def]
     (tmp_path / "events.json").write_text(json.dumps(events), encoding="utf-8")
     return run_import([FileSource(tmp_path / "events.json")], events_path=tmp_path / "state" / "events.jsonl",
-                      suppressions_path=tmp_path / "suppressions.csv", soft_limit=3, lookup=ledger, today=TODAY)
+                      suppressions_path=tmp_path / "suppressions.csv", soft_limit=3, lookup=ledger, today=TODAY,
+                      readers=tuple(PROVIDERS.values()))
 
 
 def test_a_sendgrid_event_finds_its_ledger_row_by_the_custom_arg(tmp_path: Path) -> None:

@@ -12,7 +12,7 @@ from clikit import ISSUE, copy_sample, new_dkim_key, run, set_section, set_send
 from api_samples import messages
 from api_servers import ApiServer
 from webzine.send.ledger import Row, State
-from webzine.providers.pull import provider_evidence
+from webzine.providers.base import provider_evidence
 from webzine.send.settle import settle
 from webzine.models import OutgoingMessage
 from webzine.transports.http import build_client

@@ -11,6 +11,7 @@ from webzine.bounces.events import Kind
 from webzine.bounces.importer import run_import
 from webzine.bounces.sources import FileSource
 from webzine.bounces.store import load_events
+from webzine.providers import PROVIDERS
 from webzine.send.ledger import Claim, Ledger
 from webzine.recipients.suppressions import load_suppressions
 from webzine.tokens import verp_address, verp_token
@@ -34,7 +35,7 @@ def samples() -> dict[str, bytes]:
 def run(tmp_path: Path, *sources, lookup=None, soft_limit: int = 3):  # type: ignore[no-untyped-def]
     return run_import([FileSource(Path(s)) for s in sources], events_path=tmp_path / "state" / "events.jsonl",
                       suppressions_path=tmp_path / "lists" / "suppressions.csv", soft_limit=soft_limit,
-                      lookup=lookup, today=TODAY)
+                      lookup=lookup, today=TODAY, readers=tuple(PROVIDERS.values()))
 
 
 def test_verp_names_the_recipient_and_issue_through_the_real_ledger(tmp_path: Path) -> None:

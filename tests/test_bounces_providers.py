@@ -7,14 +7,12 @@ import json
 import pytest
 
 from webzine.bounces.events import BounceEvent, Kind
-from webzine.providers.events import (
-    PayloadError,
-    detect_provider,
-    parse_mailgun_events,
-    parse_postmark_events,
-    parse_sendgrid_events,
-    parse_ses_events,
-)
+from webzine.bounces.events import PayloadError
+from webzine.providers import detect_provider
+from webzine.providers.mailgun_webhook import parse_events as parse_mailgun_events
+from webzine.providers.postmark_webhook import parse_events as parse_postmark_events
+from webzine.providers.sendgrid_webhook import parse_events as parse_sendgrid_events
+from webzine.providers.ses_webhook import parse_events as parse_ses_events
 
 SES_BOUNCE = {
     "notificationType": "Bounce",

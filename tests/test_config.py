@@ -74,3 +74,24 @@ def test_secrets_come_only_from_the_environment(monkeypatch: pytest.MonkeyPatch)
     assert "WZ_TEST_SECRET" in info.value.message
     monkeypatch.setenv("WZ_TEST_SECRET", "s3cret")
     assert secret("WZ_TEST_SECRET", purpose="SMTP password") == "s3cret"
+
+
+def test_each_provider_names_its_webhook_secret_in_its_own_section(tmp_path: Path) -> None:
+    settings = load_settings(write(tmp_path, MINIMAL + '\n[mailgun]\nwebhook_signing_key_env = "MG_HOOK"\n'
+                                   '[ses]\nsns_topic_arns = ["arn:aws:sns:ap-northeast-2:123456789012:t"]\n'))
+    assert settings.mailgun.webhook_signing_key_env == "MG_HOOK"
+    assert settings.ses.sns_topic_arns == ("arn:aws:sns:ap-northeast-2:123456789012:t",)
+    assert settings.sendgrid.webhook_public_key_env == "WEBZINE_SENDGRID_WEBHOOK_PUBLIC_KEY"
+    path = write(tmp_path, MINIMAL + '\n[sendgrid]\ndomain = "mg.example.co.kr"\n')
+    with pytest.raises(ConfigError, match=r"unknown key 'domain' in \[sendgrid\]"):
+        load_settings(path)
+
+
+def test_webhook_secrets_named_under_serve_as_before_are_still_read(tmp_path: Path) -> None:
+    settings = load_settings(write(tmp_path, MINIMAL + '\n[serve]\npostmark_username_env = "PM_USER"\n'
+                                   'sns_topic_arns = ["arn:aws:sns:ap-northeast-2:123456789012:t"]\n'))
+    assert settings.postmark.webhook_username_env == "PM_USER"
+    assert settings.ses.sns_topic_arns == ("arn:aws:sns:ap-northeast-2:123456789012:t",)
+    path = write(tmp_path, MINIMAL + '\n[serve]\nmailgun_signing_key_env = "A"\n[mailgun]\nwebhook_signing_key_env = "B"\n')
+    with pytest.raises(ConfigError, match=r"\[serve\] mailgun_signing_key_env and \[mailgun\] webhook_signing_key_env"):
+        load_settings(path)

@@ -109,10 +109,6 @@ KNOWN_CYCLES = [
     ["webzine.unsubscribes.pgstore", "webzine.unsubscribes.store"],
 ]
 KNOWN_UPWARD = [
-    "webzine.bounces.dsn → webzine.providers",
-    "webzine.bounces.dsn → webzine.providers.events",
-    "webzine.bounces.importer → webzine.providers",
-    "webzine.bounces.importer → webzine.providers.events",
     "webzine.recipients.clean → webzine.customers",
     "webzine.render.compose → webzine.customers",
     "webzine.render.fields → webzine.recipients.clean",

@@ -17,7 +17,7 @@ from api_servers import DEFAULTS, ApiServer
 from webzine.config import load_settings
 from webzine.errors import SenderProblem
 from webzine.models import SuppressionReason
-from webzine.providers.pull import provider_suppressions
+from webzine.providers.base import provider_suppressions
 from webzine.unsubscribes.store import Store
 from webzine.transports.http import build_client
 from webzine.providers.mailgun import MailgunTransport

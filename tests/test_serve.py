@@ -326,7 +326,7 @@ def test_serve_command_serves_until_stopped(settings, store):
     finally:
         process.terminate()
         _, stderr = process.communicate(timeout=30)
-    assert "the ses webhook is off: [serve] sns_topic_arns is empty" in stderr
+    assert "the ses webhook is off: [ses] sns_topic_arns is empty" in stderr
     assert "Application shutdown complete" in stderr
     assert store.unsubscribed() == {"kim@example.org"}
 

@@ -25,15 +25,13 @@ from webzine.bounces.events import Kind
 from webzine.models import SuppressionReason
 from webzine.unsubscribes.store import load_unsubscribed, store_suppressions
 from webzine.web.app import Collaborators
-from webzine.providers.signatures import (
-    SENDGRID_RETRY_SECONDS,
-    SignatureError,
-    check_sendgrid_age,
-    fresh_sendgrid_events,
-    load_sendgrid_key,
-    sns_string_to_sign,
-    verify_sendgrid,
-)
+from webzine.providers.sendgrid_webhook import RETRY_SECONDS as SENDGRID_RETRY_SECONDS
+from webzine.providers.sendgrid_webhook import check_age as check_sendgrid_age
+from webzine.providers.sendgrid_webhook import fresh_events as fresh_sendgrid_events
+from webzine.providers.sendgrid_webhook import load_key as load_sendgrid_key
+from webzine.providers.sendgrid_webhook import verify as verify_sendgrid
+from webzine.providers.ses_webhook import sns_string_to_sign
+from webzine.providers.webhook import SignatureError
 from webzine.unsubscribes.store import Store
 
 MAILGUN_KEY = "mailgun-signing-key-for-tests"
@@ -112,7 +110,7 @@ def env(monkeypatch, sendgrid_keys):
 
 @pytest.fixture()
 def settings(tmp_path, env):
-    return write_project(tmp_path, f'[serve]\nnotify = false\nsns_topic_arns = ["{TOPIC}"]\n')
+    return write_project(tmp_path, f'[serve]\nnotify = false\n[ses]\nsns_topic_arns = ["{TOPIC}"]\n')
 
 
 @pytest.fixture()
@@ -190,7 +188,7 @@ def test_sendgrid_invalid_signatures_are_refused_and_logged(client, store, sendg
         "no signature": (body, {"Content-Type": "application/json"}),
         "garbage signature": (body, {**good, "X-Twilio-Email-Event-Webhook-Signature": "not base64!"}),
     }
-    with caplog.at_level("WARNING", logger="webzine.web.webhooks"):
+    with caplog.at_level("WARNING", logger="webzine.providers.webhook"):
         for name, (content, headers) in cases.items():
             assert client.post("/webhooks/sendgrid", content=content, headers=headers).status_code == 401, name
     assert store.events() == []

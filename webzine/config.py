@@ -101,44 +101,55 @@ class Smtp(Section):
 
 
 class Api(Section):
-    """One section per provider shares this shape; fields a provider does not use stay empty."""
+    """What every email API's section has; each provider's section adds its own keys, its
+    webhook secret among them. Defaults live on the class, so a table that sets one key keeps
+    the others."""
 
     base_url: str = ""
     api_key_env: str = ""
-    domain: str = ""  # Mailgun sending domain
-    region: str = ""  # SES region
-    secret_key_env: str = ""  # SES secret access key
-    session_token_env: str = ""  # SES, optional: temporary credentials (STS, CI OIDC roles)
-    message_stream: str = ""  # Postmark stream
-    configuration_set: str = ""  # SES
     timeout: float = Field(30, gt=0)
-    batch: bool = True
 
 
 class SendGridApi(Api):
-    """Defaults live on the class, so a `[sendgrid]` table that sets one key keeps the others."""
-
     base_url: str = "https://api.sendgrid.com"  # EU subusers: https://api.eu.sendgrid.com
     api_key_env: str = "SENDGRID_API_KEY"
+    webhook_public_key_env: str = "WEBZINE_SENDGRID_WEBHOOK_PUBLIC_KEY"  # Signed Event Webhook key
 
 
 class MailgunApi(Api):
     base_url: str = "https://api.mailgun.net"  # EU domains: https://api.eu.mailgun.net
     api_key_env: str = "MAILGUN_API_KEY"
+    domain: str = ""  # the sending domain
+    webhook_signing_key_env: str = "WEBZINE_MAILGUN_WEBHOOK_SIGNING_KEY"
 
 
 class PostmarkApi(Api):
     base_url: str = "https://api.postmarkapp.com"
     api_key_env: str = "POSTMARK_SERVER_TOKEN"
     message_stream: str = "broadcast"  # Postmark requires bulk mail on a broadcast stream
+    batch: bool = True  # false: one message per request
+    webhook_username_env: str = "WEBZINE_POSTMARK_WEBHOOK_USERNAME"  # basic auth in the webhook URL
+    webhook_password_env: str = "WEBZINE_POSTMARK_WEBHOOK_PASSWORD"
 
 
 class SesApi(Api):
     base_url: str = ""  # empty: https://email.<region>.amazonaws.com
     api_key_env: str = "AWS_ACCESS_KEY_ID"
     secret_key_env: str = "AWS_SECRET_ACCESS_KEY"
-    session_token_env: str = "AWS_SESSION_TOKEN"
+    session_token_env: str = "AWS_SESSION_TOKEN"  # optional: temporary credentials (STS, CI OIDC roles)
     region: str = "ap-northeast-2"
+    configuration_set: str = ""
+    sns_topic_arns: tuple[str, ...] = ()  # the webhook accepts notifications of these SNS topics only
+
+
+# Where the webhook secrets were named before each provider had its own section: still read.
+SERVE_KEYS_MOVED = {
+    "sendgrid_public_key_env": ("sendgrid", "webhook_public_key_env"),
+    "mailgun_signing_key_env": ("mailgun", "webhook_signing_key_env"),
+    "postmark_username_env": ("postmark", "webhook_username_env"),
+    "postmark_password_env": ("postmark", "webhook_password_env"),
+    "sns_topic_arns": ("ses", "sns_topic_arns"),
+}
 
 
 class Bounces(Section):
@@ -159,11 +170,6 @@ class Serve(Section):
     rate_limit_per_minute: int = Field(600, ge=1)  # per client address, on /u/ and /f/
     notify: bool = True  # send the 수신거부 처리결과 통지 through [send] transport
     webhook_max_age_seconds: int = Field(900, ge=60)  # signed timestamps older than this are refused
-    sendgrid_public_key_env: str = "WEBZINE_SENDGRID_WEBHOOK_PUBLIC_KEY"
-    mailgun_signing_key_env: str = "WEBZINE_MAILGUN_WEBHOOK_SIGNING_KEY"
-    postmark_username_env: str = "WEBZINE_POSTMARK_WEBHOOK_USERNAME"
-    postmark_password_env: str = "WEBZINE_POSTMARK_WEBHOOK_PASSWORD"
-    sns_topic_arns: tuple[str, ...] = ()  # SES via SNS: only these topics are accepted
 
 
 class CustomerSegment(Section):
@@ -288,6 +294,20 @@ def _explain(exc: ValidationError, path: Path, text: str) -> ConfigError:
     return ConfigError(f"{where_}: '{key}' in {in_section}: {error['msg']}.")
 
 
+def _move_serve_keys(data: dict, path: Path) -> None:
+    """Webhook secrets named under [serve], as before each provider had its own section."""
+    serve = data.get("serve")
+    if not isinstance(serve, dict):
+        return
+    for old_key, (section, key) in SERVE_KEYS_MOVED.items():
+        if old_key not in serve:
+            continue
+        target = data.setdefault(section, {})
+        if not isinstance(target, dict) or key in target:
+            raise ConfigError(f"{path}: [serve] {old_key} and [{section}] {key} are both set; keep only [{section}] {key}.")
+        target[key] = serve.pop(old_key)
+
+
 def load_settings(path: str | Path = CONFIG_FILE) -> Settings:
     """Read and validate webzine.toml; the project root is the file's folder."""
     path = Path(path)
@@ -305,6 +325,7 @@ def load_settings(path: str | Path = CONFIG_FILE) -> Settings:
         raise ConfigError(f"{path}: {exc}; fix the TOML syntax.") from None
     if "root" in data:
         raise ConfigError(f"{path}: unknown key 'root' at the top level.")
+    _move_serve_keys(data, path)
     try:
         return Settings(**data, root=path.resolve().parent)
     except ValidationError as exc:

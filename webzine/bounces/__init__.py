@@ -14,7 +14,8 @@ The package reads like its pipeline:
     policy.py     stored events (+ ledger history) → suppressions
     importer.py   `webzine bounces import`, end to end
 
-Provider webhook payloads are read by `webzine.providers.events` into the same events.
+Provider webhook payloads are read by `webzine.providers` into the same events; bounces knows no
+provider by name: the import is handed the providers' readers (`events.EventReader`).
 """
 
 from webzine.bounces.events import BounceEvent, Kind

@@ -12,14 +12,14 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from email.utils import parsedate_to_datetime
 
 from webzine.bounces import detectors, fastmime, kinds, mime
-from webzine.providers import events as providers
 from webzine.bounces.classify import classify, find_status, objection, smtp_command
-from webzine.bounces.events import Kind
+from webzine.bounces.events import EventReader, Kind, PayloadError
 from webzine.bounces.kinds import MessageKind
 from webzine.tokens import verp_token_from
 
@@ -61,10 +61,12 @@ class Report:
 
 
 def parse_report(raw: bytes, *, unsubscribe_addresses: frozenset[str] = frozenset(), fast_reader: bool = True,
-                 _depth: int = 0) -> Report:
+                 readers: Sequence[EventReader] = (), _depth: int = 0) -> Report:
     """Read one report; never raises on malformed input (it may simply find nothing). A bounce
     that someone forwarded as an attachment is read from the attachment. `fast_reader=False`
-    reads with the email package only (the yardstick the tests hold the fast reader to)."""
+    reads with the email package only (the yardstick the tests hold the fast reader to).
+    `readers`: the providers whose notifications may arrive by mail (SES through an SNS email
+    subscription), as `webzine.providers` offers them; without them such a mail is read as text."""
     fast = fastmime.read_fast(raw[:MAX_PARSE_BYTES]) if fast_reader else None
     if fast is not None:
         top, parts = fast
@@ -82,10 +84,11 @@ def parse_report(raw: bytes, *, unsubscribe_addresses: frozenset[str] = frozense
     sender = next(iter(_addresses(heads, "From")), "")
     kind = kinds.decide(heads, parts, notice, subject, has_original=original is not None,
                         unsubscribe_addresses=unsubscribe_addresses)
-    form, findings = _read(kind, parts, notice, subject, sender, exclude, theirs if original is not None else None)
+    form, findings = _read(kind, parts, notice, subject, sender, exclude, theirs if original is not None else None,
+                           readers)
     if form in {"text", "none"} and kind not in FINAL_KINDS and parts.original is not None and _depth == 0 and (
             _is_report(theirs)):
-        inner = _forwarded(parts, unsubscribe_addresses)
+        inner = _forwarded(parts, unsubscribe_addresses, readers)
         if inner is not None and inner.findings:
             form, findings, kind = "forwarded " + inner.form, list(inner.findings), inner.kind
     message_id = mime.header(heads, "Message-ID").strip("<> ") or "sha256:" + hashlib.sha256(raw).hexdigest()
@@ -109,14 +112,14 @@ def _is_report(heads: Heads) -> bool:
         FORWARDED_SENDER.search(heads.get("from", "")))
 
 
-def _forwarded(parts: mime.Parts, unsubscribe_addresses: frozenset[str]) -> Report | None:
+def _forwarded(parts: mime.Parts, unsubscribe_addresses: frozenset[str], readers: Sequence[EventReader]) -> Report | None:
     data = parts.original_raw
     if data is None and parts.original is not None:
         try:
             data = parts.original.as_bytes()
         except (ValueError, TypeError, LookupError, UnicodeError):
             return None
-    return parse_report(data, unsubscribe_addresses=unsubscribe_addresses, _depth=1) if data else None
+    return parse_report(data, unsubscribe_addresses=unsubscribe_addresses, readers=readers, _depth=1) if data else None
 
 
 def _without_returned_body(raw: bytes) -> bytes:
@@ -134,7 +137,7 @@ def _without_returned_body(raw: bytes) -> bytes:
 
 
 def _read(kind: MessageKind, parts: mime.Parts, notice: str, subject: str, sender: str, exclude: set[str],
-          original: Heads | None) -> tuple[str, list[Finding]]:
+          original: Heads | None, readers: Sequence[EventReader]) -> tuple[str, list[Finding]]:
     """The findings the message's kind allows: recipients of a bounce or delay, the complainer,
     the person asking to unsubscribe; nothing from a reply, an auto-reply or anything else."""
     if kind is MessageKind.COMPLAINT:
@@ -146,22 +149,22 @@ def _read(kind: MessageKind, parts: mime.Parts, notice: str, subject: str, sende
         return "auto_reply", []
     if kind not in kinds.RECIPIENT_KINDS:
         return "none", []
-    form, findings = _recipients(parts, notice, subject, exclude, original)
+    form, findings = _recipients(parts, notice, subject, exclude, original, readers)
     if kind is MessageKind.DELAY:
         findings = [_delayed(f) for f in findings]
     return form, findings
 
 
 def _recipients(parts: mime.Parts, notice: str, subject: str, exclude: set[str],
-                original: Heads | None) -> tuple[str, list[Finding]]:
+                original: Heads | None, readers: Sequence[EventReader]) -> tuple[str, list[Finding]]:
     if parts.status_blocks:
         findings = _delivery_status(parts.status_blocks, notice)
         if findings:
             return "dsn", findings
-    if "notificationType" in notice:
-        mailed = _ses_mail(notice)
+    if readers and "{" in notice:
+        form, mailed = _mailed_notification(notice, readers)
         if mailed:
-            return "ses", mailed
+            return form, mailed
     embedded = _embedded_status(notice)
     if embedded:
         return "dsn", embedded
@@ -218,17 +221,22 @@ def _dsn_finding(block: dict[str, str], final: str, original_rcpt: str, reportin
                    {k: v for k, v in evidence.items() if v})
 
 
-def _ses_mail(notice: str) -> list[Finding]:
-    """Amazon SES notifications delivered by SNS as email: the body is the JSON notification.
+def _mailed_notification(notice: str, readers: Sequence[EventReader]) -> tuple[str, list[Finding]]:
+    """A provider's notification delivered as email (Amazon SES through SNS): the body is the
+    JSON notification, read by the provider that recognises it; the form is the provider's name.
     Sendmail breaks lines over 990 octets with "!" + newline + space; that is undone first."""
     notice = notice.replace("!\n ", "")
-    start = notice.find("{")
     try:
-        data, _ = json.JSONDecoder().raw_decode(notice[start:]) if start >= 0 else (None, 0)
-        events = providers.parse_ses_events(data) if isinstance(data, dict) else []
-    except (ValueError, providers.PayloadError):
-        return []
-    return [Finding(e.email, e.kind, e.reason, e.status, e.diagnostic, e.evidence) for e in events]
+        data, _ = json.JSONDecoder().raw_decode(notice[notice.find("{"):])
+    except ValueError:
+        return "", []
+    reader = next((reader for reader in readers if reader.recognises(data)), None) if isinstance(data, dict) else None
+    try:
+        events = reader.parse_events(data) if reader is not None else []
+    except PayloadError:
+        return "", []
+    return (reader.name if reader else ""), [Finding(e.email, e.kind, e.reason, e.status, e.diagnostic, e.evidence)
+                                            for e in events]
 
 
 def _embedded_status(notice: str) -> list[Finding]:

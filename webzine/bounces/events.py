@@ -12,6 +12,7 @@ import json
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from enum import StrEnum
+from typing import Protocol
 
 
 class Kind(StrEnum):
@@ -93,3 +94,20 @@ def utc(moment: datetime | None) -> datetime | None:
     if moment is None:
         return None
     return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+
+class PayloadError(ValueError):
+    """A provider payload is not that provider's JSON shape; the caller decides how loudly to fail."""
+
+
+class EventReader(Protocol):
+    """One email provider's event format, as `webzine.providers` offers it: bounces knows no
+    provider by name, the caller passes the readers in (`webzine bounces import` passes them all)."""
+
+    name: str  # "ses", "sendgrid", …
+    title: str  # "SES", "SendGrid", … for messages
+    by_mail: bool  # its notifications may arrive in the bounce mailbox (SES through an SNS email subscription)
+
+    def recognises(self, document: object) -> bool: ...
+
+    def parse_events(self, payload: bytes | str | dict | list) -> list[BounceEvent]: ...

@@ -15,9 +15,8 @@ from datetime import date, datetime, timezone
 from typing import Protocol
 
 from webzine.bounces import policy, store
-from webzine.providers import events as providers
 from webzine.bounces.dsn import Report, parse_report
-from webzine.bounces.events import BounceEvent, Kind, utc
+from webzine.bounces.events import BounceEvent, EventReader, Kind, PayloadError, utc
 from webzine.bounces.kinds import RECIPIENT_KINDS, MessageKind
 from webzine.bounces.sources import EventFile, Item, Source, SourceError, event_lines
 from webzine.models import Suppression
@@ -105,23 +104,26 @@ def events_from_report(report: Report, source: str, lookup: RecipientLookup | No
 
 
 def read_source(source: Source, lookup: RecipientLookup | None, result: ImportResult, *,
-                unsubscribe_addresses: frozenset[str] = frozenset()) -> tuple[list[BounceEvent], list[Item]]:
+                unsubscribe_addresses: frozenset[str] = frozenset(),
+                readers: Sequence[EventReader] = ()) -> tuple[list[BounceEvent], list[Item]]:
     """Read one source; never stops on one bad message. Returns its events and the items to
     acknowledge once those events are stored (not the replies: they are `webzine replies
-    import`'s); counts and skips go into `result`."""
+    import`'s); counts and skips go into `result`. `readers` are the providers' event formats,
+    for event files and for notifications a provider mails."""
     events: list[BounceEvent] = []
     done: list[Item] = []
+    mailed = tuple(reader for reader in readers if reader.by_mail)
     for item in source.items():
         result.read += 1
         if isinstance(item, EventFile):
-            events.extend(_provider_events(item, result, lookup))
+            events.extend(_provider_events(item, result, lookup, readers))
             continue
         if item.skip:
             done.append(item)
             result.skipped.append((item.source, item.skip))
             continue
         try:
-            report = parse_report(item.data, unsubscribe_addresses=unsubscribe_addresses)
+            report = parse_report(item.data, unsubscribe_addresses=unsubscribe_addresses, readers=mailed)
         except Exception as exc:  # noqa: BLE001 - the email package on hostile input; one message, not the run
             done.append(item)
             result.skipped.append((item.source, f"could not be parsed ({type(exc).__name__}: {exc})"))
@@ -142,7 +144,8 @@ def read_source(source: Source, lookup: RecipientLookup | None, result: ImportRe
 REPLY_KINDS = frozenset({MessageKind.HUMAN_REPLY, MessageKind.AUTO_REPLY, MessageKind.OTHER})
 
 
-def _provider_events(item: EventFile, result: ImportResult, lookup: RecipientLookup | None) -> list[BounceEvent]:
+def _provider_events(item: EventFile, result: ImportResult, lookup: RecipientLookup | None,
+                     readers: Sequence[EventReader]) -> list[BounceEvent]:
     events: list[BounceEvent] = []
     try:
         documents = event_lines(item.data)
@@ -150,17 +153,23 @@ def _provider_events(item: EventFile, result: ImportResult, lookup: RecipientLoo
         result.skipped.append((item.source, f"not JSON ({exc})"))
         return []
     for document in documents:
-        name = providers.detect_provider(document)
-        if name is None:
-            result.skipped.append((item.source, "JSON, but not SES, SendGrid, Mailgun or Postmark events"))
+        first = document[0] if isinstance(document, list) and document else document
+        reader = next((reader for reader in readers if reader.recognises(first)), None)
+        if reader is None:
+            result.skipped.append((item.source, f"JSON, but not {_titles(readers)} events"))
             continue
         try:
-            parsed = providers.PARSERS[name](document)  # type: ignore[arg-type]
-        except providers.PayloadError as exc:
-            result.skipped.append((item.source, f"{name}: {exc}"))
+            parsed = reader.parse_events(document)
+        except PayloadError as exc:
+            result.skipped.append((item.source, f"{reader.name}: {exc}"))
             continue
-        events.extend(_with_issue(replace(e, source=f"{item.source} ({name})"), lookup) for e in parsed)
+        events.extend(_with_issue(replace(e, source=f"{item.source} ({reader.name})"), lookup) for e in parsed)
     return events
+
+
+def _titles(readers: Sequence[EventReader]) -> str:
+    titles = [reader.title for reader in readers] or ["provider"]
+    return " or ".join([", ".join(titles[:-1]), titles[-1]] if len(titles) > 1 else titles)
 
 
 def _with_issue(event: BounceEvent, lookup: RecipientLookup | None) -> BounceEvent:
@@ -176,15 +185,18 @@ def _with_issue(event: BounceEvent, lookup: RecipientLookup | None) -> BounceEve
 
 
 def run_import(sources: Sequence[Source], *, events_path, suppressions_path, soft_limit: int, today: date,
-               lookup: RecipientLookup | None = None, unsubscribe_addresses: frozenset[str] = frozenset()) -> ImportResult:
-    """The whole import. Files change only when there is something new to record.
+               lookup: RecipientLookup | None = None, unsubscribe_addresses: frozenset[str] = frozenset(),
+               readers: Sequence[EventReader] = ()) -> ImportResult:
+    """The whole import. Files change only when there is something new to record. `readers`
+    are the email providers' event formats (`webzine.providers.PROVIDERS`, which the CLI passes).
 
     Each source's events are stored before it is acknowledged (IMAP: moved), one source after
     the other; a source that cannot be read is recorded in `failed` and the others still count."""
     result = ImportResult(at=datetime.now(timezone.utc).isoformat(timespec="seconds"))
     for source in sources:
         try:
-            events, handled = read_source(source, lookup, result, unsubscribe_addresses=unsubscribe_addresses)
+            events, handled = read_source(source, lookup, result, unsubscribe_addresses=unsubscribe_addresses,
+                                          readers=readers)
             fresh = store.append_events(events_path, events)
             source.done(handled)
         except SourceError as exc:

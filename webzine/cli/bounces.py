@@ -23,6 +23,7 @@ from webzine.cli import Context, pass_context
 from webzine.cli.due import TODAY_OPTION
 from webzine.config import Settings, secret
 from webzine.errors import WebzineError
+from webzine.providers import PROVIDERS
 from webzine.terminal import printable
 
 REPORT_FILE = "bounce-report.json"
@@ -54,6 +55,7 @@ def import_(ctx: Context, sources: tuple[str, ...], as_json: bool, today: str | 
                 soft_limit=settings.bounces.soft_limit,
                 lookup=lookup,
                 unsubscribe_addresses=_unsubscribe_addresses(settings),
+                readers=tuple(PROVIDERS.values()),
                 today=ctx.today,
             )
         finally:

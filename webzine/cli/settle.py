@@ -79,17 +79,17 @@ def _reports(settings, slug: str) -> dict[str, str]:  # type: ignore[no-untyped-
 
 def _check_provider(name: str) -> None:
     from webzine.errors import ConfigError
-    from webzine.providers.pull import RECORDS
+    from webzine.providers import PROVIDERS
 
-    if name not in RECORDS:
+    if name not in PROVIDERS or not PROVIDERS[name].transport_class().looks_up_messages:
         raise ConfigError(f"--ask-provider reads Postmark's or Mailgun's record of a message; [send] transport is "
                           f"{name}. Use --delivered FILE with the mail server's log instead.")
 
 
 def _provider_records(settings, rows: list) -> dict[str, str]:  # type: ignore[no-untyped-def]
     """Message-ID → the provider's record of taking it, for rows sent through [send] transport."""
-    from webzine.providers.pull import provider_evidence
     from webzine.providers import transport_class
+    from webzine.providers.base import provider_evidence
 
     transport = transport_class(settings.send.transport).from_settings(settings)
     try:

@@ -2,7 +2,7 @@
 
 Reads what `webzine serve` recorded (one-click unsubscribes, webhook bounces and complaints) and,
 when an email API is used, the provider's bounce / complaint / unsubscribe lists (see
-`webzine.providers.pull`), and merges them into `lists/suppressions.csv` with their evidence; the
+each provider's `suppressions()` in `webzine.providers`), and merges them into `lists/suppressions.csv` with their evidence; the
 strongest reason per address wins, nothing is removed. Exit codes: 0 done, 2 bad configuration, 3 the
 provider could not be reached or refused the key (safe to re-run).
 """
@@ -15,10 +15,9 @@ import click
 
 from webzine.cli import Context, pass_context
 from webzine.models import Suppression
-from webzine.providers.pull import READERS, provider_suppressions
+from webzine.providers import PROVIDERS
 from webzine.unsubscribes.store import store_suppressions
 from webzine.recipients.suppressions import merge_suppressions
-from webzine.providers import transport_class
 
 
 @click.group()
@@ -29,7 +28,7 @@ def suppressions() -> None:
 @suppressions.command("pull")
 @click.option(
     "--provider",
-    type=click.Choice(sorted(READERS)),
+    type=click.Choice(sorted(PROVIDERS)),
     help="The email API to read; default: [send] transport when it is one of these.",
 )
 @click.option("--dry-run", is_flag=True, help="Show what would be merged; write nothing.")
@@ -43,10 +42,10 @@ def pull(ctx: Context, provider: str | None, dry_run: bool) -> int:
     name = provider or settings.send.transport
     entries = store_suppressions(settings)
     sources = ["webzine serve"]
-    if name in READERS:
-        transport = transport_class(name).from_settings(settings)
+    if name in PROVIDERS:
+        transport = PROVIDERS[name].transport_class().from_settings(settings)
         try:
-            entries += provider_suppressions(transport)
+            entries += transport.suppressions()
         finally:
             transport.close()
         sources.append(name)

@@ -19,33 +19,34 @@ cannot be matched back to 1,000 ledger rows — so each message is its own reque
 from __future__ import annotations
 
 import base64
+from collections.abc import Iterator
+from typing import Any
 from urllib.parse import quote
 
 import httpx
 
-from webzine.config import Settings, secret
+from webzine.config import MailgunApi, secret
 from webzine.errors import ConfigError
-from webzine.models import OutgoingMessage
-from webzine.transports.http import (
-    BAD_ADDRESS,
-    Delivery,
-    ApiTransport,
-    accepted,
-    build_client,
-    excerpt,
-    json_body,
-    permanent,
-)
+from webzine.models import OutgoingMessage, Suppression, SuppressionReason
+from webzine.providers.base import MAX_PAGES, ProviderTransport, listed
 from webzine.providers.tags import correlation
+from webzine.transports.http import BAD_ADDRESS, Delivery, accepted, excerpt, json_body, permanent
 
 
 # Per message, over the domain's settings: click tracking rewrites links inside our MIME (which
 # also breaks our DKIM body hash), open tracking adds a pixel.
 TRACKING_OFF = {"o:tracking": "no", "o:tracking-clicks": "no", "o:tracking-opens": "no"}
+# The suppression lists `webzine suppressions pull` reads, followed by their `paging.next` links.
+SUPPRESSION_LISTS = {
+    "bounces": SuppressionReason.HARD_BOUNCE,
+    "complaints": SuppressionReason.COMPLAINT,
+    "unsubscribes": SuppressionReason.UNSUBSCRIBED,
+}
 
 
-class MailgunTransport(ApiTransport):
+class MailgunTransport(ProviderTransport):
     name = "mailgun"
+    looks_up_messages = True
 
     def __init__(self, client: httpx.Client, *, api_key: str, domain: str, key_env: str = "MAILGUN_API_KEY") -> None:
         super().__init__(client, secrets=(api_key, f"api:{api_key}"))
@@ -56,20 +57,14 @@ class MailgunTransport(ApiTransport):
         self.key_env = key_env
 
     @classmethod
-    def from_settings(cls, settings: Settings, client: httpx.Client | None = None) -> "MailgunTransport":
-        section = settings.mailgun
+    def options(cls, section: MailgunApi) -> dict[str, Any]:
         if not section.domain:
             raise ConfigError(
                 "[mailgun] domain is not set in webzine.toml; set it to your Mailgun sending domain "
                 "(for example domain = \"mg.example.co.kr\")."
             )
-        api_key = secret(section.api_key_env, purpose="Mailgun API key")
-        return cls(
-            client or build_client(section.base_url, timeout=section.timeout, connections=cls.connections(settings)),
-            api_key=api_key,
-            domain=section.domain,
-            key_env=section.api_key_env,
-        ).redacting(settings)
+        return {"api_key": secret(section.api_key_env, purpose="Mailgun API key"), "domain": section.domain,
+                "key_env": section.api_key_env}
 
     def transmit(self, message: OutgoingMessage) -> Delivery:
         files = {"message": ("message.eml", message.data, "message/rfc822")}
@@ -95,3 +90,29 @@ class MailgunTransport(ApiTransport):
             f"HTTP {response.status_code}: {words or excerpt(response)}",
             status=BAD_ADDRESS if address else None,
         )
+
+    def suppressions(self) -> Iterator[Suppression]:
+        """/v3/{domain}/{bounces,complaints,unsubscribes}, following `paging.next`."""
+        for kind, reason in SUPPRESSION_LISTS.items():
+            url: str | None = f"{self.domain_path}/{kind}?limit=1000"
+            seen: set[str] = set()
+            for _ in range(MAX_PAGES):
+                if url is None or url in seen:
+                    break
+                seen.add(url)
+                body = self.fetch(lambda url=url: self.get_request(url))
+                items = body.get("items") if isinstance(body, dict) else None
+                if not items:
+                    break
+                yield from listed(items, reason, "mailgun", f"Mailgun {kind}", email="address", since="created_at",
+                                  words=("code", "error"))
+                url = (body.get("paging") or {}).get("next")
+
+    def sent_record(self, message_id: str, recipient: str) -> str | None:
+        """The events API, by Message-ID and recipient."""
+        params = {"message-id": message_id, "recipient": recipient}
+        body = self.fetch(lambda: self.get_request(f"{self.domain_path}/events", params))
+        for item in (body or {}).get("items") or []:
+            if str(item.get("recipient", "")).lower() == recipient.lower():
+                return f"Mailgun's events API ({item.get('event')} event {item.get('id')})"
+        return None

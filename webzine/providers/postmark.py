@@ -19,33 +19,26 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import httpx
 
-from webzine.config import Settings, secret
+from webzine.config import PostmarkApi, secret
 from webzine.errors import SenderProblem
-from webzine.models import OutgoingMessage, Outcome
-from webzine.transports.http import (
-    SUPPRESSED_ADDRESS,
-    Delivery,
-    ApiTransport,
-    accepted,
-    build_client,
-    excerpt,
-    json_body,
-    permanent,
-    temporary,
-    wait_hint,
-)
-from webzine.transports.parts import split_message
+from webzine.models import OutgoingMessage, Outcome, Suppression, SuppressionReason
+from webzine.providers.base import ProviderTransport, suppression
 from webzine.providers.tags import MESSAGE_ID_TAG, correlation
+from webzine.transports.http import SUPPRESSED_ADDRESS, Delivery, accepted, excerpt, json_body, permanent, temporary
+from webzine.transports.http import wait_hint
+from webzine.transports.parts import split_message
 
 MAX_BATCH = 500  # messages per /email/batch call (Postmark's limit)
 MAX_BATCH_BYTES = 45 * 1024 * 1024  # Postmark allows 50 MB per call; keep a margin
 DEFAULT_STREAM = "broadcast"  # Postmark requires newsletters on a broadcast stream
 METADATA_VALUE_MAX = 80  # Postmark's limit per Metadata value
+SEARCH_PAGE = 50  # a recipient's messages, newest first: this issue's is among the latest
+SUPPRESSION_REASONS = {"HardBounce": SuppressionReason.HARD_BOUNCE, "SpamComplaint": SuppressionReason.COMPLAINT}
 
 INACTIVE_RECIPIENT = 406
 INVALID_REQUEST = 300
@@ -67,8 +60,9 @@ STOP_CODES = {
 }
 
 
-class PostmarkTransport(ApiTransport):
+class PostmarkTransport(ProviderTransport):
     name = "postmark"
+    looks_up_messages = True
 
     def __init__(
         self,
@@ -88,16 +82,10 @@ class PostmarkTransport(ApiTransport):
         self._stream_lock = threading.Lock()
 
     @classmethod
-    def from_settings(cls, settings: Settings, client: httpx.Client | None = None) -> "PostmarkTransport":
-        section = settings.postmark
-        token = secret(section.api_key_env, purpose="Postmark server token")
-        return cls(
-            client or build_client(section.base_url, timeout=section.timeout, connections=cls.connections(settings)),
-            token=token,
-            stream=section.message_stream or DEFAULT_STREAM,
-            batch=section.batch,
-            key_env=section.api_key_env,
-        ).redacting(settings)
+    def options(cls, section: PostmarkApi) -> dict[str, Any]:
+        return {"token": secret(section.api_key_env, purpose="Postmark server token"),
+                "stream": section.message_stream or DEFAULT_STREAM, "batch": section.batch,
+                "key_env": section.api_key_env}
 
     # --- requests ---------------------------------------------------------------------------
 
@@ -268,6 +256,31 @@ class PostmarkTransport(ApiTransport):
         if isinstance(code, int):
             return permanent(status, f"Postmark ErrorCode {code}: {words}")
         return temporary(status, f"unreadable Postmark answer: {json.dumps(item)[:300]}", ambiguous=True)
+
+    # --- the provider's own records -------------------------------------------------------
+
+    def suppressions(self) -> Iterator[Suppression]:
+        """The stream's suppression dump. A `ManualSuppression` with origin `Recipient` is a reader
+        who used Postmark's unsubscribe link; from the customer or an admin it is a manual block."""
+        body = self.fetch(lambda: self.get_request(f"/message-streams/{self.stream}/suppressions/dump"))
+        for item in (body or {}).get("Suppressions") or []:
+            kind, origin = item.get("SuppressionReason", ""), item.get("Origin", "")
+            reason = SUPPRESSION_REASONS.get(kind)
+            if reason is None:
+                reason = SuppressionReason.UNSUBSCRIBED if origin == "Recipient" else SuppressionReason.MANUAL
+            detail = f"Postmark {self.stream} stream: {kind} (origin {origin})"
+            entry = suppression(item.get("EmailAddress"), reason, item.get("CreatedAt"), "postmark", detail)
+            if entry:
+                yield entry
+
+    def sent_record(self, message_id: str, recipient: str) -> str | None:
+        """The outbound message search by recipient, matched on our Message-ID in `Metadata`."""
+        params = {"recipient": recipient, "count": str(SEARCH_PAGE), "offset": "0"}
+        body = self.fetch(lambda: self.get_request("/messages/outbound", params))
+        for item in (body or {}).get("Messages") or []:
+            if (item.get("Metadata") or {}).get("webzine-message-id") == message_id:
+                return f"Postmark's message search ({item.get('Status', 'found')}, MessageID {item.get('MessageID')})"
+        return None
 
     def _hint(self) -> str:
         return (

@@ -17,24 +17,17 @@ personalization — our bodies are fully personalised (greeting, manager, unsubs
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
 
-from webzine.config import Settings, secret
-from webzine.models import OutgoingMessage
-from webzine.transports.http import (
-    BAD_ADDRESS,
-    Delivery,
-    ApiTransport,
-    accepted,
-    build_client,
-    excerpt,
-    json_body,
-    permanent,
-)
-from webzine.transports.parts import Mailbox, split_message
+from webzine.config import SendGridApi, secret
+from webzine.models import OutgoingMessage, Suppression, SuppressionReason
+from webzine.providers.base import MAX_PAGES, ProviderTransport, listed
 from webzine.providers.tags import correlation
+from webzine.transports.http import BAD_ADDRESS, Delivery, accepted, excerpt, json_body, permanent
+from webzine.transports.parts import Mailbox, split_message
 
 RESERVED = frozenset(
     {
@@ -54,6 +47,16 @@ RESERVED = frozenset(
 )
 
 
+# The suppression lists `webzine suppressions pull` reads. SendGrid "blocks" are temporary
+# refusals by the receiving server and are not pulled.
+SUPPRESSION_LISTS = {
+    "bounces": SuppressionReason.HARD_BOUNCE,
+    "invalid_emails": SuppressionReason.HARD_BOUNCE,
+    "spam_reports": SuppressionReason.COMPLAINT,
+    "unsubscribes": SuppressionReason.UNSUBSCRIBED,
+}
+SUPPRESSION_PAGE = 500  # offset/limit pages
+
 TRACKING_OFF = {
     "click_tracking": {"enable": False, "enable_text": False},
     "open_tracking": {"enable": False},
@@ -65,7 +68,7 @@ def _address(mailbox: Mailbox) -> dict[str, str]:
     return {"email": mailbox.email, "name": mailbox.name} if mailbox.name else {"email": mailbox.email}
 
 
-class SendGridTransport(ApiTransport):
+class SendGridTransport(ProviderTransport):
     name = "sendgrid"
 
     def __init__(self, client: httpx.Client, *, api_key: str, key_env: str = "SENDGRID_API_KEY") -> None:
@@ -74,14 +77,8 @@ class SendGridTransport(ApiTransport):
         self.key_env = key_env
 
     @classmethod
-    def from_settings(cls, settings: Settings, client: httpx.Client | None = None) -> "SendGridTransport":
-        section = settings.sendgrid
-        api_key = secret(section.api_key_env, purpose="SendGrid API key")
-        return cls(
-            client or build_client(section.base_url, timeout=section.timeout, connections=cls.connections(settings)),
-            api_key=api_key,
-            key_env=section.api_key_env,
-        ).redacting(settings)
+    def options(cls, section: SendGridApi) -> dict[str, Any]:
+        return {"api_key": secret(section.api_key_env, purpose="SendGrid API key"), "key_env": section.api_key_env}
 
     def payload(self, message: OutgoingMessage) -> dict[str, Any]:
         """The mail/send body for one fully personalised message."""
@@ -133,3 +130,16 @@ class SendGridTransport(ApiTransport):
             )
             return permanent(response.status_code, f"HTTP {response.status_code}: {words}", status=BAD_ADDRESS if address else None)
         return permanent(response.status_code, f"HTTP {response.status_code}: {excerpt(response)}")
+
+    def suppressions(self) -> Iterator[Suppression]:
+        """/v3/suppression/{bounces,invalid_emails,spam_reports,unsubscribes}, page by page."""
+        for kind, reason in SUPPRESSION_LISTS.items():
+            for page in range(MAX_PAGES):
+                params = {"limit": str(SUPPRESSION_PAGE), "offset": str(page * SUPPRESSION_PAGE)}
+                rows = self.fetch(lambda: self.get_request(f"/v3/suppression/{kind}", params))
+                if not isinstance(rows, list):
+                    break
+                yield from listed(rows, reason, "sendgrid", f"SendGrid {kind}", email="email", since="created",
+                                  words=("status", "reason"))
+                if len(rows) < SUPPRESSION_PAGE:
+                    break

@@ -20,26 +20,19 @@ from __future__ import annotations
 import base64
 import json
 import os
+from collections.abc import Iterator
+from typing import Any
 
 import httpx
 
-from webzine.config import Settings, secret
+from webzine.config import SesApi, secret
 from webzine.errors import ConfigError, SenderProblem
-from webzine.models import OutgoingMessage
-from webzine.transports.http import (
-    BAD_ADDRESS,
-    Delivery,
-    ApiTransport,
-    accepted,
-    build_client,
-    excerpt,
-    json_body,
-    permanent,
-    temporary,
-    wait_hint,
-)
+from webzine.models import OutgoingMessage, Suppression, SuppressionReason
+from webzine.providers.base import MAX_PAGES, ProviderTransport, suppression
 from webzine.providers.sigv4 import Credentials, query_string, sign
 from webzine.providers.tags import ses_tags
+from webzine.transports.http import BAD_ADDRESS, Delivery, accepted, excerpt, json_body, permanent, temporary
+from webzine.transports.http import wait_hint
 
 SERVICE = "ses"
 STOP_TYPES = {
@@ -50,6 +43,7 @@ STOP_TYPES = {
 }
 THROTTLE_TYPES = {"TooManyRequestsException", "LimitExceededException", "ThrottlingException", "Throttling"}
 SANDBOX_WORDS = "not verified"  # MessageRejected in the SES sandbox: every unverified recipient fails
+SUPPRESSION_REASONS = {"BOUNCE": SuppressionReason.HARD_BOUNCE, "COMPLAINT": SuppressionReason.COMPLAINT}
 
 
 def error_type(response: httpx.Response, body: object) -> str:
@@ -60,7 +54,7 @@ def error_type(response: httpx.Response, body: object) -> str:
     return kind.split(":", 1)[0].rsplit("#", 1)[-1]
 
 
-class SesTransport(ApiTransport):
+class SesTransport(ProviderTransport):
     name = "ses"
 
     def __init__(
@@ -83,8 +77,7 @@ class SesTransport(ApiTransport):
         return f"https://email.{region}.amazonaws.com"
 
     @classmethod
-    def from_settings(cls, settings: Settings, client: httpx.Client | None = None) -> "SesTransport":
-        section = settings.ses
+    def options(cls, section: SesApi) -> dict[str, Any]:
         if not section.region:
             raise ConfigError('[ses] region is empty in webzine.toml; set it, for example region = "ap-northeast-2".')
         credentials = Credentials(
@@ -92,14 +85,12 @@ class SesTransport(ApiTransport):
             secret_key=secret(section.secret_key_env, purpose="AWS secret access key for SES"),
             session_token=os.environ.get(section.session_token_env, "") if section.session_token_env else "",
         )
-        base_url = section.base_url or cls.endpoint(section.region)
-        return cls(
-            client or build_client(base_url, timeout=section.timeout, connections=cls.connections(settings)),
-            credentials=credentials,
-            region=section.region,
-            configuration_set=section.configuration_set,
-            key_env=section.api_key_env,
-        ).redacting(settings)
+        return {"credentials": credentials, "region": section.region, "configuration_set": section.configuration_set,
+                "key_env": section.api_key_env}
+
+    @classmethod
+    def base_url(cls, section: SesApi) -> str:
+        return section.base_url or cls.endpoint(section.region)
 
     def signed(self, method: str, path: str, *, content: bytes = b"", params: dict[str, str] | None = None) -> httpx.Request:
         headers = {"Content-Type": "application/json"} if content else {}
@@ -147,3 +138,19 @@ class SesTransport(ApiTransport):
             return temporary(response.status_code, text, retry_after=wait_hint(response))
         address = kind == "MessageRejected" and "address" in words.lower()  # "Illegal address"
         return permanent(response.status_code, text, status=BAD_ADDRESS if address else None)
+
+    def suppressions(self) -> Iterator[Suppression]:
+        """The account-level suppression list, `NextToken` page by page."""
+        token = ""
+        for _ in range(MAX_PAGES):
+            params = {"PageSize": "1000", **({"NextToken": token} if token else {})}
+            body = self.fetch(lambda: self.get_request("/v2/email/suppression/addresses", params))
+            for item in (body or {}).get("SuppressedDestinationSummaries") or []:
+                reason = SUPPRESSION_REASONS.get(item.get("Reason", ""), SuppressionReason.HARD_BOUNCE)
+                detail = f"SES account suppression list ({self.region}): {item.get('Reason', '')}"
+                entry = suppression(item.get("EmailAddress"), reason, item.get("LastUpdateTime"), "ses", detail)
+                if entry:
+                    yield entry
+            token = (body or {}).get("NextToken") or ""
+            if not token:
+                break

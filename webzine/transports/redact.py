@@ -67,8 +67,8 @@ class Redactor:
         named = [
             settings.sendgrid.api_key_env, settings.postmark.api_key_env, settings.ses.secret_key_env,
             settings.ses.session_token_env, settings.unsubscribe.secret_env, settings.bounces.imap_password_env,
-            settings.serve.store_password_env, settings.serve.mailgun_signing_key_env,
-            settings.serve.postmark_password_env,
+            settings.serve.store_password_env, settings.mailgun.webhook_signing_key_env,
+            settings.postmark.webhook_password_env,
         ]  # fmt: skip
         secrets = [value(name, "") for name in named if name]
         secrets += [password, f"\0{username}\0{password}" if password else "", mailgun, f"api:{mailgun}" if mailgun else ""]

@@ -30,7 +30,8 @@ from webzine.web.pages import Pages, Site
 from webzine.web.security import Guard, TokenBuckets
 from webzine.unsubscribes.store import StoreBackend
 from webzine.web.unsubscribe import UnsubscribeEndpoints
-from webzine.web.webhooks import Fetch, WebhookEndpoints, WebhookSecrets, fetch_https
+from webzine.providers.webhook import Fetch, fetch_https
+from webzine.web.webhooks import webhook_routes
 from webzine.unsubscribes.writer import UnsubscribeWriter
 from webzine.transports.base import Transport
 
@@ -78,11 +79,8 @@ def create_app(settings: Settings, store: StoreBackend, collaborators: Collabora
         book, store, writer, list_id(settings), pages, settings.serve.notify, notices.wake
     )
     feedback = FeedbackEndpoints(FeedbackTokens(unsubscribe_secret, book), store, pages, issue_titles(settings))
-    secrets = WebhookSecrets.from_environment(settings)
-    webhooks = WebhookEndpoints(
-        store, secrets, settings.serve.webhook_max_age_seconds, fetch=parts.fetch, clock=parts.clock
-    )
-    for provider, why in secrets.switched_off(settings).items():
+    webhooks, off = webhook_routes(settings, store, fetch=parts.fetch, clock=parts.clock)
+    for provider, why in off.items():
         log.info("the %s webhook is off: %s", provider, why)
 
     async def css(request: Request) -> Response:
@@ -120,10 +118,7 @@ def create_app(settings: Settings, store: StoreBackend, collaborators: Collabora
         Route("/u/{token}/keep", unsubscribe.keep, methods=["GET"]),
         Route("/f/{issue}/{score:int}/{token}", feedback.show, methods=["GET"]),
         Route("/f/{issue}/{score:int}/{token}", feedback.submit, methods=["POST"]),
-        Route("/webhooks/sendgrid", webhooks.sendgrid, methods=["POST"]),
-        Route("/webhooks/mailgun", webhooks.mailgun, methods=["POST"]),
-        Route("/webhooks/postmark", webhooks.postmark, methods=["POST"]),
-        Route("/webhooks/ses", webhooks.ses, methods=["POST"]),
+        *webhooks,
     ]
     app = Starlette(routes=routes, exception_handlers={HTTPException: http_error}, lifespan=lifespan)
     app.state.notices = notices
