@@ -6,28 +6,30 @@ it) because the sender may have to show when and how a reader asked to stop. Wri
 the address is the primary key of `unsubscribes`, a provider event's id is unique per provider, and
 one reader has one rating per issue (the latest wins).
 
-Several instances share one PostgreSQL database instead (`serve.store = "postgresql://…"`, see
-`pgstore.py`); `open_store` picks the backend, and both answer the `StoreBackend` protocol. Any
-other URL is refused rather than silently falling back to a local file other instances would not see.
+Several instances share one PostgreSQL database instead (`serve.store = "postgresql://…"`): the
+same `Store`, tables and queries over the other dialect (`dialects.py`). Any other URL is refused
+rather than silently falling back to a local file other instances would not see.
 """
 
 from __future__ import annotations
 
 import json
-import sqlite3
+import os
 import threading
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import closing, contextmanager
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Protocol
+from typing import Any, TypeVar
 
 from webzine.bounces.events import BounceEvent, Kind
 from webzine.config import Settings
 from webzine.errors import ConfigError
 from webzine.models import Suppression, SuppressionReason
+from webzine.unsubscribes.dialects import Dialect, PostgreSQL, SQLite, is_postgres_url
 
+# `{table_options}`: what the dialect adds to every table (SQLite: WITHOUT ROWID).
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS unsubscribes (
     address TEXT PRIMARY KEY,          -- lowercased
@@ -40,7 +42,7 @@ CREATE TABLE IF NOT EXISTS unsubscribes (
     notice_due TEXT NOT NULL DEFAULT '',
     notice_at TEXT NOT NULL DEFAULT '',
     notice_detail TEXT NOT NULL DEFAULT ''
-) WITHOUT ROWID;
+){table_options};
 CREATE INDEX IF NOT EXISTS unsubscribes_notice ON unsubscribes (notice_status, notice_due);
 CREATE TABLE IF NOT EXISTS events (
     provider TEXT NOT NULL,
@@ -51,7 +53,7 @@ CREATE TABLE IF NOT EXISTS events (
     received_at TEXT NOT NULL,
     event TEXT NOT NULL,               -- the whole BounceEvent as JSON, evidence included
     PRIMARY KEY (provider, event_id)
-) WITHOUT ROWID;
+){table_options};
 CREATE TABLE IF NOT EXISTS feedback (
     issue TEXT NOT NULL,
     address TEXT NOT NULL,             -- lowercased
@@ -59,7 +61,7 @@ CREATE TABLE IF NOT EXISTS feedback (
     comment TEXT NOT NULL DEFAULT '',
     at TEXT NOT NULL,
     PRIMARY KEY (issue, address)
-) WITHOUT ROWID;
+){table_options};
 """
 
 # Event kinds that mean "stop sending to this address", mapped to the suppression reason.
@@ -106,8 +108,6 @@ class Rating:
 
 
 def is_postgres(settings: Settings) -> bool:
-    from webzine.unsubscribes.pgstore import is_postgres_url
-
     return is_postgres_url(settings.serve.store)
 
 
@@ -123,66 +123,40 @@ def sqlite_path(settings: Settings) -> Path:
     return settings.path(target)
 
 
-class StoreBackend(Protocol):
-    """What the server and the other commands use of a store; `Store` (SQLite) and
-    `pgstore.PostgresStore` both provide it."""
-
-    def close(self) -> None: ...
-    def checkpoint(self) -> None: ...
-    def record_unsubscribe(
-        self, address: str, list_id: str, source: str, evidence: dict[str, str], *, notify: bool = True
-    ) -> tuple[bool, str]: ...
-    def record_unsubscribes(self, requests: Sequence[UnsubscribeRequest]) -> list[tuple[bool, str]]: ...
-    def unsubscribed(self) -> set[str]: ...
-    def get_unsubscribe(self, address: str) -> "Unsubscribe | None": ...
-    def count_unsubscribes(self) -> int: ...
-    def due_notices(self, now: str, limit: int = 50) -> "list[Unsubscribe]": ...
-    def mark_notice(self, address: str, status: str, detail: str = "", *, retry_at: str = "") -> None: ...
-    def record_events(self, events: Iterable[BounceEvent]) -> int: ...
-    def events(self) -> list[BounceEvent]: ...
-    def record_rating(self, issue: str, address: str, score: int, comment: str) -> None: ...
-    def ratings(self, issue: str) -> "list[Rating]": ...
-    def suppressions(self) -> list[Suppression]: ...
-
-
-def open_store(settings: Settings) -> StoreBackend:
+def open_store(settings: Settings) -> "Store":
     """The configured store, created if missing: PostgreSQL for a postgresql:// URL, else SQLite."""
-    if is_postgres(settings):
-        from webzine.unsubscribes.pgstore import PostgresStore
-
-        return PostgresStore.from_settings(settings)
     return Store.from_settings(settings)
 
 
+T = TypeVar("T")
+UNSUBSCRIBE_COLUMNS = "address, list_id, at, source, evidence, notice_status, notice_attempts"
+_CHUNK = 500  # values per IN (…): below SQLite's oldest limit on bound parameters
+
+
 class Store:
-    """SQLite, safe to share between threads: one connection for writes, one for reads, each
-    serialised by its own lock.
+    """The store on SQLite (a file path) or PostgreSQL (a postgresql:// URL), safe to share
+    between threads: one connection for writes and one for reads, each behind its own lock.
 
-    Each write is one short transaction. synchronous=FULL, as in the ledger: a reader whose
-    unsubscribe was answered 200 must stay unsubscribed after a power loss, not only after a crash
-    of this process (NORMAL may lose the last commits then). The price is one WAL fsync per
-    commit; the unsubscribe writer (writer.py) commits every waiting request in one transaction,
-    so under load the fsync is shared by the whole batch."""
+    Each write is one short transaction. Writes are idempotent through unique keys and
+    `INSERT … ON CONFLICT DO NOTHING`, so on PostgreSQL the same unsubscribe arriving at two
+    instances at once is recorded exactly once: the second insert waits for the first transaction
+    and then does nothing. Timestamps are ISO 8601 text, so both databases order and report them
+    identically."""
 
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=10)
+    def __init__(self, location: Path | str, *, password: str | None = None) -> None:
+        self.dialect: Dialect = (
+            PostgreSQL(str(location), password) if is_postgres_url(str(location)) else SQLite(Path(location))
+        )
+        self.path = location
+        self._db, self._reader = self.dialect.open(SCHEMA.format(table_options=self.dialect.table_options))
         self._lock = threading.Lock()
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=FULL")
-        # No checkpoint inside a commit: its fsync would hold up every request waiting on that
-        # commit. The server calls `checkpoint()` beside the writes instead (see writer.py); other
-        # processes checkpoint when they close.
-        self._db.execute("PRAGMA wal_autocheckpoint=0")
-        self._db.executescript(SCHEMA)
-        # Reads get their own connection: in WAL mode they never wait for a writer, so a page
-        # view is not held up by a commit that is waiting for the disk.
-        self._reader = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=10)
         self._read_lock = threading.Lock()
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "Store":
+        if is_postgres(settings):
+            password = os.environ.get(settings.serve.store_password_env) or None
+            return cls(settings.serve.store, password=password)
         return cls(sqlite_path(settings))
 
     def close(self) -> None:
@@ -191,21 +165,21 @@ class Store:
             self._reader.close()
 
     def checkpoint(self) -> None:
-        """Copy committed pages from the WAL into the database without blocking writers
-        (a PASSIVE checkpoint on a connection of its own)."""
-        with closing(sqlite3.connect(self.path, isolation_level=None, timeout=10)) as db:
-            db.execute("PRAGMA wal_checkpoint(PASSIVE)")
+        """Fold the SQLite WAL into the database (PostgreSQL does this by itself)."""
+        self.dialect.checkpoint()
 
     @contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._db
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
+    def _write(self) -> Iterator[Any]:
+        with self._lock, self.dialect.transaction(self._db, write=True) as cursor:
+            yield cursor
+
+    @contextmanager
+    def _read(self) -> Iterator[Any]:
+        with self._read_lock, self.dialect.transaction(self._reader, write=False) as cursor:
+            yield cursor
+
+    def _sql(self, text: str) -> str:
+        return self.dialect.sql(text)
 
     # -- unsubscribes ------------------------------------------------------------------------
 
@@ -219,74 +193,78 @@ class Store:
     def record_unsubscribes(self, requests: Sequence[UnsubscribeRequest]) -> list[tuple[bool, str]]:
         """Several unsubscribes in one transaction (group commit: one WAL write for all of them).
 
-        The same address twice in one batch is recorded once; the second gets the first's time."""
+        Rows go in in address order, so two instances writing overlapping batches lock them in the
+        same order and cannot deadlock. The same address twice in one batch is recorded once (the
+        first request wins); the second gets the first's time."""
         at = utcnow()
+        first: dict[str, UnsubscribeRequest] = {}
+        for request in requests:
+            first.setdefault(request.address.lower(), request)
+        rows = [
+            (address, request.list_id, at, request.source,
+             json.dumps(request.evidence, ensure_ascii=False, sort_keys=True),
+             "pending" if request.notify else "skipped")
+            for address, request in sorted(first.items())
+        ]
+        insert = self._sql(
+            "INSERT INTO unsubscribes (address, list_id, at, source, evidence, notice_status)"
+            " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (address) DO NOTHING"
+        )
+        with self._write() as cursor:
+            new = {row[0] for row, fresh in zip(rows, self.dialect.inserted(cursor, insert, rows), strict=True) if fresh}
+            recorded = dict.fromkeys(new, at)
+            for chunk in _chunks([row[0] for row in rows if row[0] not in new]):
+                marks = ",".join("?" * len(chunk))
+                cursor.execute(self._sql(f"SELECT address, at FROM unsubscribes WHERE address IN ({marks})"), chunk)
+                recorded.update(cursor.fetchall())
         results: list[tuple[bool, str]] = []
-        with self._transaction() as db:
-            for request in requests:
-                address = request.address.lower()
-                cursor = db.execute(
-                    "INSERT OR IGNORE INTO unsubscribes (address, list_id, at, source, evidence, notice_status)"
-                    " VALUES (?, ?, ?, ?, ?, ?)",
-                    (
-                        address,
-                        request.list_id,
-                        at,
-                        request.source,
-                        json.dumps(request.evidence, ensure_ascii=False, sort_keys=True),
-                        "pending" if request.notify else "skipped",
-                    ),
-                )
-                if cursor.rowcount == 1:
-                    results.append((True, at))
-                else:
-                    row = db.execute("SELECT at FROM unsubscribes WHERE address = ?", (address,)).fetchone()
-                    results.append((False, row[0]))
+        for request in requests:
+            address = request.address.lower()
+            results.append((address in new, recorded[address]))
+            new.discard(address)  # a repeat later in the batch is not "first time"
         return results
 
     def unsubscribed(self) -> set[str]:
         """Every address that asked to stop: our own unsubscribes plus provider unsubscribes
         and complaints (a spam report is the bluntest way of asking)."""
-        with self._read_lock:
-            rows = self._reader.execute(
-                "SELECT address FROM unsubscribes UNION SELECT address FROM events WHERE kind IN (?, ?)",
+        with self._read() as cursor:
+            cursor.execute(
+                self._sql("SELECT address FROM unsubscribes UNION SELECT address FROM events WHERE kind IN (?, ?)"),
                 READER_STOP_KINDS,
-            ).fetchall()
-        return {row[0] for row in rows}
+            )
+            return {row[0] for row in cursor.fetchall()}
 
     def get_unsubscribe(self, address: str) -> Unsubscribe | None:
-        with self._read_lock:
-            row = self._reader.execute(
-                "SELECT address, list_id, at, source, evidence, notice_status, notice_attempts"
-                " FROM unsubscribes WHERE address = ?",
-                (address.lower(),),
-            ).fetchone()
-        if row is None:
-            return None
-        return Unsubscribe(row[0], row[1], row[2], row[3], json.loads(row[4]), row[5], row[6])
+        with self._read() as cursor:
+            cursor.execute(
+                self._sql(f"SELECT {UNSUBSCRIBE_COLUMNS} FROM unsubscribes WHERE address = ?"), (address.lower(),)
+            )
+            row = cursor.fetchone()
+        return None if row is None else _unsubscribe(row)
 
     def count_unsubscribes(self) -> int:
-        with self._read_lock:
-            return self._reader.execute("SELECT count(*) FROM unsubscribes").fetchone()[0]
+        with self._read() as cursor:
+            cursor.execute("SELECT count(*) FROM unsubscribes")
+            return int(cursor.fetchone()[0])
 
     # -- notices (수신거부 처리결과 통지) --------------------------------------------------------
 
     def due_notices(self, now: str, limit: int = 50) -> list[Unsubscribe]:
-        with self._read_lock:
-            rows = self._reader.execute(
-                "SELECT address, list_id, at, source, evidence, notice_status, notice_attempts"
-                " FROM unsubscribes WHERE notice_status = 'pending' AND notice_due <= ?"
-                " ORDER BY at LIMIT ?",
+        with self._read() as cursor:
+            cursor.execute(
+                self._sql(f"SELECT {UNSUBSCRIBE_COLUMNS} FROM unsubscribes WHERE notice_status = 'pending'"
+                          " AND notice_due <= ? ORDER BY at LIMIT ?"),
                 (now, limit),
-            ).fetchall()
-        return [Unsubscribe(r[0], r[1], r[2], r[3], json.loads(r[4]), r[5], r[6]) for r in rows]
+            )
+            rows = cursor.fetchall()
+        return [_unsubscribe(row) for row in rows]
 
     def mark_notice(self, address: str, status: str, detail: str = "", *, retry_at: str = "") -> None:
         """`sent`/`failed` are final; `pending` with `retry_at` schedules another attempt."""
-        with self._transaction() as db:
-            db.execute(
-                "UPDATE unsubscribes SET notice_status = ?, notice_detail = ?, notice_due = ?,"
-                " notice_attempts = notice_attempts + 1, notice_at = ? WHERE address = ?",
+        with self._write() as cursor:
+            cursor.execute(
+                self._sql("UPDATE unsubscribes SET notice_status = ?, notice_detail = ?, notice_due = ?,"
+                          " notice_attempts = notice_attempts + 1, notice_at = ? WHERE address = ?"),
                 (status, detail[:500], retry_at, utcnow(), address.lower()),
             )
 
@@ -294,72 +272,80 @@ class Store:
 
     def record_events(self, events: Iterable[BounceEvent]) -> int:
         """Store provider events, ignoring ones already stored (providers retry deliveries and
-        SNS may deliver twice); returns how many were new."""
+        SNS may deliver twice); returns how many were new. Rows go in in key order (no deadlock
+        between instances), in one batch."""
         received = utcnow()
-        with self._transaction() as db:
-            new = 0
-            for event in events:
-                cursor = db.execute(
-                    "INSERT OR IGNORE INTO events (provider, event_id, address, kind, at, received_at, event)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    (
-                        event.provider,
-                        event.dedupe_key,
-                        event.key,
-                        event.kind.value,
-                        event.occurred_at.isoformat() if event.occurred_at else received,
-                        received,
-                        event.to_json(),
-                    ),
-                )
-                new += cursor.rowcount
-            return new
+        rows = sorted(
+            (event.provider, event.dedupe_key, event.key, event.kind.value,
+             event.occurred_at.isoformat() if event.occurred_at else received, received, event.to_json())
+            for event in events
+        )
+        if not rows:
+            return 0
+        with self._write() as cursor:
+            cursor.executemany(
+                self._sql("INSERT INTO events (provider, event_id, address, kind, at, received_at, event)"
+                          " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (provider, event_id) DO NOTHING"),
+                rows,
+            )
+            return max(cursor.rowcount, 0)  # the rows inserted, summed over the batch
 
     def events(self) -> list[BounceEvent]:
         """Every stored provider event, oldest first."""
-        with self._read_lock:
-            rows = self._reader.execute("SELECT event FROM events ORDER BY at, provider, event_id").fetchall()
-        return [BounceEvent.from_json(row[0]) for row in rows]
+        with self._read() as cursor:
+            cursor.execute("SELECT event FROM events ORDER BY at, provider, event_id")
+            return [BounceEvent.from_json(row[0]) for row in cursor.fetchall()]
 
     # -- feedback ------------------------------------------------------------------------------------
 
     def record_rating(self, issue: str, address: str, score: int, comment: str) -> None:
         """One rating per reader and issue: a second answer replaces the first; an empty comment
         keeps an earlier one (the one-click score link must not wipe what was written)."""
-        with self._transaction() as db:
-            db.execute(
-                "INSERT INTO feedback (issue, address, score, comment, at) VALUES (?, ?, ?, ?, ?)"
-                " ON CONFLICT (issue, address) DO UPDATE SET score = excluded.score, at = excluded.at,"
-                " comment = CASE WHEN excluded.comment = '' THEN feedback.comment ELSE excluded.comment END",
+        with self._write() as cursor:
+            cursor.execute(
+                self._sql("INSERT INTO feedback (issue, address, score, comment, at) VALUES (?, ?, ?, ?, ?)"
+                          " ON CONFLICT (issue, address) DO UPDATE SET score = excluded.score, at = excluded.at,"
+                          " comment = CASE WHEN excluded.comment = '' THEN feedback.comment ELSE excluded.comment END"),
                 (issue, address.lower(), score, comment, utcnow()),
             )
 
     def ratings(self, issue: str) -> list[Rating]:
-        with self._read_lock:
-            rows = self._reader.execute(
-                "SELECT issue, address, score, comment, at FROM feedback WHERE issue = ? ORDER BY at",
+        with self._read() as cursor:
+            cursor.execute(
+                self._sql("SELECT issue, address, score, comment, at FROM feedback WHERE issue = ? ORDER BY at"),
                 (issue,),
-            ).fetchall()
-        return [Rating(*row) for row in rows]
+            )
+            return [Rating(*row) for row in cursor.fetchall()]
 
     # -- read side for other commands ---------------------------------------------------------------
 
     def suppressions(self) -> list[Suppression]:
         """Unsubscribes and suppressing provider events as suppression rows, one per address and
-        reason, earliest first (soft bounces are left to the bounce policy, which counts them)."""
+        reason, earliest first (soft bounces are left to the bounce policy, which counts them).
+        One snapshot for both tables."""
         kinds = tuple(SUPPRESSING_KINDS)
-        with self._read_lock:
-            self._reader.execute("BEGIN")  # one snapshot for both queries
-            try:
-                own = self._reader.execute("SELECT address, at, source FROM unsubscribes ORDER BY at").fetchall()
-                events = self._reader.execute(
-                    f"SELECT address, kind, min(at), provider, json_extract(event, '$.reason') FROM events"
-                    f" WHERE kind IN ({','.join('?' * len(kinds))}) GROUP BY address, kind ORDER BY min(at)",
-                    kinds,
-                ).fetchall()
-            finally:
-                self._reader.execute("COMMIT")
+        with self._read() as cursor:
+            cursor.execute("SELECT address, at, source FROM unsubscribes ORDER BY at")
+            own = cursor.fetchall()
+            cursor.execute(
+                self._sql("SELECT address, kind, at, provider, event FROM (SELECT address, kind, at, provider, event,"
+                          " row_number() OVER (PARTITION BY address, kind ORDER BY at, provider, event_id) AS nth"
+                          f" FROM events WHERE kind IN ({','.join('?' * len(kinds))})) AS ranked"
+                          " WHERE nth = 1 ORDER BY at, address, kind"),
+                kinds,
+            )
+            events = [(address, kind, at, provider, json.loads(event).get("reason"))
+                      for address, kind, at, provider, event in cursor.fetchall()]
         return suppressions_from_rows(own, events)
+
+
+def _unsubscribe(row: Sequence[Any]) -> Unsubscribe:
+    return Unsubscribe(row[0], row[1], row[2], row[3], json.loads(row[4]), row[5], row[6])
+
+
+def _chunks(items: Sequence[str], size: int = _CHUNK) -> Iterator[Sequence[str]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
 
 
 def suppressions_from_rows(
@@ -385,7 +371,7 @@ def _day(timestamp: str) -> date | None:
         return None
 
 
-def open_existing(settings: Settings) -> StoreBackend | None:
+def open_existing(settings: Settings) -> Store | None:
     """The store for reading, or None when a SQLite store was never created (nothing served yet).
     A PostgreSQL store is always opened: the database is the shared truth."""
     if is_postgres(settings):
@@ -394,35 +380,28 @@ def open_existing(settings: Settings) -> StoreBackend | None:
     return Store(path) if path.exists() else None
 
 
-def load_unsubscribed(settings: Settings) -> set[str]:
-    """Lowercased addresses that asked to stop (for `webzine send`); empty when nothing was served."""
+def _read_existing(settings: Settings, read: Callable[[Store], T], nothing: T) -> T:
+    """One answer from the store, or `nothing` when nothing was served yet."""
     store = open_existing(settings)
     if store is None:
-        return set()
+        return nothing
     try:
-        return store.unsubscribed()
+        return read(store)
     finally:
         store.close()
+
+
+def load_unsubscribed(settings: Settings) -> set[str]:
+    """Lowercased addresses that asked to stop (for `webzine send`); empty when nothing was served."""
+    return _read_existing(settings, Store.unsubscribed, set())
 
 
 def store_suppressions(settings: Settings) -> list[Suppression]:
     """The store as suppression rows (for `webzine suppressions pull`)."""
-    store = open_existing(settings)
-    if store is None:
-        return []
-    try:
-        return store.suppressions()
-    finally:
-        store.close()
+    return _read_existing(settings, Store.suppressions, [])
 
 
 def store_events(settings: Settings) -> list[BounceEvent]:
     """Provider events received by webhook, in the bounces vocabulary (for the bounce policy,
     which counts soft bounces across issues)."""
-    store = open_existing(settings)
-    if store is None:
-        return []
-    try:
-        return store.events()
-    finally:
-        store.close()
+    return _read_existing(settings, Store.events, [])

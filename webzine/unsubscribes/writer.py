@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import time
 
-from webzine.unsubscribes.store import Store, StoreBackend, UnsubscribeRequest
+from webzine.unsubscribes.store import Store, UnsubscribeRequest
 
 MAX_BATCH = 512
 CHECKPOINT_WHEN_IDLE = 1.0  # seconds without writes before the WAL is checkpointed
@@ -21,7 +21,7 @@ CHECKPOINT_AT_LEAST_EVERY = 60.0  # under sustained writes, so the WAL stays bou
 
 
 class UnsubscribeWriter:
-    def __init__(self, store: StoreBackend) -> None:
+    def __init__(self, store: Store) -> None:
         self.store = store
         self._queue: asyncio.Queue[tuple[UnsubscribeRequest, asyncio.Future[tuple[bool, str]]]] | None = None
         self._task: asyncio.Task[None] | None = None
@@ -57,7 +57,7 @@ class UnsubscribeWriter:
                 # PostgreSQL is across a network: its round trips must not stall the loop, so that
                 # store is written from a worker thread (one batch at a time, as here).
                 requests = [r for r, _ in batch]
-                if isinstance(self.store, Store):
+                if not self.store.dialect.over_network:
                     results = self.store.record_unsubscribes(requests)
                 else:
                     results = await asyncio.get_running_loop().run_in_executor(

@@ -28,7 +28,7 @@ from webzine.web.feedback import FeedbackEndpoints, FeedbackTokens, issue_titles
 from webzine.web.notice import NoticeSender
 from webzine.web.pages import Pages, Site
 from webzine.web.security import Guard, TokenBuckets
-from webzine.unsubscribes.store import StoreBackend
+from webzine.unsubscribes.store import Store
 from webzine.web.unsubscribe import UnsubscribeEndpoints
 from webzine.providers.webhook import Fetch, fetch_https
 from webzine.web.webhooks import webhook_routes
@@ -61,7 +61,7 @@ def subscriber_files(settings: Settings) -> list[Path]:
     return [settings.path(settings.lists.subscribers), settings.path(settings.lists.key_customers)]
 
 
-def create_app(settings: Settings, store: StoreBackend, collaborators: Collaborators | None = None) -> Starlette:
+def create_app(settings: Settings, store: Store, collaborators: Collaborators | None = None) -> Starlette:
     parts = collaborators or Collaborators()
     unsubscribe_secret = secret(settings.unsubscribe.secret_env, purpose="unsubscribe and feedback tokens")
     pages = Pages(Site.from_settings(settings))

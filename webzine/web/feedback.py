@@ -37,7 +37,7 @@ from webzine.recipients.clean import load_managers
 from webzine.web.token_owners import AddressBook
 from webzine.web.forms import parse_form
 from webzine.web.pages import Pages
-from webzine.unsubscribes.store import Rating, StoreBackend, open_existing
+from webzine.unsubscribes.store import Rating, Store, open_existing
 from webzine.terminal import printable
 from webzine.tokens import FEEDBACK_LABELS, FEEDBACK_PAGE, FEEDBACK_SCORES, FeedbackLinks, feedback_token, serve_base_url
 
@@ -118,7 +118,7 @@ def issue_titles(settings: Settings) -> dict[str, str]:
 @dataclass
 class FeedbackEndpoints:
     tokens: FeedbackTokens
-    store: StoreBackend
+    store: Store
     pages: Pages
     titles: dict[str, str] = field(default_factory=dict)
 

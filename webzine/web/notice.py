@@ -23,7 +23,7 @@ from webzine.config import Settings
 from webzine.errors import WebzineError
 from webzine.render.korean import josa
 from webzine.web.pages import KST, korean_time
-from webzine.unsubscribes.store import StoreBackend, Unsubscribe, utcnow
+from webzine.unsubscribes.store import Store, Unsubscribe, utcnow
 from webzine.providers import transport_class
 from webzine.transports.base import Transport
 from webzine.models import Delivery, OutgoingMessage, Outcome
@@ -93,7 +93,7 @@ class NoticeSender:
     def __init__(
         self,
         settings: Settings,
-        store: StoreBackend,
+        store: Store,
         transport_factory: Callable[[], Transport] | None = None,
         *,
         poll_seconds: float = 30.0,

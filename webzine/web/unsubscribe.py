@@ -21,7 +21,7 @@ from starlette.responses import Response
 from webzine.web.token_owners import AddressBook, mask_address
 from webzine.web.forms import parse_form
 from webzine.web.pages import Pages, Prepared, korean_time
-from webzine.unsubscribes.store import StoreBackend, UnsubscribeRequest
+from webzine.unsubscribes.store import Store, UnsubscribeRequest
 from webzine.unsubscribes.writer import UnsubscribeWriter
 
 ONE_CLICK_FIELD = "List-Unsubscribe"
@@ -32,7 +32,7 @@ MAX_USER_AGENT = 200
 @dataclass
 class UnsubscribeEndpoints:
     book: AddressBook
-    store: StoreBackend
+    store: Store
     writer: UnsubscribeWriter
     list_id: str
     pages: Pages
