@@ -35,7 +35,8 @@ from webzine.render import layout  # noqa: E402
 from webzine.config import Settings, load_settings  # noqa: E402
 from webzine.render.korean import register_filters  # noqa: E402
 from webzine.render.slots import recipient_context  # noqa: E402
-from webzine.render.compose import _layout_context, _layout_environment, _markdown, _template_names, build_issue  # noqa: E402
+from webzine.render.compose import _layout_context, _layout_environment, _markdown, _template_names  # noqa: E402
+from webzine.send.inputs import build_issue  # noqa: E402
 
 ISSUE = ROOT / "issues" / "2026-12-year-end.md"
 OUT = ROOT / "bench" / ".data" / "build"

@@ -112,7 +112,7 @@ def make_project(recipients: int) -> tuple[Path, Path]:
     issue = project / "issues" / "2026-12-bench.md"
     source = (ROOT / "issues" / "2026-12-year-end.md").read_text(encoding="utf-8")
     head, _, body = source.partition("\n---\n")
-    from webzine.render.compose import build_issue
+    from webzine.send.inputs import build_issue
 
     sample = recipients_sample(settings)
     for copies in range(1, 40):
@@ -284,11 +284,12 @@ def uninlined_source(settings: Settings, issue: Path) -> tuple[str, str]:
     """The email HTML (with merge slots) as the layout renders it *before* CSS inlining, and the
     text: what a naive pipeline would render and inline per recipient."""
     import webzine.render.compose as render
+    from webzine.send.inputs import build_issue
 
     inline = render._inline_css
     render._inline_css = lambda html: html  # one build with inlining switched off
     try:
-        plain = render.build_issue(settings, issue, recipients=recipients_sample(settings))
+        plain = build_issue(settings, issue, recipients=recipients_sample(settings))
     finally:
         render._inline_css = inline
     return plain.html.source, plain.text.source
@@ -333,7 +334,7 @@ def child(mode: str, count: int, config: Path, issue: Path) -> None:
     """Runs in its own process; prints max RSS (MB) and the rate as JSON."""
     from webzine.message.factory import MessageFactory
     from webzine.recipients.clean import load_managers
-    from webzine.render.compose import build_issue
+    from webzine.send.inputs import build_issue
 
     settings = load_settings(config)
     rendered = build_issue(settings, issue, recipients=recipients_sample(settings))

@@ -46,7 +46,7 @@ sys.path.insert(0, str(ROOT))
 from webzine.config import Settings, load_settings  # noqa: E402
 from webzine.message.factory import MessageFactory, token_secret  # noqa: E402
 from webzine.models import Manager, Recipient  # noqa: E402
-from webzine.render.compose import build_issue  # noqa: E402
+from webzine.send.inputs import build_issue  # noqa: E402
 from webzine.models import Outcome  # noqa: E402
 from webzine.models import OutgoingMessage
 from webzine.transports.smtp import SmtpTransport  # noqa: E402

@@ -10,7 +10,8 @@ import pytest
 
 from conftest import write_project
 from webzine.config import load_settings
-from webzine.render.compose import build_issue, write_build
+from webzine.render.compose import write_build
+from webzine.send.inputs import build_issue
 
 pytestmark = pytest.mark.browser
 

@@ -16,9 +16,9 @@ from click.testing import CliRunner
 from webzine.cli import cli
 from webzine.config import load_settings
 from webzine.models import Recipient
-from webzine.recipients.clean import load_clean_list
 from webzine.web.preview import Workspace, personalise
-from webzine.render.compose import build_issue
+from webzine.render.issue import load_issue
+from webzine.send.inputs import build_issue, load_audience
 
 ROOT = Path(__file__).resolve().parent.parent
 ISSUE = "issues/2026-12-year-end.md"
@@ -40,9 +40,8 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_the_at_risk_paragraph_reaches_only_at_risk_customers(demo: Path) -> None:
     """As `webzine preview` shows each recipient (the list cleaned as of the sample issue's date)."""
-    settings = load_settings(demo / "webzine.toml")
     snapshot = Workspace(demo / "webzine.toml", demo / ISSUE, today=TODAY).refresh()
-    by_email = {r.key: r for r in load_clean_list(settings, advertising=True, today=TODAY, suppressions={}).recipients}
+    by_email = {r.key: r for r in snapshot.recipients}
     seen = {}
     for email in ("cheol.lee@example.co.kr", "kim.gapsu@example.co.kr", "sophie.martin@example.org"):
         recipient = by_email[email]
@@ -51,6 +50,14 @@ def test_the_at_risk_paragraph_reaches_only_at_risk_customers(demo: Path) -> Non
     assert seen == {"cheol.lee@example.co.kr": ("이탈 위험", True, True),
                     "kim.gapsu@example.co.kr": ("핵심 고객", False, False),
                     "sophie.martin@example.org": ("일반 고객", False, False)}
+
+
+def test_the_send_loader_joins_the_segments(demo: Path) -> None:
+    """The send reads its audience once (`load_audience`); the segments come with it."""
+    settings = load_settings(demo / "webzine.toml")
+    audience = load_audience(settings, load_issue(demo / ISSUE), today=TODAY)
+    segments = {r.key: r.merge_fields()["segment"] for r in audience.clean.recipients}
+    assert segments["cheol.lee@example.co.kr"] == "이탈 위험" and segments["kim.gapsu@example.co.kr"] == "핵심 고객"
 
 
 def test_the_build_preview_shows_the_sample_recipients_segment(demo: Path) -> None:

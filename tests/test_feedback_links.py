@@ -19,7 +19,7 @@ from serve_support import running_server
 from webzine.send.inputs import load_campaign, make_factory
 from webzine.config import load_settings
 from webzine.errors import TemplateError
-from webzine.render.compose import build_issue
+from webzine.send.inputs import build_issue
 from webzine.unsubscribes.store import Store
 from webzine.tokens import FeedbackLinks
 

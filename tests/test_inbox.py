@@ -11,7 +11,8 @@ import lxml.html
 
 from conftest import write_project
 from webzine.config import load_settings
-from webzine.render.compose import RenderedIssue, build_issue
+from webzine.render.compose import RenderedIssue
+from webzine.send.inputs import build_issue
 
 ISSUE_PATH = "issues/2026-12-year-end.md"
 CARD_WIDTH = 600  # the Outlook ghost table around the card (email.html.j2)

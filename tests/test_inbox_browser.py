@@ -21,7 +21,8 @@ import pytest
 from conftest import CHROMIUM, CHROMIUM_ARGS, write_project
 from test_inbox import contrast
 from webzine.config import load_settings
-from webzine.render.compose import build_issue, write_build
+from webzine.render.compose import write_build
+from webzine.send.inputs import build_issue
 
 pytestmark = pytest.mark.browser
 

@@ -3,10 +3,12 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from webzine.config import Publication
 from webzine.render.issue import Issue
-from webzine.render.lint import lint
+from webzine.render.lint import encoded_size, lint
 from webzine.message.encoding import base64_lines
 
 PUBLICATION = Publication(
@@ -53,6 +55,13 @@ def test_html_size_limits_apply_to_the_part_as_sent(size: int, expected: list[st
     assert codes(report) == expected and report.ok is ok
     assert report.html_bytes == size
     assert report.html_encoded_bytes == len(base64_lines(html.encode("utf-8")))
+
+
+@settings(max_examples=300)
+@given(st.binary(max_size=1000) | st.integers(min_value=0, max_value=5000).map(bytes))
+def test_the_encoded_size_is_what_the_message_writes(data: bytes) -> None:
+    """Lint counts the HTML part's size without the message stage: the same number of bytes."""
+    assert encoded_size(len(data)) == len(base64_lines(data))
 
 
 def test_size_counts_utf8_bytes_not_characters() -> None:

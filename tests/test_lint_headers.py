@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from webzine.config import load_settings
-from webzine.render.compose import build_issue
+from webzine.send.inputs import build_issue
 
 ISSUE_PATH = "issues/2026-12-year-end.md"
 

@@ -228,7 +228,7 @@ def test_an_unclosed_quote_in_the_managers_or_key_customers_is_an_error(tmp_path
 
 def test_the_build_and_serve_readers_keep_reading_past_an_unclosed_quote(tmp_path):
     """Only the cleaner decides about a subscriber list: it warns, so they must not fail."""
-    from webzine.render.fields import read_list_sample
+    from webzine.audit.fields import read_list_sample
 
     path = tmp_path / "subscribers.csv"
     path.write_text('email,name\nkim@naver.com,"김\nlee@naver.com,이\n', encoding="utf-8")

@@ -5,16 +5,9 @@ from pathlib import Path
 import jinja2
 import pytest
 
+from webzine.audit.fields import read_list_sample, read_managers
 from webzine.errors import TemplateError
-from webzine.render.fields import (
-    FieldUse,
-    check_fields,
-    field_uses,
-    known_fields,
-    read_list_sample,
-    read_managers,
-    scan_rows,
-)
+from webzine.render.fields import FieldUse, check_fields, field_uses, known_fields, scan_rows
 
 ENV = jinja2.Environment()
 

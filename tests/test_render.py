@@ -15,7 +15,8 @@ from webzine.errors import IssueError, TemplateError
 from webzine.render.slots import recipient_context
 from webzine.models import Recipient
 from webzine.render.layout import BUILTIN_TEMPLATES
-from webzine.render.compose import RenderedIssue, build_issue, write_build
+from webzine.render.compose import RenderedIssue, write_build
+from webzine.send.inputs import build_issue
 from webzine.tokens import FeedbackLinks
 
 ISSUE_PATH = "issues/2026-12-year-end.md"

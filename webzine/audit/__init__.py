@@ -2,4 +2,5 @@
 
 - `audit.py`    key customers × cleaned list × suppressions → `AuditReport` (pure)
 - `suggest.py`  for a key customer missing from the list: the list address that is probably them
+- `fields.py`   the list's columns and rows, and the managers, as the build checks merge fields
 """

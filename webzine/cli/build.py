@@ -33,7 +33,8 @@ if TYPE_CHECKING:
 def build(ctx: Context, issue: Path, out_dir: Path | None) -> int:
     """Render ISSUE into build/<slug>/: email.html (with merge slots), preview.html, email.txt,
     web.html and report.json. Exits 1 when lint finds errors (the output is still written)."""
-    from webzine.render.compose import build_issue, write_build  # premailer is slow to import; only build needs it
+    from webzine.render.compose import write_build  # premailer is slow to import; only build needs it
+    from webzine.send.inputs import build_issue
 
     settings = ctx.settings
     rendered = build_issue(settings, issue)

@@ -65,11 +65,13 @@ def load_for_cli(ctx: Context, file: Path | None, *, advertising: bool, encoding
                             columns=mapping, encoding=encoding, sheet=sheet, check_domains=check)
         return result, None
     settings = ctx.settings
+    from webzine.customers import segments_for, with_segments
     from webzine.send.inputs import suppression_source
 
     result = load_clean_list(settings, advertising=advertising, today=ctx.today,
                              suppressions=suppression_source(settings).load(), path=file, fix_typos=fix_typos,
                              columns=mapping, encoding=encoding, sheet=sheet, check_dns=check_dns or None)
+    result.recipients = with_segments(result.recipients, segments_for(settings))
     return result, settings
 
 

@@ -23,7 +23,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple, TypeVar
 
 from webzine.recipients.addresses import PROVIDERS, BadAddress, Normaliser, close_domain
-from webzine.customers import segments_for, with_segments
 from webzine.errors import ListError, where
 from webzine.recipients.cells import DEFAULT_LIMITS, ReadLimits
 from webzine.recipients.tables import BLOCK_SIZE, Table, read_table, table_from_rows
@@ -304,7 +303,8 @@ def load_clean_list(settings: Settings, *, advertising: bool, today: date, suppr
                     columns: Mapping[str, str] | None = None, encoding: str | None = None,
                     sheet: str | None = None, check_dns: bool | None = None) -> CleanList:
     """The subscriber list from webzine.toml (or `path`), cleaned against `suppressions` (the
-    caller's one suppression source) as of `today`."""
+    caller's one suppression source) as of `today`. The customers' segments are joined by the
+    callers that merge them (`webzine.customers.with_segments`)."""
     lists = settings.lists
     source = Path(path) if path is not None else settings.path(lists.subscribers)
     check = None
@@ -312,11 +312,9 @@ def load_clean_list(settings: Settings, *, advertising: bool, today: date, suppr
         from webzine.recipients.mx import undeliverable_domains
 
         check = undeliverable_domains
-    clean = clean_list(source, suppressions=suppressions, advertising=advertising, today=today,
+    return clean_list(source, suppressions=suppressions, advertising=advertising, today=today,
                        consent_max_age_days=lists.consent_max_age_days, fix_typos=fix_typos,
                        columns=columns, encoding=encoding, sheet=sheet, check_domains=check)
-    clean.recipients = with_segments(clean.recipients, segments_for(settings))
-    return clean
 
 
 def load_managers(path: str | Path, *, encoding: str | None = None) -> dict[str, Manager]:

@@ -7,7 +7,7 @@ The files, in pipeline order:
 - `plain_text.py`   the plain-text alternative, from the Markdown tree
 - `slots.py`        merge slots: inline once, merge many (the personaliser)
 - `korean.py`       particles (조사) and honorifics after a merged name
-- `fields.py`       which merge fields an issue uses, and whether a list has them
+- `fields.py`       which merge fields an issue uses, checked against a list sample the caller reads
 - `lint.py`         size, links, images and compliance checks on the rendered issue
 - `compat_data.py`  caniemail.com support data the lint reads
 """

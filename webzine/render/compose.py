@@ -22,7 +22,7 @@ import os
 import re
 import secrets
 import shutil
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from email.utils import parseaddr
 from pathlib import Path
@@ -38,10 +38,9 @@ from premailer import Premailer
 
 from webzine.render import layout
 from webzine.config import Publication, Settings
-from webzine.customers import rows_with_segments, segments_for
 from webzine.errors import IssueError, TemplateError, where
 from webzine.files import replace_dir
-from webzine.render.issue import Issue, load_issue
+from webzine.render.issue import Issue
 from webzine.render.korean import register_filters
 from webzine.render.layout import BUILTIN_TEMPLATES
 from webzine.render.lint import LintReport, lint
@@ -52,12 +51,8 @@ from webzine.render.fields import (
     check_fields,
     field_uses,
     known_fields,
-    read_list_sample,
-    read_managers,
-    recipient_rows,
     scan_rows,
 )
-from webzine.models import Recipient
 from webzine.render.plain_text import DEFAULT_EXTENSIONS, TextExtension, fill
 from webzine.tokens import FEEDBACK_LABELS
 
@@ -124,24 +119,11 @@ def merge_environment(*, html: bool) -> jinja2.Environment:
     return environment
 
 
-def build_issue(
-    settings: Settings, issue_path: str | Path, *, recipients: Iterable[Recipient] | None = None
-) -> RenderedIssue:
-    """Read an issue file and render it (`webzine build`). `recipients` (iterated once) replaces
-    the subscriber list for the field checks and the preview, e.g. the cleaned list of a send."""
-    listing = recipient_rows(recipients) if recipients is not None else read_list_sample(
-        settings.path(settings.lists.subscribers)
-    )
-    if recipients is None and (scores := segments_for(settings)):
-        listing.rows = rows_with_segments(iter(listing.rows), scores)  # type: ignore[arg-type]
-    managers = read_managers(settings.path(settings.lists.managers))
-    return render_issue(settings, load_issue(issue_path), listing=listing, managers=managers)
-
-
 def render_issue(settings: Settings, issue: Issue, *, listing: ListSample,
                  managers: Mapping[str, Mapping[str, object]]) -> RenderedIssue:
     """Render an already-read issue against a list sample and the managers (id → merge fields):
-    reads no file of the publication's lists, so the send path loads each input once."""
+    reads no file of the publication's lists (`webzine.send.inputs.build_issue` reads them for
+    `webzine build`), so the send path loads each input once."""
     html_env, text_env = merge_environment(html=True), merge_environment(html=False)
     known = known_fields(listing)
     _check_issue_sources(issue, html_env, known)

@@ -4,24 +4,22 @@ A misspelt field (`recipient.nmae`) must fail the build, not the 40,000th messag
 the Jinja sources are checked statically against the fields a recipient can have: the `Recipient`
 fields plus every column of the subscriber list. Fields that exist but are empty for some
 recipients are counted for the report, so the editor can add `|default("고객")` where it matters.
+The list comes in as a `ListSample` from the caller (`webzine.audit.fields` reads the file):
+rendering reads no list file.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import difflib
 import itertools
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import jinja2
 from jinja2 import nodes
 
 from webzine.errors import TemplateError
-from webzine.recipients.tables import read_table
 from webzine.models import Manager, Recipient
-from webzine.recipients.clean import load_managers
 
 RECIPIENT_FIELDS = tuple(Recipient(email="x@example.com").merge_fields())
 MANAGER_FIELDS = tuple(f for f in Manager.__dataclass_fields__)
@@ -109,30 +107,6 @@ def scan_rows(rows: Iterable[Mapping[str, object]], names: Iterable[str], sample
     return scan
 
 
-def read_list_sample(path: Path) -> ListSample:
-    """The subscriber list's columns and a lazy stream of its rows; empty when there is none.
-
-    Rows are the list's own cells (not cleaned): the build only counts empties and picks a
-    preview row, and cleaning is `webzine lists clean`'s job.
-    """
-    if not path.is_file():
-        return ListSample()
-    table = read_table(path)
-    named = {name: index for name, index in table.columns.items() if name in RECIPIENT_FIELDS}
-    extras = list(table.extras)
-
-    def rows() -> Iterator[dict[str, object]]:
-        for chunk in table.chunks():
-            for cells in chunk:
-                padded = [cell.strip() for cell in cells] + [""] * (len(table.header) - len(cells))
-                row: dict[str, object] = {name: padded[index] for name, index in named.items()}
-                row.update({header: padded[index] for header, index in extras})
-                yield row
-
-    columns = tuple(named) + tuple(header for header, _ in extras)
-    return ListSample(columns=columns, rows=rows(), source=str(path))
-
-
 def recipient_rows(recipients: Iterable[Recipient]) -> ListSample:
     """A `ListSample` from already-cleaned recipients (the send passes its list in)."""
     iterator = iter(recipients)
@@ -142,8 +116,3 @@ def recipient_rows(recipients: Iterable[Recipient]) -> ListSample:
     columns = tuple(first.merge_fields())
     rows = (r.merge_fields() for r in itertools.chain((first,), iterator))
     return ListSample(columns=columns, rows=rows, source="<recipients>")
-
-
-def read_managers(path: Path) -> dict[str, dict[str, object]]:
-    """managers.csv as id → merge fields (`manager.name` …); empty when there is no file."""
-    return {key: dataclasses.asdict(manager) for key, manager in load_managers(path).items()}

@@ -37,7 +37,6 @@ from pydantic import BaseModel, ConfigDict
 from webzine.render.compat_data import FEATURES as CANIEMAIL
 from webzine.config import Publication
 from webzine.render.issue import Issue
-from webzine.message.encoding import base64_lines
 
 GMAIL_CLIP_BYTES = 102 * 1024  # hteumeuleu/email-bugs#41: Gmail clips the HTML part near 102 KB as sent
 HTML_ERROR_BYTES = 100 * 1024  # encoded, as sent
@@ -113,7 +112,7 @@ def lint(
     document = lxml.html.document_fromstring(html)
     style_bytes = sum(len((s.text or "").encode("utf-8")) for s in document.iter("style"))
     encoded = html.encode("utf-8")
-    html_bytes, encoded_bytes = len(encoded), encoded_size(encoded)
+    html_bytes, encoded_bytes = len(encoded), encoded_size(len(encoded))
     findings = [
         *_sizes(encoded_bytes, style_bytes),
         *_images(document, issue, content_width),
@@ -176,9 +175,12 @@ def _support_text(value: str, notes: dict[str, str]) -> str:
     return f"{_SUPPORT_WORDS[level]}: {text}" if text else _SUPPORT_WORDS[level]
 
 
-def encoded_size(data: bytes) -> int:
-    """Bytes of `data` as the message carries it: base64 lines of 76 characters plus CRLF."""
-    return len(base64_lines(data))
+def encoded_size(length: int) -> int:
+    """Bytes that `length` bytes of data take in the message: base64 (4 characters for every 3
+    bytes, the last group padded) in CRLF-ended lines of at most 76 characters (RFC 2045 §6.8),
+    as `webzine.message.encoding.base64_lines` writes them."""
+    characters = -(-length // 3) * 4
+    return characters + 2 * max(1, -(-characters // 76))
 
 
 def _sizes(encoded_bytes: int, style_bytes: int) -> Iterable[Finding]:

@@ -1,9 +1,10 @@
 """Everything one send needs, read once and checked before the first message is built.
 
 `load_audience` reads the inputs that decide *who* (the suppressions from the CSV and the
-unsubscribe store, the subscriber list cleaned against them as of the command's `today`, the
-managers); `load_campaign` adds what decides *what* and *whether* (the issue rendered and linted,
-the key customers and their audit). Every later step — the dry run, the send, `status`, `due`,
+unsubscribe store, the subscriber list cleaned against them as of the command's `today` with the
+customers' segments joined in, the managers); `load_campaign` adds what decides *what* and
+*whether* (the issue rendered and linted, the key customers and their audit). `build_issue` is
+`webzine build`'s loader: the issue rendered against the list as it is, without cleaning it. Every later step — the dry run, the send, `status`, `due`,
 the preview — works on these values and opens no input file of its own.
 
 The gates fail closed, each with a message that says what to do: the issue renders and passes
@@ -17,13 +18,15 @@ key are in the environment.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
 from webzine.audit.audit import AuditReport, issue_name, read_key_customers, reconcile
+from webzine.audit.fields import read_list_sample, read_managers
 from webzine.config import Settings
+from webzine.customers import rows_with_segments, segments_for, with_segments
 from webzine.errors import AuditGaps, ListError, LintFailed
 from webzine.render.issue import Issue, load_issue
 from webzine.send.ledger import Ledger
@@ -135,6 +138,7 @@ def load_audience(settings: Settings, issue: Issue, *, today: date) -> Audience:
     source = suppression_source(settings)
     suppressions = source.load()
     clean = load_clean_list(settings, advertising=issue.advertising, today=today, suppressions=suppressions)
+    clean.recipients = with_segments(clean.recipients, segments_for(settings))
     managers = _managers_for(settings, clean)
     return Audience(settings, today, issue, clean, managers, suppressions, source)
 
@@ -180,6 +184,21 @@ class Campaign:
     @property
     def issue(self) -> str:
         return self.rendered.slug
+
+
+def build_issue(settings: Settings, issue_path: str | Path, *,
+                recipients: Iterable[Recipient] | None = None) -> RenderedIssue:
+    """Read an issue file and render it (`webzine build`). `recipients` (iterated once) replaces
+    the subscriber list for the field checks and the preview, e.g. the cleaned list of a send;
+    without them the list is read as it is, with the customers' segments joined in."""
+    if recipients is not None:
+        listing = recipient_rows(recipients)
+    else:
+        listing = read_list_sample(settings.path(settings.lists.subscribers))
+        if scores := segments_for(settings):
+            listing.rows = rows_with_segments(iter(listing.rows), scores)  # type: ignore[arg-type]
+    managers = read_managers(settings.path(settings.lists.managers))
+    return render_issue(settings, load_issue(issue_path), listing=listing, managers=managers)
 
 
 def with_overrides(settings: Settings, *, transport: str | None = None, outbox_format: str | None = None) -> Settings:

@@ -34,10 +34,12 @@ from webzine.errors import IssueError, TemplateError, where
 from webzine.files import replace_dir
 from webzine.render.issue import Issue, load_issue
 from webzine.render.slots import compile_merge, recipient_context
-from webzine.render.fields import RECIPIENT_FIELDS, field_uses, read_list_sample
+from webzine.audit.fields import read_list_sample
+from webzine.render.fields import RECIPIENT_FIELDS, field_uses
 from webzine.message.factory import unsubscribe_base
 from webzine.models import Recipient
-from webzine.render.compose import BUILTIN_TEMPLATES, NEUTRAL_NAME, build_issue, merge_environment, sender_name
+from webzine.render.compose import BUILTIN_TEMPLATES, NEUTRAL_NAME, merge_environment, sender_name
+from webzine.send.inputs import build_issue
 
 ATOM = "http://www.w3.org/2005/Atom"
 SITEMAP = "http://www.sitemaps.org/schemas/sitemap/0.9"

@@ -35,9 +35,10 @@ from webzine.render.issue import load_issue
 from webzine.render.slots import PREVIEW_SECRET, feedback_fields, recipient_context
 from webzine.message.factory import manager_fields, unsubscribe_base
 from webzine.models import Manager, Recipient
-from webzine.send.inputs import suppression_source
+from webzine.customers import segments_for, with_segments
+from webzine.send.inputs import build_issue, suppression_source
 from webzine.recipients.clean import load_clean_list, load_managers
-from webzine.render.compose import BUILTIN_TEMPLATES, SAMPLE_RECIPIENT, RenderedIssue, build_issue, sender_name
+from webzine.render.compose import BUILTIN_TEMPLATES, SAMPLE_RECIPIENT, RenderedIssue, sender_name
 
 SAMPLE = Recipient(**{key: SAMPLE_RECIPIENT[key] for key in ("email", "name", "adjective", "company")})  # type: ignore[arg-type]
 SEARCH_LIMIT = 50
@@ -320,13 +321,14 @@ def _recipients(settings: Settings, advertising: bool, today: date) -> tuple[tup
     try:
         clean = load_clean_list(settings, advertising=advertising, today=today,
                                 suppressions=suppression_source(settings).load())
+        recipients = with_segments(clean.recipients, segments_for(settings))
     except ListError as exc:
         return (SAMPLE,), 0, [Problem("warning", f"{exc.message.rstrip('.')}; {fallback}.", exc.hint or "")]
     excluded = len(clean.rejects) + len(clean.duplicates)
-    if not clean.recipients:
+    if not recipients:
         message = f"{clean.source}: no recipient is left after cleaning; {fallback}."
         return (SAMPLE,), excluded, [Problem("warning", message, "run webzine lists clean to see why.")]
-    return tuple(clean.recipients), excluded, []
+    return tuple(recipients), excluded, []
 
 
 def _managers(settings: Settings, recipients: tuple[Recipient, ...]) -> tuple[dict[str, Manager], list[Problem]]:
