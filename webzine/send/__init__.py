@@ -5,7 +5,8 @@ The files, in pipeline order:
 - `plan.py`          who will be mailed, who is done, unknown or suppressed, and why
 - `dispatch.py`      recipients in, messages out through a transport, outcomes recorded
 - `pacing.py`        the token bucket, retry backoff and the watch on the clock
-- `ledger.py`        send state in SQLite (`ledger_codec.py`: its compact encoding; `ledger_pg.py`: PostgreSQL)
+- `ledger.py`        send state in SQLite (`ledger_codec.py`: its compact encoding; `ledger_pg.py`: PostgreSQL;
+                     `ledger_records.py`: the states, claims, outcomes, rows and counts both speak)
 - `lock.py`          one send per issue and ledger at a time
 - `settle.py`        who, of the recipients a stopped run left unknown, actually got it
 - `due.py`           which issue the monthly run sends

@@ -23,13 +23,12 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from enum import StrEnum
+from datetime import datetime
 from pathlib import Path
 
-from webzine.send import ledger_codec as codec
 from webzine.errors import ConfigError, StorageError
-from webzine.transports import REHEARSALS
+from webzine.send import ledger_codec as codec
+from webzine.send.ledger_records import Claim, Counts, LedgerEntry, Result, Row, State, counts_list, now_text, tally
 
 SCHEMA_VERSION = 2
 
@@ -107,95 +106,12 @@ JOIN (SELECT r.id AS id, r.email AS email, CASE r.domain WHEN 0 THEN r.local ELS
 JOIN transports t ON t.id = d.transport;
 """
 
-class State(StrEnum):
-    CLAIMED = "claimed"  # handed (or about to be handed) to a transport; outcome unknown
-    ACCEPTED = "accepted"
-    FAILED = "failed"  # permanent: the server refused, or the recipient was rejected before sending
-    DEFERRED = "deferred"  # temporary: a re-run retries it
-
-
-@dataclass(frozen=True, slots=True)
-class Claim:
-    """A claim on one recipient. `attempts` is the row's attempt count this run read (0: no row):
-    the claim holds only if nobody claimed the recipient since, so two runs can never both win."""
-
-    key: str
-    email: str
-    message_id: str
-    verp: str | None
-    attempts: int = 0
-
-
-@dataclass(frozen=True, slots=True)
-class LedgerEntry:
-    """What the ledger says of one recipient for one issue: the plan's input."""
-
-    state: State
-    attempts: int = 0
-    transport: str = ""
-
-    @property
-    def rehearsal(self) -> bool:
-        return self.transport in REHEARSALS
-
-
-@dataclass(frozen=True, slots=True)
-class Result:
-    key: str
-    state: State
-    code: int | None = None
-    status: str | None = None
-    text: str = ""
-    provider_id: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Row:
-    issue: str
-    key: str
-    email: str
-    state: State
-    attempts: int
-    code: int | None
-    status: str | None
-    text: str
-    provider_id: str | None
-    message_id: str
-    verp: str | None
-    transport: str
-    claimed_at: str
-    updated_at: str
-
-    @property
-    def rehearsal(self) -> bool:
-        return self.transport in REHEARSALS
-
-
-@dataclass(frozen=True, slots=True)
-class Counts:
-    issue: str
-    accepted: int = 0
-    failed: int = 0
-    deferred: int = 0
-    unknown: int = 0  # rows still `claimed`: the crash window
-    rehearsed: int = 0  # of the accepted, those a rehearsal transport (the outbox) took: not delivered
-
-    @property
-    def total(self) -> int:
-        return self.accepted + self.failed + self.deferred + self.unknown
-
-
 def _now_ms() -> int:
     return time.time_ns() // 1_000_000
 
 
-def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
-
-
 _DELIVERY_COLUMNS = ("id, state, attempts, transport, run_id, claimed, updated, mid, verp, code, provider_id, status, "
                      "text")
-_STATE_OF = {code: State(name) for code, name in codec.STATE_NAMES.items()}
 _SHIFT = 32  # deliveries.id = issue id << 32 | recipient id
 _CHUNK = 500  # keys per IN (…): below SQLite's limit on bound parameters
 
@@ -210,6 +126,20 @@ class _Issue:
     def ids(self) -> tuple[int, int]:
         """The range of deliveries.id that belongs to this issue."""
         return self.id << _SHIFT, ((self.id + 1) << _SHIFT) - 1
+
+
+@contextmanager
+def _transaction(db: sqlite3.Connection, begin: str = "BEGIN IMMEDIATE") -> Iterator[None]:
+    """One transaction, committed at the end of the block, rolled back if it raises (unless
+    SQLite already did: a full disk or I/O error ends the transaction by itself)."""
+    db.execute(begin)
+    try:
+        yield
+        db.execute("COMMIT")
+    except BaseException:
+        if db.in_transaction:
+            db.execute("ROLLBACK")
+        raise
 
 
 def _chunks(items: Sequence, size: int = _CHUNK) -> Iterator[Sequence]:
@@ -430,7 +360,7 @@ class Ledger:
                 for delivery, state, attempts, transport in self._db.execute(
                     f"SELECT id, state, attempts, transport FROM deliveries WHERE id IN ({marks})", chunk,
                 ):
-                    found[key_of[delivery]] = LedgerEntry(_STATE_OF[state], attempts, names[transport])
+                    found[key_of[delivery]] = LedgerEntry(codec.STATES[state], attempts, names[transport])
         return found
 
     def all_states(self, issue: str) -> dict[str, LedgerEntry]:
@@ -444,7 +374,7 @@ class Ledger:
             names = self._transport_names()
             directory = _Directory(self._db).of
             mask = (1 << _SHIFT) - 1
-            return {directory[delivery & mask][0]: LedgerEntry(_STATE_OF[state], attempts, names[transport])
+            return {directory[delivery & mask][0]: LedgerEntry(codec.STATES[state], attempts, names[transport])
                     for delivery, state, attempts, transport in self._db.execute(
                         "SELECT id, state, attempts, transport FROM deliveries WHERE id BETWEEN ? AND ?", known.ids())}
 
@@ -470,8 +400,7 @@ class Ledger:
         now = _now_ms()
         db = self._db
         with self._storage("write"):
-            db.execute("BEGIN IMMEDIATE")
-            try:
+            with _transaction(db):
                 known = self._issue_for_write(issue, now, claims[0].message_id if claims else None)
                 at = now - known.epoch
                 base = known.id << _SHIFT
@@ -480,7 +409,7 @@ class Ledger:
                     db.executemany(
                         "UPDATE deliveries SET state = ?, code = ?, status = ?, text = ?, "
                         "provider_id = coalesce(?, provider_id), updated = ? - claimed WHERE id = ?",
-                        [(codec.STATE_CODES[o.state.value], o.code, *_kept_reply(o), o.provider_id, at, base | ids[o.key])
+                        [(codec.STATE_CODES[o.state], o.code, *_kept_reply(o), o.provider_id, at, base | ids[o.key])
                          for o in outcomes if o.key in ids],
                     )
                 held: set[str] = set()
@@ -499,11 +428,6 @@ class Ledger:
                          for c in claims],
                     )
                     held = self._held(base, run_id, claims, ids)
-                db.execute("COMMIT")
-            except BaseException:
-                if db.in_transaction:
-                    db.execute("ROLLBACK")
-                raise
         return held
 
     def _held(self, base: int, run_id: int | None, claims: Sequence[Claim], ids: dict[str, int]) -> set[str]:
@@ -543,8 +467,7 @@ class Ledger:
         now = _now_ms()
         db = self._db
         with self._storage("write"):
-            db.execute("BEGIN IMMEDIATE")
-            try:
+            with _transaction(db):
                 known = self._issue_for_write(issue, now, None)
                 rid = self._enrol({key: email})[key]
                 db.execute(
@@ -555,11 +478,6 @@ class Ledger:
                     ((known.id << _SHIFT) | rid, self._transport_id(transport), run_id, now - known.epoch,
                      f"rejected before sending: {reason}"),
                 )
-                db.execute("COMMIT")
-            except BaseException:
-                if db.in_transaction:
-                    db.execute("ROLLBACK")
-                raise
 
     def settle(self, issue: str, decisions: Sequence[tuple[str, State, str]]) -> int:
         """Record how unknown recipients were settled: (key, accepted or deferred, evidence).
@@ -571,8 +489,7 @@ class Ledger:
             known = self._issue(issue)
             if known is None or not decisions:
                 return 0
-            db.execute("BEGIN IMMEDIATE")
-            try:
+            with _transaction(db):
                 ids = self._recipient_ids([key for key, _, _ in decisions])
                 changed = 0
                 for key, state, text in decisions:
@@ -580,13 +497,8 @@ class Ledger:
                         continue
                     changed += db.execute(
                         "UPDATE deliveries SET state = ?, text = ?, updated = ? - claimed WHERE id = ? AND state = 0",
-                        (codec.STATE_CODES[state.value], text, now - known.epoch, (known.id << _SHIFT) | ids[key]),
+                        (codec.STATE_CODES[state], text, now - known.epoch, (known.id << _SHIFT) | ids[key]),
                     ).rowcount
-                db.execute("COMMIT")
-            except BaseException:
-                if db.in_transaction:
-                    db.execute("ROLLBACK")
-                raise
         return changed
 
     # -- runs --------------------------------------------------------------------------------
@@ -595,7 +507,7 @@ class Ledger:
         with self._storage("write"):
             cursor = self._db.execute(
                 "INSERT INTO runs (issue, transport, started_at, allow_gaps, options) VALUES (?, ?, ?, ?, ?)",
-                (issue, transport, _now(), allow_gaps, json.dumps(options, ensure_ascii=False, sort_keys=True)),
+                (issue, transport, now_text(), allow_gaps, json.dumps(options, ensure_ascii=False, sort_keys=True)),
             )
         return int(cursor.lastrowid or 0)
 
@@ -603,7 +515,7 @@ class Ledger:
         with self._storage("write"):
             self._db.execute(
                 "UPDATE runs SET finished_at = ?, summary = ?, exit_code = ? WHERE id = ?",
-                (_now(), json.dumps(summary, ensure_ascii=False, sort_keys=True), exit_code, run_id),
+                (now_text(), json.dumps(summary, ensure_ascii=False, sort_keys=True), exit_code, run_id),
             )
 
     def runs(self, issue: str | None = None) -> list[dict]:
@@ -630,30 +542,13 @@ class Ledger:
                 args = known.ids() if known is not None else (1, 0)
                 query += " WHERE id BETWEEN ? AND ?"
             grouped = self._db.execute(query + " GROUP BY 1, 2, 3", args).fetchall()
-        tally: dict[str, dict[str, int]] = {}
-        for issue_id, state, transport, number in grouped:
-            states = tally.setdefault(issues[issue_id].slug, {})
-            name = codec.STATE_NAMES[state]
-            states[name] = states.get(name, 0) + number
-            if name == "accepted" and names[transport] in REHEARSALS:
-                states["rehearsed"] = states.get("rehearsed", 0) + number
+        counts = tally((issues[issue_id].slug, codec.STATES[state], names[transport], number)
+                       for issue_id, state, transport, number in grouped)
         for slug, *numbers in self._db.execute(
             "SELECT slug, accepted, failed, deferred, unknown, rehearsed FROM archived"
             + (" WHERE slug = ?" if issue is not None else ""), (issue,) if issue is not None else ()):
-            tally[slug] = dict(zip(("accepted", "failed", "deferred", "claimed", "rehearsed"), numbers))
-        if issue is not None:
-            tally.setdefault(issue, {})
-        return [
-            Counts(
-                issue=name,
-                accepted=states.get("accepted", 0),
-                failed=states.get("failed", 0),
-                deferred=states.get("deferred", 0),
-                unknown=states.get("claimed", 0),
-                rehearsed=states.get("rehearsed", 0),
-            )
-            for name, states in sorted(tally.items())
-        ]
+            counts[slug] = Counts(slug, *numbers)
+        return counts_list(counts, issue)
 
     _ROW_COLUMNS = "id, state, attempts, code, status, text, provider_id, mid, verp, transport, claimed, updated"
 
@@ -667,7 +562,7 @@ class Ledger:
             key, email = directory[delivery & mask]
             claimed_ms = issue.epoch + claimed
             found.append(Row(
-                issue.slug, key, email, _STATE_OF[state], attempts, code, status, text or "", provider_id,
+                issue.slug, key, email, codec.STATES[state], attempts, code, status, text or "", provider_id,
                 codec.message_id_text(mid, issue.form), codec.verp_token(verp), names[transport],
                 codec.from_ms(claimed_ms), codec.from_ms(claimed_ms + updated),
             ))
@@ -683,7 +578,7 @@ class Ledger:
             where, args = "id BETWEEN ? AND ?", known.ids()
             if state is not None:
                 where += " AND state = ?"
-                args += (codec.STATE_CODES[state.value],)
+                args += (codec.STATE_CODES[state],)
             found = self._rows(where, args, {known.id: known}, _Directory(self._db).of)
         return sorted(found, key=lambda row: (row.claimed_at, row.key))
 
@@ -851,8 +746,7 @@ class Ledger:
         db = self._db
         db.execute("ATTACH DATABASE ? AS archive", (str(copy),))
         try:
-            db.execute("BEGIN")
-            try:
+            with _transaction(db, "BEGIN"):
                 low, high = issue.ids()
                 copy = "INSERT INTO archive.{0} ({1}) SELECT {1} FROM main.{0}"  # by name, never by position
                 db.execute(copy.format("issues", "id, slug, epoch, mid_prefix, mid_domain") + " WHERE id = ?",
@@ -865,11 +759,6 @@ class Ledger:
                 db.execute(copy.format("domains", "id, name") + " WHERE id IN (SELECT domain FROM archive.recipients)")
                 db.execute(copy.format("deliveries", _DELIVERY_COLUMNS) + " WHERE id BETWEEN ? AND ?", (low, high))
                 copied = self._activity(issue)
-                db.execute("COMMIT")
-            except BaseException:
-                if db.in_transaction:
-                    db.execute("ROLLBACK")
-                raise
         finally:
             db.execute("DETACH DATABASE archive")
         return copied
@@ -878,10 +767,8 @@ class Ledger:
         db = self._db
         counts = self.counts(issue.slug)[0]
         with self._storage("write"):
-            db.execute("BEGIN IMMEDIATE")
-            try:
+            with _transaction(db):
                 if self._activity(issue) != copied:
-                    db.execute("ROLLBACK")
                     return False
                 db.execute("DELETE FROM deliveries WHERE id BETWEEN ? AND ?", issue.ids())
                 db.execute("DELETE FROM issues WHERE id = ?", (issue.id,))
@@ -889,12 +776,7 @@ class Ledger:
                 db.execute("INSERT OR REPLACE INTO archived (slug, file, accepted, failed, deferred, unknown, rehearsed, "
                            "archived_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                            (issue.slug, file, counts.accepted, counts.failed, counts.deferred, counts.unknown,
-                            counts.rehearsed, _now()))
-                db.execute("COMMIT")
-            except BaseException:
-                if db.in_transaction:
-                    db.execute("ROLLBACK")
-                raise
+                            counts.rehearsed, now_text()))
         return True
 
     def vacuum(self) -> None:
@@ -917,8 +799,7 @@ class Ledger:
         mask = (1 << _SHIFT) - 1
         db = self._db
         with self._storage("write"):
-            db.execute("BEGIN IMMEDIATE")
-            try:
+            with _transaction(db):
                 issue_id = int(db.execute(
                     "INSERT INTO issues (slug, epoch, mid_prefix, mid_domain) VALUES (?, ?, ?, ?)",
                     (issue, source.epoch if source else _now_ms(), *((source.form if source else None) or (None, None))),
@@ -933,11 +814,6 @@ class Ledger:
                 )
                 (file,) = db.execute("SELECT file FROM archived WHERE slug = ?", (issue,)).fetchone()
                 db.execute("DELETE FROM archived WHERE slug = ?", (issue,))
-                db.execute("COMMIT")
-            except BaseException:
-                if db.in_transaction:
-                    db.execute("ROLLBACK")
-                raise
         self._opened.pop(issue).close()
         (self.archive_folder / file).unlink(missing_ok=True)
 
@@ -985,8 +861,7 @@ def _has_first_schema(db: sqlite3.Connection) -> bool:
 def migrate_first_schema(db: sqlite3.Connection) -> None:
     """Rewrite a schema-1 ledger (one wide `sends` row per issue × recipient) into the compact
     tables, in one transaction: a crash leaves the file as it was, and the next open migrates."""
-    db.execute("BEGIN IMMEDIATE")
-    try:
+    with _transaction(db):
         db.execute("ALTER TABLE sends RENAME TO sends_first_schema")
         _create_schema(db)
         old = db.execute(
@@ -1033,9 +908,4 @@ def migrate_first_schema(db: sqlite3.Connection) -> None:
                        sorted(rows))
         db.execute("DROP TABLE sends_first_schema")
         db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
-        db.execute("COMMIT")
-    except BaseException:
-        if db.in_transaction:
-            db.execute("ROLLBACK")
-        raise
     db.execute("VACUUM")

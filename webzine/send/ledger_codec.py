@@ -11,8 +11,10 @@ from __future__ import annotations
 import re
 from datetime import datetime, timezone
 
-STATE_CODES = {"claimed": 0, "accepted": 1, "failed": 2, "deferred": 3}
-STATE_NAMES = {code: name for name, code in STATE_CODES.items()}
+from webzine.send.ledger_records import State
+
+STATE_CODES = {State.CLAIMED: 0, State.ACCEPTED: 1, State.FAILED: 2, State.DEFERRED: 3}
+STATES = {code: state for state, code in STATE_CODES.items()}
 
 _BASE32 = "abcdefghijklmnopqrstuvwxyz234567"
 _BASE32_VALUES = {char: value for value, char in enumerate(_BASE32)}

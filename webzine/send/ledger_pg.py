@@ -1,12 +1,13 @@
 """The send ledger in PostgreSQL (`[send] ledger = "postgresql://…"`): several `webzine send`
 processes — on one machine or on several CI runners — share one issue.
 
-Same interface and guarantees as the SQLite ledger (`webzine.send.ledger.Ledger`). A claim is the same
-compare-and-set on the attempt count: new recipients are inserted (`ON CONFLICT DO NOTHING`: the
-first insert wins), known ones are locked with `SELECT … FOR UPDATE SKIP LOCKED` — a row another
-worker is claiming at this moment is skipped instead of waited for, and is that worker's — and
-taken only if the attempt count is still the one this run read. Rows are the first schema's
-shape: size matters less in a database server, and indexed lookups are cheap there.
+Same interface, records (`ledger_records.py`) and guarantees as the SQLite ledger
+(`webzine.send.ledger.Ledger`). A claim is the same compare-and-set on the attempt count: new
+recipients are inserted (`ON CONFLICT DO NOTHING`: the first insert wins), known ones are locked
+with `SELECT … FOR UPDATE SKIP LOCKED` — a row another worker is claiming at this moment is
+skipped instead of waited for, and is that worker's — and taken only if the attempt count is
+still the one this run read. Rows are the first schema's shape: size matters less in a database
+server, and indexed lookups are cheap there.
 
 The password comes from WEBZINE_LEDGER_DB_PASSWORD (or libpq's PGPASSWORD), never from the URL
 in webzine.toml.
@@ -22,16 +23,15 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from webzine.errors import ConfigError, StorageError
-from webzine.send.ledger import Claim, Counts, LedgerEntry, Result, Row, State, _now
-from webzine.transports import REHEARSALS
+from webzine.send.ledger_records import Claim, Counts, LedgerEntry, Result, Row, State, counts_list, now_text, tally
 
 PASSWORD_ENV = "WEBZINE_LEDGER_DB_PASSWORD"
 SCHEMA_LOCK = 0x7765627A  # advisory lock id while creating the schema ("webz")
 
-SCHEMA = """
+SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS webzine_sends (
     issue TEXT NOT NULL, key TEXT NOT NULL, email TEXT NOT NULL,
-    state TEXT NOT NULL CHECK (state IN ('claimed', 'accepted', 'failed', 'deferred')),
+    state TEXT NOT NULL CHECK (state IN ({", ".join(f"'{state}'" for state in State)})),
     attempts INTEGER NOT NULL DEFAULT 0, code INTEGER, status TEXT, text TEXT NOT NULL DEFAULT '',
     provider_id TEXT, message_id TEXT NOT NULL, verp TEXT, transport TEXT NOT NULL, run_id BIGINT,
     claimed_at TEXT NOT NULL, updated_at TEXT NOT NULL,
@@ -43,7 +43,7 @@ CREATE INDEX IF NOT EXISTS webzine_sends_provider_id ON webzine_sends (provider_
 CREATE INDEX IF NOT EXISTS webzine_sends_key ON webzine_sends (key, claimed_at);
 CREATE TABLE IF NOT EXISTS webzine_runs (
     id BIGSERIAL PRIMARY KEY, issue TEXT NOT NULL, transport TEXT NOT NULL, started_at TEXT NOT NULL,
-    finished_at TEXT, allow_gaps TEXT, options TEXT NOT NULL DEFAULT '{}', summary TEXT, exit_code INTEGER
+    finished_at TEXT, allow_gaps TEXT, options TEXT NOT NULL DEFAULT '{{}}', summary TEXT, exit_code INTEGER
 );
 """
 
@@ -139,7 +139,7 @@ class PgLedger:
         outcomes, claims = list(outcomes), list(claims)
         if not outcomes and not claims:
             return set()
-        now = _now()
+        now = now_text()
         db = self._db
         with self._storage("write"), db.transaction(), db.cursor() as cur:
             if outcomes:
@@ -174,7 +174,7 @@ class PgLedger:
 
     def record_rejected(self, issue: str, email: str, key: str, reason: str, *, transport: str,
                         run_id: int | None) -> None:
-        now = _now()
+        now = now_text()
         with self._storage("write"):
             self._db.execute(
                 "INSERT INTO webzine_sends (issue, key, email, state, attempts, text, message_id, transport, run_id, "
@@ -184,7 +184,7 @@ class PgLedger:
                 (issue, key, email, f"rejected before sending: {reason}", transport, run_id, now, now))
 
     def settle(self, issue: str, decisions: Sequence[tuple[str, State, str]]) -> int:
-        now = _now()
+        now = now_text()
         changed = 0
         with self._storage("write"), self._db.transaction():
             for key, state, text in decisions:
@@ -200,14 +200,14 @@ class PgLedger:
             (run,) = self._db.execute(
                 "INSERT INTO webzine_runs (issue, transport, started_at, allow_gaps, options) "
                 "VALUES (%s, %s, %s, %s, %s) RETURNING id",
-                (issue, transport, _now(), allow_gaps, json.dumps(options, ensure_ascii=False, sort_keys=True)),
+                (issue, transport, now_text(), allow_gaps, json.dumps(options, ensure_ascii=False, sort_keys=True)),
             ).fetchone()
         return int(run)
 
     def finish_run(self, run_id: int, *, summary: dict, exit_code: int) -> None:
         with self._storage("write"):
             self._db.execute("UPDATE webzine_runs SET finished_at = %s, summary = %s, exit_code = %s WHERE id = %s",
-                             (_now(), json.dumps(summary, ensure_ascii=False, sort_keys=True), exit_code, run_id))
+                             (now_text(), json.dumps(summary, ensure_ascii=False, sort_keys=True), exit_code, run_id))
 
     def runs(self, issue: str | None = None) -> list[dict]:
         names = ("id", "issue", "transport", "started_at", "finished_at", "allow_gaps", "exit_code")
@@ -225,17 +225,8 @@ class PgLedger:
             grouped = self._db.execute(query + (" WHERE issue = %s" if issue is not None else "")
                                        + " GROUP BY issue, state, transport",
                                        (issue,) if issue is not None else ()).fetchall()
-        tally: dict[str, dict[str, int]] = {}
-        for name, state, transport, number in grouped:
-            states = tally.setdefault(name, {})
-            states[state] = states.get(state, 0) + number
-            if state == "accepted" and transport in REHEARSALS:
-                states["rehearsed"] = states.get("rehearsed", 0) + number
-        if issue is not None:
-            tally.setdefault(issue, {})
-        return [Counts(issue=name, accepted=s.get("accepted", 0), failed=s.get("failed", 0),
-                       deferred=s.get("deferred", 0), unknown=s.get("claimed", 0), rehearsed=s.get("rehearsed", 0))
-                for name, s in sorted(tally.items())]
+        return counts_list(tally((name, State(state), transport, number) for name, state, transport, number in grouped),
+                           issue)
 
     def rows(self, issue: str, state: State | None = None) -> list[Row]:
         query = f"SELECT {_COLUMNS} FROM webzine_sends WHERE issue = %s"

@@ -69,11 +69,11 @@ class SQLite:
         cursor.execute("BEGIN IMMEDIATE" if write else "BEGIN")
         try:
             yield cursor
+            cursor.execute("COMMIT")
         except BaseException:
             if db.in_transaction:
                 db.execute("ROLLBACK")
             raise
-        cursor.execute("COMMIT")
 
     @staticmethod
     def inserted(cursor: sqlite3.Cursor, statement: str, rows: Sequence[tuple]) -> list[bool]:
