@@ -107,8 +107,14 @@ def typo_correction(domain: str) -> str:
     return ""
 
 
-def is_role(local: str) -> bool:
-    return local.lower() in ROLE_LOCALS
+_CASE_INSENSITIVE_LOCALS = frozenset(CASE_INSENSITIVE_MAILBOX_NAMES)
+
+
+def mailbox_local(local: str) -> str:
+    """The local part as we write it: RFC 2142's names (INFO, POSTMASTER …) are case-insensitive,
+    so lowercased, as email-validator does; any other keeps its case (the owner's business)."""
+    lower = local.lower()
+    return lower if lower in _CASE_INSENSITIVE_LOCALS else local
 
 
 def special_use(domain: str) -> bool:
@@ -144,10 +150,7 @@ class Normaliser:
             if match is not None and len(text) <= 254 and len(match.group(1)) <= 64:
                 local, domain = match.group(1), match.group(2).lower()
                 if self.domain(domain).plain:
-                    lower = local.lower()
-                    if lower in CASE_INSENSITIVE_MAILBOX_NAMES:
-                        local = lower  # as email-validator does (RFC 2142 names)
-                    email = local + "@" + domain
+                    email = mailbox_local(local) + "@" + domain
                     return email, email.lower(), ""
         return self._slow(cell)
 
@@ -175,9 +178,7 @@ class Normaliser:
                                  email=f"{local}@{domain}", suggestion=f"{local}@{typo_of}")
             self.fixed = (domain, typo_of)
             domain = typo_of
-        if local.lower() in CASE_INSENSITIVE_MAILBOX_NAMES:
-            local = local.lower()
-        email = f"{local}@{domain}"
+        email = f"{mailbox_local(local)}@{domain}"
         return email, email.lower(), display
 
     def _slow(self, cell: str) -> tuple[str, str, str]:

@@ -19,9 +19,7 @@ from itertools import compress, repeat
 from operator import attrgetter, ne, not_
 from typing import Any
 
-from email_validator.rfc_constants import CASE_INSENSITIVE_MAILBOX_NAMES
-
-from webzine.recipients.addresses import ROLE_LOCALS, BadAddress, DomainInfo, Normaliser
+from webzine.recipients.addresses import ROLE_LOCALS, BadAddress, DomainInfo, Normaliser, mailbox_local
 from webzine.recipients.tables import Columns, QuotedRows, Table
 from webzine.recipients.records import CleanList, Note, Reject, RejectReason
 from webzine.models import Recipient
@@ -149,12 +147,8 @@ class _Chunker:
             info = infos[domain]
             if not info.plain or len(local) > 64:
                 continue
-            lower = local.lower()
-            if lower in ROLE_LOCALS:
-                roles = True
-                if lower in CASE_INSENSITIVE_MAILBOX_NAMES_SET:  # RFC 2142: INFO@ is info@
-                    local = lower
-            email = local + info.suffix
+            roles = roles or local.lower() in ROLE_LOCALS
+            email = mailbox_local(local) + info.suffix
             emails[index], keys[index], domains[index], mask[index] = email, email.lower(), domain, True
         return emails, keys, domains, mask, roles
 
@@ -245,9 +239,6 @@ class _Chunker:
             even.append(cells)
             kept_numbers.append(number)
         return even, kept_numbers
-
-
-CASE_INSENSITIVE_MAILBOX_NAMES_SET = frozenset(CASE_INSENSITIVE_MAILBOX_NAMES)
 
 
 class _Domains(dict[str, DomainInfo]):
