@@ -27,9 +27,6 @@ class Kind(StrEnum):
     DELIVERED = "delivered"  # a positive delivery report: resets the soft-bounce counter
 
 
-SUPPRESSING_KINDS = frozenset({Kind.HARD, Kind.COMPLAINT, Kind.UNSUBSCRIBE})
-
-
 @dataclass(frozen=True, slots=True)
 class BounceEvent:
     """What one report said about one address.

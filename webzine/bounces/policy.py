@@ -22,8 +22,10 @@ from typing import Protocol
 from webzine.bounces.events import BounceEvent, Kind
 from webzine.models import Suppression, SuppressionReason
 
-REASONS = {Kind.HARD: SuppressionReason.HARD_BOUNCE, Kind.COMPLAINT: SuppressionReason.COMPLAINT,
-           Kind.UNSUBSCRIBE: SuppressionReason.UNSUBSCRIBED}
+# The event kinds that suppress an address at once, with the reason each gives (soft bounces are
+# counted across issues instead, below).
+SUPPRESSION_REASONS = {Kind.HARD: SuppressionReason.HARD_BOUNCE, Kind.COMPLAINT: SuppressionReason.COMPLAINT,
+                       Kind.UNSUBSCRIBE: SuppressionReason.UNSUBSCRIBED}
 
 
 class SentRow(Protocol):
@@ -53,10 +55,10 @@ def suppressions(events: Iterable[BounceEvent], *, soft_limit: int, today: date,
         by_address[event.key].append(event)
     found: list[Suppression] = []
     for key, mine in by_address.items():
-        decisive = [e for e in mine if e.kind in REASONS]
+        decisive = [e for e in mine if e.kind in SUPPRESSION_REASONS]
         if decisive:
             event = max(decisive, key=lambda e: (_rank(e.kind), _moment(e)))
-            found.append(_suppression(event, REASONS[event.kind], today))
+            found.append(_suppression(event, SUPPRESSION_REASONS[event.kind], today))
             continue
         streak = soft_streak(mine, history(key) if history else ())
         if len(streak.issues) >= soft_limit:

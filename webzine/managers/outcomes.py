@@ -18,7 +18,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 
+from webzine.bounces.events import Kind
 from webzine.recipients.addresses import PROVIDERS, close_domain, typo_correction
+from webzine.send.ledger_records import State
 from webzine.managers.facts import Bounce, IssueFacts, Person, Rated, Replied, Sent, Unsubscribed
 from webzine.tokens import FEEDBACK_LABELS
 
@@ -54,9 +56,9 @@ REASON_LABELS = {
 }  # fmt: skip
 HOW_LABELS = {"one-click": "메일 앱의 수신거부 버튼", "web-page": "수신거부 페이지", "mail": "수신거부 메일",
               "file": "수신거부 목록"}  # fmt: skip
-_BOUNCE_STATUS = {"hard": Status.HARD, "soft": Status.SOFT, "delayed": Status.DELAYED, "complaint": Status.COMPLAINT,
-                  "unknown": Status.SOFT, "sender_problem": Status.SOFT}  # fmt: skip
-_SEND_STATUS = {"failed": Status.FAILED, "deferred": Status.DEFERRED, "claimed": Status.UNKNOWN}
+_BOUNCE_STATUS = {Kind.HARD: Status.HARD, Kind.SOFT: Status.SOFT, Kind.DELAYED: Status.DELAYED,
+                  Kind.COMPLAINT: Status.COMPLAINT, Kind.UNKNOWN: Status.SOFT, Kind.SENDER_PROBLEM: Status.SOFT}
+_SEND_STATUS = {State.FAILED: Status.FAILED, State.DEFERRED: Status.DEFERRED, State.CLAIMED: Status.UNKNOWN}
 _ADDRESS = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
 
 
@@ -101,7 +103,7 @@ def _email_of(key: str, facts: IssueFacts) -> str:
 def outcome(person: Person, facts: IssueFacts) -> CustomerOutcome:
     key = person.key
     sent, bounce = facts.sends.get(key), facts.bounces.get(key)
-    if (sent is not None and sent.state == "accepted" and bounce is None and not person.key_customer
+    if (sent is not None and sent.state == State.ACCEPTED and bounce is None and not person.key_customer
             and key not in facts.unsubscribes and key not in facts.ratings and key not in facts.replies):
         # most customers: it went out and nothing came back
         return CustomerOutcome(person, Status.REHEARSED if sent.rehearsal else Status.DELIVERED)
@@ -121,7 +123,7 @@ def _status(sent: Sent | None, bounce: Bounce | None, suppressed: str) -> tuple[
         return _BOUNCE_STATUS.get(bounce.kind, Status.SOFT), reason or bounce.status or _short(bounce.diagnostic)
     if sent is None:
         return Status.NOT_SENT, suppressed or "발송 목록에 없음"
-    if sent.state == "accepted":
+    if sent.state == State.ACCEPTED:
         return (Status.REHEARSED if sent.rehearsal else Status.DELIVERED), ""
     return _SEND_STATUS.get(sent.state, Status.UNKNOWN), _short(sent.text)
 
@@ -223,6 +225,7 @@ def call_order(outcome: CustomerOutcome) -> tuple[int, int, str]:
 def most_telling(bounces: Iterable[Bounce]) -> Bounce | None:
     """Of several reports about one address, the one that matters most (a hard bounce beats a
     delay warning, whichever came last)."""
-    order = {"hard": 0, "complaint": 1, "soft": 2, "unknown": 3, "sender_problem": 4, "delayed": 5}
+    order = {kind: rank for rank, kind in enumerate(
+        (Kind.HARD, Kind.COMPLAINT, Kind.SOFT, Kind.UNKNOWN, Kind.SENDER_PROBLEM, Kind.DELAYED))}
     ranked = sorted((b for b in bounces if b.kind in order), key=lambda b: (order[b.kind], b.at))
     return ranked[0] if ranked else None

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from webzine.bounces.events import BounceEvent, Kind
+from webzine.bounces.policy import SUPPRESSION_REASONS
 from webzine.config import Settings
 from webzine.errors import ConfigError
 from webzine.models import Suppression, SuppressionReason
@@ -64,12 +65,6 @@ CREATE TABLE IF NOT EXISTS feedback (
 ){table_options};
 """
 
-# Event kinds that mean "stop sending to this address", mapped to the suppression reason.
-SUPPRESSING_KINDS = {
-    Kind.HARD.value: SuppressionReason.HARD_BOUNCE,
-    Kind.COMPLAINT.value: SuppressionReason.COMPLAINT,
-    Kind.UNSUBSCRIBE.value: SuppressionReason.UNSUBSCRIBED,
-}
 # Kinds by which the reader asked to stop (a spam report is the bluntest way of asking).
 READER_STOP_KINDS = (Kind.UNSUBSCRIBE.value, Kind.COMPLAINT.value)
 
@@ -323,7 +318,7 @@ class Store:
         """Unsubscribes and suppressing provider events as suppression rows, one per address and
         reason, earliest first (soft bounces are left to the bounce policy, which counts them).
         One snapshot for both tables."""
-        kinds = tuple(SUPPRESSING_KINDS)
+        kinds = tuple(kind.value for kind in SUPPRESSION_REASONS)
         with self._read() as cursor:
             cursor.execute("SELECT address, at, source FROM unsubscribes ORDER BY at")
             own = cursor.fetchall()
@@ -358,7 +353,7 @@ def suppressions_from_rows(
         reason = SuppressionReason.UNSUBSCRIBED
         rows[(address, reason)] = Suppression(address, reason, _day(at), f"serve:{source}", "")
     for address, kind, at, provider, detail in events:
-        reason = SUPPRESSING_KINDS[str(kind)]
+        reason = SUPPRESSION_REASONS[Kind(kind)]
         key = str(address)
         rows.setdefault((key, reason), Suppression(key, reason, _day(str(at)), f"webhook:{provider}", detail or ""))
     return list(rows.values())
