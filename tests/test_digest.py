@@ -110,3 +110,24 @@ def test_digest_write_puts_html_and_csv_per_manager(sent: Path, capsys: pytest.C
                                                          "no-manager.csv", "no-manager.html"]
     assert "박영업 님, 이번 호 담당 고객 현황입니다" in (folder / "m1.html").read_text(encoding="utf-8")
     assert str(folder) in capsys.readouterr().out
+
+
+def test_who_was_not_mailed_for_consent_is_who_the_cleaner_rejected(project: Path) -> None:
+    """One consent rule: dates the cleaner reads in any editor's format, a date it cannot read
+    counts as missing — the digest says so for the same people the cleaner kept out."""
+    from webzine.managers.load import _NOT_MAILED
+    from webzine.recipients.clean import clean_list
+    from webzine.recipients.records import RejectReason
+
+    (project / "lists" / "subscribers.csv").write_text(
+        "email,name,consent_at\n"
+        "kim@example.com,김갑수,2020.01.05\n"  # too old, in a format other than ISO
+        "lee@example.com,이을순,작년 봄\n"  # not a date: missing
+        "park@example.com,박,2026년 1월 2일\n", encoding="utf-8")  # recent
+    settings = load_settings(project / "webzine.toml")
+    _, not_mailed = load_people(settings, TODAY)
+    cleaned = clean_list(settings.path(settings.lists.subscribers), advertising=True, today=TODAY)
+    assert {r.email: r.reason for r in cleaned.rejects} == {
+        "kim@example.com": RejectReason.CONSENT_EXPIRED, "lee@example.com": RejectReason.CONSENT_MISSING}
+    assert not_mailed == {"kim@example.com": _NOT_MAILED[RejectReason.CONSENT_EXPIRED],
+                          "lee@example.com": _NOT_MAILED[RejectReason.CONSENT_MISSING]}

@@ -10,7 +10,6 @@ exist yet (nothing served, nothing imported) is simply empty.
 from __future__ import annotations
 
 import json
-import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -31,14 +30,14 @@ from webzine.managers.report import IssueSummary, Tally
 from webzine.models import Manager, Suppression, SuppressionReason
 from webzine.recipients.addresses import BadAddress, Normaliser
 from webzine.recipients.tables import read_table
-from webzine.recipients.clean import load_managers
+from webzine.recipients.clean import ConsentProblem, consent_problem, load_managers
+from webzine.recipients.parse import parse_date
 from webzine.replies.records import Reply
 from webzine.replies.store import load_replies
 from webzine.unsubscribes.store import open_existing
 from webzine.recipients.suppressions import load_suppressions, normalise
 
 REPLIES_FILE = "replies.jsonl"  # next to [bounces] events, as `webzine replies import` keeps it
-_ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 SEGMENT_COLUMN = "segment"  # a subscriber-list column; `webzine customers score`'s result wins over it
 _NOT_MAILED = {
     RejectReason.MISSING_EMAIL: "주소가 비어 있음", RejectReason.INVALID_SYNTAX: "주소 형식 오류",
@@ -56,8 +55,9 @@ _SUPPRESSED = {
 def load_people(settings: Settings, today: date) -> tuple[dict[str, Person], dict[str, str]]:
     """Everyone on the subscriber list and every key customer, by lowercased normalised address;
     and, for rows that cannot have been mailed, why (an address that does not parse, consent
-    missing or older than [lists] consent_max_age_days). The list is read, not cleaned: the
-    ledger already says who was mailed, and cleaning a million rows costs ten seconds."""
+    missing, unreadable or older than [lists] consent_max_age_days: the cleaner's rule). The list
+    is read, not cleaned: the ledger already says who was mailed, and cleaning a million rows
+    costs ten seconds."""
     from webzine.customers import segments_for
 
     scores = segments_for(settings)
@@ -69,7 +69,8 @@ def load_people(settings: Settings, today: date) -> tuple[dict[str, Person], dic
         at = [table.columns.get(name, -1) for name in ("name", "company", "manager", "consent_at")]
         at.append(table.columns.get(SEGMENT_COLUMN, next((i for h, i in table.extras if h == SEGMENT_COLUMN), -1)))
         email_at = table.require("email")
-        cutoff = (today - timedelta(days=settings.lists.consent_max_age_days)).isoformat()
+        cutoff = today - timedelta(days=settings.lists.consent_max_age_days)
+        problems: dict[str, ConsentProblem | None] = {}  # consent cell → the cleaner's verdict
         parse = Normaliser().parse
         for chunk in table.chunks():
             for cells in chunk:
@@ -86,10 +87,10 @@ def load_people(settings: Settings, today: date) -> tuple[dict[str, Person], dic
                     continue  # a duplicate row: the first one counts, as in the cleaner
                 score = scores.get(key)
                 people[key] = Person(email, name, company, manager, segment=score.segment if score else segment)
-                if not consent:
-                    not_mailed[key] = _NOT_MAILED[RejectReason.CONSENT_MISSING]
-                elif _ISO_DAY.fullmatch(consent) and consent < cutoff:
-                    not_mailed[key] = _NOT_MAILED[RejectReason.CONSENT_EXPIRED]
+                if consent not in problems:
+                    problems[consent] = consent_problem(parse_date(consent), cutoff)
+                if (problem := problems[consent]) is not None:
+                    not_mailed[key] = _NOT_MAILED[problem.reason]
     key_file = settings.path(settings.lists.key_customers)
     if key_file.exists():
         for _, cells in read_key_customers(key_file):
