@@ -51,6 +51,17 @@ DEFAULTS: dict[str, Any] = {
     "verified_senders": [],  # SendGrid: when set, other From addresses get 403
     "sending_paused": False,  # SES: SendingPausedException
     "suppressions": [],  # [{"email", "reason", "at", "detail"}] for the suppression endpoints
+    # Account settings the pre-flight reads (GET only), each in its provider's documented shape:
+    "tracking": {"click": True, "open": True, "subscription": False, "unsubscribe": False},  # SendGrid, Mailgun
+    "domain_state": "active",  # Mailgun: the sending domain's state
+    "webhooks": [{"ID": 1, "Url": "https://news.example.co.kr/webhooks/postmark", "MessageStream": "broadcast",
+                  "HttpAuth": {"Username": "wz", "Password": ""}, "HttpHeaders": [],
+                  "Triggers": {"Open": {"Enabled": False, "PostFirstOpenOnly": False}, "Click": {"Enabled": False},
+                               "Delivery": {"Enabled": True}, "Bounce": {"Enabled": True, "IncludeContent": False},
+                               "SpamComplaint": {"Enabled": True, "IncludeContent": False},
+                               "SubscriptionChange": {"Enabled": True}}}],  # Postmark
+    "identities": {},  # SES: identity → GetEmailIdentity answer; others are NotFoundException
+    "configuration_sets": {},  # SES: name → its EventDestinations
     "delay": 0.0,  # seconds before every answer (the bench uses 0.02)
     "slow_seconds": 2.0,
     "retry_after": 1,
@@ -59,6 +70,19 @@ DEFAULTS: dict[str, Any] = {
     "seed": 0,
     "record_bodies": True,
 }
+# SES answers for the pre-flight tests, in botocore's GetEmailIdentity and
+# GetConfigurationSetEventDestinations output shapes (checked in tests/test_api_schemas.py).
+SES_IDENTITY = {
+    "IdentityType": "DOMAIN", "FeedbackForwardingStatus": True, "VerifiedForSendingStatus": True,
+    "VerificationStatus": "SUCCESS",
+    "DkimAttributes": {"SigningEnabled": True, "Status": "SUCCESS", "SigningAttributesOrigin": "AWS_SES",
+                       "Tokens": ["abc", "def", "ghi"], "CurrentSigningKeyLength": "RSA_2048_BIT"},
+    "MailFromAttributes": {"MailFromDomain": "bounce.example.co.kr", "MailFromDomainStatus": "SUCCESS",
+                           "BehaviorOnMxFailure": "USE_DEFAULT_VALUE"},
+    "Policies": {}, "Tags": [], "ConfigurationSetName": "newsletter",
+}
+SES_DESTINATIONS = [{"Name": "to-sns", "Enabled": True, "MatchingEventTypes": ["BOUNCE", "COMPLAINT", "CLICK"],
+                     "SnsDestination": {"TopicArn": "arn:aws:sns:ap-northeast-2:123456789012:webzine"}}]
 _HEADERS = BytesParser(policy=policy.compat32)
 
 
@@ -163,6 +187,10 @@ class Postmark:
             return self.dump()
         if request.command == "GET" and path == "/messages/outbound":
             return self.search(dict(parse_qsl(urlsplit(request.path).query)))
+        if request.command == "GET" and path in ("/webhooks", "/webhooks/"):
+            stream = dict(parse_qsl(urlsplit(request.path).query)).get("MessageStream")
+            hooks = [hook for hook in self.state.config["webhooks"] if stream in (None, hook["MessageStream"])]
+            return _json(200, {"Webhooks": hooks})
         try:
             data = json.loads(body)
         except ValueError:
@@ -248,6 +276,8 @@ class SendGrid:
         url = urlsplit(request.path)
         if request.command == "GET" and url.path.startswith("/v3/suppression/"):
             return self.suppressions(url.path.rsplit("/", 1)[-1], dict(parse_qsl(url.query)))
+        if request.command == "GET" and url.path.startswith("/v3/tracking_settings/"):
+            return self.tracking_setting(url.path.rsplit("/", 1)[-1])
         if url.path != "/v3/mail/send":
             return self.errors(404, "not found")
         try:
@@ -287,6 +317,15 @@ class SendGrid:
             return self.errors(400, f"The '{reserved[0]}' header is reserved and cannot be set in headers.", "headers")
         return None
 
+    def tracking_setting(self, kind: str) -> Answer:
+        """GET /v3/tracking_settings/{click,open,subscription}, shaped as SendGrid's OpenAPI documents them."""
+        enabled = self.state.config["tracking"].get(kind)
+        if enabled is None:
+            return self.errors(404, "not found")
+        extra = {"click": {"enable_text": False}, "open": {},
+                 "subscription": {"html_content": "", "landing": "", "plain_content": "", "replace": "", "url": ""}}[kind]
+        return _json(200, {"enabled": bool(enabled), **extra})
+
     def suppressions(self, kind: str, query: dict[str, str]) -> Answer:
         reason = self.KINDS.get(kind)
         rows = [s for s in self.state.config["suppressions"] if s["reason"] == reason]
@@ -315,6 +354,8 @@ class Mailgun:
     def handle(self, request: "Handler", body: bytes) -> Answer:
         url = urlsplit(request.path)
         parts = url.path.strip("/").split("/")
+        if request.command == "GET" and parts[:2] == ["v3", "domains"] and len(parts) in (3, 4):
+            return self.domain(parts[2], parts[3:])
         if len(parts) != 3 or parts[0] != "v3":
             return _json(404, {"message": "Not Found"})
         if parts[1] != self.state.config["domain"]:
@@ -337,6 +378,20 @@ class Mailgun:
         options = {name: value.decode() for name, value in fields.items() if name[:2] in ("o:", "v:")}
         self.state.accept(_message_id(mime["Message-ID"]), recipient, message_id, options=options, raw=fields["message"].decode("ascii", "replace") if self.state.config["record_bodies"] else None)
         return _json(200, {"id": f"<{message_id}>", "message": "Queued. Thank you."})
+
+    def domain(self, name: str, rest: list[str]) -> Answer:
+        """GET /v3/domains/{domain} and /v3/domains/{domain}/tracking, as Mailgun's Domains API documents them."""
+        config = self.state.config
+        if name != config["domain"] or rest not in ([], ["tracking"]):
+            return _json(404, {"message": "Domain not found"})
+        if rest:
+            tracking = config["tracking"]
+            return _json(200, {"tracking": {"click": {"active": tracking["click"]}, "open": {"active": tracking["open"]},
+                                            "unsubscribe": {"active": tracking["unsubscribe"], "html_footer": "",
+                                                            "text_footer": ""}}})
+        return _json(200, {"domain": {"name": name, "state": config["domain_state"], "type": "custom",
+                                      "spam_action": "disabled", "wildcard": False},
+                           "receiving_dns_records": [], "sending_dns_records": []})
 
     def events(self, query: dict[str, str]) -> Answer:
         """The events API (https://documentation.mailgun.com/docs/mailgun/api-reference/send/mailgun/events):
@@ -433,6 +488,9 @@ class Ses:
         url = urlsplit(request.path)
         if request.command == "GET" and url.path == "/v2/email/suppression/addresses":
             return self.suppressions(dict(parse_qsl(url.query)))
+        found = re.fullmatch(r"/v2/email/(identities|configuration-sets)/([^/]+)(/event-destinations)?", url.path)
+        if request.command == "GET" and found:
+            return self.account(found.group(1), unquote(found.group(2)), bool(found.group(3)))
         if url.path != "/v2/email/outbound-emails":
             return self.error(404, "NotFoundException", "Not Found")
         try:
@@ -452,6 +510,14 @@ class Ses:
         provider_id = f"0100{secrets.token_hex(8)}-{uuid.uuid4()}-000000"
         self.state.accept(_message_id(mime["Message-ID"]), recipients[0], provider_id, raw=raw.decode("ascii", "replace") if self.state.config["record_bodies"] else None, configuration_set=data.get("ConfigurationSetName"), tags=tags)
         return _json(200, {"MessageId": provider_id})
+
+    def account(self, kind: str, name: str, destinations: bool) -> Answer:
+        """GetEmailIdentity and GetConfigurationSetEventDestinations (SES API v2 reference)."""
+        if kind == "identities" and not destinations and name in self.state.config["identities"]:
+            return _json(200, self.state.config["identities"][name])
+        if kind == "configuration-sets" and destinations and name in self.state.config["configuration_sets"]:
+            return _json(200, {"EventDestinations": self.state.config["configuration_sets"][name]})
+        return self.error(404, "NotFoundException", f"{name} does not exist.")
 
     def suppressions(self, query: dict[str, str]) -> Answer:
         reasons = {"hard_bounce": "BOUNCE", "complaint": "COMPLAINT"}

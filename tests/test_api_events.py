@@ -74,8 +74,8 @@ def test_sendgrid_sends_the_issue_and_our_message_id_as_custom_args(sendgrid: Ap
     transport = SendGridTransport(build_client(sendgrid.url, timeout=5, connections=1), api_key="test-token")
     assert transport.send(message).provider_id
     [request] = sendgrid.received()["requests"]
-    assert json.loads(request["body"])["custom_args"] == {"webzine_message_id": message.message_id,
-                                                          "webzine_issue": ISSUE}
+    [personalization] = json.loads(request["body"])["personalizations"]
+    assert personalization["custom_args"] == {"webzine_message_id": message.message_id, "webzine_issue": ISSUE}
 
 
 def _ledger_with(path: Path, message: OutgoingMessage, provider_id: str) -> Ledger:

@@ -47,14 +47,14 @@ def test_send_posts_exactly_the_documented_request(server: ApiServer) -> None:
     assert request["headers"]["Authorization"] == "Bearer test-token"
     assert request["headers"]["Content-Type"] == "application/json"
     body = json.loads(request["body"])
-    assert set(body) == {"personalizations", "from", "subject", "content", "custom_args", "tracking_settings", "headers", "reply_to"}
-    assert body["personalizations"] == [{"to": [{"email": "user0@example.com", "name": "홍길동"}]}]
+    assert set(body) == {"personalizations", "from", "subject", "content", "tracking_settings", "headers", "reply_to"}
+    assert body["personalizations"] == [{"to": [{"email": "user0@example.com", "name": "홍길동"}],
+                                         "custom_args": {"webzine_message_id": message.message_id}}]
     assert body["from"] == {"email": "news@example.co.kr", "name": "초록상회 소식지"}
     assert body["reply_to"] == {"email": "manager@example.co.kr", "name": "김담당"}
     assert body["subject"] == "홍길동 님께 드리는 12월 소식"
     assert [c["type"] for c in body["content"]] == ["text/plain", "text/html"]
     assert body["content"][1]["value"].startswith("<html><body><p>홍길동 님, 안녕하세요.</p>")
-    assert body["custom_args"] == {"webzine_message_id": message.message_id}
     assert body["tracking_settings"]["subscription_tracking"] == {"enable": False}
     assert body["tracking_settings"]["click_tracking"] == {"enable": False, "enable_text": False}
     assert body["headers"] == {

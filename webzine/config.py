@@ -84,6 +84,10 @@ class Send(Section):
     retry_deadline_seconds: float = Field(900, ge=0)
     max_attempts: int = Field(5, ge=1)
     stop_after_consecutive_errors: int = Field(20, ge=1)
+    # Provider open/click tracking, per message (SES: through the configuration set). Off unless the
+    # publication asks: click tracking rewrites every link, the in-body 수신거부 link too.
+    track_opens: bool = False
+    track_clicks: bool = False
 
 
 class Smtp(Section):

@@ -9,7 +9,9 @@ Each provider lives in a pair of files:
                         saved event files) and its endpoint (`postmark_webhook.py`,
                         `sendgrid_webhook.py`, `mailgun_webhook.py`, `ses_webhook.py`)
 What they share:
-- `base.py`      the transport base: `from_settings` from the section, the pull's GET and records
+- `base.py`      the transport base: `from_settings` from the section, the pull's GET and records,
+                 the per-message tracking choice
+- `preflight.py` the pre-flight's findings: what the provider's account settings would do to a send
 - `webhook.py`   the endpoint base: answers, logging, storing, the signature error
 - `events.py`    the event parsers' shared pieces: JSON, timestamps, our classifier's cross-check
 - `tags.py`      what every API message carries so that events find their ledger row
@@ -26,8 +28,12 @@ from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
 
+import httpx
+
 from webzine.bounces.events import BounceEvent
+from webzine.config import Settings
 from webzine.errors import ConfigError
+from webzine.providers.preflight import Finding
 
 
 def _load(target: str) -> Any:
@@ -61,6 +67,15 @@ class Provider:
 
     def parse_events(self, payload: bytes | str | dict | list) -> list[BounceEvent]:
         return self._events().parse_events(payload)
+
+    def preflight(self, settings: Settings, client: httpx.Client | None = None) -> list[Finding]:
+        """Read the provider's account settings through its API (the `[<name>]` section's key)."""
+        transport = self.transport_class().from_settings(settings, client)
+        try:
+            return transport.preflight(settings)
+        finally:
+            if client is None:
+                transport.close()
 
 
 # In the order a saved event file is recognised: SES's SNS envelope first.
@@ -100,3 +115,10 @@ def detect_provider(document: object) -> str | None:
     """Which provider wrote this saved event document (for `webzine bounces import file.json`)."""
     first = document[0] if isinstance(document, list) and document else document
     return next((name for name, provider in PROVIDERS.items() if provider.recognises(first)), None)
+
+
+def preflight(settings: Settings, client: httpx.Client | None = None) -> list[Finding]:
+    """`webzine check`'s provider pre-flight: the findings of `[send] transport`'s provider; none for
+    outbox and smtp. Errors reaching the API raise as `TransportError` (exit 3) or `SenderProblem`."""
+    provider = PROVIDERS.get(settings.send.transport)
+    return provider.preflight(settings, client) if provider else []

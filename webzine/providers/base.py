@@ -3,24 +3,41 @@ section, and how it reads the provider's own records.
 
 A provider's transport fills in `options` (its secrets and settings, read from its section) and
 `suppressions` (the provider-side suppression list); where the API can find one sent message
-(Postmark, Mailgun) it also fills in `sent_record`, for `webzine settle --ask-provider`.
+(Postmark, Mailgun) it also fills in `sent_record`, for `webzine settle --ask-provider`; and
+`preflight`, the account settings `webzine check` reads before a send (`preflight.py`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from email.utils import parsedate_to_datetime
 from typing import Any, ClassVar, Protocol, Self
 
 import httpx
 
-from webzine.config import Api, Settings
+from webzine.config import Api, Send, Settings
 from webzine.errors import TransportError
 from webzine.models import Delivery, Suppression, SuppressionReason
+from webzine.providers.preflight import Finding
 from webzine.transports.http import ApiTransport, build_client, excerpt, json_body
 
 MAX_PAGES = 100_000  # a provider whose paging never ends must not hang the command
+
+
+@dataclass(frozen=True)
+class Tracking:
+    """The provider's open and click tracking for our messages: off unless the publication asks
+    (`[send] track_opens`, `track_clicks`). Each transport sets both per message, over the
+    account's defaults; SES, which has no per-message switch, checks its configuration set."""
+
+    opens: bool = False
+    clicks: bool = False
+
+    @classmethod
+    def of(cls, send: Send) -> Tracking:
+        return cls(opens=send.track_opens, clicks=send.track_clicks)
 
 
 class ProviderTransport(ApiTransport):
@@ -32,7 +49,7 @@ class ProviderTransport(ApiTransport):
         options = cls.options(section)  # first: a missing secret is reported before anything is built
         base_url = cls.base_url(section)
         client = client or build_client(base_url, timeout=section.timeout, connections=cls.connections(settings))
-        return cls(client, **options).redacting(settings)
+        return cls(client, **options, tracking=Tracking.of(settings.send)).redacting(settings)
 
     @classmethod
     def options(cls, section: Api) -> dict[str, Any]:
@@ -51,11 +68,18 @@ class ProviderTransport(ApiTransport):
         """The provider's record showing it took this message, in words; None when it has none."""
         return None
 
-    def fetch(self, build: Callable[[], httpx.Request]) -> Any:
-        """One GET, its JSON body; anything else is an error that names the provider's answer."""
+    def preflight(self, settings: Settings) -> list[Finding]:
+        """What the provider's own settings would do to our messages, read from its API."""
+        raise NotImplementedError
+
+    def fetch(self, build: Callable[[], httpx.Request], *, missing_ok: bool = False) -> Any:
+        """One GET, its JSON body; anything else is an error that names the provider's answer.
+        With `missing_ok` a 404 is None: the pre-flight asks about things that may not exist."""
         result = self.exchange(build)
         if isinstance(result, Delivery):
             raise TransportError(f"{result.text}; re-run the command later.")
+        if missing_ok and result.status_code == 404:
+            return None
         shared = self.common(result)  # 401/403/404 raise SenderProblem here
         if shared is not None or not result.is_success:
             raise TransportError(

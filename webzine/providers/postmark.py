@@ -12,7 +12,8 @@ account rather than the recipient stop the run (see `STOP_CODES`).
 Before its first message the transport reads the stream (`GET /message-streams/{stream}`): a
 broadcast stream whose `UnsubscribeHandlingType` is `Postmark` gets Postmark's own English
 unsubscribe link and List-Unsubscribe, and readers who use them never reach `webzine serve`; such a
-send is refused (`SenderProblem`) with the setting to change, before anything is sent.
+send is refused (`SenderProblem`) with the setting to change, before anything is sent. The same
+reading, with the stream's webhooks, is the pre-flight `webzine check` shows.
 """
 
 from __future__ import annotations
@@ -24,10 +25,11 @@ from typing import Any
 
 import httpx
 
-from webzine.config import PostmarkApi, secret
+from webzine.config import PostmarkApi, Settings, secret
 from webzine.errors import SenderProblem
 from webzine.models import OutgoingMessage, Outcome, Suppression, SuppressionReason
-from webzine.providers.base import ProviderTransport, suppression
+from webzine.providers.base import ProviderTransport, Tracking, suppression
+from webzine.providers.preflight import Finding, failed, passed, warned
 from webzine.providers.tags import MESSAGE_ID_TAG, correlation
 from webzine.transports.http import SUPPRESSED_ADDRESS, Delivery, accepted, excerpt, json_body, permanent, temporary
 from webzine.transports.http import wait_hint
@@ -39,6 +41,9 @@ DEFAULT_STREAM = "broadcast"  # Postmark requires newsletters on a broadcast str
 METADATA_VALUE_MAX = 80  # Postmark's limit per Metadata value
 SEARCH_PAGE = 50  # a recipient's messages, newest first: this issue's is among the latest
 SUPPRESSION_REASONS = {"HardBounce": SuppressionReason.HARD_BOUNCE, "SpamComplaint": SuppressionReason.COMPLAINT}
+# The webhook triggers webzine serve needs on the stream: bounces and complaints feed suppressions;
+# broadcast streams report Postmark-side unsubscribes and suppressions as subscription changes.
+WEBHOOK_TRIGGERS = ("Bounce", "SpamComplaint", "SubscriptionChange")
 
 INACTIVE_RECIPIENT = 406
 INVALID_REQUEST = 300
@@ -72,8 +77,10 @@ class PostmarkTransport(ProviderTransport):
         stream: str = DEFAULT_STREAM,
         batch: bool = True,
         key_env: str = "POSTMARK_SERVER_TOKEN",
+        tracking: Tracking = Tracking(),
     ) -> None:
         super().__init__(client, secrets=(token,))
+        self.tracking = tracking
         self.auth = {"X-Postmark-Server-Token": token, "Accept": "application/json"}
         self.stream = stream
         self.batch_size = MAX_BATCH if batch else 1
@@ -98,9 +105,9 @@ class PostmarkTransport(ProviderTransport):
             "Subject": parts.subject,
             "MessageStream": self.stream,
             "Headers": [{"Name": name, "Value": value} for name, value in parts.headers],
-            # Per message, over the server's defaults: no pixel, no link rewriting.
-            "TrackOpens": False,
-            "TrackLinks": "None",
+            # Per message, over the server's defaults: a pixel and link rewriting only when asked.
+            "TrackOpens": self.tracking.opens,
+            "TrackLinks": "HtmlAndText" if self.tracking.clicks else "None",
         }
         if parts.text is not None:
             body["TextBody"] = parts.text
@@ -144,8 +151,7 @@ class PostmarkTransport(ProviderTransport):
             return None
 
     def _refuse_managed_unsubscribes(self, stream: dict[str, Any]) -> None:
-        handling = (stream.get("SubscriptionManagementConfiguration") or {}).get("UnsubscribeHandlingType")
-        if stream.get("MessageStreamType") == "Broadcasts" and handling == "Postmark":
+        if _postmark_manages_unsubscribes(stream):
             # The setting is named in the message too: a send reports only the message of a stop.
             raise SenderProblem(
                 f"Postmark message stream '{self.stream}': UnsubscribeHandlingType is Postmark, so Postmark adds "
@@ -221,6 +227,39 @@ class PostmarkTransport(ProviderTransport):
             raise SenderProblem(text, hint=self._hint())
         return temporary(response.status_code, text, sender_problem=True)
 
+    # --- webzine check ---------------------------------------------------------------------
+
+    def preflight(self, settings: Settings) -> list[Finding]:
+        """The stream (`GET /message-streams/{stream}`): its type and unsubscribe handling; and
+        its webhooks (`GET /webhooks?MessageStream=…`): bounces, complaints and subscription changes."""
+        stream = self.fetch(lambda: self.get_request(f"/message-streams/{self.stream}"), missing_ok=True)
+        if not isinstance(stream, dict):
+            return [failed("postmark_stream", f"the Postmark server has no message stream '{self.stream}'; create a "
+                           "Broadcasts stream and name it in [postmark] message_stream.",
+                           f"Postmark 서버에 '{self.stream}' 메시지 스트림이 없습니다. Broadcasts 스트림을 만들고 "
+                           "[postmark] message_stream에 그 이름을 쓰세요.")]
+        return [_stream_type(self.stream, stream), _unsubscribe_handling(self.stream, stream), self._webhooks()]
+
+    def _webhooks(self) -> Finding:
+        body = self.fetch(lambda: self.get_request("/webhooks", {"MessageStream": self.stream}))
+        hooks = [hook for hook in (body or {}).get("Webhooks") or [] if hook.get("MessageStream") == self.stream]
+        enabled = {trigger for hook in hooks for trigger in WEBHOOK_TRIGGERS
+                   if ((hook.get("Triggers") or {}).get(trigger) or {}).get("Enabled")}
+        ours = [hook.get("Url", "") for hook in hooks if "/webhooks/postmark" in str(hook.get("Url", ""))]
+        missing = [trigger for trigger in WEBHOOK_TRIGGERS if trigger not in enabled]
+        if missing or not ours:
+            names = ", ".join(missing) or "none"
+            return warned("postmark_webhooks", f"the '{self.stream}' stream has no webhook to webzine serve "
+                          f"(…/webhooks/postmark) with Bounce, SpamComplaint and SubscriptionChange enabled (missing: "
+                          f"{names}); bounces and complaints then reach webzine only through `webzine suppressions "
+                          "pull`. Add it under the stream's Webhooks tab.",
+                          f"'{self.stream}' 스트림에 webzine serve(…/webhooks/postmark)로 Bounce, SpamComplaint, "
+                          f"SubscriptionChange를 보내는 웹훅이 없습니다(빠진 항목: {names}). 그러면 반송과 스팸 신고는 "
+                          "`webzine suppressions pull`로만 들어옵니다. 스트림의 Webhooks 탭에서 추가하세요.")
+        return passed("postmark_webhooks", f"the '{self.stream}' stream posts bounces, complaints and subscription "
+                      f"changes to {ours[0]}.",
+                      f"'{self.stream}' 스트림이 반송, 스팸 신고, 구독 변경을 {ours[0]}(으)로 보냅니다.")
+
     # --- answers ----------------------------------------------------------------------------
 
     def read_accepted(self, response: httpx.Response) -> Delivery:
@@ -287,6 +326,36 @@ class PostmarkTransport(ProviderTransport):
             f"check the server token in ${self.key_env}, the sender signature and the '{self.stream}' "
             "message stream at Postmark; then re-run the same command to resume."
         )
+
+
+def _postmark_manages_unsubscribes(stream: dict[str, Any]) -> bool:
+    handling = (stream.get("SubscriptionManagementConfiguration") or {}).get("UnsubscribeHandlingType")
+    return stream.get("MessageStreamType") == "Broadcasts" and handling == "Postmark"
+
+
+def _stream_type(name: str, stream: dict[str, Any]) -> Finding:
+    kind = stream.get("MessageStreamType")
+    if kind != "Broadcasts":
+        return failed("postmark_stream", f"Postmark message stream '{name}' is {kind}, not Broadcasts: Postmark "
+                      "requires newsletters on a broadcast stream; name one in [postmark] message_stream.",
+                      f"Postmark 메시지 스트림 '{name}'의 종류가 Broadcasts가 아니라 {kind}입니다. Postmark는 소식지를 "
+                      "broadcast 스트림으로만 보내게 하니 [postmark] message_stream에 broadcast 스트림을 쓰세요.")
+    return passed("postmark_stream", f"Postmark message stream '{name}' is a Broadcasts stream.",
+                  f"Postmark 메시지 스트림 '{name}'은(는) Broadcasts 스트림입니다.")
+
+
+def _unsubscribe_handling(name: str, stream: dict[str, Any]) -> Finding:
+    if _postmark_manages_unsubscribes(stream):
+        return failed("postmark_unsubscribe", f"Postmark message stream '{name}': UnsubscribeHandlingType is Postmark, "
+                      "so Postmark adds its own English unsubscribe link and List-Unsubscribe and readers who "
+                      "unsubscribe never reach webzine serve; in the stream's Settings choose \"Manage unsubscribes "
+                      "on your own\" (Custom; if missing, ask Postmark support to enable it).",
+                      f"Postmark 메시지 스트림 '{name}'의 수신거부 처리(UnsubscribeHandlingType)가 Postmark로 되어 있어 "
+                      "Postmark가 영어 수신거부 링크와 List-Unsubscribe를 직접 붙이고, 수신거부한 독자가 webzine serve에 "
+                      "닿지 않습니다. 스트림 Settings에서 \"Manage unsubscribes on your own\"(Custom)을 고르세요. 항목이 "
+                      "없으면 Postmark 지원팀에 활성화를 요청하세요.")
+    return passed("postmark_unsubscribe", f"Postmark message stream '{name}' leaves unsubscribes to webzine.",
+                  f"Postmark 메시지 스트림 '{name}'은(는) 수신거부 처리를 webzine에 맡깁니다.")
 
 
 def _encode(payload: dict[str, Any]) -> bytes:

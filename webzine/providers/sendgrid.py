@@ -4,8 +4,10 @@ SendGrid takes JSON fields, not raw MIME: our message is split into from/subject
 personalization with the recipient; every other header rides in `headers`. SendGrid refuses its
 reserved headers there (To, From, Subject, Reply-To, Cc, Bcc, Content-Type,
 Content-Transfer-Encoding, Received, DKIM-Signature, x-sg-id, x-sg-eid), so those are fields or
-dropped. Click, open and subscription tracking are switched off for the request, so SendGrid
-neither rewrites our links nor replaces our List-Unsubscribe with its own. Authentication is `Authorization: Bearer <key>`.
+dropped. Click and open tracking are set per request from `[send] track_clicks` / `track_opens`
+(off by default, so SendGrid does not rewrite our links), and subscription tracking is always
+off, so SendGrid never replaces our List-Unsubscribe with its own. Authentication is
+`Authorization: Bearer <key>`.
 
 Why no batching: a request may hold up to 1,000 personalizations, but they share one `content`;
 per-recipient text can only enter through `substitutions`, limited to 10,000 bytes per
@@ -22,9 +24,11 @@ from typing import Any
 
 import httpx
 
-from webzine.config import SendGridApi, secret
+from webzine.config import SendGridApi, Settings, secret
+from webzine.errors import SenderProblem
 from webzine.models import OutgoingMessage, Suppression, SuppressionReason
-from webzine.providers.base import MAX_PAGES, ProviderTransport, listed
+from webzine.providers.base import MAX_PAGES, ProviderTransport, Tracking, listed
+from webzine.providers.preflight import Finding, passed, warned
 from webzine.providers.tags import correlation
 from webzine.transports.http import BAD_ADDRESS, Delivery, accepted, excerpt, json_body, permanent
 from webzine.transports.parts import Mailbox, split_message
@@ -57,11 +61,19 @@ SUPPRESSION_LISTS = {
 }
 SUPPRESSION_PAGE = 500  # offset/limit pages
 
-TRACKING_OFF = {
-    "click_tracking": {"enable": False, "enable_text": False},
-    "open_tracking": {"enable": False},
-    "subscription_tracking": {"enable": False},
-}
+# SendGrid's three tracking settings, with their Korean names for the pre-flight.
+TRACKING_KINDS = {"click": "클릭 추적", "open": "열람 추적", "subscription": "구독 관리(자체 수신거부 링크)"}
+
+
+def tracking_settings(tracking: Tracking) -> dict[str, dict[str, bool]]:
+    """mail/send `tracking_settings`, over the account's: click tracking would rewrite every link
+    (the in-body unsubscribe link too), open tracking adds a pixel; subscription tracking, which
+    replaces our List-Unsubscribe and footer with SendGrid's, is always off."""
+    return {
+        "click_tracking": {"enable": tracking.clicks, "enable_text": tracking.clicks},
+        "open_tracking": {"enable": tracking.opens},
+        "subscription_tracking": {"enable": False},
+    }
 
 
 def _address(mailbox: Mailbox) -> dict[str, str]:
@@ -71,10 +83,12 @@ def _address(mailbox: Mailbox) -> dict[str, str]:
 class SendGridTransport(ProviderTransport):
     name = "sendgrid"
 
-    def __init__(self, client: httpx.Client, *, api_key: str, key_env: str = "SENDGRID_API_KEY") -> None:
+    def __init__(self, client: httpx.Client, *, api_key: str, key_env: str = "SENDGRID_API_KEY",
+                 tracking: Tracking = Tracking()) -> None:
         super().__init__(client, secrets=(api_key,))
         self.auth = {"Authorization": f"Bearer {api_key}", "Accept": "application/json"}
         self.key_env = key_env
+        self.tracking = tracking
 
     @classmethod
     def options(cls, section: SendGridApi) -> dict[str, Any]:
@@ -89,16 +103,13 @@ class SendGridTransport(ProviderTransport):
             if value is not None
         ]
         body: dict[str, Any] = {
-            "personalizations": [{"to": [_address(parts.recipient)]}],
+            # Event Webhook posts echo custom_args: events name their issue and our Message-ID.
+            # In the personalization: SendGrid's OpenAPI types the message-level field as a string.
+            "personalizations": [{"to": [_address(parts.recipient)], "custom_args": correlation(message)}],
             "from": _address(parts.sender),
             "subject": parts.subject,
             "content": content,
-            # Event Webhook posts echo custom_args: events name their issue and our Message-ID.
-            "custom_args": correlation(message),
-            # Per message, over the account's settings: click tracking would rewrite every link
-            # (the in-body unsubscribe link too), open tracking adds a pixel, subscription
-            # tracking replaces our List-Unsubscribe.
-            "tracking_settings": TRACKING_OFF,
+            "tracking_settings": tracking_settings(self.tracking),
         }
         headers = {name: value for name, value in parts.headers if name.lower() not in RESERVED}
         if headers:
@@ -143,3 +154,33 @@ class SendGridTransport(ProviderTransport):
                                   words=("status", "reason"))
                 if len(rows) < SUPPRESSION_PAGE:
                     break
+
+    def preflight(self, settings: Settings) -> list[Finding]:
+        """The account's click, open and subscription tracking (`GET /v3/tracking_settings/…`),
+        beside what every message asks for."""
+        return [self._tracking_finding(kind, korean) for kind, korean in TRACKING_KINDS.items()]
+
+    def _tracking_finding(self, kind: str, korean: str) -> Finding:
+        check = f"sendgrid_{kind}_tracking"
+        try:
+            account = self.fetch(lambda: self.get_request(f"/v3/tracking_settings/{kind}"))
+        except SenderProblem:
+            # A key limited to mail.send is good practice: say what is unknown, and what we do.
+            return warned(check, f"the API key may not read SendGrid's {kind} tracking setting (scope "
+                          f"tracking_settings.read); webzine sets it in every message anyway.",
+                          f"API 키에 SendGrid {korean} 설정을 읽을 권한(tracking_settings.read)이 없습니다. "
+                          "webzine은 어차피 메일마다 이 설정을 지정합니다.")
+        on = bool(account.get("enabled")) if isinstance(account, dict) else False
+        state, state_ko = ("on", "켜짐") if on else ("off", "꺼짐")
+        wanted = {"click": self.tracking.clicks, "open": self.tracking.opens, "subscription": False}[kind]
+        if kind == "click" and wanted:
+            return warned(check, "click tracking is on ([send] track_clicks = true): SendGrid rewrites every link, "
+                          "the 수신거부 link too, through its own domain; set up link branding for your domain, or "
+                          "set track_clicks = false.",
+                          "클릭 추적이 켜져 있어([send] track_clicks = true) SendGrid가 수신거부 링크를 포함한 모든 "
+                          "링크를 자기 도메인 주소로 바꿉니다. 회사 도메인으로 링크 브랜딩을 설정하거나 "
+                          "track_clicks = false로 바꾸세요.")
+        asked = "on" if wanted else "off"
+        return passed(check, f"{kind} tracking is {state} for the SendGrid account; every message sets it {asked}.",
+                      f"SendGrid 계정 설정: {korean} {state_ko}. webzine은 메일마다 "
+                      f"{'켬' if wanted else '끔'}으로 지정합니다.")

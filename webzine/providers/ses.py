@@ -10,6 +10,12 @@ SES sets the envelope sender (Return-Path) itself, so our VERP address is not us
 Why no batching: SES's `SendBulkEmail` sends only stored templates with per-destination
 replacement data, never raw MIME, so our fully built messages go one per request.
 
+Tracking: SES has no per-message switch; it tracks opens and rewrites links only for messages
+sent with a configuration set whose event destinations match OPEN or CLICK. The pre-flight
+compares that with `[send] track_opens` / `track_clicks`, and checks that SES signs for the From
+domain (Easy DKIM) or that webzine's own signature, which leaves out the two headers SES
+rewrites, carries DMARC.
+
 Errors come as `{"message": ...}` with the type in the `x-amzn-ErrorType` header: account-level
 types stop the run, throttling is temporary, `MessageRejected` / `BadRequestException` refuse the
 one message.
@@ -21,14 +27,17 @@ import base64
 import json
 import os
 from collections.abc import Iterator
+from email.utils import parseaddr
+from urllib.parse import quote
 from typing import Any
 
 import httpx
 
-from webzine.config import SesApi, secret
+from webzine.config import SesApi, Settings, secret
 from webzine.errors import ConfigError, SenderProblem
 from webzine.models import OutgoingMessage, Suppression, SuppressionReason
-from webzine.providers.base import MAX_PAGES, ProviderTransport, suppression
+from webzine.providers.base import MAX_PAGES, ProviderTransport, Tracking, suppression
+from webzine.providers.preflight import Finding, failed, passed, warned
 from webzine.providers.sigv4 import Credentials, query_string, sign
 from webzine.providers.tags import ses_tags
 from webzine.transports.http import BAD_ADDRESS, Delivery, accepted, excerpt, json_body, permanent, temporary
@@ -65,8 +74,10 @@ class SesTransport(ProviderTransport):
         region: str,
         configuration_set: str = "",
         key_env: str = "AWS_ACCESS_KEY_ID",
+        tracking: Tracking = Tracking(),
     ) -> None:
         super().__init__(client, secrets=(credentials.secret_key, credentials.session_token))
+        self.tracking = tracking
         self.credentials = credentials
         self.region = region
         self.configuration_set = configuration_set
@@ -154,3 +165,80 @@ class SesTransport(ProviderTransport):
             token = (body or {}).get("NextToken") or ""
             if not token:
                 break
+
+    # --- webzine check ---------------------------------------------------------------------
+
+    def preflight(self, settings: Settings) -> list[Finding]:
+        """The From identity (`GetEmailIdentity`: verified, Easy DKIM) and the configuration set's
+        open/click tracking (`GetConfigurationSetEventDestinations`)."""
+        address = parseaddr(settings.publication.sender)[1]
+        domain = address.rpartition("@")[2].lower()
+        identity = self._identity(domain)
+        findings = [self._dkim(domain, address, identity, settings)]
+        configuration_set = self.configuration_set or str((identity or {}).get("ConfigurationSetName") or "")
+        findings.append(self._tracking(configuration_set))
+        return findings
+
+    def _identity(self, name: str) -> dict | None:
+        path = f"/v2/email/identities/{quote(name, safe='@')}"
+        body = self.fetch(lambda: self.get_request(path), missing_ok=True)
+        return body if isinstance(body, dict) else None
+
+    def _dkim(self, domain: str, address: str, identity: dict | None, settings: Settings) -> Finding:
+        dkim = (identity or {}).get("DkimAttributes") or {}
+        if identity and identity.get("VerifiedForSendingStatus") and dkim.get("SigningEnabled") and dkim.get("Status") == "SUCCESS":
+            return passed("ses_identity", f"SES identity {domain} is verified and SES signs it with DKIM "
+                          f"({dkim.get('SigningAttributesOrigin', 'AWS_SES')}), so DKIM aligns with From.",
+                          f"SES에서 {domain} 도메인이 인증되었고 SES가 이 도메인으로 DKIM 서명을 하므로 DMARC 정렬이 맞습니다.")
+        own = settings.dkim.domain and settings.dkim.selector and (
+            domain == settings.dkim.domain.lower() or domain.endswith("." + settings.dkim.domain.lower()))
+        verified = bool(identity and identity.get("VerifiedForSendingStatus")) or bool(
+            (self._identity(address) or {}).get("VerifiedForSendingStatus"))
+        if not verified:
+            return failed("ses_identity", f"neither {domain} nor {address} is a verified SES identity in {self.region}; "
+                          "SES refuses the send. Verify the domain (with Easy DKIM) under SES → Identities.",
+                          f"{self.region} 리전 SES에 {domain} 도메인도 {address} 주소도 인증되어 있지 않아 SES가 발송을 "
+                          "거부합니다. SES → Identities에서 도메인을 인증하고 Easy DKIM을 켜세요.")
+        if own:
+            return warned("ses_identity", f"SES does not sign for {domain} (Easy DKIM {dkim.get('Status') or 'not set up'}); "
+                          f"webzine's own DKIM signature (d={settings.dkim.domain}, without Message-ID and Date, which "
+                          "SES rewrites) carries DMARC. Easy DKIM on the domain adds a second aligned signature.",
+                          f"SES가 {domain}으로 서명하지 않습니다(Easy DKIM: {dkim.get('Status') or '미설정'}). webzine의 "
+                          f"DKIM 서명(d={settings.dkim.domain}, SES가 바꾸는 Message-ID와 Date는 제외)이 DMARC를 "
+                          "통과시킵니다. 도메인에 Easy DKIM을 켜면 정렬된 서명이 하나 더 붙습니다.")
+        return failed("ses_identity", f"SES does not sign for {domain} (Easy DKIM {dkim.get('Status') or 'not set up'}) "
+                      "and webzine does not sign for it either: DMARC fails at Gmail, Yahoo and Naver. Turn on Easy "
+                      "DKIM for the domain under SES → Identities, or set [dkim].",
+                      f"SES도 webzine도 {domain}으로 DKIM 서명을 하지 않아 Gmail·Yahoo·네이버에서 DMARC가 실패합니다"
+                      f"(Easy DKIM: {dkim.get('Status') or '미설정'}). SES → Identities에서 Easy DKIM을 켜거나 [dkim]을 "
+                      "설정하세요.")
+
+    def _tracking(self, configuration_set: str) -> Finding:
+        tracked: set[str] = set()
+        if configuration_set:
+            path = f"/v2/email/configuration-sets/{quote(configuration_set, safe='')}/event-destinations"
+            body = self.fetch(lambda: self.get_request(path), missing_ok=True)
+            if body is None:
+                return failed("ses_tracking", f"SES has no configuration set '{configuration_set}' in {self.region}; "
+                              "create it or change [ses] configuration_set.",
+                              f"{self.region} 리전 SES에 구성 세트 '{configuration_set}'이(가) 없습니다. 만들거나 "
+                              "[ses] configuration_set을 고치세요.")
+            tracked = {kind for destination in body.get("EventDestinations") or [] if destination.get("Enabled")
+                       for kind in destination.get("MatchingEventTypes") or [] if kind in ("OPEN", "CLICK")}
+        if "CLICK" in tracked and not self.tracking.clicks:
+            return failed("ses_tracking", f"SES configuration set '{configuration_set}' tracks clicks, so SES rewrites "
+                          "every link, the 수신거부 link too, while [send] track_clicks is false; remove CLICK from its "
+                          "event destinations, or set track_clicks = true.",
+                          f"SES 구성 세트 '{configuration_set}'이(가) 클릭을 추적해 수신거부 링크를 포함한 모든 링크를 "
+                          "바꿉니다. [send] track_clicks는 false이니 이벤트 대상에서 CLICK을 빼거나 track_clicks = true로 "
+                          "바꾸세요.")
+        wanted = {kind for kind, on in (("OPEN", self.tracking.opens), ("CLICK", self.tracking.clicks)) if on}
+        if tracked != wanted:
+            return warned("ses_tracking", f"SES tracks {', '.join(sorted(tracked)) or 'nothing'} (configuration set "
+                          f"'{configuration_set or 'none'}') but [send] asks for {', '.join(sorted(wanted)) or 'nothing'}; "
+                          "SES tracks only through a configuration set's OPEN and CLICK event destinations.",
+                          f"SES 추적 대상은 {', '.join(sorted(tracked)) or '없음'}(구성 세트 '{configuration_set or '없음'}')"
+                          f"인데 [send] 설정은 {', '.join(sorted(wanted)) or '없음'}입니다. SES는 구성 세트의 OPEN·CLICK "
+                          "이벤트 대상으로만 추적합니다.")
+        return passed("ses_tracking", f"SES tracks {', '.join(sorted(tracked)) or 'neither opens nor clicks'}, as [send] asks.",
+                      f"SES 추적 대상({', '.join(sorted(tracked)) or '없음'})이 [send] 설정과 같습니다.")
