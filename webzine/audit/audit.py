@@ -37,16 +37,15 @@ KEY_FIELDS = ("email", "name", "company", "manager", "excused")
 SCHEMA_FIELDS = {"ok", "issue", "key_customers", "present", "excused", "gaps"}
 
 
-class Outcome(StrEnum):
-    PRESENT = "present"
-    NOT_ON_LIST = "not_on_list"
-    INVALID_ADDRESS = "invalid_address"
-    UNSUBSCRIBED = "unsubscribed"
-    HARD_BOUNCE = "hard_bounce"
-    SOFT_BOUNCE_LIMIT = "soft_bounce_limit"
-    COMPLAINT = "complaint"
-    MANUAL = "manual"
-    CONSENT_EXPIRED = "consent_expired"
+# What became of a key customer: on the list, missing, unusable, or not mailed for one of the
+# suppression reasons (`SuppressionReason`'s members) or an expired consent (`RejectReason`'s).
+Outcome = StrEnum("Outcome", [
+    ("PRESENT", "present"),
+    ("NOT_ON_LIST", "not_on_list"),
+    ("INVALID_ADDRESS", "invalid_address"),
+    *((reason.name, reason.value) for reason in SuppressionReason),
+    ("CONSENT_EXPIRED", RejectReason.CONSENT_EXPIRED.value),
+], module=__name__)
 
 
 class Gap(BaseModel):

@@ -15,26 +15,25 @@ from itertools import compress
 from operator import attrgetter
 from typing import NamedTuple
 
-from webzine.models import Recipient
+from webzine.models import Recipient, SuppressionReason
 
 
 _email_of = attrgetter("email")
 
 
-class RejectReason(StrEnum):
-    MISSING_EMAIL = "missing_email"
-    INVALID_SYNTAX = "invalid_syntax"
-    MULTIPLE_ADDRESSES = "multiple_addresses"
-    TYPO_DOMAIN = "typo_domain"
-    UNDELIVERABLE_DOMAIN = "undeliverable_domain"
-    WRONG_FIELD_COUNT = "wrong_field_count"
-    UNSUBSCRIBED = "unsubscribed"
-    HARD_BOUNCE = "hard_bounce"
-    SOFT_BOUNCE_LIMIT = "soft_bounce_limit"
-    COMPLAINT = "complaint"
-    MANUAL = "manual"
-    CONSENT_EXPIRED = "consent_expired"
-    CONSENT_MISSING = "consent_missing"
+# Why a row is not mailed: a problem of the row itself, every reason an address is suppressed
+# (`SuppressionReason`'s members, defined once, in models), or its consent.
+RejectReason = StrEnum("RejectReason", [
+    ("MISSING_EMAIL", "missing_email"),
+    ("INVALID_SYNTAX", "invalid_syntax"),
+    ("MULTIPLE_ADDRESSES", "multiple_addresses"),
+    ("TYPO_DOMAIN", "typo_domain"),
+    ("UNDELIVERABLE_DOMAIN", "undeliverable_domain"),
+    ("WRONG_FIELD_COUNT", "wrong_field_count"),
+    *((reason.name, reason.value) for reason in SuppressionReason),
+    ("CONSENT_EXPIRED", "consent_expired"),
+    ("CONSENT_MISSING", "consent_missing"),
+], module=__name__)
 
 
 class Reject(NamedTuple):
