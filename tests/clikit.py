@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
 
-from conftest import TODAY
+from conftest import cli_environment
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from sendkit import sample_project
@@ -33,11 +32,8 @@ def copy_sample(folder: Path) -> Path:
 
 def environment(dkim: str = "", **extra: str) -> dict[str, str]:
     """The process environment without the developer's WEBZINE_* variables, on the suite's clock."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("WEBZINE_")}
-    env.update(WEBZINE_TODAY=TODAY.isoformat(), WEBZINE_UNSUBSCRIBE_SECRET=SECRET, WEBZINE_DKIM_PRIVATE_KEY=dkim,
-               COLUMNS="200")
-    env.update(extra)
-    return env
+    return cli_environment(**{"WEBZINE_UNSUBSCRIBE_SECRET": SECRET, "WEBZINE_DKIM_PRIVATE_KEY": dkim, "COLUMNS": "200",
+                              **extra})
 
 
 def run(project: Path, *args: str, env: dict[str, str] | None = None, dkim: str = "") -> subprocess.CompletedProcess:

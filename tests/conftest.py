@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import textwrap
 from datetime import date
@@ -16,26 +17,59 @@ import pytest
 TODAY = date(2026, 12, 1)
 
 
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Before any fixture of any scope runs, the test process drops the developer's WEBZINE_*
+    variables and takes the suite's clock (each xdist worker runs this too)."""
+    for name in [name for name in os.environ if name.startswith("WEBZINE_")]:
+        del os.environ[name]
+    os.environ["WEBZINE_TODAY"] = TODAY.isoformat()
+
+
 @pytest.fixture(autouse=True)
 def _pinned_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    """No test sees the developer's WEBZINE_* variables; every test sees the suite's clock."""
+    """Each test starts from the same environment: what a test before it set is gone."""
     for name in list(os.environ):
         if name.startswith("WEBZINE_"):
             monkeypatch.delenv(name)
     monkeypatch.setenv("WEBZINE_TODAY", TODAY.isoformat())
 
-CONFIG = """\
-[publication]
-name = "초록상회 소식지"
-sender = "초록상회 <news@example.co.kr>"
-reply_to = "hello@example.co.kr"
-postal_address = "서울특별시 중구 세종대로 1, 3층"
-phone = "02-123-4567"
-base_url = "https://news.example.co.kr"
 
-[unsubscribe]
-base_url = "https://news.example.co.kr/u"
-"""
+def cli_environment(**values: str) -> dict[str, str]:
+    """The environment of a webzine subprocess: this process's without any WEBZINE_* setting, on
+    the suite's clock, plus `values` (which may move the clock)."""
+    environ = {name: value for name, value in os.environ.items() if not name.startswith("WEBZINE_")}
+    return {**environ, "WEBZINE_TODAY": TODAY.isoformat(), **values}
+
+
+# The one minimal publication of the suite: the keys `[publication]` requires, in this order (a
+# test pins the line of a key added after `phone`). Tests that need more add sections to it.
+PUBLICATION = {
+    "name": "초록상회 소식지",
+    "sender": "초록상회 <news@example.co.kr>",
+    "reply_to": "hello@example.co.kr",
+    "postal_address": "서울특별시 중구 세종대로 1, 3층",
+    "phone": "02-123-4567",
+    "base_url": "https://news.example.co.kr",
+}
+
+
+def publication_config(*sections: str) -> str:
+    """webzine.toml text: the minimal `[publication]`, then each of `sections` (TOML text) as given."""
+    lines = ["[publication]", *(f"{key} = {json.dumps(value, ensure_ascii=False)}" for key, value in PUBLICATION.items())]
+    return "\n".join(lines) + "\n" + "".join(f"\n{section.strip()}\n" for section in sections if section.strip())
+
+
+def write_config(folder: Path, *sections: str) -> Path:
+    """`folder`/webzine.toml (folder created) holding `publication_config(*sections)`; returns the file."""
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "webzine.toml"
+    path.write_text(publication_config(*sections), encoding="utf-8")
+    return path
+
+
+CONFIG = publication_config('[unsubscribe]\nbase_url = "https://news.example.co.kr/u"')
 
 ISSUE = """\
 ---

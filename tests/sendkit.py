@@ -13,6 +13,7 @@ from datetime import date
 from pathlib import Path
 
 import jinja2
+from conftest import PUBLICATION
 
 from webzine.config import Settings
 from webzine.render.slots import MergeTemplate, compile_merge
@@ -83,14 +84,7 @@ def rendered(
 
 def settings(root: Path | None = None, **send: object) -> Settings:
     return Settings(
-        publication={
-            "name": "초록상회 소식지",
-            "sender": "초록상회 <news@example.co.kr>",
-            "reply_to": "hello@example.co.kr",
-            "postal_address": "서울특별시 중구 세종대로 1",
-            "phone": "02-000-0000",
-            "base_url": "https://news.example.co.kr",
-        },
+        publication=PUBLICATION,
         unsubscribe={"mailto": "unsubscribe@example.co.kr"},
         send=send,
         root=root or Path("."),

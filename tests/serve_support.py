@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import uvicorn
+from conftest import write_config
 
 from webzine.config import Settings, load_settings
 from webzine.web.app import Collaborators, create_app
@@ -23,21 +24,11 @@ SECRET = "test-unsubscribe-secret-0123456789"
 LIST_ID = "example.co.kr"
 SUBSCRIBERS = ["hong@example.com", "kim@example.org", "lee@example.net", "park@example.com"]
 
-CONFIG = """\
-[publication]
-name = "초록상회 소식지"
-sender = "초록상회 <news@example.co.kr>"
-reply_to = "hello@example.co.kr"
-postal_address = "서울특별시 중구 세종대로 1"
-phone = "02-000-0000"
-base_url = "https://news.example.co.kr"
-{extra}
-"""
 
 
 def write_project(folder: Path, extra: str = "", subscribers: list[str] | None = None) -> Settings:
     (folder / "lists").mkdir(parents=True, exist_ok=True)
-    (folder / "webzine.toml").write_text(CONFIG.format(extra=extra), encoding="utf-8")
+    write_config(folder, extra)
     rows = [
         "email,name,adjective,company,manager,consent_at,tags",
         *(f"{a},독자{n},,회사{n},{'m1' if n % 2 else 'm2'},2026-01-01,{'vip' if n % 2 else 'retail'}"

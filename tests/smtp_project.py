@@ -78,7 +78,8 @@ def write_project(folder: Path, rows: Iterable[Sequence[str]], port: int, *, sen
 
 
 def environment() -> dict[str, str]:
-    """This process's environment without any WEBZINE_* setting, plus the project's secret."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("WEBZINE_")}
+    """This process's environment without any WEBZINE_* setting but its clock (the suite's under
+    pytest), plus the project's secret."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("WEBZINE_") or k == "WEBZINE_TODAY"}
     env.update(WEBZINE_UNSUBSCRIBE_SECRET=SECRET, COLUMNS="200")
     return env

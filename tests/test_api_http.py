@@ -9,6 +9,7 @@ from datetime import datetime, timedelta, timezone
 
 import httpx
 import pytest
+from conftest import publication_config
 
 from api_samples import messages
 from webzine.config import load_settings
@@ -151,18 +152,8 @@ def test_split_refuses_attachments_it_cannot_carry() -> None:
         split_message(_outgoing(mixed))
 
 
-MINIMAL = """\
-[publication]
-name = "초록상회 소식지"
-sender = "초록상회 <news@example.co.kr>"
-reply_to = "hello@example.co.kr"
-postal_address = "서울특별시 중구 세종대로 1"
-phone = "02-000-0000"
-base_url = "https://news.example.co.kr"
-
-[mailgun]
-domain = "mg.example.co.kr"
-"""
+MAILGUN = '[mailgun]\ndomain = "mg.example.co.kr"'
+MINIMAL = publication_config(MAILGUN)
 ENV = {
     "SENDGRID_API_KEY": "sg",
     "POSTMARK_SERVER_TOKEN": "pm",
@@ -210,6 +201,6 @@ def test_a_missing_domain_or_region_says_which_key_to_set(tmp_path, monkeypatch,
     for variable, value in ENV.items():
         monkeypatch.setenv(variable, value)
     path = tmp_path / "webzine.toml"
-    path.write_text(MINIMAL.split("[mailgun]")[0] + table, encoding="utf-8")
+    path.write_text(publication_config(table), encoding="utf-8")
     with pytest.raises(ConfigError, match=words):
         transport_class(name).from_settings(load_settings(path))

@@ -10,7 +10,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
-from conftest import TODAY
+from conftest import TODAY, write_config
 
 from webzine.audit.audit import SCHEMA_FIELDS, Outcome, audit, reconcile, run_audit
 from webzine.send.inputs import load_audience, load_key_customers
@@ -177,19 +177,10 @@ def test_manager_falls_back_to_the_subscriber_list(tmp_path):
 # -- the send gate --------------------------------------------------------------------------------
 
 
-TOML = """\
-[publication]
-name = "초록상회 소식지"
-sender = "초록상회 <news@example.co.kr>"
-reply_to = "hello@example.co.kr"
-postal_address = "서울특별시 중구 세종대로 1"
-phone = "02-000-0000"
-base_url = "https://news.example.co.kr"
-"""
 
 
 def project(tmp_path: Path, keys: list[str] | None) -> Path:
-    (tmp_path / "webzine.toml").write_text(TOML, encoding="utf-8")
+    write_config(tmp_path)
     (tmp_path / "lists").mkdir()
     csv_file(tmp_path / "lists" / "subscribers.csv", "email,name,company,manager,consent_at",
              [f"kim@naver.com,김,한빛,m1,{(TODAY - timedelta(days=10)).isoformat()}",
@@ -236,7 +227,7 @@ def test_a_key_customer_file_with_no_rows_fails_closed(tmp_path):
 
 def test_no_key_customers_is_an_explicit_choice(tmp_path):
     root = project(tmp_path, None)
-    (root / "webzine.toml").write_text(TOML + '\n[lists]\nkey_customers = ""\n', encoding="utf-8")
+    write_config(root, '[lists]\nkey_customers = ""')
     keys = load_key_customers(load_settings(root / "webzine.toml"))
     assert keys.none_by_choice and "key_customers = \"\"" in keys.note
 

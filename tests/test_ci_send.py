@@ -21,6 +21,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+from conftest import cli_environment
 from smtp_server import SmtpTestServer
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -38,10 +39,8 @@ def sh(cwd: Path, *args: str, check: bool = True, env: dict[str, str] | None = N
 
 
 def environment() -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("WEBZINE_")}
-    env.update(WEBZINE_UNSUBSCRIBE_SECRET="ci-secret", WEBZINE_SMTP_USERNAME="news",
-               WEBZINE_SMTP_PASSWORD=PASSWORD, WEBZINE_TODAY=TODAY, COLUMNS="200")  # fmt: skip
-    return env
+    return cli_environment(WEBZINE_UNSUBSCRIBE_SECRET="ci-secret", WEBZINE_SMTP_USERNAME="news",
+                           WEBZINE_SMTP_PASSWORD=PASSWORD, WEBZINE_TODAY=TODAY, COLUMNS="200")  # fmt: skip
 
 
 @pytest.fixture

@@ -15,22 +15,13 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
-from conftest import TODAY
+from conftest import TODAY, write_config
 
 ROOT = Path(__file__).resolve().parent.parent
 WEBZINE = str(Path(sys.executable).parent / "webzine")
 RECENT = (TODAY - timedelta(days=20)).isoformat()
 OLD = (TODAY - timedelta(days=1000)).isoformat()
 
-TOML = """\
-[publication]
-name = "초록상회 소식지"
-sender = "초록상회 <news@example.co.kr>"
-reply_to = "hello@example.co.kr"
-postal_address = "서울특별시 중구 세종대로 1"
-phone = "02-000-0000"
-base_url = "https://news.example.co.kr"
-"""
 
 
 def write(path: Path, lines: list[str], encoding: str = "utf-8") -> Path:
@@ -41,7 +32,7 @@ def write(path: Path, lines: list[str], encoding: str = "utf-8") -> Path:
 
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
-    (tmp_path / "webzine.toml").write_text(TOML, encoding="utf-8")
+    write_config(tmp_path)
     write(tmp_path / "lists" / "subscribers.csv", [
         "이메일,이름,회사,담당자,수신동의일",
         f"kim@naver.con,김갑수,한빛테크,m2,{RECENT}",

@@ -12,7 +12,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
-from conftest import TODAY
+from conftest import TODAY, write_config
 from click.testing import CliRunner
 
 from webzine.cli import cli
@@ -20,20 +20,11 @@ from webzine.cli import cli
 RECENT = (TODAY - timedelta(days=30)).isoformat()
 OLD = (TODAY - timedelta(days=900)).isoformat()
 
-TOML = """\
-[publication]
-name = "초록상회 소식지"
-sender = "초록상회 <news@example.co.kr>"
-reply_to = "hello@example.co.kr"
-postal_address = "서울특별시 중구 세종대로 1"
-phone = "02-000-0000"
-base_url = "https://news.example.co.kr"
-"""
 
 
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
-    (tmp_path / "webzine.toml").write_text(TOML, encoding="utf-8")
+    write_config(tmp_path)
     lists = tmp_path / "lists"
     lists.mkdir()
     rows = [

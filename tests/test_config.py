@@ -6,18 +6,11 @@ from pathlib import Path
 
 import pytest
 
+from conftest import publication_config
 from webzine.config import load_settings, secret
 from webzine.errors import ConfigError
 
-MINIMAL = """\
-[publication]
-name = "초록상회 소식지"
-sender = "초록상회 <news@example.co.kr>"
-reply_to = "hello@example.co.kr"
-postal_address = "서울특별시 중구 세종대로 1"
-phone = "02-000-0000"
-base_url = "https://news.example.co.kr"
-"""
+MINIMAL = publication_config()
 
 
 def write(tmp_path: Path, text: str) -> Path:
@@ -53,7 +46,7 @@ def test_unknown_section_is_named(tmp_path: Path) -> None:
 
 
 def test_missing_required_key(tmp_path: Path) -> None:
-    path = write(tmp_path, MINIMAL.replace('phone = "02-000-0000"\n', ""))
+    path = write(tmp_path, "".join(line for line in MINIMAL.splitlines(keepends=True) if not line.startswith("phone =")))
     with pytest.raises(ConfigError, match=r"\[publication\] is missing the required key 'phone'"):
         load_settings(path)
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import CONFIG, write_project
+from conftest import CONFIG, cli_environment, write_project
 from smtp_server import Fault, SmtpTestServer
 from webzine.config import load_settings
 from webzine.send.ledger import Ledger, State
@@ -32,9 +32,7 @@ m3,한가을,gaeul@example.co.kr,
 
 
 def environment() -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("WEBZINE_")}
-    env.update(WEBZINE_UNSUBSCRIBE_SECRET="digest-secret", WEBZINE_TODAY="2026-12-10", COLUMNS="200")
-    return env
+    return cli_environment(WEBZINE_UNSUBSCRIBE_SECRET="digest-secret", WEBZINE_TODAY="2026-12-10", COLUMNS="200")
 
 
 def webzine(project: Path, *args: str) -> subprocess.CompletedProcess[str]:

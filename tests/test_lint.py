@@ -3,6 +3,7 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
+from conftest import PUBLICATION as PUBLICATION_KEYS
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -11,19 +12,13 @@ from webzine.render.issue import Issue
 from webzine.render.lint import encoded_size, lint
 from webzine.message.encoding import base64_lines
 
-PUBLICATION = Publication(
-    name="초록상회 소식지",
-    sender="초록상회 <news@example.co.kr>",
-    reply_to="hello@example.co.kr",
-    postal_address="서울특별시 중구 세종대로 1",
-    phone="02-123-4567",
-    base_url="https://news.example.co.kr",
-)
+PUBLICATION = Publication(**PUBLICATION_KEYS)
+ADDRESS, PHONE, EMAIL = PUBLICATION.postal_address, PUBLICATION.phone, PUBLICATION.reply_to
 FOOTER = (
-    '<p>초록상회 · 서울특별시 중구 세종대로 1 · 전화 02-123-4567 · hello@example.co.kr</p>'
+    f'<p>초록상회 · {ADDRESS} · 전화 {PHONE} · {EMAIL}</p>'
     '<p>더 이상 받기를 원하지 않으시면 <a href="https://news.example.co.kr/u/t">수신거부</a>를 눌러 주세요.</p>'
 )
-TEXT = "초록상회 · 서울특별시 중구 세종대로 1\n전화 02-123-4567 · hello@example.co.kr\n수신거부: https://u/t\n"
+TEXT = f"초록상회 · {ADDRESS}\n전화 {PHONE} · {EMAIL}\n수신거부: https://u/t\n"
 
 
 def issue(subject: str = "(광고) 12월 소식", *, advertising: bool = True, body: str = "") -> Issue:
@@ -131,8 +126,7 @@ def test_non_advertising_issues_skip_the_advertising_rules() -> None:
 
 @pytest.mark.parametrize(
     ("missing", "label"),
-    [("초록상회 · ", "sender name"), ("02-123-4567", "phone"), ("hello@example.co.kr", "email"),
-     ("서울특별시 중구 세종대로 1", "postal address")],  # fmt: skip
+    [("초록상회 · ", "sender name"), (PHONE, "phone"), (EMAIL, "email"), (ADDRESS, "postal address")],
 )
 def test_advertising_needs_sender_details_in_html_and_text(missing: str, label: str) -> None:
     html = page("<p>x</p>").replace(missing, "")
@@ -144,11 +138,11 @@ def test_advertising_needs_sender_details_in_html_and_text(missing: str, label: 
 
 
 def test_phone_numbers_match_by_digits() -> None:
-    html = page("<p>x</p>").replace("02-123-4567", "02)123-4567")
-    assert lint(html, TEXT.replace("02-123-4567", "02 123 4567"), issue(), PUBLICATION).ok
+    html = page("<p>x</p>").replace(PHONE, PHONE.replace("-", ")", 1))
+    assert lint(html, TEXT.replace(PHONE, PHONE.replace("-", " ")), issue(), PUBLICATION).ok
 
 
 def test_advertising_needs_opt_out_instructions_in_both_parts() -> None:
     html = page("<p>x</p>").replace("더 이상 받기를 원하지 않으시면 ", "").replace(">수신거부<", ">그만 받기<")
-    report = lint(html, "초록상회 서울특별시 중구 세종대로 1 02-123-4567 hello@example.co.kr", issue(), PUBLICATION)
+    report = lint(html, f"초록상회 {ADDRESS} {PHONE} {EMAIL}", issue(), PUBLICATION)
     assert codes(report) == ["no-unsubscribe", "ad-opt-out-text", "ad-opt-out-text"]

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from api_servers import DEFAULTS, ApiServer
+from conftest import write_config
 from webzine.config import load_settings
 from webzine.errors import SenderProblem
 from webzine.models import SuppressionReason
@@ -88,18 +89,6 @@ def test_a_refused_key_stops_with_the_providers_answer(server: ApiServer) -> Non
         list(provider_suppressions(build(server.provider, server.url)))
 
 
-CONFIG = """\
-[publication]
-name = "초록상회 소식지"
-sender = "초록상회 <news@example.co.kr>"
-reply_to = "hello@example.co.kr"
-postal_address = "서울특별시 중구 세종대로 1"
-phone = "02-000-0000"
-base_url = "https://news.example.co.kr"
-
-[postmark]
-base_url = "{url}"
-"""
 
 
 def webzine(project: Path, *args: str, token: str | None = "test-token") -> subprocess.CompletedProcess[str]:
@@ -116,7 +105,7 @@ def webzine(project: Path, *args: str, token: str | None = "test-token") -> subp
 def project(tmp_path: Path) -> Iterator[tuple[Path, ApiServer]]:
     handle = ApiServer("postmark")
     handle.configure(suppressions=LISTED)
-    (tmp_path / "webzine.toml").write_text(CONFIG.format(url=handle.url), encoding="utf-8")
+    write_config(tmp_path, f'[postmark]\nbase_url = "{handle.url}"')
     (tmp_path / "lists").mkdir()
     (tmp_path / "lists/suppressions.csv").write_text("email,reason,since,source,detail\ngone@example.com,unsubscribed,2025-01-05,serve,one-click\n", encoding="utf-8")
     yield tmp_path, handle

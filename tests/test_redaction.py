@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -16,6 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 from api_samples import messages
+from conftest import cli_environment
 from sendkit import sample_project
 from smtp_server import Fault, SmtpTestServer, TestCertificate
 
@@ -179,9 +179,8 @@ def point_at(project: Path, server: SmtpTestServer) -> None:
 
 
 def webzine(project: Path, dkim: str, *args: str) -> subprocess.CompletedProcess[bytes]:
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("WEBZINE_")}
-    environment.update(WEBZINE_UNSUBSCRIBE_SECRET=UNSUBSCRIBE_SECRET, WEBZINE_SMTP_USERNAME=USER,
-                       WEBZINE_SMTP_PASSWORD=PASSWORD, WEBZINE_DKIM_PRIVATE_KEY=dkim, COLUMNS="200")  # fmt: skip
+    environment = cli_environment(WEBZINE_UNSUBSCRIBE_SECRET=UNSUBSCRIBE_SECRET, WEBZINE_SMTP_USERNAME=USER,
+                                  WEBZINE_SMTP_PASSWORD=PASSWORD, WEBZINE_DKIM_PRIVATE_KEY=dkim, COLUMNS="200")  # fmt: skip
     return subprocess.run([WEBZINE, *args], cwd=project, env=environment, capture_output=True, timeout=150)
 
 

@@ -14,6 +14,7 @@ from serve_support import LIST_ID, SECRET, running_server, write_project
 from smtp_server import Fault, SmtpTestServer
 from webzine.web.notice import MAX_ATTEMPTS, NoticeSender, build_notice
 from webzine.unsubscribes.store import Store
+from webzine.transports.memory import MemoryTransport
 from webzine.tokens import unsubscribe_token
 from webzine.models import Delivery, Outcome
 
@@ -63,7 +64,8 @@ def test_one_click_sends_the_notice_once_through_smtp(settings, store, smtp):
         assert wait_for(lambda: store.get_unsubscribe("hong@example.com").notice_status == "sent")
         again = httpx.post(f"{url}/u/{token}", data=ONE_CLICK)
         assert again.status_code == 200
-        time.sleep(0.5)  # a second notice, if one were queued, would have gone out by now
+        # The queue is the store: nothing pending, now or at any later time, so no second notice can go out.
+        assert store.due_notices("9999-12-31") == [] and store.get_unsubscribe("hong@example.com").notice_status == "sent"
     assert len(smtp.messages) == 1
     received = smtp.messages[0]
     assert received.mail_from == "bounces@example.co.kr" and received.rcpt_tos == ("hong@example.com",)
@@ -104,35 +106,16 @@ def test_notices_wait_for_a_server_that_is_down_and_go_out_later(settings, store
     assert [m.rcpt_tos for m in smtp.messages] == [("kim@example.org",)]
 
 
-class Refusing:
-    """A transport that never accepts: to count attempts without waiting for backoff."""
-
-    name, batch_size = "refusing", 1
-
-    def __init__(self, outcome: Outcome) -> None:
-        self.outcome = outcome
-        self.sent = 0
-
-    def send(self, message):
-        self.sent += 1
-        return Delivery(self.outcome, 451, "4.3.0", "try later")
-
-    def send_batch(self, messages):
-        return [self.send(m) for m in messages]
-
-    def close(self) -> None:
-        pass
-
-
 def test_temporary_failures_give_up_after_the_attempt_limit(settings, store):
     store.record_unsubscribe("kim@example.org", LIST_ID, "one-click", {})
-    transport = Refusing(Outcome.TEMPORARY)
+    later = Delivery(Outcome.TEMPORARY, 451, "4.3.0", "try later")
+    transport = MemoryTransport(answers={"kim@example.org": [later] * (MAX_ATTEMPTS + 1)})
     sender = NoticeSender(settings, store, lambda: transport)
     for _ in range(MAX_ATTEMPTS):
         with store._lock:
             store._db.execute("UPDATE unsubscribes SET notice_due = ''")
         sender.run_once()
-    assert transport.sent == MAX_ATTEMPTS
+    assert len(transport.handed) == MAX_ATTEMPTS and transport.accepted == []
     assert store.get_unsubscribe("kim@example.org").notice_status == "failed"
 
 

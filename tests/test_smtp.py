@@ -14,6 +14,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+from conftest import PUBLICATION as PUBLICATION_KEYS
 from hypothesis import given
 from hypothesis import strategies as st
 from smtp_server import Fault, SmtpTestServer, TestCertificate
@@ -32,14 +33,7 @@ pytestmark = [
 ]
 
 PASSWORD = "Pa55-w0rd-that-must-never-show"
-PUBLICATION = Publication(
-    name="초록상회 소식지",
-    sender="초록상회 <news@example.co.kr>",
-    reply_to="hello@example.co.kr",
-    postal_address="서울특별시 중구 세종대로 1",
-    phone="02-000-0000",
-    base_url="https://news.example.co.kr",
-)
+PUBLICATION = Publication(**PUBLICATION_KEYS)
 
 
 @pytest.fixture(autouse=True)

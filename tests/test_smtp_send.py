@@ -7,14 +7,13 @@ nothing is lost, and the run ends with the documented exit code and a one-line r
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from collections import Counter
 from pathlib import Path
 
 import pytest
-from conftest import TODAY
+from conftest import TODAY, cli_environment
 import sendkit
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
@@ -255,9 +254,8 @@ def dkim_key() -> str:
 
 
 def webzine_send(project: Path, dkim: str, *args: str, password: str = PASSWORD) -> subprocess.CompletedProcess:
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("WEBZINE_")} | {"WEBZINE_TODAY": TODAY.isoformat()}
-    environment.update(WEBZINE_UNSUBSCRIBE_SECRET="cli-smtp-secret", WEBZINE_SMTP_USERNAME="news",
-                       WEBZINE_SMTP_PASSWORD=password, WEBZINE_DKIM_PRIVATE_KEY=dkim, COLUMNS="200")  # fmt: skip
+    environment = cli_environment(WEBZINE_UNSUBSCRIBE_SECRET="cli-smtp-secret", WEBZINE_SMTP_USERNAME="news",
+                                  WEBZINE_SMTP_PASSWORD=password, WEBZINE_DKIM_PRIVATE_KEY=dkim, COLUMNS="200")  # fmt: skip
     return subprocess.run([WEBZINE, "send", ISSUE, "--transport", "smtp", "--yes", *args], cwd=project,
                           env=environment, capture_output=True, text=True, timeout=120)  # fmt: skip
 

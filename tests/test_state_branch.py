@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import cli_environment
 
 from webzine.errors import StorageError
 from webzine.send.ledger import Claim, Ledger, Result, State
@@ -27,9 +28,8 @@ def sh(cwd: Path, *args: str, env: dict[str, str] | None = None) -> str:
 
 def environment(**extra: str) -> dict[str, str]:
     """`webzine` on PATH, as `pip install` puts it in the workflow: save compacts the ledger."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("WEBZINE_")}
-    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
-    return {**env, **extra}
+    env = cli_environment(**extra)
+    return {**env, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"}
 
 
 @pytest.fixture

@@ -4,36 +4,27 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 import subprocess
 import sys
 from pathlib import Path
 
+from conftest import cli_environment, write_config
+
 WEBZINE = str(Path(sys.executable).parent / "webzine")
 CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
-TOML = """\
-[publication]
-name = "초록상회 소식지"
-sender = "초록상회 <news@example.co.kr>"
-reply_to = "hello@example.co.kr"
-postal_address = "서울특별시 중구 세종대로 1"
-phone = "02-000-0000"
-base_url = "https://news.example.co.kr"
-"""
 
 TITLE = "\x1b]0;pwned\x07"
 CLIPBOARD = "\x1b]52;c;cm0gLXJmIH4=\x07"
 
 
 def webzine(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {key: value for key, value in os.environ.items() if not key.startswith("WEBZINE_")}
-    return subprocess.run([WEBZINE, *args], cwd=cwd, capture_output=True, text=True, timeout=120, env=env)
+    return subprocess.run([WEBZINE, *args], cwd=cwd, capture_output=True, text=True, timeout=120, env=cli_environment())
 
 
 def project(folder: Path) -> Path:
-    (folder / "webzine.toml").write_text(TOML, encoding="utf-8")
+    write_config(folder)
     lists = folder / "lists"
     lists.mkdir()
     (lists / "subscribers.csv").write_text(
