@@ -22,7 +22,7 @@ from webzine.models import SuppressionReason
 from webzine.send.pacing import SuppressionWatch, TokenBucket, backoff
 from webzine.send.dispatch import Sender, SendOptions
 from webzine.recipients.suppressions import load_suppressions, merge_suppressions
-from webzine.transports.base import BaseTransport
+from webzine.transports.memory import MemoryTransport
 from webzine.models import Delivery, Outcome, OutgoingMessage
 
 
@@ -39,52 +39,7 @@ class FakeClock:
         self.now += seconds
 
 
-class Recording(BaseTransport):
-    """Records what it was handed; `script` maps an address to the deliveries it gets in turn."""
-
-    name = "recording"
-
-    def __init__(self, script: dict[str, list[Delivery | Exception]] | None = None, *, inline: bool = True,
-                 delay: float = 0.0, batch_size: int = 1) -> None:
-        self.script = {k: list(v) for k, v in (script or {}).items()}
-        self.inline = inline
-        self.delay = delay
-        self.batch_size = batch_size
-        self.sent: list[OutgoingMessage] = []
-        self.batches: list[int] = []
-        self.lock = threading.Lock()
-        self.active = 0
-        self.peak = 0
-
-    @classmethod
-    def from_settings(cls, settings):  # pragma: no cover - built directly in tests
-        return cls()
-
-    def send(self, message: OutgoingMessage) -> Delivery:
-        with self.lock:
-            self.active += 1
-            self.peak = max(self.peak, self.active)
-            queued = self.script.get(message.rcpt_to)
-            step = queued.pop(0) if queued else Delivery(Outcome.ACCEPTED, 250, "2.0.0", "ok", f"id-{message.key}")
-        try:
-            if self.delay:
-                time.sleep(self.delay)
-            if isinstance(step, Exception):
-                raise step
-            if step.outcome is Outcome.ACCEPTED:
-                with self.lock:
-                    self.sent.append(message)
-            return step
-        finally:
-            with self.lock:
-                self.active -= 1
-
-    def send_batch(self, messages):
-        self.batches.append(len(messages))
-        return [self.send(m) for m in messages]
-
-
-def make(tmp_path: Path, transport: Recording, *, options: SendOptions = SendOptions(), clock: FakeClock | None = None,
+def make(tmp_path: Path, transport: MemoryTransport, *, options: SendOptions = SendOptions(), clock: FakeClock | None = None,
          stop: threading.Event | None = None, watch_interval: float = 5.0, **send: object) -> tuple[Sender, Ledger]:
     send.setdefault("rate", 1_000_000)
     settings = sendkit.settings(tmp_path, **send)
@@ -104,36 +59,37 @@ def people(count: int, start: int = 0):
 
 
 def test_everyone_once_then_a_rerun_sends_nothing(tmp_path: Path) -> None:
-    transport = Recording(inline=False)
+    transport = MemoryTransport(inline=False)
     sender, ledger = make(tmp_path, transport, concurrency=4)
     summary = sender.run(people(60))
     assert summary.accepted == 60 and summary.exit_code == 0
-    assert sorted(m.rcpt_to for m in transport.sent) == sorted(r.email for r in people(60))
+    assert sorted(m.rcpt_to for m in transport.accepted) == sorted(r.email for r in people(60))
     assert ledger.counts(sender.issue)[0].accepted == 60
-    row = ledger.rows(sender.issue, State.ACCEPTED)[0]
-    assert row.provider_id == f"id-{row.key}" and row.verp and row.message_id
+    rows = ledger.rows(sender.issue, State.ACCEPTED)
+    assert {row.provider_id for row in rows} == {f"memory-{n}" for n in range(1, 61)}
+    assert all(row.verp and row.message_id for row in rows)
 
-    again = Recording()
+    again = MemoryTransport()
     second, _ = make(tmp_path, again)
     summary = second.run(people(60))
-    assert again.sent == [] and summary.already_accepted == 60 and summary.exit_code == 0
+    assert again.accepted == [] and summary.already_accepted == 60 and summary.exit_code == 0
 
 
 def test_concurrency_is_bounded_and_the_rate_is_paced(tmp_path: Path) -> None:
-    transport = Recording(inline=False, delay=0.01)
+    transport = MemoryTransport(inline=False, latency=0.01)
     sender, _ = make(tmp_path, transport, concurrency=3, rate=100)
     began = time.monotonic()
     summary = sender.run(people(60))
     took = time.monotonic() - began
     assert summary.accepted == 60
-    assert transport.peak <= 3
+    assert transport.peak_in_flight <= 3
     assert took >= (60 - 30) / 100  # the bucket holds at most rate/10 (or concurrency) tokens of burst
 
 
 def test_temporary_failures_are_retried_with_backoff_then_succeed(tmp_path: Path) -> None:
     clock = FakeClock()
     target = "user3@example.com"
-    transport = Recording({target: [Delivery(Outcome.TEMPORARY, 451, "4.3.0", "try later")] * 2})
+    transport = MemoryTransport(answers={target: [Delivery(Outcome.TEMPORARY, 451, "4.3.0", "try later")] * 2})
     sender, ledger = make(tmp_path, transport, clock=clock)
     summary = sender.run(people(5))
     assert summary.accepted == 5 and summary.retries == 2 and summary.exit_code == 0
@@ -145,14 +101,14 @@ def test_temporary_failures_are_retried_with_backoff_then_succeed(tmp_path: Path
 def test_retries_stop_at_the_deadline_and_a_rerun_picks_them_up(tmp_path: Path) -> None:
     clock = FakeClock()
     target = "user1@example.com"
-    transport = Recording({target: [Delivery(Outcome.TEMPORARY, 421, "4.4.2", "busy")] * 50})
+    transport = MemoryTransport(answers={target: [Delivery(Outcome.TEMPORARY, 421, "4.4.2", "busy")] * 50})
     sender, ledger = make(tmp_path, transport, clock=clock, retry_deadline_seconds=30, max_attempts=99)
     summary = sender.run(people(3))
     assert summary.deferred == 1 and summary.exit_code == 3
     assert ledger.counts(sender.issue)[0].deferred == 1
     assert clock.now - 1000.0 <= 30 + 1
 
-    transport.script.clear()
+    transport.answers.clear()
     rerun, _ = make(tmp_path, transport, clock=clock)
     summary = rerun.run(people(3))
     assert summary.accepted == 1 and summary.already_accepted == 2 and summary.exit_code == 0
@@ -161,7 +117,7 @@ def test_retries_stop_at_the_deadline_and_a_rerun_picks_them_up(tmp_path: Path) 
 def test_hard_bounces_fail_and_feed_the_suppression_list(tmp_path: Path) -> None:
     bounce = Delivery(Outcome.PERMANENT, 550, "5.1.1", "no such user")
     policy = Delivery(Outcome.PERMANENT, 554, "5.6.0", "content rejected")
-    transport = Recording({"user2@example.com": [bounce], "user4@example.com": [policy]})
+    transport = MemoryTransport(answers={"user2@example.com": [bounce], "user4@example.com": [policy]})
     sender, ledger = make(tmp_path, transport)
     summary = sender.run(people(6))
     assert (summary.accepted, summary.failed, summary.hard_bounces, summary.exit_code) == (4, 2, 1, 1)
@@ -181,7 +137,7 @@ def test_hard_bounces_fail_and_feed_the_suppression_list(tmp_path: Path) -> None
     ],
 )
 def test_a_sender_problem_stops_the_run_and_a_rerun_resumes(tmp_path: Path, step) -> None:
-    transport = Recording({"user5@example.com": [step]})
+    transport = MemoryTransport(answers={"user5@example.com": [step]})
     sender, ledger = make(tmp_path, transport, concurrency=1)
     summary = sender.run(people(20))
     assert summary.exit_code == 3 and summary.stopped.startswith("sender problem")
@@ -190,20 +146,20 @@ def test_a_sender_problem_stops_the_run_and_a_rerun_resumes(tmp_path: Path, step
     assert counts.unknown == 0 and counts.deferred >= 1
     rerun, _ = make(tmp_path, transport)
     assert rerun.run(people(20)).exit_code == 0
-    assert Counter(m.rcpt_to for m in transport.sent) == Counter(r.email for r in people(20))
+    assert Counter(m.rcpt_to for m in transport.accepted) == Counter(r.email for r in people(20))
 
 
 def test_a_burst_of_errors_stops_the_run(tmp_path: Path) -> None:
     refusal = Delivery(Outcome.PERMANENT, 554, "5.0.0", "rejected")
     script = {r.email: [refusal] for r in people(10)}
-    sender, _ = make(Path(tmp_path), Recording(script), stop_after_consecutive_errors=4)
+    sender, _ = make(Path(tmp_path), MemoryTransport(answers=script), stop_after_consecutive_errors=4)
     summary = sender.run(people(30))
     assert summary.failed == 4 and summary.stopped.startswith("4 errors in a row") and summary.exit_code == 3
 
 
 def test_transport_errors_are_temporary(tmp_path: Path) -> None:
     clock = FakeClock()
-    transport = Recording({"user0@example.com": [TransportError("127.0.0.1:2525: connection refused.")]})
+    transport = MemoryTransport(answers={"user0@example.com": [TransportError("127.0.0.1:2525: connection refused.")]})
     sender, _ = make(tmp_path, transport, clock=clock)
     summary = sender.run(people(2))
     assert summary.accepted == 2 and summary.retries == 1
@@ -213,33 +169,33 @@ def test_a_problem_of_the_issue_marks_nobody_failed_and_a_rerun_sends_everyone(t
     """A message the transport can never carry is the issue's problem: the run stops, the claimed
     recipients are left for a re-run (deferred), and once fixed everyone is sent."""
     cannot = MessageUnsupported("message <x> has attachments or inline parts, which this JSON API transport cannot carry")
-    transport = Recording({r.email: [cannot] for r in people(6)})
+    transport = MemoryTransport(answers={r.email: [cannot] for r in people(6)})
     sender, ledger = make(tmp_path, transport, concurrency=1)
     summary = sender.run(people(6))
     assert summary.stopped.startswith("the issue cannot be sent this way") and summary.failed == 0
     counts = ledger.counts(sender.issue)[0]
     assert (counts.failed, counts.unknown, counts.accepted) == (0, 0, 0)
-    fixed, _ = make(tmp_path, Recording())
+    fixed, _ = make(tmp_path, MemoryTransport())
     assert fixed.run(people(6)).accepted == 6
 
 
 def test_retry_failed_sends_again_to_those_who_failed_and_only_to_them(tmp_path: Path) -> None:
     refusal = Delivery(Outcome.PERMANENT, 554, "5.6.0", "content rejected")
-    sender, _ = make(tmp_path, Recording({"user1@example.com": [refusal], "user3@example.com": [refusal]}))
+    sender, _ = make(tmp_path, MemoryTransport(answers={"user1@example.com": [refusal], "user3@example.com": [refusal]}))
     assert sender.run(people(5)).failed == 2
-    plain, _ = make(tmp_path, Recording())
+    plain, _ = make(tmp_path, MemoryTransport())
     assert (plain.run(people(5)).accepted, plain.summary.already_failed) == (0, 2)
-    transport = Recording()
+    transport = MemoryTransport()
     again, ledger = make(tmp_path, transport, options=SendOptions(retry_failed=True))
     summary = again.run(people(5))
     assert (summary.accepted, summary.retried_failed, summary.already_accepted) == (2, 2, 3)
-    assert sorted(m.rcpt_to for m in transport.sent) == ["user1@example.com", "user3@example.com"]
+    assert sorted(m.rcpt_to for m in transport.accepted) == ["user1@example.com", "user3@example.com"]
     assert ledger.counts(again.issue)[0].failed == 0
 
 
 def test_a_stop_request_finishes_in_flight_work_and_leaves_no_unknowns(tmp_path: Path) -> None:
     stop = threading.Event()
-    transport = Recording(inline=False, delay=0.02)
+    transport = MemoryTransport(inline=False, latency=0.02)
     sender, ledger = make(tmp_path, transport, concurrency=2, rate=200, stop=stop)
     threading.Timer(0.3, stop.set).start()
     summary = sender.run(people(200))
@@ -248,24 +204,24 @@ def test_a_stop_request_finishes_in_flight_work_and_leaves_no_unknowns(tmp_path:
     assert counts.unknown == 0 and 0 < counts.accepted < 200
     rerun, _ = make(tmp_path, transport)
     assert rerun.run(people(200)).exit_code == 0
-    assert Counter(m.rcpt_to for m in transport.sent) == Counter(r.email for r in people(200))
+    assert Counter(m.rcpt_to for m in transport.accepted) == Counter(r.email for r in people(200))
 
 
 def test_unsafe_recipients_are_rejected_and_never_handed_over(tmp_path: Path) -> None:
-    transport = Recording()
+    transport = MemoryTransport()
     hostile = sendkit.recipient(7, name="김\r\nBcc: all@example.com")
     sender, ledger = make(tmp_path, transport)
     summary = sender.run([*people(3), hostile])
     assert summary.rejected == 1 and summary.accepted == 3 and summary.exit_code == 1
-    assert hostile.email not in {m.rcpt_to for m in transport.sent}
+    assert hostile.email not in {m.rcpt_to for m in transport.accepted}
     (row,) = ledger.rows(sender.issue, State.FAILED)
     assert row.key == hostile.key and "U+000D" in row.text
 
 
 def test_unknown_rows_are_reported_and_only_resent_when_asked(tmp_path: Path) -> None:
-    transport = Recording()
+    transport = MemoryTransport()
     sender, ledger = make(tmp_path, transport)
-    ledger.commit(sender.issue, transport="recording", run_id=None,
+    ledger.commit(sender.issue, transport=transport.name, run_id=None,
                   claims=[Claim("user1@example.com", "user1@example.com", "m", None)])
     summary = sender.run(people(3))
     assert summary.unknown == 1 and summary.accepted == 2 and summary.exit_code == 3
@@ -278,27 +234,27 @@ def test_unknown_rows_are_reported_and_only_resent_when_asked(tmp_path: Path) ->
 def test_an_unsubscribe_during_the_send_is_honoured(tmp_path: Path) -> None:
     late = "user150@example.com"
 
-    class Unsubscribing(Recording):
-        def send(self, message):
+    class Unsubscribing(MemoryTransport):
+        def transmit(self, message):
             if message.rcpt_to == "user10@example.com":
                 (tmp_path / "suppressions.csv").write_text(f"email,reason\n{late},unsubscribed\n", encoding="utf-8")
-            return super().send(message)
+            return super().transmit(message)
 
     transport = Unsubscribing()
     sender, _ = make(tmp_path, transport, watch_interval=0.0, rate=40)
     summary = sender.run(people(200))
     assert summary.suppressed == 1 and summary.accepted == 199
-    assert late not in {m.rcpt_to for m in transport.sent}
+    assert late not in {m.rcpt_to for m in transport.accepted}
 
 
 def test_limit_only_and_batches(tmp_path: Path) -> None:
-    transport = Recording(batch_size=3, inline=False)
+    transport = MemoryTransport(batch_size=3, inline=False)
     sender, _ = make(tmp_path, transport, concurrency=2)
     assert sender.run(people(20)[:10]).accepted == 10
     assert transport.batches and max(transport.batches) == 3
-    limited, _ = make(tmp_path, Recording(), options=SendOptions(limit=4))
+    limited, _ = make(tmp_path, MemoryTransport(), options=SendOptions(limit=4))
     assert limited.run(people(20)).accepted == 4
-    only, _ = make(tmp_path, Recording(), options=SendOptions(only=frozenset({"user17@example.com"})))
+    only, _ = make(tmp_path, MemoryTransport(), options=SendOptions(only=frozenset({"user17@example.com"})))
     summary = only.run(people(20))
     assert summary.accepted == 1 and summary.recipients == 1
 
@@ -391,10 +347,10 @@ def test_retries_go_out_during_a_long_send_not_only_at_its_end(tmp_path: Path) -
             return self.now
 
     clock = TickingClock()
-    transport = Recording({"user0@example.com": [Delivery(Outcome.TEMPORARY, 451, "4.7.1", "greylisted")]})
+    transport = MemoryTransport(answers={"user0@example.com": [Delivery(Outcome.TEMPORARY, 451, "4.7.1", "greylisted")]})
     sender, ledger = make(tmp_path, transport, clock=clock, rate=40)
     summary = sender.run(people(400))
-    order = [m.rcpt_to for m in transport.sent]
+    order = [m.rcpt_to for m in transport.accepted]
     assert summary.accepted == 400 and summary.retries == 1
     assert order.index("user0@example.com") < order.index("user399@example.com")
     assert next(r for r in ledger.rows(sender.issue) if r.key == "user0@example.com").attempts == 2
