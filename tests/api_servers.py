@@ -54,6 +54,7 @@ DEFAULTS: dict[str, Any] = {
     # Account settings the pre-flight reads (GET only), each in its provider's documented shape:
     "tracking": {"click": True, "open": True, "subscription": False, "unsubscribe": False},  # SendGrid, Mailgun
     "domain_state": "active",  # Mailgun: the sending domain's state
+    "tracking_readable": True,  # SendGrid: False answers 403, as to a key limited to mail.send
     "webhooks": [{"ID": 1, "Url": "https://news.example.co.kr/webhooks/postmark", "MessageStream": "broadcast",
                   "HttpAuth": {"Username": "wz", "Password": ""}, "HttpHeaders": [],
                   "Triggers": {"Open": {"Enabled": False, "PostFirstOpenOnly": False}, "Click": {"Enabled": False},
@@ -319,6 +320,8 @@ class SendGrid:
 
     def tracking_setting(self, kind: str) -> Answer:
         """GET /v3/tracking_settings/{click,open,subscription}, shaped as SendGrid's OpenAPI documents them."""
+        if not self.state.config["tracking_readable"]:
+            return self.errors(403, "access forbidden")
         enabled = self.state.config["tracking"].get(kind)
         if enabled is None:
             return self.errors(404, "not found")

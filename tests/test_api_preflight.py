@@ -9,12 +9,18 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+import json
+
 import pytest
 
 import sendkit
+from conftest import write_config
+from api_samples import messages
 from api_servers import SES_DESTINATIONS, SES_IDENTITY, ApiServer
-from webzine.config import Settings
+from webzine.config import Settings, load_settings
+from webzine.errors import SenderProblem
 from webzine.providers import preflight
+from webzine.providers.sendgrid import SendGridTransport
 from webzine.providers.preflight import Finding, Status
 from webzine.transports.http import build_client
 
@@ -113,6 +119,34 @@ def test_sendgrid_account_tracking_is_reported_beside_what_each_message_asks(ser
         "click tracking is on for the SendGrid account; every message sets it off.")
     clicks = run(server, settings_for(server, track_clicks=True))["sendgrid_click_tracking"]
     assert clicks.status is Status.WARN and "rewrites every link" in clicks.text("en")
+
+
+def test_a_sendgrid_key_limited_to_sending_is_a_warning_a_wrong_key_stops(servers, monkeypatch) -> None:
+    server = servers["sendgrid"]
+    server.configure(tracking_readable=False)
+    assert statuses(run(server, settings_for(server))) == {"sendgrid_click_tracking": "warn", "sendgrid_open_tracking": "warn",
+                                                           "sendgrid_subscription_tracking": "warn"}
+    monkeypatch.setenv("SENDGRID_API_KEY", "wrong-key")
+    with pytest.raises(SenderProblem, match="401"):
+        run(server, settings_for(server))
+
+
+def test_tracking_asked_in_webzine_toml_reaches_the_request(servers, tmp_path) -> None:
+    """`[send] track_opens` / `track_clicks` → `Tracking` → the body SendGrid receives."""
+    server = servers["sendgrid"]
+    server.configure()
+    path = write_config(tmp_path, f'[send]\ntransport = "sendgrid"\ntrack_clicks = true\n\n[sendgrid]\nbase_url = "{server.url}"')
+    settings = load_settings(path)
+    assert (settings.send.track_clicks, settings.send.track_opens) == (True, False)
+    transport = SendGridTransport.from_settings(settings)
+    try:
+        transport.send(messages(1)[0])
+    finally:
+        transport.close()
+    [request] = server.received()["requests"]
+    tracking = json.loads(request["body"])["tracking_settings"]
+    assert tracking["click_tracking"] == {"enable": True, "enable_text": True}
+    assert tracking["open_tracking"] == {"enable": False} and tracking["subscription_tracking"] == {"enable": False}
 
 
 def test_mailgun_domain_state_and_tracking(servers) -> None:

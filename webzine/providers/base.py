@@ -72,13 +72,14 @@ class ProviderTransport(ApiTransport):
         """What the provider's own settings would do to our messages, read from its API."""
         raise NotImplementedError
 
-    def fetch(self, build: Callable[[], httpx.Request], *, missing_ok: bool = False) -> Any:
+    def fetch(self, build: Callable[[], httpx.Request], *, none_for: tuple[int, ...] = ()) -> Any:
         """One GET, its JSON body; anything else is an error that names the provider's answer.
-        With `missing_ok` a 404 is None: the pre-flight asks about things that may not exist."""
+        A status in `none_for` is None: the pre-flight asks about things that may not exist (404)
+        or that a key limited to sending may not read (403)."""
         result = self.exchange(build)
         if isinstance(result, Delivery):
             raise TransportError(f"{result.text}; re-run the command later.")
-        if missing_ok and result.status_code == 404:
+        if result.status_code in none_for:
             return None
         shared = self.common(result)  # 401/403/404 raise SenderProblem here
         if shared is not None or not result.is_success:

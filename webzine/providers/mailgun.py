@@ -131,7 +131,7 @@ class MailgunTransport(ProviderTransport):
         """The sending domain's state (`GET /v3/domains/{domain}`) and its tracking settings
         (`GET /v3/domains/{domain}/tracking`)."""
         path = f"/v3/domains/{quote(self.domain, safe='')}"
-        domain = self.fetch(lambda: self.get_request(path), missing_ok=True)
+        domain = self.fetch(lambda: self.get_request(path), none_for=(404,))
         state = ((domain or {}).get("domain") or {}).get("state")
         if state != "active":
             return [failed("mailgun_domain", f"Mailgun has no active sending domain {self.domain} (state: "

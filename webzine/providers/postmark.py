@@ -232,7 +232,7 @@ class PostmarkTransport(ProviderTransport):
     def preflight(self, settings: Settings) -> list[Finding]:
         """The stream (`GET /message-streams/{stream}`): its type and unsubscribe handling; and
         its webhooks (`GET /webhooks?MessageStream=…`): bounces, complaints and subscription changes."""
-        stream = self.fetch(lambda: self.get_request(f"/message-streams/{self.stream}"), missing_ok=True)
+        stream = self.fetch(lambda: self.get_request(f"/message-streams/{self.stream}"), none_for=(404,))
         if not isinstance(stream, dict):
             return [failed("postmark_stream", f"the Postmark server has no message stream '{self.stream}'; create a "
                            "Broadcasts stream and name it in [postmark] message_stream.",

@@ -25,7 +25,6 @@ from typing import Any
 import httpx
 
 from webzine.config import SendGridApi, Settings, secret
-from webzine.errors import SenderProblem
 from webzine.models import OutgoingMessage, Suppression, SuppressionReason
 from webzine.providers.base import MAX_PAGES, ProviderTransport, Tracking, listed
 from webzine.providers.preflight import Finding, passed, warned
@@ -162,15 +161,14 @@ class SendGridTransport(ProviderTransport):
 
     def _tracking_finding(self, kind: str, korean: str) -> Finding:
         check = f"sendgrid_{kind}_tracking"
-        try:
-            account = self.fetch(lambda: self.get_request(f"/v3/tracking_settings/{kind}"))
-        except SenderProblem:
+        account = self.fetch(lambda: self.get_request(f"/v3/tracking_settings/{kind}"), none_for=(403,))
+        if account is None:
             # A key limited to mail.send is good practice: say what is unknown, and what we do.
             return warned(check, f"the API key may not read SendGrid's {kind} tracking setting (scope "
                           f"tracking_settings.read); webzine sets it in every message anyway.",
                           f"API 키에 SendGrid {korean} 설정을 읽을 권한(tracking_settings.read)이 없습니다. "
                           "webzine은 어차피 메일마다 이 설정을 지정합니다.")
-        on = bool(account.get("enabled")) if isinstance(account, dict) else False
+        on = isinstance(account, dict) and bool(account.get("enabled"))
         state, state_ko = ("on", "켜짐") if on else ("off", "꺼짐")
         wanted = {"click": self.tracking.clicks, "open": self.tracking.opens, "subscription": False}[kind]
         if kind == "click" and wanted:

@@ -181,7 +181,7 @@ class SesTransport(ProviderTransport):
 
     def _identity(self, name: str) -> dict | None:
         path = f"/v2/email/identities/{quote(name, safe='@')}"
-        body = self.fetch(lambda: self.get_request(path), missing_ok=True)
+        body = self.fetch(lambda: self.get_request(path), none_for=(404,))
         return body if isinstance(body, dict) else None
 
     def _dkim(self, domain: str, address: str, identity: dict | None, settings: Settings) -> Finding:
@@ -217,7 +217,7 @@ class SesTransport(ProviderTransport):
         tracked: set[str] = set()
         if configuration_set:
             path = f"/v2/email/configuration-sets/{quote(configuration_set, safe='')}/event-destinations"
-            body = self.fetch(lambda: self.get_request(path), missing_ok=True)
+            body = self.fetch(lambda: self.get_request(path), none_for=(404,))
             if body is None:
                 return failed("ses_tracking", f"SES has no configuration set '{configuration_set}' in {self.region}; "
                               "create it or change [ses] configuration_set.",
