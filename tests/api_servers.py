@@ -55,6 +55,9 @@ DEFAULTS: dict[str, Any] = {
     "tracking": {"click": True, "open": True, "subscription": False, "unsubscribe": False},  # SendGrid, Mailgun
     "domain_state": "active",  # Mailgun: the sending domain's state
     "tracking_readable": True,  # SendGrid: False answers 403, as to a key limited to mail.send
+    "authenticated_domains": [{"id": 1, "user_id": 7, "subdomain": "em123", "domain": "example.co.kr",
+                               "username": "webzine", "ips": [], "custom_spf": False, "default": True,
+                               "legacy": False, "automatic_security": True, "valid": True}],  # SendGrid
     "webhooks": [{"ID": 1, "Url": "https://news.example.co.kr/webhooks/postmark", "MessageStream": "broadcast",
                   "HttpAuth": {"Username": "wz", "Password": ""}, "HttpHeaders": [],
                   "Triggers": {"Open": {"Enabled": False, "PostFirstOpenOnly": False}, "Click": {"Enabled": False},
@@ -277,6 +280,12 @@ class SendGrid:
         url = urlsplit(request.path)
         if request.command == "GET" and url.path.startswith("/v3/suppression/"):
             return self.suppressions(url.path.rsplit("/", 1)[-1], dict(parse_qsl(url.query)))
+        if request.command == "GET" and url.path == "/v3/whitelabel/domains":
+            if not self.state.config["tracking_readable"]:
+                return self.errors(403, "access forbidden")
+            wanted = dict(parse_qsl(url.query)).get("domain")
+            return _json(200, [row for row in self.state.config["authenticated_domains"]
+                               if wanted in (None, row["domain"])])
         if request.command == "GET" and url.path.startswith("/v3/tracking_settings/"):
             return self.tracking_setting(url.path.rsplit("/", 1)[-1])
         if url.path != "/v3/mail/send":

@@ -113,19 +113,32 @@ def test_sendgrid_account_tracking_is_reported_beside_what_each_message_asks(ser
     server = servers["sendgrid"]
     server.configure()  # click and open tracking on for the account, subscription tracking off
     found = run(server, settings_for(server))
-    assert statuses(found) == {"sendgrid_click_tracking": "pass", "sendgrid_open_tracking": "pass",
-                               "sendgrid_subscription_tracking": "pass"}
+    assert statuses(found) == {"sendgrid_domain": "pass", "sendgrid_click_tracking": "pass",
+                               "sendgrid_open_tracking": "pass", "sendgrid_subscription_tracking": "pass"}
     assert found["sendgrid_click_tracking"].text("en") == (
         "click tracking is on for the SendGrid account; every message sets it off.")
     clicks = run(server, settings_for(server, track_clicks=True))["sendgrid_click_tracking"]
     assert clicks.status is Status.WARN and "rewrites every link" in clicks.text("en")
 
 
+@pytest.mark.parametrize("domains, expected", [
+    ([], "fail"),
+    ([{"id": 2, "domain": "example.co.kr", "subdomain": "em9", "valid": False}], "fail"),
+    ([{"id": 3, "domain": "other.example", "subdomain": "em9", "valid": True}], "fail"),
+], ids=["none", "not-valid", "other-domain"])
+def test_sendgrid_must_sign_for_the_from_domain(servers, domains, expected: str) -> None:
+    """SendGrid rebuilds the MIME and drops our DKIM (tests/test_api_dkim.py): its own signature,
+    made for an authenticated domain, is the one that must align with From."""
+    server = servers["sendgrid"]
+    server.configure(authenticated_domains=domains)
+    found = run(server, settings_for(server))["sendgrid_domain"]
+    assert found.status.value == expected and "Sender Authentication" in found.text("en")
+
+
 def test_a_sendgrid_key_limited_to_sending_is_a_warning_a_wrong_key_stops(servers, monkeypatch) -> None:
     server = servers["sendgrid"]
     server.configure(tracking_readable=False)
-    assert statuses(run(server, settings_for(server))) == {"sendgrid_click_tracking": "warn", "sendgrid_open_tracking": "warn",
-                                                           "sendgrid_subscription_tracking": "warn"}
+    assert set(statuses(run(server, settings_for(server))).values()) == {"warn"}
     monkeypatch.setenv("SENDGRID_API_KEY", "wrong-key")
     with pytest.raises(SenderProblem, match="401"):
         run(server, settings_for(server))

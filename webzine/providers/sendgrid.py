@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from email.utils import parseaddr
 from typing import Any
 
 import httpx
@@ -27,7 +28,7 @@ import httpx
 from webzine.config import SendGridApi, Settings, secret
 from webzine.models import OutgoingMessage, Suppression, SuppressionReason
 from webzine.providers.base import MAX_PAGES, ProviderTransport, Tracking, listed
-from webzine.providers.preflight import Finding, passed, warned
+from webzine.providers.preflight import Finding, failed, passed, warned
 from webzine.providers.tags import correlation
 from webzine.transports.http import BAD_ADDRESS, Delivery, accepted, excerpt, json_body, permanent
 from webzine.transports.parts import Mailbox, split_message
@@ -155,9 +156,35 @@ class SendGridTransport(ProviderTransport):
                     break
 
     def preflight(self, settings: Settings) -> list[Finding]:
-        """The account's click, open and subscription tracking (`GET /v3/tracking_settings/…`),
-        beside what every message asks for."""
-        return [self._tracking_finding(kind, korean) for kind, korean in TRACKING_KINDS.items()]
+        """Domain authentication for the From domain (`GET /v3/whitelabel/domains`: SendGrid
+        rebuilds the MIME, so its DKIM signature is the one that must align), and the account's
+        click, open and subscription tracking (`GET /v3/tracking_settings/…`) beside what every
+        message asks for."""
+        domain = parseaddr(settings.publication.sender)[1].rpartition("@")[2].lower()
+        return [self._domain_finding(domain)] + [self._tracking_finding(kind, korean)
+                                                 for kind, korean in TRACKING_KINDS.items()]
+
+    def _domain_finding(self, domain: str) -> Finding:
+        rows = self.fetch(lambda: self.get_request("/v3/whitelabel/domains", {"domain": domain}), none_for=(403,))
+        if rows is None:
+            return warned("sendgrid_domain", "the API key may not read SendGrid's domain authentication (scope "
+                          f"whitelabel.read); make sure {domain} is authenticated under Settings → Sender Authentication.",
+                          "API 키에 SendGrid 도메인 인증 정보를 읽을 권한(whitelabel.read)이 없습니다. Settings → Sender "
+                          f"Authentication에서 {domain} 도메인이 인증되었는지 확인하세요.")
+        covering = [row for row in rows if isinstance(row, dict) and
+                    (domain == str(row.get("domain", "")).lower() or domain.endswith("." + str(row.get("domain", "")).lower()))]
+        if any(row.get("valid") for row in covering):
+            return passed("sendgrid_domain", f"SendGrid's domain authentication covers {domain}: SendGrid signs with "
+                          "DKIM for it, so DKIM aligns with From.",
+                          f"SendGrid 도메인 인증이 {domain}을(를) 포함하므로 SendGrid가 이 도메인으로 DKIM 서명을 하고 "
+                          "DMARC 정렬이 맞습니다.")
+        state, state_ko = ("not yet valid", "DNS 확인 전") if covering else ("missing", "없음")
+        return failed("sendgrid_domain", f"SendGrid domain authentication for {domain} is {state}: SendGrid then signs "
+                      "as sendgrid.net and DMARC fails at Gmail, Yahoo and Naver; authenticate the domain under Settings "
+                      "→ Sender Authentication and publish its CNAME records.",
+                      f"SendGrid에서 {domain} 도메인 인증이 {state_ko} 상태입니다. 이러면 SendGrid가 sendgrid.net으로 "
+                      "서명해 Gmail·Yahoo·네이버에서 DMARC가 실패합니다. Settings → Sender Authentication에서 도메인을 "
+                      "인증하고 안내된 CNAME 레코드를 등록하세요.")
 
     def _tracking_finding(self, kind: str, korean: str) -> Finding:
         check = f"sendgrid_{kind}_tracking"
