@@ -3,6 +3,8 @@ from __future__ import annotations
 import base64
 import re
 import subprocess
+import threading
+from datetime import date
 
 import dkim as dkimpy
 import dkim.canonicalization as dkim_canon
@@ -19,6 +21,12 @@ from webzine.message.factory import DKIM_HEADERS, MessageFactory
 from webzine.models import OutgoingMessage
 from webzine.transports.http import build_client
 from webzine.providers.mailgun import MailgunTransport
+from webzine.message.signing import SigningPool
+from webzine.recipients.suppressions import load_suppressions
+from webzine.send.dispatch import Sender
+from webzine.send.ledger import Ledger, State
+from webzine.send.pacing import SuppressionWatch
+from webzine.transports.memory import MemoryTransport
 
 
 @pytest.fixture(scope="module")
@@ -188,3 +196,66 @@ def test_a_message_sent_through_mailgun_still_verifies_as_it_arrives(monkeypatch
     arrived = added + accepted["raw"].encode("ascii")
     ours = dkimpy.DKIM(arrived)
     assert ours.verify(idx=1, dnsfunc=dns_for(record))  # idx 0 is Mailgun's own signature
+
+
+def test_the_signing_pool_signs_exactly_as_one_core_does(monkeypatch, keypair) -> None:
+    pem, record = keypair
+    settings = signed_settings(monkeypatch, pem)
+    signer = DkimSigner("example.co.kr", "wz2026", pem, clock=lambda: 1_700_000_000)
+    factory = MessageFactory(sendkit.rendered(paragraphs=3), settings, token_key=sendkit.SECRET,
+                             managers=sendkit.MANAGERS, clock=lambda: 1_700_000_000)
+    messages = [factory.build(sendkit.recipient(number)).data for number in range(5)]
+    with SigningPool(signer, workers=2) as pool:
+        headers = pool.submit(messages).result()
+    assert headers == [signer.sign(message) for message in messages]  # RSASSA-PKCS1-v1_5 is deterministic
+    assert all(dkimpy.verify(header + message, dnsfunc=dns_for(record)) for header, message in zip(headers, messages))
+
+
+@pytest.mark.parametrize("concurrency", [1, 4])
+def test_a_send_signed_by_the_pool_delivers_every_message_signed_in_order(tmp_path, monkeypatch, keypair,
+                                                                          concurrency: int) -> None:
+    pem, record = keypair
+    settings = sendkit.settings(tmp_path, rate=1_000_000, concurrency=concurrency)
+    monkeypatch.setenv("WEBZINE_DKIM_PRIVATE_KEY", pem.decode())
+    factory = MessageFactory(sendkit.rendered(paragraphs=2), settings, token_key=sendkit.SECRET, managers=sendkit.MANAGERS)
+    transport = MemoryTransport()
+    recipients = [sendkit.recipient(number) for number in range(SigningPool.batch * 3 + 5)]
+    watch = SuppressionWatch(tmp_path / "suppressions.csv", load_suppressions)
+    with Ledger.open(tmp_path / "ledger.sqlite3") as ledger, \
+            SigningPool(DkimSigner("example.co.kr", "wz2026", pem), workers=2) as pool:  # fmt: skip
+        summary = Sender(settings, today=date(2026, 12, 1), factory=factory, transport=transport, ledger=ledger,
+                         suppressions=watch, signing=pool).run(recipients)
+    assert summary.accepted == len(recipients) and summary.exit_code == 0
+    if concurrency == 1:
+        assert [m.rcpt_to for m in transport.accepted] == [r.email for r in recipients]
+    assert sorted(m.rcpt_to for m in transport.accepted) == sorted(r.email for r in recipients)
+    assert all(m.data.count(b"DKIM-Signature: ") == 1 for m in transport.accepted)
+    assert all(dkimpy.verify(m.data, dnsfunc=dns_for(record)) for m in transport.accepted[:3])
+
+
+def test_a_stop_while_signatures_are_pending_leaves_them_deferred_not_unknown(tmp_path, monkeypatch, keypair) -> None:
+    pem, _ = keypair
+    settings = sendkit.settings(tmp_path, rate=1_000_000, concurrency=1)
+    factory = MessageFactory(sendkit.rendered(paragraphs=2), settings, token_key=sendkit.SECRET, managers=sendkit.MANAGERS)
+    stop = threading.Event()
+    recipients = [sendkit.recipient(number) for number in range(SigningPool.batch * 4)]
+    stop_at = recipients[5].email  # in the first signed batch, while later batches wait for signatures
+
+    class StopsMidway(MemoryTransport):
+        def transmit(self, message):  # type: ignore[no-untyped-def]
+            if message.rcpt_to == stop_at:
+                stop.set()
+            return super().transmit(message)
+
+    transport = StopsMidway()
+    watch = SuppressionWatch(tmp_path / "suppressions.csv", load_suppressions)
+    with Ledger.open(tmp_path / "ledger.sqlite3") as ledger, \
+            SigningPool(DkimSigner("example.co.kr", "wz2026", pem), workers=2) as pool:  # fmt: skip
+        summary = Sender(settings, today=date(2026, 12, 1), factory=factory, transport=transport, ledger=ledger,
+                         suppressions=watch, signing=pool, stop=stop).run(recipients)
+        states = ledger.states(factory.issue, [r.key for r in recipients])
+    assert summary.stopped == "interrupted" and summary.unknown == 0
+    assert summary.accepted + summary.deferred == len(recipients)
+    assert len(transport.handed) == summary.accepted
+    assert {entry.state for entry in states.values()} <= {State.ACCEPTED, State.DEFERRED}
+    assert len(states) == len(recipients)

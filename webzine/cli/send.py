@@ -42,7 +42,9 @@ from webzine.config import CONFIG_FILE
 from webzine.errors import ConfigError
 from webzine.render.issue import load_issue
 from webzine.send.ledger import Ledger, State, ledger_exists
+from webzine.message.dkim import signer_from_settings
 from webzine.message.factory import FactoryOptions, RecipientRejected
+from webzine.message.signing import signing_pool
 from webzine.message.encoding import UnsafeHeader, check_address
 from webzine.send.plan import Action, Plan, PlanOptions
 from webzine.send.dispatch import EXIT_AGAIN, EXIT_FAILED, EXIT_OK, Sender, SendOptions, SendSummary
@@ -334,7 +336,8 @@ def _standing(campaign: Campaign, ledger: Ledger, transport: str) -> IssueStandi
 
 def _real_send(campaign: Campaign, options: SendOptions, as_json: bool, again: str, shard: str | None = None) -> int:
     settings = campaign.settings
-    factory = make_factory(campaign)
+    signing = signing_pool(signer_from_settings(settings))
+    factory = make_factory(campaign, sign=signing is None)
     ledger_path = settings.path(settings.send.ledger)
     suppressions = settings.path(settings.lists.suppressions)
     watch = campaign.audience.source.watch(campaign.audience.suppressions)
@@ -347,12 +350,14 @@ def _real_send(campaign: Campaign, options: SendOptions, as_json: bool, again: s
             with Ledger.open(ledger_path) as ledger, _stop_on_signals(stop), \
                     _progress_bar(total, show_bar) as progress:  # fmt: skip
                 sender = Sender(settings, factory=factory, transport=transport, ledger=ledger, suppressions=watch,
-                                options=options, stop=stop, progress=progress, today=campaign.today,
+                                options=options, stop=stop, progress=progress, today=campaign.today, signing=signing,
                                 merge_suppressions=lambda new: merge_suppressions(suppressions, new))  # fmt: skip
                 summary = sender.run(in_shard(campaign.clean.recipients, shard))
                 standing = _standing(campaign, ledger, transport.name)
         finally:
             transport.close()
+            if signing is not None:
+                signing.close()
     exit_code = max(summary.exit_code, standing.exit_code)  # 3 (re-run) outranks 1 (failures) outranks 0
     if as_json:
         click.echo(json.dumps({"dry_run": False, **summary.as_dict(), "issue_so_far": dataclasses.asdict(standing),

@@ -24,7 +24,7 @@ from collections.abc import Callable
 
 from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from cryptography.hazmat.primitives.asymmetric import padding, rsa, utils
 
 from webzine.config import Settings, secret
 from webzine.errors import ConfigError
@@ -93,6 +93,12 @@ class DkimSigner:
 
     def sign(self, message: bytes) -> bytes:
         """The `DKIM-Signature:` header (CRLF-terminated, folded) to prepend to `message`."""
+        header, digest = self.prepare(message)
+        return self.complete(header, self.sign_digest(digest))
+
+    def prepare(self, message: bytes) -> tuple[str, bytes]:
+        """Everything but the RSA operation: the header up to `b=`, and the SHA-256 digest of
+        what the signature covers. `sign_digest` may then run elsewhere (a worker process)."""
         head, _, body = message.partition(b"\r\n\r\n")
         body_hash = base64.b64encode(hashlib.sha256(relaxed_body(body)).digest()).decode("ascii")
         fields: dict[bytes, bytes] = {}
@@ -106,8 +112,25 @@ class DkimSigner:
             f"\tbh={body_hash};\r\n\tb="
         )
         signed += relaxed_header(header.encode("ascii"))
-        signature = self._key.sign(signed, padding.PKCS1v15(), hashes.SHA256())
+        return header, hashlib.sha256(signed).digest()
+
+    def sign_digest(self, digest: bytes) -> bytes:
+        return rsa_sign(self._key, digest)
+
+    @staticmethod
+    def complete(header: str, signature: bytes) -> bytes:
+        """The header from `prepare` with the signature filled in."""
         return (header + _fold_b64(base64.b64encode(signature).decode("ascii")) + "\r\n").encode("ascii")
+
+    def private_pem(self) -> bytes:
+        """The key, for signing processes started by this one (never written anywhere)."""
+        return self._key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                       serialization.NoEncryption())
+
+
+def rsa_sign(key: rsa.RSAPrivateKey, digest: bytes) -> bytes:
+    """RSASSA-PKCS1-v1_5 over an already computed SHA-256 digest (what rsa-sha256 signs)."""
+    return key.sign(digest, padding.PKCS1v15(), utils.Prehashed(hashes.SHA256()))
 
 
 def signer_from_settings(settings: Settings) -> DkimSigner | None:

@@ -3,7 +3,8 @@
 The files, in pipeline order:
 - `inputs.py`        everything one send needs, read once and checked (issue, list, suppressions, gates)
 - `plan.py`          who will be mailed, who is done, unknown or suppressed, and why
-- `dispatch.py`      recipients in, messages out through a transport, outcomes recorded
+- `dispatch.py`      recipients in, messages out through a transport (worker pool, pacing, retries)
+- `outcomes.py`      a transport's answer → the recipient's ledger state and what the run does next
 - `pacing.py`        the token bucket, retry backoff and the watch on the clock
 - `ledger.py`        send state in SQLite (`ledger_codec.py`: its compact encoding; `ledger_pg.py`: PostgreSQL;
                      `ledger_records.py`: the states, claims, outcomes, rows and counts both speak)

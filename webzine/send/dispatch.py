@@ -9,11 +9,13 @@ threads). The order that makes a send resumable:
 2. commit the chunk's claims (Message-ID and VERP token are deterministic, so no message needs to
    exist yet) together with the outcomes received so far;
 3. build each message just before it is handed over, so memory holds only what is in flight (a
-   recipient whose data is unsafe is recorded as failed instead, never sent);
+   recipient whose data is unsafe is recorded as failed instead, never sent); with DKIM and more
+   than one core, a `SigningPool` signs them in worker processes while the next are built;
 4. hand them over (paced by a token bucket), record each outcome; temporary ones come back after
    an exponential backoff with jitter until the retry deadline, then stay `deferred` for a re-run.
    An *ambiguous* answer (the connection died after the message went out) stays `claimed`: it is
-   reported as unknown like a crash, never retried into a duplicate.
+   reported as unknown like a crash, never retried into a duplicate. What each answer means is
+   `outcomes.py`'s table; this module applies it.
 
 A sender problem (authentication, policy, a burst of consecutive errors) or a stop request
 (SIGINT/SIGTERM) ends the run after what is in flight has answered and been recorded; messages
@@ -28,16 +30,19 @@ import itertools
 import queue
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 
 from webzine.config import Settings
 from webzine.errors import MessageUnsupported, SenderProblem, TransportError
 from webzine.send.ledger import Claim, Ledger, Result, State
 from webzine.message.factory import MessageFactory, RecipientRejected
+from webzine.message.signing import PendingSignatures, SigningPool
 from webzine.models import Recipient, Suppression, SuppressionReason
+from webzine.send.outcomes import Fate, verdict_for
 from webzine.send.pacing import Clock, Sleep, SuppressionWatch, TokenBucket, backoff
 from webzine.send.plan import Action, PlanOptions, counts_for, decide
 from webzine.tokens import verp_token_from
@@ -145,6 +150,25 @@ class _Job:
 Progress = Callable[[int, "SendSummary"], None]
 
 
+@dataclass(frozen=True, slots=True)
+class Identity:
+    """What names one recipient's message, computed once per run: the claim records it, the
+    message carries it, a retry reuses it."""
+
+    message_id: str
+    envelope: str  # the VERP envelope sender
+    verp_token: str | None  # None for test sends, which have no VERP address
+
+
+def _claims(chosen: Sequence[tuple[Recipient, int]], identities: Sequence[Identity]) -> list[Claim]:
+    return [Claim(r.key, r.email, identity.message_id, identity.verp_token, attempts)
+            for (r, attempts), identity in zip(chosen, identities, strict=True)]
+
+
+def _signed(messages: list[OutgoingMessage], signatures: PendingSignatures) -> list[OutgoingMessage]:
+    return [replace(m, data=header + m.data) for m, header in zip(messages, signatures.result(), strict=True)]
+
+
 def chunks(items: Iterable[Recipient], size: int) -> Iterator[list[Recipient]]:
     iterator = iter(items)
     while chunk := list(itertools.islice(iterator, size)):
@@ -169,6 +193,7 @@ class Sender:
         today: date,
         clock: Clock = time.monotonic,
         sleep: Sleep = time.sleep,
+        signing: SigningPool | None = None,
     ) -> None:
         config = settings.send
         self.settings = settings
@@ -187,6 +212,8 @@ class Sender:
         self._clock = clock
         self._sleep = sleep
         self._batch = max(1, int(getattr(transport, "batch_size", 1)))
+        self._signing = signing  # the factory then builds unsigned messages
+        self._signing_depth = 2 * signing.workers if signing is not None else 0  # batches in the pool
         self._inline = bool(getattr(transport, "inline", False)) or config.concurrency == 1
         self._window = config.concurrency * self._batch * 2  # messages handed over, not yet answered
         self._claim_size = max(config.concurrency * self._batch, min(512, int(config.rate * _FLUSH_SECONDS)))
@@ -198,9 +225,9 @@ class Sender:
         self._pending: list[Result] = []
         self._flushed = clock()
         self._attempts: dict[str, int] = {}
-        # Recipients whose message is in flight or waiting for a retry, with their envelope: a
+        # Recipients whose message is in flight or waiting for a retry, with their identity: a
         # retry rebuilds the message rather than keeping 120 KB per deferred recipient in memory.
-        self._open: dict[str, tuple[Recipient, str]] = {}
+        self._open: dict[str, tuple[Recipient, Identity]] = {}
         self._retry: list[tuple[float, int, str]] = []
         self._order = itertools.count()
         self._consecutive = 0
@@ -247,12 +274,11 @@ class Sender:
                 break
             self.watch.refresh()
             selected = self._select(chunk)
-            envelopes = [self.factory.envelope_sender(r) for r, _ in selected]
-            held = self._flush([Claim(r.key, r.email, self.factory.message_id(r), verp_token_from(envelope), attempts)
-                                for (r, attempts), envelope in zip(selected, envelopes)])  # fmt: skip
+            identities = [self._identity(r) for r, _ in selected]
+            held = self._flush(_claims(selected, identities))
             if len(held) < len(selected):
-                selected, envelopes = self._drop_taken(selected, envelopes, held)
-            self._hand_over(selected, envelopes)
+                selected, identities = self._drop_taken(selected, identities, held)
+            self._hand_over(selected, identities)
             self._retry_due()
             self._report()
 
@@ -285,23 +311,27 @@ class Sender:
         summary.attempted += len(chosen)
         return chosen
 
-    def _drop_taken(self, selected: list[tuple[Recipient, int]], envelopes: list[str],
-                    held: set[str]) -> tuple[list[tuple[Recipient, int]], list[str]]:
+    def _identity(self, recipient: Recipient) -> Identity:
+        envelope = self.factory.envelope_sender(recipient)
+        return Identity(self.factory.message_id(recipient), envelope, verp_token_from(envelope))
+
+    def _drop_taken(self, selected: list[tuple[Recipient, int]], identities: list[Identity],
+                    held: set[str]) -> tuple[list[tuple[Recipient, int]], list[Identity]]:
         """Recipients another process claimed between our read and our claim: theirs to send."""
-        kept = [(pair, envelope) for pair, envelope in zip(selected, envelopes) if pair[0].key in held]
+        kept = [(pair, identity) for pair, identity in zip(selected, identities) if pair[0].key in held]
         taken = len(selected) - len(kept)
         self.summary.taken_by_other += taken
         self.summary.attempted -= taken
         self._sent_keys -= taken
-        return [pair for pair, _ in kept], [envelope for _, envelope in kept]
+        return [pair for pair, _ in kept], [identity for _, identity in kept]
 
     def _limit_reached(self, extra: int = 0) -> bool:
         limit = self.options.limit
         return limit is not None and self._sent_keys + extra >= limit
 
-    def _build(self, recipient: Recipient, attempts: int, envelope: str) -> OutgoingMessage | None:
+    def _build(self, recipient: Recipient, attempts: int, identity: Identity) -> OutgoingMessage | None:
         try:
-            message = self.factory.build(recipient, mail_from=envelope)
+            message = self.factory.build(recipient, mail_from=identity.envelope)
         except RecipientRejected as rejected:
             self.ledger.record_rejected(self.issue, recipient.email, recipient.key, rejected.reason,
                                         transport=self.transport.name, run_id=self.summary.run_id)
@@ -310,7 +340,7 @@ class Sender:
                 self.summary.rejects.append(Problem(recipient.email, None, None, rejected.reason))
             return None
         self._attempts[message.key] = attempts
-        self._open[message.key] = (recipient, envelope)
+        self._open[message.key] = (recipient, identity)
         return message
 
     def _close(self, key: str) -> None:
@@ -325,23 +355,55 @@ class Sender:
         self._flushed = self._clock()
         return held
 
-    def _hand_over(self, chosen: Sequence[tuple[Recipient, int]], envelopes: Sequence[str]) -> None:
-        """Build and dispatch in transport-sized jobs, keeping at most `_window` messages
-        unanswered; after a stop, the claimed rest is recorded as not sent."""
+    def _hand_over(self, chosen: Sequence[tuple[Recipient, int]], identities: Sequence[Identity]) -> None:
+        """Build, sign and dispatch in transport-sized jobs, keeping at most `_window` messages
+        unanswered; after a stop, the claimed rest is recorded as not sent. With a signing pool,
+        built messages are signed a batch at a time, and a few batches wait for their signatures
+        while the next messages are built."""
         group: list[OutgoingMessage] = []
+        unsigned: list[OutgoingMessage] = []
+        signing: deque[tuple[list[OutgoingMessage], PendingSignatures]] = deque()
+
+        def stopped_before(rest: int) -> None:
+            waiting = [m for batch, _ in signing for m in batch] + unsigned + group
+            self._not_sent([r.key for r, _ in chosen[rest:]] + [m.key for m in waiting],
+                           "not sent: the run stopped before this message was handed over")
+
         for index, (recipient, attempts) in enumerate(chosen):
             if self._halted():
-                self._not_sent([r.key for r, _ in chosen[index:]] + [m.key for m in group],
-                               "not sent: the run stopped before this message was handed over")
-                return
-            message = self._build(recipient, attempts, envelopes[index])
-            if message is not None:
-                group.append(message)
-            if len(group) == self._batch:
-                self._dispatch(_Job(group))
-                group = []
+                return stopped_before(index)
+            message = self._build(recipient, attempts, identities[index])
+            if message is None:
+                continue
+            if self._signing is None:
+                group = self._add(group, message)
+                continue
+            unsigned.append(message)
+            if len(unsigned) == self._signing.batch:
+                signing.append((unsigned, self._signing.submit([m.data for m in unsigned])))
+                unsigned = []
+            if len(signing) > self._signing_depth:
+                for signed in _signed(*signing.popleft()):
+                    group = self._add(group, signed)
+        if unsigned:
+            signing.append((unsigned, self._signing.submit([m.data for m in unsigned])))  # type: ignore[union-attr]
+            unsigned = []
+        while signing:
+            if self._halted():
+                return stopped_before(len(chosen))
+            for signed in _signed(*signing.popleft()):
+                group = self._add(group, signed)
         if group:
             self._dispatch(_Job(group))
+        return None
+
+    def _add(self, group: list[OutgoingMessage], message: OutgoingMessage) -> list[OutgoingMessage]:
+        """`message` joins the job being filled; a full job is dispatched."""
+        group.append(message)
+        if len(group) < self._batch:
+            return group
+        self._dispatch(_Job(group))
+        return []
 
     def _dispatch(self, job: _Job) -> None:
         if self._pool is None:
@@ -406,54 +468,48 @@ class Sender:
                 self._outcome(message, delivery)
 
     def _outcome(self, message: OutgoingMessage, delivery: Delivery) -> None:
-        summary = self.summary
-        if delivery.outcome is Outcome.ACCEPTED:
-            self._consecutive = 0
-            summary.accepted += 1
-            self._record(message, State.ACCEPTED, delivery)
-            self._close(message.key)
-            return
-        if delivery.sender_problem:
-            self._halt(f"sender problem: {delivery.code or ''} {delivery.status or ''} {delivery.text}".strip())
-            self._record(message, State.DEFERRED, delivery)
-            self._close(message.key)
-            summary.deferred += 1
-            return
-        if delivery.outcome is Outcome.PERMANENT:
-            self._permanent(message, delivery)
-        elif delivery.ambiguous:
-            self._unconfirmed(message, delivery)
-        else:
+        """Apply the outcome table's verdict: ledger, summary, retries, stops."""
+        verdict = verdict_for(delivery)
+        fate = verdict.fate
+        if fate is Fate.RETRY:
             self._temporary(message, delivery)
-        if not delivery.hard_bounce:
+        else:
+            self._record(message, verdict.state, delivery)
+            self._close(message.key)
+            self._tally(fate, message, delivery)
+        if fate is Fate.SENDER_PROBLEM:
+            self._halt(f"sender problem: {delivery.code or ''} {delivery.status or ''} {delivery.text}".strip())
+        elif fate is Fate.ACCEPTED:
+            self._consecutive = 0
+        elif verdict.error:
             self._consecutive += 1
-            limit = self.settings.send.stop_after_consecutive_errors
-            if self._consecutive >= limit:
+            if self._consecutive >= self.settings.send.stop_after_consecutive_errors:
                 self._halt(f"{self._consecutive} errors in a row (last: {delivery.text or delivery.code})")
 
-    def _permanent(self, message: OutgoingMessage, delivery: Delivery) -> None:
+    def _tally(self, fate: Fate, message: OutgoingMessage, delivery: Delivery) -> None:
+        """A settled recipient in the summary; a hard bounce joins the suppressions."""
         summary = self.summary
-        summary.failed += 1
-        self._record(message, State.FAILED, delivery)
-        self._close(message.key)
-        if len(summary.failures) < _REPORT_LIMIT:
-            summary.failures.append(Problem(message.rcpt_to, delivery.code, delivery.status, delivery.text))
-        if delivery.hard_bounce:
-            summary.hard_bounces += 1
-            detail = " ".join(str(p) for p in (delivery.code, delivery.status, delivery.text) if p)
-            self._bounces.append(Suppression(message.rcpt_to, SuppressionReason.HARD_BOUNCE, self._today,
-                                             f"send {self.issue}", detail[:300]))
-
-    def _unconfirmed(self, message: OutgoingMessage, delivery: Delivery) -> None:
-        """The message may have been delivered: keep the claim (unknown) rather than retry into a
-        duplicate; `--resend-unknown` sends it deliberately."""
-        self.summary.unknown += 1
-        self._record(message, State.CLAIMED, delivery)
-        self._close(message.key)
-        if len(self.summary.unknowns) < _REPORT_LIMIT:
-            self.summary.unknowns.append(Problem(message.rcpt_to, delivery.code, delivery.status, delivery.text))
+        problem = Problem(message.rcpt_to, delivery.code, delivery.status, delivery.text)
+        if fate is Fate.ACCEPTED:
+            summary.accepted += 1
+        elif fate is Fate.SENDER_PROBLEM:
+            summary.deferred += 1
+        elif fate is Fate.UNKNOWN:
+            summary.unknown += 1
+            if len(summary.unknowns) < _REPORT_LIMIT:
+                summary.unknowns.append(problem)
+        elif fate is Fate.FAILED:
+            summary.failed += 1
+            if len(summary.failures) < _REPORT_LIMIT:
+                summary.failures.append(problem)
+            if delivery.hard_bounce:
+                summary.hard_bounces += 1
+                detail = " ".join(str(p) for p in (delivery.code, delivery.status, delivery.text) if p)
+                self._bounces.append(Suppression(message.rcpt_to, SuppressionReason.HARD_BOUNCE, self._today,
+                                                 f"send {self.issue}", detail[:300]))
 
     def _temporary(self, message: OutgoingMessage, delivery: Delivery) -> None:
+        """Deferred; back in this run after a backoff unless the attempts or the deadline are used up."""
         attempts = self._attempts.get(message.key, 0) + 1
         self._attempts[message.key] = attempts
         self._record(message, State.DEFERRED, delivery)
@@ -480,22 +536,21 @@ class Sender:
     def _retry_due(self) -> None:
         """Claim (in one commit) and hand over again every deferred message whose backoff is over."""
         now = self._clock()
-        due: list[tuple[Recipient, str]] = []
+        due: list[tuple[Recipient, Identity]] = []
         while self._retry and self._retry[0][0] <= now and len(due) < self._claim_size and not self._halted():
             due.append(self._open[heapq.heappop(self._retry)[2]])
         if not due:
             return
         self.summary.retries += len(due)
         chosen = [(r, self._attempts.get(r.key, 0)) for r, _ in due]
-        envelopes = [envelope for _, envelope in due]
-        held = self._flush([Claim(r.key, r.email, self.factory.message_id(r), verp_token_from(envelope), attempts)
-                            for (r, attempts), envelope in zip(chosen, envelopes)])  # fmt: skip
+        identities = [identity for _, identity in due]
+        held = self._flush(_claims(chosen, identities))
         if len(held) < len(chosen):
             for recipient, _ in chosen:
                 if recipient.key not in held:
                     self._close(recipient.key)
-            chosen, envelopes = self._drop_taken(chosen, envelopes, held)
-        self._hand_over(chosen, envelopes)
+            chosen, identities = self._drop_taken(chosen, identities, held)
+        self._hand_over(chosen, identities)
 
     def _retry_until_done(self) -> None:
         while (self._retry or self._inflight) and not self._halted():

@@ -251,7 +251,8 @@ def _audit_gate(audience: Audience, key_customers: KeyCustomers, issue_path: Pat
     )
 
 
-def make_factory(campaign: Campaign, *, options: FactoryOptions = FactoryOptions()) -> MessageFactory:
+def make_factory(campaign: Campaign, *, options: FactoryOptions = FactoryOptions(), sign: bool = True) -> MessageFactory:
+    """The issue's message factory; `sign=False` when a `SigningPool` signs after it."""
     from webzine.message.dkim import signer_from_settings
 
     return MessageFactory(
@@ -259,7 +260,7 @@ def make_factory(campaign: Campaign, *, options: FactoryOptions = FactoryOptions
         campaign.settings,
         token_key=campaign.token_key,
         managers=campaign.managers,
-        signer=signer_from_settings(campaign.settings),
+        signer=signer_from_settings(campaign.settings) if sign else None,
         options=options,
     )
 
