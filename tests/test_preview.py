@@ -26,6 +26,7 @@ from pathlib import Path
 import pytest
 from conftest import TODAY
 
+from webzine.render.layout import BUILTIN_TEMPLATES
 from webzine.web.preview import Snapshot, Workspace, personalise, recipient_id, search
 from webzine.web.preview_server import PreviewServer, frame_html
 
@@ -239,7 +240,7 @@ def test_a_broken_template_shows_its_error_keeps_the_last_page_and_recovers(
     server = serve()
     templates = project / "templates"
     templates.mkdir()
-    builtin = (REPO / "templates" / "email.html.j2").read_text(encoding="utf-8")
+    builtin = (BUILTIN_TEMPLATES / "email.html.j2").read_text(encoding="utf-8")
     save(templates / "email.html.j2", builtin.replace("</body>", "{% if %}</body>", 1))
     broken = next_build(server, 1)
     assert broken["error"]["message"].startswith(f"{templates / 'email.html.j2'}:")

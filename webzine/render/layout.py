@@ -25,7 +25,9 @@ from markupsafe import Markup
 
 from webzine.errors import TemplateError
 
-BUILTIN_TEMPLATES = Path(__file__).resolve().parents[2] / "templates"  # used where a project has none
+# Package data (webzine/templates/), installed as plain files beside this package, so a wheel
+# builds without the source tree; searched after a publication's own templates/.
+BUILTIN_TEMPLATES = Path(__file__).resolve().parents[1] / "templates"
 JINJA_TAG = re.compile(r"\{\{.*?\}\}|\{%.*?%\}|\{#.*?#\}", re.DOTALL)
 _BLOCK_TAG = re.compile(r"\{%.*?%\}|\{#.*?#\}", re.DOTALL)
 _LITERAL_OPENER = re.compile(r"\{(?=[{%#])")
