@@ -168,3 +168,20 @@ def test_send_refuses_with_gaps_and_records_the_reason_when_allowed(sample):
     allowed = webzine(sample, "send", issue, "--allow-gaps", "박 대표님은 전화로 안내", env=env)
     assert allowed.returncode == 0, allowed.stderr
     assert "gaps accepted: 박 대표님은 전화로 안내" in allowed.stdout
+
+
+def test_the_send_gate_shows_the_customer_notes_as_notes_not_gaps(sample):
+    env = {"WEBZINE_UNSUBSCRIBE_SECRET": "test-secret"}
+    issue = "issues/2026-12-year-end.md"
+    scored = webzine(sample, "--today", "2026-12-01", "customers", "score")
+    assert scored.returncode == 0, scored.stderr
+    audit = webzine(sample, "--today", "2026-12-01", "audit", issue)
+    notes = [line.strip() for line in audit.stdout.splitlines() if line.strip().startswith("customers (scored")]
+    assert notes, audit.stdout
+    dry_run = webzine(sample, "--today", "2026-12-01", "send", issue, "--allow-gaps", "확인 중", env=env)
+    assert dry_run.returncode == 0, dry_run.stderr
+    assert [line.split("note", 1)[1].strip() for line in dry_run.stdout.splitlines()
+            if line.strip().startswith("note ")] == notes
+    as_json = json.loads(webzine(sample, "--today", "2026-12-01", "send", issue, "--allow-gaps", "확인 중", "--json",
+                                 env=env).stdout)
+    assert as_json["audit_notes"] == notes

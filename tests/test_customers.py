@@ -248,3 +248,25 @@ def test_the_audit_shows_proposals_and_slipping_key_customers_as_notes_not_gaps(
     assert ("customers (scored 2026-12-01): 1 customer(s) of 핵심 고객 are not key customers: erin@example.com "
             "(핵심 고객, manager m1) — proposed in build/customers/proposed-key-customers.csv") in out
     assert "1 key customer(s) slipped to 이탈 위험: bob@example.com (이탈 위험, manager m2)" in out
+
+
+def test_addresses_normalised_in_columns_match_the_normaliser() -> None:
+    """The column fast path (common shape, plain domain) gives what `Normaliser.parse` gives;
+    everything else still goes through the normaliser."""
+    from webzine.customers.totals import OrderTotals
+    from webzine.recipients.addresses import BadAddress, Normaliser
+
+    cells = ["ALICE@Example.COM", " bob@example.com ", "Postmaster@Example.com", "kim@naver.con", "kim@naver.com",
+             "앨리스 <alice＠example.com>", "mailto:carol@example.com", "a..b@example.com", "x@localhost",
+             "x@test.invalid", "", "not an address", "dave@exa--mple.com", "e" * 65 + "@example.com",
+             "first.last+tag@sub.example.co.kr", "IDN@Bücher.example", "x@-bad.com", "x@example.c"]
+    frame = pl.DataFrame({"email": [cell.strip() for cell in cells], "row": list(range(2, 2 + len(cells)))})
+    found = OrderTotals(TODAY, TODAY, ReadSummary())._addresses(frame, "orders.csv").to_list()
+
+    def expected(cell: str) -> str:
+        try:
+            return Normaliser().parse(cell)[0]
+        except BadAddress:
+            return ""
+
+    assert found == [expected(cell) for cell in cells]

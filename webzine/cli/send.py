@@ -168,6 +168,12 @@ def _failure_reasons(campaign: Campaign, plan: Plan) -> dict[str, int]:
     return dict(sorted(reasons.items(), key=lambda item: -item[1]))
 
 
+def _audit_notes(campaign: Campaign) -> list[str]:
+    """The pre-send audit's notes (customers to propose as key customers, key customers slipping
+    away): shown before and after a send, never a reason to stop it."""
+    return list(getattr(campaign.audit, "notes", []))
+
+
 def _dry_run(campaign: Campaign, options: SendOptions, as_json: bool, again: str) -> int:
     settings = campaign.settings
     factory = make_factory(campaign)
@@ -193,6 +199,7 @@ def _dry_run(campaign: Campaign, options: SendOptions, as_json: bool, again: str
         "unknown": counts[Action.UNKNOWN], "left_for_later": counts[Action.LATER], "failed_reasons": failed_reasons,
         "key_customers": campaign.key_customers.note if campaign.key_customers else None,
         "allow_gaps": options.allow_gaps, "audit_ok": bool(getattr(campaign.audit, "ok", True)),
+        "audit_notes": _audit_notes(campaign),
         "rate": settings.send.rate, "concurrency": settings.send.concurrency, "first": preview,
     }  # fmt: skip
     if as_json:
@@ -212,6 +219,8 @@ def _dry_run(campaign: Campaign, options: SendOptions, as_json: bool, again: str
         console.print(f"  key        {escape(campaign.key_customers.note)}")
     gaps = "" if summary["audit_ok"] else f" — gaps accepted: {options.allow_gaps}"
     console.print(f"  audit      {'ok' if summary['audit_ok'] else 'gaps'}{gaps}")
+    for note in summary["audit_notes"]:
+        console.print(f"  note       {shown(note)}")
     seconds = counts[Action.SEND] / settings.send.rate
     console.print(f"  would send {counts[Action.SEND]:,} message(s), about {_duration(seconds)} at {settings.send.rate:g}/s")
     if counts[Action.LATER]:
@@ -361,9 +370,12 @@ def _real_send(campaign: Campaign, options: SendOptions, as_json: bool, again: s
     exit_code = max(summary.exit_code, standing.exit_code)  # 3 (re-run) outranks 1 (failures) outranks 0
     if as_json:
         click.echo(json.dumps({"dry_run": False, **summary.as_dict(), "issue_so_far": dataclasses.asdict(standing),
-                               "exit_code": exit_code}, ensure_ascii=False, indent=2))
+                               "audit_notes": _audit_notes(campaign), "exit_code": exit_code},
+                              ensure_ascii=False, indent=2))
     else:
         _print_summary(summary, standing, campaign)
+        for note in _audit_notes(campaign):
+            click.echo(f"Note: {printable(note)}")
         if options.allow_gaps:
             click.echo(f"Sent despite audit gaps; reason recorded in the ledger: {printable(options.allow_gaps)}")
     _print_hints(summary, standing, again)

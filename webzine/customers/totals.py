@@ -1,9 +1,11 @@
 """Order lines → one total per customer, in columns (polars): the part that grows with the export.
 
 The reader hands over batches of raw cells (a string column per field). Each rule about a cell
-(`values`: a date, an amount, a status; `addresses.Normaliser`: an address) runs once per
-distinct text in Python, and its answers are joined back onto the column, so five million lines
-cost a few thousand date parses and one address check per customer spelling. Blank lines,
+(`values`: a date, an amount, a status) runs once per distinct text in Python, and its answers
+are joined back onto the column, so five million lines cost a few thousand date parses.
+Addresses in the common shape are normalised by polars itself, the way the normaliser's fast
+path does it (only their distinct domains are looked at in Python); the rest go through
+`addresses.Normaliser`, once per distinct text. Blank lines,
 lines without a usable address, cancelled lines and lines dated after today are counted and
 dropped; the rest are summed per order at once. At the end of each file its orders that an
 earlier file already had are dropped (overlapping exports) and the rest folded into one row per
@@ -18,10 +20,11 @@ from datetime import date
 from typing import Any
 
 import polars as pl
+from email_validator.rfc_constants import CASE_INSENSITIVE_MAILBOX_NAMES
 
-from webzine.recipients.addresses import BadAddress, Normaliser
 from webzine.customers.values import is_cancelled, parse_amount, parse_date
 from webzine.errors import ListError
+from webzine.recipients.addresses import FAST_MAX_LENGTH, FAST_MAX_LOCAL, FAST_PATTERN, BadAddress, Normaliser
 
 PEOPLE = ("name", "company", "manager")
 CUSTOMER_SCHEMA = {"key": pl.String, "email": pl.String, "name": pl.String, "company": pl.String,
@@ -79,6 +82,30 @@ class OrderTotals:
         except BadAddress:
             return ""
 
+    def _addresses(self, frame: pl.DataFrame, source: str) -> pl.Series:
+        """Each line's normalised address, "" when unusable. Cells of the common ASCII shape at a
+        plain domain are normalised by polars the way `Normaliser.parse`'s fast path does them
+        (only the distinct domains are looked at in Python); the others go through the
+        normaliser, once per distinct text."""
+        email = pl.col("email")
+        at = email.str.find("@", literal=True)
+        domain, local = email.str.slice(at + 1).str.to_lowercase(), email.str.slice(0, at)
+        shaped = (email.str.contains(f"^{FAST_PATTERN}$") & (email.str.len_bytes() <= FAST_MAX_LENGTH)
+                  & (at <= FAST_MAX_LOCAL))
+        parts = frame.select(domain=pl.when(shaped).then(domain), local=local)
+        domains = parts["domain"].drop_nulls().unique().to_list()
+        plain = [name for name in domains if self.normaliser.domain(name).plain]
+        local = pl.col("local")
+        folded = pl.when(local.str.to_lowercase().is_in(sorted(CASE_INSENSITIVE_MAILBOX_NAMES))).then(
+            local.str.to_lowercase()).otherwise(local)
+        found = parts.select(pl.when(pl.col("domain").is_in(plain)).then(
+            pl.concat_str([folded, pl.lit("@"), pl.col("domain")])).alias("email")).to_series()
+        unusual = found.is_null()
+        if unusual.any():
+            rest = _Decoder(frame.filter(unusual), source)(email, self.addresses, self._address, "email", pl.String)
+            found = found.scatter(unusual.arg_true(), rest)
+        return found
+
     def add(self, file: int, source: str, first_row: int, cells: pl.DataFrame) -> None:
         """One batch of lines: `cells` has a string column per order field found; the batch's
         first line is `first_row` of `source` (for error messages)."""
@@ -94,7 +121,7 @@ class OrderTotals:
         frame = frame.with_columns(
             day=decode(day_only.then(when.str.slice(0, 10)).otherwise(when), self.days, _day, "ordered_at", pl.Int32),
             amount=decode(pl.col("amount"), self.amounts, parse_amount, "amount", pl.Int64),
-            email=decode(pl.col("email"), self.addresses, self._address, "email", pl.String),
+            email=self._addresses(frame, source),
             cancelled=(decode(pl.col("status"), self.cancels, is_cancelled, "status", pl.Boolean)
                        if "status" in cells.columns else pl.lit(False)),
         )
@@ -108,7 +135,7 @@ class OrderTotals:
             self._end_file()
             self._file = file
         order = pl.col("order") if "order" in cells.columns else pl.format("{}:{}", pl.lit(file), pl.col("row"))
-        firsts = [pl.col(name).filter(pl.col(name) != "").first() if name in cells.columns
+        firsts = [pl.col(name).replace("", None).first(ignore_nulls=True) if name in cells.columns
                   else pl.lit(None, pl.String).alias(name) for name in PEOPLE]
         self._batches.append(kept.with_columns(order=order).group_by("key", "order").agg(
             pl.col("day").max(), pl.col("amount").sum(), pl.len().alias("lines"), pl.col("email").first(), *firsts,
@@ -120,7 +147,7 @@ class OrderTotals:
         numbers seen and one row per customer are ever held."""
         if not self._batches:
             return
-        first_non_null = [pl.col(name).drop_nulls().first() for name in ("email", *PEOPLE)]
+        first_non_null = [pl.col(name).first(ignore_nulls=True) for name in ("email", *PEOPLE)]
         orders = pl.concat(self._batches).group_by("key", "order").agg(
             pl.col("day").max(), pl.col("amount").sum(), pl.col("lines").sum(), *first_non_null, pl.col("seq").min())
         self._batches = []
@@ -132,11 +159,11 @@ class OrderTotals:
             orders = orders.join(self._seen, on="order", how="anti")
         self._seen = pl.concat([self._seen, _compact(orders.select("order").unique())])
         recent = pl.col("day") >= self.cutoff
-        customers = orders.sort("seq").group_by("key", maintain_order=True).agg(
+        customers = orders.sort("seq").group_by("key").agg(
             pl.col("day").max(), recent.sum().cast(pl.Int64).alias("orders"),
             pl.col("amount").filter(recent).sum().alias("value"), *first_non_null)
         self._customers = _compact(pl.concat([self._customers, customers], how="vertical_relaxed").group_by(
-            "key", maintain_order=True).agg(pl.col("day").max(), pl.col("orders").sum(), pl.col("value").sum(),
+            "key").agg(pl.col("day").max(), pl.col("orders").sum(), pl.col("value").sum(),
                                             *first_non_null))
 
     def _count(self, frame: pl.DataFrame, source: str, masks: dict[str, pl.Expr]) -> None:

@@ -231,6 +231,10 @@ def load_campaign(settings: Settings, issue_path: Path, *, today: date, gate: bo
             hint=f"run: webzine build {issue_path}",
         )
     report = _audit_gate(audience, key_customers, issue_path, allow_gaps) if key_customers is not None else None
+    if report is not None:  # who should be a key customer, who is slipping: for the editor, never a gap
+        from webzine.customers.people import audit_notes
+
+        report = report.model_copy(update={"notes": [*report.notes, *audit_notes(settings)]})
     return Campaign(audience, rendered, key_customers, report, token_secret(settings))
 
 
