@@ -116,7 +116,10 @@ def sample_project(folder: Path) -> Path:
     root = Path(__file__).resolve().parent.parent
     for name in ("issues", "lists", "templates"):
         shutil.copytree(root / name, folder / name)
-    shutil.copy(root / "webzine.toml", folder / "webzine.toml")
+    config = (root / "webzine.toml").read_text(encoding="utf-8")
+    # The sample's made-up domains are sent to test servers on 127.0.0.1: a rehearsal the send gate
+    # is turned off for (`[send] preflight`; tests/test_check.py turns it back on).
+    (folder / "webzine.toml").write_text(config.replace("[send]\n", '[send]\npreflight = "off"\n', 1), encoding="utf-8")
     (folder / "lists" / "key-customers.csv").write_text(
         "email,name,company,manager,excused\nkim.gapsu@example.co.kr,김갑수,다향 찻집,m1,\n", encoding="utf-8"
     )

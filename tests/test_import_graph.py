@@ -14,7 +14,7 @@ ROOT = Path(webzine.__file__).parent
 
 # Low → high. Core modules (webzine/*.py) may be imported by anyone and import no stage package.
 STAGES = ["render", "recipients", "audit", "customers", "message", "transports", "bounces", "providers",
-          "unsubscribes", "replies", "send", "managers", "web", "cli"]
+          "domain", "unsubscribes", "replies", "send", "managers", "web", "cli"]
 
 
 def module_name(path: Path) -> str:

@@ -3,15 +3,10 @@ MX, null MX, no MX but an address, no records, NXDOMAIN, and a server that never
 
 from __future__ import annotations
 
-import socket
-import threading
 from collections.abc import Iterator
 
-import dns.message
-import dns.rcode
-import dns.resolver
-import dns.rrset
 import pytest
+from dnskit import DnsServer, running
 
 from webzine.recipients.mx import resolver_lookup, undeliverable_domains
 
@@ -24,56 +19,13 @@ ZONE = {
 }
 SILENT = "slow.example.kr."
 # Answers that MX has no records, then never answers the address questions (a flaky resolver).
-SILENT_FOR = {("flaky.example.kr.", "A"), ("flaky.example.kr.", "AAAA")}
-
-
-class DnsServer:
-    """A UDP DNS server answering from ZONE; NXDOMAIN for names it does not know."""
-
-    def __init__(self) -> None:
-        self.socket = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self.socket.bind(("127.0.0.1", 0))
-        self.socket.settimeout(0.2)
-        self.port = self.socket.getsockname()[1]
-        self.questions: list[tuple[str, str]] = []
-        self.stopping = threading.Event()
-        self.thread = threading.Thread(target=self._serve, daemon=True)
-
-    def _serve(self) -> None:
-        while not self.stopping.is_set():
-            try:
-                data, peer = self.socket.recvfrom(4096)
-            except TimeoutError:
-                continue
-            query = dns.message.from_wire(data)
-            question = query.question[0]
-            name, kind = question.name.to_text(), dns.rdatatype.to_text(question.rdtype)
-            self.questions.append((name, kind))
-            if name == SILENT or (name, kind) in SILENT_FOR:
-                continue
-            response = dns.message.make_response(query)
-            known = {n for n, _ in ZONE}
-            if name not in known:
-                response.set_rcode(dns.rcode.NXDOMAIN)
-            elif (name, kind) in ZONE:
-                response.answer.append(dns.rrset.from_text(name, 300, "IN", kind, *ZONE[(name, kind)]))
-            self.socket.sendto(response.to_wire(), peer)
-
-    def resolver(self) -> dns.resolver.Resolver:
-        resolver = dns.resolver.Resolver(configure=False)
-        resolver.nameservers = ["127.0.0.1"]
-        resolver.port = self.port
-        return resolver
+SILENT_FOR = frozenset({("flaky.example.kr.", "A"), ("flaky.example.kr.", "AAAA")})
 
 
 @pytest.fixture
 def server() -> Iterator[DnsServer]:
-    running = DnsServer()
-    running.thread.start()
-    yield running
-    running.stopping.set()
-    running.thread.join(timeout=5)
-    running.socket.close()
+    with running(DnsServer(ZONE, silent_names=frozenset({SILENT}), silent=SILENT_FOR)) as started:
+        yield started
 
 
 def test_lookups_against_a_real_server(server):

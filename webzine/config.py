@@ -88,6 +88,9 @@ class Send(Section):
     # publication asks: click tracking rewrites every link, the in-body 수신거부 link too.
     track_opens: bool = False
     track_clicks: bool = False
+    # `webzine check`'s offline checks before a send: "refuse" stops a real transport (exit 2), the outbox
+    # warns; "off" only for rehearsals against a test relay with made-up domains, never for a real list.
+    preflight: Literal["refuse", "off"] = "refuse"
 
 
 class Smtp(Section):

@@ -1,7 +1,7 @@
 """The command line: the only place that prints, prompts and chooses exit codes.
 
 Each command group lives in its own module here and is registered below: `build.py` (new, build),
-`lists.py`, `audit.py`, `customers.py`, `send.py`, `due.py`, `settle.py`, `ledger.py`, `bounces.py`,
+`lists.py`, `audit.py`, `customers.py`, `check.py`, `send.py`, `due.py`, `settle.py`, `ledger.py`, `bounces.py`,
 `replies.py`, `suppressions.py`, `digest.py`, `report.py`, `serve.py`, `preview.py`, `archive.py`. Errors from the stages
 (`WebzineError`) are shown once, in `main`, as `Error: …` / `Hint: …` without a traceback
 (`--debug` shows it). Exit codes: 0 success, 1 a check found problems, 2 bad usage or input,
@@ -72,6 +72,7 @@ COMMANDS: dict[str, str] = {
     "customers": "webzine.cli.customers:customers",
     "audit": "webzine.cli.audit:audit",
     "due": "webzine.cli.due:due",
+    "check": "webzine.cli.check:check",
     "send": "webzine.cli.send:send",
     "status": "webzine.cli.send:status",
     "settle": "webzine.cli.settle:settle_command",

@@ -36,6 +36,7 @@ from webzine.send.inputs import (
     with_overrides,
 )
 from webzine.cli import Context, pass_context
+from webzine.cli.check import preflight
 from webzine.cli.due import TODAY_OPTION, pick_due
 from webzine.clock import utc_now
 from webzine.config import CONFIG_FILE
@@ -86,7 +87,8 @@ def send(ctx: Context, issue: Path | None, due_now: bool, today: str | None, yes
     problem resumes where it left off and never sends anyone the same issue twice. What the
     local outbox accepted is a rehearsal: a send through a real transport still mails them. With
     --due the issue is the one dated this month (Asia/Seoul) that is not completely sent; nothing
-    due → 0."""
+    due → 0. Through a real transport, the offline checks of `webzine check` run first and a failed
+    one stops the send (exit 2); the outbox only warns."""
     if due_now == (issue is not None):
         raise click.UsageError("give either ISSUE or --due.")
     ctx.pin_today(today)
@@ -102,6 +104,7 @@ def send(ctx: Context, issue: Path | None, due_now: bool, today: str | None, yes
     settings = with_overrides(ctx.settings, transport=transport_name, outbox_format=outbox_format)
     if test_to:
         return _test_send(settings, issue, test_to, as_email, as_json, ctx.today)
+    preflight(settings)
     campaign = load_campaign(settings, issue, today=ctx.today, allow_gaps=allow_gaps)
     keys = frozenset(_split(only))
     for key in keys:

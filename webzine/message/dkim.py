@@ -133,13 +133,16 @@ def rsa_sign(key: rsa.RSAPrivateKey, digest: bytes) -> bytes:
     return key.sign(digest, padding.PKCS1v15(), utils.Prehashed(hashes.SHA256()))
 
 
+def pem_bytes(value: str) -> bytes:
+    """The PEM as bytes; CI secret stores and .env files often flatten it onto one line with literal "\\n"."""
+    return value.replace("\\n", "\n").strip().encode("ascii") + b"\n"
+
+
 def signer_from_settings(settings: Settings) -> DkimSigner | None:
     """The configured signer, or None when `[dkim]` names no domain and selector."""
     config = settings.dkim
     if not (config.domain and config.selector):
         return None
-    pem = secret(config.private_key_env, purpose="DKIM private key")
-    # CI secret stores and .env files often flatten a PEM onto one line with literal "\n".
-    key = pem.replace("\\n", "\n").strip().encode("ascii") + b"\n"
+    key = pem_bytes(secret(config.private_key_env, purpose="DKIM private key"))
     return DkimSigner(config.domain, config.selector, key,
                       unsigned=UNSIGNED_BY_TRANSPORT.get(settings.send.transport, frozenset()))

@@ -1,0 +1,112 @@
+"""`webzine check [--dns]`: the sending domain's pre-flight, and the gate `webzine send` runs.
+
+Offline it reads only webzine.toml and the DKIM key; with `--dns` it asks DNS what receivers ask
+(SPF, the DKIM selector, DMARC, the Return-Path domain) and prints the Gmail/Yahoo/Naver
+bulk-sender checklist. Exit codes: 0 every check passed (warnings allowed), 1 a check failed,
+2 bad usage or configuration, 3 the resolver did not answer (re-run).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from webzine.cli import Context, pass_context
+from webzine.config import Settings
+from webzine.domain.findings import Finding, Status, exit_code, failures
+from webzine.domain.lookups import Dns, resolver_for
+from webzine.domain.offline import check_dkim_key, offline_checks
+from webzine.domain.online import Requirement, bulk_sender_checklist, online_checks
+from webzine.domain.texts import check_name, language_for, message
+from webzine.errors import ConfigError
+from webzine.terminal import printable
+from webzine.transports import REHEARSALS
+
+
+@click.command()
+@click.option("--dns", "online", is_flag=True, help="Also ask DNS: SPF, the DKIM selector's key, DMARC, the "
+              "Return-Path domain, and the Gmail/Yahoo/Naver bulk-sender checklist.")
+@click.option("--resolver", metavar="HOST[:PORT]", help="With --dns: ask this DNS server (e.g. 127.0.0.1:5353) "
+              "instead of the system's.")
+@click.option("--lang", type=click.Choice(["ko", "en"]), help="Language of the report; default: [publication] language.")
+@click.option("--json", "as_json", is_flag=True, help="Print the findings (and the checklist) as JSON.")
+@pass_context
+def check(ctx: Context, online: bool, resolver: str | None, lang: str | None, as_json: bool) -> int:
+    """Check the sending domain and the settings a send uses, before a real send.
+
+    Offline: placeholder (example.*) values left in the settings, From / DKIM / Return-Path domains
+    aligned for DMARC, https links on your own domain, the DKIM key's size, the footer fields.
+    With --dns: SPF covering the SMTP host or provider (at most 10 lookups), the DKIM key in DNS
+    matching the private key, DMARC, MX for the Return-Path domain."""
+    if resolver and not online:
+        raise click.UsageError("--resolver only applies with --dns.")
+    settings = ctx.settings
+    language = language_for(lang, settings.publication.language)
+    key = check_dkim_key(settings, os.environ.get(settings.dkim.private_key_env) or None)
+    findings = offline_checks(settings, key)
+    checklist: list[Requirement] = []
+    if online:
+        findings += online_checks(settings, Dns(resolver_for(resolver)), key.public)
+        checklist = bulk_sender_checklist(settings, findings)
+    if as_json:
+        click.echo(json.dumps({"findings": [_as_dict(finding, language) for finding in findings],
+                               "checklist": [_requirement_dict(row, language) for row in checklist],
+                               "exit_code": exit_code(findings)}, ensure_ascii=False, indent=2))
+        return exit_code(findings)
+    for finding in findings:
+        click.echo(_line(finding, language))
+    if checklist:
+        _print_checklist(checklist, language)
+    failed = failures(findings)
+    click.echo(message("some_failed", language, count=str(len(failed))) if failed else message("all_passed", language))
+    return exit_code(findings)
+
+
+def _line(finding: Finding, language: str) -> str:
+    return printable(f"{finding.status.mark} {check_name(finding.check, language)}: {finding.text(language)}",
+                     single_line=True)
+
+
+def _as_dict(finding: Finding, language: str) -> dict[str, str]:
+    return {"check": finding.check, "status": finding.status.value, "message": finding.text(language)}
+
+
+def _requirement_dict(row: Requirement, language: str) -> dict[str, str | None]:
+    return {"requirement": message(row.key, language), "receivers": row.receivers,
+            "status": row.status.value if row.status else None, "todo": message(f"{row.key}_todo", language)}
+
+
+def _print_checklist(rows: list[Requirement], language: str) -> None:
+    table = Table(*(message(column, language) for column in ("col_requirement", "col_receivers", "col_result",
+                                                             "col_todo")),
+                  title=message("checklist_title", language), box=None, pad_edge=False, title_justify="left")
+    for row in rows:
+        result = message("manual", language) if row.status is None else "✓" if row.status is Status.PASS else "✗"
+        todo = "" if row.status is Status.PASS else message(f"{row.key}_todo", language)
+        table.add_row(message(row.key, language), row.receivers, result, todo)
+    Console(highlight=False, soft_wrap=True).print(table)
+
+
+def preflight(settings: Settings) -> None:
+    """`webzine send`'s gate: the offline checks. Through a real transport a failed check stops
+    the send (exit 2) with one line per reason; the outbox, a rehearsal, only warns. `[send]
+    preflight = "off"` is for test relays with made-up domains."""
+    if settings.send.preflight == "off":
+        return
+    key = check_dkim_key(settings, os.environ.get(settings.dkim.private_key_env) or None)
+    problems = failures(offline_checks(settings, key))
+    if not problems:
+        return
+    language = language_for(None, settings.publication.language)
+    transport = settings.send.transport
+    if transport in REHEARSALS:
+        click.echo(message("gate_rehearsal", language, count=str(len(problems))), err=True)
+        return
+    for problem in problems:
+        click.echo(_line(problem, language), err=True)
+    raise ConfigError(message("gate_failed", language, count=str(len(problems)), transport=transport),
+                      hint=message("gate_hint", language))
