@@ -11,6 +11,7 @@ from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
+from api_servers import ApiServer
 from clikit import ISSUE, copy_sample, new_dkim_key, run, set_send
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
@@ -233,6 +234,31 @@ def test_bad_usage_and_bad_config_exit_2(tmp_path, dkim_key):
                                             "port; write it as 127.0.0.1:5353 or [::1]:5353.")
     (folder / "webzine.toml").write_text(CONFIG + "\n[dkim]\nselectr = 'x'\n", encoding="utf-8")
     assert check(folder, dkim=dkim_key).returncode == 2
+
+
+def test_an_email_api_needs_its_include_and_shows_its_own_settings(tmp_path, serve, dkim_key):
+    """Through Postmark: SPF must include spf.mtasv.net, and Postmark's own pre-flight (read from the
+    stand-in through its API) is shown beside the DNS checks."""
+    postmark = ApiServer("postmark")
+    try:
+        postmark.configure()
+        folder = project(tmp_path, **{'transport = "smtp"': 'transport = "postmark"',
+                                      "[dkim]": f'[postmark]\nbase_url = "{postmark.url}"\n\n[dkim]'})
+        token = {"POSTMARK_SERVER_TOKEN": "test-token"}
+        missing = run(folder, "check", "--dns", "--resolver", f"127.0.0.1:{serve().port}", "--lang", "en",
+                      dkim=dkim_key, env=token)
+        assert missing.returncode == 1
+        assert failing_lines(missing.stdout) == [
+            "✗ SPF: the SPF record of chorok-tea.kr does not include spf.mtasv.net, so mail sent through postmark "
+            "fails SPF; add include:spf.mtasv.net."]
+        assert "✓ postmark_stream: " in missing.stdout
+        included = serve(lambda zone: zone.update({
+            (f"{DOMAIN}.", "TXT"): [txt("v=spf1 include:spf.mtasv.net -all")],
+            ("spf.mtasv.net.", "TXT"): [txt("v=spf1 ip4:50.31.156.0/24 -all")]}))
+        done = run(folder, "check", "--dns", "--resolver", f"127.0.0.1:{included.port}", dkim=dkim_key, env=token)
+        assert done.returncode == 0, done.stdout
+    finally:
+        postmark.stop()
 
 
 # -- the send gate -----------------------------------------------------------------------------

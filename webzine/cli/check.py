@@ -17,7 +17,8 @@ from rich.table import Table
 
 from webzine.cli import Context, pass_context
 from webzine.config import Settings
-from webzine.domain.findings import Finding, Status, exit_code, failures
+from webzine import providers
+from webzine.domain.findings import MARKS, Reported, Status, exit_code, failures
 from webzine.domain.lookups import Dns, resolver_for
 from webzine.domain.offline import check_dkim_key, offline_checks
 from webzine.domain.online import Requirement, bulk_sender_checklist, online_checks
@@ -29,7 +30,7 @@ from webzine.transports import REHEARSALS
 
 @click.command()
 @click.option("--dns", "online", is_flag=True, help="Also ask DNS: SPF, the DKIM selector's key, DMARC, the "
-              "Return-Path domain, and the Gmail/Yahoo/Naver bulk-sender checklist.")
+              "Return-Path domain, the email API's own settings, and the Gmail/Yahoo/Naver bulk-sender checklist.")
 @click.option("--resolver", metavar="HOST[:PORT]", help="With --dns: ask this DNS server (e.g. 127.0.0.1:5353) "
               "instead of the system's.")
 @click.option("--lang", type=click.Choice(["ko", "en"]), help="Language of the report; default: [publication] language.")
@@ -41,16 +42,18 @@ def check(ctx: Context, online: bool, resolver: str | None, lang: str | None, as
     Offline: placeholder (example.*) values left in the settings, From / DKIM / Return-Path domains
     aligned for DMARC, https links on your own domain, the DKIM key's size, the footer fields.
     With --dns: SPF covering the SMTP host or provider (at most 10 lookups), the DKIM key in DNS
-    matching the private key, DMARC, MX for the Return-Path domain."""
+    matching the private key, DMARC, MX for the Return-Path domain, and the email API's own
+    settings read through its API (stream, tracking, webhooks, identity)."""
     if resolver and not online:
         raise click.UsageError("--resolver only applies with --dns.")
     settings = ctx.settings
     language = language_for(lang, settings.publication.language)
     key = check_dkim_key(settings, os.environ.get(settings.dkim.private_key_env) or None)
-    findings = offline_checks(settings, key)
+    findings: list[Reported] = list(offline_checks(settings, key))
     checklist: list[Requirement] = []
     if online:
-        findings += online_checks(settings, Dns(resolver_for(resolver)), key.public)
+        findings = [*findings, *online_checks(settings, Dns(resolver_for(resolver)), key.public),
+                    *providers.preflight(settings)]
         checklist = bulk_sender_checklist(settings, findings)
     if as_json:
         click.echo(json.dumps({"findings": [_as_dict(finding, language) for finding in findings],
@@ -66,12 +69,12 @@ def check(ctx: Context, online: bool, resolver: str | None, lang: str | None, as
     return exit_code(findings)
 
 
-def _line(finding: Finding, language: str) -> str:
-    return printable(f"{finding.status.mark} {check_name(finding.check, language)}: {finding.text(language)}",
+def _line(finding: Reported, language: str) -> str:
+    return printable(f"{MARKS[finding.status]} {check_name(finding.check, language)}: {finding.text(language)}",
                      single_line=True)
 
 
-def _as_dict(finding: Finding, language: str) -> dict[str, str]:
+def _as_dict(finding: Reported, language: str) -> dict[str, str]:
     return {"check": finding.check, "status": finding.status.value, "message": finding.text(language)}
 
 

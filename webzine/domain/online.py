@@ -18,7 +18,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from webzine.config import Settings
-from webzine.domain.findings import Finding, Status, failed, passed, warned
+from webzine.domain.findings import Finding, Reported, Status, failed, passed, warned
 from webzine.domain.names import domain_of, organisational_domain
 from webzine.domain.offline import from_domain
 from webzine.domain.spf import LOOKUP_LIMIT, Resolver, read_spf
@@ -138,7 +138,7 @@ class Requirement:
     status: Status | None
 
 
-def bulk_sender_checklist(settings: Settings, findings: list[Finding]) -> list[Requirement]:
+def bulk_sender_checklist(settings: Settings, findings: list[Reported]) -> list[Requirement]:
     """Gmail's and Yahoo's sender requirements (since February 2024) and Naver's (since July 2024)."""
     worst: dict[str, Status] = {}
     for finding in sorted(findings, key=lambda finding: _SEVERITY.index(finding.status)):

@@ -233,5 +233,6 @@ def message(key: str, language: str, **values: str) -> str:
 
 
 def check_name(check: str, language: str) -> str:
-    english, korean = CHECKS[check]
+    """The check's label; a provider's check (`postmark_stream`) shows as its own name."""
+    english, korean = CHECKS.get(check, (check, check))
     return korean if language == "ko" else english
