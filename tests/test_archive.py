@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import io
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -95,6 +96,12 @@ def test_index_lists_every_issue_newest_first_with_its_month_and_preheader(site:
     assert 'href="2026-12-year-end/"' in index and 'href="feed.xml"' in index
     assert "쓰는 중" not in index, "a file starting with _ is a draft"
     assert not (site / "2027-01-draft").exists()
+
+
+def test_each_issue_page_shows_its_title_as_its_heading(site: Path) -> None:
+    page = (site / "2026-12-year-end" / "index.html").read_text(encoding="utf-8")
+    article = page[page.index("<article"):page.index("</article>")]
+    assert re.search(r"<h1[^>]*>한 해를 돌아보며</h1>", article), article[:300]
 
 
 def test_each_issue_page_sits_where_its_web_url_points_with_its_images(project: Path, site: Path) -> None:

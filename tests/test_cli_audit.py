@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import json
@@ -94,10 +95,19 @@ def test_json_schema(project):
 
 def test_csv_has_every_customer(project):
     done = webzine(project, "audit", "--csv")
-    rows = list(csv.DictReader(io.StringIO(done.stdout)))
+    rows = list(csv.DictReader(io.StringIO(done.stdout.removeprefix("\ufeff"))))
     assert [(r["email"], r["outcome"], r["list_row"]) for r in rows] == [
         ("이을녀 <LEE＠daum.net>", "present", "3"), ("park@nate.com", "consent_expired", "4"),
         ("kim@naver.com", "not_on_list", "")]
+
+
+def test_csv_starts_with_a_byte_order_mark_so_excel_shows_korean(project):
+    """Excel opens a CSV without a BOM in the system code page and garbles the names."""
+    done = subprocess.run([WEBZINE, "audit", "--csv"], cwd=project, capture_output=True, timeout=120,
+                          env={**os.environ})
+    assert done.stdout.startswith(codecs.BOM_UTF8), done.stdout[:20]
+    text = done.stdout.decode("utf-8-sig")
+    assert text.startswith("manager,row,email,") and "김갑수" in text and text.count("\ufeff") == 0
 
 
 def test_exit_0_when_every_gap_is_fixed_or_excused(project):

@@ -108,17 +108,38 @@ def test_missing_issue_file(run) -> None:  # type: ignore[no-untyped-def]
 
 
 def test_new_scaffolds_a_romanised_slug_and_refuses_to_overwrite(run, project: Path) -> None:  # type: ignore[no-untyped-def]
-    code, out, _ = run("new", "신제품 출시 안내", "--date", "2027-01-15")
+    code, out, _ = run("new", "신제품 출시 안내", "--date", "2027-01-15", "--advertising")
     assert code == 0 and out.startswith("Created issues/2027-01-sinjepum-chulsi-annae.md, dated 2027-01-15 (from --date")
     path = project / "issues" / "2027-01-sinjepum-chulsi-annae.md"
     text = path.read_text(encoding="utf-8")
     assert 'title: "신제품 출시 안내"' in text and 'subject: "(광고) 신제품 출시 안내"' in text and "date: 2027-01-15" in text
     assert run("build", str(path.relative_to(project)))[0] == 0
-    code, _, err = run("new", "신제품 출시 안내", "--date", "2027-01-15")
+    code, _, err = run("new", "신제품 출시 안내", "--date", "2027-01-15", "--advertising")
     assert code == 2
     assert err.splitlines()[0] == ("Error: issues/2027-01-sinjepum-chulsi-annae.md: already exists; edit it, or pass "
                                    "--slug to start another issue.")  # fmt: skip
     assert path.read_text(encoding="utf-8") == text
+
+
+def test_new_makes_a_non_advertising_issue_unless_told(run, project: Path) -> None:  # type: ignore[no-untyped-def]
+    assert run("new", "1월 소식", "--date", "2027-01-05")[0] == 0
+    text = (project / "issues" / "2027-01-1wol-sosik.md").read_text(encoding="utf-8")
+    assert "advertising: false" in text and 'subject: "1월 소식"' in text
+
+
+@pytest.mark.parametrize(("setting", "flags", "advertising"), [
+    ("true", (), True), ("true", ("--no-advertising",), False), ("false", ("--advertising",), True),
+])  # fmt: skip
+def test_new_follows_the_publication_s_advertising_default(  # type: ignore[no-untyped-def]
+    run, project: Path, setting: str, flags: tuple[str, ...], advertising: bool
+) -> None:
+    config = project / "webzine.toml"
+    config.write_text(config.read_text(encoding="utf-8").replace("[publication]\n", f"[publication]\nadvertising = {setting}\n", 1),
+                      encoding="utf-8")
+    assert run("new", "1월 소식", "--date", "2027-01-05", *flags)[0] == 0
+    text = (project / "issues" / "2027-01-1wol-sosik.md").read_text(encoding="utf-8")
+    assert f"advertising: {str(advertising).lower()}" in text
+    assert ('subject: "(광고) 1월 소식"' in text) is advertising
 
 
 def test_new_never_makes_an_empty_slug(run, project: Path) -> None:  # type: ignore[no-untyped-def]

@@ -242,3 +242,22 @@ def test_a_utf8_file_with_nul_cells_is_not_taken_for_utf16(tmp_path, cells):
     path.write_bytes(("email,name,consent_at,memo\r\n" + ",".join(cells) + "\r\n").encode("utf-8"))
     result = clean(path)
     assert result.encoding == "utf-8" and result.rows_read == 1
+
+
+# -- old Excel --------------------------------------------------------------------------------------
+
+# The first bytes of every Excel 97-2003 workbook: an OLE2 compound-file header (MS-CFB 2.2), then
+# sectors of BIFF records that no text encoding reads.
+OLE2_HEADER = bytes.fromhex("d0cf11e0a1b11ae1") + bytes(16) + bytes.fromhex("3e000300feff0900")
+
+
+@pytest.mark.parametrize("name", ["고객명단.xls", "export.csv"])
+def test_an_old_excel_workbook_gets_advice_to_save_it_as_xlsx_or_csv(tmp_path, name):
+    path = tmp_path / name
+    path.write_bytes(OLE2_HEADER + bytes(range(256)) * 8 + "김갑수".encode("utf-16-le"))
+    with pytest.raises(ListError) as raised:
+        read_table(path)
+    error = raised.value
+    assert error.message == f"{path}: an Excel 97-2003 workbook (.xls), which webzine does not read."
+    assert error.hint == "open it in Excel and save it as \"Excel 통합 문서 (.xlsx)\" or \"CSV UTF-8\"."
+    assert "--encoding" not in f"{error.message} {error.hint}"

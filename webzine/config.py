@@ -38,6 +38,7 @@ class Publication(Section):
     language: str = "ko"
     list_id: str = ""  # List-Id domain part; defaults to the sender's domain
     why_you_get_this: str = "이 메일은 수신에 동의하신 고객님께 보내 드리는 소식지입니다."
+    advertising: bool = False  # what `webzine new` starts an issue as, unless told otherwise
 
     @property
     def contact_email(self) -> str:

@@ -7,6 +7,7 @@ present or excused, 1 when there are gaps, 2 on bad input.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import json
@@ -70,7 +71,9 @@ def audit(ctx: Context, issue: Path | None, subscribers: Path | None, key_custom
     if as_json:
         click.echo(json.dumps(report.schema(), ensure_ascii=False, indent=2))
     elif as_csv:
-        click.echo(outcomes_csv(report), nl=False)
+        # UTF-8 bytes with a byte-order mark whatever the locale: Excel reads a CSV without one in
+        # the system code page and garbles the Korean names.
+        click.echo(codecs.BOM_UTF8 + outcomes_csv(report).encode("utf-8"), nl=False)
     else:
         managers = _managers(settings)
         click.echo(render(report, managers))

@@ -92,10 +92,11 @@ def _finding_line(rendered: RenderedIssue, finding: Finding) -> str:
 @click.argument("title")
 @click.option("--date", "issue_date", help="Issue date, YYYY-MM-DD (default: the month the title names, else this month).")
 @click.option("--slug", help="File-name slug (default: the title romanised).")
-@click.option("--advertising/--no-advertising", default=True, show_default=True,
-              help="Whether the issue carries advertising (adds the (광고) subject prefix).")  # fmt: skip
+@click.option("--advertising/--no-advertising", default=None,
+              help="Whether the issue carries advertising (adds the (광고) subject prefix); "
+                   "default: [publication] advertising in webzine.toml, else not.")  # fmt: skip
 @pass_context
-def new(ctx: Context, title: str, issue_date: str | None, slug: str | None, advertising: bool) -> int:
+def new(ctx: Context, title: str, issue_date: str | None, slug: str | None, advertising: bool | None) -> int:
     """Start a new issue: issues/YYYY-MM-<slug>.md from templates/new-issue.md.j2.
 
     The date is the month the issue is for: --date, else the month the title names ("1월 소식",
@@ -106,6 +107,8 @@ def new(ctx: Context, title: str, issue_date: str | None, slug: str | None, adve
     path = settings.path(settings.build.issues) / f"{day:%Y-%m}-{name}.md"
     if path.exists():
         raise IssueError(f"{_shown(path)}: already exists; edit it, or pass --slug to start another issue.")
+    if advertising is None:
+        advertising = settings.publication.advertising
     text = _scaffold(settings.path(settings.build.templates), title=title, date=day.isoformat(), advertising=advertising)
     path.parent.mkdir(parents=True, exist_ok=True)
     _write_new(path, text)

@@ -241,6 +241,9 @@ def read_table(path: str | Path, *, encoding: str | None = None, sheet: str | No
     _check_file(path, limits)
     if path.suffix.lower() in (".xlsx", ".xlsm"):
         return _read_xlsx(path, sheet, overrides, wanted, limits)
+    if _is_old_excel(path):
+        raise ListError(f"{path}: an Excel 97-2003 workbook (.xls), which webzine does not read.",
+                        hint="open it in Excel and save it as \"Excel 통합 문서 (.xlsx)\" or \"CSV UTF-8\".")
     return _read_csv(path, encoding, overrides, wanted, check_encoding_first, block_size)
 
 
@@ -261,6 +264,16 @@ def _check_file(path: Path, limits: ReadLimits) -> None:
     if status.st_size > limits.max_file_bytes:
         raise ListError(f"{path}: {size_text(status.st_size)} is over the {size_text(limits.max_file_bytes)} "
                         f"limit for a list file.", hint="split the list into smaller files.")
+
+
+# Every Excel 97-2003 workbook is an OLE2 compound file (MS-CFB 2.2); whatever its name says, no
+# text encoding reads it, so "pass --encoding" would be the wrong advice.
+_OLE2_SIGNATURE = bytes.fromhex("d0cf11e0a1b11ae1")
+
+
+def _is_old_excel(path: Path) -> bool:
+    with path.open("rb") as handle:
+        return handle.read(len(_OLE2_SIGNATURE)) == _OLE2_SIGNATURE
 
 
 def table_from_rows(rows: Iterable[Mapping[str, object]], *, source: str = "<rows>",
