@@ -339,8 +339,7 @@ class IssueStanding:
 
 
 def _standing(campaign: Campaign, ledger: Ledger, transport: str) -> IssueStanding:
-    plan = campaign.audience.plan(ledger, PlanOptions(transport=transport))
-    counts = plan.counts
+    counts = campaign.audience.plan_counts(ledger, PlanOptions(transport=transport))
     totals = ledger.counts(campaign.issue)[0]
     return IssueStanding(counts[Action.DONE], totals.failed, counts[Action.UNKNOWN], counts[Action.SEND],
                          totals.rehearsed)
@@ -511,7 +510,7 @@ def status(ctx: Context, issue: str | None, list_unknown: bool, as_json: bool) -
             runs = {run["issue"]: run for run in ledger.runs(slug)}
             pending = None
             if audience is not None:
-                pending = audience.plan(ledger, PlanOptions(transport=settings.send.transport)).counts[Action.SEND]
+                pending = audience.plan_counts(ledger, PlanOptions(transport=settings.send.transport))[Action.SEND]
             for counts in ledger.counts(slug):
                 rows.append({"issue": counts.issue, "accepted": counts.accepted, "failed": counts.failed,
                              "pending": counts.deferred if pending is None else pending, "unknown": counts.unknown,

@@ -18,6 +18,7 @@ key are in the environment.
 from __future__ import annotations
 
 import dataclasses
+from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
@@ -35,7 +36,7 @@ from webzine.render.fields import recipient_rows
 from webzine.message.factory import FactoryOptions, MessageFactory, token_secret
 from webzine.models import Manager, Recipient, Suppression
 from webzine.send.pacing import SuppressionWatch
-from webzine.send.plan import Plan, PlanOptions, make_plan
+from webzine.send.plan import Action, Plan, PlanOptions, make_plan, plan_actions
 from webzine.recipients.clean import load_clean_list, load_managers
 from webzine.render.compose import RenderedIssue, render_issue
 from webzine.recipients.suppressions import combine, load_suppressions
@@ -132,6 +133,12 @@ class Audience:
         """The plan of a run with `options`, from this issue's ledger rows (none without a ledger)."""
         entries = ledger.all_states(self.slug) if ledger is not None else {}
         return make_plan(self.clean.recipients, entries, {}, options)
+
+    def plan_counts(self, ledger: Ledger, options: PlanOptions) -> Counter[Action]:
+        """How many recipients the plan puts under each action, reading the ledger a chunk at a
+        time: after a send of a million, the whole plan need not be in memory to count it."""
+        actions = plan_actions(self.clean.recipients, lambda keys: ledger.states(self.slug, keys), {}, options)
+        return Counter(action for _, action in actions)
 
 
 def load_audience(settings: Settings, issue: Issue, *, today: date) -> Audience:

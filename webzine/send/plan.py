@@ -12,8 +12,9 @@ the rehearsal had never happened. A row written by a real transport counts for e
 
 from __future__ import annotations
 
+import itertools
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -89,20 +90,26 @@ class Plan:
         return not (counts[Action.SEND] or counts[Action.LATER] or counts[Action.UNKNOWN])
 
 
+def plan_actions(recipients: Iterable[Recipient], entries_of: Callable[[list[str]], Mapping[str, LedgerEntry]],
+                 suppressed: Mapping[str, object], options: PlanOptions, *,
+                 chunk_size: int = 10_000) -> Iterator[tuple[Recipient, Action]]:
+    """Each recipient's action in list order, reading the ledger rows of `chunk_size` recipients
+    at a time through `entries_of(keys)`: a list of any length in bounded memory."""
+    sending = 0
+    wanted = (r for r in recipients if not options.only or r.key in options.only)
+    while chunk := list(itertools.islice(wanted, chunk_size)):
+        entries = entries_of([recipient.key for recipient in chunk])
+        for recipient in chunk:
+            action = decide(entries.get(recipient.key), recipient.key in suppressed, options)
+            if action is Action.SEND:
+                if options.limit is not None and sending >= options.limit:
+                    action = Action.LATER
+                else:
+                    sending += 1
+            yield recipient, action
+
+
 def make_plan(recipients: Iterable[Recipient], entries: Mapping[str, LedgerEntry],
               suppressed: Mapping[str, object], options: PlanOptions) -> Plan:
     """The plan for `recipients` given the ledger rows of this issue and who is suppressed now."""
-    plan = Plan(options)
-    sending = 0
-    for recipient in recipients:
-        key = recipient.key
-        if options.only and key not in options.only:
-            continue
-        action = decide(entries.get(key), key in suppressed, options)
-        if action is Action.SEND:
-            if options.limit is not None and sending >= options.limit:
-                action = Action.LATER
-            else:
-                sending += 1
-        plan.actions.append((recipient, action))
-    return plan
+    return Plan(options, list(plan_actions(recipients, lambda _keys: entries, suppressed, options)))
