@@ -261,6 +261,15 @@ def test_an_email_api_needs_its_include_and_shows_its_own_settings(tmp_path, ser
         postmark.stop()
 
 
+def test_a_resolver_that_does_not_answer_is_exit_3(tmp_path, dkim_key):
+    with running(DnsServer({}, silent_names=frozenset({f"{DOMAIN}."}))) as silent:
+        result = check(project(tmp_path), "--lang", "en", dkim=dkim_key, server=silent)
+    assert result.returncode == 3
+    assert result.stderr.splitlines()[0] == (
+        f"Error: the DNS resolver 127.0.0.1:{silent.port} did not answer for chorok-tea.kr TXT; nothing was "
+        "concluded — re-run later, or choose a resolver with --resolver.")
+
+
 # -- the send gate -----------------------------------------------------------------------------
 
 
