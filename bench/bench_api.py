@@ -40,7 +40,7 @@ import httpx  # noqa: E402
 from api_samples import messages  # noqa: E402
 from api_servers import DEFAULTS, ApiServer  # noqa: E402
 from webzine.models import Outcome  # noqa: E402
-from webzine.models import OutgoingMessage
+from webzine.models import Message
 from webzine.transports.http import ApiTransport, build_client  # noqa: E402
 from webzine.providers.mailgun import MailgunTransport  # noqa: E402
 from webzine.providers.postmark import PostmarkTransport  # noqa: E402
@@ -63,7 +63,7 @@ def make(provider: str, url: str, connections: int) -> ApiTransport:
     return SesTransport(client, credentials=Credentials(DEFAULTS["access_key"], DEFAULTS["secret_key"]), region=DEFAULTS["region"])
 
 
-def run(send: Callable[[list[OutgoingMessage]], Sequence[object]], outgoing: list[OutgoingMessage], size: int, workers: int) -> float:
+def run(send: Callable[[list[Message]], Sequence[object]], outgoing: list[Message], size: int, workers: int) -> float:
     """Seconds to hand every message over; every outcome must be accepted."""
     groups = [outgoing[i : i + size] for i in range(0, len(outgoing), size)]
     started = time.perf_counter()
@@ -73,14 +73,14 @@ def run(send: Callable[[list[OutgoingMessage]], Sequence[object]], outgoing: lis
     return time.perf_counter() - started
 
 
-def single(transport: ApiTransport) -> Callable[[list[OutgoingMessage]], Sequence[object]]:
+def single(transport: ApiTransport) -> Callable[[list[Message]], Sequence[object]]:
     return lambda group: [transport.send(m) for m in group]
 
 
-def sendgrid_personalizations(transport: SendGridTransport) -> Callable[[list[OutgoingMessage]], Sequence[object]]:
+def sendgrid_personalizations(transport: SendGridTransport) -> Callable[[list[Message]], Sequence[object]]:
     """Reference only: one request, one shared body, a personalization per recipient."""
 
-    def send(group: list[OutgoingMessage]) -> Sequence[object]:
+    def send(group: list[Message]) -> Sequence[object]:
         body = transport.payload(group[0])
         body["personalizations"] = [{"to": [{"email": m.rcpt_to}], "headers": {"Message-ID": f"<{m.message_id}>"}} for m in group]
         content = json.dumps(body, ensure_ascii=False).encode()
@@ -91,10 +91,10 @@ def sendgrid_personalizations(transport: SendGridTransport) -> Callable[[list[Ou
     return send
 
 
-def mailgun_recipient_variables(transport: MailgunTransport) -> Callable[[list[OutgoingMessage]], Sequence[object]]:
+def mailgun_recipient_variables(transport: MailgunTransport) -> Callable[[list[Message]], Sequence[object]]:
     """Reference only: one MIME body to many recipients with recipient-variables."""
 
-    def send(group: list[OutgoingMessage]) -> Sequence[object]:
+    def send(group: list[Message]) -> Sequence[object]:
         data = {"to": ",".join(m.rcpt_to for m in group), "recipient-variables": json.dumps({m.rcpt_to: {"n": i} for i, m in enumerate(group)})}
         files = {"message": ("message.eml", group[0].data, "message/rfc822")}
         delivery = transport.deliver(lambda: transport.client.build_request("POST", transport.path, data=data, files=files, headers=transport.auth))
@@ -103,11 +103,11 @@ def mailgun_recipient_variables(transport: MailgunTransport) -> Callable[[list[O
     return send
 
 
-def naive_postmark(url: str) -> Callable[[list[OutgoingMessage]], Sequence[object]]:
+def naive_postmark(url: str) -> Callable[[list[Message]], Sequence[object]]:
     """A new connection per message, no pooling: `httpx.post` in a loop."""
     shaper = PostmarkTransport(httpx.Client(), token=DEFAULTS["token"])
 
-    def send(group: list[OutgoingMessage]) -> Sequence[object]:
+    def send(group: list[Message]) -> Sequence[object]:
         for m in group:
             response = httpx.post(f"{url}/email", json=shaper.payload(m), headers={**shaper.auth}, timeout=60)
             assert response.status_code == 200, response.text
@@ -116,7 +116,7 @@ def naive_postmark(url: str) -> Callable[[list[OutgoingMessage]], Sequence[objec
     return send
 
 
-def build_cost(transport: ApiTransport, outgoing: list[OutgoingMessage]) -> float:
+def build_cost(transport: ApiTransport, outgoing: list[Message]) -> float:
     """CPU milliseconds per message to turn our MIME into the provider's request body."""
     sample = outgoing[:200]
     started = time.perf_counter()
@@ -131,7 +131,7 @@ def build_cost(transport: ApiTransport, outgoing: list[OutgoingMessage]) -> floa
 Row = tuple[str, str, int, float]  # label, what one request carries, messages, msg/s
 
 
-def provider_rows(provider: str, outgoing: list[OutgoingMessage], concurrency: int, delay: float, costs: dict[str, float]) -> list[Row]:
+def provider_rows(provider: str, outgoing: list[Message], concurrency: int, delay: float, costs: dict[str, float]) -> list[Row]:
     server = ApiServer(provider)
     rows: list[Row] = []
     try:
@@ -139,7 +139,7 @@ def provider_rows(provider: str, outgoing: list[OutgoingMessage], concurrency: i
         transport = make(provider, server.url, concurrency)
         build_cost(transport, outgoing[:5])  # warm-up: imports, regex compilation
         costs[provider] = build_cost(transport, outgoing)
-        variants: list[tuple[str, str, Callable[[list[OutgoingMessage]], Sequence[object]], int, int]] = [
+        variants: list[tuple[str, str, Callable[[list[Message]], Sequence[object]], int, int]] = [
             (f"{provider} single", "1 message", single(transport), 1, concurrency)
         ]
         if isinstance(transport, PostmarkTransport):

@@ -47,7 +47,7 @@ import listgen  # noqa: E402
 from webzine.clock import today_in_korea, utc_now  # noqa: E402
 from webzine.config import Settings, load_settings  # noqa: E402
 from webzine.models import Recipient  # noqa: E402
-from webzine.transports.base import BaseTransport, OutgoingMessage  # noqa: E402
+from webzine.transports.base import BaseTransport, Message  # noqa: E402
 from webzine.models import Delivery, Outcome
 
 TODAY = today_in_korea(utc_now())  # the bench is an edge: it reads the clock once
@@ -70,7 +70,7 @@ class DiscardTransport(BaseTransport):
     def from_settings(cls, settings: Settings) -> "DiscardTransport":
         return cls()
 
-    def send(self, message: OutgoingMessage) -> Delivery:
+    def send(self, message: Message) -> Delivery:
         self.bytes += len(message.data)
         return Delivery(Outcome.ACCEPTED, 250)
 
@@ -305,8 +305,7 @@ def uninlined_source(settings: Settings, issue: Path) -> tuple[str, str]:
 
 def run_naive(campaign, source: tuple[str, str], prefix: int, inliner: str) -> tuple[float, float]:  # type: ignore[no-untyped-def]
     """Per recipient: Jinja render → inline CSS → EmailMessage → bytes."""
-    from webzine.render.slots import feedback_fields, recipient_context
-    from webzine.message.factory import manager_fields
+    from webzine.render.slots import feedback_fields, manager_fields, recipient_context
     from webzine.render.compose import merge_environment
 
     if inliner == "premailer":

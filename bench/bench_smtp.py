@@ -48,7 +48,7 @@ from webzine.message.factory import MessageFactory, token_secret  # noqa: E402
 from webzine.models import Manager, Recipient  # noqa: E402
 from webzine.send.inputs import build_issue  # noqa: E402
 from webzine.models import Outcome  # noqa: E402
-from webzine.models import OutgoingMessage
+from webzine.models import Message
 from webzine.transports.smtp import SmtpTransport  # noqa: E402
 
 INSTALL_HINT = (
@@ -219,7 +219,7 @@ def managers_of(settings: Settings) -> dict[str, Manager]:
 # -- the runs -----------------------------------------------------------------------------------
 
 
-def run_transport(settings: Settings, messages: list[OutgoingMessage], count: int, connections: int) -> Run:
+def run_transport(settings: Settings, messages: list[Message], count: int, connections: int) -> Run:
     smtp = settings.smtp.model_copy(update={"connections": connections})
     transport = SmtpTransport.from_settings(settings.model_copy(update={"smtp": smtp}))
     started, cpu = time.perf_counter(), time.process_time()

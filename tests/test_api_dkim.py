@@ -27,7 +27,7 @@ import sendkit
 from api_servers import ApiServer
 from smtp_server import SmtpTestServer
 from test_dkim import _as_ses_sends_it, _signed_for, dns_for, keypair  # noqa: F401 - keypair is a fixture
-from webzine.models import OutgoingMessage
+from webzine.models import Message
 from webzine.providers.postmark import PostmarkTransport
 from webzine.providers.sendgrid import SendGridTransport
 from webzine.providers.ses import SesTransport
@@ -36,8 +36,8 @@ from webzine.transports.http import build_client
 from webzine.transports.smtp import SmtpTransport
 
 
-def outgoing(data: bytes) -> OutgoingMessage:
-    return OutgoingMessage(key="kim@example.com", mail_from="bounces@example.co.kr", rcpt_to="kim@example.com",
+def outgoing(data: bytes) -> Message:
+    return Message(key="kim@example.com", mail_from="bounces@example.co.kr", rcpt_to="kim@example.com",
                            data=data, message_id="dkim-test@example.co.kr")
 
 

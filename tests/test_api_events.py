@@ -26,7 +26,7 @@ from webzine.providers.ses_webhook import parse_events as parse_ses_events
 from webzine.bounces.sources import FileSource
 from webzine.send.ledger import Claim, Ledger, Result, State
 from webzine.message.factory import message_id
-from webzine.models import OutgoingMessage, Outcome
+from webzine.models import Message, Outcome
 from webzine.transports.http import build_client
 from webzine.providers.mailgun import MailgunTransport
 from webzine.providers.postmark import PostmarkTransport
@@ -43,12 +43,13 @@ def sample(name: str) -> list[dict]:
     return json.loads((FIXTURES / name).read_text(encoding="utf-8"))
 
 
-def ours(index: int = 0, *, issue: str = ISSUE) -> OutgoingMessage:
+def ours(index: int = 0, *, issue: str = ISSUE) -> Message:
     """A sample message with a Message-ID exactly as webzine.message.factory makes it."""
     message = messages(1, start=index)[0]
     mid = message_id("k", issue, message.key, "news.example.co.kr")
-    return OutgoingMessage(key=message.key, mail_from=message.mail_from, rcpt_to=message.rcpt_to,
-                           data=message.data.replace(message.message_id.encode(), mid.encode()), message_id=mid)
+    return Message(key=message.key, mail_from=message.mail_from, rcpt_to=message.rcpt_to, subject=message.subject,
+                   content=message.content, data=message.data.replace(message.message_id.encode(), mid.encode()),
+                   message_id=mid)
 
 
 def test_the_issue_is_read_back_from_our_message_ids() -> None:
@@ -78,7 +79,7 @@ def test_sendgrid_sends_the_issue_and_our_message_id_as_custom_args(sendgrid: Ap
     assert personalization["custom_args"] == {"webzine_message_id": message.message_id, "webzine_issue": ISSUE}
 
 
-def _ledger_with(path: Path, message: OutgoingMessage, provider_id: str) -> Ledger:
+def _ledger_with(path: Path, message: Message, provider_id: str) -> Ledger:
     ledger = Ledger.open(path)
     claim = Claim(message.key, message.rcpt_to, message.message_id, None)
     ledger.commit(ISSUE, transport="sendgrid", run_id=None, claims=[claim])

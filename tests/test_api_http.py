@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import re
 from email import policy
-from email.message import EmailMessage
 from email.utils import format_datetime
 from datetime import datetime, timedelta, timezone
 
@@ -11,14 +11,16 @@ import httpx
 import pytest
 from conftest import publication_config
 
+import sendkit
 from api_samples import messages
 from webzine.config import load_settings
 from webzine.errors import ConfigError, MessageUnsupported, SenderProblem, TransportError
 from webzine.providers import transport_class
-from webzine.models import OutgoingMessage, Outcome
+from webzine.models import Mailbox, Message, Outcome
 from webzine.models import Delivery
-from webzine.transports.http import ApiTransport, build_client, parse_reset_epoch, parse_retry_after
-from webzine.transports.parts import split_message
+from webzine.transports.http import ApiTransport, build_client, json_content, parse_reset_epoch, parse_retry_after
+from webzine.message.compose import Attachment, compose
+from webzine.message.factory import MessageFactory
 
 
 def test_retry_after_reads_seconds_and_http_dates() -> None:
@@ -40,7 +42,7 @@ class Probe(ApiTransport):
     def from_settings(cls, settings):  # type: ignore[no-untyped-def]
         raise NotImplementedError
 
-    def send(self, message: OutgoingMessage) -> Delivery:
+    def send(self, message: Message) -> Delivery:
         return self.deliver(lambda: self.client.build_request("POST", "/send", content=message.data))
 
     def read_accepted(self, response: httpx.Response) -> Delivery:
@@ -106,50 +108,67 @@ def test_client_refuses_a_base_url_without_scheme() -> None:
         build_client("api.postmarkapp.com", timeout=5, connections=1)
 
 
-def test_split_reads_our_message_fast_path_like_the_email_package() -> None:
-    message = messages(1, html_bytes=20000)[0]
-    parts = split_message(message)
-    full = __import__("email").message_from_bytes(message.data, policy=policy.default)
-    assert parts.text == full.get_body(("plain",)).get_content()
-    assert parts.html == full.get_body(("html",)).get_content()
-    assert parts.subject == "홍길동 님께 드리는 12월 소식"
-    assert (parts.sender.name, parts.recipient.email, parts.reply_to.name) == ("초록상회 소식지", "user0@example.com", "김담당")  # type: ignore[union-attr]
-    names = [name for name, _ in parts.headers]
-    assert names == ["Message-ID", "List-Id", "List-Unsubscribe", "List-Unsubscribe-Post", "Feedback-ID"]
+def _read(data: bytes):  # type: ignore[no-untyped-def]
+    return __import__("email").message_from_bytes(data, policy=policy.default)
 
 
-def _outgoing(message: EmailMessage) -> OutgoingMessage:
-    return OutgoingMessage(key="a@example.com", mail_from="b@example.com", rcpt_to="a@example.com", data=message.as_bytes(policy=policy.SMTP), message_id="x@example.com")
+def _unfolded(data: bytes, name: str) -> str:
+    raw = __import__("email").message_from_bytes(data, policy=policy.compat32)[name]
+    return re.sub(r"\r?\n(?=[ \t])", "", raw).strip()
 
 
-def test_split_falls_back_to_the_email_package_for_other_structures() -> None:
-    nested = EmailMessage()
-    nested["From"] = "Sender <s@example.com>"
-    nested["To"] = "a@example.com"
-    nested["Subject"] = "소식"
-    nested["DKIM-Signature"] = "v=1; d=example.com"
-    nested.set_content("본문", cte="quoted-printable")
-    nested.add_alternative("<p>본문</p>", subtype="html", cte="8bit")
-    nested.make_mixed()  # nested: not our flat layout, so the email package reads it
-    parts = split_message(_outgoing(nested))
-    assert parts.text == "본문\r\n" and parts.html == "<p>본문</p>\r\n"
-    assert all(name != "DKIM-Signature" for name, _ in parts.headers), "our signature would not verify after re-encoding"
-
-    single = EmailMessage()
-    single["From"] = "s@example.com"
-    single["To"] = "a@example.com"
-    single.set_content("<p>만</p>", subtype="html", cte="quoted-printable")
-    assert split_message(_outgoing(single)).html == "<p>만</p>\r\n" and split_message(_outgoing(single)).text is None
+def test_the_fields_of_our_message_say_what_its_bytes_say() -> None:
+    """What a JSON API sends is what a raw-MIME transport sends, read by the `email` package."""
+    factory = MessageFactory(sendkit.rendered(), sendkit.settings(), token_key=sendkit.SECRET, managers=sendkit.MANAGERS)
+    for number in range(3):
+        recipient = sendkit.recipient(number)  # odd numbers have an account manager: their Reply-To
+        message = factory.build(recipient)
+        content, full = message.content, _read(message.data)
+        assert content.text == full.get_body(("plain",)).get_content()
+        assert content.html == full.get_body(("html",)).get_content()
+        assert message.subject == full["Subject"]
+        for field, name in ((content.sender, "From"), (content.to, "To"), (content.reply_to, "Reply-To")):
+            (address,) = full[name].addresses
+            assert (field.email, field.name) == (address.addr_spec, address.display_name), name  # type: ignore[union-attr]
+        assert [name for name, _ in content.headers] == [
+            "List-Id", "List-Unsubscribe-Post", "Feedback-ID", "Message-ID", "List-Unsubscribe"]
+        assert all(value == _unfolded(message.data, name) for name, value in content.headers)
 
 
-def test_split_refuses_attachments_it_cannot_carry() -> None:
-    mixed = EmailMessage()
-    mixed["From"] = "s@example.com"
-    mixed["To"] = "a@example.com"
-    mixed.set_content("본문")
-    mixed.add_attachment(b"%PDF", maintype="application", subtype="pdf", filename="a.pdf")
+def test_bytes_and_fields_are_made_once_and_only_when_asked_for() -> None:
+    calls: list[str] = []
+    signer = type("Signer", (), {"sign": lambda self, data: calls.append("sign") or b"DKIM-Signature: x\r\n"})()
+    factory = MessageFactory(sendkit.rendered(), sendkit.settings(), token_key=sendkit.SECRET, managers=sendkit.MANAGERS,
+                             signer=signer)
+    message = factory.build(sendkit.recipient(1))
+    assert message.content.text and calls == []  # what a JSON API reads: nothing encoded, nothing signed
+    assert message.data is message.data and calls == ["sign"]
+    assert message.data.startswith(b"DKIM-Signature: x\r\n")
+    assert all(name != "DKIM-Signature" for name, _ in message.content.headers), "ours would not verify on their MIME"
+
+
+def test_a_composed_message_carries_its_headers_as_written_and_no_signature() -> None:
+    signer = type("Signer", (), {"sign": lambda self, data: b"DKIM-Signature: v=1; d=example.com\r\n"})()
+    message = compose(key="a@example.com", mail_from="b@example.com", rcpt_to="a@example.com", message_id="x@example.com",
+                      sender=Mailbox("s@example.com", "보내는 곳"), to=Mailbox("a@example.com"), subject="소식",
+                      date=datetime(2026, 12, 1, tzinfo=timezone.utc), text="본문",
+                      headers=[("Auto-Submitted", "auto-generated"), ("List-Id", "소식지 <news.example.com>")], signer=signer)
+    full = _read(message.data)
+    assert message.data.startswith(b"DKIM-Signature: ")
+    assert message.content.text == "본문" and message.content.html is None
+    assert full.get_body(("plain",)).get_content() == "본문\r\n" and full.get_body(("html",)) is None
+    assert [name for name, _ in message.content.headers] == ["Message-ID", "Auto-Submitted", "List-Id"]
+    assert all(value == _unfolded(message.data, name) for name, value in message.content.headers)
+
+
+def test_json_apis_refuse_attachments_they_cannot_carry() -> None:
+    mixed = compose(key="a@example.com", mail_from="b@example.com", rcpt_to="a@example.com", message_id="x@example.com",
+                    sender=Mailbox("s@example.com"), to=Mailbox("a@example.com"), subject="s",
+                    date=datetime(2026, 12, 1, tzinfo=timezone.utc), text="본문",
+                    attachments=[Attachment("a.pdf", "application", "pdf", b"%PDF")])
+    assert json_content(messages(1)[0]).attachments == 0
     with pytest.raises(MessageUnsupported, match="attachments or inline parts"):
-        split_message(_outgoing(mixed))
+        json_content(mixed)
 
 
 MAILGUN = '[mailgun]\ndomain = "mg.example.co.kr"'

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from api_samples import drive, messages
+from api_samples import drive, messages, raw_message
 from api_servers import ApiServer
 from webzine.errors import SenderProblem
 from webzine.models import Outcome
@@ -105,5 +105,5 @@ def test_live_mailgun_accepts_a_message() -> None:
         api_key=os.environ["MAILGUN_API_KEY"],
         domain=os.environ["MAILGUN_DOMAIN"],
     )
-    delivery = live.send(type(raw)(key=to, mail_from=raw.mail_from, rcpt_to=to, data=data, message_id=raw.message_id))
+    delivery = live.send(raw_message(to, raw.mail_from, to, data, raw.message_id))
     assert delivery.outcome is Outcome.ACCEPTED and delivery.provider_id

@@ -25,7 +25,7 @@ from jsonschema import Draft202012Validator
 
 from api_samples import messages
 from api_servers import SES_DESTINATIONS, SES_IDENTITY, ApiServer, Mailgun as MailgunStandIn
-from webzine.models import OutgoingMessage
+from webzine.models import Message
 from webzine.providers.base import Tracking
 from webzine.providers.mailgun import MailgunTransport
 from webzine.providers.postmark import PostmarkTransport
@@ -103,13 +103,13 @@ def botocore_schema(model: dict[str, Any], shape: str) -> dict[str, Any]:
     return {"$ref": f"#/$defs/{shape}", "$defs": {name: convert(name) for name in shapes}}
 
 
-def with_our_message_id(message: OutgoingMessage, index: int) -> OutgoingMessage:
+def with_our_message_id(message: Message, index: int) -> Message:
     """The Message-ID as `webzine.message.factory` writes it: it names the issue, so the
     correlation carries `webzine_issue` too."""
     return replace(message, message_id=f"2026-12-year-end.{index:032x}@news.example.co.kr")
 
 
-def sample(correlated: bool) -> list[OutgoingMessage]:
+def sample(correlated: bool) -> list[Message]:
     found = messages(3)
     return [with_our_message_id(m, i) for i, m in enumerate(found)] if correlated else found
 

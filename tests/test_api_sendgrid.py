@@ -8,6 +8,8 @@ answer, and a retry storm in which every message arrives exactly once.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import json
 import os
 import time
@@ -17,6 +19,7 @@ from collections.abc import Iterator
 import pytest
 
 from api_samples import drive, messages
+from webzine.models import Mailbox, Message
 from api_servers import ApiServer
 from webzine.errors import SenderProblem
 from webzine.models import Outcome
@@ -131,5 +134,7 @@ def test_live_sendgrid_accepts_a_message() -> None:
     to = os.environ["WEBZINE_LIVE_TO"]
     data = raw.data.replace(b"news@example.co.kr", os.environ["WEBZINE_LIVE_FROM"].encode()).replace(b"user0@example.com", to.encode())
     live = SendGridTransport(build_client("https://api.sendgrid.com", timeout=30, connections=1), api_key=os.environ["SENDGRID_API_KEY"])
-    delivery = live.send(type(raw)(key=to, mail_from=raw.mail_from, rcpt_to=to, data=data, message_id=raw.message_id))
+    delivery = live.send(Message(key=to, mail_from=raw.mail_from, rcpt_to=to, data=data, message_id=raw.message_id,
+                                 subject=raw.subject, content=replace(raw.content, to=Mailbox(to),
+                                 sender=replace(raw.content.sender, email=os.environ["WEBZINE_LIVE_FROM"]))))
     assert delivery.outcome is Outcome.ACCEPTED and delivery.provider_id

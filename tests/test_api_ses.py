@@ -18,7 +18,7 @@ from datetime import datetime, timezone
 import httpx
 import pytest
 
-from api_samples import drive, messages
+from api_samples import drive, messages, raw_message
 from api_servers import DEFAULTS, ApiServer
 from webzine.errors import SenderProblem
 from webzine.models import Outcome
@@ -137,7 +137,7 @@ def test_live_ses_accepts_a_message() -> None:
         credentials=Credentials(os.environ["AWS_ACCESS_KEY_ID"], os.environ["AWS_SECRET_ACCESS_KEY"], os.environ.get("AWS_SESSION_TOKEN", "")),
         region=region,
     )
-    delivery = live.send(type(raw)(key=to, mail_from=raw.mail_from, rcpt_to=to, data=data, message_id=raw.message_id))
+    delivery = live.send(raw_message(to, raw.mail_from, to, data, raw.message_id))
     assert delivery.outcome is Outcome.ACCEPTED and delivery.provider_id
 
 

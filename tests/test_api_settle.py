@@ -14,7 +14,7 @@ from api_servers import ApiServer
 from webzine.send.ledger import Row, State
 from webzine.providers.base import provider_evidence
 from webzine.send.settle import settle
-from webzine.models import OutgoingMessage
+from webzine.models import Message
 from webzine.transports.http import build_client
 from webzine.providers.mailgun import MailgunTransport
 from webzine.providers.postmark import PostmarkTransport
@@ -22,7 +22,7 @@ from webzine.providers.postmark import PostmarkTransport
 SLUG = "2026-12-year-end"
 
 
-def row(message: OutgoingMessage, transport: str) -> Row:
+def row(message: Message, transport: str) -> Row:
     return Row("2026-12-year-end", message.key, message.rcpt_to, State.CLAIMED, 1, None, None, "", None,
                message.message_id, None, transport, "t", "t")
 

@@ -18,7 +18,7 @@ from api_servers import ApiServer
 from webzine.message.dkim import DkimSigner, relaxed_body, relaxed_header, signer_from_settings
 from webzine.errors import ConfigError
 from webzine.message.factory import DKIM_HEADERS, MessageFactory
-from webzine.models import OutgoingMessage
+from api_samples import raw_message
 from webzine.transports.http import build_client
 from webzine.providers.mailgun import MailgunTransport
 from webzine.message.signing import SigningPool
@@ -180,7 +180,7 @@ def test_a_message_sent_through_mailgun_still_verifies_as_it_arrives(monkeypatch
     server = ApiServer("mailgun")
     try:
         server.configure()
-        message = OutgoingMessage(key="kim@example.com", mail_from="bounces@example.co.kr", rcpt_to="kim@example.com",
+        message = raw_message(key="kim@example.com", mail_from="bounces@example.co.kr", rcpt_to="kim@example.com",
                                   data=data, message_id="dkim-test@example.co.kr")
         mailgun = MailgunTransport(build_client(server.url, timeout=5, connections=1), api_key="test-token",
                                    domain="mg.example.co.kr")

@@ -52,3 +52,35 @@ def test_errors_name_file_and_line() -> None:
 def test_recipient_context_has_a_blank_manager_when_none() -> None:
     context = recipient_context({"name": "김"}, None, "u", feedback="f")
     assert context["manager"]["name"] == "" and context["feedback"] == "f"
+
+
+def test_the_personaliser_fills_every_kind_of_slot_as_jinja_renders_it() -> None:
+    from webzine.render.slots import Personaliser
+
+    text = jinja2.Environment(autoescape=False, undefined=jinja2.StrictUndefined)
+    subject = compile_merge("{{ slot0 }} {{ recipient.name }}", text, origin="s")  # reads a name the filler might use
+    body = compile_merge("<{{ recipient.name }}>{% if recipient.tags %}{{ recipient.tags|join(',') }}{% endif %}"
+                         "{% block b %}{{ manager.name }}{% endblock %}", ENV, origin="b")
+    whole = compile_merge("{% set who = recipient.name %}{{ who }}!", text, origin="w")  # kept as one slot
+    personaliser = Personaliser((subject, body, whole))
+    context = {"slot0": "<0>", "recipient": {"name": "<김>", "tags": ("a", "b")}, "manager": {"name": "박"}}
+    texts = personaliser.fill(context)
+    assert [personaliser.render(t, texts) for t in (subject, body, whole)] == [
+        subject.render(context), body.render(context), whole.render(context)]
+    assert texts[0] == "<0>" and all(type(text) is str for text in texts)
+
+
+def test_slots_that_read_only_the_manager_are_filled_once_per_manager() -> None:
+    from webzine.render.slots import Personaliser
+
+    environment = jinja2.Environment(undefined=jinja2.StrictUndefined)
+    calls: list[str] = []
+    environment.filters["counted"] = lambda value: calls.append(value) or value
+    template = compile_merge("{{ recipient.name }}/{{ manager.name|counted }}", environment, origin="t")
+    personaliser = Personaliser((template,))
+    for name, manager in [("a", "m1"), ("b", "m1"), ("c", "m2"), ("d", "m1")]:
+        context = {"recipient": {"name": name}, "manager": {"name": manager.upper()}}
+        assert personaliser.render(template, personaliser.fill(context, manager)) == f"{name}/{manager.upper()}"
+    assert calls == ["M1", "M2"]
+    personaliser.fill({"recipient": {"name": "e"}, "manager": {"name": "M1"}})  # no manager named: filled afresh
+    assert calls == ["M1", "M2", "M1"]

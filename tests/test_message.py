@@ -13,13 +13,12 @@ import sendkit
 from webzine.message import encoding as mime
 from webzine.config import Settings
 from webzine.errors import ConfigError
-from webzine.render.slots import recipient_context
+from webzine.render.slots import manager_fields, recipient_context
 from webzine.message.factory import (
     FactoryOptions,
     MessageFactory,
     RecipientRejected,
     list_id,
-    manager_fields,
     message_id,
 )
 from webzine.tokens import verify_unsubscribe_token, verp_token, verp_token_from
@@ -283,12 +282,11 @@ segments = st.lists(
 @given(parts=segments, a=st.text(max_size=80), b=st.text(max_size=3))
 def test_base64_body_decodes_to_the_rendered_template(parts: list[tuple[str, str]], a: str, b: str) -> None:
     """Any mix of short and pre-encoded static text, adjacent slots and repeated slots."""
-    from webzine.render.slots import compile_merge
-    from webzine.message.factory import _SlotPlan
+    from webzine.render.slots import Personaliser, compile_merge
 
     source = "".join(text.replace("{", "(").replace("}", ")") if kind == "static" else text for kind, text in parts)
     template = compile_merge(source, sendkit.TEXT_ENV, origin="t")
-    plan = _SlotPlan((template,))
+    plan = Personaliser((template,))
     context = {"recipient": {"a": a, "b": b}}
     values = [text.encode("utf-8") for text in plan.fill(context, "")]
     out: list[bytes] = []
@@ -343,42 +341,42 @@ TWIN_SOURCES = [
 
 @hsettings(max_examples=150, deadline=None)
 @given(name=st.text(max_size=20), order=st.permutations(TWIN_SOURCES))
-def test_slots_shared_between_text_and_html_render_as_jinja_does(name: str, order: list[str]) -> None:
-    """Expressions evaluated once for both bodies give exactly what Jinja renders in each."""
-    from webzine.render.slots import compile_merge
-    from webzine.message.factory import _SlotPlan
+def test_slots_filled_together_render_as_jinja_does(name: str, order: list[str]) -> None:
+    """The same slots in the text and the HTML body, filled in one pass per body, give exactly
+    what Jinja renders for each slot on its own."""
+    from webzine.render.slots import Personaliser, compile_merge
 
     source = " | ".join(order)
     text = compile_merge(source, TWIN_TEXT_ENV, origin="t.txt")
     html = compile_merge(source, TWIN_HTML_ENV, origin="t.html")
-    plan = _SlotPlan((text, html))
-    assert sum(step[3] is not None for step in plan._steps) == 6  # the first six sources have twins
+    plan = Personaliser((text, html))
     context = {"recipient": {"name": name}, "unsubscribe_url": "https://n.kr/u/<t>&x"}
     expected = [slot.template.render(context) for slot in plan.slots]
     assert plan.fill(context, "") == expected
+    assert plan.render(html, plan.fill(context)) == html.render(context)
 
 
 def test_an_undefined_field_in_a_shared_slot_names_the_first_slot() -> None:
     from webzine.errors import TemplateError
-    from webzine.render.slots import compile_merge
-    from webzine.message.factory import _SlotPlan
+    from webzine.render.slots import Personaliser, compile_merge
 
     text = compile_merge("a {{ recipient.nope|shout }}", TWIN_TEXT_ENV, origin="t.txt")
     html = compile_merge("b {{ recipient.nope|shout }}", TWIN_HTML_ENV, origin="t.html")
-    plan = _SlotPlan((text, html))
-    assert plan._steps[0][3] is not None
+    plan = Personaliser((html, text))
+    with pytest.raises(TemplateError, match=r"^t\.html:1: 'dict object' has no attribute 'nope'"):
+        plan.fill({"recipient": {}}, "")
+    plan = Personaliser((text, html))
     with pytest.raises(TemplateError, match=r"^t\.txt:1: 'dict object' has no attribute 'nope'"):
         plan.fill({"recipient": {}}, "")
 
 
-def test_slots_are_not_shared_when_the_environments_filters_differ() -> None:
+def test_each_environment_fills_with_its_own_filters() -> None:
     import jinja2
 
-    from webzine.render.slots import compile_merge
-    from webzine.message.factory import _SlotPlan
+    from webzine.render.slots import Personaliser, compile_merge
 
     environments = [jinja2.Environment(autoescape=html, undefined=jinja2.StrictUndefined) for html in (False, True)]
-    for environment in environments:
-        environment.filters["shout"] = lambda value: str(value).upper()  # a different object in each
-    plan = _SlotPlan(tuple(compile_merge("{{ recipient.name|shout }}", e, origin="t") for e in environments))
-    assert [step[3] for step in plan._steps] == [None, None]
+    environments[0].filters["shout"] = lambda value: str(value).upper()
+    environments[1].filters["shout"] = lambda value: str(value).lower()  # same name, another filter
+    plan = Personaliser(tuple(compile_merge("{{ recipient.name|shout }}", e, origin="t") for e in environments))
+    assert plan.fill({"recipient": {"name": "Kim"}}) == ["KIM", "kim"]

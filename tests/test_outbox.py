@@ -101,11 +101,11 @@ def test_unwritable_outbox_is_a_transport_error(tmp_path: Path) -> None:
 
 
 def test_mbox_quotes_from_lines_of_plain_bodies_mboxrd_style(tmp_path: Path) -> None:
-    from webzine.models import OutgoingMessage
+    from api_samples import raw_message
 
     raw = b"From: a@example.com\r\nSubject: plain\r\n\r\nFrom here\r\n>From there\r\nNot From\r\n"
     transport = OutboxTransport(tmp_path / "outbox", "mbox")
-    transport.send(OutgoingMessage("k", "bounces@example.co.kr", "k@example.com", raw, "m@x"))
+    transport.send(raw_message("k", "bounces@example.co.kr", "k@example.com", raw, "m@x"))
     transport.close()
     data = (tmp_path / "outbox" / "outbox.mbox").read_bytes()
     assert b"\n>From here\n>>From there\nNot From\n\n" in data and b"\r" not in data

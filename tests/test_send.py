@@ -23,7 +23,7 @@ from webzine.send.pacing import SuppressionWatch, TokenBucket, backoff
 from webzine.send.dispatch import Sender, SendOptions
 from webzine.recipients.suppressions import load_suppressions, merge_suppressions
 from webzine.transports.memory import MemoryTransport
-from webzine.models import Delivery, Outcome, OutgoingMessage
+from webzine.models import Delivery, Outcome, Message
 
 
 class FakeClock:

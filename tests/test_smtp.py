@@ -22,7 +22,8 @@ from smtp_server import Fault, SmtpTestServer, TestCertificate
 from webzine.config import Publication, Settings, Smtp
 from webzine.errors import ConfigError, SenderProblem, TransportError
 from webzine.providers import transport_class
-from webzine.models import Delivery, OutgoingMessage, Outcome
+from api_samples import raw_message
+from webzine.models import Delivery, Message, Outcome
 from webzine.transports.smtp import SmtpTransport, delivery_for, is_loopback
 from webzine.transports.smtp_client import Reply, Stage, payload_chunks, prepare_payload
 
@@ -72,7 +73,7 @@ def transport_for(server: SmtpTestServer, **smtp: object) -> SmtpTransport:
     return SmtpTransport.from_settings(settings_for(server, **smtp))
 
 
-def outgoing(n: int, *, body: str = "", **fields: object) -> OutgoingMessage:
+def outgoing(n: int, *, body: str = "", **fields: object) -> Message:
     """A finished message like webzine.message.factory builds: base64 Korean body, CRLF, a dot line."""
     rcpt = str(fields.pop("rcpt_to", f"reader{n}@example.com"))
     text = body or f"{n}번째 독자님, 안녕하세요.\r\n.\r\n..점으로 시작하는 줄도 그대로 도착해야 합니다.\r\n"
@@ -95,10 +96,10 @@ def outgoing(n: int, *, body: str = "", **fields: object) -> OutgoingMessage:
         message_id=f"issue-{n}@example.co.kr",
     )
     values.update(fields)
-    return OutgoingMessage(**values)  # type: ignore[arg-type]
+    return raw_message(**values)  # type: ignore[arg-type]
 
 
-def assert_arrived(server: SmtpTestServer, sent: list[OutgoingMessage]) -> None:
+def assert_arrived(server: SmtpTestServer, sent: list[Message]) -> None:
     """Each message arrived once, in order, byte for byte, with its own envelope."""
     assert len(server.messages) == len(sent)
     for got, want in zip(server.messages, sent):

@@ -1,4 +1,5 @@
-"""The nouns every stage shares: a recipient, an account manager, a suppression.
+"""The nouns every stage shares: a recipient, an account manager, a suppression, a message and
+what became of it.
 
 Hot-path records (one per list row, up to a million) are slotted frozen dataclasses rather than
 pydantic models: they are built by our own validated readers, and a dataclass costs a tenth as much.
@@ -7,8 +8,10 @@ pydantic stays at the boundaries (config, JSON reports, provider payloads).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
+from email.headerregistry import Address
 from enum import StrEnum
 
 
@@ -91,14 +94,79 @@ class Outcome(StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
-class OutgoingMessage:
-    key: str  # ledger key of the recipient (normalised address, lowercased)
-    mail_from: str  # envelope sender: the VERP address
-    rcpt_to: str  # envelope recipient (normalised address)
-    data: bytes  # the whole message, CRLF line endings, ready for DATA
-    message_id: str  # without angle brackets
-    needs_8bitmime: bool = False
-    needs_smtputf8: bool = False
+class Mailbox:
+    email: str
+    name: str = ""
+
+    def formatted(self) -> str:
+        """`이름 <addr>` as the JSON mail APIs accept it (they encode the name themselves)."""
+        return str(Address(display_name=self.name, addr_spec=self.email)) if self.name else self.email
+
+
+@dataclass(frozen=True, slots=True)
+class Content:
+    """A message as the fields a JSON mail API fills in; the API writes the MIME itself."""
+
+    sender: Mailbox
+    to: Mailbox
+    reply_to: Mailbox | None
+    # Every other header we write, in order, unfolded but encoded as written (RFC 2047 words stay
+    # words: SendGrid wants header values already encoded). Not the ones the API writes itself
+    # (Date, the MIME structure) nor our DKIM signature, which would not verify on its MIME.
+    headers: tuple[tuple[str, str], ...]
+    text: str | None
+    html: str | None
+    attachments: int = 0  # parts beyond the two bodies, which the JSON fields we fill cannot carry
+
+
+class Message:
+    """One recipient's message as the message stage hands it to a transport.
+
+    The envelope (`mail_from`, `rcpt_to`), the ledger's identity (`key`, `message_id`) and the
+    subject are set when it is made. `content` (the fields a JSON API sends) and `data` (the RFC
+    5322 bytes, CRLF line endings, DKIM-signed when signing is on, which a raw-MIME transport sends)
+    are made on first use and kept, so a raw transport never joins the bodies as text and a JSON
+    API never encodes them. Either may be given ready-made instead of as a function."""
+
+    __slots__ = ("key", "mail_from", "rcpt_to", "message_id", "subject", "needs_8bitmime", "needs_smtputf8",
+                 "_content", "_data")
+
+    def __init__(self, *, key: str, mail_from: str, rcpt_to: str, message_id: str, subject: str,
+                 content: Content | Callable[[], Content], data: bytes | Callable[[], bytes],
+                 needs_8bitmime: bool = False, needs_smtputf8: bool = False) -> None:
+        self.key = key  # ledger key of the recipient (normalised address, lowercased)
+        self.mail_from = mail_from  # envelope sender: the VERP address
+        self.rcpt_to = rcpt_to  # envelope recipient (normalised address)
+        self.message_id = message_id  # without angle brackets
+        self.subject = subject
+        self.needs_8bitmime = needs_8bitmime
+        self.needs_smtputf8 = needs_smtputf8
+        self._content = content
+        self._data = data
+
+    @property
+    def content(self) -> Content:
+        content = self._content
+        if not isinstance(content, Content):
+            content = self._content = content()
+        return content
+
+    @property
+    def data(self) -> bytes:
+        data = self._data
+        if not isinstance(data, bytes):
+            data = self._data = data()
+        return data
+
+    def signed(self, signature: bytes) -> Message:
+        """This message with `signature` (DKIM-Signature header lines) before its bytes. The fields
+        stay as they are: a JSON API writes its own MIME, on which our signature would not verify."""
+        return Message(key=self.key, mail_from=self.mail_from, rcpt_to=self.rcpt_to, message_id=self.message_id,
+                       subject=self.subject, content=self._content, data=signature + self.data,
+                       needs_8bitmime=self.needs_8bitmime, needs_smtputf8=self.needs_smtputf8)
+
+    def __repr__(self) -> str:
+        return f"Message(key={self.key!r}, rcpt_to={self.rcpt_to!r}, message_id={self.message_id!r})"
 
 
 @dataclass(frozen=True, slots=True)

@@ -119,20 +119,25 @@ def serve_base_url(unsubscribe_base_url: str) -> str:
 class FeedbackLinks:
     """One recipient's feedback links as a merge field: `{{ feedback_url }}` is the question page,
     `{{ feedback_url[5] }}` the link that answers 5. Tokens are made only for the links a
-    template uses, when it uses them."""
+    template uses, when it uses them, and each once (the text and the HTML body ask for the same)."""
 
-    __slots__ = ("_base", "_secret", "_issue", "_address")
+    __slots__ = ("_base", "_secret", "_issue", "_address", "_made")
 
     def __init__(self, base: str, secret: str, issue: str, address: str) -> None:
         self._base = f"{base.rstrip('/')}/f/{issue}"
         self._secret = secret
         self._issue = issue
         self._address = address
+        self._made: dict[int, str] = {}
 
     def __getitem__(self, score: int) -> str:
-        if score not in FEEDBACK_SCORES and score != FEEDBACK_PAGE:
-            raise KeyError(score)
-        return f"{self._base}/{score}/{feedback_token(self._secret, self._issue, self._address, score)}"
+        link = self._made.get(score)
+        if link is None:
+            if score not in FEEDBACK_SCORES and score != FEEDBACK_PAGE:
+                raise KeyError(score)
+            link = f"{self._base}/{score}/{feedback_token(self._secret, self._issue, self._address, score)}"
+            self._made[score] = link
+        return link
 
     def __str__(self) -> str:
         return self[FEEDBACK_PAGE]

@@ -188,7 +188,7 @@ def _dry_run(campaign: Campaign, options: SendOptions, as_json: bool, again: str
         try:
             message = factory.build(recipient)
             preview.append({"email": recipient.email, "name": recipient.name,
-                            "subject": _subject_of(campaign, recipient), "bytes": len(message.data)})
+                            "subject": message.subject, "bytes": len(message.data)})
         except RecipientRejected as rejected:
             preview.append({"email": recipient.email, "name": recipient.name, "subject": None,
                             "rejected": rejected.reason})
@@ -254,15 +254,6 @@ def _suppressed_by_reason(campaign: Campaign) -> dict[str, int]:
         if reject.reason.value in suppressed:
             tally[reject.reason.value] = tally.get(reject.reason.value, 0) + 1
     return tally
-
-
-def _subject_of(campaign: Campaign, recipient) -> str:  # type: ignore[no-untyped-def]
-    from webzine.render.slots import recipient_context
-
-    manager = campaign.managers.get(recipient.manager)
-    fields = None if manager is None else {"id": manager.id, "name": manager.name, "email": manager.email,
-                                           "phone": manager.phone, "title": manager.title}
-    return campaign.rendered.subject.render(recipient_context(recipient.merge_fields(), fields, ""))
 
 
 def _transport_line(settings) -> str:  # type: ignore[no-untyped-def]

@@ -14,16 +14,15 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from email.message import EmailMessage
-from email.policy import SMTP
-from email.utils import format_datetime, formataddr, parseaddr
+from email.utils import parseaddr
 
 from webzine.config import Settings
 from webzine.message.dkim import DkimSigner
 from webzine.managers.digest import Digest, digest_csv
 from webzine.message.factory import KST, return_path, sender_domain
 from webzine.models import Recipient
-from webzine.models import OutgoingMessage
+from webzine.message.compose import Attachment, compose
+from webzine.models import Mailbox, Message
 
 DIGEST_PREFIX = "digest:"
 
@@ -54,7 +53,8 @@ class DigestMessages:
         self.issue = digest_issue(slug)
         self._slug = slug
         self._by_manager = rendered
-        self._sender = parseaddr(settings.publication.sender)
+        display, address = parseaddr(settings.publication.sender)
+        self._sender = Mailbox(address, display)
         self._return_path = return_path(settings)
         self._domain = sender_domain(settings.publication)
         self._signer = signer
@@ -67,23 +67,16 @@ class DigestMessages:
     def envelope_sender(self, recipient: Recipient) -> str:
         return self._return_path
 
-    def build(self, recipient: Recipient, *, rcpt_to: str | None = None, mail_from: str | None = None) -> OutgoingMessage:
+    def build(self, recipient: Recipient, *, rcpt_to: str | None = None, mail_from: str | None = None) -> Message:
         rendered = self._by_manager[recipient.manager]
-        message = EmailMessage(policy=SMTP)
-        message["From"] = formataddr(self._sender)
-        message["To"] = formataddr((recipient.name, recipient.email))
-        message["Subject"] = rendered.digest.subject
-        message["Date"] = format_datetime(datetime.fromtimestamp(int(self._clock()), KST))
-        mid = self.message_id(recipient)
-        message["Message-ID"] = f"<{mid}>"
-        message["Auto-Submitted"] = "auto-generated"  # RFC 3834: no vacation replies to a report
-        message.set_content(rendered.text, subtype="plain", charset="utf-8", cte="base64")
-        message.add_alternative(rendered.html, subtype="html", charset="utf-8", cte="base64")
-        message.add_attachment(digest_csv([rendered.digest]).encode("utf-8"), maintype="text", subtype="csv",
-                               filename=f"{self._slug}-{rendered.digest.file_stem}.csv")
-        data = message.as_bytes()
-        if self._signer is not None:
-            data = self._signer.sign(data) + data
         to_address = rcpt_to or recipient.email
-        return OutgoingMessage(key=recipient.key, mail_from=mail_from or self._return_path, rcpt_to=to_address,
-                               data=data, message_id=mid, needs_smtputf8=not to_address.isascii())
+        return compose(
+            key=recipient.key, mail_from=mail_from or self._return_path, rcpt_to=to_address,
+            message_id=self.message_id(recipient), sender=self._sender, to=Mailbox(recipient.email, recipient.name),
+            subject=rendered.digest.subject, date=datetime.fromtimestamp(int(self._clock()), KST),
+            headers=[("Auto-Submitted", "auto-generated")],  # RFC 3834: no vacation replies to a report
+            text=rendered.text, html=rendered.html,
+            attachments=[Attachment(f"{self._slug}-{rendered.digest.file_stem}.csv", "text", "csv",
+                                    digest_csv([rendered.digest]).encode("utf-8"))],
+            signer=self._signer,
+        )  # fmt: skip

@@ -22,23 +22,20 @@ from datetime import datetime, timedelta, timezone
 from email.utils import format_datetime, parseaddr
 from typing import Protocol
 
-import jinja2
-from jinja2 import meta
-from jinja2.runtime import Context
-
 from webzine.message import encoding as mime
 from webzine.config import Publication, Settings, secret
-from webzine.errors import ConfigError, TemplateError
-from webzine.render.slots import Evaluate, MergeTemplate, Slot, feedback_fields, merge_output, recipient_context, twin_expression
+from webzine.errors import ConfigError
+from webzine.render.slots import MergeTemplate, Personaliser, reader_context
 from webzine.models import Manager, Recipient
 from webzine.tokens import hmac_sha256, unsubscribe_token, verp_address, verp_token
-from webzine.models import OutgoingMessage
+from webzine.models import Content, Mailbox, Message
 
 KST = timezone(timedelta(hours=9), "KST")
 DKIM_HEADERS = (
     "From", "To", "Subject", "Date", "Message-ID", "Reply-To", "List-Id", "List-Unsubscribe",
     "List-Unsubscribe-Post", "Feedback-ID", "MIME-Version", "Content-Type",
 )  # fmt: skip
+_FOLD = re.compile(rb"\r\n(?=[ \t])")
 _SAFE_SLUG = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 _TEXT_PART = b'Content-Type: text/plain; charset="utf-8"\r\nContent-Transfer-Encoding: base64\r\n\r\n'
 _HTML_PART = b'Content-Type: text/html; charset="utf-8"\r\nContent-Transfer-Encoding: base64\r\n\r\n'
@@ -108,124 +105,6 @@ def message_id(token_key: str, issue: str, recipient_key: str, domain: str, *, t
     return f"{prefix}.{'t.' if test else ''}{local}@{domain}"
 
 
-def manager_fields(manager: Manager) -> dict[str, object]:
-    return {
-        "id": manager.id,
-        "name": manager.name,
-        "email": manager.email,
-        "phone": manager.phone,
-        "title": manager.title,
-    }
-
-
-class _SlotPlan:
-    """Every distinct slot of the subject and both bodies, numbered once per send, and how to
-    fill them all for one recipient.
-
-    The same slot text (the greeting, repeated through the issue) is rendered once per recipient
-    and environment, whichever template it appears in; slots that read nothing but `manager` (the
-    "your account manager" box) once per manager. `Template.render` builds a fresh context on every
-    call, merging the environment's globals through a ChainMap: four times what rendering a small
-    slot costs. Slots are independent expressions and blocks (merge.py keeps any template that
-    defines names as a single slot), so one context per recipient and environment serves them all,
-    built from a snapshot of the globals taken once per send; `root_render_func` is what
-    `Template.render` itself runs. Numbering follows the order subject, text, HTML, so the first
-    failing slot is the one a reader meets first."""
-
-    def __init__(self, templates: tuple[MergeTemplate, ...]) -> None:
-        numbers: dict[tuple[int, str], int] = {}
-        slots: list[Slot] = []
-        for template in templates:
-            for slot in template.slots:
-                key = (id(slot.template.environment), slot.source)
-                if key not in numbers:
-                    numbers[key] = len(slots)
-                    slots.append(slot)
-        self._numbers = numbers
-        self.slots = tuple(slots)
-        environments: dict[int, int] = {}
-        self._environments: list[tuple[jinja2.Environment, dict]] = []
-        for slot in slots:
-            environment = slot.template.environment
-            if id(environment) not in environments:
-                environments[id(environment)] = len(self._environments)
-                self._environments.append((environment, dict(slot.template.globals)))
-        self._autoescape = tuple(bool(environment.autoescape) for environment, _ in self._environments)
-        twins = _twins(self.slots, environments)
-        self._steps = tuple(
-            (slot.template.root_render_func, environments[id(slot.template.environment)],
-             _reads_only_manager(slot), twins.get(number))
-            for number, slot in enumerate(slots)
-        )  # fmt: skip
-        self._by_manager: dict[tuple[int, str], str] = {}  # bounded: slots × managers
-
-    def number(self, slot: Slot) -> int:
-        return self._numbers[(id(slot.template.environment), slot.source)]
-
-    def fill(self, variables: dict[str, object], manager: str) -> list[str]:
-        """The text of every slot for one recipient, in slot-number order."""
-        contexts: list[Context | None] = [None] * len(self._environments)
-        texts: list[str] = []
-        ahead: dict[int, object] = {}  # values of twin slots evaluated in the other environment
-        for number, (render, position, shared, twin) in enumerate(self._steps):
-            if shared:
-                text = self._by_manager.get((number, manager))
-                if text is not None:
-                    texts.append(text)
-                    continue
-            context = contexts[position] or self._context(contexts, position, variables)
-            try:
-                # A slot's names resolve through its context, which a block slot's `{% set %}`
-                # could have changed: twins are shared only while neither context has.
-                if number in ahead and not context.vars:
-                    text = merge_output(ahead.pop(number), self._autoescape[position])
-                elif twin is not None and not context.vars:
-                    evaluate, other, other_position = twin
-                    value = evaluate(context)
-                    text = merge_output(value, self._autoescape[position])
-                    if not (contexts[other_position] or self._context(contexts, other_position, variables)).vars:
-                        ahead[other] = value
-                else:
-                    text = "".join(render(context))
-            except jinja2.UndefinedError as exc:
-                slot = self.slots[number]
-                raise TemplateError(f"{slot.origin}: {exc.message} in {slot.source.strip()!r}.") from None
-            if shared:
-                self._by_manager[(number, manager)] = text
-            texts.append(text)
-        return texts
-
-
-    def _context(self, contexts: list[Context | None], position: int, variables: dict[str, object]) -> Context:
-        environment, snapshot = self._environments[position]
-        context = environment.context_class(environment, {**snapshot, **variables}, None, {}, snapshot)
-        contexts[position] = context
-        return context
-
-
-def _twins(slots: tuple[Slot, ...], environments: dict[int, int]) -> dict[int, tuple[Evaluate, int, int]]:
-    """slot number → (evaluate, the twin's number, the twin's environment position) for each
-    `{{ expression }}` that appears in both environments and can be evaluated once for both
-    (merge.twin_expression). Like rendering a repeated slot once, this relies on filters giving
-    the same output for the same input."""
-    twins: dict[int, tuple[Evaluate, int, int]] = {}
-    for number, slot in enumerate(slots):
-        for other in range(number + 1, len(slots)):
-            twin = slots[other]
-            if twin.source != slot.source or twin.template.environment is slot.template.environment:
-                continue
-            evaluate = twin_expression(slot, twin)
-            if evaluate is not None and other not in twins:
-                twins[number] = (evaluate, other, environments[id(twin.template.environment)])
-            break
-    return twins
-
-
-def _reads_only_manager(slot: Slot) -> bool:
-    environment = slot.template.environment
-    return meta.find_undeclared_variables(environment.parse(slot.source)) == {"manager"}
-
-
 class _DateLine:
     """The Date header, formatted at most once a second (KST, as readers here expect)."""
 
@@ -278,7 +157,7 @@ class MessageFactory:
         self._unsubscribe_line = self._list_unsubscribe_around_token()
         self._settings = settings
         self._date = _DateLine(clock)
-        self._slots = _SlotPlan((rendered.subject, rendered.text, rendered.html))
+        self._slots = Personaliser((rendered.subject, rendered.text, rendered.html))
         self._subject = tuple(
             s if isinstance(s, str) else self._slots.number(s) for s in rendered.subject.segments
         )
@@ -289,7 +168,13 @@ class MessageFactory:
         self._id_salt = f"{label}\n{self.issue}\n".encode()
         self._id_prefix = f"{self.issue if _SAFE_SLUG.fullmatch(self.issue) else 'wz'}.{'t.' if options.test else ''}"
         self._static = self._static_headers(settings)
+        self._sender = Mailbox(*reversed(sender_address(publication)))
+        # What a JSON API carries of the headers that are the same for everyone (From is a field).
+        self._carried = tuple(_field(line) for line in _lines(self._static) if not line.startswith(b"From:"))
         self._default_reply_to = self._publication_reply_to(publication)
+        reply_display, reply_address = parseaddr(publication.reply_to)
+        self._default_reply_mailbox = Mailbox(reply_address, reply_display)
+        self._rendered = rendered
         boundary = "=_wz_" + hashlib.sha256(self.issue.encode()).hexdigest()[:24]
         self._mime = (
             f'MIME-Version: 1.0\r\nContent-Type: multipart/alternative;\r\n boundary="{boundary}"\r\n\r\n'
@@ -364,7 +249,7 @@ class MessageFactory:
             return self._return_path
         return verp_address(self._return_path, verp_token(self._key, self.issue, recipient.email))
 
-    def build(self, recipient: Recipient, *, rcpt_to: str | None = None, mail_from: str | None = None) -> OutgoingMessage:
+    def build(self, recipient: Recipient, *, rcpt_to: str | None = None, mail_from: str | None = None) -> Message:
         """The message for `recipient` (delivered to `rcpt_to` when given: test sends). `mail_from`
         is `envelope_sender(recipient)` when the caller has already computed it.
 
@@ -373,20 +258,19 @@ class MessageFactory:
         manager = self._managers.get(recipient.manager) if recipient.manager else None
         token = unsubscribe_token(self._key, self._list_id, recipient.email)
         url = f"{self._unsubscribe_base}/{token}"
-        context = recipient_context(
-            recipient.merge_fields(), manager_fields(manager) if manager else None, url,
-            **feedback_fields(self._settings, self.issue, self._key, recipient.email),
-        )
+        context = reader_context(self._settings, self.issue, recipient.merge_fields(), recipient.email, manager,
+                                 unsubscribe_url=url, secret=self._key)
         texts = self._slots.fill(context, manager.id if manager else "")
         subject = self._options.subject_prefix + "".join(
             [s if s.__class__ is str else texts[s] for s in self._subject]  # type: ignore[misc]
         )
         to_address = rcpt_to or recipient.email
+        to_name = "" if rcpt_to else recipient.name
         mid = self.message_id(recipient)
         try:
-            parts = [
+            head = [
                 self._static,
-                mime.address_header("To", "" if rcpt_to else recipient.name, to_address),
+                mime.address_header("To", to_name, to_address),
                 mime.text_header("Subject", subject),
                 self._date(),
                 f"Message-ID: <{mid}>\r\n".encode("ascii"),
@@ -395,23 +279,39 @@ class MessageFactory:
             ]
         except mime.UnsafeHeader as exc:
             raise RecipientRejected(exc.reason) from None
-        values = [text.encode("utf-8") for text in texts]
-        parts += (self._mime, self._open, _TEXT_PART)
-        self._text.encode_into(values, parts)
-        parts += (self._open, _HTML_PART)
-        self._html.encode_into(values, parts)
-        parts.append(self._close)
-        data = b"".join(parts)  # the one copy of the message
-        if self._signer is not None:
-            data = self._signer.sign(data) + data
-        return OutgoingMessage(
+
+        def encode() -> bytes:
+            values = [text.encode("utf-8") for text in texts]
+            parts = [*head, self._mime, self._open, _TEXT_PART]
+            self._text.encode_into(values, parts)
+            parts += (self._open, _HTML_PART)
+            self._html.encode_into(values, parts)
+            parts.append(self._close)
+            data = b"".join(parts)  # the one copy of the message
+            return data if self._signer is None else self._signer.sign(data) + data
+
+        def content() -> Content:
+            return Content(
+                sender=self._sender, to=Mailbox(to_address, to_name), reply_to=self._reply_to_mailbox(manager),
+                headers=(*self._carried, ("Message-ID", f"<{mid}>"), _field(head[-1])),
+                text=self._slots.render(self._rendered.text, texts), html=self._slots.render(self._rendered.html, texts),
+            )  # fmt: skip
+
+        return Message(
             key=recipient.key,
             mail_from=mail_from or self.envelope_sender(recipient),
             rcpt_to=to_address,
-            data=data,
             message_id=mid,
+            subject=subject,
+            content=content,
+            data=encode,
             needs_smtputf8=not to_address.isascii(),
         )
+
+    def _reply_to_mailbox(self, manager: Manager | None) -> Mailbox:
+        if manager is None or not manager.email:
+            return self._default_reply_mailbox
+        return Mailbox(manager.email, manager.name)
 
     def _list_unsubscribe_line(self, url: str, token: str) -> bytes:
         around = self._unsubscribe_line
@@ -425,3 +325,14 @@ class MessageFactory:
             tokens = [f"<{url}>,", f"<mailto:{self._mailto}?subject=unsubscribe>"]
         mime.check_header_text("List-Unsubscribe", " ".join(tokens))
         return mime.fold("List-Unsubscribe", tokens)
+
+
+def _lines(headers: bytes) -> list[bytes]:
+    """Header lines of `headers`, each with its folds."""
+    return [line + b"\r\n" for line in re.split(rb"\r\n(?![ \t])", headers.removesuffix(b"\r\n"))]
+
+
+def _field(line: bytes) -> tuple[str, str]:
+    """(name, value) of one header line we wrote: unfolded, RFC 2047 words left as written."""
+    name, _, value = _FOLD.sub(b"", line).decode("utf-8").partition(":")
+    return name, value.strip()

@@ -28,7 +28,7 @@ import httpx
 
 from webzine.config import MailgunApi, Settings, secret
 from webzine.errors import ConfigError
-from webzine.models import OutgoingMessage, Suppression, SuppressionReason
+from webzine.models import Message, Suppression, SuppressionReason
 from webzine.providers.base import MAX_PAGES, ProviderTransport, Tracking, listed
 from webzine.providers.preflight import Finding, failed, passed, warned
 from webzine.providers.tags import correlation
@@ -76,7 +76,7 @@ class MailgunTransport(ProviderTransport):
         return {"api_key": secret(section.api_key_env, purpose="Mailgun API key"), "domain": section.domain,
                 "key_env": section.api_key_env}
 
-    def transmit(self, message: OutgoingMessage) -> Delivery:
+    def transmit(self, message: Message) -> Delivery:
         files = {"message": ("message.eml", message.data, "message/rfc822")}
         data = {"to": message.rcpt_to, **tracking_options(self.tracking),
                 **{f"v:{name}": value for name, value in correlation(message).items()}}

@@ -1,6 +1,6 @@
 """Postmark: `POST /email` for one message, `POST /email/batch` for up to 500.
 
-Postmark takes JSON fields, not raw MIME, so our message is split into From/To/Subject/bodies and
+Postmark takes JSON fields, not raw MIME, so it gets the message's fields (From/To/Subject/bodies) and
 every other header (List-Unsubscribe, List-Unsubscribe-Post, List-Id, Feedback-ID, Message-ID) is
 carried in `Headers`. Authentication is the server token in `X-Postmark-Server-Token`.
 
@@ -27,13 +27,12 @@ import httpx
 
 from webzine.config import PostmarkApi, Settings, secret
 from webzine.errors import SenderProblem
-from webzine.models import OutgoingMessage, Outcome, Suppression, SuppressionReason
+from webzine.models import Message, Outcome, Suppression, SuppressionReason
 from webzine.providers.base import ProviderTransport, Tracking, suppression
 from webzine.providers.preflight import Finding, failed, passed, warned
 from webzine.providers.tags import MESSAGE_ID_TAG, correlation
 from webzine.transports.http import SUPPRESSED_ADDRESS, Delivery, accepted, excerpt, json_body, permanent, temporary
-from webzine.transports.http import wait_hint
-from webzine.transports.parts import split_message
+from webzine.transports.http import json_content, wait_hint
 
 MAX_BATCH = 500  # messages per /email/batch call (Postmark's limit)
 MAX_BATCH_BYTES = 45 * 1024 * 1024  # Postmark allows 50 MB per call; keep a margin
@@ -96,13 +95,13 @@ class PostmarkTransport(ProviderTransport):
 
     # --- requests ---------------------------------------------------------------------------
 
-    def payload(self, message: OutgoingMessage) -> dict[str, Any]:
+    def payload(self, message: Message) -> dict[str, Any]:
         """One message in Postmark's JSON shape (the same for /email and each /email/batch item)."""
-        parts = split_message(message)
+        parts = json_content(message)
         body: dict[str, Any] = {
             "From": parts.sender.formatted(),
-            "To": parts.recipient.formatted(),
-            "Subject": parts.subject,
+            "To": parts.to.formatted(),
+            "Subject": message.subject,
             "MessageStream": self.stream,
             "Headers": [{"Name": name, "Value": value} for name, value in parts.headers],
             # Per message, over the server's defaults: a pixel and link rewriting only when asked.
@@ -163,14 +162,14 @@ class PostmarkTransport(ProviderTransport):
                 "choice is missing, ask Postmark support to enable it); then re-run the same command.",
             )
 
-    def transmit(self, message: OutgoingMessage) -> Delivery:
+    def transmit(self, message: Message) -> Delivery:
         waiting = self.check_stream()
         if waiting is not None:
             return waiting
         content = _encode(self.payload(message))
         return self.deliver(lambda: self._post("/email", content))
 
-    def transmit_batch(self, messages: Sequence[OutgoingMessage]) -> list[Delivery]:
+    def transmit_batch(self, messages: Sequence[Message]) -> list[Delivery]:
         """Send in calls of at most 500 messages and 45 MB; one outcome per message, in order.
 
         Once a call fails as a whole (429, 5xx, network), the calls after it are not attempted:

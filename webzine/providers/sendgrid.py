@@ -1,6 +1,6 @@
 """SendGrid v3 `POST /v3/mail/send`, one message per request.
 
-SendGrid takes JSON fields, not raw MIME: our message is split into from/subject/content and one
+SendGrid takes JSON fields, not raw MIME: it gets the message's fields (from/subject/content) and one
 personalization with the recipient; every other header rides in `headers`. SendGrid refuses its
 reserved headers there (To, From, Subject, Reply-To, Cc, Bcc, Content-Type,
 Content-Transfer-Encoding, Received, DKIM-Signature, x-sg-id, x-sg-eid), so those are fields or
@@ -26,12 +26,12 @@ from typing import Any
 import httpx
 
 from webzine.config import SendGridApi, Settings, secret
-from webzine.models import OutgoingMessage, Suppression, SuppressionReason
+from webzine.models import Message, Suppression, SuppressionReason
 from webzine.providers.base import MAX_PAGES, ProviderTransport, Tracking, listed
 from webzine.providers.preflight import Finding, failed, passed, warned
 from webzine.providers.tags import correlation
 from webzine.transports.http import BAD_ADDRESS, Delivery, accepted, excerpt, json_body, permanent
-from webzine.transports.parts import Mailbox, split_message
+from webzine.transports.http import json_content
 
 RESERVED = frozenset(
     {
@@ -94,9 +94,9 @@ class SendGridTransport(ProviderTransport):
     def options(cls, section: SendGridApi) -> dict[str, Any]:
         return {"api_key": secret(section.api_key_env, purpose="SendGrid API key"), "key_env": section.api_key_env}
 
-    def payload(self, message: OutgoingMessage) -> dict[str, Any]:
+    def payload(self, message: Message) -> dict[str, Any]:
         """The mail/send body for one fully personalised message."""
-        parts = split_message(message)
+        parts = json_content(message)
         content = [
             {"type": kind, "value": value}
             for kind, value in (("text/plain", parts.text), ("text/html", parts.html))
@@ -105,9 +105,9 @@ class SendGridTransport(ProviderTransport):
         body: dict[str, Any] = {
             # Event Webhook posts echo custom_args: events name their issue and our Message-ID.
             # In the personalization: SendGrid's OpenAPI types the message-level field as a string.
-            "personalizations": [{"to": [_address(parts.recipient)], "custom_args": correlation(message)}],
+            "personalizations": [{"to": [_address(parts.to)], "custom_args": correlation(message)}],
             "from": _address(parts.sender),
-            "subject": parts.subject,
+            "subject": message.subject,
             "content": content,
             "tracking_settings": tracking_settings(self.tracking),
         }
@@ -118,7 +118,7 @@ class SendGridTransport(ProviderTransport):
             body["reply_to"] = _address(parts.reply_to)
         return body
 
-    def transmit(self, message: OutgoingMessage) -> Delivery:
+    def transmit(self, message: Message) -> Delivery:
         content = json.dumps(self.payload(message), ensure_ascii=False, separators=(",", ":")).encode("utf-8")
         headers = {**self.auth, "Content-Type": "application/json"}
         return self.deliver(lambda: self.client.build_request("POST", "/v3/mail/send", content=content, headers=headers))

@@ -35,7 +35,7 @@ import httpx
 
 from webzine.config import SesApi, Settings, secret
 from webzine.errors import ConfigError, SenderProblem
-from webzine.models import OutgoingMessage, Suppression, SuppressionReason
+from webzine.models import Message, Suppression, SuppressionReason
 from webzine.providers.base import MAX_PAGES, ProviderTransport, Tracking, suppression
 from webzine.providers.preflight import Finding, failed, passed, warned
 from webzine.providers.sigv4 import Credentials, query_string, sign
@@ -114,7 +114,7 @@ class SesTransport(ProviderTransport):
     def get_request(self, path: str, params: dict[str, str] | None = None) -> httpx.Request:
         return self.signed("GET", path, params=params)
 
-    def transmit(self, message: OutgoingMessage) -> Delivery:
+    def transmit(self, message: Message) -> Delivery:
         body: dict[str, object] = {
             "Content": {"Raw": {"Data": base64.b64encode(message.data).decode("ascii")}},
             "Destination": {"ToAddresses": [message.rcpt_to]},

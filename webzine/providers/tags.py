@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 
-from webzine.models import OutgoingMessage
+from webzine.models import Message
 
 MESSAGE_ID_TAG = "webzine_message_id"
 ISSUE_TAG = "webzine_issue"
@@ -27,7 +27,7 @@ def issue_of(message_id: str) -> str | None:
     return found.group("issue") if found and found.group("issue") != "wz" else None
 
 
-def correlation(message: OutgoingMessage) -> dict[str, str]:
+def correlation(message: Message) -> dict[str, str]:
     """`webzine_message_id` and, when the Message-ID names it, `webzine_issue`."""
     tags = {MESSAGE_ID_TAG: message.message_id}
     issue = issue_of(message.message_id)
@@ -36,7 +36,7 @@ def correlation(message: OutgoingMessage) -> dict[str, str]:
     return tags
 
 
-def ses_tags(message: OutgoingMessage) -> list[dict[str, str]]:
+def ses_tags(message: Message) -> list[dict[str, str]]:
     """SES `EmailTags`: the issue, when its slug has only the characters SES allows (our
     Message-ID never does; SES events name their message by SES's own MessageId)."""
     return [{"Name": name, "Value": value} for name, value in correlation(message).items()

@@ -14,17 +14,15 @@ slots are rendered independently of each other.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 import jinja2
-from jinja2 import nodes
-from jinja2.runtime import Context, missing
-from jinja2.utils import _PassArg
-from markupsafe import escape
+from jinja2 import meta
 
 from webzine.config import Settings
 from webzine.errors import TemplateError
+from webzine.models import Manager
 from webzine.tokens import FeedbackLinks, serve_base_url
 
 _TAG = re.compile(r"\{\{.*?\}\}|\{%.*?%\}|\{#.*?#\}", re.DOTALL)
@@ -195,76 +193,128 @@ def feedback_fields(settings: Settings, issue: str, secret: str, address: str) -
     return {"feedback_url": FeedbackLinks(serve_base_url(settings.unsubscribe.base_url), secret, issue, address)}
 
 
-Evaluate = Callable[[Context], object]
+def manager_fields(manager: Manager) -> dict[str, object]:
+    """What `manager.<field>` resolves to in templates."""
+    return {"id": manager.id, "name": manager.name, "email": manager.email, "phone": manager.phone,
+            "title": manager.title}
 
 
-def twin_expression(first: Slot, second: Slot) -> Evaluate | None:
-    """One evaluation for the same `{{ expression }}` slot in two environments that differ only in
-    autoescaping (the text and the HTML body), or None when that cannot be proven.
-
-    Jinja compiles such a slot to `yield str(VALUE)` or `yield escape(VALUE)`, where VALUE is
-    built from context lookups, `environment.getattr` and filter calls. The returned function
-    computes VALUE exactly that way (same context lookup, same getattr, same filter objects, same
-    undefined type); callers output `str(value)` or `escape(value)` per environment. Only names,
-    attribute lookups and filters with constant arguments that take no context qualify, and both
-    environments must resolve every name used to the same global (or to none)."""
-    a, b = first.template.environment, second.template.environment
-    if first.source != second.source or not (_plain_environment(a) and _plain_environment(b)):
-        return None
-    if type(a) is not type(b) or a.undefined is not b.undefined:
-        return None
-    body = a.parse(first.source).body
-    if len(body) != 1 or not isinstance(body[0], nodes.Output) or len(body[0].nodes) != 1:
-        return None
-    names: set[str] = set()
-    filters: set[str] = set()
-    evaluate = _evaluator(body[0].nodes[0], a, names, filters)
-    if evaluate is None:
-        return None
-    if any(a.filters.get(name) is not b.filters.get(name) for name in filters):
-        return None
-    globals_a, globals_b = first.template.globals, second.template.globals
-    if any(globals_a.get(name, missing) is not globals_b.get(name, missing) for name in names):
-        return None
-    return evaluate
+def reader_context(
+    settings: Settings, issue: str, recipient: Mapping[str, object], email: str, manager: Manager | None, *,
+    unsubscribe_url: str, secret: str,
+) -> dict[str, object]:
+    """`recipient_context` for one reader of `issue`: their fields, their account manager, their
+    unsubscribe link and (when enabled) feedback links signed with `secret`."""
+    return recipient_context(recipient, manager_fields(manager) if manager else None, unsubscribe_url,
+                             **feedback_fields(settings, issue, secret, email))
 
 
-def _plain_environment(environment: jinja2.Environment) -> bool:
-    return type(environment.autoescape) is bool and not environment.is_async and environment.finalize is None
+class Personaliser:
+    """Fills the slots of an issue's merge templates for one reader at a time: the one way the
+    send, the preview, the dry run and the archive personalise an issue.
+
+    Every distinct slot (same environment, same source) is numbered once, in template order, so
+    the first failing slot is the one a reader meets first, and the message encoder addresses the
+    filled slots by number. Per environment the slots are compiled together as one template of
+    `{% set slotN %}…{% endset %}` blocks: filling a reader is one `Template.make_module` call
+    per environment (one context, one pass), where `Template.render` per slot would build a
+    context for each. Slots that read nothing but `manager` (the "your account manager" box) are
+    filled once per manager when the caller names the manager. A slot that defines names for later
+    use (a template `compile_merge` kept whole) renders on its own.
+    """
+
+    def __init__(self, templates: Iterable[MergeTemplate]) -> None:
+        numbers: dict[tuple[int, str], int] = {}
+        slots: list[Slot] = []
+        for template in templates:
+            for slot in template.slots:
+                key = (id(slot.template.environment), slot.source)
+                if key not in numbers:
+                    numbers[key] = len(slots)
+                    slots.append(slot)
+        self._numbers = numbers
+        self.slots = tuple(slots)
+        together: dict[tuple[int, bool], list[int]] = {}
+        self._alone = tuple(n for n, slot in enumerate(slots) if _defines_globals(slot.source))
+        for number, slot in enumerate(slots):
+            if number not in self._alone:
+                together.setdefault((id(slot.template.environment), _reads_only_manager(slot)), []).append(number)
+        groups = {key: _SlotGroup(self.slots, group) for key, group in together.items()}
+        self._per_reader = tuple(group for (_, shared), group in groups.items() if not shared)
+        self._per_manager = tuple(group for (_, shared), group in groups.items() if shared)
+        self._by_manager: dict[str, tuple[tuple[int, str], ...]] = {}  # bounded: managers × slots
+
+    def number(self, slot: Slot) -> int:
+        return self._numbers[(id(slot.template.environment), slot.source)]
+
+    def fill(self, context: Mapping[str, object], manager: str | None = None) -> list[str]:
+        """The text of every slot for one reader, in slot-number order. `manager` names the
+        reader's manager (`""` for none) when the manager-only slots may be kept for the next
+        reader with the same manager; None fills them afresh."""
+        texts = [""] * len(self.slots)
+        try:
+            for group in self._per_reader:
+                group.fill_into(context, texts)
+            if manager is None:
+                for group in self._per_manager:
+                    group.fill_into(context, texts)
+            elif self._per_manager:
+                kept = self._by_manager.get(manager)
+                if kept is None:
+                    for group in self._per_manager:
+                        group.fill_into(context, texts)
+                    kept = self._by_manager[manager] = tuple(
+                        (n, texts[n]) for group in self._per_manager for n in group.numbers)
+                for number, text in kept:
+                    texts[number] = text
+            for number in self._alone:
+                texts[number] = self.slots[number].template.render(context)
+        except jinja2.UndefinedError as exc:
+            raise self._first_failure(context, exc) from None
+        return texts
+
+    def render(self, template: MergeTemplate, texts: Sequence[str]) -> str:
+        """`template` with its slots replaced by their filled `texts`."""
+        return "".join([s if isinstance(s, str) else texts[self.number(s)] for s in template.segments])
+
+    def _first_failure(self, context: Mapping[str, object], exc: jinja2.UndefinedError) -> TemplateError:
+        """The failing slot a reader meets first, with its file and line (slot by slot, only
+        once something has failed)."""
+        for slot in self.slots:
+            try:
+                slot.render(context)
+            except TemplateError as located:
+                return located
+        return TemplateError(f"{self.slots[0].origin}: {exc.message}.")
 
 
-def _evaluator(node: nodes.Node, environment: jinja2.Environment, names: set[str], filters: set[str]) -> Evaluate | None:
-    """What Jinja's code generator emits for `node`, as a closure; None for anything else."""
-    if isinstance(node, nodes.Name) and node.ctx == "load":
-        name, undefined = node.name, environment.undefined
-        names.add(name)
+class _SlotGroup:
+    """Slots of one environment compiled as one template whose exported names are their texts."""
 
-        def load(context: Context) -> object:
-            value = context.resolve_or_missing(name)
-            return undefined(name=name) if value is missing else value
+    __slots__ = ("numbers", "_names", "_template", "_globals")
 
-        return load
-    if isinstance(node, nodes.Getattr) and node.ctx == "load":
-        inner = _evaluator(node.node, environment, names, filters)
-        if inner is None:
-            return None
-        attribute, getattr_ = node.attr, environment.getattr
-        return lambda context: getattr_(inner(context), attribute)
-    if isinstance(node, nodes.Filter) and node.node is not None and not (node.dyn_args or node.dyn_kwargs):
-        function = environment.filters.get(node.name)
-        constant = all(isinstance(arg, nodes.Const) for arg in [*node.args, *(kw.value for kw in node.kwargs)])
-        if function is None or _PassArg.from_obj(function) is not None or not constant:
-            return None
-        inner = _evaluator(node.node, environment, names, filters)
-        if inner is None:
-            return None
-        filters.add(node.name)
-        args = tuple(arg.value for arg in node.args)  # type: ignore[attr-defined]
-        kwargs = {kw.key: kw.value.value for kw in node.kwargs}  # type: ignore[attr-defined]
-        return lambda context: function(inner(context), *args, **kwargs)
-    return None
+    def __init__(self, slots: tuple[Slot, ...], numbers: list[int]) -> None:
+        environment = slots[numbers[0]].template.environment
+        used: set[str] = set()
+        for number in numbers:
+            used |= meta.find_undeclared_variables(environment.parse(slots[number].source))
+        prefix = "slot"
+        while any(f"{prefix}{n}" in used for n in numbers):
+            prefix += "_"  # a name the slots read themselves must keep meaning what it did
+        self.numbers = tuple(numbers)
+        self._names = tuple(f"{prefix}{n}" for n in numbers)
+        self._template = environment.from_string(
+            "".join(f"{{% set {name} %}}{slots[n].source}{{% endset %}}" for name, n in zip(self._names, numbers)))
+        # The globals as one plain dict, once: `make_module` would merge them per call through
+        # their ChainMap, which costs as much as filling a small group.
+        self._globals = dict(self._template.globals)
+
+    def fill_into(self, context: Mapping[str, object], texts: list[str]) -> None:
+        exported = vars(self._template.make_module({**self._globals, **context}, shared=True))
+        for name, number in zip(self._names, self.numbers):
+            texts[number] = str(exported[name])  # Markup in the HTML environment: plain text from here on
 
 
-def merge_output(value: object, autoescape: bool) -> str:
-    """What a `{{ }}` slot yields for `value`, joined to a plain string as `Template.render` does."""
-    return "".join((escape(value) if autoescape else str(value),))
+def _reads_only_manager(slot: Slot) -> bool:
+    environment = slot.template.environment
+    return meta.find_undeclared_variables(environment.parse(slot.source)) == {"manager"}

@@ -33,7 +33,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import date
 
 from webzine.config import Settings
@@ -47,7 +47,7 @@ from webzine.send.pacing import Clock, Sleep, SuppressionWatch, TokenBucket, bac
 from webzine.send.plan import Action, PlanOptions, counts_for, decide
 from webzine.tokens import verp_token_from
 from webzine.transports.base import Transport
-from webzine.models import Delivery, Outcome, OutgoingMessage
+from webzine.models import Delivery, Outcome, Message
 
 EXIT_OK, EXIT_FAILED, EXIT_INPUT, EXIT_AGAIN = 0, 1, 2, 3
 _FLUSH_SECONDS = 0.25  # how stale the ledger's outcomes may get (they become `unknown` on a crash)
@@ -144,7 +144,7 @@ class SendSummary:
 
 @dataclass(slots=True)
 class _Job:
-    messages: list[OutgoingMessage]
+    messages: list[Message]
 
 
 Progress = Callable[[int, "SendSummary"], None]
@@ -165,8 +165,8 @@ def _claims(chosen: Sequence[tuple[Recipient, int]], identities: Sequence[Identi
             for (r, attempts), identity in zip(chosen, identities, strict=True)]
 
 
-def _signed(messages: list[OutgoingMessage], signatures: PendingSignatures) -> list[OutgoingMessage]:
-    return [replace(m, data=header + m.data) for m, header in zip(messages, signatures.result(), strict=True)]
+def _signed(messages: list[Message], signatures: PendingSignatures) -> list[Message]:
+    return [m.signed(header) for m, header in zip(messages, signatures.result(), strict=True)]
 
 
 def chunks(items: Iterable[Recipient], size: int) -> Iterator[list[Recipient]]:
@@ -329,7 +329,7 @@ class Sender:
         limit = self.options.limit
         return limit is not None and self._sent_keys + extra >= limit
 
-    def _build(self, recipient: Recipient, attempts: int, identity: Identity) -> OutgoingMessage | None:
+    def _build(self, recipient: Recipient, attempts: int, identity: Identity) -> Message | None:
         try:
             message = self.factory.build(recipient, mail_from=identity.envelope)
         except RecipientRejected as rejected:
@@ -360,9 +360,9 @@ class Sender:
         unanswered; after a stop, the claimed rest is recorded as not sent. With a signing pool,
         built messages are signed a batch at a time, and a few batches wait for their signatures
         while the next messages are built."""
-        group: list[OutgoingMessage] = []
-        unsigned: list[OutgoingMessage] = []
-        signing: deque[tuple[list[OutgoingMessage], PendingSignatures]] = deque()
+        group: list[Message] = []
+        unsigned: list[Message] = []
+        signing: deque[tuple[list[Message], PendingSignatures]] = deque()
 
         def stopped_before(rest: int) -> None:
             waiting = [m for batch, _ in signing for m in batch] + unsigned + group
@@ -397,7 +397,7 @@ class Sender:
             self._dispatch(_Job(group))
         return None
 
-    def _add(self, group: list[OutgoingMessage], message: OutgoingMessage) -> list[OutgoingMessage]:
+    def _add(self, group: list[Message], message: Message) -> list[Message]:
         """`message` joins the job being filled; a full job is dispatched."""
         group.append(message)
         if len(group) < self._batch:
@@ -467,7 +467,7 @@ class Sender:
             for message, delivery in zip(job.messages, result, strict=True):
                 self._outcome(message, delivery)
 
-    def _outcome(self, message: OutgoingMessage, delivery: Delivery) -> None:
+    def _outcome(self, message: Message, delivery: Delivery) -> None:
         """Apply the outcome table's verdict: ledger, summary, retries, stops."""
         verdict = verdict_for(delivery)
         fate = verdict.fate
@@ -486,7 +486,7 @@ class Sender:
             if self._consecutive >= self.settings.send.stop_after_consecutive_errors:
                 self._halt(f"{self._consecutive} errors in a row (last: {delivery.text or delivery.code})")
 
-    def _tally(self, fate: Fate, message: OutgoingMessage, delivery: Delivery) -> None:
+    def _tally(self, fate: Fate, message: Message, delivery: Delivery) -> None:
         """A settled recipient in the summary; a hard bounce joins the suppressions."""
         summary = self.summary
         problem = Problem(message.rcpt_to, delivery.code, delivery.status, delivery.text)
@@ -508,7 +508,7 @@ class Sender:
                 self._bounces.append(Suppression(message.rcpt_to, SuppressionReason.HARD_BOUNCE, self._today,
                                                  f"send {self.issue}", detail[:300]))
 
-    def _temporary(self, message: OutgoingMessage, delivery: Delivery) -> None:
+    def _temporary(self, message: Message, delivery: Delivery) -> None:
         """Deferred; back in this run after a backoff unless the attempts or the deadline are used up."""
         attempts = self._attempts.get(message.key, 0) + 1
         self._attempts[message.key] = attempts
@@ -521,7 +521,7 @@ class Sender:
             self.summary.deferred += 1
             self._close(message.key)
 
-    def _record(self, message: OutgoingMessage, state: State, delivery: Delivery) -> None:
+    def _record(self, message: Message, state: State, delivery: Delivery) -> None:
         self._pending.append(Result(message.key, state, delivery.code, delivery.status,
                                     delivery.text[:1000], delivery.provider_id))
 

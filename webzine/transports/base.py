@@ -1,6 +1,7 @@
 """The contract between the send orchestration and every transport.
 
-One hand-off type in (`webzine.models.OutgoingMessage`: finished RFC 5322 bytes plus the envelope),
+One hand-off type in (`webzine.models.Message`: the envelope, plus the RFC 5322 bytes that raw-MIME
+transports send and the fields that JSON APIs send, each made when first asked for),
 one out (`webzine.models.Delivery`: what the server or provider said). Transports translate their library's exceptions
 into a `Delivery` (a recipient's fate) or a `WebzineError` (the run's fate: `SenderProblem` stops
 the run, `TransportError` means retry later) at their own edge. `BaseTransport.send` passes both
@@ -14,7 +15,7 @@ from collections.abc import Sequence
 from typing import Protocol, Self, runtime_checkable
 
 from webzine.config import Settings
-from webzine.models import Delivery, OutgoingMessage
+from webzine.models import Delivery, Message
 from webzine.transports.redact import NO_SECRETS, Redactor
 
 
@@ -25,9 +26,9 @@ class Transport(Protocol):
     name: str
     batch_size: int  # > 1 when send_batch uses a provider batch endpoint
 
-    def send(self, message: OutgoingMessage) -> Delivery: ...
+    def send(self, message: Message) -> Delivery: ...
 
-    def send_batch(self, messages: Sequence[OutgoingMessage]) -> list[Delivery]: ...
+    def send_batch(self, messages: Sequence[Message]) -> list[Delivery]: ...
 
     def close(self) -> None: ...
 
@@ -52,21 +53,21 @@ class BaseTransport(ABC):
         self.redactor = Redactor.from_settings(settings)
         return self
 
-    def transmit(self, message: OutgoingMessage) -> Delivery:
+    def transmit(self, message: Message) -> Delivery:
         """Hand one message over; return what the other side said."""
         raise NotImplementedError
 
-    def transmit_batch(self, messages: Sequence[OutgoingMessage]) -> list[Delivery]:
+    def transmit_batch(self, messages: Sequence[Message]) -> list[Delivery]:
         return [self.transmit(message) for message in messages]
 
-    def send(self, message: OutgoingMessage) -> Delivery:
+    def send(self, message: Message) -> Delivery:
         try:
             return self.redactor.delivery(self.transmit(message))
         except Exception as error:
             self.redactor.scrub(error)
             raise
 
-    def send_batch(self, messages: Sequence[OutgoingMessage]) -> list[Delivery]:
+    def send_batch(self, messages: Sequence[Message]) -> list[Delivery]:
         try:
             return [self.redactor.delivery(delivery) for delivery in self.transmit_batch(messages)]
         except Exception as error:

@@ -28,9 +28,9 @@ from typing import Any
 import httpx
 
 from webzine.config import Settings
-from webzine.errors import ConfigError, SenderProblem
+from webzine.errors import ConfigError, MessageUnsupported, SenderProblem
 from webzine.transports.base import BaseTransport
-from webzine.models import Delivery, Outcome
+from webzine.models import Content, Delivery, Message, Outcome
 from webzine.transports.redact import Redactor
 
 USER_AGENT = "webzine/0.1 (+https://github.com/webzine)"
@@ -115,6 +115,18 @@ def json_body(response: httpx.Response) -> Any:
         return response.json()
     except (json.JSONDecodeError, UnicodeDecodeError):
         return None
+
+
+def json_content(message: Message) -> Content:
+    """The fields a JSON mail API sends for `message`; refuses attachments and inline parts, which
+    those fields cannot carry (dropping them silently would send a different message)."""
+    content = message.content
+    if content.attachments:
+        raise MessageUnsupported(
+            f"message {message.message_id} has attachments or inline parts, which this JSON API transport cannot "
+            "carry; send it with mailgun or ses (raw MIME) or smtp."
+        )
+    return content
 
 
 def build_client(

@@ -22,7 +22,7 @@ from collections.abc import Mapping, Sequence
 
 from webzine.config import Settings
 from webzine.transports.base import BaseTransport
-from webzine.models import Delivery, Outcome, OutgoingMessage
+from webzine.models import Delivery, Outcome, Message
 
 
 class MemoryTransport(BaseTransport):
@@ -35,8 +35,8 @@ class MemoryTransport(BaseTransport):
         self.batch_size = batch_size
         self.answers = {address: list(steps) for address, steps in (answers or {}).items()}
         self._lock = threading.Lock()
-        self.accepted: list[OutgoingMessage] = []
-        self.handed: list[OutgoingMessage] = []  # everything handed over, accepted or not
+        self.accepted: list[Message] = []
+        self.handed: list[Message] = []  # everything handed over, accepted or not
         self.batches: list[int] = []  # the size of each batch handed over
         self.in_flight = 0
         self.peak_in_flight = 0  # the most messages being handed over at once
@@ -45,7 +45,7 @@ class MemoryTransport(BaseTransport):
     def from_settings(cls, settings: Settings) -> "MemoryTransport":
         return cls().redacting(settings)
 
-    def transmit(self, message: OutgoingMessage) -> Delivery:
+    def transmit(self, message: Message) -> Delivery:
         with self._lock:
             self.handed.append(message)
             self.in_flight += 1
@@ -66,7 +66,7 @@ class MemoryTransport(BaseTransport):
             with self._lock:
                 self.in_flight -= 1
 
-    def transmit_batch(self, messages: Sequence[OutgoingMessage]) -> list[Delivery]:
+    def transmit_batch(self, messages: Sequence[Message]) -> list[Delivery]:
         with self._lock:
             self.batches.append(len(messages))
         return super().transmit_batch(messages)

@@ -26,7 +26,7 @@ from pathlib import Path
 from webzine.config import Settings
 from webzine.errors import ConfigError, TransportError
 from webzine.transports.base import BaseTransport
-from webzine.models import Delivery, Outcome, OutgoingMessage
+from webzine.models import Delivery, Outcome, Message
 
 FORMATS = ("maildir", "mbox", "eml")
 _FROM_LINE = re.compile(rb"^(>*From )", re.MULTILINE)
@@ -75,7 +75,7 @@ class OutboxTransport(BaseTransport):
             self.folder.mkdir(parents=True, exist_ok=True)
             self._mbox_fd = os.open(self.location, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
 
-    def transmit(self, message: OutgoingMessage) -> Delivery:
+    def transmit(self, message: Message) -> Delivery:
         try:
             if self.layout == "mbox":
                 where = self._append_mbox(message)
@@ -91,7 +91,7 @@ class OutboxTransport(BaseTransport):
     def _unique(self) -> str:
         return f"{time.time_ns()}.P{os.getpid()}Q{next(self._counter)}.{self._host}"
 
-    def _write_file(self, message: OutgoingMessage) -> str:
+    def _write_file(self, message: Message) -> str:
         envelope = f"Return-Path: <{message.mail_from}>\r\n".encode()
         if self.layout == "eml":
             name = f"{_UNSAFE_NAME.sub('_', message.key)}.{self._unique()}.eml"
@@ -111,7 +111,7 @@ class OutboxTransport(BaseTransport):
         os.replace(temporary, final)
         return name
 
-    def _append_mbox(self, message: OutgoingMessage) -> str:
+    def _append_mbox(self, message: Message) -> str:
         body = _lf(message.data)
         if b"From " in body:  # a line could start with it (never in base64 bodies): quote, mboxrd
             body = _FROM_LINE.sub(rb">\1", body)

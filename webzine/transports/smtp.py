@@ -34,7 +34,7 @@ from collections.abc import Callable
 from webzine.config import Settings, secret
 from webzine.errors import ConfigError, SenderProblem, TransportError
 from webzine.transports.base import BaseTransport
-from webzine.models import Delivery, OutgoingMessage, Outcome
+from webzine.models import Delivery, Message, Outcome
 from webzine.transports.smtp_client import (
     ConnectionLost,
     Credentials,
@@ -166,14 +166,14 @@ class SmtpTransport(BaseTransport):
             max_per_connection=smtp.max_messages_per_connection,
         ).redacting(settings)
 
-    def transmit(self, message: OutgoingMessage) -> Delivery:
+    def transmit(self, message: Message) -> Delivery:
         """Deliver one message; thread-safe. Raises only for the run's fate (see the module text)."""
         refusal = _check_addresses(message)
         if refusal is not None:
             return refusal
         return self._attempt(message, retry_stale=True) or self._attempt(message, retry_stale=False)
 
-    def _attempt(self, message: OutgoingMessage, *, retry_stale: bool) -> Delivery | None:
+    def _attempt(self, message: Message, *, retry_stale: bool) -> Delivery | None:
         """One transaction on a pooled connection. None: a reused connection turned out to be
         closed (or said 421) before the message left, so nothing was delivered — try again."""
         connection = self._pool.acquire()
@@ -232,7 +232,7 @@ def _queue_id(text: str) -> str | None:
     return match.group(1) if match else None
 
 
-def _check_addresses(message: OutgoingMessage) -> Delivery | None:
+def _check_addresses(message: Message) -> Delivery | None:
     """No control character, space or angle bracket may reach an SMTP command line."""
     for role, address in (("envelope sender", message.mail_from), ("recipient", message.rcpt_to)):
         if _ADDRESS_FORBIDDEN.search(address) or (role == "recipient" and not address):
@@ -245,7 +245,7 @@ def _check_addresses(message: OutgoingMessage) -> Delivery | None:
     return None
 
 
-def _envelope(message: OutgoingMessage, connection: SmtpConnection) -> tuple[bytes, bytes] | Delivery:
+def _envelope(message: Message, connection: SmtpConnection) -> tuple[bytes, bytes] | Delivery:
     """The MAIL and RCPT command lines for what this server announced, or why it cannot take it.
 
     SIZE is the message's length before dot-stuffing: RFC 1870 asks for an estimate."""

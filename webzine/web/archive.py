@@ -33,7 +33,7 @@ from webzine.config import Settings
 from webzine.errors import IssueError, TemplateError, where
 from webzine.files import replace_dir
 from webzine.render.issue import Issue, load_issue
-from webzine.render.slots import compile_merge, recipient_context
+from webzine.render.slots import Personaliser, compile_merge, recipient_context
 from webzine.audit.fields import read_list_sample
 from webzine.render.fields import RECIPIENT_FIELDS, field_uses
 from webzine.message.factory import unsubscribe_base
@@ -191,7 +191,8 @@ def _neutral_context() -> dict[str, object]:
 def _neutral_text(source: str, issue: Issue, key: str, context: Mapping[str, object]) -> str:
     """Front matter text (which may hold merge tags) as nobody in particular would read it."""
     template = compile_merge(source, merge_environment(html=False), origin=issue.source, first_line=issue.lines.get(key, 1))
-    return " ".join(template.render(context).split())
+    personaliser = Personaliser((template,))
+    return " ".join(personaliser.render(template, personaliser.fill(context)).split())
 
 
 def _relative_links(document: lxml.html.HtmlElement, settings: Settings, own_url: str) -> None:

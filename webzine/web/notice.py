@@ -15,9 +15,7 @@ import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from email.message import EmailMessage
-from email.policy import SMTP
-from email.utils import format_datetime, parseaddr
+from email.utils import parseaddr
 
 from webzine.config import Settings
 from webzine.errors import WebzineError
@@ -26,7 +24,8 @@ from webzine.web.pages import KST, korean_time
 from webzine.unsubscribes.store import Store, Unsubscribe, utcnow
 from webzine.providers import transport_class
 from webzine.transports.base import Transport
-from webzine.models import Delivery, OutgoingMessage, Outcome
+from webzine.message.compose import compose
+from webzine.models import Delivery, Mailbox, Message, Outcome
 
 log = logging.getLogger("webzine.web.notice")
 
@@ -57,28 +56,23 @@ def notice_text(settings: Settings, address: str, at: str) -> str:
     )
 
 
-def build_notice(settings: Settings, record: Unsubscribe, *, now: datetime | None = None) -> OutgoingMessage:
+def build_notice(settings: Settings, record: Unsubscribe, *, now: datetime | None = None) -> Message:
     """One notice as finished message bytes for any transport."""
     publication = settings.publication
-    sender_address = parseaddr(publication.sender)[1]
-    message = EmailMessage(policy=SMTP)
-    message["From"] = publication.sender
-    message["To"] = record.address
-    message["Subject"] = f"[{publication.name}] 수신거부 처리결과 안내"
-    message["Date"] = format_datetime((now or datetime.now(UTC)).astimezone(KST))
+    sender_display, sender_address = parseaddr(publication.sender)
     digest = hashlib.sha256(f"notice\n{record.list_id}\n{record.address}".encode()).hexdigest()[:32]
-    message_id = f"unsubscribe-notice.{digest}@{_domain(sender_address)}"
-    message["Message-ID"] = f"<{message_id}>"
-    message["Reply-To"] = publication.contact_email
-    message["Auto-Submitted"] = "auto-generated"  # RFC 3834: no vacation replies to this
-    message.set_content(notice_text(settings, record.address, record.at), cte="base64")
-    return OutgoingMessage(
+    return compose(
         key=record.address.lower(),
         mail_from=settings.send.return_path or sender_address,
         rcpt_to=record.address,
-        data=message.as_bytes(),
-        message_id=message_id,
-        needs_smtputf8=not record.address.isascii(),
+        message_id=f"unsubscribe-notice.{digest}@{_domain(sender_address)}",
+        sender=Mailbox(sender_address, sender_display),
+        to=Mailbox(record.address),
+        subject=f"[{publication.name}] 수신거부 처리결과 안내",
+        date=(now or datetime.now(UTC)).astimezone(KST),
+        reply_to=Mailbox(publication.contact_email),
+        headers=[("Auto-Submitted", "auto-generated")],  # RFC 3834: no vacation replies to this
+        text=notice_text(settings, record.address, record.at),
     )
 
 

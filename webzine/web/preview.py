@@ -32,8 +32,8 @@ from typing import Literal
 from webzine.config import Build, Lists, Settings, load_settings
 from webzine.errors import ListError, WebzineError
 from webzine.render.issue import load_issue
-from webzine.render.slots import PREVIEW_SECRET, feedback_fields, recipient_context
-from webzine.message.factory import manager_fields, unsubscribe_base
+from webzine.render.slots import PREVIEW_SECRET, Personaliser, reader_context
+from webzine.message.factory import unsubscribe_base
 from webzine.models import Manager, Recipient
 from webzine.customers import segments_for, with_segments
 from webzine.send.inputs import build_issue, suppression_source
@@ -65,6 +65,7 @@ class Snapshot:
     seconds: float = 0.0
     settings: Settings | None = None
     rendered: RenderedIssue | None = None
+    personaliser: Personaliser | None = None  # for `rendered`: subject, preheader, HTML, text
     error: Problem | None = None
     notices: tuple[Problem, ...] = ()
     recipients: tuple[Recipient, ...] = ()
@@ -126,22 +127,26 @@ def preview_unsubscribe_url(settings: Settings) -> str:
 def personalise(snapshot: Snapshot, recipient: Recipient) -> Personal:
     """Fill subject, preheader, HTML and text for `recipient`. Raises `TemplateError` when a slot
     fails for this recipient's data (the page shows it instead of the message)."""
-    rendered, settings = snapshot.rendered, snapshot.settings
-    if rendered is None or settings is None:
+    rendered, settings, personaliser = snapshot.rendered, snapshot.settings, snapshot.personaliser
+    if rendered is None or settings is None or personaliser is None:
         raise WebzineError("The issue has not been built yet; fix the error shown above and save.")
     manager = snapshot.managers.get(recipient.manager) if recipient.manager else None
-    context = recipient_context(
-        recipient.merge_fields(), manager_fields(manager) if manager else None, preview_unsubscribe_url(settings),
-        **feedback_fields(settings, rendered.slug, PREVIEW_SECRET, recipient.email),
-    )
+    context = reader_context(settings, rendered.slug, recipient.merge_fields(), recipient.email, manager,
+                             unsubscribe_url=preview_unsubscribe_url(settings), secret=PREVIEW_SECRET)
+    texts = personaliser.fill(context)
     publication = settings.publication
     reply_to = manager.email if manager is not None and manager.email else parseaddr(publication.reply_to)[1]
     return Personal(
         recipient=recipient, manager=manager, sender_name=sender_name(publication),
         sender_email=parseaddr(publication.sender)[1], reply_to=reply_to,
-        subject=rendered.subject.render(context), preheader=rendered.preheader.render(context),
-        html=rendered.html.render(context), text=rendered.text.render(context),
+        subject=personaliser.render(rendered.subject, texts), preheader=personaliser.render(rendered.preheader, texts),
+        html=personaliser.render(rendered.html, texts), text=personaliser.render(rendered.text, texts),
     )  # fmt: skip
+
+
+def personaliser_for(rendered: RenderedIssue) -> Personaliser:
+    """The personaliser `personalise` fills `rendered` with, built once per build."""
+    return Personaliser((rendered.subject, rendered.preheader, rendered.html, rendered.text))
 
 
 def watched_paths(config_path: Path, issue_path: Path, settings: Settings | None) -> list[Path]:
@@ -240,7 +245,7 @@ def build_snapshot(config_path: Path, issue_path: Path, previous: Snapshot, audi
         return _failed(previous, version, started, problem, lines)
     return Snapshot(
         version=version, built_at=time.time(), seconds=time.perf_counter() - started, settings=settings,
-        rendered=rendered, notices=audience.notices, recipients=audience.recipients, managers=audience.managers,
+        rendered=rendered, personaliser=personaliser_for(rendered), notices=audience.notices, recipients=audience.recipients, managers=audience.managers,
         excluded=audience.excluded, issue_lines=lines, default_id=recipient_id(default), by_id=audience.by_id,
         search_index=audience.search_index,
     )  # fmt: skip

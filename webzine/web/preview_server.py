@@ -27,7 +27,7 @@ from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from webzine.errors import WebzineError
-from webzine.render.slots import PREVIEW_SECRET, feedback_fields, recipient_context
+from webzine.render.slots import PREVIEW_SECRET, reader_context
 from webzine.models import Recipient
 from webzine.web.preview import Problem, Snapshot, Workspace, personalise, recipient_id, search
 
@@ -75,12 +75,13 @@ def frame_html(html: str, *, scheme: str, shared_images: frozenset[str], web_url
 
 def shared_images(snapshot: Snapshot) -> frozenset[str]:
     """Remote image URLs that are the same for everyone: those of a blank recipient's message."""
-    if snapshot.rendered is None or snapshot.settings is None:
+    personaliser = snapshot.personaliser
+    if snapshot.rendered is None or snapshot.settings is None or personaliser is None:
         return frozenset()
-    blank = recipient_context({"email": "", "name": "", "tags": ()}, None, "",
-                              **feedback_fields(snapshot.settings, snapshot.rendered.slug, PREVIEW_SECRET, ""))
+    blank = reader_context(snapshot.settings, snapshot.rendered.slug, {"email": "", "name": "", "tags": ()}, "", None,
+                           unsubscribe_url="", secret=PREVIEW_SECRET)
     try:
-        html = snapshot.rendered.html.render(blank)
+        html = personaliser.render(snapshot.rendered.html, personaliser.fill(blank))
     except WebzineError:
         return frozenset()
     return frozenset(m.group(3) for m in _IMG_SRC.finditer(html))
