@@ -94,21 +94,21 @@ def _print_checklist(rows: list[Requirement], language: str) -> None:
     Console(highlight=False, soft_wrap=True).print(table)
 
 
-def preflight(settings: Settings) -> None:
+def preflight(settings: Settings) -> str:
     """`webzine send`'s gate: the offline checks. Through a real transport a failed check stops
-    the send (exit 2) with one line per reason; the outbox, a rehearsal, only warns. `[send]
-    preflight = "off"` is for test relays with made-up domains."""
+    the send (exit 2) with one line per reason; for the outbox, a rehearsal, it returns the warning
+    the send shows once its own gates have passed (else ""). `[send] preflight = "off"` is for test
+    relays with made-up domains."""
     if settings.send.preflight == "off":
-        return
+        return ""
     key = check_dkim_key(settings, os.environ.get(settings.dkim.private_key_env) or None)
     problems = failures(offline_checks(settings, key))
     if not problems:
-        return
+        return ""
     language = language_for(None, settings.publication.language)
     transport = settings.send.transport
     if transport in REHEARSALS:
-        click.echo(message("gate_rehearsal", language, count=str(len(problems))), err=True)
-        return
+        return message("gate_rehearsal", language, count=str(len(problems)))
     for problem in problems:
         click.echo(_line(problem, language), err=True)
     raise ConfigError(message("gate_failed", language, count=str(len(problems)), transport=transport),

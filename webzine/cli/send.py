@@ -104,8 +104,10 @@ def send(ctx: Context, issue: Path | None, due_now: bool, today: str | None, yes
     settings = with_overrides(ctx.settings, transport=transport_name, outbox_format=outbox_format)
     if test_to:
         return _test_send(settings, issue, test_to, as_email, as_json, ctx.today)
-    preflight(settings)
+    rehearsal_warning = preflight(settings)
     campaign = load_campaign(settings, issue, today=ctx.today, allow_gaps=allow_gaps)
+    if rehearsal_warning:
+        click.echo(rehearsal_warning, err=True)
     keys = frozenset(_split(only))
     for key in keys:
         find_recipient(campaign, key)
