@@ -207,18 +207,10 @@ def _certificate(root: Path) -> None:
 @pytest.fixture
 def cli(project: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]):  # type: ignore[no-untyped-def]
     """`webzine …` in the conftest project folder → (exit code, stdout, stderr)."""
-    from webzine.cli import main
+    from clikit import in_process
 
-    monkeypatch.chdir(project)
     monkeypatch.delenv("WEBZINE_TODAY", raising=False)
-
-    def invoke(*args: str) -> tuple[int, str, str]:
-        with pytest.raises(SystemExit) as stopped:
-            main(list(args))
-        out, err = capsys.readouterr()
-        return int(stopped.value.code or 0), out, err
-
-    return invoke
+    return in_process(project, monkeypatch, capsys)
 
 
 @pytest.fixture

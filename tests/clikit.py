@@ -62,3 +62,20 @@ def set_section(project: Path, section: str, **values: object) -> None:
 
 def set_send(project: Path, **values: object) -> None:
     set_section(project, "send", **values)
+
+
+def in_process(folder: Path, monkeypatch, capsys):  # type: ignore[no-untyped-def]
+    """`webzine ARGS…` run in this process inside `folder`: a function giving (exit code, stdout, stderr)."""
+    import pytest
+
+    from webzine.cli import main
+
+    monkeypatch.chdir(folder)
+
+    def invoke(*args: str) -> tuple[int, str, str]:
+        with pytest.raises(SystemExit) as stopped:
+            main(list(args))
+        out, err = capsys.readouterr()
+        return int(stopped.value.code or 0), out, err
+
+    return invoke

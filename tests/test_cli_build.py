@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from clikit import in_process
 from conftest import CONFIG
-from webzine.cli import main
 
 ISSUE = "issues/2026-12-year-end.md"
 
@@ -17,15 +17,7 @@ ISSUE = "issues/2026-12-year-end.md"
 @pytest.fixture
 def run(project: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]):  # type: ignore[no-untyped-def]
     """Run `webzine ARGS…` in-process inside the project folder: (exit code, stdout, stderr)."""
-    monkeypatch.chdir(project)
-
-    def invoke(*args: str) -> tuple[int, str, str]:
-        with pytest.raises(SystemExit) as stopped:
-            main(list(args))
-        out, err = capsys.readouterr()
-        return int(stopped.value.code or 0), out, err
-
-    return invoke
+    return in_process(project, monkeypatch, capsys)
 
 
 def set_issue(project: Path, text: str) -> None:

@@ -58,3 +58,21 @@ def replace_dir(staging: Path, final: Path) -> None:
             os.replace(old, final)
         raise WebzineError(f"{final}: cannot be replaced ({exc.strerror}); check the folder's permissions.") from exc
     shutil.rmtree(old, ignore_errors=True)
+
+
+def create_new(path: Path, text: str, *, mode: int | None = None) -> None:
+    """Write a file that must not exist yet, whole or not at all: `FileExistsError` if it does,
+    even when it appears between the caller's check and the write (the temp file is hard-linked
+    into place, which never replaces)."""
+    descriptor, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        if mode is not None:
+            os.chmod(temporary, mode)
+        os.link(temporary, path)
+    finally:
+        os.unlink(temporary)
+    _fsync_folder(path.parent)

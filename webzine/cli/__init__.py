@@ -1,6 +1,6 @@
 """The command line: the only place that prints, prompts and chooses exit codes.
 
-Each command group lives in its own module here and is registered below: `build.py` (new, build),
+Each command group lives in its own module here and is registered below: `init.py`, `build.py` (new, build),
 `lists.py`, `audit.py`, `customers.py`, `check.py`, `send.py`, `due.py`, `settle.py`, `ledger.py`, `bounces.py`,
 `replies.py`, `suppressions.py`, `digest.py`, `report.py`, `serve.py`, `preview.py`, `archive.py`. Errors from the stages
 (`WebzineError`) are shown once, in `main`, as `Error: …` / `Hint: …` without a traceback
@@ -65,6 +65,7 @@ pass_context = click.make_pass_decorator(Context)
 # Every command, in the order the pipeline runs; each module is imported only when its command
 # runs (or when --help lists them), so `webzine build` does not pay for the web service's imports.
 COMMANDS: dict[str, str] = {
+    "init": "webzine.cli.init:init",
     "new": "webzine.cli.build:new",
     "build": "webzine.cli.build:build",
     "preview": "webzine.cli.preview:preview",

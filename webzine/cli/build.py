@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import json
-import os
 import re
-import tempfile
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -17,6 +15,7 @@ from rich.console import Console
 from webzine.cli import Context, pass_context
 from webzine.clock import parse_day
 from webzine.errors import IssueError, TemplateError
+from webzine.files import create_new
 from webzine.render.issue import slugify
 from webzine.render.layout import BUILTIN_TEMPLATES
 
@@ -173,12 +172,7 @@ def _scaffold(templates: Path, **context: object) -> str:
 
 def _write_new(path: Path, text: str) -> None:
     """Create the file only if it still does not exist (no overwrite, even in a race)."""
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            stream.write(text)
-        os.link(temporary, path)
+        create_new(path, text)
     except FileExistsError:
         raise IssueError(f"{_shown(path)}: already exists; edit it, or pass --slug to start another issue.") from None
-    finally:
-        os.unlink(temporary)
