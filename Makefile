@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 WZ     := $(VENV)/bin/webzine
 ISSUE  ?= issues/2026-12-year-end.md
 
-.PHONY: demo test bench install system-deps clean
+.PHONY: demo test test-fast bench install system-deps clean
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -51,6 +51,10 @@ system-deps:
 
 test: $(VENV)/.installed-test system-deps
 	$(PY) -m pytest -q
+
+# The inner loop: everything not marked slow (see the marker in pyproject.toml), in under a minute.
+test-fast: $(VENV)/.installed-test
+	$(PY) -m pytest -q -m "not slow"
 
 bench: $(VENV)/.installed-test system-deps
 	$(PY) bench/run.py

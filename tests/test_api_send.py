@@ -26,6 +26,8 @@ from webzine.providers.sendgrid import SendGridTransport
 from webzine.providers.ses import SesTransport
 from webzine.providers.sigv4 import Credentials
 
+pytestmark = pytest.mark.slow  # whole sends through the provider stand-ins
+
 RECIPIENTS = 60
 STORM = {"429": 0.15, "500": 0.04, "503": 0.03, "drop": 0.06}
 

@@ -68,6 +68,7 @@ def test_rows_sent_through_another_transport_are_not_asked() -> None:
     assert provider_evidence(pm, [row(messages(1)[0], "smtp")]) == {}
 
 
+@pytest.mark.slow
 def test_settle_ask_provider_settles_a_lost_answer_from_postmarks_record(tmp_path, postmark: ApiServer) -> None:
     """Postmark took the message but the connection closed before its answer: the send keeps the
     recipient unknown; `settle --ask-provider` finds it in Postmark's message search."""

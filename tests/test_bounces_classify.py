@@ -86,6 +86,7 @@ SENDER_WORDS = ["DMARC policy", "blocked using Spamhaus", "SPF check failed", "l
                 "reverse DNS lookup failed", "must issue a STARTTLS command first"]
 
 
+@pytest.mark.slow
 @given(status=st.sampled_from(["5.1.1", "5.0.0", "5.7.1", "5.2.1", None]), words=st.sampled_from(SENDER_WORDS),
        noise=st.text(max_size=80))
 def test_sender_problems_are_never_hard(status, words, noise) -> None:

@@ -69,6 +69,7 @@ def test_a_report_cut_anywhere_or_corrupted_is_read_without_an_exception(cut: in
     parse_report(noise + SAMPLE[cut:])
 
 
+@pytest.mark.slow
 @settings(max_examples=150, deadline=None)
 @given(st.lists(st.tuples(st.integers(min_value=0, max_value=len(SAMPLE) - 1), st.integers(0, 255)), max_size=30))
 def test_flipped_bytes_are_read_without_an_exception_by_both_readers(flips: list[tuple[int, int]]) -> None:

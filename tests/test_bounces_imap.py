@@ -16,7 +16,7 @@ from webzine.bounces.events import Kind
 from webzine.bounces.importer import run_import
 from webzine.bounces.sources import ImapSource, SourceError
 
-pytestmark = pytest.mark.dovecot
+pytestmark = [pytest.mark.dovecot, pytest.mark.slow]
 
 
 def _import(server: Server, tmp_path: Path):  # type: ignore[no-untyped-def]

@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.slow  # re-runs part of the suite under libfaketime, three times
+
 LIBFAKETIME = next(Path("/usr/lib").glob("*/faketime/libfaketime.so.1"), Path("/usr/lib/faketime/libfaketime.so.1"))
 ROOT = Path(__file__).resolve().parent.parent
 # Consent ages, the audit, due months, drafts, the archive and the preview: what the date decides.

@@ -24,6 +24,8 @@ import pytest
 from conftest import cli_environment
 from smtp_server import SmtpTestServer
 
+pytestmark = pytest.mark.slow  # the workflow's steps as subprocesses against an SMTP server
+
 ROOT = Path(__file__).resolve().parent.parent
 WEBZINE = str(Path(sys.executable).parent / "webzine")
 PASSWORD = "pw-7f3c-never-printed"

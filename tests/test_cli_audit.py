@@ -18,6 +18,8 @@ from pathlib import Path
 import pytest
 from conftest import TODAY, write_config
 
+pytestmark = pytest.mark.slow  # each test runs webzine in subprocesses
+
 ROOT = Path(__file__).resolve().parent.parent
 WEBZINE = str(Path(sys.executable).parent / "webzine")
 RECENT = (TODAY - timedelta(days=20)).isoformat()

@@ -145,6 +145,7 @@ def test_new_rejects_a_bad_date(run) -> None:  # type: ignore[no-untyped-def]
     assert code == 2 and "'2026-13-01' is not a date; write YYYY-MM-DD" in err
 
 
+@pytest.mark.slow
 def test_the_installed_command_end_to_end(project: Path) -> None:
     """The console script in a subprocess, as `make demo` runs it."""
     script = Path(sys.executable).with_name("webzine")

@@ -148,6 +148,7 @@ def _error(project: Path, *args: str) -> tuple[int, str]:
     return process.returncode, process.stderr
 
 
+@pytest.mark.slow
 def test_bad_input_exits_2_with_one_sentence(project):
     code, err = _error(project, "lists", "clean", "lists/nope.csv")
     assert (code, err.splitlines()[0]) == (2, "Error: lists/nope.csv: no such file.")
@@ -168,6 +169,7 @@ def test_bad_input_exits_2_with_one_sentence(project):
     assert code == 2 and "FIELD=HEADER" in err
 
 
+@pytest.mark.slow
 def test_a_device_is_one_error_line_not_a_hang(project):
     code, err = _error(project, "lists", "clean", "/dev/zero")
     assert code == 2

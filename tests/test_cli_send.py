@@ -19,6 +19,8 @@ import pytest
 from conftest import TODAY
 from clikit import ISSUE, ROOT, SECRET, WEBZINE, copy_sample, environment, new_dkim_key, run, set_send
 
+pytestmark = pytest.mark.slow  # each test runs webzine send in subprocesses
+
 @pytest.fixture(scope="module")
 def dkim_key() -> str:
     return new_dkim_key()

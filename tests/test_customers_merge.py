@@ -38,6 +38,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
+@pytest.mark.slow
 def test_the_at_risk_paragraph_reaches_only_at_risk_customers(demo: Path) -> None:
     """As `webzine preview` shows each recipient (the list cleaned as of the sample issue's date)."""
     snapshot = Workspace(demo / "webzine.toml", demo / ISSUE, today=TODAY).refresh()

@@ -21,6 +21,8 @@ from smtp_server import Fault, SmtpTestServer
 from webzine.config import load_settings
 from webzine.send.ledger import Ledger, State
 
+pytestmark = pytest.mark.slow  # subprocesses against an SMTP server
+
 WEBZINE = str(Path(sys.executable).parent / "webzine")
 SLUG = "2026-12-year-end"
 MANAGERS = """\

@@ -69,6 +69,7 @@ def test_both_parts_carry_the_question_and_five_signed_rating_links(project: Pat
     assert "kim" not in " ".join(token for _, token in LINK.findall(html)), "no address in the links"
 
 
+@pytest.mark.slow
 def test_serve_accepts_each_link_and_keeps_one_rating_per_recipient_and_issue(project: Path) -> None:
     kim_text, kim_html = built_message(project, "kim@example.com")
     lee_text, _ = built_message(project, "lee@example.com")

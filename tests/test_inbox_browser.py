@@ -24,7 +24,7 @@ from webzine.config import load_settings
 from webzine.render.compose import write_build
 from webzine.send.inputs import build_issue
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 REPO = Path(__file__).resolve().parent.parent
 SAMPLE_ISSUE = REPO / "issues" / "2026-12-year-end.md"

@@ -14,6 +14,9 @@ import sys
 from pathlib import Path
 
 from clikit import ISSUE, copy_sample, environment, new_dkim_key
+import pytest
+
+pytestmark = pytest.mark.slow  # a traced webzine send in a subprocess
 
 TRACE = """
 import json, os, sys

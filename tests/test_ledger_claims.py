@@ -19,7 +19,8 @@ import pytest
 
 from webzine.send.ledger import Claim, Ledger, Result, State
 
-pytestmark = [pytest.mark.timeout(120)]
+# slow: processes racing for claims
+pytestmark = [pytest.mark.timeout(120), pytest.mark.slow]
 
 ISSUE = "2026-12-year-end"
 BATCH = 10  # claims per commit: many small commits, so the two processes interleave

@@ -24,6 +24,9 @@ from webzine.send.ledger import Claim, Ledger, LedgerEntry, Result, State
 from webzine.send.ledger_pg import PASSWORD_ENV
 from webzine.send.lock import send_lock
 
+# One worker runs every PostgreSQL test, so the session starts one cluster (make test: --dist loadgroup).
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("postgresql")]
+
 WEBZINE = str(Path(sys.executable).parent / "webzine")
 
 

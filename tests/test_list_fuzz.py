@@ -23,6 +23,8 @@ from webzine.recipients.records import CleanList
 from webzine.recipients.clean import clean_list, load_managers
 from webzine.recipients.suppressions import load_suppressions
 
+pytestmark = pytest.mark.slow  # hypothesis over whole files
+
 TODAY = date(2026, 11, 23)
 FUZZ = settings(deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 

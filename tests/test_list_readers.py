@@ -62,6 +62,7 @@ def inline(ref: str, text: str) -> str:
     return f'<c r="{ref}" t="inlineStr"><is><t>{text}</t></is></c>'
 
 
+@pytest.mark.slow
 def test_a_5_kb_workbook_claiming_the_whole_grid_is_read_in_bounded_time(tmp_path):
     """The stored dimension A1:XFD1048576 once made every row 16,384 cells wide."""
     path = workbook(tmp_path / "bomb.xlsx", [["email"]])

@@ -237,6 +237,7 @@ names = st.one_of(
 )
 
 
+@pytest.mark.slow
 @hsettings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(name=names, company=names, subject=names)
 def test_hostile_data_never_injects_a_header_or_a_long_line(name: str, company: str, subject: str) -> None:
@@ -278,6 +279,7 @@ segments = st.lists(
 )
 
 
+@pytest.mark.slow
 @hsettings(max_examples=200, deadline=None)
 @given(parts=segments, a=st.text(max_size=80), b=st.text(max_size=3))
 def test_base64_body_decodes_to_the_rendered_template(parts: list[tuple[str, str]], a: str, b: str) -> None:
@@ -339,6 +341,7 @@ TWIN_SOURCES = [
 ]  # fmt: skip
 
 
+@pytest.mark.slow
 @hsettings(max_examples=150, deadline=None)
 @given(name=st.text(max_size=20), order=st.permutations(TWIN_SOURCES))
 def test_slots_filled_together_render_as_jinja_does(name: str, order: list[str]) -> None:

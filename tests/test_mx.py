@@ -38,6 +38,7 @@ def test_lookups_against_a_real_server(server):
     assert lookup("slow.example.kr") == ""  # a timeout proves nothing and rejects nobody
 
 
+@pytest.mark.slow
 def test_only_a_certain_answer_drops_anyone(server):
     """No MX, and the address lookups time out: unknown, not "no MX or address record"."""
     lookup = resolver_lookup(server.resolver(), timeout=0.5)

@@ -15,6 +15,8 @@ import pytest
 from clikit import ISSUE, WEBZINE, copy_sample, environment, new_dkim_key, run, set_section, set_send
 from smtp_server import SmtpTestServer
 
+pytestmark = pytest.mark.slow  # each test runs webzine in subprocesses
+
 
 @pytest.fixture(scope="module")
 def dkim_key() -> str:

@@ -24,6 +24,7 @@ from webzine.send.plan import Action, make_plan
 from webzine.send.dispatch import Sender, SendOptions
 from webzine.recipients.suppressions import load_suppressions, write_suppressions
 from webzine.transports.memory import MemoryTransport
+import pytest
 
 ROW = st.one_of(st.none(), st.tuples(st.sampled_from(list(State)), st.sampled_from(["smtp", "outbox"])))
 
@@ -54,6 +55,7 @@ def seed_ledger(ledger: Ledger, issue: str, rows: list) -> None:  # type: ignore
             ledger.commit(issue, transport=transport, run_id=None, outcomes=[Result(recipient.key, state, 250)])
 
 
+@pytest.mark.slow
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(situations())
 def test_the_plan_is_what_the_send_does(situation) -> None:  # type: ignore[no-untyped-def]

@@ -30,6 +30,8 @@ from webzine.render.layout import BUILTIN_TEMPLATES
 from webzine.web.preview import Snapshot, Workspace, personalise, recipient_id, search
 from webzine.web.preview_server import PreviewServer, frame_html
 
+pytestmark = pytest.mark.slow  # the preview server and the webzine CLI in subprocesses
+
 REPO = Path(__file__).resolve().parent.parent
 SLUG = "2026-12-year-end"
 SCREENSHOTS = REPO / "build" / SLUG / "screenshots"

@@ -64,6 +64,7 @@ EXPECTED = {
 }
 
 
+@pytest.mark.slow
 def test_each_provider_list_becomes_suppressions_with_evidence(server: ApiServer) -> None:
     server.configure(suppressions=LISTED)
     found = {s.email: s for s in provider_suppressions(build(server.provider, server.url))}
@@ -112,6 +113,7 @@ def project(tmp_path: Path) -> Iterator[tuple[Path, ApiServer]]:
     handle.stop()
 
 
+@pytest.mark.slow
 def test_cli_pull_merges_once_and_a_second_pull_adds_nothing(project: tuple[Path, ApiServer]) -> None:
     path, _ = project
     first = webzine(path, "suppressions", "pull", "--provider", "postmark")
@@ -128,6 +130,7 @@ def test_cli_pull_merges_once_and_a_second_pull_adds_nothing(project: tuple[Path
     assert again.returncode == 0 and "0 added, 0 with a stronger reason, 4 already listed." in again.stdout
 
 
+@pytest.mark.slow
 def test_cli_errors_are_one_line_with_the_documented_exit_codes(project: tuple[Path, ApiServer]) -> None:
     path, _ = project
     refused = webzine(path, "suppressions", "pull", "--provider", "postmark", token="wrong-key-4f9a2c")
@@ -143,6 +146,7 @@ def test_cli_errors_are_one_line_with_the_documented_exit_codes(project: tuple[P
     assert dry.returncode == 0 and "dry run" in dry.stdout
 
 
+@pytest.mark.slow
 def test_cli_pull_merges_what_webzine_serve_recorded(project: tuple[Path, ApiServer]) -> None:
     """One-click unsubscribes recorded by the service reach lists/suppressions.csv (and so the
     cleaner and the audit) with their evidence, once."""

@@ -363,6 +363,7 @@ _ASCII_ADDRESSISH = st.text(alphabet="abcXYZ019._+-@'%!#", min_size=1, max_size=
 _DOMAINISH = st.from_regex(r"[a-zA-Z0-9][a-zA-Z0-9.\-]{0,20}\.[a-zA-Z]{2,5}", fullmatch=True)
 
 
+@pytest.mark.slow
 @settings(max_examples=400, deadline=None)
 @given(st.one_of(_ASCII_ADDRESSISH, st.tuples(st.from_regex(r"[A-Za-z0-9_.+\-]{1,70}", fullmatch=True),
                                                _DOMAINISH).map("@".join)))
@@ -380,6 +381,7 @@ def test_fast_path_accepts_only_what_email_validator_accepts(cell):
     assert fast[0] == f"{valid.ascii_local_part}@{valid.ascii_domain}"
 
 
+@pytest.mark.slow
 @settings(max_examples=200, deadline=None)
 @given(st.lists(st.one_of(_ASCII_ADDRESSISH, st.text(max_size=20), st.sampled_from([
     "kim@naver.com", " KIM@NAVER.COM ", "kim@naver.con", "info@hanbit.co.kr", "김 <kim@naver.com>",
@@ -412,6 +414,7 @@ _CELL = st.one_of(
 )
 
 
+@pytest.mark.slow
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(rows=st.lists(st.lists(_CELL, min_size=0, max_size=6), max_size=30),
        advertising=st.booleans(), fix=st.booleans())
@@ -475,6 +478,7 @@ def test_read_table_streams_rows_as_cells(tmp_path):
     assert [cells[0] for cells in table.rows] == ["kim@naver.com", "lee@daum.net"]
 
 
+@pytest.mark.slow
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(rows=st.lists(st.lists(st.sampled_from(["a", "b,c", 'say "hi"', "two\nlines", "", "x\r\ny", "김"]),
                               min_size=1, max_size=4), max_size=40),

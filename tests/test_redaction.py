@@ -194,6 +194,7 @@ def ledger_bytes(project: Path) -> bytes:
     return b"".join(path.read_bytes() for path in (project / "state").glob("ledger.sqlite3*"))
 
 
+@pytest.mark.slow
 def test_a_relay_echoing_the_login_leaks_it_nowhere(project: Path, echoing: SmtpTestServer, dkim_key: str) -> None:
     point_at(project, echoing)
     done = webzine(project, dkim_key, "send", ISSUE, "--transport", "smtp", "--yes")
@@ -209,6 +210,7 @@ def test_a_relay_echoing_the_login_leaks_it_nowhere(project: Path, echoing: Smtp
     assert leaks(status.stdout) == [] and leaks(status.stderr) == []
 
 
+@pytest.mark.slow
 def test_a_relay_echoing_the_login_leaks_nothing_into_json(project: Path, echoing: SmtpTestServer,
                                                           dkim_key: str) -> None:
     point_at(project, echoing)

@@ -22,7 +22,7 @@ from webzine.replies.importer import Customer
 from webzine.replies.importer import run_import as import_replies
 from webzine.replies.store import load_replies
 
-pytestmark = pytest.mark.dovecot
+pytestmark = [pytest.mark.dovecot, pytest.mark.slow]
 
 REPLIES = Path(__file__).parent / "fixtures" / "replies"
 ISSUE = "2026-12-year-end"

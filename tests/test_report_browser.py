@@ -10,7 +10,7 @@ import pytest
 
 import managerkit
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 REPO = Path(__file__).resolve().parent.parent
 SHOTS = REPO / "build" / "screenshots" / "managers"

@@ -231,6 +231,7 @@ def test_unknown_rows_are_reported_and_only_resent_when_asked(tmp_path: Path) ->
     assert ledger.counts(rerun.issue)[0].accepted == 3
 
 
+@pytest.mark.slow
 def test_an_unsubscribe_during_the_send_is_honoured(tmp_path: Path) -> None:
     late = "user150@example.com"
 
@@ -303,6 +304,7 @@ RESUME_SCRIPT = textwrap.dedent(
 )
 
 
+@pytest.mark.slow
 def test_sigkill_part_way_then_rerun_delivers_everyone_exactly_once_except_unknowns(tmp_path: Path) -> None:
     script = tmp_path / "run_send.py"
     script.write_text(RESUME_SCRIPT)

@@ -21,7 +21,8 @@ import pytest
 from smtp_project import ISSUE, environment, simple_rows, write_project
 from smtp_server import SmtpTestServer
 
-pytestmark = [pytest.mark.filterwarnings("ignore::DeprecationWarning"), pytest.mark.timeout(180)]
+# slow: several webzine send processes against one SMTP server
+pytestmark = [pytest.mark.filterwarnings("ignore::DeprecationWarning"), pytest.mark.timeout(180), pytest.mark.slow]
 
 WEBZINE = str(Path(sys.executable).parent / "webzine")
 SENDERS = 4

@@ -136,6 +136,7 @@ def test_the_page_button_is_recorded_as_web_page(server, store):
     assert store.get_unsubscribe("park@example.com").source == "web-page"
 
 
+@pytest.mark.slow
 def test_concurrent_duplicates_are_recorded_once(server, store):
     token = token_for("hong@example.com")
     statuses: list[int] = []
@@ -299,6 +300,7 @@ def run_webzine(settings, *args: str, env: dict[str, str]) -> subprocess.Popen:
     )
 
 
+@pytest.mark.slow
 def test_serve_command_refuses_to_start_without_the_secret(settings):
     env = {k: v for k, v in os.environ.items() if k != "WEBZINE_UNSUBSCRIBE_SECRET"}
     process = run_webzine(settings, "serve", "--port", str(free_port()), env=env)
@@ -309,6 +311,7 @@ def test_serve_command_refuses_to_start_without_the_secret(settings):
     )
 
 
+@pytest.mark.slow
 def test_serve_command_serves_until_stopped(settings, store):
     port = free_port()
     process = run_webzine(settings, "serve", "--port", str(port), env={**os.environ, "WEBZINE_UNSUBSCRIBE_SECRET": SECRET})
@@ -332,6 +335,7 @@ def test_serve_command_serves_until_stopped(settings, store):
     assert store.unsubscribed() == {"kim@example.org"}
 
 
+@pytest.mark.slow
 def test_a_burst_of_concurrent_one_clicks_records_every_address_once(tmp_path, monkeypatch):
     """The load bench in miniature: 20 keep-alive clients, 600 POSTs over 400 addresses (200
     repeats, mixed encodings); none lost, none twice."""

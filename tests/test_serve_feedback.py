@@ -125,6 +125,7 @@ def run_cli(settings, *args: str) -> subprocess.CompletedProcess:
     )
 
 
+@pytest.mark.slow
 def test_feedback_report_command(client, settings, store):
     for address, score in (("hong@example.com", 5), ("kim@example.org", 2)):
         client.post(path_of(feedback_links(settings, SECRET, ISSUE, address)[score]), data={"score": str(score)})
@@ -139,6 +140,7 @@ def test_feedback_report_command(client, settings, store):
     assert json.loads(as_json.stdout)["overall"]["responses"] == 2
 
 
+@pytest.mark.slow
 def test_feedback_report_with_no_answers_yet(settings):
     result = run_cli(settings, "feedback", "report", "2027-01-new-year")
     assert result.returncode == 0
@@ -148,6 +150,7 @@ def test_feedback_report_with_no_answers_yet(settings):
 HOSTILE = "좋아요 👍\x1b]0;pwned\x07\x1b]52;c;cm0gLXJmIH4=\x07\x1b[2J\x1b[H\x9b31m\u202e끝"
 
 
+@pytest.mark.slow
 def test_feedback_report_does_not_pass_escape_sequences_to_the_terminal(client, settings, store):
     """A comment (and names from the lists) cannot retitle the window, write the clipboard or
     clear the screen; --json still carries the comment exactly as the reader wrote it."""

@@ -28,6 +28,9 @@ from webzine.unsubscribes.store import load_unsubscribed, store_suppressions
 from webzine.unsubscribes.store import Store, UnsubscribeRequest, open_store, store_events
 from webzine.tokens import unsubscribe_token
 
+# One worker runs every PostgreSQL test, so the session starts one cluster (make test: --dist loadgroup).
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("postgresql")]
+
 PASSWORD = "pg-test-password-7f3a"
 USER = "webzine"
 

@@ -432,6 +432,7 @@ def test_ses_subscription_confirmation_is_fetched_only_when_signed(client, store
 # --- configuration and the read side ---------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_a_provider_without_its_secret_has_no_endpoint(tmp_path, monkeypatch):
     monkeypatch.setenv("WEBZINE_UNSUBSCRIBE_SECRET", SECRET)
     for name in ("SENDGRID_WEBHOOK_PUBLIC_KEY", "MAILGUN_WEBHOOK_SIGNING_KEY", "POSTMARK_WEBHOOK_USERNAME"):

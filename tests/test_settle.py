@@ -36,6 +36,7 @@ def arrivals(server: SmtpTestServer) -> Counter[str]:
     return Counter(rcpt.lower() for received in server.messages for rcpt in received.rcpt_tos)
 
 
+@pytest.mark.slow
 def test_unknowns_are_listed_then_settled_from_the_server_log_and_by_decision(
         tmp_path: Path, smtp: SmtpTestServer, dkim_key: str) -> None:
     project = copy_sample(tmp_path)

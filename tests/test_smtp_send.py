@@ -28,9 +28,11 @@ from webzine.send.dispatch import Sender, SendOptions, SendSummary
 from webzine.recipients.suppressions import load_suppressions, merge_suppressions
 from webzine.transports.smtp import SmtpTransport
 
+# slow: Postfix smtp-sink and aiosmtpd servers, webzine send in subprocesses
 pytestmark = [
     pytest.mark.filterwarnings("ignore::DeprecationWarning"),
     pytest.mark.timeout(120),
+    pytest.mark.slow,
 ]
 
 PASSWORD = "e2e-Pa55-never-shown"

@@ -16,6 +16,8 @@ from conftest import cli_environment
 from webzine.errors import StorageError
 from webzine.send.ledger import Claim, Ledger, Result, State
 
+pytestmark = pytest.mark.slow  # the state branch workflow with git and webzine in subprocesses
+
 ROOT = Path(__file__).resolve().parent.parent
 GIT = ["git", "-c", "user.name=test", "-c", "user.email=test@example.com"]
 

@@ -11,6 +11,9 @@ import subprocess
 from pathlib import Path
 
 from clikit import WEBZINE, copy_sample, environment
+import pytest
+
+pytestmark = pytest.mark.slow  # fills real file systems
 
 ROOT = Path(__file__).resolve().parent
 BOUNCES = [ROOT / "fixtures" / "bounces" / "eml" / name for name in ("lhost-gmail-01.eml", "lhost-office365-01.eml")]

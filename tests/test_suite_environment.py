@@ -25,6 +25,7 @@ def webzine_settings(environ: dict[str, str]) -> dict[str, str]:
     return {key: value for key, value in environ.items() if key.startswith("WEBZINE_")}
 
 
+@pytest.mark.slow
 def test_a_module_fixture_sees_neither_the_developers_settings_nor_the_real_date(
         pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("WEBZINE_SMTP_PASSWORD", "the-developers-own")

@@ -10,6 +10,9 @@ import sys
 from pathlib import Path
 
 from conftest import cli_environment, write_config
+import pytest
+
+pytestmark = pytest.mark.slow  # webzine in subprocesses
 
 WEBZINE = str(Path(sys.executable).parent / "webzine")
 CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")

@@ -130,6 +130,7 @@ _words = st.one_of(
 )
 
 
+@pytest.mark.slow
 @settings(max_examples=300, deadline=None)
 @given(st.lists(_words, max_size=40), st.integers(min_value=4, max_value=80))
 def test_wrap_never_exceeds_width_except_for_an_unbreakable_token(words: list[str], width: int) -> None:

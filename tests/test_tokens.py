@@ -7,6 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from webzine import tokens
+import pytest
 
 
 def test_unsubscribe_token_is_stable_case_insensitive_and_carries_no_address() -> None:
@@ -24,6 +25,7 @@ def test_index_resolves_tokens() -> None:
     assert index[tokens.unsubscribe_token("k", "l", "b@x.kr")] == "b@x.kr"
 
 
+@pytest.mark.slow
 @given(st.emails(), st.text(min_size=1, max_size=40))
 def test_verp_round_trip(address: str, issue: str) -> None:
     token = tokens.verp_token("secret", issue, address)
