@@ -17,6 +17,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from dnskit import DnsServer, running, txt
 
+pytestmark = pytest.mark.slow  # webzine check and send in subprocesses, with DNS servers
+
 DOMAIN = "chorok-tea.kr"  # not a reserved name: the server on 127.0.0.1 answers for it
 SMTP_ADDRESS = "203.0.113.25"
 
