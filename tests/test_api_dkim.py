@@ -26,8 +26,7 @@ import pytest
 import sendkit
 from api_servers import ApiServer
 from smtp_server import SmtpTestServer
-from test_dkim import _as_ses_sends_it, _signed_for, dns_for, keypair  # noqa: F401 - keypair is a fixture
-from webzine.models import Message
+from test_dkim import _as_ses_sends_it, _signed_message_for, dns_for, keypair  # noqa: F401 - keypair is a fixture
 from webzine.providers.postmark import PostmarkTransport
 from webzine.providers.sendgrid import SendGridTransport
 from webzine.providers.ses import SesTransport
@@ -36,21 +35,16 @@ from webzine.transports.http import build_client
 from webzine.transports.smtp import SmtpTransport
 
 
-def outgoing(data: bytes) -> Message:
-    return Message(key="kim@example.com", mail_from="bounces@example.co.kr", rcpt_to="kim@example.com",
-                           data=data, message_id="dkim-test@example.co.kr")
-
-
 def test_smtp_keeps_the_signature_as_the_relay_passes_it_on(monkeypatch, keypair) -> None:
     pem, record = keypair
-    data = _signed_for(monkeypatch, pem, "smtp")
+    message = _signed_message_for(monkeypatch, pem, "smtp")
     with SmtpTestServer(tls="none") as server:
         settings = sendkit.settings(transport="smtp")
         settings = settings.model_copy(update={"smtp": settings.smtp.model_copy(
             update={"host": server.host, "port": server.port, "security": "none"})})
         transport = SmtpTransport.from_settings(settings)
         try:
-            transport.send(outgoing(data))
+            transport.send(message)
         finally:
             transport.close()
         [received] = server.messages
@@ -63,19 +57,19 @@ def test_smtp_keeps_the_signature_as_the_relay_passes_it_on(monkeypatch, keypair
 
 def test_ses_keeps_the_signature_after_its_documented_rewrites(monkeypatch, keypair) -> None:
     pem, record = keypair
-    data = _signed_for(monkeypatch, pem, "ses")
+    message = _signed_message_for(monkeypatch, pem, "ses")
     server = ApiServer("ses")
     try:
         server.configure()
         credentials = Credentials(access_key="AKIDEXAMPLE", secret_key="wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY")
         ses = SesTransport(build_client(server.url, timeout=5, connections=1), credentials=credentials,
                            region="ap-northeast-2")
-        ses.send(outgoing(data))
+        ses.send(message)
         [request] = [r for r in server.received()["requests"] if r["path"] == "/v2/email/outbound-emails"]
     finally:
         server.stop()
     raw = base64.b64decode(json.loads(request["body"])["Content"]["Raw"]["Data"])
-    assert raw == data
+    assert raw == message.data
     added = (b"Return-Path: <0100019384e0c1a2-4c7f1d2e-9b3a-4d5e-8f60-7a8b9c0d1e2f-000000@ap-northeast-2.amazonses.com>\r\n"
              b"DKIM-Signature: v=1; a=rsa-sha256; q=dns/txt; c=relaxed/simple; s=224i4yxa5dv7c2xz3womw6peuasteono;"
              b" d=amazonses.com; t=1764547203; h=From:To:Subject; bh=AAAA; b=AAAA\r\n")
@@ -86,15 +80,15 @@ def test_ses_keeps_the_signature_after_its_documented_rewrites(monkeypatch, keyp
 @pytest.mark.parametrize("provider", ["postmark", "sendgrid"])
 def test_json_apis_never_carry_our_signature_the_provider_signs_instead(monkeypatch, keypair, provider: str) -> None:
     pem, _ = keypair
-    data = _signed_for(monkeypatch, pem, provider)
-    assert data.startswith(b"DKIM-Signature: ")  # [dkim] is set: the message was signed
+    message = _signed_message_for(monkeypatch, pem, provider)
+    assert message.data.startswith(b"DKIM-Signature: ")  # [dkim] is set: the message was signed
     server = ApiServer(provider)
     try:
         server.configure()
         client = build_client(server.url, timeout=5, connections=1)
         transport = (PostmarkTransport(client, token="test-token", batch=False) if provider == "postmark"
                      else SendGridTransport(client, api_key="test-token"))
-        transport.send(outgoing(data))
+        transport.send(message)
         [request] = [r for r in server.received()["requests"] if r["method"] == "POST"]
     finally:
         server.stop()

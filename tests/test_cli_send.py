@@ -124,6 +124,25 @@ def test_test_send_goes_only_to_the_test_address_outside_the_ledger(project: Pat
     assert stranger.stderr.startswith("Error: who@example.com is not on the cleaned list")
 
 
+def test_test_inboxes_send_one_copy_to_each_configured_webmail_account(project: Path, dkim_key: str) -> None:
+    """The manual webmail check (docs/clients.md) in one command: a [TEST] copy per test account."""
+    unset = run(project, "send", ISSUE, "--test-inboxes", dkim=dkim_key)
+    assert unset.returncode == 2
+    assert "[send] test_inboxes is empty" in unset.stderr and len(unset.stderr.strip().splitlines()) <= 2
+    inboxes = ["webzine.test@naver.com", "webzine.test@hanmail.net", "webzine.test@nate.com"]
+    set_send(project, test_inboxes=inboxes)
+    done = run(project, "send", ISSUE, "--test-inboxes", "--outbox-format", "eml", dkim=dkim_key)
+    assert done.returncode == 0, done.stderr
+    assert [line.split(" → ")[1].split(":")[0] for line in done.stdout.strip().splitlines()] == inboxes
+    received = sorted(str(email.message_from_bytes(path.read_bytes(), policy=email.policy.strict)["To"])
+                      for path in (project / "outbox" / "eml").iterdir())
+    assert received == sorted(inboxes)
+    assert not (project / "state" / "ledger.sqlite3").exists()
+    set_send(project, test_inboxes=["not an address"])
+    bad = run(project, "send", ISSUE, "--test-inboxes", dkim=dkim_key)
+    assert bad.returncode == 2 and "[send] test_inboxes" in bad.stderr and "not an address" in bad.stderr
+
+
 def test_limit_only_and_mbox(project: Path, dkim_key: str) -> None:
     set_send(project, rate=1000)
     limited = run(project, "send", ISSUE, "--yes", "--limit", "3", "--outbox-format", "mbox", "--json", dkim=dkim_key)

@@ -14,6 +14,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 import sendkit
+from webzine.models import Message
 from api_servers import ApiServer
 from webzine.message.dkim import DkimSigner, relaxed_body, relaxed_header, signer_from_settings
 from webzine.errors import ConfigError
@@ -144,13 +145,18 @@ def _as_ses_sends_it(data: bytes) -> bytes:
     return b"\r\n".join(fields) + b"\r\n\r\n" + body
 
 
-def _signed_for(monkeypatch: pytest.MonkeyPatch, pem: bytes, transport: str) -> bytes:
-    """One signed message, built for `[send] transport`."""
+def _signed_message_for(monkeypatch: pytest.MonkeyPatch, pem: bytes, transport: str) -> Message:
+    """One signed message, built for `[send] transport`, as the factory hands it to that transport."""
     settings = signed_settings(monkeypatch, pem)
     settings = settings.model_copy(update={"send": settings.send.model_copy(update={"transport": transport})})
     factory = MessageFactory(sendkit.rendered(paragraphs=2), settings, token_key=sendkit.SECRET, managers={},
                              signer=signer_from_settings(settings))
-    return factory.build(sendkit.recipient(1)).data
+    return factory.build(sendkit.recipient(1))
+
+
+def _signed_for(monkeypatch: pytest.MonkeyPatch, pem: bytes, transport: str) -> bytes:
+    """One signed message's bytes, built for `[send] transport`."""
+    return _signed_message_for(monkeypatch, pem, transport).data
 
 
 def test_a_message_for_ses_still_verifies_after_ses_rewrites_message_id_and_date(monkeypatch, keypair) -> None:

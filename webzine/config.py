@@ -92,6 +92,9 @@ class Send(Section):
     # `webzine check`'s offline checks before a send: "refuse" stops a real transport (exit 2), the outbox
     # warns; "off" only for rehearsals against a test relay with made-up domains, never for a real list.
     preflight: Literal["refuse", "off"] = "refuse"
+    # `webzine send ISSUE --test-inboxes`: one [TEST] copy to each of the team's own accounts at the
+    # webmails readers use (Naver, Daum/Hanmail, Nate, Gmail, Outlook.com), for the checklist in docs/clients.md.
+    test_inboxes: list[str] = []
 
 
 class Smtp(Section):

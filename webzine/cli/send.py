@@ -64,7 +64,9 @@ _PREVIEW_ROWS = 5
 @TODAY_OPTION
 @click.option("--yes", is_flag=True, help="Really send. Without it, a dry run shows what would happen.")
 @click.option("--test-to", metavar="ADDR[,ADDR]", help="Send a [TEST] copy to these addresses only (no ledger, no audit).")
-@click.option("--as", "as_email", metavar="EMAIL", help="With --test-to: personalise as this subscriber.")
+@click.option("--test-inboxes", is_flag=True,
+              help="Send a [TEST] copy to each address in [send] test_inboxes (the webmail check in docs/clients.md).")
+@click.option("--as", "as_email", metavar="EMAIL", help="With --test-to or --test-inboxes: personalise as this subscriber.")
 @click.option("--limit", type=click.IntRange(min=1), help="Send at most N messages in this run (exit 3 while any are left).")
 @click.option("--only", "only", multiple=True, metavar="EMAIL", help="Send only to this subscriber (repeatable).")
 @click.option("--transport", "transport_name", metavar="NAME", help="Override [send] transport (outbox, smtp, …).")
@@ -78,7 +80,7 @@ _PREVIEW_ROWS = 5
 @click.option("--json", "as_json", is_flag=True, help="Print the plan or the summary as JSON.")
 @pass_context
 def send(ctx: Context, issue: Path | None, due_now: bool, today: str | None, yes: bool, test_to: str | None,
-         as_email: str | None, limit: int | None, only: tuple[str, ...], transport_name: str | None,
+         test_inboxes: bool, as_email: str | None, limit: int | None, only: tuple[str, ...], transport_name: str | None,
          outbox_format: str | None, allow_gaps: str | None, resend_unknown: bool, retry_failed: bool,
          shard: str | None, as_json: bool) -> int:  # fmt: skip
     """Merge ISSUE with the cleaned list and send it — a dry run unless --yes.
@@ -99,9 +101,11 @@ def send(ctx: Context, issue: Path | None, due_now: bool, today: str | None, yes
     if allow_gaps is not None and not allow_gaps.strip():
         raise click.BadParameter("give the reason the gaps are accepted, e.g. --allow-gaps \"대표님 승인\".",
                                  param_hint="--allow-gaps")
-    if as_email and not test_to:
+    if as_email and not (test_to or test_inboxes):
         raise click.BadParameter("--as only applies to test sends; add --test-to ADDR.", param_hint="--as")
     settings = with_overrides(ctx.settings, transport=transport_name, outbox_format=outbox_format)
+    if test_inboxes:
+        test_to = ",".join(filter(None, [test_to, *_configured_test_inboxes(settings)]))
     if test_to:
         return _test_send(settings, issue, test_to, as_email, as_json, ctx.today)
     rehearsal_warning = preflight(settings)
@@ -438,6 +442,18 @@ def _print_hints(summary: SendSummary, standing: IssueStanding, again: str) -> N
 
 
 # -- test sends -----------------------------------------------------------------------------------
+
+
+def _configured_test_inboxes(settings) -> list[str]:  # type: ignore[no-untyped-def]
+    if not settings.send.test_inboxes:
+        raise ConfigError(f"{settings.root / CONFIG_FILE}: [send] test_inboxes is empty; list the team's test accounts, "
+                          'e.g. test_inboxes = ["webzine.test@naver.com", "webzine.test@hanmail.net"].')
+    for address in settings.send.test_inboxes:
+        try:
+            check_address("test_inboxes", address)
+        except UnsafeHeader as exc:
+            raise ConfigError(f"{settings.root / CONFIG_FILE}: [send] test_inboxes: {exc.reason}.") from None
+    return settings.send.test_inboxes
 
 
 def _test_send(settings, issue: Path, test_to: str, as_email: str | None, as_json: bool, today) -> int:  # type: ignore[no-untyped-def]
