@@ -110,3 +110,13 @@ def test_scaffolded_workflows_pass_actionlint(run, tmp_path: Path) -> None:  # t
     workflows = sorted((tmp_path / "news" / ".github" / "workflows").glob("*.yml"))
     result = subprocess.run([_actionlint(), *map(str, workflows)], capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_a_folder_that_cannot_be_made_is_one_line_and_nothing_written(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    (tmp_path / "notes.txt").write_text("a file, not a folder\n", encoding="utf-8")
+    code, out, err = run("init", "초록상회", "--dir", "notes.txt/news")
+    assert (code, out) == (2, "")
+    assert err.splitlines() == [
+        "Error: notes.txt/news: cannot be created (Not a directory).",
+        "Hint: choose a folder you can write to with --dir.",
+    ]

@@ -73,9 +73,15 @@ def write_scaffold(folder: Path, files: list[ScaffoldFile]) -> None:
         more = f" (and {len(taken) - 1} more)" if len(taken) > 1 else ""
         raise UsageError(f"{shown(taken[0])}: already exists{more}; webzine init never overwrites a file.",
                          hint="choose an empty folder with --dir, or move the existing files away.")
+    # Every folder first: a place that cannot be written to fails before any file exists.
+    for parent in sorted({(folder / f.path).parent for f in files}):
+        try:
+            parent.mkdir(parents=True, exist_ok=True)
+        except (NotADirectoryError, PermissionError, FileNotFoundError) as exc:
+            raise UsageError(f"{shown(parent)}: cannot be created ({exc.strerror}).",
+                             hint="choose a folder you can write to with --dir.") from None
     for item in files:
         path = folder / item.path
-        path.parent.mkdir(parents=True, exist_ok=True)
         try:
             create_new(path, item.text, mode=EXECUTABLE if item.executable else None)
         except FileExistsError:
