@@ -1,5 +1,6 @@
-"""A ledger written by the first schema (one wide `sends` row per issue × recipient) is upgraded in
-place on first open, and answers every question as before."""
+"""A ledger written by an older schema — the first (one wide `sends` row per issue × recipient) or
+the second (compact, times in milliseconds) — is upgraded in place on first open, and answers
+every question as before, times to the second."""
 
 from __future__ import annotations
 
@@ -54,6 +55,11 @@ FIRST_ROWS = [
 ]
 
 
+def whole_seconds(stamp: str) -> str:
+    """Times are kept in whole seconds from the issue's first claim (here on a whole second)."""
+    return stamp[:19] + ".000" + stamp[23:]
+
+
 def first_schema_ledger(path: Path) -> None:
     with closing(sqlite3.connect(path)) as db:
         db.executescript(FIRST_SCHEMA)
@@ -73,7 +79,8 @@ def test_a_first_schema_ledger_is_upgraded_in_place_and_answers_as_before(tmp_pa
             row = rows[issue, key]
             assert (row.email, row.state, row.attempts, row.code, row.provider_id, row.message_id, row.verp,
                     row.transport, row.claimed_at, row.updated_at) == (
-                email, State(state), attempts, code, provider_id, message_id, verp, transport, claimed_at, updated_at)
+                email, State(state), attempts, code, provider_id, message_id, verp, transport,
+                whole_seconds(claimed_at), whole_seconds(updated_at))
             if state != "accepted":  # an acceptance keeps its state and code; replies only for the rest
                 assert (row.status, row.text) == (status, text)
         assert ledger.find_by_verp("ABCDEFGHIJKLMNOP") == ("2026-11", "Kim@Example.com")
@@ -110,3 +117,56 @@ def test_a_migration_that_fails_leaves_the_first_schema_as_it_was(tmp_path: Path
     with closing(sqlite3.connect(path)) as db:
         assert db.execute("SELECT type FROM sqlite_master WHERE name = 'sends'").fetchone()[0] == "table"
         assert db.execute("SELECT count(*) FROM sends").fetchone()[0] == len(FIRST_ROWS)
+
+
+SECOND_SCHEMA = Path(__file__).parent / "fixtures" / "ledger" / "schema2.sql"
+MID2 = "2027-01.{:032x}@example.co.kr"
+# (issue, key, state, code, status, text, provider_id, message_id, verp, claimed_at, updated_at) after the
+# upgrade: what the second schema's rows said, times rounded down to the second after the issue's start.
+SECOND_ROWS = [
+    ("2027-01", "kim@example.com", "accepted", 250, None, "", "4AbC", MID2.format(1), "abcdefghijklmnoq",
+     "2026-12-07T01:00:00.000+00:00", "2026-12-07T01:00:00.000+00:00"),
+    ("2027-01", "lee@example.com", "failed", 550, "5.1.1", "5.1.1 no such user", None, MID2.format(2),
+     "abcdefghijklmnor", "2026-12-07T01:00:00.000+00:00", "2026-12-07T01:00:00.000+00:00"),
+    ("2027-01", "park@example.com", "deferred", 451, "4.3.0", "try later", None, MID2.format(3), "abcdefghijklmnop",
+     "2026-12-07T01:00:00.000+00:00", "2026-12-07T01:00:01.000+00:00"),
+    ("2027-01", "bad@example.com", "failed", None, None, "rejected before sending: To name contains U+000D", None, "",
+     None, "2026-12-07T01:01:00.000+00:00", "2026-12-07T01:01:00.000+00:00"),
+    ("2027-02", "kim@example.com", "accepted", 250, None, "", "outbox/x.eml", "odd-form-id@elsewhere.kr",
+     "verp000000000001", "2026-12-07T01:01:00.500+00:00", "2026-12-08T00:59:59.500+00:00"),
+]
+
+
+def test_a_second_schema_ledger_written_by_the_previous_code_is_upgraded_in_place(tmp_path: Path) -> None:
+    path = tmp_path / "ledger.sqlite3"
+    with closing(sqlite3.connect(path)) as db:
+        db.executescript(SECOND_SCHEMA.read_text(encoding="utf-8"))
+    with Ledger.open(path) as ledger:
+        found = [(row.issue, row.key, row.state.value, row.code, row.status, row.text, row.provider_id,
+                  row.message_id, row.verp, row.claimed_at, row.updated_at)
+                 for issue in ("2027-01", "2027-02") for row in ledger.rows(issue)]
+        assert sorted(found) == sorted(SECOND_ROWS)
+        assert ledger.find_by_message_id(f"<{MID2.format(2)}>") == ("2027-01", "lee@example.com")
+        assert ledger.find_by_verp("ABCDEFGHIJKLMNOQ") == ("2027-01", "Kim@Example.com")
+        park = Claim("park@example.com", "park@example.com", MID2.format(3), "abcdefghijklmnop", attempts=1)
+        assert ledger.commit("2027-01", transport="smtp", run_id=3, claims=[park]) == {"park@example.com"}
+    with closing(sqlite3.connect(path)) as db:
+        assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+        assert db.execute("SELECT code FROM sends WHERE key = 'lee@example.com'").fetchone()[0] == 550
+
+
+def test_an_archive_folded_by_the_second_schema_is_read_in_seconds(tmp_path: Path) -> None:
+    """Archives on the state branch are never rewritten: an old one is upgraded in its scratch copy."""
+    import gzip
+
+    old = tmp_path / "old.sqlite3"
+    with closing(sqlite3.connect(old)) as db:
+        db.executescript(SECOND_SCHEMA.read_text(encoding="utf-8"))
+    path = tmp_path / "state" / "ledger.sqlite3"
+    with Ledger.open(path) as ledger:
+        ledger.archive_folder.mkdir()
+        (ledger.archive_folder / "2027-01.sqlite3.gz").write_bytes(gzip.compress(old.read_bytes()))
+        ledger._db.execute("INSERT INTO archived VALUES ('2027-01', '2027-01.sqlite3.gz', 1, 2, 1, 0, 0, 'x')")
+        found = [(row.issue, row.key, row.state.value, row.code, row.status, row.text, row.provider_id,
+                  row.message_id, row.verp, row.claimed_at, row.updated_at) for row in ledger.rows("2027-01")]
+        assert sorted(found) == sorted(row for row in SECOND_ROWS if row[0] == "2027-01")

@@ -30,7 +30,7 @@ from webzine.errors import ConfigError, StorageError
 from webzine.send import ledger_codec as codec
 from webzine.send.ledger_records import Claim, Counts, LedgerEntry, Result, Row, State, counts_list, now_text, tally
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3  # 2: the compact tables with times in ms and codes as sent; 1: one wide `sends` row
 
 # One row per issue × recipient in `deliveries`, keyed by issue id << 32 | recipient id, so the
 # table needs no index of its own; addresses are stored once, in `recipients`. Bounce and reply
@@ -61,11 +61,11 @@ CREATE TABLE IF NOT EXISTS deliveries (
     attempts     INTEGER NOT NULL,
     transport    INTEGER NOT NULL,
     run_id       INTEGER,
-    claimed      INTEGER NOT NULL,     -- ms after issues.epoch
-    updated      INTEGER NOT NULL,     -- ms after claimed
+    claimed      INTEGER NOT NULL,     -- seconds after issues.epoch
+    updated      INTEGER NOT NULL,     -- seconds after claimed
     mid,                               -- 16-byte digest, or the Message-ID's text when not of the issue's form
     verp,                              -- 10 bytes of a base32 token, or the token's text
-    code         INTEGER,
+    code         INTEGER,              -- the server's code minus 250 (an acceptance is 0: no bytes)
     provider_id  TEXT,
     status       TEXT,                 -- status and text only for what was not accepted
     text         TEXT
@@ -94,7 +94,7 @@ CREATE TABLE IF NOT EXISTS archived (  -- issues folded into <ledger>-archive/<f
 CREATE VIEW IF NOT EXISTS sends AS
 SELECT i.slug AS issue, r.key AS key, coalesce(r.email, r.key) AS email,
        CASE d.state WHEN 0 THEN 'claimed' WHEN 1 THEN 'accepted' WHEN 2 THEN 'failed' ELSE 'deferred' END AS state,
-       d.attempts AS attempts, d.code AS code, d.status AS status, coalesce(d.text, '') AS text,
+       d.attempts AS attempts, d.code + 250 AS code, d.status AS status, coalesce(d.text, '') AS text,
        d.provider_id AS provider_id,
        CASE WHEN typeof(d.mid) = 'blob' THEN i.mid_prefix || lower(hex(d.mid)) || '@' || i.mid_domain
             ELSE coalesce(d.mid, '') END AS message_id,
@@ -222,6 +222,8 @@ class Ledger:
                         f"{path}: cannot upgrade the send ledger ({exc}); it was left as it was — fix or "
                         "remove that row with sqlite3, then re-run."
                     ) from None
+            if version == 2:
+                migrate_second_schema(db)
             _create_schema(db)
             db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
         except sqlite3.DatabaseError as exc:
@@ -402,14 +404,14 @@ class Ledger:
         with self._storage("write"):
             with _transaction(db):
                 known = self._issue_for_write(issue, now, claims[0].message_id if claims else None)
-                at = now - known.epoch
+                at = codec.to_units(now - known.epoch)
                 base = known.id << _SHIFT
                 if outcomes:
                     ids = self._recipient_ids([o.key for o in outcomes])
                     db.executemany(
                         "UPDATE deliveries SET state = ?, code = ?, status = ?, text = ?, "
                         "provider_id = coalesce(?, provider_id), updated = ? - claimed WHERE id = ?",
-                        [(codec.STATE_CODES[o.state], o.code, *_kept_reply(o), o.provider_id, at, base | ids[o.key])
+                        [(codec.STATE_CODES[o.state], codec.code_value(o.code), *_kept_reply(o), o.provider_id, at, base | ids[o.key])
                          for o in outcomes if o.key in ids],
                     )
                 held: set[str] = set()
@@ -475,7 +477,7 @@ class Ledger:
                     "VALUES (?, 2, 0, ?, ?, ?, 0, ?) "
                     "ON CONFLICT (id) DO UPDATE SET state = 2, text = excluded.text, "
                     "updated = excluded.claimed - deliveries.claimed",
-                    ((known.id << _SHIFT) | rid, self._transport_id(transport), run_id, now - known.epoch,
+                    ((known.id << _SHIFT) | rid, self._transport_id(transport), run_id, codec.to_units(now - known.epoch),
                      f"rejected before sending: {reason}"),
                 )
 
@@ -497,7 +499,7 @@ class Ledger:
                         continue
                     changed += db.execute(
                         "UPDATE deliveries SET state = ?, text = ?, updated = ? - claimed WHERE id = ? AND state = 0",
-                        (codec.STATE_CODES[state], text, now - known.epoch, (known.id << _SHIFT) | ids[key]),
+                        (codec.STATE_CODES[state], text, codec.to_units(now - known.epoch), (known.id << _SHIFT) | ids[key]),
                     ).rowcount
         return changed
 
@@ -560,11 +562,11 @@ class Ledger:
              claimed, updated) in self._db.execute(f"SELECT {self._ROW_COLUMNS} FROM deliveries WHERE {where}", args):
             issue = issues[delivery >> _SHIFT]
             key, email = directory[delivery & mask]
-            claimed_ms = issue.epoch + claimed
+            claimed_ms = issue.epoch + claimed * codec.TIME_UNIT_MS
             found.append(Row(
-                issue.slug, key, email, codec.STATES[state], attempts, code, status, text or "", provider_id,
-                codec.message_id_text(mid, issue.form), codec.verp_token(verp), names[transport],
-                codec.from_ms(claimed_ms), codec.from_ms(claimed_ms + updated),
+                issue.slug, key, email, codec.STATES[state], attempts, codec.reply_code(code), status, text or "",
+                provider_id, codec.message_id_text(mid, issue.form), codec.verp_token(verp), names[transport],
+                codec.from_ms(claimed_ms), codec.from_ms(claimed_ms + updated * codec.TIME_UNIT_MS),
             ))
         return found
 
@@ -664,7 +666,10 @@ class Ledger:
         try:
             with gzip.open(file, "rb") as source, open(copy, "wb") as target:
                 shutil.copyfileobj(source, target, 1 << 20)
-            archive = Ledger(sqlite3.connect(copy, isolation_level=None, check_same_thread=False), copy)
+            db = sqlite3.connect(copy, isolation_level=None, check_same_thread=False)
+            if db.execute("PRAGMA user_version").fetchone()[0] == 2:  # folded before times were in seconds
+                migrate_second_schema(db)
+            archive = Ledger(db, copy)
         except FileNotFoundError:
             raise StorageError(
                 f"{file}: issue {issue} was archived there and the file is missing; restore the state with its "
@@ -686,13 +691,16 @@ class Ledger:
             if slug in self._opened or (self.archive_folder / file).exists():
                 yield self._open_archive(slug, self.archive_folder / file) if slug not in self._opened else self._opened[slug]
 
-    def _activity(self, issue: _Issue) -> tuple[int, int, int]:
-        """(rows, attempts, last change in ms): what an archive copy must still match when the
-        live rows are removed, so a write that slipped in between keeps the issue live."""
-        rows, attempts, last = self._db.execute(
-            "SELECT count(*), coalesce(sum(attempts), 0), coalesce(max(claimed + updated), 0) "
+    def _activity(self, issue: _Issue) -> tuple[int, ...]:
+        """(rows, attempts, states, codes, replies, provider ids, last change in ms): what an
+        archive copy must still match when the live rows are removed, so a write that slipped in
+        between keeps the issue live. A claim adds a row or an attempt and an outcome raises the
+        state sum, which the time (whole seconds) alone would not show within one second."""
+        *fingerprint, last = self._db.execute(
+            "SELECT count(*), coalesce(sum(attempts), 0), coalesce(sum(state), 0), coalesce(sum(code), 0), "
+            "count(text), count(provider_id), coalesce(max(claimed + updated), 0) "
             "FROM deliveries WHERE id BETWEEN ? AND ?", issue.ids()).fetchone()
-        return rows, attempts, issue.epoch + last
+        return (*fingerprint, issue.epoch + last * codec.TIME_UNIT_MS)
 
     def closed_issues(self, *, older_than_days: float, now: datetime) -> list[str]:
         """Live issues to fold: nobody claimed or deferred and no run still open — or nothing
@@ -704,7 +712,7 @@ class Ledger:
                 counts = self.counts(issue.slug)[0]
                 open_runs = self._db.execute(
                     "SELECT count(*) FROM runs WHERE issue = ? AND finished_at IS NULL", (issue.slug,)).fetchone()[0]
-                quiet = now_ms - self._activity(issue)[2] >= older_than_days * 86_400_000
+                quiet = now_ms - self._activity(issue)[-1] >= older_than_days * 86_400_000
                 if quiet or (counts.unknown == 0 and counts.deferred == 0 and open_runs == 0):
                     chosen.append(issue.slug)
         return sorted(chosen)
@@ -741,7 +749,7 @@ class Ledger:
             return None
         return self.archive_folder / name
 
-    def _copy_issue(self, issue: _Issue, copy: Path) -> tuple[int, int, int]:
+    def _copy_issue(self, issue: _Issue, copy: Path) -> tuple[int, ...]:
         """The issue's rows, recipients, domains and transports into the empty ledger at `copy`."""
         db = self._db
         db.execute("ATTACH DATABASE ? AS archive", (str(copy),))
@@ -763,7 +771,7 @@ class Ledger:
             db.execute("DETACH DATABASE archive")
         return copied
 
-    def _drop_issue(self, issue: _Issue, copied: tuple[int, int, int], file: str) -> bool:
+    def _drop_issue(self, issue: _Issue, copied: tuple[int, ...], file: str) -> bool:
         db = self._db
         counts = self.counts(issue.slug)[0]
         with self._storage("write"):
@@ -858,6 +866,19 @@ def _has_first_schema(db: sqlite3.Connection) -> bool:
     return found is not None and found[0] == "table"
 
 
+def migrate_second_schema(db: sqlite3.Connection) -> None:
+    """Schema 2 → 3 in place, in one transaction: times from milliseconds to whole seconds (the
+    last change rounded down from the claim's exact time, never before the claim) and codes as
+    their difference from 250. SQLite reads every right-hand side from the row as it was."""
+    with _transaction(db):
+        db.execute(f"UPDATE deliveries SET code = code - {codec.ACCEPTED_CODE}, "
+                   f"claimed = claimed / {codec.TIME_UNIT_MS}, "
+                   f"updated = (claimed + updated) / {codec.TIME_UNIT_MS} - claimed / {codec.TIME_UNIT_MS}")
+        db.execute("DROP VIEW IF EXISTS sends")
+        _create_schema(db)
+        db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+
+
 def migrate_first_schema(db: sqlite3.Connection) -> None:
     """Rewrite a schema-1 ledger (one wide `sends` row per issue × recipient) into the compact
     tables, in one transaction: a crash leaves the file as it was, and the next open migrates."""
@@ -888,9 +909,10 @@ def migrate_first_schema(db: sqlite3.Connection) -> None:
             transport_id = transports.setdefault(transport, len(transports) + 1)
             rid, _ = recipients.setdefault(key, (len(recipients) + 1, None if email == key else email))
             keep_reply = state != "accepted"
+            since = codec.to_units(claimed - known.epoch)
             rows.append(((known.id << _SHIFT) | rid, codec.STATE_CODES[state], attempts, transport_id, run_id,
-                         claimed - known.epoch, updated - claimed,
-                         codec.message_id_value(message_id, known.form), codec.verp_value(verp), code,
+                         since, codec.to_units(updated - known.epoch) - since,
+                         codec.message_id_value(message_id, known.form), codec.verp_value(verp), codec.code_value(code),
                          status if keep_reply else None, (text or None) if keep_reply else None, provider_id))
         db.executemany("INSERT INTO issues (id, slug, epoch, mid_prefix, mid_domain) VALUES (?, ?, ?, ?, ?)",
                        [(i.id, i.slug, i.epoch, *(i.form or (None, None))) for i in issues.values()])

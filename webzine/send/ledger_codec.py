@@ -1,5 +1,7 @@
 """How the compact ledger stores what it can shorten: states as small integers, times as
-milliseconds from the issue's epoch, Message-IDs as the 16-byte digest inside the issue's
+seconds from the issue's epoch (a multi-hour send's claim times fit in two bytes, an outcome
+within the second of its claim in none), server codes as their difference from 250 (an
+acceptance takes no bytes), Message-IDs as the 16-byte digest inside the issue's
 `<prefix><32 hex>@<domain>` form, VERP tokens as the 10 bytes their 16 base32 characters spell.
 
 Anything that does not have the expected form is stored as written (SQLite keeps a TEXT value in
@@ -16,6 +18,9 @@ from webzine.send.ledger_records import State
 STATE_CODES = {State.CLAIMED: 0, State.ACCEPTED: 1, State.FAILED: 2, State.DEFERRED: 3}
 STATES = {code: state for state, code in STATE_CODES.items()}
 
+ACCEPTED_CODE = 250
+TIME_UNIT_MS = 1000  # deliveries' times are whole seconds
+
 _BASE32 = "abcdefghijklmnopqrstuvwxyz234567"
 _BASE32_VALUES = {char: value for value, char in enumerate(_BASE32)}
 _MESSAGE_ID = re.compile(r"(.*?)([0-9a-f]{32})@([^@\s]+)")
@@ -31,6 +36,19 @@ def to_ms(stamp: str) -> int:
 
 def from_ms(ms: int) -> str:
     return datetime.fromtimestamp(ms / 1000, timezone.utc).isoformat(timespec="milliseconds")
+
+
+def code_value(code: int | None) -> int | None:
+    return None if code is None else code - ACCEPTED_CODE
+
+
+def reply_code(value: int | None) -> int | None:
+    return None if value is None else value + ACCEPTED_CODE
+
+
+def to_units(ms: int) -> int:
+    """Milliseconds → the whole time units deliveries count in (rounded down)."""
+    return ms // TIME_UNIT_MS
 
 
 def verp_value(token: str | None) -> bytes | str | None:
