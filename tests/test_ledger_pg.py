@@ -194,3 +194,35 @@ def test_four_workers_send_one_issue_through_postgresql_everyone_exactly_once(
                 assert len(ledger.runs(SLUG)) == 4 and {json.loads(run.stdout)["accepted"] > 0 for run in done} == {True}
     print(f"\n{RECIPIENTS} recipients through PostgreSQL: 1 worker {timings[1]:.1f}s "
           f"({RECIPIENTS / timings[1]:.0f}/s), 4 workers {timings[4]:.1f}s ({RECIPIENTS / timings[4]:.0f}/s)")
+
+
+def test_worker_shards_split_a_shard_exactly() -> None:
+    """--workers N under --shard I/M: the workers' recipients are shard I's, each in one worker."""
+    from webzine.models import Recipient
+    from webzine.send.lock import in_shard, split_shard
+
+    people = [Recipient(email=f"u{n}@example.com") for n in range(400)]
+    assert split_shard(None, 4) == ["0/4", "1/4", "2/4", "3/4"]
+    assert split_shard("1/3", 2) == ["1/6", "4/6"]
+    parts = [set(map(id, in_shard(people, part))) for part in split_shard("1/3", 2)]
+    assert not parts[0] & parts[1] and parts[0] | parts[1] == set(map(id, in_shard(people, "1/3")))
+
+
+def test_send_with_four_workers_reaches_everyone_exactly_once(location: str, tmp_path: Path) -> None:
+    """`webzine send --workers 4`: four forked processes, one issue, one ledger (SQLite or PostgreSQL)."""
+    with SmtpTestServer(tls="none") as server:
+        project = write_project(tmp_path / "project", simple_rows(RECIPIENTS), server.port,
+                                send={"ledger": location, "rate": 100000})
+        started = time.monotonic()
+        done = subprocess.run([WEBZINE, "send", ISSUE, "--yes", "--json", "--transport", "smtp", "--workers", "4"],
+                              cwd=project, env={**environment(), PASSWORD_ENV: PASSWORD}, capture_output=True,
+                              text=True, timeout=300)
+        took = time.monotonic() - started
+        got = Counter(message.rcpt_tos[0] for message in server.messages)
+    assert done.returncode == 0, done.stderr[-800:]
+    summary = json.loads(done.stdout)
+    assert (summary["accepted"], summary["issue_so_far"]["delivered"], summary["exit_code"]) == (RECIPIENTS, RECIPIENTS, 0)
+    assert len(got) == RECIPIENTS and set(got.values()) == {1}, "everyone exactly once"
+    with Ledger.open(location) as ledger:
+        assert len(ledger.runs(SLUG)) == 4 and ledger.counts(SLUG)[0].accepted == RECIPIENTS
+    print(f"\n{RECIPIENTS} recipients, 4 workers: {took:.1f}s ({RECIPIENTS / took:.0f}/s)")

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import multiprocessing
+import os
 import shlex
 import signal
 import sys
@@ -40,7 +42,7 @@ from webzine.cli.check import preflight
 from webzine.cli.due import TODAY_OPTION, pick_due
 from webzine.clock import utc_now
 from webzine.config import CONFIG_FILE
-from webzine.errors import ConfigError
+from webzine.errors import ConfigError, SendInterrupted, WebzineError
 from webzine.render.issue import load_issue
 from webzine.send.ledger import Ledger, State, ledger_exists
 from webzine.message.dkim import signer_from_settings
@@ -49,7 +51,7 @@ from webzine.message.signing import signing_pool
 from webzine.message.encoding import UnsafeHeader, check_address
 from webzine.send.plan import Action, Plan, PlanOptions
 from webzine.send.dispatch import EXIT_AGAIN, EXIT_FAILED, EXIT_OK, Sender, SendOptions, SendSummary
-from webzine.send.lock import in_shard, parse_shard, send_lock
+from webzine.send.lock import in_shard, parse_shard, send_lock, split_shard
 from webzine.terminal import printable
 from webzine.transports import REHEARSALS
 from webzine.recipients.suppressions import merge_suppressions
@@ -77,12 +79,14 @@ _PREVIEW_ROWS = 5
               help="Also send again to recipients who failed permanently in an earlier run (the dry run lists why they failed).")
 @click.option("--shard", metavar="I/N", callback=lambda _c, _p, value: parse_shard(value),
               help="One of N workers sharing the issue (0 ≤ I < N): send only to the recipients of shard I.")
+@click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Send with N processes on this machine, each taking its own shard of the issue (or of --shard).")
 @click.option("--json", "as_json", is_flag=True, help="Print the plan or the summary as JSON.")
 @pass_context
 def send(ctx: Context, issue: Path | None, due_now: bool, today: str | None, yes: bool, test_to: str | None,
          test_inboxes: bool, as_email: str | None, limit: int | None, only: tuple[str, ...], transport_name: str | None,
          outbox_format: str | None, allow_gaps: str | None, resend_unknown: bool, retry_failed: bool,
-         shard: str | None, as_json: bool) -> int:  # fmt: skip
+         shard: str | None, workers: int, as_json: bool) -> int:  # fmt: skip
     """Merge ISSUE with the cleaned list and send it — a dry run unless --yes.
 
     Every recipient is recorded in the send ledger, so a re-run after a crash, a stop or a sender
@@ -120,7 +124,7 @@ def send(ctx: Context, issue: Path | None, due_now: bool, today: str | None, yes
     again = _again_command(ctx, issue, due_now, transport_name, outbox_format, allow_gaps)
     if not yes:
         return _dry_run(campaign, options, as_json, again)
-    return _real_send(campaign, options, as_json, again, shard)
+    return _real_send(campaign, options, as_json, again, shard, workers)
 
 
 def _split(values: tuple[str, ...] | str) -> list[str]:
@@ -342,30 +346,17 @@ def _standing(campaign: Campaign, ledger: Ledger, transport: str) -> IssueStandi
                          totals.rehearsed)
 
 
-def _real_send(campaign: Campaign, options: SendOptions, as_json: bool, again: str, shard: str | None = None) -> int:
+def _real_send(campaign: Campaign, options: SendOptions, as_json: bool, again: str, shard: str | None = None,
+               workers: int = 1) -> int:
     settings = campaign.settings
-    signing = signing_pool(signer_from_settings(settings))
-    factory = make_factory(campaign, sign=signing is None)
-    ledger_path = settings.path(settings.send.ledger)
-    suppressions = settings.path(settings.lists.suppressions)
-    watch = campaign.audience.source.watch(campaign.audience.suppressions)
-    stop = threading.Event()
-    total = len(campaign.clean.recipients)
-    show_bar = not as_json and sys.stderr.isatty()
-    with send_lock(ledger_path, campaign.issue, now=utc_now(), shard=shard):
-        transport = make_transport(settings)
-        try:
-            with Ledger.open(ledger_path) as ledger, _stop_on_signals(stop), \
-                    _progress_bar(total, show_bar) as progress:  # fmt: skip
-                sender = Sender(settings, factory=factory, transport=transport, ledger=ledger, suppressions=watch,
-                                options=options, stop=stop, progress=progress, today=campaign.today, signing=signing,
-                                merge_suppressions=lambda new: merge_suppressions(suppressions, new))  # fmt: skip
-                summary = sender.run(in_shard(campaign.clean.recipients, shard))
-                standing = _standing(campaign, ledger, transport.name)
-        finally:
-            transport.close()
-            if signing is not None:
-                signing.close()
+    if workers > 1:
+        summary = _send_with_workers(campaign, options, split_shard(shard, workers))
+    else:
+        show_bar = not as_json and sys.stderr.isatty()
+        with _progress_bar(len(campaign.clean.recipients), show_bar) as progress:
+            summary = _send_shard(campaign, options, shard, progress=progress, pooled_signing=True)
+    with Ledger.open(settings.path(settings.send.ledger)) as ledger:
+        standing = _standing(campaign, ledger, summary.transport)
     exit_code = max(summary.exit_code, standing.exit_code)  # 3 (re-run) outranks 1 (failures) outranks 0
     if as_json:
         click.echo(json.dumps({"dry_run": False, **summary.as_dict(), "issue_so_far": dataclasses.asdict(standing),
@@ -379,6 +370,105 @@ def _real_send(campaign: Campaign, options: SendOptions, as_json: bool, again: s
             click.echo(f"Sent despite audit gaps; reason recorded in the ledger: {printable(options.allow_gaps)}")
     _print_hints(summary, standing, again)
     return exit_code
+
+
+def _send_shard(campaign: Campaign, options: SendOptions, shard: str | None, *, progress: object,
+                pooled_signing: bool) -> SendSummary:
+    """One run over the recipients of `shard` (all without), under that shard's send lock."""
+    settings = campaign.settings
+    signing = signing_pool(signer_from_settings(settings)) if pooled_signing else None
+    factory = make_factory(campaign, sign=signing is None)
+    ledger_path = settings.path(settings.send.ledger)
+    suppressions = settings.path(settings.lists.suppressions)
+    watch = campaign.audience.source.watch(campaign.audience.suppressions)
+    stop = threading.Event()
+    with send_lock(ledger_path, campaign.issue, now=utc_now(), shard=shard):
+        transport = make_transport(settings)
+        try:
+            with Ledger.open(ledger_path) as ledger, _stop_on_signals(stop):
+                sender = Sender(settings, factory=factory, transport=transport, ledger=ledger, suppressions=watch,
+                                options=options, stop=stop, progress=progress, today=campaign.today, signing=signing,
+                                merge_suppressions=lambda new: merge_suppressions(suppressions, new))  # fmt: skip
+                return sender.run(in_shard(campaign.clean.recipients, shard))
+        finally:
+            transport.close()
+            if signing is not None:
+                signing.close()
+
+
+def _worker(campaign: Campaign, options: SendOptions, shard: str, report) -> None:  # type: ignore[no-untyped-def]
+    """A forked worker: its shard's run, reported to the parent as a summary or an error."""
+    try:
+        report.send(("summary", _send_shard(campaign, options, shard, progress=None, pooled_signing=False)))
+    except WebzineError as exc:
+        report.send(("error", (exc, exc.hint)))
+
+
+def _send_with_workers(campaign: Campaign, options: SendOptions, shards: list[str]) -> SendSummary:
+    """One forked process per shard, started after the campaign is loaded (the list, the issue and
+    the audit are read once), each with its own ledger connection, transport and lock; their
+    summaries added up. Workers sign inline: they already use every core. A stop signal to this
+    process is passed on, so every worker finishes and records what is in flight."""
+    context = multiprocessing.get_context("fork")
+    started = []
+    for shard in shards:
+        receive, report = context.Pipe(duplex=False)
+        process = context.Process(target=_worker, args=(campaign, options, shard, report), daemon=False)
+        process.start()
+        report.close()
+        started.append((shard, process, receive))
+
+    def pass_on(signum: int, frame: object) -> None:
+        for _, process, _ in started:
+            if process.pid is not None:
+                try:
+                    os.kill(process.pid, signum)
+                except ProcessLookupError:
+                    pass
+
+    previous = {signum: signal.signal(signum, pass_on) for signum in (signal.SIGINT, signal.SIGTERM)}
+    summaries: list[SendSummary] = []
+    errors: list[WebzineError] = []
+    try:
+        for shard, process, receive in started:
+            try:
+                kind, value = receive.recv()
+            except EOFError:
+                kind, value = "error", (SendInterrupted(
+                    f"worker for shard {shard} ended without a report; its claims are in the ledger.",
+                    hint="re-run the same command to resume (webzine status --unknown lists who may have it)."), None)
+            process.join()
+            if kind == "summary":
+                summaries.append(value)
+            else:
+                error, hint = value
+                error.hint = hint
+                errors.append(error)
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+    if errors:
+        raise max(errors, key=lambda error: error.exit_code == 3)
+    return _added(summaries)
+
+
+def _added(summaries: list[SendSummary]) -> SendSummary:
+    """The workers' summaries as one run's: counts and problems added up, the longest time, the
+    first reason to stop, the first run id."""
+    values: dict[str, object] = {}
+    for field in dataclasses.fields(SendSummary):
+        parts = [getattr(summary, field.name) for summary in summaries]
+        if field.name in ("issue", "transport", "run_id"):
+            values[field.name] = parts[0]
+        elif field.name == "elapsed":
+            values[field.name] = max(parts)
+        elif field.name == "stopped":
+            values[field.name] = next((part for part in parts if part), None)
+        elif isinstance(parts[0], list):
+            values[field.name] = [item for part in parts for item in part]
+        else:
+            values[field.name] = sum(parts)
+    return SendSummary(**values)  # type: ignore[arg-type]
 
 
 def shown(text: str) -> str:

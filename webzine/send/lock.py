@@ -10,7 +10,8 @@ The ledger's claims are atomic on their own (see `Ledger.commit`); the lock make
 stop at once with one clear line instead of competing for recipients.
 
 Workers that share an issue (`webzine send --shard I/N`, e.g. a CI matrix) each take the lock of
-their own shard, so they run side by side while a second run of the same shard is still refused.
+their own shard, so they run side by side while a second run of the same shard is still refused;
+`webzine send --workers N` forks N such workers on one machine.
 On a PostgreSQL ledger the lock is a session advisory lock on the database, keyed by issue and
 shard: it spans machines, and the server drops it when the holder's connection ends, however the
 process ended; `pg_stat_activity` names the holder.
@@ -54,6 +55,13 @@ def in_shard(recipients: Sequence[Recipient], shard: str | None) -> Sequence[Rec
     index, count = (int(part) for part in shard.split("/"))
     return [r for r in recipients
             if int.from_bytes(hashlib.blake2b(r.key.encode(), digest_size=8).digest(), "big") % count == index]
+
+
+def split_shard(shard: str | None, workers: int) -> list[str]:
+    """Shard I of N (the whole issue without one) split among `workers`: shards I + N·k of N·workers
+    for k < workers, which hash exactly onto shard I, so `--workers` composes with `--shard`."""
+    index, count = (int(part) for part in shard.split("/")) if shard else (0, 1)
+    return [f"{index + count * k}/{count * workers}" for k in range(workers)]
 
 
 def lock_path(ledger: Path, issue: str, shard: str | None = None) -> Path:
