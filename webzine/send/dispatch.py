@@ -32,7 +32,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -40,7 +40,7 @@ from webzine.config import Settings
 from webzine.errors import MessageUnsupported, SenderProblem, TransportError
 from webzine.send.ledger import Claim, Ledger, Result, State
 from webzine.message.factory import MessageFactory, RecipientRejected
-from webzine.message.signing import PendingSignatures, SigningPool
+from webzine.message.signing import SigningPool
 from webzine.models import Recipient, Suppression, SuppressionReason
 from webzine.send.outcomes import Fate, verdict_for
 from webzine.send.pacing import Clock, Sleep, SuppressionWatch, TokenBucket, backoff
@@ -165,7 +165,7 @@ def _claims(chosen: Sequence[tuple[Recipient, int]], identities: Sequence[Identi
             for (r, attempts), identity in zip(chosen, identities, strict=True)]
 
 
-def _signed(messages: list[Message], signatures: PendingSignatures) -> list[Message]:
+def _signed(messages: list[Message], signatures: Future[list[bytes]]) -> list[Message]:
     return [m.signed(header) for m, header in zip(messages, signatures.result(), strict=True)]
 
 
@@ -362,7 +362,7 @@ class Sender:
         while the next messages are built."""
         group: list[Message] = []
         unsigned: list[Message] = []
-        signing: deque[tuple[list[Message], PendingSignatures]] = deque()
+        signing: deque[tuple[list[Message], Future[list[bytes]]]] = deque()
 
         def stopped_before(rest: int) -> None:
             waiting = [m for batch, _ in signing for m in batch] + unsigned + group
