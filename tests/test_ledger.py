@@ -4,6 +4,7 @@ import sqlite3
 from pathlib import Path
 
 import pytest
+from ledgerkit import location, pg_url, postgres  # noqa: F401  (fixtures: SQLite and PostgreSQL)
 
 from webzine.errors import ConfigError, StorageError
 from webzine.send.ledger import Claim, Ledger, LedgerEntry, Result, State
@@ -20,8 +21,9 @@ def claim(number: int, issue: str = "2026-12", attempts: int = 0) -> Claim:
 
 
 @pytest.fixture
-def ledger(tmp_path: Path) -> Ledger:
-    with Ledger.open(tmp_path / "state" / "ledger.sqlite3") as opened:
+def ledger(location: str) -> Ledger:
+    """Each test below that takes it runs on SQLite and on PostgreSQL."""
+    with Ledger.open(location) as opened:
         yield opened
 
 
@@ -81,6 +83,16 @@ def test_a_claim_holds_only_if_nobody_claimed_since_it_was_read(ledger: Ledger) 
     ledger.commit("i", transport="smtp", run_id=1, outcomes=[Result("user2@example.com", State.ACCEPTED, 250)])
     assert ledger.commit("i", transport="smtp", run_id=3, claims=[claim(2, "i")]) == set()
     assert ledger.rows("i", State.ACCEPTED)[0].key == "user2@example.com"
+
+
+def test_an_acceptance_keeps_its_state_and_code_and_replies_are_kept_only_for_the_rest(ledger: Ledger) -> None:
+    ledger.commit("i", transport="smtp", run_id=1, claims=[claim(1, "i"), claim(2, "i")])
+    ledger.commit("i", transport="smtp", run_id=1, outcomes=[
+        Result("user1@example.com", State.ACCEPTED, 250, "2.0.0", "2.0.0 Ok: queued as 4AbC", "4AbC"),
+        Result("user2@example.com", State.DEFERRED, 451, "4.7.1", "4.7.1 greylisted")])
+    accepted, deferred = (ledger.rows("i", state)[0] for state in (State.ACCEPTED, State.DEFERRED))
+    assert (accepted.code, accepted.status, accepted.text, accepted.provider_id) == (250, None, "", "4AbC")
+    assert (deferred.code, deferred.status, deferred.text) == (451, "4.7.1", "4.7.1 greylisted")
 
 
 def test_what_a_rehearsal_accepted_is_counted_apart(ledger: Ledger) -> None:

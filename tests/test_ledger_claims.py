@@ -1,5 +1,6 @@
 """Claims are atomic across processes (issue 15): two sends that bypass the send lock — two
-processes, each with its own `Ledger` connection on one file — cannot both claim a recipient.
+processes, each with its own `Ledger` connection on one ledger (a SQLite file or a PostgreSQL
+database: every test here runs on both) — cannot both claim a recipient.
 
 `Ledger.commit(issue, transport=, run_id=, claims=[Claim(...)])` returns the keys it claimed.
 Each claim carries the attempt count its run read (0: no row yet) and holds only when the row
@@ -11,11 +12,9 @@ UPDATE), so a second process silently re-claimed the first one's rows and both s
 from __future__ import annotations
 
 import multiprocessing
-import sqlite3
-from contextlib import closing
-from pathlib import Path
 
 import pytest
+from ledgerkit import location, pg_url, postgres, stored  # noqa: F401  (fixtures: SQLite and PostgreSQL)
 
 from webzine.send.ledger import Claim, Ledger, Result, State
 
@@ -45,11 +44,11 @@ def claim_in_batches(path: str, numbers: list[int], attempts: int, start, result
         results.put((run_id, claimed))
 
 
-def claim_concurrently(path: Path, *plans: list[int], attempts: int = 0) -> list[tuple[int, list[str] | None]]:
+def claim_concurrently(path: str, *plans: list[int], attempts: int = 0) -> list[tuple[int, list[str] | None]]:
     """Run one process per plan, started together; their reports, in plan order."""
     context = multiprocessing.get_context("spawn")
     start, results = context.Event(), context.Queue()
-    processes = [context.Process(target=claim_in_batches, args=(str(path), plan, attempts, start, results)) for plan in plans]
+    processes = [context.Process(target=claim_in_batches, args=(path, plan, attempts, start, results)) for plan in plans]
     for process in processes:
         process.start()
     try:
@@ -65,23 +64,15 @@ def claim_concurrently(path: Path, *plans: list[int], attempts: int = 0) -> list
 
 
 @pytest.fixture
-def path(tmp_path: Path) -> Path:
-    """An existing ledger, so the processes do not race to create the schema."""
-    file = tmp_path / "state" / "ledger.sqlite3"
-    Ledger.open(file).close()
-    return file
+def path(location: str) -> str:
+    """An existing ledger (SQLite or PostgreSQL), so the processes do not race to create the schema."""
+    Ledger.open(location).close()
+    return location
 
 
-def rows(path: Path) -> dict[str, tuple[State, int, int]]:
-    """key → (state, attempts, run id) as stored (`Ledger.rows` does not show the run)."""
-    with closing(sqlite3.connect(path)) as db:
-        found = db.execute("SELECT key, state, attempts, run_id FROM sends WHERE issue = ?", (ISSUE,))
-        return {key: (State(state), attempts, run) for key, state, attempts, run in found}
-
-
-def assert_each_claimed_once(path: Path, reports: list[tuple[int, list[str] | None]], keys: set[str],
+def assert_each_claimed_once(path: str, reports: list[tuple[int, list[str] | None]], keys: set[str],
                              attempts: int) -> None:  # fmt: skip
-    found = rows(path)
+    found = stored(path, ISSUE)
     assert set(found) == keys
     reclaimed = sorted(key for key, (_, count, _) in found.items() if count != attempts)
     assert not reclaimed, f"{len(reclaimed)} rows claimed by both processes, e.g. {reclaimed[:3]}"
@@ -93,7 +84,7 @@ def assert_each_claimed_once(path: Path, reports: list[tuple[int, list[str] | No
     assert {key for key, (_, _, run) in found.items() if run == run_a} == set(claimed_a)
 
 
-def test_two_processes_never_claim_the_same_new_recipient(path: Path) -> None:
+def test_two_processes_never_claim_the_same_new_recipient(path: str) -> None:
     """Both start in the overlap (100–199), in the same order, to meet there."""
     first = [*range(100, 200), *range(0, 100)]
     second = [*range(100, 200), *range(200, 300)]
@@ -101,7 +92,7 @@ def test_two_processes_never_claim_the_same_new_recipient(path: Path) -> None:
     assert_each_claimed_once(path, reports, {claim(n).key for n in range(300)}, attempts=1)
 
 
-def test_two_processes_retrying_the_same_deferred_recipients_claim_each_once(path: Path) -> None:
+def test_two_processes_retrying_the_same_deferred_recipients_claim_each_once(path: str) -> None:
     """Rows an earlier run left deferred are due for a retry by whichever send comes first."""
     numbers = list(range(200))
     with Ledger.open(path) as ledger:

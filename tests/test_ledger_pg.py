@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 from smtp_project import ISSUE, SLUG, environment, simple_rows, write_project
 from smtp_server import SmtpTestServer
+from ledgerkit import location, pg_url  # noqa: F401  (fixtures: both backends)
 from test_serve_postgres import PASSWORD, USER, postgres  # noqa: F401  (the session's server)
 
 from webzine.errors import SendLocked
@@ -33,26 +34,6 @@ WEBZINE = str(Path(sys.executable).parent / "webzine")
 def claim(number: int, issue: str = "2026-12", attempts: int = 0) -> Claim:
     return Claim(f"user{number}@example.com", f"User{number}@example.com", f"{issue}.{number:032x}@example.co.kr",
                  f"verp{number:012d}", attempts)
-
-
-@pytest.fixture
-def pg_url(postgres: int, monkeypatch: pytest.MonkeyPatch) -> str:  # noqa: F811
-    """A fresh database per test; the password only in the environment."""
-    import psycopg
-
-    name = f"l_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(f"postgresql://{USER}@127.0.0.1:{postgres}/postgres", password=PASSWORD,
-                         autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    monkeypatch.setenv(PASSWORD_ENV, PASSWORD)
-    return f"postgresql://{USER}@127.0.0.1:{postgres}/{name}"
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def location(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return str(tmp_path / "state" / "ledger.sqlite3")
-    return request.getfixturevalue("pg_url")
 
 
 @pytest.fixture

@@ -1,4 +1,5 @@
-"""The plan the dry run prints is what the send does: one rule (`plan.decide`) for both.
+"""The plan the dry run prints is what the send does: one rule (`plan.decide`) for both, on a SQLite
+and on a PostgreSQL ledger.
 
 A property test over random lists, ledgers (every state, written by a real transport or by the
 outbox rehearsal), suppressions and options: the plan made from the ledger before a run names
@@ -13,6 +14,7 @@ from pathlib import Path
 
 import sendkit
 from conftest import TODAY
+from ledgerkit import emptied, location, pg_url, postgres  # noqa: F401  (fixtures: SQLite and PostgreSQL)
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -56,9 +58,10 @@ def seed_ledger(ledger: Ledger, issue: str, rows: list) -> None:  # type: ignore
 
 
 @pytest.mark.slow
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=60, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])  # emptied per example
 @given(situations())
-def test_the_plan_is_what_the_send_does(situation) -> None:  # type: ignore[no-untyped-def]
+def test_the_plan_is_what_the_send_does(location: str, situation) -> None:  # type: ignore[no-untyped-def]
     size, rows, suppressed, options, transport_name = situation
     with tempfile.TemporaryDirectory() as folder:
         root = Path(folder)
@@ -69,7 +72,7 @@ def test_the_plan_is_what_the_send_does(situation) -> None:  # type: ignore[no-u
         write_suppressions(root / "s.csv", [Suppression(recipients[n].email, SuppressionReason.UNSUBSCRIBED, TODAY)
                                             for n in sorted(suppressed)])
         watch = SuppressionWatch(root / "s.csv", load_suppressions)
-        with Ledger.open(root / "ledger.sqlite3") as ledger:
+        with emptied(location) as ledger:
             seed_ledger(ledger, factory.issue, rows)
             plan = make_plan(recipients, ledger.all_states(factory.issue), load_suppressions(root / "s.csv"),
                              options.rule(transport_name))
@@ -83,9 +86,9 @@ def test_the_plan_is_what_the_send_does(situation) -> None:  # type: ignore[no-u
                                                    counts[Action.UNKNOWN], counts[Action.SUPPRESSED], counts[Action.LATER])
 
 
-def test_a_rehearsal_does_not_count_for_a_real_send_but_a_delivery_counts_for_both() -> None:
+def test_a_rehearsal_does_not_count_for_a_real_send_but_a_delivery_counts_for_both(location: str) -> None:
     recipients = [sendkit.recipient(n) for n in range(2)]
-    with tempfile.TemporaryDirectory() as folder, Ledger.open(Path(folder) / "l.sqlite3") as ledger:
+    with emptied(location) as ledger:
         seed_ledger(ledger, "i", [(State.ACCEPTED, "outbox"), (State.ACCEPTED, "smtp")])
         entries = ledger.all_states("i")
     real = make_plan(recipients, entries, {}, SendOptions().rule("smtp"))

@@ -15,6 +15,7 @@ import pytest
 from conftest import TODAY
 
 import sendkit
+from ledgerkit import location, pg_url, postgres  # noqa: F401  (fixtures: SQLite and PostgreSQL)
 from webzine.errors import MessageUnsupported, SenderProblem, TransportError
 from webzine.send.ledger import Claim, Ledger, State
 from webzine.message.factory import MessageFactory
@@ -293,7 +294,7 @@ RESUME_SCRIPT = textwrap.dedent(
     factory = MessageFactory(sendkit.rendered(paragraphs=2), settings, token_key=sendkit.SECRET,
                              managers=sendkit.MANAGERS)
     transport = OutboxTransport.from_settings(settings)
-    with Ledger.open(root / "ledger.sqlite3") as ledger:
+    with Ledger.open(sys.argv[6]) as ledger:
         sender = Sender(settings, today=date(2026, 12, 1), factory=factory, transport=transport, ledger=ledger,
                         suppressions=SuppressionWatch(root / "s.csv", load_suppressions),
                         options=SendOptions(resend_unknown=sys.argv[4] == "resend"))
@@ -305,13 +306,14 @@ RESUME_SCRIPT = textwrap.dedent(
 
 
 @pytest.mark.slow
-def test_sigkill_part_way_then_rerun_delivers_everyone_exactly_once_except_unknowns(tmp_path: Path) -> None:
+def test_sigkill_part_way_then_rerun_delivers_everyone_exactly_once_except_unknowns(tmp_path: Path,
+                                                                                      location: str) -> None:
     script = tmp_path / "run_send.py"
     script.write_text(RESUME_SCRIPT)
     tests = str(Path(__file__).parent)
     total = 120
     mbox = tmp_path / "outbox" / "outbox.mbox"
-    first = subprocess.Popen([sys.executable, str(script), str(tmp_path), tests, "40", "no", str(total)],
+    first = subprocess.Popen([sys.executable, str(script), str(tmp_path), tests, "40", "no", str(total), location],
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline and (not mbox.exists() or mbox.stat().st_size < 200_000):
@@ -319,14 +321,14 @@ def test_sigkill_part_way_then_rerun_delivers_everyone_exactly_once_except_unkno
     os.kill(first.pid, signal.SIGKILL)
     first.wait(timeout=10)
     assert first.returncode == -signal.SIGKILL
-    with Ledger.open(tmp_path / "ledger.sqlite3") as ledger:
+    with Ledger.open(location) as ledger:
         interrupted = ledger.counts("2026-12-year-end")[0]
     assert 0 < interrupted.accepted < total
 
-    second = subprocess.run([sys.executable, str(script), str(tmp_path), tests, "100000", "no", str(total)],
+    second = subprocess.run([sys.executable, str(script), str(tmp_path), tests, "100000", "no", str(total), location],
                             capture_output=True, text=True, timeout=60)
     unknown, accepted, code = map(int, second.stdout.split())
-    with Ledger.open(tmp_path / "ledger.sqlite3") as ledger:
+    with Ledger.open(location) as ledger:
         unknown_keys = {row.key for row in ledger.rows("2026-12-year-end", State.CLAIMED)}
         counts = ledger.counts("2026-12-year-end")[0]
     assert unknown == len(unknown_keys) == interrupted.unknown

@@ -18,8 +18,12 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+from ledgerkit import location, pg_url, postgres  # noqa: F401  (fixtures: SQLite and PostgreSQL)
 from smtp_project import ISSUE, environment, simple_rows, write_project
 from smtp_server import SmtpTestServer
+from test_serve_postgres import PASSWORD
+
+from webzine.send.ledger_pg import PASSWORD_ENV
 
 # slow: several webzine send processes against one SMTP server
 pytestmark = [pytest.mark.filterwarnings("ignore::DeprecationWarning"), pytest.mark.timeout(180), pytest.mark.slow]
@@ -29,11 +33,13 @@ SENDERS = 4
 RECIPIENTS = 1000  # two claim chunks: enough for the race to show, a send of a few seconds
 
 
-def test_sends_started_together_deliver_everyone_exactly_once(tmp_path: Path) -> None:
+def test_sends_started_together_deliver_everyone_exactly_once(tmp_path: Path, location: str) -> None:
+    """On SQLite the lock is a file's flock; on PostgreSQL a session advisory lock, named by its holder."""
+    env = {**environment(), PASSWORD_ENV: PASSWORD}  # as a CI secret would set it; unused by SQLite
     with SmtpTestServer(tls="none") as server:
-        project = write_project(tmp_path / "project", simple_rows(RECIPIENTS), server.port)
+        project = write_project(tmp_path / "project", simple_rows(RECIPIENTS), server.port, send={"ledger": location})
         command = [WEBZINE, "send", ISSUE, "--yes", "--transport", "smtp"]
-        senders = [subprocess.Popen(command, cwd=project, env=environment(), stdout=subprocess.PIPE,
+        senders = [subprocess.Popen(command, cwd=project, env=env, stdout=subprocess.PIPE,
                                     stderr=subprocess.PIPE, text=True) for _ in range(SENDERS)]  # fmt: skip
         try:
             outputs = [sender.communicate(timeout=120) for sender in senders]
@@ -56,7 +62,7 @@ def test_sends_started_together_deliver_everyone_exactly_once(tmp_path: Path) ->
         first, *rest = err.strip().splitlines()
         assert first.startswith("Error: ") and all(line.startswith("Hint: ") for line in rest), err
         assert any(pid in first for pid in winners), f"the running send is named by its PID: {first}"
-    status = subprocess.run([WEBZINE, "status", ISSUE, "--json"], cwd=project, env=environment(),
+    status = subprocess.run([WEBZINE, "status", ISSUE, "--json"], cwd=project, env=env,
                             capture_output=True, text=True, timeout=60)  # fmt: skip
     (row,) = json.loads(status.stdout)
     assert (row["accepted"], row["unknown"], row["pending"]) == (RECIPIENTS, 0, 0)

@@ -28,7 +28,8 @@ from pathlib import Path
 
 from webzine.errors import ConfigError, StorageError
 from webzine.send import ledger_codec as codec
-from webzine.send.ledger_records import Claim, Counts, LedgerEntry, Result, Row, State, counts_list, now_text, tally
+from webzine.send.ledger_records import (Claim, Counts, LedgerEntry, Result, Row, State, counts_list, kept_reply,
+                                         now_text, tally)
 
 SCHEMA_VERSION = 3  # 2: the compact tables with times in ms and codes as sent; 1: one wide `sends` row
 
@@ -411,7 +412,8 @@ class Ledger:
                     db.executemany(
                         "UPDATE deliveries SET state = ?, code = ?, status = ?, text = ?, "
                         "provider_id = coalesce(?, provider_id), updated = ? - claimed WHERE id = ?",
-                        [(codec.STATE_CODES[o.state], codec.code_value(o.code), *_kept_reply(o), o.provider_id, at, base | ids[o.key])
+                        [(codec.STATE_CODES[o.state], codec.code_value(o.code), *kept_reply(o), o.provider_id, at,
+                          base | ids[o.key])
                          for o in outcomes if o.key in ids],
                     )
                 held: set[str] = set()
@@ -845,13 +847,6 @@ def database_url(location: str | Path) -> str | None:
 def ledger_exists(location: str | Path) -> bool:
     """A database ledger always exists (its tables are made on first open); a file when it is there."""
     return database_url(location) is not None or Path(location).exists()
-
-
-def _kept_reply(outcome: Result) -> tuple[str | None, str | None]:
-    """Status and reply text are kept for what did not go well; an acceptance is its state and code."""
-    if outcome.state is State.ACCEPTED:
-        return None, None
-    return outcome.status, outcome.text or None
 
 
 def _create_schema(db: sqlite3.Connection) -> None:

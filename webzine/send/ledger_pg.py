@@ -23,7 +23,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from webzine.errors import ConfigError, StorageError
-from webzine.send.ledger_records import Claim, Counts, LedgerEntry, Result, Row, State, counts_list, now_text, tally
+from webzine.send.ledger_records import (Claim, Counts, LedgerEntry, Result, Row, State, counts_list, kept_reply,
+                                         now_text, tally)
 
 PASSWORD_ENV = "WEBZINE_LEDGER_DB_PASSWORD"
 SCHEMA_LOCK = 0x7765627A  # advisory lock id while creating the schema ("webz")
@@ -78,6 +79,12 @@ def _row(values: Sequence) -> Row:
     fields = list(values)
     fields[3] = State(fields[3])
     return Row(*fields)
+
+
+def _reply_columns(outcome: Result) -> tuple[str | None, str]:
+    """`kept_reply` for the first schema's columns, whose text is never NULL."""
+    status, text = kept_reply(outcome)
+    return status, text or ""
 
 
 class PgLedger:
@@ -146,7 +153,7 @@ class PgLedger:
                 cur.executemany(
                     "UPDATE webzine_sends SET state = %s, code = %s, status = %s, text = %s, "
                     "provider_id = coalesce(%s, provider_id), updated_at = %s WHERE issue = %s AND key = %s",
-                    [(o.state.value, o.code, o.status, o.text, o.provider_id, now, issue, o.key) for o in outcomes])
+                    [(o.state.value, o.code, *_reply_columns(o), o.provider_id, now, issue, o.key) for o in outcomes])
             return self._claim(cur, issue, transport, run_id, claims, now) if claims else set()
 
     def _claim(self, cur: Any, issue: str, transport: str, run_id: int | None, claims: list[Claim],

@@ -116,3 +116,11 @@ def counts_list(counts: dict[str, Counts], issue: str | None) -> list[Counts]:
 def now_text() -> str:
     """Now, as the ledger writes times: ISO 8601 in UTC, to the millisecond."""
     return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+
+
+def kept_reply(outcome: Result) -> tuple[str | None, str | None]:
+    """Status and reply text are kept for what did not go well (both ledgers); an acceptance is
+    its state and code, and its provider id."""
+    if outcome.state is State.ACCEPTED:
+        return None, None
+    return outcome.status, outcome.text or None
