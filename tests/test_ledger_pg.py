@@ -20,7 +20,7 @@ from smtp_server import SmtpTestServer
 from ledgerkit import location, pg_url  # noqa: F401  (fixtures: both backends)
 from test_serve_postgres import PASSWORD, USER, postgres  # noqa: F401  (the session's server)
 
-from webzine.errors import SendLocked
+from webzine.errors import SendLocked, StorageError
 from webzine.send.ledger import Claim, Ledger, LedgerEntry, Result, State
 from webzine.send.ledger_pg import PASSWORD_ENV
 from webzine.send.lock import send_lock
@@ -88,6 +88,22 @@ def test_lookups_history_rehearsals_rejects_settle_and_runs(ledger: Ledger) -> N
     ledger.finish_run(run, summary={"accepted": 5}, exit_code=0)
     (recorded,) = ledger.runs("2026-12")
     assert (recorded["allow_gaps"], recorded["exit_code"]) == ("대표님 승인", 0) and recorded["finished_at"]
+
+
+def test_a_lost_database_connection_is_one_storage_error_and_nothing_half_written(pg_url: str) -> None:
+    """PostgreSQL's fault: the server ends the session mid-send (a restart, a failover)."""
+    import psycopg
+
+    with Ledger.open(pg_url) as ledger:
+        ledger.commit("i", transport="smtp", run_id=1, claims=[claim(n, "i") for n in range(3)])
+        with psycopg.connect(pg_url, password=PASSWORD, autocommit=True) as admin:
+            admin.execute("SELECT pg_terminate_backend(%s)", (ledger._db.info.backend_pid,))
+        with pytest.raises(StorageError, match=r"cannot write the send ledger .*re-run the same command"):
+            ledger.commit("i", transport="smtp", run_id=1, claims=[claim(n, "i") for n in range(3, 6)],
+                          outcomes=[Result("user0@example.com", State.ACCEPTED, 250)])
+    with Ledger.open(pg_url) as ledger:
+        counts = ledger.counts("i")[0]
+        assert (counts.unknown, counts.accepted, counts.total) == (3, 0, 3)
 
 
 def _claim_all(location: str, numbers: list[int], start: multiprocessing.Event, out: multiprocessing.Queue) -> None:
