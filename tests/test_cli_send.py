@@ -206,3 +206,12 @@ def test_an_unsubscribe_in_the_serve_store_is_honoured_before_it_is_pulled(proje
     assert summary["suppressed"] == 0 and summary["accepted"] == summary["recipients"]
     sent_to = {email.message_from_bytes(path.read_bytes())["To"] for path in (project / "outbox" / "new").iterdir()}
     assert len(sent_to) == summary["accepted"] and not any("jihye.park@example.com" in to for to in sent_to)
+
+
+def test_workers_refuse_a_limit_that_would_apply_to_each_of_them(project: Path) -> None:
+    """--limit N caps one run; N forked workers would each send N. One line, exit 2, nothing sent."""
+    done = run(project, "send", ISSUE, "--yes", "--transport", "outbox", "--workers", "2", "--limit", "5")
+    assert done.returncode == 2, done.stderr
+    (error,) = [line for line in done.stderr.splitlines() if line.startswith("Error: ")]  # click's usage form
+    assert "--limit" in error and "--workers" in error
+    assert not (project / "outbox").exists()

@@ -105,6 +105,9 @@ def send(ctx: Context, issue: Path | None, due_now: bool, today: str | None, yes
     if allow_gaps is not None and not allow_gaps.strip():
         raise click.BadParameter("give the reason the gaps are accepted, e.g. --allow-gaps \"대표님 승인\".",
                                  param_hint="--allow-gaps")
+    if workers > 1 and limit is not None:
+        raise click.BadParameter("--limit caps one run, and each of the workers would send that many; "
+                                 "leave out --workers, or --limit.", param_hint="--workers")
     if as_email and not (test_to or test_inboxes):
         raise click.BadParameter("--as only applies to test sends; add --test-to ADDR.", param_hint="--as")
     settings = with_overrides(ctx.settings, transport=transport_name, outbox_format=outbox_format)
