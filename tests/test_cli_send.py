@@ -74,6 +74,15 @@ def test_send_then_rerun_then_status(project: Path, dkim_key: str) -> None:
     assert table.returncode == 0 and "2026-12-year-end" in table.stdout and f"{total}" in table.stdout
 
 
+def test_a_send_whose_output_is_not_a_terminal_prints_progress_lines(project: Path, dkim_key: str) -> None:
+    set_send(project, progress_every_percent=25)
+    done = run(project, "send", ISSUE, "--yes", "--json", dkim=dkim_key)
+    assert done.returncode == 0, done.stderr
+    total = json.loads(done.stdout)["recipients"]
+    lines = [line for line in done.stderr.splitlines() if line.startswith("sending 2026-12-year-end: ")]
+    assert lines and lines[-1].startswith(f"sending 2026-12-year-end: {total}/{total} (100%), {total} sent, ")
+
+
 def test_a_missing_secret_is_one_line_and_exit_2(project: Path) -> None:
     done = run(project, "send", ISSUE, env={"WEBZINE_UNSUBSCRIBE_SECRET": ""})
     assert done.returncode == 2
@@ -159,7 +168,7 @@ def test_limit_only_and_mbox(project: Path, dkim_key: str) -> None:
 
 
 def test_sigterm_stops_cleanly_and_a_rerun_finishes_exactly_once(project: Path, dkim_key: str) -> None:
-    set_send(project, rate=8, outbox_format="mbox")
+    set_send(project, rate=8, rehearsal_rate=8, outbox_format="mbox")  # the outbox is paced only when asked
     process = subprocess.Popen([*WEBZINE, "send", ISSUE, "--yes"], cwd=project, env=environment(dkim_key),
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
     mbox = project / "outbox" / "outbox.mbox"

@@ -41,7 +41,8 @@ class FakeClock:
 
 
 def make(tmp_path: Path, transport: MemoryTransport, *, options: SendOptions = SendOptions(), clock: FakeClock | None = None,
-         stop: threading.Event | None = None, watch_interval: float = 5.0, **send: object) -> tuple[Sender, Ledger]:
+         stop: threading.Event | None = None, watch_interval: float = 5.0, progress=None,  # type: ignore[no-untyped-def]
+         **send: object) -> tuple[Sender, Ledger]:
     send.setdefault("rate", 1_000_000)
     settings = sendkit.settings(tmp_path, **send)
     factory = MessageFactory(sendkit.rendered(paragraphs=2), settings, token_key=sendkit.SECRET, managers=sendkit.MANAGERS)
@@ -51,7 +52,7 @@ def make(tmp_path: Path, transport: MemoryTransport, *, options: SendOptions = S
     watch = SuppressionWatch(suppressions, load_suppressions, interval=watch_interval, **({"clock": clock} if clock else {}))
     sender = Sender(settings, today=TODAY, factory=factory, transport=transport, ledger=ledger, suppressions=watch,
                     options=options, stop=stop, merge_suppressions=lambda new: merge_suppressions(suppressions, new),
-                    **clock_args)
+                    progress=progress, **clock_args)
     return sender, ledger
 
 
@@ -290,7 +291,7 @@ RESUME_SCRIPT = textwrap.dedent(
     from webzine.transports.outbox import OutboxTransport
 
     root = Path(sys.argv[1])
-    settings = sendkit.settings(root, rate=float(sys.argv[3]), concurrency=2, outbox_format="mbox")
+    settings = sendkit.settings(root, rate=float(sys.argv[3]), rehearsal_rate=float(sys.argv[3]), concurrency=2, outbox_format="mbox")
     factory = MessageFactory(sendkit.rendered(paragraphs=2), settings, token_key=sendkit.SECRET,
                              managers=sendkit.MANAGERS)
     transport = OutboxTransport.from_settings(settings)
@@ -358,3 +359,49 @@ def test_retries_go_out_during_a_long_send_not_only_at_its_end(tmp_path: Path) -
     assert summary.accepted == 400 and summary.retries == 1
     assert order.index("user0@example.com") < order.index("user399@example.com")
     assert next(r for r in ledger.rows(sender.issue) if r.key == "user0@example.com").attempts == 2
+
+
+class CountingClock(FakeClock):
+    """Simulated time that also counts the waits the send asked for."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.waits = 0
+
+    def sleep(self, seconds: float) -> None:
+        self.waits += 1
+        super().sleep(seconds)
+
+
+def test_the_outbox_is_not_paced_at_the_smtp_rate(tmp_path: Path) -> None:
+    clock = CountingClock()
+    sender, _ = make(tmp_path, MemoryTransport(name="outbox"), clock=clock, rate=20)
+    summary = sender.run(people(100))
+    assert summary.accepted == 100
+    assert clock.waits == 0  # at 20/s the bucket would have waited for ~95 tokens
+
+
+def test_the_outbox_is_paced_when_asked(tmp_path: Path) -> None:
+    clock = CountingClock()
+    sender, _ = make(tmp_path, MemoryTransport(name="outbox"), clock=clock, rate=1000, rehearsal_rate=20)
+    summary = sender.run(people(100))
+    assert summary.accepted == 100
+    assert clock.now - 1000.0 >= (100 - 5) / 20  # the burst is at most `concurrency` (4) messages
+
+
+def test_a_real_transport_is_still_paced(tmp_path: Path) -> None:
+    clock = CountingClock()
+    sender, _ = make(tmp_path, MemoryTransport(name="smtp"), clock=clock, rate=20)
+    sender.run(people(100))
+    assert clock.waits > 0 and clock.now - 1000.0 >= (100 - 5) / 20
+
+
+def test_a_send_reports_progress_lines_as_simulated_time_passes(tmp_path: Path) -> None:
+    from webzine.send.progress import ProgressLines
+
+    clock, lines = FakeClock(), []
+    progress = ProgressLines(sendkit.rendered().slug, 100, lines.append, every_seconds=1, every_percent=50, clock=clock)
+    sender, _ = make(tmp_path, MemoryTransport(name="smtp"), clock=clock, rate=20, progress=progress)
+    sender.run(people(100))
+    assert 5 <= len(lines) <= 8  # ~5 s at 20/s: a line a second, and at 50 % and 100 %
+    assert lines[-1].startswith(f"sending {sender.issue}: 100/100 (100%), 100 sent, 0 failed, 0 deferred, ")

@@ -75,8 +75,15 @@ class Dkim(Section):
 
 class Send(Section):
     transport: str = "outbox"
-    rate: float = Field(20, gt=0)  # messages per second, at most
+    rate: float = Field(20, gt=0)  # messages per second, at most, through a real transport
+    # The local outbox (a rehearsal) writes files as fast as it can: pacing it at `rate` only makes
+    # a rehearsal slow. A positive number paces it too, e.g. to time a send before the real one.
+    rehearsal_rate: float = Field(0, ge=0)
     concurrency: int = Field(4, ge=1, le=64)
+    # Where the output is not a terminal (a CI log), a progress line every so many seconds or
+    # percent of the list, whichever comes first; a terminal shows a progress bar instead.
+    progress_every_seconds: float = Field(10, gt=0)
+    progress_every_percent: float = Field(10, gt=0, le=100)
     ledger: str = "state/ledger.sqlite3"
     outbox: str = "outbox"
     outbox_format: Literal["maildir", "mbox", "eml"] = "maildir"

@@ -52,6 +52,8 @@ from webzine.message.encoding import UnsafeHeader, check_address
 from webzine.send.plan import Action, Plan, PlanOptions
 from webzine.send.dispatch import EXIT_AGAIN, EXIT_FAILED, EXIT_OK, Sender, SendOptions, SendSummary
 from webzine.send.lock import in_shard, parse_shard, send_lock, split_shard
+from webzine.send.pacing import pacing_rate
+from webzine.send.progress import ProgressLines
 from webzine.terminal import printable
 from webzine.transports import REHEARSALS
 from webzine.recipients.suppressions import merge_suppressions
@@ -73,6 +75,8 @@ _PREVIEW_ROWS = 5
 @click.option("--only", "only", multiple=True, metavar="EMAIL", help="Send only to this subscriber (repeatable).")
 @click.option("--transport", "transport_name", metavar="NAME", help="Override [send] transport (outbox, smtp, …).")
 @click.option("--outbox-format", type=click.Choice(["maildir", "mbox", "eml"]), help="Override [send] outbox_format.")
+@click.option("--rate", type=click.FloatRange(min=0, min_open=True), metavar="N",
+              help="Send at most N messages per second in this run, the outbox too (which is otherwise unpaced).")
 @click.option("--allow-gaps", metavar="REASON", help="Send despite audit gaps; the reason is recorded in the ledger.")
 @click.option("--resend-unknown", is_flag=True, help="Also send to recipients whose earlier send has no recorded outcome.")
 @click.option("--retry-failed", is_flag=True,
@@ -85,8 +89,8 @@ _PREVIEW_ROWS = 5
 @pass_context
 def send(ctx: Context, issue: Path | None, due_now: bool, today: str | None, yes: bool, test_to: str | None,
          test_inboxes: bool, as_email: str | None, limit: int | None, only: tuple[str, ...], transport_name: str | None,
-         outbox_format: str | None, allow_gaps: str | None, resend_unknown: bool, retry_failed: bool,
-         shard: str | None, workers: int, as_json: bool) -> int:  # fmt: skip
+         outbox_format: str | None, rate: float | None, allow_gaps: str | None, resend_unknown: bool,
+         retry_failed: bool, shard: str | None, workers: int, as_json: bool) -> int:  # fmt: skip
     """Merge ISSUE with the cleaned list and send it — a dry run unless --yes.
 
     Every recipient is recorded in the send ledger, so a re-run after a crash, a stop or a sender
@@ -110,7 +114,7 @@ def send(ctx: Context, issue: Path | None, due_now: bool, today: str | None, yes
                                  "leave out --workers, or --limit.", param_hint="--workers")
     if as_email and not (test_to or test_inboxes):
         raise click.BadParameter("--as only applies to test sends; add --test-to ADDR.", param_hint="--as")
-    settings = with_overrides(ctx.settings, transport=transport_name, outbox_format=outbox_format)
+    settings = with_overrides(ctx.settings, transport=transport_name, outbox_format=outbox_format, rate=rate)
     if test_inboxes:
         test_to = ",".join(filter(None, [test_to, *_configured_test_inboxes(settings)]))
     if test_to:
@@ -124,7 +128,7 @@ def send(ctx: Context, issue: Path | None, due_now: bool, today: str | None, yes
         find_recipient(campaign, key)
     options = SendOptions(limit=limit, only=keys, resend_unknown=resend_unknown, retry_failed=retry_failed,
                           allow_gaps=allow_gaps)
-    again = _again_command(ctx, issue, due_now, transport_name, outbox_format, allow_gaps)
+    again = _again_command(ctx, issue, due_now, transport_name, outbox_format, rate, allow_gaps)
     if not yes:
         return _dry_run(campaign, options, as_json, again)
     return _real_send(campaign, options, as_json, again, shard, workers)
@@ -136,9 +140,9 @@ def _split(values: tuple[str, ...] | str) -> list[str]:
 
 
 def _again_command(ctx: Context, issue: Path, due_now: bool, transport: str | None, outbox_format: str | None,
-                   allow_gaps: str | None) -> str:
-    """The command that continues this same send: same config, day, issue (or --due), transport
-    and accepted gaps."""
+                   rate: float | None, allow_gaps: str | None) -> str:
+    """The command that continues this same send: same config, day, issue (or --due), transport,
+    pace and accepted gaps."""
     parts = ["webzine"]
     if Path(ctx.config_path) != Path(CONFIG_FILE):
         parts += ["--config", shlex.quote(str(ctx.config_path))]
@@ -150,6 +154,8 @@ def _again_command(ctx: Context, issue: Path, due_now: bool, transport: str | No
         parts += ["--transport", shlex.quote(transport)]
     if outbox_format:
         parts += ["--outbox-format", outbox_format]
+    if rate is not None:
+        parts += ["--rate", f"{rate:g}"]
     if allow_gaps:
         parts += ["--allow-gaps", shlex.quote(allow_gaps)]
     parts.append("--yes")
@@ -216,7 +222,7 @@ def _dry_run(campaign: Campaign, options: SendOptions, as_json: bool, again: str
         "key_customers": campaign.key_customers.note if campaign.key_customers else None,
         "allow_gaps": options.allow_gaps, "audit_ok": bool(getattr(campaign.audit, "ok", True)),
         "audit_notes": _audit_notes(campaign),
-        "rate": settings.send.rate, "concurrency": settings.send.concurrency, "first": preview,
+        "rate": pacing_rate(settings.send, settings.send.transport), "concurrency": settings.send.concurrency, "first": preview,
     }  # fmt: skip
     if as_json:
         click.echo(json.dumps(summary, ensure_ascii=False, indent=2))
@@ -237,8 +243,11 @@ def _dry_run(campaign: Campaign, options: SendOptions, as_json: bool, again: str
     console.print(f"  audit      {'ok' if summary['audit_ok'] else 'gaps'}{gaps}")
     for note in summary["audit_notes"]:
         console.print(f"  note       {shown(note)}")
-    seconds = counts[Action.SEND] / settings.send.rate
-    console.print(f"  would send {counts[Action.SEND]:,} message(s), about {_duration(seconds)} at {settings.send.rate:g}/s")
+    if summary["rate"] is None:
+        console.print(f"  would send {counts[Action.SEND]:,} message(s), unpaced (a rehearsal; --rate N paces it)")
+    else:
+        console.print(f"  would send {counts[Action.SEND]:,} message(s), about "
+                      f"{_duration(counts[Action.SEND] / summary['rate'])} at {summary['rate']:g}/s")
     if counts[Action.LATER]:
         console.print(f"  [yellow]{counts[Action.LATER]:,} left for a later run[/] by --limit {options.limit}.")
     if counts[Action.UNKNOWN] and not options.resend_unknown:
@@ -308,9 +317,16 @@ def _stop_on_signals(stop: threading.Event) -> Iterator[None]:
 
 
 @contextmanager
-def _progress_bar(total: int, enabled: bool) -> Iterator[object]:
-    if not enabled:
+def _progress(settings, issue: str, total: int, as_json: bool) -> Iterator[object]:  # type: ignore[no-untyped-def]
+    """A progress bar on a terminal (not with --json); elsewhere (a CI log) a line now and then,
+    on stderr either way."""
+    if as_json and sys.stderr.isatty():
         yield None
+        return
+    if not sys.stderr.isatty():
+        yield ProgressLines(issue, total, lambda line: click.echo(line, err=True),
+                            every_seconds=settings.send.progress_every_seconds,
+                            every_percent=settings.send.progress_every_percent)
         return
     columns = (TextColumn("[bold]sending"), BarColumn(), MofNCompleteColumn(),
                TextColumn("{task.fields[rate]:>7.1f} msg/s"), TimeRemainingColumn())  # fmt: skip
@@ -355,8 +371,8 @@ def _real_send(campaign: Campaign, options: SendOptions, as_json: bool, again: s
     if workers > 1:
         summary = _send_with_workers(campaign, options, split_shard(shard, workers))
     else:
-        show_bar = not as_json and sys.stderr.isatty()
-        with _progress_bar(len(campaign.clean.recipients), show_bar) as progress:
+        total = len(in_shard(campaign.clean.recipients, shard))
+        with _progress(settings, campaign.issue, total, as_json) as progress:
             summary = _send_shard(campaign, options, shard, progress=progress, pooled_signing=True)
     with Ledger.open(settings.path(settings.send.ledger)) as ledger:
         standing = _standing(campaign, ledger, summary.transport)

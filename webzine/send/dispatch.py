@@ -43,7 +43,7 @@ from webzine.message.factory import MessageFactory, RecipientRejected
 from webzine.message.signing import SigningPool
 from webzine.models import Recipient, Suppression, SuppressionReason
 from webzine.send.outcomes import Fate, verdict_for
-from webzine.send.pacing import Clock, Sleep, SuppressionWatch, TokenBucket, backoff
+from webzine.send.pacing import Clock, Sleep, SuppressionWatch, TokenBucket, backoff, pacing_rate
 from webzine.send.plan import Action, PlanOptions, counts_for, decide
 from webzine.tokens import verp_token_from
 from webzine.transports.base import Transport
@@ -216,9 +216,10 @@ class Sender:
         self._signing_depth = 2 * signing.workers if signing is not None else 0  # batches in the pool
         self._inline = bool(getattr(transport, "inline", False)) or config.concurrency == 1
         self._window = config.concurrency * self._batch * 2  # messages handed over, not yet answered
-        self._claim_size = max(config.concurrency * self._batch, min(512, int(config.rate * _FLUSH_SECONDS)))
-        self._bucket = TokenBucket(config.rate, max(config.concurrency * self._batch, config.rate / 10),
-                                   clock=clock, sleep=sleep)
+        rate = pacing_rate(config, transport.name)
+        self._claim_size = max(config.concurrency * self._batch, min(512, int((rate or 1e9) * _FLUSH_SECONDS)))
+        self._bucket = None if rate is None else \
+            TokenBucket(rate, max(config.concurrency * self._batch, rate / 10), clock=clock, sleep=sleep)
         self._results: queue.Queue[tuple[_Job, list[Delivery] | BaseException | None]] = queue.Queue()
         self._pool: ThreadPoolExecutor | None = None
         self._inflight = 0
@@ -421,7 +422,10 @@ class Sender:
     def _deliver(self, job: _Job) -> list[Delivery] | BaseException | None:
         """Runs on a worker thread: pace, hand over, translate. Never raises."""
         try:
-            if not self._bucket.acquire(len(job.messages), self.stop):
+            if self._bucket is None:
+                if self.stop.is_set():
+                    return None
+            elif not self._bucket.acquire(len(job.messages), self.stop):
                 return None
             if len(job.messages) == 1:
                 return [self.transport.send(job.messages[0])]

@@ -208,9 +208,13 @@ def build_issue(settings: Settings, issue_path: str | Path, *,
     return render_issue(settings, load_issue(issue_path), listing=listing, managers=managers)
 
 
-def with_overrides(settings: Settings, *, transport: str | None = None, outbox_format: str | None = None) -> Settings:
-    """Settings with the command line's `--transport` / `--outbox-format` applied."""
+def with_overrides(settings: Settings, *, transport: str | None = None, outbox_format: str | None = None,
+                   rate: float | None = None) -> Settings:
+    """Settings with the command line's `--transport` / `--outbox-format` / `--rate` applied; `--rate`
+    paces this run whatever the transport, the outbox included."""
     changes: dict[str, object] = {}
+    if rate is not None:
+        changes["rate"] = changes["rehearsal_rate"] = rate
     if transport:
         changes["transport"] = transport
     if outbox_format:

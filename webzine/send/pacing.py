@@ -13,9 +13,19 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
+from webzine.config import Send
+from webzine.transports import REHEARSALS
 
 Clock = Callable[[], float]
 Sleep = Callable[[float], None]
+
+
+def pacing_rate(send: Send, transport: str) -> float | None:
+    """Messages per second for a send through `transport`; None: unpaced. A real transport is
+    paced at `[send] rate`; a rehearsal only at `[send] rehearsal_rate`, when one is set."""
+    if transport in REHEARSALS:
+        return send.rehearsal_rate or None
+    return send.rate
 
 
 class TokenBucket:
