@@ -70,6 +70,17 @@ def test_the_personaliser_fills_every_kind_of_slot_as_jinja_renders_it() -> None
     assert texts[0] == "<0>" and all(type(text) is str for text in texts)
 
 
+def test_a_reader_whose_data_holds_any_character_gets_each_slot_as_jinja_renders_it() -> None:
+    from webzine.render.slots import Personaliser
+
+    body = compile_merge("{{ recipient.name }}|{{ recipient.company }}|{% if recipient.vip %}VIP{% endif %}", ENV,
+                         origin="b")
+    personaliser = Personaliser((body,))
+    for name in ["\x00", "a\x00b\x00", "{{ x }}", "\x00\x00\x00\x00"]:
+        context = {"recipient": {"name": name, "company": "<c>", "vip": True}, "manager": {}}
+        assert personaliser.render(body, personaliser.fill(context)) == body.render(context)
+
+
 def test_slots_that_read_only_the_manager_are_filled_once_per_manager() -> None:
     from webzine.render.slots import Personaliser
 

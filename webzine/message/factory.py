@@ -20,6 +20,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from email.utils import format_datetime, parseaddr
+from functools import partial
 from typing import Protocol
 
 from webzine.message import encoding as mime
@@ -279,34 +280,36 @@ class MessageFactory:
             ]
         except mime.UnsafeHeader as exc:
             raise RecipientRejected(exc.reason) from None
-
-        def encode() -> bytes:
-            values = [text.encode("utf-8") for text in texts]
-            parts = [*head, self._mime, self._open, _TEXT_PART]
-            self._text.encode_into(values, parts)
-            parts += (self._open, _HTML_PART)
-            self._html.encode_into(values, parts)
-            parts.append(self._close)
-            data = b"".join(parts)  # the one copy of the message
-            return data if self._signer is None else self._signer.sign(data) + data
-
-        def content() -> Content:
-            return Content(
-                sender=self._sender, to=Mailbox(to_address, to_name), reply_to=self._reply_to_mailbox(manager),
-                headers=(*self._carried, ("Message-ID", f"<{mid}>"), _field(head[-1])),
-                text=self._slots.render(self._rendered.text, texts), html=self._slots.render(self._rendered.html, texts),
-            )  # fmt: skip
-
         return Message(
             key=recipient.key,
             mail_from=mail_from or self.envelope_sender(recipient),
             rcpt_to=to_address,
             message_id=mid,
             subject=subject,
-            content=content,
-            data=encode,
+            content=partial(self._content, to_address, to_name, manager, mid, head[-1], texts),
+            data=partial(self._encode, head, texts),
             needs_smtputf8=not to_address.isascii(),
         )
+
+    def _encode(self, head: list[bytes], texts: list[str]) -> bytes:
+        """The message's bytes: `head` (its header lines), then both bodies with `texts` filled in."""
+        values = [text.encode("utf-8") for text in texts]
+        parts = [*head, self._mime, self._open, _TEXT_PART]
+        self._text.encode_into(values, parts)
+        parts += (self._open, _HTML_PART)
+        self._html.encode_into(values, parts)
+        parts.append(self._close)
+        data = b"".join(parts)  # the one copy of the message
+        return data if self._signer is None else self._signer.sign(data) + data
+
+    def _content(self, to_address: str, to_name: str, manager: Manager | None, mid: str, unsubscribe: bytes,
+                 texts: list[str]) -> Content:
+        """The fields a JSON API sends, for a message whose slots are `texts`."""
+        return Content(
+            sender=self._sender, to=Mailbox(to_address, to_name), reply_to=self._reply_to_mailbox(manager),
+            headers=(*self._carried, ("Message-ID", f"<{mid}>"), _field(unsubscribe)),
+            text=self._slots.render(self._rendered.text, texts), html=self._slots.render(self._rendered.html, texts),
+        )  # fmt: skip
 
     def _reply_to_mailbox(self, manager: Manager | None) -> Mailbox:
         if manager is None or not manager.email:

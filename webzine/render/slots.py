@@ -215,10 +215,9 @@ class Personaliser:
 
     Every distinct slot (same environment, same source) is numbered once, in template order, so
     the first failing slot is the one a reader meets first, and the message encoder addresses the
-    filled slots by number. Per environment the slots are compiled together as one template of
-    `{% set slotN %}…{% endset %}` blocks: filling a reader is one `Template.make_module` call
-    per environment (one context, one pass), where `Template.render` per slot would build a
-    context for each. Slots that read nothing but `manager` (the "your account manager" box) are
+    filled slots by number. Per environment the slots are compiled together as one template
+    (`_SlotGroup`): filling a reader is one context and one pass per environment, where
+    `Template.render` per slot would build a context for each. Slots that read nothing but `manager` (the "your account manager" box) are
     filled once per manager when the caller names the manager. A slot that defines names for later
     use (a template `compile_merge` kept whole) renders on its own.
     """
@@ -288,31 +287,33 @@ class Personaliser:
         return TemplateError(f"{self.slots[0].origin}: {exc.message}.")
 
 
-class _SlotGroup:
-    """Slots of one environment compiled as one template whose exported names are their texts."""
+_SEPARATOR = "\x00"  # between the slots of a group's template: no issue or list writes it
 
-    __slots__ = ("numbers", "_names", "_template", "_globals")
+
+class _SlotGroup:
+    """Slots of one environment compiled as one template, their sources joined by a separator:
+    filling them is one context and one pass of Jinja's compiled code, and the output split at the
+    separators is their texts (plain strings, as `Template.render` joins them)."""
+
+    __slots__ = ("numbers", "_slots", "_template", "_globals")
 
     def __init__(self, slots: tuple[Slot, ...], numbers: list[int]) -> None:
-        environment = slots[numbers[0]].template.environment
-        used: set[str] = set()
-        for number in numbers:
-            used |= meta.find_undeclared_variables(environment.parse(slots[number].source))
-        prefix = "slot"
-        while any(f"{prefix}{n}" in used for n in numbers):
-            prefix += "_"  # a name the slots read themselves must keep meaning what it did
         self.numbers = tuple(numbers)
-        self._names = tuple(f"{prefix}{n}" for n in numbers)
-        self._template = environment.from_string(
-            "".join(f"{{% set {name} %}}{slots[n].source}{{% endset %}}" for name, n in zip(self._names, numbers)))
-        # The globals as one plain dict, once: `make_module` would merge them per call through
-        # their ChainMap, which costs as much as filling a small group.
+        self._slots = tuple(slots[n] for n in numbers)
+        environment = self._slots[0].template.environment
+        self._template = environment.from_string(_SEPARATOR.join(slot.source for slot in self._slots))
+        # The globals as one plain dict, once: a context made with them would copy their
+        # ChainMap on every call, which costs as much as filling a small group.
         self._globals = dict(self._template.globals)
 
     def fill_into(self, context: Mapping[str, object], texts: list[str]) -> None:
-        exported = vars(self._template.make_module({**self._globals, **context}, shared=True))
-        for name, number in zip(self._names, self.numbers):
-            texts[number] = str(exported[name])  # Markup in the HTML environment: plain text from here on
+        template = self._template
+        filled = "".join(template.root_render_func(template.new_context({**self._globals, **context}, shared=True)))
+        pieces = filled.split(_SEPARATOR)
+        if len(pieces) != len(self.numbers):  # the reader's data holds the separator: slot by slot
+            pieces = [slot.template.render(context) for slot in self._slots]
+        for number, text in zip(self.numbers, pieces):
+            texts[number] = text
 
 
 def _reads_only_manager(slot: Slot) -> bool:
