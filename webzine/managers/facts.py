@@ -9,11 +9,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
+from typing import NamedTuple
+
+from webzine.send.ledger_records import Brief
 
 
-@dataclass(frozen=True, slots=True)
-class Person:
-    """A customer as their account manager knows them."""
+class Person(NamedTuple):
+    """A customer as their account manager knows them (a tuple: a million are made per report)."""
 
     email: str
     name: str = ""
@@ -27,15 +29,7 @@ class Person:
         return self.email.lower()
 
 
-@dataclass(frozen=True, slots=True)
-class Sent:
-    """One ledger row of the issue."""
-
-    email: str
-    state: str  # accepted | failed | deferred | claimed (the outcome is unknown)
-    rehearsal: bool = False  # accepted by the outbox: written to a folder, not delivered
-    text: str = ""  # the server's answer, or why it was refused
-    at: str = ""  # when it was claimed (ISO 8601)
+Sent = Brief  # one ledger row of the issue: email, state, rehearsal, text (the server's answer), claimed_at
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,6 +14,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
+from operator import itemgetter
 from pathlib import Path
 
 from webzine.audit.audit import read_key_customers
@@ -22,7 +23,7 @@ from webzine.bounces.store import read_records
 from webzine.config import Settings
 from webzine.errors import IssueError
 from webzine.render.issue import Issue, load_issue
-from webzine.send.ledger import Ledger, Row, State
+from webzine.send.ledger import Ledger
 from webzine.recipients.records import RejectReason
 from webzine.managers.facts import Bounce, IssueFacts, Person, Rated, Replied, Sent, Unsubscribed
 from webzine.managers.outcomes import korean_date, most_telling
@@ -72,10 +73,15 @@ def load_people(settings: Settings, today: date) -> tuple[dict[str, Person], dic
         cutoff = today - timedelta(days=settings.lists.consent_max_age_days)
         problems: dict[str, ConsentProblem | None] = {}  # consent cell → the cleaner's verdict
         parse = Normaliser().parse
+        pick = itemgetter(*at)  # one C call per row; a column the list lacks (-1) reads the "" put after the cells
+        widest = max(at)
         for chunk in table.chunks():
             for cells in chunk:
                 width = len(cells)
-                name, company, manager, consent, segment = (cells[i].strip() if 0 <= i < width else "" for i in at)
+                if width > widest:
+                    name, company, manager, consent, segment = map(str.strip, pick([*cells, ""]))
+                else:
+                    name, company, manager, consent, segment = (cells[i].strip() if 0 <= i < width else "" for i in at)
                 try:
                     email, key, _ = parse(cells[email_at] if email_at < width else "")
                 except BadAddress as bad:
@@ -93,8 +99,9 @@ def load_people(settings: Settings, today: date) -> tuple[dict[str, Person], dic
                     not_mailed[key] = _NOT_MAILED[problem.reason]
     key_file = settings.path(settings.lists.key_customers)
     if key_file.exists():
+        normaliser = Normaliser()  # one for the file: its domain cache makes each row cheap
         for _, cells in read_key_customers(key_file):
-            email = normalise(cells["email"])
+            email = normalise(cells["email"], normaliser)
             if not email:
                 continue
             score = scores.get(email.lower())
@@ -148,7 +155,7 @@ def load_events(settings: Settings) -> list[Event]:
 def load_facts(settings: Settings, issue: Issue, ledger: Ledger, *, not_mailed: dict[str, str] | None = None,
                events: list[Event] | None = None) -> IssueFacts:
     """Everything the issue left behind, from every source (`events` when already read)."""
-    sends = {row.key: _sent(row) for row in ledger.rows(issue.slug)}
+    sends: dict[str, Sent] = {row.key: row for row in ledger.briefs(issue.slug)}
     events = load_events(settings) if events is None else events
     store = open_existing(settings)
     try:
@@ -186,15 +193,6 @@ def _replies(replies: Iterable[Reply]) -> dict[str, Replied]:
     return chosen
 
 
-def rehearsal(row: Row) -> bool:
-    """Accepted by the outbox transport: written to a folder, not delivered to anyone."""
-    return bool(getattr(row, "rehearsal", row.transport == "outbox"))
-
-
-def _sent(row: Row) -> Sent:
-    return Sent(row.email, row.state.value, rehearsal(row), row.text, row.claimed_at)
-
-
 def _bounces(events: Iterable[Event], issue: Issue, sends: dict[str, Sent]) -> dict[str, Bounce]:
     """Reports about this issue: those that name it (VERP, Message-ID), and those that name no
     issue but came after this issue was sent to that address."""
@@ -204,7 +202,7 @@ def _bounces(events: Iterable[Event], issue: Issue, sends: dict[str, Sent]) -> d
         if event.issue is not None and event.issue != issue.slug:
             continue
         when = event.at
-        if event.issue is None and not (key in sends and when and when >= sends[key].at):
+        if event.issue is None and not (key in sends and when and when >= sends[key].claimed_at):
             continue
         found[key].append(Bounce(event.kind, event.reason, event.status, event.diagnostic, when))
     telling = {key: most_telling(items) for key, items in found.items()}
@@ -276,13 +274,14 @@ def load_history(settings: Settings, ledger: Ledger, issues: Iterable[Issue], ke
     replies = Counter(r.issue for r in load_replies(settings.path(settings.bounces.events).with_name(REPLIES_FILE))
                       if r.kind == "human_reply")
     keys = sorted(set(key_customers))
+    key_counts = {c.issue: c for c in ledger.counts_among(keys)}
     summaries = []
     for index, issue in enumerate(sent):
         c = counts[issue.slug]
         until = sent[index + 1].date if index + 1 < len(sent) else date.max
         scores = [r.score for r in ratings.get(issue.slug, [])]
         hard, soft = kinds[(issue.slug, Kind.HARD)], kinds[(issue.slug, Kind.SOFT)] + kinds[(issue.slug, Kind.UNKNOWN)]
-        reached_keys = sum(entry.state is State.ACCEPTED for entry in ledger.states(issue.slug, keys).values())
+        reached_keys = key_counts[issue.slug].accepted if issue.slug in key_counts else 0
         rehearsal_only = all(run["transport"] == "outbox" for run in ledger.runs(issue.slug))
         totals = Tally(
             "전체", sent=c.total, reached=max(c.accepted - hard - soft, 0), rehearsed=c.accepted if rehearsal_only else 0,

@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from enum import StrEnum
+from typing import NamedTuple
 
 from webzine.bounces.events import Kind
 from webzine.recipients.addresses import PROVIDERS, close_domain, typo_correction
@@ -62,8 +62,9 @@ _SEND_STATUS = {State.FAILED: Status.FAILED, State.DEFERRED: Status.DEFERRED, St
 _ADDRESS = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
 
 
-@dataclass(frozen=True, slots=True)
-class CustomerOutcome:
+class CustomerOutcome(NamedTuple):
+    """What became of the issue for one customer (a tuple: one per customer, a million per report)."""
+
     person: Person
     status: Status
     detail: str = ""  # why, in Korean (bounce reason, server answer, suppression)
@@ -88,25 +89,29 @@ def customer_outcomes(people: Mapping[str, Person], facts: IssueFacts) -> list[C
     """One outcome for everyone the issue concerns: every ledger row, every key customer, and
     anyone who bounced, unsubscribed, rated or replied. Someone not on the lists is kept with
     only their address (the manager is then unknown)."""
-    keys: dict[str, None] = dict.fromkeys(facts.sends)
-    keys.update(dict.fromkeys(key for key, person in people.items() if person.key_customer))
-    for extra in (facts.bounces, facts.unsubscribes, facts.ratings, facts.replies):
-        keys.update(dict.fromkeys(extra))
-    return [outcome(people.get(key) or Person(email=_email_of(key, facts)), facts) for key in keys]
-
-
-def _email_of(key: str, facts: IssueFacts) -> str:
-    sent = facts.sends.get(key)
-    return sent.email if sent is not None else key
+    answered: dict[str, None] = dict.fromkeys(facts.bounces)
+    for extra in (facts.unsubscribes, facts.ratings, facts.replies):
+        answered.update(dict.fromkeys(extra))
+    found: list[CustomerOutcome] = []
+    add = found.append
+    person_of = people.get
+    for key, sent in facts.sends.items():
+        person = person_of(key)
+        if person is None or person.key_customer or key in answered or sent.state is not State.ACCEPTED:
+            add(outcome(person or Person(sent.email), facts))
+        else:  # most customers: it went out and nothing came back
+            add(CustomerOutcome(person, Status.REHEARSED if sent.rehearsal else Status.DELIVERED))
+    rest = dict.fromkeys(key for key, person in people.items() if person.key_customer)
+    rest.update(answered)
+    for key in rest:
+        if key not in facts.sends:
+            add(outcome(person_of(key) or Person(key), facts))
+    return found
 
 
 def outcome(person: Person, facts: IssueFacts) -> CustomerOutcome:
     key = person.key
     sent, bounce = facts.sends.get(key), facts.bounces.get(key)
-    if (sent is not None and sent.state == State.ACCEPTED and bounce is None and not person.key_customer
-            and key not in facts.unsubscribes and key not in facts.ratings and key not in facts.replies):
-        # most customers: it went out and nothing came back
-        return CustomerOutcome(person, Status.REHEARSED if sent.rehearsal else Status.DELIVERED)
     status, detail = _status(sent, bounce, facts.suppressed.get(key, ""))
     suggestion = _suggestion(person.email, bounce) if status is Status.HARD else ""
     unsubscribed, rating, reply = facts.unsubscribes.get(key), facts.ratings.get(key), facts.replies.get(key)
@@ -217,9 +222,11 @@ def _notes(person: Person, status: Status, detail: str, suggestion: str, unsubsc
     return tuple(notes)
 
 
-def call_order(outcome: CustomerOutcome) -> tuple[int, int, str]:
-    """Key customers first, then the most pressing reason, then by name."""
-    return (0 if outcome.person.key_customer else 1, outcome.urgency, outcome.person.name or outcome.person.email)
+def call_order(outcome: CustomerOutcome) -> tuple[int, int, str, str]:
+    """Key customers first, then the most pressing reason, then by name (and address: the same
+    order whatever order the ledger returns its rows in)."""
+    person = outcome.person
+    return (0 if person.key_customer else 1, outcome.urgency, person.name or person.email, person.email)
 
 
 def most_telling(bounces: Iterable[Bounce]) -> Bounce | None:

@@ -28,8 +28,8 @@ from pathlib import Path
 
 from webzine.errors import ConfigError, StorageError
 from webzine.send import ledger_codec as codec
-from webzine.send.ledger_records import (Claim, Counts, LedgerEntry, Result, Row, State, counts_list, kept_reply,
-                                         now_text, tally)
+from webzine.send.ledger_records import (Brief, Claim, Counts, LedgerEntry, Result, Row, State, counts_list,
+                                         kept_reply, now_text, tally)
 
 SCHEMA_VERSION = 3  # 2: the compact tables with times in ms and codes as sent; 1: one wide `sends` row
 
@@ -106,6 +106,36 @@ JOIN (SELECT r.id AS id, r.email AS email, CASE r.domain WHEN 0 THEN r.local ELS
       FROM recipients r LEFT JOIN domains m ON m.id = r.domain) r ON r.id = d.id & 4294967295
 JOIN transports t ON t.id = d.transport;
 """
+
+# Rows per issue × state × transport, kept by triggers on every change to `deliveries` (whatever
+# writes it: a send, settle, an archive, a migration, an older webzine), so the counts of a year
+# of issues are read, never counted row by row. A ledger made before the tally gets it on open.
+_TALLY_SCHEMA = (
+    """CREATE TABLE tallies (
+        issue      INTEGER NOT NULL,
+        state      INTEGER NOT NULL,
+        transport  INTEGER NOT NULL,
+        rows       INTEGER NOT NULL,
+        PRIMARY KEY (issue, state, transport)
+    ) WITHOUT ROWID""",
+    """CREATE TRIGGER tally_insert AFTER INSERT ON deliveries BEGIN
+        INSERT INTO tallies VALUES (new.id >> 32, new.state, new.transport, 1)
+        ON CONFLICT DO UPDATE SET rows = rows + 1;
+    END""",
+    """CREATE TRIGGER tally_update AFTER UPDATE OF id, state, transport ON deliveries
+    WHEN old.id != new.id OR old.state != new.state OR old.transport != new.transport BEGIN
+        UPDATE tallies SET rows = rows - 1
+        WHERE issue = old.id >> 32 AND state = old.state AND transport = old.transport;
+        INSERT INTO tallies VALUES (new.id >> 32, new.state, new.transport, 1)
+        ON CONFLICT DO UPDATE SET rows = rows + 1;
+    END""",
+    """CREATE TRIGGER tally_delete AFTER DELETE ON deliveries BEGIN
+        UPDATE tallies SET rows = rows - 1
+        WHERE issue = old.id >> 32 AND state = old.state AND transport = old.transport;
+    END""",
+    "INSERT INTO tallies SELECT id >> 32, state, transport, count(*) FROM deliveries GROUP BY 1, 2, 3",
+)
+
 
 def _now_ms() -> int:
     return time.time_ns() // 1_000_000
@@ -539,13 +569,13 @@ class Ledger:
         with self._storage("read"):
             issues = self._issues()
             names = self._transport_names()
-            query = f"SELECT id >> {_SHIFT}, state, transport, count(*) FROM deliveries"
+            query = "SELECT issue, state, transport, rows FROM tallies WHERE rows > 0"
             args: tuple = ()
             if issue is not None:
                 known = self._issue(issue)
-                args = known.ids() if known is not None else (1, 0)
-                query += " WHERE id BETWEEN ? AND ?"
-            grouped = self._db.execute(query + " GROUP BY 1, 2, 3", args).fetchall()
+                args = (known.id if known is not None else -1,)
+                query += " AND issue = ?"
+            grouped = self._db.execute(query, args).fetchall()
         counts = tally((issues[issue_id].slug, codec.STATES[state], names[transport], number)
                        for issue_id, state, transport, number in grouped)
         for slug, *numbers in self._db.execute(
@@ -585,6 +615,52 @@ class Ledger:
                 args += (codec.STATE_CODES[state],)
             found = self._rows(where, args, {known.id: known}, _Directory(self._db).of)
         return sorted(found, key=lambda row: (row.claimed_at, row.key))
+
+    def briefs(self, issue: str) -> Iterator[Brief]:
+        """Every row of `issue` in no particular order, with only what the digest and the report
+        read: the rows stream, and the addresses come from one pass over `recipients`."""
+        if (archive := self._archive(issue)) is not None:
+            yield from archive.briefs(issue)
+            return
+        with self._storage("read"):
+            known = self._issue(issue)
+            if known is None:
+                return
+            names = self._transport_names()
+            directory = _Directory(self._db).of
+            states = codec.STATES
+            mask = (1 << _SHIFT) - 1
+            epoch, unit = known.epoch, codec.TIME_UNIT_MS
+            for delivery, state, transport, text, claimed in self._db.execute(
+                    "SELECT id, state, transport, text, claimed FROM deliveries WHERE id BETWEEN ? AND ?", known.ids()):
+                key, email = directory[delivery & mask]
+                yield Brief(key, email, states[state], names[transport], text or "", epoch + claimed * unit)
+
+    def counts_among(self, keys: Sequence[str]) -> list[Counts]:
+        """Per issue, the counts of only these recipients (the key customers' coverage month by
+        month), live issues and those archived whose file is here."""
+        found: dict[str, Counts] = {}
+        for store in self._stores():
+            found.update((c.issue, c) for c in store._counts_among(keys) if c.issue not in found)
+        return [found[name] for name in sorted(found)]
+
+    def _counts_among(self, keys: Sequence[str]) -> list[Counts]:
+        with self._storage("read"):
+            issues = self._issues()
+            names = self._transport_names()
+            recipients = sorted(self._recipient_ids(keys).values())
+            grouped: dict[tuple[int, int, int], int] = {}
+            for issue_id in issues:
+                base = issue_id << _SHIFT
+                for chunk in _chunks(recipients):
+                    marks = ",".join("?" * len(chunk))
+                    for state, transport, number in self._db.execute(
+                            f"SELECT state, transport, count(*) FROM deliveries WHERE id IN ({marks}) GROUP BY 1, 2",
+                            [base | rid for rid in chunk]):
+                        group = (issue_id, state, transport)
+                        grouped[group] = grouped.get(group, 0) + number
+        return counts_list(tally((issues[i].slug, codec.STATES[state], names[transport], number)
+                                 for (i, state, transport), number in grouped.items()), None)
 
     def _lookup(self) -> _Lookups:
         """The lookup maps, rebuilt when this or another connection has written since."""
@@ -853,6 +929,22 @@ def _create_schema(db: sqlite3.Connection) -> None:
     """One statement at a time: `executescript` would commit a migration's open transaction."""
     for statement in _SCHEMA.split(";\n"):
         if statement.strip():
+            db.execute(statement)
+    if db.in_transaction:
+        _create_tally(db)
+    elif not _has_tally(db):
+        with _transaction(db):
+            _create_tally(db)
+
+
+def _has_tally(db: sqlite3.Connection) -> bool:
+    return db.execute("SELECT 1 FROM sqlite_master WHERE name = 'tallies'").fetchone() is not None
+
+
+def _create_tally(db: sqlite3.Connection) -> None:
+    """The tally, its triggers and its first counts, at once: no write can fall between them."""
+    if not _has_tally(db):
+        for statement in _TALLY_SCHEMA:
             db.execute(statement)
 
 

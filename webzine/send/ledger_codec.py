@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from datetime import datetime, timezone
 
-from webzine.send.ledger_records import State
+from webzine.send.ledger_records import State, from_ms  # noqa: F401  (the ledger reads times through the codec)
 
 STATE_CODES = {State.CLAIMED: 0, State.ACCEPTED: 1, State.FAILED: 2, State.DEFERRED: 3}
 STATES = {code: state for state, code in STATE_CODES.items()}
@@ -32,10 +32,6 @@ def to_ms(stamp: str) -> int:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=timezone.utc)
     return round(moment.timestamp() * 1000)
-
-
-def from_ms(ms: int) -> str:
-    return datetime.fromtimestamp(ms / 1000, timezone.utc).isoformat(timespec="milliseconds")
 
 
 def code_value(code: int | None) -> int | None:

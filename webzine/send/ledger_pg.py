@@ -23,8 +23,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from webzine.errors import ConfigError, StorageError
-from webzine.send.ledger_records import (Claim, Counts, LedgerEntry, Result, Row, State, counts_list, kept_reply,
-                                         now_text, tally)
+from webzine.send.ledger_records import (Brief, Claim, Counts, LedgerEntry, Result, Row, State, counts_list,
+                                         kept_reply, now_text, tally)
 
 PASSWORD_ENV = "WEBZINE_LEDGER_DB_PASSWORD"
 SCHEMA_LOCK = 0x7765627A  # advisory lock id while creating the schema ("webz")
@@ -243,6 +243,25 @@ class PgLedger:
             args += (state.value,)
         with self._storage("read"):
             return [_row(values) for values in self._db.execute(query + " ORDER BY claimed_at, key", args)]
+
+    def briefs(self, issue: str) -> Iterator[Brief]:
+        """Every row of `issue` in no particular order, with only what the digest and the report
+        read, streamed from a server-side cursor."""
+        with self._storage("read"), self._db.transaction(), self._db.cursor(name="webzine_briefs") as cur:
+            cur.itersize = 20_000
+            cur.execute("SELECT key, email, state, transport, text, "
+                        "round(extract(epoch FROM claimed_at::timestamptz) * 1000)::bigint "
+                        "FROM webzine_sends WHERE issue = %s", (issue,))
+            for key, email, state, transport, text, claimed_ms in cur:
+                yield Brief(key, email, State(state), transport, text, claimed_ms)
+
+    def counts_among(self, keys: Sequence[str]) -> list[Counts]:
+        """Per issue, the counts of only these recipients."""
+        with self._storage("read"):
+            grouped = self._db.execute("SELECT issue, state, transport, count(*) FROM webzine_sends "
+                                       "WHERE key = ANY(%s) GROUP BY issue, state, transport", (list(keys),)).fetchall()
+        return counts_list(tally((name, State(state), transport, number) for name, state, transport, number in grouped),
+                           None)
 
     def _find(self, column: str, value: str) -> tuple[str, str] | None:
         with self._storage("read"):

@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from enum import StrEnum
+from typing import NamedTuple
 
 from webzine.transports import REHEARSALS
 
@@ -80,6 +81,27 @@ class Row(_ByTransport):
     updated_at: str
 
 
+class Brief(NamedTuple):
+    """One recipient's row of an issue, only what the digest and the report read: a million of
+    these stream from either ledger without `Row`'s decoding of Message-IDs, VERP tokens and times."""
+
+    key: str
+    email: str
+    state: State
+    transport: str
+    text: str  # the server's answer when it was not accepted, else ""
+    claimed_ms: int  # when it was claimed, in ms since 1970 UTC
+
+    @property
+    def rehearsal(self) -> bool:
+        return self.transport in REHEARSALS
+
+    @property
+    def claimed_at(self) -> str:
+        """As `Row.claimed_at` writes it."""
+        return from_ms(self.claimed_ms)
+
+
 @dataclass(frozen=True, slots=True)
 class Counts:
     issue: str
@@ -111,6 +133,11 @@ def counts_list(counts: dict[str, Counts], issue: str | None) -> list[Counts]:
     if issue is not None:
         counts.setdefault(issue, Counts(issue))
     return [counts[name] for name in sorted(counts)]
+
+
+def from_ms(ms: int) -> str:
+    """Milliseconds since 1970 as the ledger writes times: ISO 8601 in UTC, to the millisecond."""
+    return datetime.fromtimestamp(ms / 1000, timezone.utc).isoformat(timespec="milliseconds")
 
 
 def now_text() -> str:
