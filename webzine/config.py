@@ -52,6 +52,9 @@ class Lists(Section):
     suppressions: str = "lists/suppressions.csv"
     consent_max_age_days: int = Field(730, ge=1)
     check_dns: bool = False
+    # [lists.columns]: webzine's field → the export's own header, for every command that reads a list
+    # (`email = "수신 메일 주소"`); `--column FIELD=HEADER` adds to it for one run.
+    columns: dict[str, str] = {}
 
 
 class Build(Section):

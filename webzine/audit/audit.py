@@ -309,7 +309,8 @@ def run_audit(settings: Settings | None = None, *, advertising: bool, today: dat
     key_path = pick(key_customers, lists.key_customers if lists else None, "key-customers")
     clean = clean_list(pick(subscribers, lists.subscribers if lists else None, "subscribers"),
                        suppressions=suppressed, advertising=advertising, today=today,
-                       consent_max_age_days=lists.consent_max_age_days if lists else DEFAULT_CONSENT_MAX_AGE_DAYS)
+                       consent_max_age_days=lists.consent_max_age_days if lists else DEFAULT_CONSENT_MAX_AGE_DAYS,
+                       columns=lists.columns if lists else None)
     return audit(key_path, clean, suppressed, issue=issue)
 
 

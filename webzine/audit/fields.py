@@ -5,7 +5,7 @@ columns and its rows as merge-field mappings, read through `webzine.recipients` 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 from webzine.recipients.clean import load_managers
@@ -13,7 +13,7 @@ from webzine.recipients.tables import read_table
 from webzine.render.fields import RECIPIENT_FIELDS, ListSample
 
 
-def read_list_sample(path: Path) -> ListSample:
+def read_list_sample(path: Path, columns: Mapping[str, str] | None = None) -> ListSample:
     """The subscriber list's columns and a lazy stream of its rows; empty when there is none.
 
     Rows are the list's own cells (not cleaned): the build only counts empties and picks a
@@ -21,7 +21,7 @@ def read_list_sample(path: Path) -> ListSample:
     """
     if not path.is_file():
         return ListSample()
-    table = read_table(path)
+    table = read_table(path, overrides=columns)
     named = {name: index for name, index in table.columns.items() if name in RECIPIENT_FIELDS}
     extras = list(table.extras)
 

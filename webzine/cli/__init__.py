@@ -11,6 +11,7 @@ Each command group lives in its own module here and is registered below: `init.p
 from __future__ import annotations
 
 import errno
+from collections.abc import Sequence
 import importlib
 import os
 import sqlite3
@@ -36,6 +37,7 @@ class Context:
         self._today_option = today
         self._today: date | None = None
         self._settings: Settings | None = None
+        self._columns: dict[str, str] = {}
 
     @property
     def today(self) -> date:
@@ -55,9 +57,44 @@ class Context:
 
     @property
     def settings(self) -> Settings:
+        """webzine.toml, with the command line's `--column` added to `[lists.columns]`."""
         if self._settings is None:
-            self._settings = load_settings(self.config_path)
+            settings = load_settings(self.config_path)
+            if self._columns:
+                lists = settings.lists.model_copy(update={"columns": {**settings.lists.columns, **self._columns}})
+                settings = settings.model_copy(update={"lists": lists})
+            self._settings = settings
         return self._settings
+
+    def use_columns(self, columns: dict[str, str]) -> None:
+        self._columns.update(columns)
+        self._settings = None
+
+
+def parse_columns(values: Sequence[str]) -> dict[str, str]:
+    """`--column email=전자우편` (repeatable) → {"email": "전자우편"}."""
+    columns: dict[str, str] = {}
+    for value in values:
+        field, sep, header = value.partition("=")
+        if not sep or not field.strip() or not header.strip():
+            raise click.BadParameter(f"{value!r}: write it as FIELD=HEADER, e.g. email=전자우편.",
+                                     param_hint="--column")
+        columns[field.strip()] = header.strip()
+    return columns
+
+
+def column_option(function):  # type: ignore[no-untyped-def]
+    """`--column FIELD=HEADER` for a command that reads the subscriber list: added to
+    `[lists.columns]` for this run."""
+
+    def remember(context: click.Context, _param: click.Parameter, values: tuple[str, ...]) -> None:
+        if values:
+            context.find_object(Context).use_columns(parse_columns(values))
+
+    return click.option("--column", "columns", multiple=True, metavar="FIELD=HEADER", expose_value=False,
+                        callback=remember,
+                        help="Which column of the list holds a field, e.g. --column email=전자우편 (repeatable; "
+                             "adds to [lists.columns]).")(function)
 
 
 pass_context = click.make_pass_decorator(Context)

@@ -17,7 +17,7 @@ from pathlib import Path
 import click
 
 from webzine.audit.audit import AuditReport, Gap, issue_name, run_audit
-from webzine.cli import Context, pass_context
+from webzine.cli import Context, column_option, pass_context
 from webzine.cli.lists import format_table
 from webzine.models import Manager
 from webzine.terminal import printable
@@ -38,6 +38,7 @@ CSV_COLUMNS = ["manager", "row", "email", "name", "company", "outcome", "detail"
               help="Consent rule to apply when no ISSUE is given [default: --advertising].")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON (the stable schema).")
 @click.option("--csv", "as_csv", is_flag=True, help="Print every key customer's outcome as CSV.")
+@column_option
 @pass_context
 def audit(ctx: Context, issue: Path | None, subscribers: Path | None, key_customers: Path | None,
           suppressions: Path | None, advertising: bool | None, as_json: bool, as_csv: bool) -> int:

@@ -12,7 +12,7 @@ import click
 import jinja2
 from rich.console import Console
 
-from webzine.cli import Context, pass_context
+from webzine.cli import Context, column_option, pass_context
 from webzine.clock import parse_day
 from webzine.errors import IssueError, TemplateError
 from webzine.files import create_new
@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 @click.argument("issue", type=click.Path(path_type=Path, dir_okay=False))
 @click.option("--out", "out_dir", type=click.Path(path_type=Path, file_okay=False),
               help="Output folder (default: [build] output in webzine.toml, i.e. build/).")  # fmt: skip
+@column_option
 @pass_context
 def build(ctx: Context, issue: Path, out_dir: Path | None) -> int:
     """Render ISSUE into build/<slug>/: email.html (with merge slots), preview.html, email.txt,

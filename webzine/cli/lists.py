@@ -16,24 +16,12 @@ from pathlib import Path
 import click
 from wcwidth import wcswidth
 
-from webzine.cli import Context, pass_context
+from webzine.cli import Context, parse_columns, pass_context
 from webzine.config import Settings
 from webzine.recipients.tables import write_csv
 from webzine.recipients.records import CleanList
 from webzine.recipients.clean import RECIPIENT_COLUMNS, clean_list, load_clean_list
 from webzine.terminal import printable
-
-
-def parse_columns(values: Sequence[str]) -> dict[str, str]:
-    """`--column email=전자우편` (repeatable) → {"email": "전자우편"}."""
-    columns: dict[str, str] = {}
-    for value in values:
-        field, sep, header = value.partition("=")
-        if not sep or not field.strip() or not header.strip():
-            raise click.BadParameter(f"{value!r}: write it as FIELD=HEADER, e.g. email=전자우편.",
-                                     param_hint="--column")
-        columns[field.strip()] = header.strip()
-    return columns
 
 
 def read_options(function):  # type: ignore[no-untyped-def]

@@ -37,7 +37,7 @@ from webzine.send.inputs import (
     sample_recipient,
     with_overrides,
 )
-from webzine.cli import Context, pass_context
+from webzine.cli import Context, column_option, pass_context
 from webzine.cli.check import preflight
 from webzine.cli.due import TODAY_OPTION, pick_due
 from webzine.clock import utc_now
@@ -85,6 +85,7 @@ _PREVIEW_ROWS = 5
               help="One of N workers sharing the issue (0 ≤ I < N): send only to the recipients of shard I.")
 @click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
               help="Send with N processes on this machine, each taking its own shard of the issue (or of --shard).")
+@column_option
 @click.option("--json", "as_json", is_flag=True, help="Print the plan or the summary as JSON.")
 @pass_context
 def send(ctx: Context, issue: Path | None, due_now: bool, today: str | None, yes: bool, test_to: str | None,

@@ -314,7 +314,8 @@ def load_clean_list(settings: Settings, *, advertising: bool, today: date, suppr
         check = undeliverable_domains
     return clean_list(source, suppressions=suppressions, advertising=advertising, today=today,
                        consent_max_age_days=lists.consent_max_age_days, fix_typos=fix_typos,
-                       columns=columns, encoding=encoding, sheet=sheet, check_domains=check)
+                       columns={**lists.columns, **(columns or {})}, encoding=encoding, sheet=sheet,
+                       check_domains=check)
 
 
 def load_managers(path: str | Path, *, encoding: str | None = None) -> dict[str, Manager]:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import difflib
 import io
 import re
 import stat
@@ -199,8 +200,10 @@ def map_columns(header: Sequence[str], source: str, overrides: Mapping[str, str]
     columns: dict[str, int] = {}
     for name, written in (overrides or {}).items():
         if name not in wanted:
-            raise ListError(f"--column {name}={written}: unknown field '{name}'; "
-                            f"use one of {', '.join(sorted(wanted))}.")
+            close = difflib.get_close_matches(name, sorted(wanted), n=1)
+            raise ListError(f"[lists.columns] {name} (or --column {name}={written}): unknown field '{name}'; "
+                            + (f"did you mean {close[0]}? " if close else "")
+                            + f"use one of {', '.join(sorted(wanted))}.")
         target = header_key(written)
         matches = [i for i, key in enumerate(keys) if key == target]
         if not matches:

@@ -201,7 +201,7 @@ def build_issue(settings: Settings, issue_path: str | Path, *,
     if recipients is not None:
         listing = recipient_rows(recipients)
     else:
-        listing = read_list_sample(settings.path(settings.lists.subscribers))
+        listing = read_list_sample(settings.path(settings.lists.subscribers), settings.lists.columns)
         if scores := segments_for(settings):
             listing.rows = rows_with_segments(iter(listing.rows), scores)  # type: ignore[arg-type]
     managers = read_managers(settings.path(settings.lists.managers))

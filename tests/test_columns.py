@@ -1,0 +1,62 @@
+"""`[lists.columns]` in webzine.toml and `--column` wherever the subscriber list is read: an export's
+own header names mapped to webzine's fields, in one place."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from clikit import in_process, set_section
+
+ISSUE = "issues/2026-12-year-end.md"
+HEADER = "수신 메일 주소"  # a CRM's own name for the address column: no synonym webzine knows
+
+
+@pytest.fixture
+def run(project: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]):  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("WEBZINE_UNSUBSCRIBE_SECRET", "test-secret-not-for-production")
+    subscribers = project / "lists" / "subscribers.csv"
+    text = subscribers.read_text(encoding="utf-8")
+    subscribers.write_text(text.replace("email,", f"{HEADER},", 1), encoding="utf-8")
+    return in_process(project, monkeypatch, capsys)
+
+
+def map_email_in_config(project: Path) -> None:
+    config = project / "webzine.toml"
+    config.write_text(config.read_text(encoding="utf-8") + f'\n[lists.columns]\nemail = "{HEADER}"\n', encoding="utf-8")
+
+
+def test_without_a_mapping_the_list_has_no_email_column(run) -> None:  # type: ignore[no-untyped-def]
+    code, _, err = run("send", ISSUE, "--json")
+    assert code == 2 and "no email column" in err and HEADER in err
+
+
+@pytest.mark.parametrize("command", [("send", ISSUE, "--json"), ("audit", ISSUE), ("build", ISSUE)])
+def test_the_mapping_in_webzine_toml_is_used_by_every_command(run, project: Path, command) -> None:  # type: ignore[no-untyped-def]
+    map_email_in_config(project)
+    code, out, err = run(*command)
+    assert code in (0, 1), err  # audit: 1 is "gaps found", not a list error
+    assert "no email column" not in err
+
+
+@pytest.mark.parametrize("command", [("send", ISSUE, "--json"), ("audit", ISSUE), ("build", ISSUE)])
+def test_column_on_the_command_line(run, command) -> None:  # type: ignore[no-untyped-def]
+    code, out, err = run(*command, "--column", f"email={HEADER}")
+    assert code in (0, 1), err
+    assert "no email column" not in err
+
+
+def test_the_send_reads_the_mapped_list(run, project: Path) -> None:  # type: ignore[no-untyped-def]
+    map_email_in_config(project)
+    code, out, _ = run("send", ISSUE, "--json")
+    plan = json.loads(out)
+    assert code == 0 and plan["recipients"] > 0 and "@" in plan["first"][0]["email"]
+
+
+def test_an_unknown_field_in_the_config_names_the_section(run, project: Path) -> None:  # type: ignore[no-untyped-def]
+    config = project / "webzine.toml"
+    config.write_text(config.read_text(encoding="utf-8") + '\n[lists.columns]\nmail = "x"\n', encoding="utf-8")
+    code, _, err = run("send", ISSUE, "--json")
+    assert code == 2 and "[lists.columns] mail" in err and "email" in err
