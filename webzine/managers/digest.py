@@ -148,7 +148,8 @@ def csv_file(bodies: Iterable[str]) -> str:
 
 def csv_rows(digest: Digest) -> str:
     """The CSV rows of one digest, without the header."""
-    return _csv_lines(_csv_row(digest.name, item) for item in digest.customers)
+    manager = _cell(digest.name)
+    return _csv_lines(_csv_row(manager, item) for item in digest.customers)
 
 
 def _csv_lines(rows: Iterable[Sequence[str]]) -> str:
@@ -157,26 +158,31 @@ def _csv_lines(rows: Iterable[Sequence[str]]) -> str:
     return out.getvalue()
 
 
-def _csv_row(manager: str, item: CustomerOutcome) -> list[str]:
+def _csv_row(manager: str, item: CustomerOutcome) -> tuple[str, ...]:
+    """One customer's row; `manager` is already a safe cell."""
     person, reply, rating, unsub = item.person, item.reply, item.rating, item.unsubscribed
     if not (item.detail or unsub or rating or reply or item.calls or item.suggestion):
         # most customers: only who they are and that it arrived
-        return [_cell(manager), _cell(person.name), _cell(person.company), _cell(person.email),
-                "예" if person.key_customer else "", _cell(person.segment), item.label, "", "", "", "", "", "", "", ""]
-    return [_cell(value) for value in (
-        manager, person.name, person.company, person.email, "예" if person.key_customer else "", person.segment,
+        name, company, email, segment = person.name, person.company, person.email, person.segment
+        if (name.startswith(_FORMULA_STARTS) or company.startswith(_FORMULA_STARTS)
+                or email.startswith(_FORMULA_STARTS) or segment.startswith(_FORMULA_STARTS)):
+            name, company, email, segment = _cell(name), _cell(company), _cell(email), _cell(segment)
+        return (manager, name, company, email, "예" if person.key_customer else "", segment,
+                STATUS_LABELS[item.status], "", "", "", "", "", "", "", "")
+    return (manager, *(_cell(value) for value in (
+        person.name, person.company, person.email, "예" if person.key_customer else "", person.segment,
         item.label, item.detail, item.suggestion,
         f"{korean_date(unsub.at)} {how_label(unsub.how)}" if unsub else "",
         str(rating.score) if rating else "", rating.comment if rating else "",
         f"{korean_date(reply.at)} {reply.subject}" if reply else "",
         korean_date(reply.answered_at) if reply and reply.answered_at else "",
         " / ".join(item.calls),
-    )]  # fmt: skip
+    )))  # fmt: skip
 
 
-_FORMULA_STARTS = frozenset("=+-@")
+_FORMULA_STARTS = ("=", "+", "-", "@")
 
 
 def _cell(text: str) -> str:
     """Text from outside as a CSV cell: a leading =, +, - or @ would start a formula in Excel."""
-    return "'" + text if text and text[0] in _FORMULA_STARTS else text
+    return "'" + text if text.startswith(_FORMULA_STARTS) else text
