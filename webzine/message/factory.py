@@ -250,9 +250,11 @@ class MessageFactory:
             return self._return_path
         return verp_address(self._return_path, verp_token(self._key, self.issue, recipient.email))
 
-    def build(self, recipient: Recipient, *, rcpt_to: str | None = None, mail_from: str | None = None) -> Message:
+    def build(self, recipient: Recipient, *, rcpt_to: str | None = None, mail_from: str | None = None,
+              message_id: str | None = None) -> Message:
         """The message for `recipient` (delivered to `rcpt_to` when given: test sends). `mail_from`
-        is `envelope_sender(recipient)` when the caller has already computed it.
+        and `message_id` are `envelope_sender(recipient)` and `message_id(recipient)` when the
+        caller has already computed them (the send's claims need both first).
 
         Raises `RecipientRejected` when the recipient's data would put a control character into
         a header or is not an address that can be written; nothing is ever half-encoded."""
@@ -267,7 +269,7 @@ class MessageFactory:
         )
         to_address = rcpt_to or recipient.email
         to_name = "" if rcpt_to else recipient.name
-        mid = self.message_id(recipient)
+        mid = message_id or self.message_id(recipient)
         try:
             head = [
                 self._static,

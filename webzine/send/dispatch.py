@@ -332,7 +332,7 @@ class Sender:
 
     def _build(self, recipient: Recipient, attempts: int, identity: Identity) -> Message | None:
         try:
-            message = self.factory.build(recipient, mail_from=identity.envelope)
+            message = self.factory.build(recipient, mail_from=identity.envelope, message_id=identity.message_id)
         except RecipientRejected as rejected:
             self.ledger.record_rejected(self.issue, recipient.email, recipient.key, rejected.reason,
                                         transport=self.transport.name, run_id=self.summary.run_id)
