@@ -60,3 +60,26 @@ def test_an_unknown_field_in_the_config_names_the_section(run, project: Path) ->
     config.write_text(config.read_text(encoding="utf-8") + '\n[lists.columns]\nmail = "x"\n', encoding="utf-8")
     code, _, err = run("send", ISSUE, "--json")
     assert code == 2 and "[lists.columns] mail" in err and "email" in err
+
+
+def add_crm_manager_columns(project: Path) -> None:
+    """The manager columns of a common CRM export, which webzine does not read by themselves."""
+    subscribers = project / "lists" / "subscribers.csv"
+    lines = subscribers.read_text(encoding="utf-8").splitlines()
+    lines = [lines[0] + ",account_manager_email,상담메모"] + [line + ",park@example.co.kr," for line in lines[1:]]
+    subscribers.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def test_columns_nothing_uses_are_listed_once_by_build_and_send(run, project: Path) -> None:  # type: ignore[no-untyped-def]
+    map_email_in_config(project)
+    add_crm_manager_columns(project)
+    code, out, err = run("build", ISSUE)
+    assert code == 0, err
+    (line,) = [line for line in out.splitlines() if "not used" in line]
+    assert line.strip() == "columns not used: region, account_manager_email → did you mean manager?, 상담메모"
+    code, out, err = run("send", ISSUE)
+    assert code == 0, err
+    assert [line.strip() for line in out.splitlines() if "not used" in line] == [
+        "not used   region, account_manager_email → did you mean manager?, 상담메모"]
+    code, out, _ = run("send", ISSUE, "--json")
+    assert json.loads(out)["columns_not_used"] == ["region", "account_manager_email → did you mean manager?", "상담메모"]

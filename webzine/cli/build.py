@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 import click
 import jinja2
 from rich.console import Console
+from rich.markup import escape
 
 from webzine.cli import Context, column_option, pass_context
 from webzine.clock import parse_day
@@ -74,6 +75,8 @@ def _print_summary(console: Console, rendered: RenderedIssue, folder: Path) -> N
         counted = f" of {fields.recipients}" if fields.recipients else ""
         parts = [f"{name} ({fields.empty.get(name, 0)} empty{counted})" for name in fields.used]
         console.print("  merge fields: " + ", ".join(parts))
+    if fields.unused:
+        console.print("  columns not used: " + escape(", ".join(fields.unused)))
     for finding in (*report.errors, *report.warnings):
         console.print(_finding_line(rendered, finding))
     verdict = "[green]ok[/]" if report.ok else "[red]failed[/]"

@@ -222,7 +222,7 @@ def _dry_run(campaign: Campaign, options: SendOptions, as_json: bool, again: str
         "unknown": counts[Action.UNKNOWN], "left_for_later": counts[Action.LATER], "failed_reasons": failed_reasons,
         "key_customers": campaign.key_customers.note if campaign.key_customers else None,
         "allow_gaps": options.allow_gaps, "audit_ok": bool(getattr(campaign.audit, "ok", True)),
-        "audit_notes": _audit_notes(campaign),
+        "audit_notes": _audit_notes(campaign), "columns_not_used": list(campaign.rendered.fields.unused),
         "rate": pacing_rate(settings.send, settings.send.transport), "concurrency": settings.send.concurrency, "first": preview,
     }  # fmt: skip
     if as_json:
@@ -244,6 +244,8 @@ def _dry_run(campaign: Campaign, options: SendOptions, as_json: bool, again: str
     console.print(f"  audit      {'ok' if summary['audit_ok'] else 'gaps'}{gaps}")
     for note in summary["audit_notes"]:
         console.print(f"  note       {shown(note)}")
+    if campaign.rendered.fields.unused:
+        console.print(f"  not used   {shown(', '.join(campaign.rendered.fields.unused))}")
     if summary["rate"] is None:
         console.print(f"  would send {counts[Action.SEND]:,} message(s), unpaced (a rehearsal; --rate N paces it)")
     else:

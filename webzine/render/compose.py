@@ -52,6 +52,7 @@ from webzine.render.fields import (
     field_uses,
     known_fields,
     scan_rows,
+    unused_columns,
 )
 from webzine.render.plain_text import DEFAULT_EXTENSIONS, TextExtension, fill
 from webzine.tokens import FEEDBACK_LABELS
@@ -81,6 +82,7 @@ class FieldReport:
     empty: Mapping[str, int] = field(default_factory=dict)
     recipients: int = 0
     list_source: str = ""
+    unused: tuple[str, ...] = ()  # the list's columns nothing reads (`unused_columns`)
 
 
 @dataclass(frozen=True)
@@ -151,7 +153,8 @@ def render_issue(settings: Settings, issue: Issue, *, listing: ListSample,
                     serve_url=settings.unsubscribe.base_url if settings.feedback.enabled else None,
                     css_classes=sources.css_classes, content_width=CONTENT_WIDTH),
         preview_html=_relative_images(filled_html, sources.images, sources.web_url), preview_text=preview_text,
-        preview_subject=headers["subject"], fields=FieldReport(tuple(used), scan.empty, scan.total, listing.source),
+        preview_subject=headers["subject"], fields=FieldReport(tuple(used), scan.empty, scan.total, listing.source,
+                                                          unused_columns(listing.columns, used)),
         images=sources.images,
     )  # fmt: skip
 

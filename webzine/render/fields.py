@@ -107,6 +107,22 @@ def scan_rows(rows: Iterable[Mapping[str, object]], names: Iterable[str], sample
     return scan
 
 
+def unused_columns(columns: Iterable[str], used: Iterable[str]) -> tuple[str, ...]:
+    """The list's columns that are neither one of webzine's fields nor used by the issue, each with
+    the field it may have been meant for: a column nobody reads is said once, not lost silently."""
+    known, wanted = set(RECIPIENT_FIELDS), set(used)
+    suggestions = [name for name in RECIPIENT_FIELDS if name not in ("segment", "r_score", "f_score", "m_score")]
+    notes = []
+    for column in columns:
+        if column in known or column in wanted:
+            continue
+        words = [word for word in column.lower().replace("-", "_").split("_") if word]
+        close = difflib.get_close_matches(column.lower(), suggestions, n=1, cutoff=0.6) or \
+            [word for word in words if word in suggestions][:1]
+        notes.append(f"{column} → did you mean {close[0]}?" if close else column)
+    return tuple(notes)
+
+
 def recipient_rows(recipients: Iterable[Recipient]) -> ListSample:
     """A `ListSample` from already-cleaned recipients (the send passes its list in)."""
     iterator = iter(recipients)
