@@ -83,3 +83,35 @@ def test_columns_nothing_uses_are_listed_once_by_build_and_send(run, project: Pa
         "not used   region, account_manager_email → did you mean manager?, 상담메모"]
     code, out, _ = run("send", ISSUE, "--json")
     assert json.loads(out)["columns_not_used"] == ["region", "account_manager_email → did you mean manager?", "상담메모"]
+
+
+CRM_EXPORT = """\
+email,name,account_manager,account_manager_email,consent_at
+kim@example.com,김갑수,한지민,jimin.han@example.co.kr,2025-01-02
+lee@example.com,이을순,,,2025-02-03
+"""
+
+
+def test_managers_are_derived_from_the_lists_own_manager_columns(project: Path, monkeypatch, capsys) -> None:  # type: ignore[no-untyped-def]
+    import email
+    import email.policy
+
+    monkeypatch.setenv("WEBZINE_UNSUBSCRIBE_SECRET", "test-secret-not-for-production")
+    (project / "lists" / "subscribers.csv").write_text(CRM_EXPORT, encoding="utf-8")
+    (project / "lists" / "managers.csv").unlink()
+    config = project / "webzine.toml"
+    config.write_text(config.read_text(encoding="utf-8") + '\n[lists.columns]\nmanager = "account_manager"\n'
+                      'manager_email = "account_manager_email"\n', encoding="utf-8")
+    run = in_process(project, monkeypatch, capsys)
+    code, out, err = run("send", ISSUE, "--yes", "--json", "--allow-gaps", "test")
+    assert code == 0, err
+    messages = {}
+    for path in (project / "outbox" / "new").iterdir():
+        message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+        messages[message["To"].addresses[0].addr_spec] = message
+    assert messages["kim@example.com"]["Reply-To"].addresses[0].addr_spec == "jimin.han@example.co.kr"
+    assert "한지민" in messages["kim@example.com"].get_body(("plain",)).get_content()
+    assert messages["lee@example.com"]["Reply-To"].addresses[0].addr_spec != "jimin.han@example.co.kr"
+    code, out, err = run("build", ISSUE)
+    assert code == 0, err
+    assert "account_manager_email" not in out  # mapped, so not "not used"

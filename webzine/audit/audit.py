@@ -297,6 +297,7 @@ def run_audit(settings: Settings | None = None, *, advertising: bool, today: dat
     """`webzine audit` with explicit files: read the key-customer file and the subscriber list
     (from webzine.toml, explicit paths overriding), clean it against `suppressed`, audit."""
     from webzine.recipients.clean import DEFAULT_CONSENT_MAX_AGE_DAYS, clean_list
+    from webzine.recipients.list_managers import table_columns
 
     def pick(explicit: str | Path | None, configured: str | None, what: str) -> Path:
         if explicit is not None:
@@ -310,7 +311,7 @@ def run_audit(settings: Settings | None = None, *, advertising: bool, today: dat
     clean = clean_list(pick(subscribers, lists.subscribers if lists else None, "subscribers"),
                        suppressions=suppressed, advertising=advertising, today=today,
                        consent_max_age_days=lists.consent_max_age_days if lists else DEFAULT_CONSENT_MAX_AGE_DAYS,
-                       columns=lists.columns if lists else None)
+                       columns=table_columns(lists.columns) if lists else None)
     return audit(key_path, clean, suppressed, issue=issue)
 
 

@@ -9,6 +9,7 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 from webzine.recipients.clean import load_managers
+from webzine.recipients.list_managers import table_columns
 from webzine.recipients.tables import read_table
 from webzine.render.fields import RECIPIENT_FIELDS, ListSample
 
@@ -21,7 +22,7 @@ def read_list_sample(path: Path, columns: Mapping[str, str] | None = None) -> Li
     """
     if not path.is_file():
         return ListSample()
-    table = read_table(path, overrides=columns)
+    table = read_table(path, overrides=table_columns(columns or {}))
     named = {name: index for name, index in table.columns.items() if name in RECIPIENT_FIELDS}
     extras = list(table.extras)
 

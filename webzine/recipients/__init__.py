@@ -7,6 +7,7 @@ The files, in pipeline order:
 - `parse.py`         rows → `Recipient`s, or `Reject`s that say why not
 - `clean.py`         the whole list: dedupe, consent, suppressions → `CleanList`
 - `records.py`       what cleaning produces: kept recipients and rejects with reasons
+- `list_managers.py` managers made from the list's own manager name/address columns (a CRM export)
 - `suppressions.py`  `lists/suppressions.csv`: who must never be mailed again
 - `mx.py`            `--check-dns`: domains that cannot receive mail
 """

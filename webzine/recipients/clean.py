@@ -26,6 +26,7 @@ from webzine.recipients.addresses import PROVIDERS, BadAddress, Normaliser, clos
 from webzine.errors import ListError, where
 from webzine.recipients.cells import DEFAULT_LIMITS, ReadLimits
 from webzine.recipients.tables import BLOCK_SIZE, Table, read_table, table_from_rows
+from webzine.recipients.list_managers import table_columns
 from webzine.recipients.records import CleanList, Duplicate, Note, Reconfirm, Reject, RejectReason
 from webzine.models import Manager, Recipient, Suppression
 from webzine.recipients.parse import CHUNK_SIZE, Parsed, parse_rows
@@ -314,7 +315,7 @@ def load_clean_list(settings: Settings, *, advertising: bool, today: date, suppr
         check = undeliverable_domains
     return clean_list(source, suppressions=suppressions, advertising=advertising, today=today,
                        consent_max_age_days=lists.consent_max_age_days, fix_typos=fix_typos,
-                       columns={**lists.columns, **(columns or {})}, encoding=encoding, sheet=sheet,
+                       columns=table_columns({**lists.columns, **(columns or {})}), encoding=encoding, sheet=sheet,
                        check_domains=check)
 
 

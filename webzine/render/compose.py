@@ -154,7 +154,7 @@ def render_issue(settings: Settings, issue: Issue, *, listing: ListSample,
                     css_classes=sources.css_classes, content_width=CONTENT_WIDTH),
         preview_html=_relative_images(filled_html, sources.images, sources.web_url), preview_text=preview_text,
         preview_subject=headers["subject"], fields=FieldReport(tuple(used), scan.empty, scan.total, listing.source,
-                                                          unused_columns(listing.columns, used)),
+                                                          unused_columns(listing.columns, [*used, *settings.lists.columns.values()])),
         images=sources.images,
     )  # fmt: skip
 

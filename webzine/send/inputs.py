@@ -31,6 +31,7 @@ from webzine.customers import rows_with_segments, segments_for, with_segments
 from webzine.errors import AuditGaps, ListError, LintFailed
 from webzine.render.issue import Issue, load_issue
 from webzine.send.ledger import Ledger
+from webzine.recipients.list_managers import MANAGER_EMAIL, derive_managers
 from webzine.recipients.records import CleanList
 from webzine.render.fields import recipient_rows
 from webzine.message.factory import FactoryOptions, MessageFactory, token_secret
@@ -151,8 +152,13 @@ def load_audience(settings: Settings, issue: Issue, *, today: date) -> Audience:
 
 
 def _managers_for(settings: Settings, clean: CleanList) -> dict[str, Manager]:
-    """managers.csv; missing is fine only when no recipient names an account manager."""
+    """managers.csv, and the managers the list names itself (`[lists.columns] manager_email`);
+    a missing file is fine only when no recipient names an account manager."""
     path = settings.path(settings.lists.managers)
+    header = settings.lists.columns.get(MANAGER_EMAIL)
+    if header:
+        clean.recipients, derived = derive_managers(clean.recipients, header, clean.source)
+        return {**(load_managers(path) if path.exists() else {}), **derived}
     if path.exists():
         return load_managers(path)
     named = next((r for r in clean.recipients if r.manager), None)
