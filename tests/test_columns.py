@@ -76,13 +76,13 @@ def test_columns_nothing_uses_are_listed_once_by_build_and_send(run, project: Pa
     code, out, err = run("build", ISSUE)
     assert code == 0, err
     (line,) = [line for line in out.splitlines() if "not used" in line]
-    assert line.strip() == "columns not used: region, account_manager_email → did you mean manager?, 상담메모"
+    assert line.strip() == "columns not used: region, account_manager_email → did you mean manager_email?, 상담메모"
     code, out, err = run("send", ISSUE)
     assert code == 0, err
     assert [line.strip() for line in out.splitlines() if "not used" in line] == [
-        "not used   region, account_manager_email → did you mean manager?, 상담메모"]
+        "not used   region, account_manager_email → did you mean manager_email?, 상담메모"]
     code, out, _ = run("send", ISSUE, "--json")
-    assert json.loads(out)["columns_not_used"] == ["region", "account_manager_email → did you mean manager?", "상담메모"]
+    assert json.loads(out)["columns_not_used"] == ["region", "account_manager_email → did you mean manager_email?", "상담메모"]
 
 
 CRM_EXPORT = """\

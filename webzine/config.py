@@ -21,6 +21,9 @@ from webzine.segment_rules import DEFAULT_SEGMENTS, parse_rule
 from webzine.errors import ConfigError
 
 CONFIG_FILE = "webzine.toml"
+# The `[lists.columns]` key naming the list's column of account-manager addresses (a CRM export's
+# `account_manager_email`): not a field of the row, the managers are made from it.
+MANAGER_EMAIL = "manager_email"
 
 
 class Section(BaseModel):

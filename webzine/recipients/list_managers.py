@@ -12,12 +12,13 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 
+from webzine.config import MANAGER_EMAIL
 from webzine.errors import ListError
 from webzine.models import Manager, Recipient
 from webzine.recipients.addresses import BadAddress, Normaliser
 from webzine.recipients.tables import header_key
 
-MANAGER_EMAIL = "manager_email"  # the `[lists.columns]` key naming the managers' address column
+__all__ = ["MANAGER_EMAIL", "derive_managers", "table_columns"]
 
 
 def table_columns(columns: Mapping[str, str]) -> dict[str, str]:

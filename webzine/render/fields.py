@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 import jinja2
 from jinja2 import nodes
 
+from webzine.config import MANAGER_EMAIL
 from webzine.errors import TemplateError
 from webzine.models import Manager, Recipient
 
@@ -111,7 +112,8 @@ def unused_columns(columns: Iterable[str], used: Iterable[str]) -> tuple[str, ..
     """The list's columns that are neither one of webzine's fields nor used by the issue, each with
     the field it may have been meant for: a column nobody reads is said once, not lost silently."""
     known, wanted = set(RECIPIENT_FIELDS), set(used)
-    suggestions = [name for name in RECIPIENT_FIELDS if name not in ("segment", "r_score", "f_score", "m_score")]
+    suggestions = [*(name for name in RECIPIENT_FIELDS if name not in ("segment", "r_score", "f_score", "m_score")),
+                   MANAGER_EMAIL]
     notes = []
     for column in columns:
         if column in known or column in wanted:
