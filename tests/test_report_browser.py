@@ -79,6 +79,13 @@ def test_600px_and_dark_mode(browser: object, pages: dict[str, Path], name: str)
         _shoot(page, f"{name}-375-dark.png")
     finally:
         page.close()
+    page = _open(browser, pages[name], 600, scheme="dark")
+    try:
+        assert page.evaluate("getComputedStyle(document.body).backgroundColor") == "rgb(17, 20, 18)"
+        assert page.evaluate("document.documentElement.scrollWidth") <= 600
+        _shoot(page, f"{name}-600-dark.png")
+    finally:
+        page.close()
 
 
 def test_the_report_draws_its_charts(browser: object, pages: dict[str, Path]) -> None:
