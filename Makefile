@@ -49,10 +49,14 @@ demo: $(VENV)/.installed
 system-deps:
 	bash .ci/system-deps.sh
 
+# Every test, several at a time: most of them wait on servers and subprocesses, not on a core, so
+# more workers than cores pays. Tests that share one server or database carry an xdist_group mark
+# and run in one worker (--dist loadgroup).
+TEST_WORKERS ?= 4
 test: $(VENV)/.installed-test system-deps
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadgroup
 
-# The inner loop: everything not marked slow (see the marker in pyproject.toml), in under a minute.
+# The inner loop: everything not marked slow (see the marker in pyproject.toml).
 test-fast: $(VENV)/.installed-test
 	$(PY) -m pytest -q -m "not slow"
 
