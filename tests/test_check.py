@@ -287,6 +287,27 @@ def test_send_through_a_real_transport_is_refused_with_the_reasons(tmp_path, dki
     assert not (folder / "state" / "ledger.sqlite3").exists()
 
 
+def test_a_real_send_through_an_email_api_is_refused_by_the_providers_own_settings(tmp_path, dkim_key):
+    """The domain is right, but SendGrid's domain authentication does not cover it (SendGrid rebuilds the
+    MIME, so its signature is the one DMARC sees): `send --yes` asks SendGrid first and sends nothing."""
+    sendgrid = ApiServer("sendgrid")
+    try:
+        sendgrid.configure()
+        folder = project(copy_sample(tmp_path), **{'transport = "smtp"': 'transport = "sendgrid"',
+                                                  "[dkim]": f'[sendgrid]\nbase_url = "{sendgrid.url}"\n\n[dkim]'})
+        key = {"SENDGRID_API_KEY": "test-token"}
+        result = run(folder, "send", ISSUE, "--yes", "--allow-gaps", "대표님 승인", dkim=dkim_key, env=key)
+        assert result.returncode == 2, result.stderr
+        lines = result.stderr.splitlines()
+        assert [line for line in lines if line.startswith("✗ ")] and all("sendgrid" in line.lower()
+                                                                        for line in lines if line.startswith("✗ "))
+        assert lines[-2] == "Error: sendgrid 발송 전 점검에서 1개 항목이 실패해 아무것도 보내지 않았습니다."
+        assert not [request for request in sendgrid.received()["requests"] if request["path"] == "/v3/mail/send"]
+        assert not (folder / "state" / "ledger.sqlite3").exists()
+    finally:
+        sendgrid.stop()
+
+
 def test_the_outbox_only_warns(tmp_path, dkim_key):
     folder = copy_sample(tmp_path)
     set_send(folder, preflight="refuse")

@@ -94,6 +94,23 @@ def _print_checklist(rows: list[Requirement], language: str) -> None:
     Console(highlight=False, soft_wrap=True).print(table)
 
 
+def provider_gate(settings: Settings) -> None:
+    """`webzine send --yes`'s gate through an email API: the provider's own settings, read through its
+    API (stream, tracking, webhooks, identity), stop the send (exit 2) with one line per failed one —
+    a send must not go out with click tracking rewriting the 수신거부 link or through a stream that
+    adds its own unsubscribe. Nothing to ask for the outbox and SMTP."""
+    if settings.send.preflight == "off":
+        return
+    problems = failures(providers.preflight(settings))
+    if not problems:
+        return
+    language = language_for(None, settings.publication.language)
+    for problem in problems:
+        click.echo(_line(problem, language), err=True)
+    raise ConfigError(message("gate_failed", language, count=str(len(problems)), transport=settings.send.transport),
+                      hint=message("gate_hint", language))
+
+
 def preflight(settings: Settings) -> str:
     """`webzine send`'s gate: the offline checks. Through a real transport a failed check stops
     the send (exit 2) with one line per reason; for the outbox, a rehearsal, it returns the warning

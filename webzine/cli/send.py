@@ -38,7 +38,7 @@ from webzine.send.inputs import (
     with_overrides,
 )
 from webzine.cli import Context, column_option, pass_context
-from webzine.cli.check import preflight
+from webzine.cli.check import preflight, provider_gate
 from webzine.cli.due import TODAY_OPTION, pick_due
 from webzine.clock import utc_now
 from webzine.config import CONFIG_FILE
@@ -132,6 +132,7 @@ def send(ctx: Context, issue: Path | None, due_now: bool, today: str | None, yes
     again = _again_command(ctx, issue, due_now, transport_name, outbox_format, rate, allow_gaps)
     if not yes:
         return _dry_run(campaign, options, as_json, again)
+    provider_gate(settings)
     return _real_send(campaign, options, as_json, again, shard, workers)
 
 
