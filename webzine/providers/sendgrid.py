@@ -26,12 +26,11 @@ from typing import Any
 import httpx
 
 from webzine.config import SendGridApi, Settings, secret
-from webzine.models import Message, Suppression, SuppressionReason
+from webzine.models import Mailbox, Message, Suppression, SuppressionReason
 from webzine.providers.base import MAX_PAGES, ProviderTransport, Tracking, listed
 from webzine.providers.preflight import Finding, failed, passed, warned
 from webzine.providers.tags import correlation
-from webzine.transports.http import BAD_ADDRESS, Delivery, accepted, excerpt, json_body, permanent
-from webzine.transports.http import json_content
+from webzine.transports.http import BAD_ADDRESS, Delivery, accepted, excerpt, json_body, json_content, permanent
 
 RESERVED = frozenset(
     {
