@@ -17,7 +17,9 @@ from clikit import new_dkim_key
 from conftest import TODAY, cli_environment
 from test_workflows import _actionlint
 
-pytestmark = pytest.mark.slow
+# One xdist worker for the module: its fixture builds in the source tree, and two builds at once race
+# on the same build folders.
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("wheel")]
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE_DATA = ("webzine/templates/email.html.j2", "webzine/templates/partials/styles.css.j2",

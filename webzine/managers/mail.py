@@ -67,12 +67,15 @@ class DigestMessages:
     def envelope_sender(self, recipient: Recipient) -> str:
         return self._return_path
 
-    def build(self, recipient: Recipient, *, rcpt_to: str | None = None, mail_from: str | None = None) -> Message:
+    def build(self, recipient: Recipient, *, rcpt_to: str | None = None, mail_from: str | None = None,
+              message_id: str | None = None) -> Message:
+        """`mail_from` and `message_id` are passed when the send has already computed them (its claims
+        need both first)."""
         rendered = self._by_manager[recipient.manager]
         to_address = rcpt_to or recipient.email
         return compose(
             key=recipient.key, mail_from=mail_from or self._return_path, rcpt_to=to_address,
-            message_id=self.message_id(recipient), sender=self._sender, to=Mailbox(recipient.email, recipient.name),
+            message_id=message_id or self.message_id(recipient), sender=self._sender, to=Mailbox(recipient.email, recipient.name),
             subject=rendered.digest.subject, date=datetime.fromtimestamp(int(self._clock()), KST),
             headers=[("Auto-Submitted", "auto-generated")],  # RFC 3834: no vacation replies to a report
             text=rendered.text, html=rendered.html,
