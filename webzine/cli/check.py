@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+from typing import NoReturn
 
 import click
 from rich.console import Console
@@ -102,13 +103,8 @@ def provider_gate(settings: Settings) -> None:
     if settings.send.preflight == "off":
         return
     problems = failures(providers.preflight(settings))
-    if not problems:
-        return
-    language = language_for(None, settings.publication.language)
-    for problem in problems:
-        click.echo(_line(problem, language), err=True)
-    raise ConfigError(message("gate_failed", language, count=str(len(problems)), transport=settings.send.transport),
-                      hint=message("gate_hint", language))
+    if problems:
+        _refuse(settings, problems)
 
 
 def preflight(settings: Settings) -> str:
@@ -122,11 +118,16 @@ def preflight(settings: Settings) -> str:
     problems = failures(offline_checks(settings, key))
     if not problems:
         return ""
-    language = language_for(None, settings.publication.language)
-    transport = settings.send.transport
-    if transport in REHEARSALS:
+    if settings.send.transport in REHEARSALS:
+        language = language_for(None, settings.publication.language)
         return message("gate_rehearsal", language, count=str(len(problems)))
+    _refuse(settings, problems)
+
+
+def _refuse(settings: Settings, problems: list[Reported]) -> NoReturn:
+    """Stop the send: one line per failed check, then the error (exit 2)."""
+    language = language_for(None, settings.publication.language)
     for problem in problems:
         click.echo(_line(problem, language), err=True)
-    raise ConfigError(message("gate_failed", language, count=str(len(problems)), transport=transport),
+    raise ConfigError(message("gate_failed", language, count=str(len(problems)), transport=settings.send.transport),
                       hint=message("gate_hint", language))
