@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import tarfile
@@ -17,14 +18,16 @@ from clikit import new_dkim_key
 from conftest import TODAY, cli_environment
 from test_workflows import _actionlint
 
-# One xdist worker for the module: its fixture builds in the source tree, and two builds at once race
-# on the same build folders.
+# One xdist worker for the module: the sdist, the wheel and the virtualenv are built once.
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("wheel")]
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE_DATA = ("webzine/templates/email.html.j2", "webzine/templates/partials/styles.css.j2",
                 "webzine/scaffold/webzine.toml.j2", "webzine/scaffold/dot-github/workflows/monthly-send.yml",
                 "webzine/scaffold/dot-ci/state.sh", "webzine/web/templates/unsubscribe.html")  # fmt: skip
+
+UNTRACKED = (".git", ".venv", "*.egg-info", "build", "dist", "outbox", "site", "state", "__pycache__",
+             ".pytest_cache", ".hypothesis", ".peers", ".data", "webzine-*")
 
 
 def outside_environment(**values: str) -> dict[str, str]:
@@ -40,11 +43,30 @@ def sh(*command: str | Path, cwd: Path, env: dict[str, str] | None = None, timeo
                           capture_output=True, text=True, timeout=timeout)
 
 
+def tracked_tree(into: Path) -> Path:
+    """A copy of the files git tracks, as a fresh clone has them.
+
+    The build runs there, not in the working tree: setuptools writes `*.egg-info` and a release
+    folder into the tree it builds, so a build in the working tree reads whatever an earlier install
+    left behind (a stale SOURCES.txt listing files that moved) and races anything else using the tree.
+    """
+    listed = subprocess.run(["git", "-C", str(ROOT), "ls-files", "-z"], capture_output=True)
+    if listed.returncode != 0:  # a tree without git (an unpacked archive): everything but what builds leave
+        shutil.copytree(ROOT, into, dirs_exist_ok=True, ignore=shutil.ignore_patterns(*UNTRACKED))
+        return into
+    for name in filter(None, listed.stdout.decode().split("\0")):
+        source = ROOT / name
+        if source.is_file():
+            (into / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, into / name)
+    return into
+
+
 @pytest.fixture(scope="module")
 def dist(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, str]:
     """(sdist, wheel, the build's output): the sdist first, then the wheel built from it."""
-    out = tmp_path_factory.mktemp("dist")
-    done = sh(sys.executable, "-m", "build", "--outdir", out, ROOT, cwd=out, env=os.environ.copy())
+    out, tree = tmp_path_factory.mktemp("dist"), tracked_tree(tmp_path_factory.mktemp("tree"))
+    done = sh(sys.executable, "-m", "build", "--outdir", out, tree, cwd=out, env=os.environ.copy())
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     (sdist,), (wheel,) = out.glob("*.tar.gz"), out.glob("*.whl")
     return sdist, wheel, done.stdout + done.stderr
