@@ -11,12 +11,15 @@ from pathlib import Path
 
 import pytest
 
+from webzine import i18n
+
 # The suite's clock: every command and stage under test takes "today" from here (WEBZINE_TODAY
 # for the CLI, TODAY for direct calls), so no result depends on the day the suite runs. It is the
 # sample issue's month, in which the sample list's consents are all current.
 TODAY = date(2026, 12, 1)
-
-
+# The suite's language: messages are asserted in English unless a test asks for Korean (`--lang ko`
+# or LANGUAGE=ko); the developer's locale never decides.
+LOCALE = {"LANGUAGE": "en", "LC_ALL": "C.UTF-8", "LC_MESSAGES": "C.UTF-8", "LANG": "C.UTF-8"}
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -25,6 +28,7 @@ def pytest_configure(config: pytest.Config) -> None:
     for name in [name for name in os.environ if name.startswith("WEBZINE_")]:
         del os.environ[name]
     os.environ["WEBZINE_TODAY"] = TODAY.isoformat()
+    os.environ.update(LOCALE)
 
 
 @pytest.fixture(autouse=True)
@@ -34,13 +38,16 @@ def _pinned_environment(monkeypatch: pytest.MonkeyPatch) -> None:
         if name.startswith("WEBZINE_"):
             monkeypatch.delenv(name)
     monkeypatch.setenv("WEBZINE_TODAY", TODAY.isoformat())
+    for name, value in LOCALE.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setattr(i18n, "_active", None)  # a command run in-process chose a language for itself only
 
 
 def cli_environment(**values: str) -> dict[str, str]:
     """The environment of a webzine subprocess: this process's without any WEBZINE_* setting, on
     the suite's clock, plus `values` (which may move the clock)."""
     environ = {name: value for name, value in os.environ.items() if not name.startswith("WEBZINE_")}
-    return {**environ, "WEBZINE_TODAY": TODAY.isoformat(), **values}
+    return {**environ, "WEBZINE_TODAY": TODAY.isoformat(), **LOCALE, **values}
 
 
 # The one minimal publication of the suite: the keys `[publication]` requires, in this order (a
