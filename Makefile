@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 WZ     := $(VENV)/bin/webzine
 ISSUE  ?= issues/2026-12-year-end.md
 
-.PHONY: demo test test-fast bench install system-deps clean
+.PHONY: demo test test-fast bench install system-deps clean catalogs
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -45,6 +45,12 @@ demo: $(VENV)/.installed
 	@echo "Outbox: outbox/ (a Maildir any mail client opens; the account managers' digests are in it too)"
 	@echo "Preview: build/2026-12-year-end/preview.html; report: build/2026-12-year-end/report.html"
 	@echo "Digests as files: build/digests/2026-12-year-end/ (one HTML and CSV per manager, all.csv)"
+
+# The Korean message catalogs (webzine/locale/ko/LC_MESSAGES/<package>.po, one per stage package):
+# extracts every marked message, keeps the translations, drops what left the source, compiles the .mo
+# files and names each catalog with messages still to translate (tests/test_catalogs.py fails on them).
+catalogs: $(VENV)/.installed-test
+	$(PY) tests/catalogkit.py
 
 system-deps:
 	bash .ci/system-deps.sh
