@@ -9,6 +9,7 @@ import pytest
 from conftest import publication_config
 from webzine.config import load_settings, secret
 from webzine.errors import ConfigError
+from webzine.i18n import activate
 
 MINIMAL = publication_config()
 
@@ -88,3 +89,21 @@ def test_webhook_secrets_named_under_serve_as_before_are_still_read(tmp_path: Pa
     path = write(tmp_path, MINIMAL + '\n[serve]\nmailgun_signing_key_env = "A"\n[mailgun]\nwebhook_signing_key_env = "B"\n')
     with pytest.raises(ConfigError, match=r"\[serve\] mailgun_signing_key_env and \[mailgun\] webhook_signing_key_env"):
         load_settings(path)
+
+
+def test_config_errors_in_korean_keep_the_file_and_line(tmp_path: Path) -> None:
+    activate("ko")
+    path = write(tmp_path, MINIMAL + "\n[send]\nconcurency = 8\n")
+    with pytest.raises(ConfigError) as info:
+        load_settings(path)
+    assert info.value.message == f"{path}:10: [send]에 알 수 없는 키 'concurency'가 있습니다. 'concurrency'을(를) 쓰려던 것인가요?"
+    with pytest.raises(ConfigError) as info:
+        load_settings(tmp_path / "nope.toml")
+    assert (info.value.message, info.value.hint) == (
+        f"{tmp_path / 'nope.toml'}: 파일이 없습니다.", "프로젝트 폴더에서 webzine을 실행하거나 --config PATH를 지정하세요.")
+    path = write(tmp_path, MINIMAL + "\n[customers]\nsegments = [{name = '핵심', when = 'r >= 4 or f >= 4'}]\n")
+    with pytest.raises(ConfigError) as info:
+        load_settings(path)
+    assert info.value.message == (
+        f"{path}: [customers.segments.0]의 'when': 'r >= 4 or f >= 4'은(는) 'r >= 4' 같은 조건이 아닙니다"
+        "(지표: r, f, m, days, orders, value, 연산자: >= <= == != > <, 조건은 'and'로 잇습니다).")

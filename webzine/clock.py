@@ -14,6 +14,7 @@ from datetime import date, datetime, timezone
 from zoneinfo import ZoneInfo
 
 from webzine.errors import UsageError
+from webzine.i18n import _
 
 SEOUL = ZoneInfo("Asia/Seoul")
 TODAY_ENV = "WEBZINE_TODAY"
@@ -33,7 +34,8 @@ def parse_day(text: str, *, what: str) -> date:
     try:
         return date.fromisoformat(text.strip())
     except ValueError:
-        raise UsageError(f"{what}: {text.strip()!r} is not a date; write YYYY-MM-DD, e.g. 2026-12-01.") from None
+        raise UsageError(_("{what}: {value!r} is not a date; write YYYY-MM-DD, e.g. 2026-12-01.").format(
+            what=what, value=text.strip())) from None
 
 
 def resolve_today(option: str | None, environ: Mapping[str, str], now: Callable[[], datetime] = utc_now) -> date:

@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from webzine.segment_rules import DEFAULT_SEGMENTS, parse_rule
 from webzine.errors import ConfigError
+from webzine.i18n import _
 
 CONFIG_FILE = "webzine.toml"
 # The `[lists.columns]` key naming the list's column of account-manager addresses (a CRM export's
@@ -223,9 +224,10 @@ class Customers(Section):
         names = [segment.name for segment in self.segments]
         unknown = [name for name in (*self.propose, *self.watch) if name not in names]
         if unknown:
-            raise ValueError(f"'{unknown[0]}' is not one of the segments ({', '.join(names)})")
+            raise ValueError(_("'{name}' is not one of the segments ({segments})").format(
+                name=unknown[0], segments=", ".join(names)))
         if len(set(names)) != len(names):
-            raise ValueError("two segments have the same name")
+            raise ValueError(_("two segments have the same name"))
         return self
 
 
@@ -269,8 +271,8 @@ def secret(env_name: str, *, purpose: str) -> str:
     value = os.environ.get(env_name, "")
     if not value:
         raise ConfigError(
-            f"The environment variable {env_name} ({purpose}) is not set.",
-            hint=f"export {env_name}=… (or set it as a CI secret); webzine.toml only names it.",
+            _("The environment variable {name} ({purpose}) is not set.").format(name=env_name, purpose=purpose),
+            hint=_("export {name}=… (or set it as a CI secret); webzine.toml only names it.").format(name=env_name),
         )
     return value
 
@@ -306,16 +308,24 @@ def _explain(exc: ValidationError, path: Path, text: str) -> ConfigError:
     section = ".".join(str(p) for p in loc[:-1]) or None
     line = _line_of(text, section, key)
     where_ = f"{path}:{line}" if line else str(path)
-    in_section = f"[{section}]" if section else "the top level"
+    in_section = f"[{section}]" if section else _("the top level")
     if error["type"] == "extra_forbidden":
         model = _model_for(loc[:-1])
         valid = [name for name in model.model_fields if name != "root"] if model else []
         close = difflib.get_close_matches(key, valid, n=1, cutoff=0.5)
-        hint = f"did you mean '{close[0]}'?" if close else f"valid keys: {', '.join(valid)}"
-        return ConfigError(f"{where_}: unknown key '{key}' in {in_section}; {hint}")
+        if close:
+            message = _("{where}: unknown key '{key}' in {section}; did you mean '{close}'?")
+        else:
+            message = _("{where}: unknown key '{key}' in {section}; valid keys: {valid}")
+        return ConfigError(message.format(where=where_, key=key, section=in_section, close=close[0] if close else "",
+                                          valid=", ".join(valid)))
     if error["type"] == "missing":
-        return ConfigError(f"{where_}: {in_section} is missing the required key '{key}'.")
-    return ConfigError(f"{where_}: '{key}' in {in_section}: {error['msg']}.")
+        return ConfigError(_("{where}: {section} is missing the required key '{key}'.").format(
+            where=where_, section=in_section, key=key))
+    # A validator's own sentence (already in the reader's language) without pydantic's "Value error, ".
+    problem = error["ctx"]["error"] if error["type"] == "value_error" else error["msg"]
+    return ConfigError(_("{where}: '{key}' in {section}: {problem}.").format(
+        where=where_, key=key, section=in_section, problem=problem))
 
 
 def _move_serve_keys(data: dict, path: Path) -> None:
@@ -328,7 +338,8 @@ def _move_serve_keys(data: dict, path: Path) -> None:
             continue
         target = data.setdefault(section, {})
         if not isinstance(target, dict) or key in target:
-            raise ConfigError(f"{path}: [serve] {old_key} and [{section}] {key} are both set; keep only [{section}] {key}.")
+            raise ConfigError(_("{path}: [serve] {old_key} and [{section}] {key} are both set; keep only [{section}] {key}.")
+                              .format(path=path, old_key=old_key, section=section, key=key))
         target[key] = serve.pop(old_key)
 
 
@@ -339,16 +350,16 @@ def load_settings(path: str | Path = CONFIG_FILE) -> Settings:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ConfigError(
-            f"{path}: no such file.", hint="run webzine in the project folder, or pass --config PATH."
+            _("{path}: no such file.").format(path=path), hint=_("run webzine in the project folder, or pass --config PATH.")
         ) from None
     except UnicodeDecodeError as exc:
-        raise ConfigError(f"{path}: not UTF-8 ({exc.reason}); save it as UTF-8.") from None
+        raise ConfigError(_("{path}: not UTF-8 ({reason}); save it as UTF-8.").format(path=path, reason=exc.reason)) from None
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: {exc}; fix the TOML syntax.") from None
+        raise ConfigError(_("{path}: {problem}; fix the TOML syntax.").format(path=path, problem=exc)) from None
     if "root" in data:
-        raise ConfigError(f"{path}: unknown key 'root' at the top level.")
+        raise ConfigError(_("{path}: unknown key 'root' at the top level.").format(path=path))
     _move_serve_keys(data, path)
     try:
         return Settings(**data, root=path.resolve().parent)

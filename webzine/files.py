@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TextIO
 
 from webzine.errors import WebzineError
+from webzine.i18n import _
 
 
 @contextmanager
@@ -56,7 +57,8 @@ def replace_dir(staging: Path, final: Path) -> None:
     except OSError as exc:
         if old.exists():
             os.replace(old, final)
-        raise WebzineError(f"{final}: cannot be replaced ({exc.strerror}); check the folder's permissions.") from exc
+        raise WebzineError(_("{path}: cannot be replaced ({reason}); check the folder's permissions.").format(
+            path=final, reason=exc.strerror)) from exc
     shutil.rmtree(old, ignore_errors=True)
 
 

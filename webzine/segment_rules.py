@@ -13,6 +13,8 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
+from webzine.i18n import _
+
 MEASURES = {"r": "R 점수", "f": "F 점수", "m": "M 점수", "days": "마지막 주문 후 일수",
             "orders": "기간 내 주문 수", "value": "기간 내 구매액(원)"}
 _OPERATORS: dict[str, Callable[[int, int], bool]] = {
@@ -66,10 +68,12 @@ def parse_rule(text: str) -> Rule:
     for part in re.split(r"\band\b", text.strip()):
         match = _CONDITION.fullmatch(part)
         if match is None:
-            raise ValueError(f"'{part.strip()}' is not a condition like 'r >= 4' "
-                             f"(measures: {', '.join(MEASURES)}; operators: >= <= == != > <; parts joined by 'and')")
+            raise ValueError(_("'{part}' is not a condition like 'r >= 4' (measures: {measures}; operators: "
+                               ">= <= == != > <; parts joined by 'and')").format(part=part.strip(),
+                                                                                 measures=", ".join(MEASURES)))
         measure, op, number = match.groups()
         if measure not in MEASURES:
-            raise ValueError(f"unknown measure '{measure}' in '{part.strip()}'; use one of {', '.join(MEASURES)}")
+            raise ValueError(_("unknown measure '{measure}' in '{part}'; use one of {measures}").format(
+                measure=measure, part=part.strip(), measures=", ".join(MEASURES)))
         conditions.append(Condition(measure, op, int(number)))
     return Rule(" ".join(text.split()), tuple(conditions))
