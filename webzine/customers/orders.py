@@ -14,8 +14,7 @@ Row numbers in messages count records after the header, as Excel shows them.
 
 from __future__ import annotations
 
-import io
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -23,7 +22,8 @@ import polars as pl
 
 from webzine.customers.totals import OrderTotals, ReadSummary
 from webzine.errors import ListError
-from webzine.recipients.tables import Columns, Table, header_key, read_table
+from webzine.recipients.frames import table_frames
+from webzine.recipients.tables import Table, header_key, read_table
 
 # Our field names, their Korean names (for --column), and the header spellings we recognise, in
 # order of preference.
@@ -47,9 +47,6 @@ FIELD_NAMES = {"주문번호": "order", "주문일": "ordered_at", "이메일": 
 REQUIRED = ("email", "ordered_at", "amount")
 _LOOKUP = {header_key(spelling): (field_name, rank)
            for field_name, spellings in ORDER_FIELDS.items() for rank, spelling in enumerate(spellings)}
-_BATCH = 100_000  # lines per batch from the list reader (Python strings: about 300 bytes a line)
-_CHUNK = 16 << 20  # bytes of CSV per batch polars parses
-_BYTE_SPLITTABLE = {"utf-8", "utf-8-sig", "cp949"}
 
 
 def map_order_columns(header: Sequence[str], source: str, overrides: Mapping[str, str] | None = None) -> dict[str, int]:
@@ -85,12 +82,6 @@ def map_order_columns(header: Sequence[str], source: str, overrides: Mapping[str
     return columns
 
 
-def _as_columns(rows: list[list[str]], width: int) -> list[list[str]]:
-    """Rows (of any length) as columns of the header's width: short rows padded with blanks."""
-    padded = [row + [""] * (width - len(row)) if len(row) < width else row for row in rows]
-    return [list(column) for column in zip(*padded)] if padded else [[] for _ in range(width)]
-
-
 def read_orders(paths: Iterable[str | Path], *, today: date, period_days: int,
                 overrides: Mapping[str, str] | None = None, encoding: str | None = None,
                 engine: Callable[[date, date, ReadSummary], OrderTotals] = OrderTotals,
@@ -112,70 +103,6 @@ def read_orders(paths: Iterable[str | Path], *, today: date, period_days: int,
 
 
 def _read(number: int, table: Table, columns: dict[str, int], totals: OrderTotals) -> None:
-    """Hand the mapped columns to `totals` batch by batch: a CSV file in UTF-8 or CP949 is parsed
-    by polars straight from its bytes; others (.xlsx, UTF-16) come through the list reader."""
-    if table.path is not None and table.encoding in _BYTE_SPLITTABLE and table.delimiter:
-        for close in table.closers:
-            close()
-        first_row = 2
-        for frame in _csv_frames(table.path, table.encoding, table.delimiter, columns):
-            totals.add(number, table.source, first_row, frame)
-            first_row += frame.height
-        return
-    width = len(table.header)
-    batch: dict[str, list[str]] = {name: [] for name in columns}
-    first_row = row = 2
-    for block in table.chunks(as_columns=True):
-        cells = block.cells if isinstance(block, Columns) else _as_columns(block, width)
-        for name, index in columns.items():
-            batch[name] += cells[index]
-        row += len(block)
-        if row - first_row >= _BATCH:
-            totals.add(number, table.source, first_row, _frame(batch))
-            batch = {name: [] for name in columns}
-            first_row = row
-    if row > first_row:
-        totals.add(number, table.source, first_row, _frame(batch))
-
-
-def _frame(batch: dict[str, list[str]]) -> pl.DataFrame:
-    return pl.DataFrame(batch, schema={name: pl.String for name in batch})
-
-
-def _csv_frames(path: Path, encoding: str, delimiter: str, columns: dict[str, int]) -> Iterator[pl.DataFrame]:
-    """The file's rows after the header, as string columns named by field, about `_CHUNK` bytes
-    at a time. A chunk ends at a line end outside any quoted cell: in UTF-8 and CP949 the bytes
-    of `"` and of a line feed never occur inside a character, so the bytes alone tell."""
-    wanted = sorted(set(columns.values()))
-    held = b""
-    first = True
-    with path.open("rb") as handle:
-        while True:
-            data = handle.read(_CHUNK)
-            text = held + data
-            cut = len(text) if not data else _line_end(text)
-            if cut == 0 and data:
-                held = text
-                continue
-            piece, held = text[:cut], text[cut:]
-            if piece.strip():
-                if encoding == "cp949":
-                    piece = piece.decode("cp949").encode("utf-8")
-                frame = pl.read_csv(io.BytesIO(piece), has_header=first, separator=delimiter, columns=wanted,
-                                    infer_schema=False, truncate_ragged_lines=True)
-                names = frame.columns
-                yield frame.select(pl.col(names[wanted.index(index)]).fill_null("").alias(name)
-                                   for name, index in columns.items())
-            elif first:
-                return
-            first = False
-            if not data:
-                return
-
-
-def _line_end(text: bytes) -> int:
-    """Just after the last line feed of `text` that is outside a quoted cell; 0 when none."""
-    cut = text.rfind(b"\n")
-    while cut >= 0 and text.count(b'"', 0, cut) % 2:
-        cut = text.rfind(b"\n", 0, cut)
-    return cut + 1
+    """Hand the mapped columns to `totals` batch by batch (`frames.table_frames`)."""
+    for first_row, frame in table_frames(table, columns):
+        totals.add(number, table.source, first_row, frame)

@@ -20,11 +20,11 @@ from datetime import date
 from typing import Any
 
 import polars as pl
-from email_validator.rfc_constants import CASE_INSENSITIVE_MAILBOX_NAMES
 
 from webzine.customers.values import is_cancelled, parse_amount, parse_date
 from webzine.errors import ListError
-from webzine.recipients.addresses import FAST_MAX_LENGTH, FAST_MAX_LOCAL, FAST_PATTERN, BadAddress, Normaliser
+from webzine.recipients.addresses import BadAddress, Normaliser
+from webzine.recipients.frames import plain_addresses
 
 PEOPLE = ("name", "company", "manager")
 CUSTOMER_SCHEMA = {"key": pl.String, "email": pl.String, "name": pl.String, "company": pl.String,
@@ -83,26 +83,12 @@ class OrderTotals:
             return ""
 
     def _addresses(self, frame: pl.DataFrame, source: str) -> pl.Series:
-        """Each line's normalised address, "" when unusable. Cells of the common ASCII shape at a
-        plain domain are normalised by polars the way `Normaliser.parse`'s fast path does them
-        (only the distinct domains are looked at in Python); the others go through the
-        normaliser, once per distinct text."""
-        email = pl.col("email")
-        at = email.str.find("@", literal=True)
-        domain, local = email.str.slice(at + 1).str.to_lowercase(), email.str.slice(0, at)
-        shaped = (email.str.contains(f"^{FAST_PATTERN}$") & (email.str.len_bytes() <= FAST_MAX_LENGTH)
-                  & (at <= FAST_MAX_LOCAL))
-        parts = frame.select(domain=pl.when(shaped).then(domain), local=local)
-        domains = parts["domain"].drop_nulls().unique().to_list()
-        plain = [name for name in domains if self.normaliser.domain(name).plain]
-        local = pl.col("local")
-        folded = pl.when(local.str.to_lowercase().is_in(sorted(CASE_INSENSITIVE_MAILBOX_NAMES))).then(
-            local.str.to_lowercase()).otherwise(local)
-        found = parts.select(pl.when(pl.col("domain").is_in(plain)).then(
-            pl.concat_str([folded, pl.lit("@"), pl.col("domain")])).alias("email")).to_series()
+        """Each line's normalised address, "" when unusable: the common shape by polars
+        (`frames.plain_addresses`), the others through the normaliser, once per distinct text."""
+        found = plain_addresses(frame["email"], self.normaliser)
         unusual = found.is_null()
         if unusual.any():
-            rest = _Decoder(frame.filter(unusual), source)(email, self.addresses, self._address, "email", pl.String)
+            rest = _Decoder(frame.filter(unusual), source)(pl.col("email"), self.addresses, self._address, "email", pl.String)
             found = found.scatter(unusual.arg_true(), rest)
         return found
 

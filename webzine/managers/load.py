@@ -1,7 +1,7 @@
 """The I/O edge: every source an issue's outcomes come from, read once, as `facts` values.
 
-Sources: the subscriber list (cleaned, with its rejects) and the key-customer file (who the
-customers are and who manages them); the send ledger (what was handed to which transport); the
+Sources: the subscriber list and the key-customer file (who the customers are and who manages
+them, `people.py`); the send ledger (what was handed to which transport); the
 bounce events file and the events `webzine serve` received by webhook; the unsubscribe store and
 the suppression file; the ratings in the feedback store; the reply store. A source that does not
 exist yet (nothing served, nothing imported) is simply empty.
@@ -13,40 +13,31 @@ import json
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, timedelta
-from operator import itemgetter
+from datetime import date
 from pathlib import Path
 from typing import NamedTuple
 
-from webzine.audit.audit import read_key_customers
+import polars as pl
+
 from webzine.bounces.events import BounceEvent, Kind
 from webzine.bounces.store import read_records
 from webzine.config import Settings
 from webzine.errors import IssueError
 from webzine.render.issue import Issue, load_issue
 from webzine.send.ledger import Ledger
-from webzine.recipients.records import RejectReason
+from webzine.managers.people import NOT_MAILED as _NOT_MAILED  # noqa: F401 - the name tests use
+from webzine.managers.people import PERSON_COLUMNS, read_people
 from webzine.managers.facts import Bounce, IssueFacts, Person, Rated, Replied, Sent, Unsubscribed
 from webzine.managers.outcomes import korean_date, most_telling
 from webzine.managers.report import IssueSummary, Tally
 from webzine.models import Manager, Suppression, SuppressionReason
-from webzine.recipients.addresses import BadAddress, Normaliser
-from webzine.recipients.tables import read_table
-from webzine.recipients.clean import ConsentProblem, consent_problem, load_managers
-from webzine.recipients.parse import parse_date
+from webzine.recipients.clean import load_managers
 from webzine.replies.records import Reply
 from webzine.replies.store import load_replies
 from webzine.unsubscribes.store import open_existing
-from webzine.recipients.suppressions import load_suppressions, normalise
+from webzine.recipients.suppressions import load_suppressions
 
 REPLIES_FILE = "replies.jsonl"  # next to [bounces] events, as `webzine replies import` keeps it
-SEGMENT_COLUMN = "segment"  # a subscriber-list column; `webzine customers score`'s result wins over it
-_NOT_MAILED = {
-    RejectReason.MISSING_EMAIL: "주소가 비어 있음", RejectReason.INVALID_SYNTAX: "주소 형식 오류",
-    RejectReason.MULTIPLE_ADDRESSES: "주소가 여러 개 적힘", RejectReason.TYPO_DOMAIN: "주소 오타",
-    RejectReason.UNDELIVERABLE_DOMAIN: "메일을 받을 수 없는 도메인", RejectReason.WRONG_FIELD_COUNT: "목록의 줄이 깨짐",
-    RejectReason.CONSENT_EXPIRED: "수신 동의 기간 만료", RejectReason.CONSENT_MISSING: "수신 동의 기록 없음",
-}  # fmt: skip
 _SUPPRESSED = {
     SuppressionReason.UNSUBSCRIBED: "수신거부", SuppressionReason.HARD_BOUNCE: "반송된 주소",
     SuppressionReason.SOFT_BOUNCE_LIMIT: "계속 반송되어 발송 중지", SuppressionReason.COMPLAINT: "스팸 신고",
@@ -55,63 +46,11 @@ _SUPPRESSED = {
 
 
 def load_people(settings: Settings, today: date) -> tuple[dict[str, Person], dict[str, str]]:
-    """Everyone on the subscriber list and every key customer, by lowercased normalised address;
-    and, for rows that cannot have been mailed, why (an address that does not parse, consent
-    missing, unreadable or older than [lists] consent_max_age_days: the cleaner's rule). The list
-    is read, not cleaned: the ledger already says who was mailed, and cleaning a million rows
-    costs ten seconds."""
-    from webzine.customers import segments_for
-
-    scores = segments_for(settings)
-    people: dict[str, Person] = {}
-    not_mailed: dict[str, str] = {}
-    path = settings.path(settings.lists.subscribers)
-    if path.exists():
-        table = read_table(path, wanted=("email", "name", "company", "manager", "consent_at", SEGMENT_COLUMN))
-        at = [table.columns.get(name, -1) for name in ("name", "company", "manager", "consent_at")]
-        at.append(table.columns.get(SEGMENT_COLUMN, next((i for h, i in table.extras if h == SEGMENT_COLUMN), -1)))
-        email_at = table.require("email")
-        cutoff = today - timedelta(days=settings.lists.consent_max_age_days)
-        problems: dict[str, ConsentProblem | None] = {}  # consent cell → the cleaner's verdict
-        parse = Normaliser().parse
-        pick = itemgetter(*at)  # one C call per row; a column the list lacks (-1) reads the "" put after the cells
-        widest = max(at)
-        for chunk in table.chunks():
-            for cells in chunk:
-                width = len(cells)
-                if width > widest:
-                    name, company, manager, consent, segment = map(str.strip, pick([*cells, ""]))
-                else:
-                    name, company, manager, consent, segment = (cells[i].strip() if 0 <= i < width else "" for i in at)
-                try:
-                    email, key, _ = parse(cells[email_at] if email_at < width else "")
-                except BadAddress as bad:
-                    if bad.email and bad.email.lower() not in people:
-                        people[bad.email.lower()] = Person(bad.email, name, company, manager)
-                        not_mailed[bad.email.lower()] = _NOT_MAILED.get(RejectReason(bad.reason), "주소 형식 오류")
-                    continue
-                if key in people:
-                    continue  # a duplicate row: the first one counts, as in the cleaner
-                score = scores.get(key)
-                people[key] = Person(email, name, company, manager, segment=score.segment if score else segment)
-                if consent not in problems:
-                    problems[consent] = consent_problem(parse_date(consent), cutoff)
-                if (problem := problems[consent]) is not None:
-                    not_mailed[key] = _NOT_MAILED[problem.reason]
-    key_file = settings.path(settings.lists.key_customers)
-    if key_file.exists():
-        normaliser = Normaliser()  # one for the file: its domain cache makes each row cheap
-        for _, cells in read_key_customers(key_file):
-            email = normalise(cells["email"], normaliser)
-            if not email:
-                continue
-            score = scores.get(email.lower())
-            known = people.get(email.lower()) or Person(email, segment=score.segment if score is not None else "")
-            people[email.lower()] = Person(
-                known.email, known.name or cells.get("name", ""), known.company or cells.get("company", ""),
-                cells.get("manager", "") or known.manager, True, known.segment,
-            )  # fmt: skip
-    return people, not_mailed
+    """`people.read_people` as `Person`s by lowercased normalised address, and why those who
+    cannot have been mailed were not (for callers that look people up one by one)."""
+    frame = read_people(settings, today)
+    people = {key: Person(*person) for key, *person in frame.select("key", *PERSON_COLUMNS).iter_rows()}
+    return people, dict(frame.filter(pl.col("not_mailed").is_not_null()).select("key", "not_mailed").iter_rows())
 
 
 class Event(NamedTuple):
