@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 from webzine.recipients import parse as rowparse
 from webzine.recipients.addresses import _FAST, BadAddress, Normaliser
 from webzine.errors import ListError
+from webzine.i18n import activate
 from webzine.recipients.tables import read_table
 from webzine.models import Suppression, SuppressionReason
 from webzine.recipients.clean import RejectReason, clean_list, load_managers
@@ -627,3 +628,31 @@ def test_warnings_come_in_row_order_whatever_the_chunk_boundaries(tmp_path):
     assert {w.kind for w in whole.warnings} == {"role_address", "bad_consent_date", "short_row"}
     assert chunked.warnings == whole.warnings
     assert [w.row for w in whole.warnings] == sorted(w.row for w in whole.warnings)
+
+
+def test_a_list_in_korean_names_its_rows_problems_in_korean(tmp_path):
+    activate("ko")
+    path = tmp_path / "list.csv"
+    path.write_text("email,name,company\n"
+                    "info@naver.com,김,한빛\n"
+                    "lee@naver.com,이,한빛,테크\n"
+                    "park@naver.com,박\n"
+                    ",최,한빛\n", encoding="utf-8")
+    result = clean(path)
+    assert [(r.row, r.detail) for r in result.rejects] == [
+        (3, "필드가 3개여야 하는데 4개입니다. 셀 안의 쉼표나 탭은 따옴표로 감싸야 합니다"),
+        (5, "이메일 칸이 비어 있습니다")]
+    assert [(n.row, n.detail) for n in result.warnings] == [
+        (2, "공용 메일함(info@, admin@ 등)입니다. 읽지 않거나 필터링되는 경우가 많습니다"),
+        (4, "필드가 3개여야 하는데 2개입니다")]
+
+
+def test_a_missing_column_in_korean_keeps_the_file_and_the_option(tmp_path):
+    activate("ko")
+    path = tmp_path / "managers.csv"
+    path.write_text("이름,이메일\n정다솔,jung@example.com\n", encoding="utf-8")
+    with pytest.raises(ListError) as info:
+        load_managers(path)
+    assert (info.value.message, info.value.hint) == (
+        f"{path}: id 열이 없습니다(있는 열: '이름', '이메일').",
+        "열 이름을 바꾸거나 --column id=\"<머리글>\"을 지정하세요.")

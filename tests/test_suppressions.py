@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from webzine.errors import ListError
+from webzine.i18n import activate
 from webzine.models import Suppression, SuppressionReason as Reason
 from webzine.recipients.suppressions import MergeCounts, load_suppressions, merge_suppressions, write_suppressions
 
@@ -120,3 +121,14 @@ def test_concurrent_merges_lose_nothing(tmp_path):
         worker.join(timeout=60)
         assert worker.exitcode == 0
     assert len(load_suppressions(path)) == 100
+
+
+def test_a_bad_row_in_korean_keeps_the_file_and_row(tmp_path):
+    activate("ko")
+    path = tmp_path / "suppressions.csv"
+    path.write_text("email,reason,since,source,detail\nkim@naver.com,gone,,,\n", encoding="utf-8")
+    with pytest.raises(ListError) as info:
+        load_suppressions(path)
+    assert info.value.message == (
+        f"{path} row 2: 알 수 없는 수신 거부 사유 'gone'입니다. "
+        "unsubscribed, hard_bounce, soft_bounce_limit, complaint, manual 중 하나를 쓰세요.")

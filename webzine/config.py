@@ -338,7 +338,8 @@ def _move_serve_keys(data: dict, path: Path) -> None:
             continue
         target = data.setdefault(section, {})
         if not isinstance(target, dict) or key in target:
-            raise ConfigError(_("{path}: [serve] {old_key} and [{section}] {key} are both set; keep only [{section}] {key}.")
+            raise ConfigError(_("{path}: [serve] {old_key} and [{section}] {key} are both set; keep only [{section}] "
+                                "{key}.")
                               .format(path=path, old_key=old_key, section=section, key=key))
         target[key] = serve.pop(old_key)
 
@@ -350,10 +351,12 @@ def load_settings(path: str | Path = CONFIG_FILE) -> Settings:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ConfigError(
-            _("{path}: no such file.").format(path=path), hint=_("run webzine in the project folder, or pass --config PATH.")
+            _("{path}: no such file.").format(
+                path=path), hint=_("run webzine in the project folder, or pass --config PATH.")
         ) from None
     except UnicodeDecodeError as exc:
-        raise ConfigError(_("{path}: not UTF-8 ({reason}); save it as UTF-8.").format(path=path, reason=exc.reason)) from None
+        raise ConfigError(_("{path}: not UTF-8 ({reason}); save it as UTF-8.").format(
+            path=path, reason=exc.reason)) from None
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:

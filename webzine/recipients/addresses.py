@@ -24,6 +24,8 @@ from email_validator import SPECIAL_USE_DOMAIN_NAMES
 from email_validator.rfc_constants import CASE_INSENSITIVE_MAILBOX_NAMES
 from rapidfuzz.distance import OSA
 
+from webzine.i18n import _
+
 # Mail providers Korean lists are full of; their misspellings are certain typos.
 PROVIDERS: dict[str, tuple[str, ...]] = {
     "naver.com": ("naver.con", "naver.co", "naver.cm", "naver.om", "naver.cmo", "naver.ocm",
@@ -176,7 +178,8 @@ class Normaliser:
         typo_of = self.domain(domain).typo_of
         if typo_of:
             if not self.fix_typos:
-                raise BadAddress("typo_domain", f"'{domain}' looks like a misspelling of '{typo_of}'",
+                raise BadAddress("typo_domain", _("'{domain}' looks like a misspelling of '{typo_of}'").format(
+                    domain=domain, typo_of=typo_of),
                                  email=f"{local}@{domain}", suggestion=f"{local}@{typo_of}")
             self.fixed = (domain, typo_of)
             domain = typo_of
@@ -196,10 +199,10 @@ class Normaliser:
             text = _SPACE_AROUND.sub(r"\1", text)
         text = text.strip().rstrip(".,;:")
         if not text:
-            raise BadAddress("missing_email", "the email cell is empty")
+            raise BadAddress("missing_email", _("the email cell is empty"))
         if text.count("@") > 1 and len(_SEPARATORS.split(text.strip(";, "))) > 1:
             first = _SEPARATORS.split(text.strip(";, "))[0]
-            raise BadAddress("multiple_addresses", "more than one address in one cell; give each its own row",
+            raise BadAddress("multiple_addresses", _("more than one address in one cell; give each its own row"),
                              suggestion=first)
         if text.isascii():  # cleaned up into the common shape: no need for email-validator
             match = _FAST(text)

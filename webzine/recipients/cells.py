@@ -6,6 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
+from webzine.i18n import _, ngettext
+
 
 @dataclass(frozen=True)
 class ReadLimits:
@@ -23,7 +25,9 @@ DEFAULT_LIMITS = ReadLimits()
 
 def size_text(size: int) -> str:
     """A file size for a message: MB, or bytes below one."""
-    return f"{size / (1 << 20):,.0f} MB" if size >= 1 << 20 else f"{size:,} bytes"
+    if size >= 1 << 20:
+        return _("{megabytes:,.0f} MB").format(megabytes=size / (1 << 20))
+    return ngettext("{size:,} byte", "{size:,} bytes", size).format(size=size)
 
 
 def cell_text(value: object) -> str:

@@ -22,6 +22,7 @@ from operator import attrgetter, not_
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple, TypeVar
 
+from webzine.i18n import _
 from webzine.recipients.addresses import PROVIDERS, BadAddress, Normaliser, close_domain
 from webzine.errors import ListError, where
 from webzine.recipients.cells import DEFAULT_LIMITS, ReadLimits
@@ -152,14 +153,15 @@ def suspect_domains(counts: Counter[str], total: int) -> dict[str, str]:
 def _apply_suspects(result: CleanList, parsed: Parsed, suspects: dict[str, str], fix_typos: bool) -> None:
     """Warn about (or, with --fix-typos, correct and log) addresses at suspected typo domains."""
     for index, recipient in enumerate(parsed.recipients):
-        local, _, domain = recipient.email.rpartition("@")
+        local, _at, domain = recipient.email.rpartition("@")
         target = suspects.get(domain)
         if target is None:
             continue
         corrected = f"{local}@{target}"
         if not fix_typos:
             result.warnings.append(Note(recipient.row, recipient.email, "suspect_domain",
-                                        f"'{domain}' is one letter away from '{target}'", corrected))
+                                        _("'{domain}' is one letter away from '{target}'").format(
+                                            domain=domain, target=target), corrected))
             continue
         result.fixes.append(Note(recipient.row, corrected, "fixed_typo", f"{domain} → {target}", corrected))
         parsed.recipients[index] = replace(recipient, email=corrected)
@@ -212,9 +214,10 @@ def consent_problem(consent: date | None, cutoff: date) -> ConsentProblem | None
     re-confirmed, and an advertising issue may not be sent on it. It depends on the date alone,
     so the cleaner asks it once per distinct date."""
     if consent is None:
-        return ConsentProblem("missing", RejectReason.CONSENT_MISSING, "no consent date")
+        return ConsentProblem("missing", RejectReason.CONSENT_MISSING, _("no consent date"))
     if consent < cutoff:
-        return ConsentProblem("expired", RejectReason.CONSENT_EXPIRED, f"consent given {consent.isoformat()}")
+        return ConsentProblem("expired", RejectReason.CONSENT_EXPIRED, _("consent given {consent}").format(
+            consent=consent.isoformat()))
     return None
 
 
@@ -285,8 +288,9 @@ def _blocked(recipient: Recipient, key: str, value: str, suppressions: Mapping[s
     """The reject for a suppressed address or an undeliverable domain (in that order), or None."""
     suppression = suppressions.get(key)
     if suppression is not None:
-        since = suppression.since.isoformat() if suppression.since else "unknown date"
-        detail = f"since {since}" + (f" ({suppression.source})" if suppression.source else "")
+        since = suppression.since.isoformat() if suppression.since else _("unknown date")
+        detail = (_("since {since} ({source})") if suppression.source else _("since {since}")).format(
+            since=since, source=suppression.source)
         return _reject(recipient, value, RejectReason(suppression.reason.value), detail)
     why = undeliverable.get(recipient.email.rpartition("@")[2]) if undeliverable else None
     if why:
@@ -338,14 +342,18 @@ def load_managers(path: str | Path, *, encoding: str | None = None) -> dict[str,
             continue
         manager_id = cells[id_at].strip()
         if not manager_id:
-            raise ListError(f"{where(path, row=number)}: the manager has no id; fill in the id column.")
+            raise ListError(_("{where}: the manager has no id; fill in the id column.").format(
+                where=where(path, row=number)))
         if manager_id in managers:
-            raise ListError(f"{where(path, row=number)}: manager id {manager_id!r} is used twice; ids must be unique.")
+            raise ListError(_("{where}: manager id {manager_id!r} is used twice; ids must be unique.").format(
+                where=where(path, row=number), manager_id=manager_id))
         try:
-            email, _, display = normaliser.parse(cells[email_at])
+            email, _key, display = normaliser.parse(cells[email_at])
         except BadAddress as bad:
-            raise ListError(f"{where(path, row=number)}: manager {manager_id!r} has an unusable address "
-                            f"{cells[email_at]!r} ({bad.detail}); correct it.") from None
+            raise ListError(_("{where}: manager {manager_id!r} has an unusable address {address!r} ({detail}); "
+                              "correct it.").format(
+                where=where(path, row=number), manager_id=manager_id, address=cells[email_at],
+                detail=bad.detail)) from None
         name, phone, title = (cells[i].strip() if i >= 0 else "" for i in picks)
         managers[manager_id] = Manager(manager_id, name or display, email, phone, title)
     return managers

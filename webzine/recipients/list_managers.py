@@ -14,6 +14,7 @@ from dataclasses import replace
 
 from webzine.config import MANAGER_EMAIL
 from webzine.errors import ListError
+from webzine.i18n import _
 from webzine.models import Manager, Recipient
 from webzine.recipients.addresses import BadAddress, Normaliser
 from webzine.recipients.tables import header_key
@@ -35,8 +36,9 @@ def derive_managers(recipients: Sequence[Recipient], header: str,
     named = next((key for r in recipients[:1] for key in r.fields if header_key(key) == wanted), None)
     if recipients and named is None:
         found = ", ".join(repr(key) for key in recipients[0].fields)
-        raise ListError(f"{source}: [lists.columns] {MANAGER_EMAIL} = {header!r}: no such column "
-                        f"(other columns: {found}).")
+        raise ListError(_("{source}: [lists.columns] {manager_email} = {header!r}: no such column (other columns: "
+                          "{found}).").format(
+            source=source, manager_email=MANAGER_EMAIL, header=header, found=found))
     normaliser = Normaliser()
     managers: dict[str, Manager] = {}
     linked: list[Recipient] = []
@@ -46,10 +48,11 @@ def derive_managers(recipients: Sequence[Recipient], header: str,
             linked.append(replace(recipient, manager="") if recipient.manager else recipient)
             continue
         try:
-            address, _, display = normaliser.parse(written)
+            address, _key, display = normaliser.parse(written)
         except BadAddress as bad:
-            raise ListError(f"{source} row {recipient.row}: the manager's address {written!r} is unusable "
-                            f"({bad.detail}); correct it.") from None
+            raise ListError(_("{source} row {row}: the manager's address {written!r} is unusable ({detail}); correct "
+                              "it.").format(
+                source=source, row=recipient.row, written=written, detail=bad.detail)) from None
         manager_id = address.lower()
         managers.setdefault(manager_id, Manager(manager_id, recipient.manager or display, address))
         linked.append(replace(recipient, manager=manager_id))

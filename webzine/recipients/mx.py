@@ -16,6 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 import dns.exception
 import dns.resolver
 
+from webzine.i18n import _
 from webzine.recipients.addresses import PROVIDERS
 
 Lookup = Callable[[str], str]  # domain → why it is undeliverable, or ""
@@ -30,15 +31,15 @@ def resolver_lookup(resolver: dns.resolver.Resolver | None = None, *, timeout: f
         try:
             answer = resolver.resolve(domain, "MX")
         except dns.resolver.NXDOMAIN:
-            return "the domain does not exist"
+            return _("the domain does not exist")
         except dns.resolver.NoAnswer:
             # Only a certain "no address either" drops anyone; an address lookup that failed is unknown.
-            return "the domain has no MX or address record" if _has_address(resolver, domain) is False else ""
+            return _("the domain has no MX or address record") if _has_address(resolver, domain) is False else ""
         except (dns.exception.Timeout, dns.resolver.NoNameservers, dns.exception.DNSException):
             return ""
         exchanges = [str(record.exchange).rstrip(".") for record in answer]
         if exchanges and all(exchange == "" for exchange in exchanges):
-            return "the domain accepts no mail (null MX)"
+            return _("the domain accepts no mail (null MX)")
         return ""
 
     return lookup

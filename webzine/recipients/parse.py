@@ -19,6 +19,7 @@ from itertools import compress, repeat
 from operator import attrgetter, ne, not_
 from typing import Any
 
+from webzine.i18n import _
 from webzine.recipients.addresses import ROLE_LOCALS, BadAddress, DomainInfo, Normaliser, mailbox_local
 from webzine.recipients.tables import Columns, QuotedRows, Table
 from webzine.recipients.records import CleanList, Note, Reject, RejectReason
@@ -192,12 +193,13 @@ class _Chunker:
                 for index, cell in enumerate(cells):
                     if mask[index] and consents[index] is None and cell in self.dates.bad:
                         result.warnings.append(Note(numbers[index], emails[index] or "", "bad_consent_date",
-                                                    f"cannot read the consent date {cell.strip()!r}; "
-                                                    f"treated as missing"))
+                                                    _("cannot read the consent date {cell!r}; treated as "
+                                                      "missing").format(
+                                                        cell=cell.strip())))
         for index in compress(range(len(mask)), mask) if roles else ():
             if keys[index].partition("@")[0] in ROLE_LOCALS:
                 result.warnings.append(Note(numbers[index], emails[index] or "", "role_address",
-                                            "a shared mailbox (info@, admin@ …): often unread or filtered"))
+                                            _("a shared mailbox (info@, admin@ …): often unread or filtered")))
 
     def _unclosed_quotes(self, chunk: QuotedRows, first: int) -> None:
         """Warn where a quote opened by mistake made many lines one cell (the row is still read)."""
@@ -229,12 +231,14 @@ class _Chunker:
                 if size > width and any(cell.strip() for cell in cells[width:]):
                     result.rows_read += 1
                     result.rejects.append(Reject(number, value, RejectReason.WRONG_FIELD_COUNT,
-                                                 detail=f"expected {width} fields, found {size}; a comma "
-                                                        f"or tab inside a cell must be quoted"))
+                                                 detail=_("expected {width} fields, found {size}; a comma or tab "
+                                                          "inside a cell must be quoted").format(
+                                                     width=width, size=size)))
                     continue
                 if size < width:
                     result.warnings.append(Note(number, value, "short_row",
-                                                f"expected {width} fields, found {size}"))
+                                                _("expected {width} fields, found {size}").format(
+                                                    width=width, size=size)))
                 cells = (cells + [""] * (width - size))[:width]
             even.append(cells)
             kept_numbers.append(number)

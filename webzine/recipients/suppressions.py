@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
+from webzine.i18n import _
 from webzine.recipients.addresses import BadAddress, Normaliser
 from webzine.errors import ListError, where
 from webzine.files import atomic_writer
@@ -70,7 +71,8 @@ def load_suppressions(path: str | Path) -> dict[str, Suppression]:
         cells = cells + [""] * (len(table.header) - len(cells))
         if not cells[email_at].strip():
             if any(cell.strip() for cell in cells):
-                raise ListError(f"{where(path, row=number)}: the suppression has no email; fill it in or delete the row.")
+                raise ListError(_("{where}: the suppression has no email; fill it in or delete the row.").format(
+                    where=where(path, row=number)))
             continue
         entry = Suppression(
             email=normalise(cells[email_at], normaliser),
@@ -101,7 +103,8 @@ def parse_reason(text: str, path: Path, row: int) -> SuppressionReason:
         if known is not None:
             return known
     choices = ", ".join(reason.value for reason in SuppressionReason)
-    raise ListError(f"{where(path, row=row)}: unknown suppression reason {text.strip()!r}; use one of {choices}.")
+    raise ListError(_("{where}: unknown suppression reason {reason!r}; use one of {choices}.").format(
+        where=where(path, row=row), reason=text.strip(), choices=choices))
 
 
 def _since(text: str, path: Path, row: int) -> date | None:
@@ -111,7 +114,8 @@ def _since(text: str, path: Path, row: int) -> date | None:
     try:
         return date.fromisoformat(text[:10])
     except ValueError:
-        raise ListError(f"{where(path, row=row)}: cannot read the date {text!r}; write it as YYYY-MM-DD.") from None
+        raise ListError(_("{where}: cannot read the date {text!r}; write it as YYYY-MM-DD.").format(
+            where=where(path, row=row), text=text)) from None
 
 
 def combine(existing: Suppression, new: Suppression) -> Suppression:

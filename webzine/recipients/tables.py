@@ -26,6 +26,7 @@ from typing import NamedTuple
 
 from webzine.errors import ListError
 from webzine.files import atomic_writer
+from webzine.i18n import _
 from webzine.recipients.cells import DEFAULT_LIMITS, ReadLimits, cell_text, size_text
 
 # Fields with a meaning; every other column becomes a merge field under its own name.
@@ -78,10 +79,12 @@ class UnclosedQuote(NamedTuple):
 
     def describe(self) -> str:
         if self.closed:
-            return (f"line {self.line}: a quote opened here closes only on line {self.line + self.lines}; "
-                    f"the {self.lines:,} lines between were read as one cell")
-        return (f"line {self.line}: a quote opened here is never closed; the {self.lines:,} lines after it "
-                f"were read as one cell")
+            return (_("line {line}: a quote opened here closes only on line {end}; the {lines:,} lines between were "
+                      "read as one cell").format(
+                line=self.line, end=self.line + self.lines, lines=self.lines))
+        return (_("line {line}: a quote opened here is never closed; the {lines:,} lines after it were read as one "
+                  "cell").format(
+            line=self.line, lines=self.lines))
 
 
 class QuotedRows(list[list[str]]):
@@ -148,8 +151,9 @@ class Table:
                 yield chunk
         except csv.Error as exc:
             line = getattr(rows, "line_num", "?")
-            raise ListError(f"{self.source} line {line}: the CSV is malformed ({exc}).",
-                            hint="open it in Excel and save it again as CSV.") from exc
+            raise ListError(_("{source} line {line}: the CSV is malformed ({problem}).").format(
+                source=self.source, line=line, problem=exc),
+                            hint=_("open it in Excel and save it again as CSV.")) from exc
         finally:
             for close in self.closers:
                 close()
@@ -158,7 +162,8 @@ class Table:
         """The error for a byte that would not decode while reading: the one the whole-file
         check up front gives (line, byte, encodings tried)."""
         error = self.encoding_error() if self.encoding_error is not None else None
-        return error or ListError(f"{self.source}: not valid {self.encoding} ({exc}).")
+        return error or ListError(_("{source}: not valid {encoding} ({problem}).").format(
+            source=self.source, encoding=self.encoding, problem=exc))
 
     def numbered(self) -> Iterator[tuple[int, list[str]]]:
         """`(row number, cells)` one by one, for the small files that must be exact (managers,
@@ -172,10 +177,11 @@ class Table:
     def require(self, name: str) -> int:
         """The index of a column the caller cannot work without."""
         if name not in self.columns:
-            found = ", ".join(repr(h) for h in self.header) or "none"
+            found = ", ".join(repr(h) for h in self.header) or _("none")
             raise ListError(
-                f"{self.source}: no {name} column (columns found: {found}).",
-                hint=f"rename the column, or pass --column {name}=\"<header>\".",
+                _("{source}: no {name} column (columns found: {found}).").format(
+                    source=self.source, name=name, found=found),
+                hint=_("rename the column, or pass --column {name}=\"<header>\".").format(name=name),
             )
         return self.columns[name]
 
@@ -187,7 +193,7 @@ def _no_unclosed_quotes(blocks: Iterator[list[list[str]] | Columns],
     for block in blocks:
         if isinstance(block, QuotedRows):
             raise ListError(f"{source} {block.unclosed[0].describe()}.",
-                            hint='close the quote (a quote inside a cell is written twice, "").')
+                            hint=_("close the quote (a quote inside a cell is written twice, \"\")."))
         yield block
 
 
@@ -201,14 +207,20 @@ def map_columns(header: Sequence[str], source: str, overrides: Mapping[str, str]
     for name, written in (overrides or {}).items():
         if name not in wanted:
             close = difflib.get_close_matches(name, sorted(wanted), n=1)
-            raise ListError(f"[lists.columns] {name} (or --column {name}={written}): unknown field '{name}'; "
-                            + (f"did you mean {close[0]}? " if close else "")
-                            + f"use one of {', '.join(sorted(wanted))}.")
+            if close:
+                message = _("[lists.columns] {name} (or --column {name}={written}): unknown field '{name}'; "
+                            "did you mean {close}? use one of {fields}.")
+            else:
+                message = _("[lists.columns] {name} (or --column {name}={written}): unknown field '{name}'; "
+                            "use one of {fields}.")
+            raise ListError(message.format(name=name, written=written, close=close[0] if close else "",
+                                           fields=", ".join(sorted(wanted))))
         target = header_key(written)
         matches = [i for i, key in enumerate(keys) if key == target]
         if not matches:
             found = ", ".join(repr(h) for h in header)
-            raise ListError(f"{source}: --column {name}={written}: no such column (columns found: {found}).")
+            raise ListError(_("{source}: --column {name}={written}: no such column (columns found: {found}).").format(
+                source=source, name=name, written=written, found=found))
         columns[name] = matches[0]
     taken = set(columns.values())
     for index, key in enumerate(keys):
@@ -217,8 +229,9 @@ def map_columns(header: Sequence[str], source: str, overrides: Mapping[str, str]
             continue
         if name in columns:
             raise ListError(
-                f"{source}: columns {header[columns[name]]!r} and {header[index]!r} both mean {name}.",
-                hint=f"rename one of them, or choose with --column {name}=\"<header>\".",
+                _("{source}: columns {column!r} and {other!r} both mean {name}.").format(
+                    source=source, column=header[columns[name]], other=header[index], name=name),
+                hint=_("rename one of them, or choose with --column {name}=\"<header>\".").format(name=name),
             )
         columns[name] = index
         taken.add(index)
@@ -245,8 +258,8 @@ def read_table(path: str | Path, *, encoding: str | None = None, sheet: str | No
     if path.suffix.lower() in (".xlsx", ".xlsm"):
         return _read_xlsx(path, sheet, overrides, wanted, limits)
     if _is_old_excel(path):
-        raise ListError(f"{path}: an Excel 97-2003 workbook (.xls), which webzine does not read.",
-                        hint="open it in Excel and save it as \"Excel 통합 문서 (.xlsx)\" or \"CSV UTF-8\".")
+        raise ListError(_("{path}: an Excel 97-2003 workbook (.xls), which webzine does not read.").format(path=path),
+                        hint=_("open it in Excel and save it as \"Excel 통합 문서 (.xlsx)\" or \"CSV UTF-8\"."))
     return _read_csv(path, encoding, overrides, wanted, check_encoding_first, block_size)
 
 
@@ -255,18 +268,19 @@ def _check_file(path: Path, limits: ReadLimits) -> None:
     try:
         status = path.stat()
     except FileNotFoundError:
-        raise ListError(f"{path}: no such file.",
-                        hint="check [lists] in webzine.toml or the path you passed.") from None
+        raise ListError(_("{path}: no such file.").format(path=path),
+                        hint=_("check [lists] in webzine.toml or the path you passed.")) from None
     except OSError as exc:
-        raise ListError(f"{path}: cannot be read ({exc.strerror}).") from None
+        raise ListError(_("{path}: cannot be read ({reason}).").format(path=path, reason=exc.strerror)) from None
     if stat.S_ISDIR(status.st_mode):
-        raise ListError(f"{path}: is a folder, not a list file.")
+        raise ListError(_("{path}: is a folder, not a list file.").format(path=path))
     if not stat.S_ISREG(status.st_mode):
-        raise ListError(f"{path}: not a regular file (a device, pipe or socket).",
-                        hint="give the path of a CSV or .xlsx list file.")
+        raise ListError(_("{path}: not a regular file (a device, pipe or socket).").format(path=path),
+                        hint=_("give the path of a CSV or .xlsx list file."))
     if status.st_size > limits.max_file_bytes:
-        raise ListError(f"{path}: {size_text(status.st_size)} is over the {size_text(limits.max_file_bytes)} "
-                        f"limit for a list file.", hint="split the list into smaller files.")
+        raise ListError(_("{path}: {size} is over the {limit} limit for a list file.").format(
+            path=path, size=size_text(status.st_size), limit=size_text(limits.max_file_bytes)),
+            hint=_("split the list into smaller files."))
 
 
 # Every Excel 97-2003 workbook is an OLE2 compound file (MS-CFB 2.2); whatever its name says, no
@@ -285,7 +299,7 @@ def table_from_rows(rows: Iterable[Mapping[str, object]], *, source: str = "<row
     iterator = iter(rows)
     first = next(iterator, None)
     if first is None:
-        raise ListError(f"{source}: the list is empty.")
+        raise ListError(_("{source}: the list is empty.").format(source=source))
     header = [str(key) for key in first]
     columns, extras = map_columns(header, source, overrides, wanted)
 
@@ -334,7 +348,8 @@ def _open_csv(path: Path, sample: bytes, chosen: str, overrides: Mapping[str, st
               wanted: Iterable[str], block_size: int) -> Table:
     text = _decode_sample(sample, chosen)
     if not text.strip().strip("\ufeff"):
-        raise ListError(f"{path}: the file is empty.", hint="export the list again with a header row.")
+        raise ListError(_("{path}: the file is empty.").format(
+            path=path), hint=_("export the list again with a header row."))
     delimiter = sniff_delimiter(text)
     handle = path.open(encoding=chosen, newline="")
     reader = csv.reader(handle, delimiter=delimiter)
@@ -342,11 +357,11 @@ def _open_csv(path: Path, sample: bytes, chosen: str, overrides: Mapping[str, st
         header = next(reader, [])
     except (csv.Error, UnicodeDecodeError) as exc:
         handle.close()
-        raise ListError(f"{path} row 1: cannot read the header ({exc}).") from exc
+        raise ListError(_("{path} row 1: cannot read the header ({problem}).").format(path=path, problem=exc)) from exc
     header = [cell.strip().lstrip("\ufeff") for cell in header]
     if not any(header):
         handle.close()
-        raise ListError(f"{path}: the first row is empty; it must name the columns.")
+        raise ListError(_("{path}: the first row is empty; it must name the columns.").format(path=path))
     columns, extras = map_columns(header, str(path), overrides, wanted)
     return Table(str(path), header, columns, extras, reader, chosen, delimiter, closers=[handle.close],
                  blocks=_CsvBlocks(handle.read, delimiter, str(path), width=len(header), block_size=block_size),
@@ -416,9 +431,10 @@ class _CsvBlocks:
         try:
             rows = list(reader)
         except csv.Error as exc:
-            raise ListError(f"{self.source} line {lines + reader.line_num}: the CSV is malformed ({exc}).",
-                            hint="open it in Excel and save it again as CSV; a quote that is never closed "
-                                 "makes the rest of the file one cell.") from exc
+            raise ListError(_("{source} line {line}: the CSV is malformed ({problem}).").format(
+                source=self.source, line=lines + reader.line_num, problem=exc),
+                            hint=_("open it in Excel and save it again as CSV; a quote that is never closed makes the "
+                                   "rest of the file one cell.")) from exc
         if len(rows) < block.count("\n"):  # some cell holds a line break
             unclosed = self._unclosed(rows, lines + 1, closed=block.count('"') % 2 == 0)
             if unclosed:
@@ -458,14 +474,17 @@ def choose_encoding(path: Path, sample: bytes, requested: str | None, *, check_l
         try:
             codecs.lookup(name)
         except LookupError:
-            raise ListError(f"--encoding {requested}: unknown encoding; use utf-8, cp949 or utf-16.") from None
+            raise ListError(_("--encoding {requested}: unknown encoding; use utf-8, cp949 or utf-16.").format(
+                requested=requested)) from None
         problem = _first_bad_line(path, name) if check_last else None
         if problem:
-            raise ListError(f"{path} line {problem[0]}: not valid {requested} ({problem[1]}).",
-                            hint="choose another --encoding (utf-8, cp949, utf-16).")
+            raise ListError(_("{path} line {line}: not valid {requested} ({problem}).").format(
+                path=path, line=problem[0], requested=requested, problem=problem[1]),
+                            hint=_("choose another --encoding (utf-8, cp949, utf-16)."))
         return name
     if not sample:
-        raise ListError(f"{path}: the file is empty.", hint="export the list again with a header row.")
+        raise ListError(_("{path}: the file is empty.").format(
+            path=path), hint=_("export the list again with a header row."))
     if sample.startswith(codecs.BOM_UTF8):
         candidates: tuple[str, ...] = ("utf-8-sig",)
     elif sample.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
@@ -489,8 +508,9 @@ def choose_encoding(path: Path, sample: bytes, requested: str | None, *, check_l
     line, what = max(problems, key=lambda problem: problem[0])
     tried = ", ".join(candidates)
     raise ListError(
-        f"{path} line {line}: undecodable bytes ({what}); tried {tried}.",
-        hint="save the file as \"CSV UTF-8\" in Excel, or pass --encoding NAME (utf-8, cp949, utf-16).",
+        _("{path} line {line}: undecodable bytes ({what}); tried {tried}.").format(
+            path=path, line=line, what=what, tried=tried),
+        hint=_("save the file as \"CSV UTF-8\" in Excel, or pass --encoding NAME (utf-8, cp949, utf-16)."),
     )
 
 
@@ -522,8 +542,9 @@ def _first_bad_line(path: Path, encoding: str) -> tuple[int, str] | None:
             except UnicodeDecodeError as exc:
                 data = pending + chunk
                 line = newlines - pending.count(b"\n") + data.count(b"\n", 0, exc.start) + 1
-                bad = data[exc.start:exc.start + 1].hex() or "end of file"
-                return line, f"byte 0x{bad} at offset {offset - len(pending) + exc.start}"
+                bad = data[exc.start:exc.start + 1].hex() or _("end of file")
+                return line, _("byte 0x{byte} at offset {offset}").format(
+                    byte=bad, offset=offset - len(pending) + exc.start)
             if not chunk:
                 return None
             offset += len(chunk)
@@ -554,7 +575,8 @@ def _read_xlsx(path: Path, sheet: str | None, overrides: Mapping[str, str] | Non
     try:
         first = next(rows, None)
         if first is None or not any(cell.strip() for cell in first):
-            raise ListError(f"{path}: the sheet {worksheet.title!r} is empty or its first row is empty.")
+            raise ListError(_("{path}: the sheet {sheet!r} is empty or its first row is empty.").format(
+                path=path, sheet=worksheet.title))
         header = [cell.strip() for cell in first]
         while header and not header[-1]:
             header.pop()

@@ -23,6 +23,7 @@ from typing import IO
 from xml.etree.ElementTree import Element, ParseError, iterparse
 
 from webzine.errors import ListError
+from webzine.i18n import _
 from webzine.recipients.cells import ReadLimits, cell_text, size_text
 
 MAX_ROWS, MAX_COLUMNS = 1_048_576, 16_384  # Excel's grid: anything beyond is not a real sheet
@@ -73,17 +74,18 @@ class Sheet:
             if tag != "row":
                 continue
             number = _row_number(element.get("r"), last, self.path)
-            for _ in range(last + 1, number):
+            for _blank in range(last + 1, number):
                 yield []  # a row the file leaves out is a blank row, as Excel shows it
             last = number
             row = self._cells(element, number)
             cells_left -= len(row)
             if cells_left < 0:
                 raise ListError(
-                    f"{self.path}: the sheet {self.title!r} has more than {self.limits.max_cells:,} cells "
-                    f"(row {number:,} is {len(row):,} cells wide); no list needs that many.",
-                    hint="delete the unused rows and columns (Ctrl+End shows the last cell in use) "
-                         "or save the sheet as CSV.")
+                    _("{path}: the sheet {sheet!r} has more than {limit:,} cells (row {number:,} is {width:,} cells "
+                      "wide); no list needs that many.").format(
+                        path=self.path, sheet=self.title, limit=self.limits.max_cells, number=number, width=len(row)),
+                    hint=_("delete the unused rows and columns (Ctrl+End shows the last cell in use) or save the "
+                           "sheet as CSV."))
             yield row
             if sheet_data is not None:
                 sheet_data.clear()  # the rows read so far are done with
@@ -98,8 +100,9 @@ class Sheet:
             reference = cell.get("r")
             column = _column(reference, number, self.path) if reference else column + 1
             if column > MAX_COLUMNS:
-                raise ListError(f"{self.path}: row {number:,} has a cell beyond Excel's last column (XFD).",
-                                hint="open the file in Excel and save it again.")
+                raise ListError(_("{path}: row {number:,} has a cell beyond Excel's last column (XFD).").format(
+                    path=self.path, number=number),
+                                hint=_("open the file in Excel and save it again."))
             text = self._value(cell)
             if text:
                 values[column] = text
@@ -123,9 +126,9 @@ class Sheet:
             try:
                 return self.shared[int(value)]
             except (ValueError, IndexError):
-                raise ListError(f"{self.path}: cell {cell.get('r', '?')} refers to shared text {value!r} "
-                                f"that the file does not have.",
-                                hint="open the file in Excel and save it again.") from None
+                raise ListError(_("{path}: cell {cell} refers to shared text {value!r} that the file does not have.")
+                                .format(path=self.path, cell=cell.get("r", "?"), value=value),
+                                hint=_("open the file in Excel and save it again.")) from None
         if kind == "n":
             return cell_text(self._number(value, cell.get("s")))
         if kind == "b":
@@ -164,12 +167,15 @@ def _row_number(written: str | None, last: int, path: Path) -> int:
         try:
             number = int(written)
         except ValueError:
-            raise ListError(f"{path}: a row is numbered {written!r}.",
-                            hint="open the file in Excel and save it again.") from None
+            raise ListError(_("{path}: a row is numbered {written!r}.").format(path=path, written=written),
+                            hint=_("open the file in Excel and save it again.")) from None
     if number <= last or number > MAX_ROWS:
-        where = f"after row {last:,}" if number <= last else "beyond Excel's last row"
-        raise ListError(f"{path}: row {number:,} comes {where}; rows would be lost or invented.",
-                        hint="open the file in Excel and save it again.")
+        if number <= last:
+            message = _("{path}: row {number:,} comes after row {last:,}; rows would be lost or invented.")
+        else:
+            message = _("{path}: row {number:,} comes beyond Excel's last row; rows would be lost or invented.")
+        raise ListError(message.format(path=path, number=number, last=last),
+                        hint=_("open the file in Excel and save it again."))
     return number
 
 
@@ -179,8 +185,9 @@ _COLUMNS: dict[str, int] = {}
 def _column(reference: str, number: int, path: Path) -> int:
     match = _REFERENCE.fullmatch(reference)
     if match is None:
-        raise ListError(f"{path}: row {number:,} has a cell at {reference!r}, which is no cell reference.",
-                        hint="open the file in Excel and save it again.")
+        raise ListError(_("{path}: row {number:,} has a cell at {reference!r}, which is no cell reference.").format(
+            path=path, number=number, reference=reference),
+                        hint=_("open the file in Excel and save it again."))
     letters = match.group(1)
     column = _COLUMNS.get(letters)
     if column is None:
@@ -205,8 +212,9 @@ def _string(element: Element) -> str:
 
 
 def unreadable(path: Path, exc: BaseException) -> ListError:
-    return ListError(f"{path}: not a readable .xlsx file ({exc or type(exc).__name__}).",
-                     hint="open it in Excel and save it again as .xlsx or CSV.")
+    return ListError(_("{path}: not a readable .xlsx file ({problem}).").format(
+        path=path, problem=exc or type(exc).__name__),
+                     hint=_("open it in Excel and save it again as .xlsx or CSV."))
 
 
 def open_sheet(path: Path, name: str | None, limits: ReadLimits) -> Sheet:
@@ -240,12 +248,13 @@ def _open(path: Path, archive: zipfile.ZipFile, name: str | None, limits: ReadLi
     if name is None:
         chosen = next(((title, part) for title, part in sheets if part in worksheets), None)
         if chosen is None:
-            raise ListError(f"{path}: the workbook has no worksheet.")
+            raise ListError(_("{path}: the workbook has no worksheet.").format(path=path))
     else:
         chosen = next(((title, part) for title, part in sheets if title == name), None)
         if chosen is None:
-            names = ", ".join(title for title, _ in sheets)
-            raise ListError(f"{path}: no sheet named {name!r} (sheets: {names}).")
+            names = ", ".join(title for title, _part in sheets)
+            raise ListError(_("{path}: no sheet named {name!r} (sheets: {names}).").format(
+                path=path, name=name, names=names))
     title, part = chosen
     shared = _shared_strings(path, archive, parts.get("sharedStrings", [None])[0], limits)
     styles = _date_styles(path, archive, parts.get("styles", [None])[0])
@@ -260,24 +269,26 @@ def _check_sizes(path: Path, archive: zipfile.ZipFile, limits: ReadLimits) -> No
     infos = archive.infolist()
     for info in infos:
         if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
-            raise ListError(f"{path}: {info.filename} is compressed in a way Excel never uses "
-                            f"(method {info.compress_type}).", hint="open it in Excel and save it again.")
+            raise ListError(_("{path}: {part} is compressed in a way Excel never uses (method {method}).").format(
+                path=path, part=info.filename, method=info.compress_type),
+                hint=_("open it in Excel and save it again."))
     unpacked = sum(info.file_size for info in infos)
     if unpacked > limits.max_unpacked_bytes:
-        raise ListError(f"{path}: unpacks to {size_text(unpacked)}, over the limit of "
-                        f"{size_text(limits.max_unpacked_bytes)} for an .xlsx list.",
-                        hint="save the sheet as CSV (or delete unused rows, columns and sheets) and try again.")
+        raise ListError(_("{path}: unpacks to {size}, over the limit of {limit} for an .xlsx list.").format(
+            path=path, size=size_text(unpacked), limit=size_text(limits.max_unpacked_bytes)),
+                        hint=_("save the sheet as CSV (or delete unused rows, columns and sheets) and try again."))
 
 
 def _parse(path: Path, archive: zipfile.ZipFile, part: str) -> Element:
     """A small part as a tree (the sheet and the shared strings are streamed instead)."""
     size = archive.getinfo(part).file_size
     if size > WHOLE_PART_BYTES:
-        raise ListError(f"{path}: {part} unpacks to {size_text(size)}; in a real workbook it is a few kilobytes.",
-                        hint="open it in Excel and save it again, or save the sheet as CSV.")
+        raise ListError(_("{path}: {part} unpacks to {size}; in a real workbook it is a few kilobytes.").format(
+            path=path, part=part, size=size_text(size)),
+                        hint=_("open it in Excel and save it again, or save the sheet as CSV."))
     with archive.open(part) as stream:
         root = None
-        for _, element in iterparse(stream, ("end",)):
+        for _event, element in iterparse(stream, ("end",)):
             root = element
         assert root is not None
         return root
@@ -314,8 +325,9 @@ def _shared_strings(path: Path, archive: zipfile.ZipFile, part: str | None, limi
                 strings.append(_string(element))
                 root.clear()
                 if len(strings) > limits.max_cells:
-                    raise ListError(f"{path}: more than {limits.max_cells:,} pieces of text; no list needs that many.",
-                                    hint="save the sheet as CSV and try again.")
+                    raise ListError(_("{path}: more than {limit:,} pieces of text; no list needs that many.").format(
+                        path=path, limit=limits.max_cells),
+                                    hint=_("save the sheet as CSV and try again."))
     return strings
 
 
