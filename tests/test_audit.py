@@ -16,6 +16,7 @@ from webzine.audit.audit import SCHEMA_FIELDS, Outcome, audit, reconcile, run_au
 from webzine.send.inputs import load_audience, load_key_customers
 from webzine.config import load_settings
 from webzine.errors import ListError
+from webzine.i18n import activate
 from webzine.models import Suppression, SuppressionReason
 from webzine.recipients.clean import clean_list
 
@@ -309,3 +310,15 @@ def test_realistic_audit_against_an_answer_key(tmp_path):
     assert got == answer
     assert report.key_customers == len(answer) and report.present == 40
     assert report.excused == 1 and report.ok is False
+
+
+def test_gap_details_in_korean(tmp_path):
+    activate("ko")
+    report = run(tmp_path, [f"kim.gapsu@hanbit.co.kr,김갑수,한빛,m1,{FRESH}", f"stale@naver.com,오래,회사,m1,{STALE}",
+                            f"left@naver.com,떠남,회사,m1,{FRESH}"],
+                 ["kim.gapsu@newjob.co.kr,김갑수,새회사,m1,", "stale@naver.com,오래,회사,m1,", "left@naver.com,떠남,회사,m1,"],
+                 suppressions=[Suppression("left@naver.com", SuppressionReason.UNSUBSCRIBED, date(2026, 3, 1), "webform")])
+    assert [gap.detail for gap in report.gaps] == [
+        "구독자 목록에 없습니다. kim.gapsu@hanbit.co.kr일 가능성이 높습니다(목록 2행에 있음)",
+        "구독자 목록 3행: 2023-01-01에 수신 동의함, 유효 기간이 지났습니다. 수신 동의를 다시 받으세요",
+        "2026-03-01부터 발송 제외(webform)"]

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from pydantic import BaseModel, ConfigDict
 
+from webzine.i18n import _
 from webzine.recipients.addresses import BadAddress, Normaliser
 from webzine.errors import ListError
 from webzine.recipients.tables import read_table
@@ -206,10 +207,10 @@ class _ListView:
         row = self.first_row.get(key)
         reject = self.rejected.get(key)
         if reject is not None:
-            return f"on the list at row {reject.row}, rejected: {reject.reason.value}"
+            return _("on the list at row {row}, rejected: {reason}").format(row=reject.row, reason=reject.reason.value)
         if row is not None:
-            return f"on the list at row {row}"
-        return "on the list"
+            return _("on the list at row {row}").format(row=row)
+        return _("on the list")
 
 
 _SUPPRESSED = {reason.value for reason in SuppressionReason}
@@ -235,14 +236,15 @@ def _outcome(row: int, cells: dict[str, str], key: str, suppressions: Mapping[st
     if list_row is not None:
         return CustomerOutcome(**common, outcome=Outcome.PRESENT, list_row=list_row)
     return CustomerOutcome(**common, outcome=Outcome.NOT_ON_LIST,
-                                           detail="not on the subscriber list")
+                                           detail=_("not on the subscriber list"))
 
 
 def _invalid(row: int, cells: dict[str, str], bad: BadAddress, view: _ListView) -> CustomerOutcome:
-    detail = f"the key-customer file's address cannot be valid: {bad.detail}"
+    detail = _("the key-customer file's address cannot be valid: {problem}").format(problem=bad.detail)
     suggestion, rule = (bad.suggestion or None), ("typo_domain" if bad.suggestion else None)
     if suggestion and suggestion.lower() in view.first_row:
-        detail += f"; {suggestion} is {view.status(suggestion.lower())}"
+        detail = _("the key-customer file's address cannot be valid: {problem}; {suggestion} is {status}").format(
+            problem=bad.detail, suggestion=suggestion, status=view.status(suggestion.lower()))
     return CustomerOutcome(
         row=row, email=cells["email"].strip(), name=cells["name"], company=cells["company"], manager=cells["manager"],
         outcome=Outcome.INVALID_ADDRESS, detail=detail, suggestion=suggestion, suggestion_rule=rule,
@@ -259,24 +261,28 @@ def _reject_outcome(reject: Reject) -> Outcome:
 
 def _reject_detail(reject: Reject) -> str:
     if reject.reason is RejectReason.CONSENT_MISSING:
-        return f"subscriber list row {reject.row}: no consent date; ask for consent again"
+        return _("subscriber list row {row}: no consent date; ask for consent again").format(row=reject.row)
     if reject.reason is RejectReason.CONSENT_EXPIRED:
-        return f"subscriber list row {reject.row}: {reject.detail}, older than the limit; ask for consent again"
-    return f"subscriber list row {reject.row}: {reject.reason.value} ({reject.detail})"
+        return _("subscriber list row {row}: {detail}, older than the limit; ask for consent again").format(
+            row=reject.row, detail=reject.detail)
+    return _("subscriber list row {row}: {reason} ({detail})").format(
+        row=reject.row, reason=reject.reason.value, detail=reject.detail)
 
 
 def _suppression_detail(suppression: Suppression) -> str:
-    since = suppression.since.isoformat() if suppression.since else "an unknown date"
-    detail = f"suppressed since {since}"
+    since = suppression.since.isoformat() if suppression.since else _("an unknown date")
     if suppression.source:
-        detail += f" by {suppression.source}"
+        detail = _("suppressed since {since} by {source}").format(since=since, source=suppression.source)
+    else:
+        detail = _("suppressed since {since}").format(since=since)
     if suppression.detail:
         detail += f": {suppression.detail}"
     return detail
 
 
 def _with_suggestion(outcome: CustomerOutcome, suggestion: Suggestion, view: _ListView) -> CustomerOutcome:
-    detail = f"{outcome.detail}; probably {suggestion.address} ({view.status(suggestion.address.lower())})"
+    detail = _("{detail}; probably {address} ({status})").format(
+        detail=outcome.detail, address=suggestion.address, status=view.status(suggestion.address.lower()))
     return replace(outcome, suggestion=suggestion.address, suggestion_rule=suggestion.rule, detail=detail)
 
 
@@ -284,7 +290,8 @@ def _report(outcomes: list[CustomerOutcome], duplicates: list[int], clean: Clean
             issue: str | None) -> AuditReport:
     gaps = [outcome.gap() for outcome in outcomes if outcome.outcome is not Outcome.PRESENT]
     excused = sum(1 for gap in gaps if gap.excused)
-    notes = [f"{key_file} rows {', '.join(map(str, duplicates))} repeat an earlier key customer"] if duplicates else []
+    notes = [_("{path} rows {rows} repeat an earlier key customer").format(
+        path=key_file, rows=", ".join(map(str, duplicates)))] if duplicates else []
     return AuditReport.model_construct(ok=excused == len(gaps), issue=issue, key_customers=len(outcomes),
                        present=len(outcomes) - len(gaps), excused=excused, gaps=gaps, outcomes=outcomes,
                        advertising=clean.advertising, key_file=str(key_file), subscribers=clean.source,
@@ -303,7 +310,8 @@ def run_audit(settings: Settings | None = None, *, advertising: bool, today: dat
         if explicit is not None:
             return Path(explicit)
         if settings is None or configured is None:
-            raise ListError(f"no {what} file: pass --{what} PATH or run in a folder with webzine.toml.")
+            raise ListError(_("no {what} file: pass --{what} PATH or run in a folder with webzine.toml.").format(
+                what=what))
         return settings.path(configured)
 
     lists = settings.lists if settings is not None else None
