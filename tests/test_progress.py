@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from webzine.i18n import activate
 from webzine.send.dispatch import SendSummary
 from webzine.send.progress import ProgressLines
 
@@ -46,3 +47,12 @@ def test_a_line_every_n_seconds_when_percent_moves_slowly() -> None:
 def test_nothing_before_the_first_step_and_the_end_once() -> None:
     written = lines_for([(0.1, 1, 1), (0.2, 2, 2), (0.3, 1000, 1000), (0.3, 1000, 1000)])
     assert len(written) == 1 and "(100%)" in written[0]
+
+
+def test_the_line_in_korean() -> None:
+    activate("ko")
+    steps = [(t / 10, t, t - 3) for t in range(0, 1001, 5)]
+    written = lines_for(steps, every_seconds=3600)
+    assert written[0] == ("2026-12-year-end 발송 중: 100/1,000(10%), 발송 97건, 실패 2건, 보류 1건, "
+                          "초당 9.9통, 남은 시간 1분 30초")
+    assert written[-1].endswith(", 남은 시간 0초")

@@ -12,6 +12,7 @@ import re
 import socket
 import time
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import closing
 
 import pytest
 from conftest import PUBLICATION as PUBLICATION_KEYS
@@ -21,6 +22,7 @@ from smtp_server import Fault, SmtpTestServer, TestCertificate
 
 from webzine.config import Publication, Settings, Smtp
 from webzine.errors import ConfigError, SenderProblem, TransportError
+from webzine.i18n import activate
 from webzine.providers import transport_class
 from api_samples import raw_message
 from webzine.models import Delivery, Message, Outcome
@@ -557,6 +559,15 @@ def test_auth_failure_stops_the_run_without_showing_the_password(certificate: Te
     assert text.startswith(f"127.0.0.1:{server.port}: authentication failed (535 5.7.8")
     assert caught.value.exit_code == 3
     assert PASSWORD not in repr(caught.value.__cause__) + repr(caught.value.hint)
+
+
+def test_auth_failure_in_korean(certificate: TestCertificate) -> None:
+    activate("ko")
+    with SmtpTestServer(certificate=certificate, users={"news": "x"}) as server, closing(transport_for(server)) as transport:
+        with pytest.raises(SenderProblem) as caught:
+            transport.send(outgoing(0))
+    assert one_line(caught.value) == f"127.0.0.1:{server.port}: 인증에 실패했습니다(535 5.7.8 Authentication credentials invalid)."
+    assert caught.value.hint == "[smtp]에 지정한 사용자 이름과 비밀번호 환경 변수를 확인하세요."
 
 
 def test_certificate_for_another_host_is_refused(tmp_path) -> None:  # type: ignore[no-untyped-def]

@@ -38,6 +38,7 @@ from datetime import date
 
 from webzine.config import Settings
 from webzine.errors import MessageUnsupported, SenderProblem, TransportError
+from webzine.i18n import _
 from webzine.send.ledger import Claim, Ledger, Result, State
 from webzine.message.factory import MessageFactory, RecipientRejected
 from webzine.message.signing import SigningPool
@@ -259,7 +260,7 @@ class Sender:
             self._send_all(recipients)
             self._retry_until_done()
         except BaseException as exc:
-            self._halt(f"stopped by an error: {exc}")
+            self._halt(_("stopped by an error: {error}").format(error=exc))
             self._finish(started)
             raise
         finally:
@@ -275,7 +276,7 @@ class Sender:
                 break
             self.watch.refresh()
             selected = self._select(chunk)
-            identities = [self._identity(r) for r, _ in selected]
+            identities = [self._identity(r) for r, __ in selected]
             held = self._flush(_claims(selected, identities))
             if len(held) < len(selected):
                 selected, identities = self._drop_taken(selected, identities, held)
@@ -301,7 +302,7 @@ class Sender:
             summary.count(action)
             if action is Action.UNKNOWN and len(summary.unknowns) < _REPORT_LIMIT:
                 summary.unknowns.append(Problem(recipient.email, None, None,
-                                                "an earlier run stopped with this message in flight"))
+                                                _("an earlier run stopped with this message in flight")))
             elif action is Action.SEND:
                 counted = counts_for(entry, rule)
                 summary.resent_unknown += counted is not None and counted.state is State.CLAIMED
@@ -324,7 +325,7 @@ class Sender:
         self.summary.taken_by_other += taken
         self.summary.attempted -= taken
         self._sent_keys -= taken
-        return [pair for pair, _ in kept], [identity for _, identity in kept]
+        return [pair for pair, __ in kept], [identity for __, identity in kept]
 
     def _limit_reached(self, extra: int = 0) -> bool:
         limit = self.options.limit
@@ -366,9 +367,9 @@ class Sender:
         signing: deque[tuple[list[Message], Future[list[bytes]]]] = deque()
 
         def stopped_before(rest: int) -> None:
-            waiting = [m for batch, _ in signing for m in batch] + unsigned + group
-            self._not_sent([r.key for r, _ in chosen[rest:]] + [m.key for m in waiting],
-                           "not sent: the run stopped before this message was handed over")
+            waiting = [m for batch, __ in signing for m in batch] + unsigned + group
+            self._not_sent([r.key for r, __ in chosen[rest:]] + [m.key for m in waiting],
+                           _("not sent: the run stopped before this message was handed over"))
 
         for index, (recipient, attempts) in enumerate(chosen):
             if self._halted():
@@ -452,13 +453,13 @@ class Sender:
     def _handle(self, job: _Job, result: list[Delivery] | BaseException | None) -> None:
         keys = [m.key for m in job.messages]
         if result is None:
-            self._not_sent(keys, "not sent: the run was stopped while waiting for its turn")
+            self._not_sent(keys, _("not sent: the run was stopped while waiting for its turn"))
         elif isinstance(result, SenderProblem):
-            self._halt(f"sender problem: {result.message}")
-            self._not_sent(keys, f"not sent: {result.message}")
+            self._halt(_("sender problem: {problem}").format(problem=result.message))
+            self._not_sent(keys, _("not sent: {reason}").format(reason=result.message))
         elif isinstance(result, MessageUnsupported):
-            self._halt(f"the issue cannot be sent this way: {result.message}")
-            self._not_sent(keys, f"not sent: {result.message}")
+            self._halt(_("the issue cannot be sent this way: {reason}").format(reason=result.message))
+            self._not_sent(keys, _("not sent: {reason}").format(reason=result.message))
         elif isinstance(result, TransportError):
             for message in job.messages:
                 self._outcome(message, Delivery(Outcome.TEMPORARY, text=result.message))
@@ -466,7 +467,8 @@ class Sender:
             # A bug or an unexpected library error: the message may have left. Keep it claimed
             # (reported as unknown) and stop; the exception surfaces after the run is recorded.
             self._crash = result
-            self._halt(f"unexpected error in the {self.transport.name} transport: {result!r}")
+            self._halt(_("unexpected error in the {transport} transport: {error}").format(
+                transport=self.transport.name, error=repr(result)))
         else:
             for message, delivery in zip(job.messages, result, strict=True):
                 self._outcome(message, delivery)
@@ -482,13 +484,15 @@ class Sender:
             self._close(message.key)
             self._tally(fate, message, delivery)
         if fate is Fate.SENDER_PROBLEM:
-            self._halt(f"sender problem: {delivery.code or ''} {delivery.status or ''} {delivery.text}".strip())
+            said = f"{delivery.code or ''} {delivery.status or ''} {delivery.text}".strip()
+            self._halt(_("sender problem: {problem}").format(problem=said))
         elif fate is Fate.ACCEPTED:
             self._consecutive = 0
         elif verdict.error:
             self._consecutive += 1
             if self._consecutive >= self.settings.send.stop_after_consecutive_errors:
-                self._halt(f"{self._consecutive} errors in a row (last: {delivery.text or delivery.code})")
+                self._halt(_("{count} errors in a row (last: {last})").format(
+                    count=self._consecutive, last=delivery.text or delivery.code))
 
     def _tally(self, fate: Fate, message: Message, delivery: Delivery) -> None:
         """A settled recipient in the summary; a hard bounce joins the suppressions."""
@@ -546,11 +550,11 @@ class Sender:
         if not due:
             return
         self.summary.retries += len(due)
-        chosen = [(r, self._attempts.get(r.key, 0)) for r, _ in due]
-        identities = [identity for _, identity in due]
+        chosen = [(r, self._attempts.get(r.key, 0)) for r, __ in due]
+        identities = [identity for __, identity in due]
         held = self._flush(_claims(chosen, identities))
         if len(held) < len(chosen):
-            for recipient, _ in chosen:
+            for recipient, __ in chosen:
                 if recipient.key not in held:
                     self._close(recipient.key)
             chosen, identities = self._drop_taken(chosen, identities, held)
@@ -570,7 +574,7 @@ class Sender:
 
     def _halted(self) -> bool:
         if self.stop.is_set() and self.summary.stopped is None:
-            self.summary.stopped = "interrupted"
+            self.summary.stopped = _("interrupted")
         return self.summary.stopped is not None
 
     def _halt(self, reason: str) -> None:

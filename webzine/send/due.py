@@ -16,6 +16,7 @@ from pathlib import Path
 from webzine.send.inputs import load_audience
 from webzine.config import Settings
 from webzine.errors import ConfigError, IssueError
+from webzine.i18n import _
 from webzine.render.issue import Issue, load_issue
 from webzine.send.ledger import Ledger, ledger_exists
 from webzine.send.plan import PlanOptions
@@ -31,7 +32,7 @@ def issues_of_month(issues_dir: Path, month: date) -> list[Candidate]:
     """The issues dated in `month` that may be sent, oldest first: drafts (`draft: true`, or a
     file named `_….md`) are left out."""
     if not issues_dir.is_dir():
-        raise ConfigError(f"{issues_dir}: no such folder; check [build] issues in webzine.toml.")
+        raise ConfigError(_("{folder}: no such folder; check [build] issues in webzine.toml.").format(folder=issues_dir))
     found = []
     for path in sorted(issues_dir.glob("*.md")):
         if path.name.startswith("_"):
@@ -47,9 +48,9 @@ def due_issue(settings: Settings, today: date) -> Path | None:
     """The issue of `today`'s month if it is dated today or earlier and not completely sent."""
     candidates = issues_of_month(settings.path(settings.build.issues), today)
     if len(candidates) > 1:
-        names = " and ".join(str(candidate.path) for candidate in candidates)
-        raise IssueError(f"{names} are both dated {today:%Y-%m}; one issue per month can be due — "
-                         "move one to another month or mark it draft: true.")
+        names = _(" and ").join(str(candidate.path) for candidate in candidates)
+        raise IssueError(_("{names} are both dated {month}; one issue per month can be due — "
+                           "move one to another month or mark it draft: true.").format(names=names, month=f"{today:%Y-%m}"))
     if not candidates:
         return None
     candidate = candidates[0]

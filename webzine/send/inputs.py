@@ -29,6 +29,7 @@ from webzine.audit.fields import read_list_sample, read_managers
 from webzine.config import Settings
 from webzine.customers import rows_with_segments, segments_for, with_segments
 from webzine.errors import AuditGaps, ListError, LintFailed
+from webzine.i18n import _
 from webzine.render.issue import Issue, load_issue
 from webzine.send.ledger import Ledger
 from webzine.recipients.list_managers import MANAGER_EMAIL, derive_managers
@@ -94,7 +95,7 @@ class KeyCustomers:
     def note(self) -> str:
         if self.none_by_choice:
             return 'no key-customer audit: webzine.toml [lists] says key_customers = "" (no key customers)'
-        return f"{len(self.rows):,} key customers from {self.source}"
+        return _("{count} key customers from {source}").format(count=f"{len(self.rows):,}", source=self.source)
 
 
 def load_key_customers(settings: Settings) -> KeyCustomers:
@@ -103,14 +104,15 @@ def load_key_customers(settings: Settings) -> KeyCustomers:
     if not configured:
         return KeyCustomers("")
     path = settings.path(configured)
-    none = 'or write key_customers = "" in webzine.toml [lists] if this publication has no key customers'
     if not path.is_file():
-        raise ListError(f"{path}: the key-customer file named in webzine.toml does not exist; "
-                        f"fix [lists] key_customers, {none}.")
+        raise ListError(_("{path}: the key-customer file named in webzine.toml does not exist; fix [lists] key_customers, "
+                          "or write key_customers = \"\" in webzine.toml [lists] if this publication has no key "
+                          "customers.").format(path=path))
     rows = tuple(read_key_customers(path))
     if not rows:
-        raise ListError(f"{path}: the key-customer file lists nobody (a header and no rows); "
-                        f"add the key customers, {none}.")
+        raise ListError(_("{path}: the key-customer file lists nobody (a header and no rows); add the key customers, "
+                          "or write key_customers = \"\" in webzine.toml [lists] if this publication has no key "
+                          "customers.").format(path=path))
     return KeyCustomers(str(path), rows)
 
 
@@ -139,7 +141,7 @@ class Audience:
         """How many recipients the plan puts under each action, reading the ledger a chunk at a
         time: after a send of a million, the whole plan need not be in memory to count it."""
         actions = plan_actions(self.clean.recipients, lambda keys: ledger.states(self.slug, keys), {}, options)
-        return Counter(action for _, action in actions)
+        return Counter(action for __, action in actions)
 
 
 def load_audience(settings: Settings, issue: Issue, *, today: date) -> Audience:
@@ -164,8 +166,9 @@ def _managers_for(settings: Settings, clean: CleanList) -> dict[str, Manager]:
     named = next((r for r in clean.recipients if r.manager), None)
     if named is not None:
         raise ListError(
-            f"{path}: no such file, but {clean.source} row {named.row} names account manager {named.manager!r}; "
-            "restore the managers file (or fix [lists] managers in webzine.toml) so replies reach the manager."
+            _("{path}: no such file, but {source} row {row} names account manager {manager}; restore the managers "
+              "file (or fix [lists] managers in webzine.toml) so replies reach the manager.").format(
+                path=path, source=clean.source, row=named.row, manager=repr(named.manager))
         )
     return {}
 
@@ -243,9 +246,9 @@ def load_campaign(settings: Settings, issue_path: Path, *, today: date, gate: bo
     if not rendered.report.ok:
         errors = rendered.report.errors
         raise LintFailed(
-            f"{issue_path}: lint found {len(errors)} error(s) (first: {errors[0].code}: {errors[0].message}); "
-            "nothing was sent.",
-            hint=f"run: webzine build {issue_path}",
+            _("{path}: lint found {count} error(s) (first: {code}: {message}); nothing was sent.").format(
+                path=issue_path, count=len(errors), code=errors[0].code, message=errors[0].message),
+            hint=_("run: {command}").format(command=f"webzine build {issue_path}"),
         )
     report = _audit_gate(audience, key_customers, issue_path, allow_gaps) if key_customers is not None else None
     if report is not None:  # who should be a key customer, who is slipping: for the editor, never a gap
@@ -265,10 +268,11 @@ def _audit_gate(audience: Audience, key_customers: KeyCustomers, issue_path: Pat
     if report.ok or allow_gaps:
         return report
     gaps = report.unexcused
-    example = f" (first: {gaps[0].email}, {gaps[0].reason})" if gaps else ""
+    text = (_("{count} key customer(s) would not receive this issue (first: {email}, {reason}); nothing was sent.")
+            if gaps else _("{count} key customer(s) would not receive this issue; nothing was sent."))
     raise AuditGaps(
-        f"{len(gaps)} key customer(s) would not receive this issue{example}; nothing was sent.",
-        hint=f'run: webzine audit {issue_path} — fix the list, or send anyway with --allow-gaps "reason".',
+        text.format(count=len(gaps), email=gaps[0].email if gaps else "", reason=gaps[0].reason if gaps else ""),
+        hint=_('run: webzine audit {path} — fix the list, or send anyway with --allow-gaps "reason".').format(path=issue_path),
     )
 
 
@@ -297,8 +301,9 @@ def find_recipient(campaign: Campaign, email: str) -> Recipient:
         if recipient.key == key:
             return recipient
     raise ListError(
-        f"{email} is not on the cleaned list ({campaign.clean.source}); check the spelling, "
-        "or run webzine lists clean to see whether it was rejected or suppressed."
+        _("{email} is not on the cleaned list ({source}); check the spelling, "
+          "or run webzine lists clean to see whether it was rejected or suppressed.").format(
+            email=email, source=campaign.clean.source)
     )
 
 
@@ -308,5 +313,6 @@ def sample_recipient(campaign: Campaign) -> Recipient:
     if chosen:
         return find_recipient(campaign, chosen)
     if not campaign.clean.recipients:
-        raise ListError(f"{campaign.clean.source}: no recipient is left after cleaning; nothing to personalise a test with.")
+        raise ListError(_("{source}: no recipient is left after cleaning; nothing to personalise a test with.").format(
+            source=campaign.clean.source))
     return campaign.clean.recipients[0]

@@ -27,6 +27,7 @@ from datetime import datetime
 from pathlib import Path
 
 from webzine.errors import ConfigError, StorageError
+from webzine.i18n import N_, _
 from webzine.send import ledger_codec as codec
 from webzine.send.ledger_records import (Brief, Claim, Counts, LedgerEntry, Result, Row, State, counts_list,
                                          kept_reply, now_text, tally)
@@ -184,6 +185,19 @@ def _split(key: str) -> tuple[str, str]:
     return (domain, local) if at and domain and local else ("", key)
 
 
+# What `_storage` was doing when the database failed → the message saying so.
+CANNOT = {
+    "archive": N_("{path}: cannot archive the send ledger ({reason}); "
+        "nothing was lost — free disk space or fix the file's permissions, then re-run the same command to resume."),
+    "create": N_("{path}: cannot create the send ledger ({reason}); "
+        "nothing was lost — free disk space or fix the file's permissions, then re-run the same command to resume."),
+    "read": N_("{path}: cannot read the send ledger ({reason}); "
+        "nothing was lost — free disk space or fix the file's permissions, then re-run the same command to resume."),
+    "write": N_("{path}: cannot write the send ledger ({reason}); "
+        "nothing was lost — free disk space or fix the file's permissions, then re-run the same command to resume."),
+}
+
+
 class _Directory:
     """recipient id → (key, email as written), read whole: for the questions that list an issue."""
 
@@ -205,7 +219,7 @@ class _Lookups:
             for column, value in (("mid", mid), ("verp", verp), ("provider_id", provider_id)):
                 if value is not None:
                     self.by_value.setdefault((column, value), delivery)
-        self.email = {rid: email for rid, (_, email) in _Directory(db).of.items()}
+        self.email = {rid: email for rid, (__, email) in _Directory(db).of.items()}
         self.slug = dict(db.execute("SELECT id, slug FROM issues").fetchall())
         self.form = {i: (p, d) for i, p, d in db.execute("SELECT id, mid_prefix, mid_domain FROM issues")
                      if p is not None}
@@ -243,15 +257,16 @@ class Ledger:
             version = db.execute("PRAGMA user_version").fetchone()[0]
             if version > SCHEMA_VERSION:
                 raise ConfigError(
-                    f"{path}: the ledger was written by a newer webzine (schema {version}); upgrade webzine."
+                    _("{path}: the ledger was written by a newer webzine (schema {version}); upgrade webzine.").format(
+                        path=path, version=version)
                 )
             if version < SCHEMA_VERSION and _has_first_schema(db):
                 try:
                     migrate_first_schema(db)
                 except ValueError as exc:
                     raise ConfigError(
-                        f"{path}: cannot upgrade the send ledger ({exc}); it was left as it was — fix or "
-                        "remove that row with sqlite3, then re-run."
+                        _("{path}: cannot upgrade the send ledger ({reason}); it was left as it was — fix or "
+                          "remove that row with sqlite3, then re-run.").format(path=path, reason=exc)
                     ) from None
             if version == 2:
                 migrate_second_schema(db)
@@ -259,7 +274,7 @@ class Ledger:
             db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
         except sqlite3.DatabaseError as exc:
             raise ConfigError(
-                f"{path}: cannot open the send ledger ({exc}); check the path in [send] ledger."
+                _("{path}: cannot open the send ledger ({reason}); check the path in [send] ledger.").format(path=path, reason=exc)
             ) from exc
         return cls(db, path)
 
@@ -346,7 +361,7 @@ class Ledger:
         return found
 
     def _recipient_ids(self, keys: Sequence[str]) -> dict[str, int]:
-        return {key: rid for key, (rid, _) in self._recipients(keys).items()}
+        return {key: rid for key, (rid, __) in self._recipients(keys).items()}
 
     def _enrol(self, addresses: dict[str, str]) -> dict[str, int]:
         """key → recipient id for these (key → email), giving new keys the next ids in order."""
@@ -373,7 +388,7 @@ class Ledger:
         if changed:
             db.executemany("UPDATE recipients SET email = ? WHERE local = ? "
                            "AND domain = (SELECT coalesce(max(id), 0) FROM domains WHERE name = ?)", changed)
-        return {key: rid for key, (rid, _) in known.items()}
+        return {key: rid for key, (rid, __) in known.items()}
 
     # -- the send path ---------------------------------------------------------------------
 
@@ -486,12 +501,12 @@ class Ledger:
             yield
         except sqlite3.OperationalError as exc:
             raise StorageError(
-                f"{self.path}: cannot {doing} the send ledger ({exc}); nothing was lost — free disk space or "
-                "fix the file's permissions, then re-run the same command to resume."
+                _(CANNOT[doing]).format(path=self.path, reason=exc)
             ) from exc
         except sqlite3.DatabaseError as exc:
             raise StorageError(
-                f"{self.path}: the send ledger failed ({exc}); re-run the same command once the cause is fixed."
+                _("{path}: the send ledger failed ({reason}); re-run the same command once the cause is fixed.").format(
+                    path=self.path, reason=exc)
             ) from exc
 
     def record_rejected(self, issue: str, email: str, key: str, reason: str, *, transport: str,
@@ -510,7 +525,7 @@ class Ledger:
                     "ON CONFLICT (id) DO UPDATE SET state = 2, text = excluded.text, "
                     "updated = excluded.claimed - deliveries.claimed",
                     ((known.id << _SHIFT) | rid, self._transport_id(transport), run_id, codec.to_units(now - known.epoch),
-                     f"rejected before sending: {reason}"),
+                     _("rejected before sending: {reason}").format(reason=reason)),
                 )
 
     def settle(self, issue: str, decisions: Sequence[tuple[str, State, str]]) -> int:
@@ -524,7 +539,7 @@ class Ledger:
             if known is None or not decisions:
                 return 0
             with _transaction(db):
-                ids = self._recipient_ids([key for key, _, _ in decisions])
+                ids = self._recipient_ids([key for key, __, __ in decisions])
                 changed = 0
                 for key, state, text in decisions:
                     if key not in ids:
@@ -750,12 +765,13 @@ class Ledger:
             archive = Ledger(db, copy)
         except FileNotFoundError:
             raise StorageError(
-                f"{file}: issue {issue} was archived there and the file is missing; restore the state with its "
-                "archives (.ci/state.sh restore), then re-run."
+                _("{file}: issue {issue} was archived there and the file is missing; restore the state with its "
+                  "archives (.ci/state.sh restore), then re-run.").format(file=file, issue=issue)
             ) from None
         except (OSError, EOFError, sqlite3.DatabaseError) as exc:
             raise StorageError(
-                f"{file}: cannot read the archive of issue {issue} ({exc}); restore it from the state branch, then re-run."
+                _("{file}: cannot read the archive of issue {issue} ({reason}); restore it from the state branch, "
+                  "then re-run.").format(file=file, issue=issue, reason=exc)
             ) from exc
         self._opened[issue] = archive
         return archive
@@ -994,7 +1010,7 @@ def migrate_first_schema(db: sqlite3.Connection) -> None:
                 issues[issue] = _Issue(len(issues) + 1, issue, claimed, forms.get(issue))
             known = issues[issue]
             transport_id = transports.setdefault(transport, len(transports) + 1)
-            rid, _ = recipients.setdefault(key, (len(recipients) + 1, None if email == key else email))
+            rid, __ = recipients.setdefault(key, (len(recipients) + 1, None if email == key else email))
             keep_reply = state != "accepted"
             since = codec.to_units(claimed - known.epoch)
             rows.append(((known.id << _SHIFT) | rid, codec.STATE_CODES[state], attempts, transport_id, run_id,

@@ -23,6 +23,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from webzine.errors import ConfigError, StorageError
+from webzine.i18n import N_, _
 from webzine.send.ledger_records import (Brief, Claim, Counts, LedgerEntry, Result, Row, State, counts_list,
                                          kept_reply, now_text, tally)
 
@@ -52,6 +53,19 @@ _COLUMNS = ("issue, key, email, state, attempts, code, status, text, provider_id
             "claimed_at, updated_at")
 
 
+# What `_storage` was doing when the database failed → the message saying so.
+CANNOT = {
+    "archive": N_("{place}: cannot archive the send ledger ({reason}); "
+        "nothing was lost — re-run the same command to resume once the database answers."),
+    "create": N_("{place}: cannot create the send ledger ({reason}); "
+        "nothing was lost — re-run the same command to resume once the database answers."),
+    "read": N_("{place}: cannot read the send ledger ({reason}); "
+        "nothing was lost — re-run the same command to resume once the database answers."),
+    "write": N_("{place}: cannot write the send ledger ({reason}); "
+        "nothing was lost — re-run the same command to resume once the database answers."),
+}
+
+
 def where(url: str) -> str:
     """host:port/database of a URL, for messages (never the user or a password)."""
     parts = urlsplit(url)
@@ -63,16 +77,16 @@ def connect(url: str) -> Any:
     try:
         import psycopg  # optional dependency: `pip install 'webzine[postgres]'`
     except ImportError:
-        raise ConfigError("[send] ledger is a PostgreSQL URL but psycopg is not installed",
+        raise ConfigError(_("[send] ledger is a PostgreSQL URL but psycopg is not installed"),
                           hint="pip install 'webzine[postgres]'") from None
     password = os.environ.get(PASSWORD_ENV)
     try:
         return psycopg.connect(url, connect_timeout=10, autocommit=True, **({"password": password} if password else {}))
     except psycopg.Error as exc:
         reason = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
-        raise ConfigError(f"Cannot open the send ledger at {where(url)}: {reason}",
-                          hint=f"check that the server runs and the user may connect; the password comes from "
-                               f"{PASSWORD_ENV} or PGPASSWORD.") from exc
+        raise ConfigError(_("Cannot open the send ledger at {place}: {reason}").format(place=where(url), reason=reason),
+                          hint=_("check that the server runs and the user may connect; the password comes from "
+                                 "{variable} or PGPASSWORD.").format(variable=PASSWORD_ENV)) from exc
 
 
 def _row(values: Sequence) -> Row:
@@ -120,11 +134,11 @@ class PgLedger:
         try:
             yield
         except psycopg.OperationalError as exc:
-            raise StorageError(f"{where(self.url)}: cannot {doing} the send ledger ({str(exc).strip()}); nothing was "
-                               "lost — re-run the same command to resume once the database answers.") from exc
+            raise StorageError(_(CANNOT[doing]).format(
+                place=where(self.url), reason=str(exc).strip())) from exc
         except psycopg.DatabaseError as exc:
-            raise StorageError(f"{where(self.url)}: the send ledger failed ({str(exc).strip()}); re-run the same "
-                               "command once the cause is fixed.") from exc
+            raise StorageError(_("{place}: the send ledger failed ({reason}); re-run the same command once the cause "
+                                 "is fixed.").format(place=where(self.url), reason=str(exc).strip())) from exc
 
     # -- the send path ---------------------------------------------------------------------
 

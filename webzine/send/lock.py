@@ -33,6 +33,7 @@ from pathlib import Path
 import click
 
 from webzine.errors import SendLocked, StorageError
+from webzine.i18n import _
 from webzine.send.ledger import database_url
 from webzine.models import Recipient
 
@@ -41,7 +42,7 @@ def parse_shard(value: str | None) -> str | None:
     """`I/N` (0 ≤ I < N) as given to `--shard`, checked; None without it."""
     if value is None:
         return None
-    index, _, count = value.partition("/")
+    index, __, count = value.partition("/")
     if not (index.isdigit() and count.isdigit() and 0 <= int(index) < int(count)):
         raise click.BadParameter(f"{value!r}: give I/N with 0 ≤ I < N, e.g. 0/4 for the first of four workers.",
                                  param_hint="--shard")
@@ -73,16 +74,17 @@ def _holder(path: Path) -> str:
     try:
         info = json.loads(path.read_text(encoding="utf-8") or "{}")
     except (OSError, ValueError):
-        return "another process"
-    return (f"pid {info.get('pid', '?')} on {info.get('host', '?')} since {info.get('started', '?')}"
-            f" ({info.get('command', 'webzine send')})")
+        return _("another process")
+    return _("pid {pid} on {host} since {started} ({command})").format(
+        pid=info.get("pid", "?"), host=info.get("host", "?"), started=info.get("started", "?"),
+        command=info.get("command", "webzine send"))
 
 
 def _locked(issue: str, shard: str | None, holder: str) -> SendLocked:
-    what = f"{issue} (shard {shard})" if shard else issue
+    what = _("{issue} (shard {shard})").format(issue=issue, shard=shard) if shard else issue
     return SendLocked(
-        f"{what} is already being sent with this ledger by {holder}; nothing was sent.",
-        hint="wait for it to finish (webzine status shows its progress), then re-run to send whatever is left.",
+        _("{what} is already being sent with this ledger by {holder}; nothing was sent.").format(what=what, holder=holder),
+        hint=_("wait for it to finish (webzine status shows its progress), then re-run to send whatever is left."),
     )
 
 
@@ -101,7 +103,9 @@ def _database_lock(url: str, issue: str, shard: str | None, command: str) -> Ite
                 "SELECT a.application_name, a.backend_start FROM pg_locks l JOIN pg_stat_activity a USING (pid) "
                 "WHERE l.locktype = 'advisory' AND l.classid = %s::oid AND l.objid = %s::oid AND l.granted LIMIT 1",
                 (SCHEMA_LOCK, key & 0xFFFFFFFF)).fetchone()
-            raise _locked(issue, shard, f"{found[0]} since {found[1]:%Y-%m-%d %H:%M}" if found else "another process")
+            holder = (_("{name} since {started}").format(name=found[0], started=f"{found[1]:%Y-%m-%d %H:%M}") if found
+                      else _("another process"))
+            raise _locked(issue, shard, holder)
         yield url
     finally:
         db.close()  # the server drops the session's advisory lock with the connection
@@ -121,7 +125,9 @@ def send_lock(ledger: Path, issue: str, *, now: datetime, command: str | None = 
         path.parent.mkdir(parents=True, exist_ok=True)
         handle = open(path, "a+", encoding="utf-8")
     except OSError as exc:
-        raise StorageError(f"{path}: cannot create the send lock ({exc.strerror}); check the ledger folder.") from exc
+        raise StorageError(
+            _("{path}: cannot create the send lock ({reason}); check the ledger folder.").format(path=path, reason=exc.strerror)
+        ) from exc
     with handle:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)

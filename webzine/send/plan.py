@@ -78,7 +78,7 @@ class Plan:
 
     @property
     def counts(self) -> Counter[Action]:
-        return Counter(action for _, action in self.actions)
+        return Counter(action for __, action in self.actions)
 
     def keys(self, action: Action) -> list[str]:
         return [recipient.key for recipient, chosen in self.actions if chosen is action]

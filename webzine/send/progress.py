@@ -9,6 +9,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
+from webzine.i18n import _
 from webzine.send.dispatch import SendSummary
 from webzine.send.pacing import Clock
 
@@ -17,10 +18,10 @@ def duration(seconds: float) -> str:
     """A remaining time as a person reads it: "45 s", "3 min 20 s", "1 h 39 min"."""
     whole = int(seconds)
     if whole < 60:
-        return f"{whole} s"
+        return _("{seconds} s").format(seconds=whole)
     if whole < 3600:
-        return f"{whole // 60} min {whole % 60} s"
-    return f"{whole // 3600} h {whole % 3600 // 60} min"
+        return _("{minutes} min {seconds} s").format(minutes=whole // 60, seconds=whole % 60)
+    return _("{hours} h {minutes} min").format(hours=whole // 3600, minutes=whole % 3600 // 60)
 
 
 class ProgressLines:
@@ -49,7 +50,9 @@ class ProgressLines:
         rate = (summary.accepted + summary.failed) / elapsed if elapsed > 0 else 0.0
         pace = seen / elapsed if elapsed > 0 else 0.0
         left = max(0, self._total - seen)
-        eta = duration(left / pace) if pace else "unknown"
-        return (f"sending {self._issue}: {seen:,}/{self._total:,} ({seen * 100 // self._total}%), "
-                f"{summary.accepted:,} sent, {summary.failed:,} failed, {summary.deferred:,} deferred, "
-                f"{rate:,.1f} msg/s, ETA {eta}")
+        eta = duration(left / pace) if pace else _("unknown")
+        return _("sending {issue}: {seen}/{total} ({percent}%), {accepted} sent, {failed} failed, {deferred} deferred, "
+                 "{rate} msg/s, ETA {eta}").format(
+            issue=self._issue, seen=f"{seen:,}", total=f"{self._total:,}", percent=seen * 100 // self._total,
+            accepted=f"{summary.accepted:,}", failed=f"{summary.failed:,}", deferred=f"{summary.deferred:,}",
+            rate=f"{rate:,.1f}", eta=eta)

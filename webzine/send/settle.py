@@ -21,6 +21,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from webzine.i18n import _
 from webzine.send.ledger import Row
 
 _MESSAGE_ID = re.compile(r"<?([^<>\s\"']+@[^<>\s\"',;]+)>?")
@@ -54,9 +55,9 @@ def settle(unknown: Iterable[Row], *, seen: Mapping[str, str], resend: bool,
         evidence = (rehearsed or {}) if row.rehearsal else seen
         proof = evidence.get(row.message_id.lower()) or (None if row.rehearsal else evidence.get(row.key))
         if proof:
-            decisions.append(Settlement(row.key, row.email, True, f"delivered per {proof}"))
+            decisions.append(Settlement(row.key, row.email, True, _("delivered per {proof}").format(proof=proof)))
         elif resend:
-            decisions.append(Settlement(row.key, row.email, False, "no evidence of delivery; sent again by decision"))
+            decisions.append(Settlement(row.key, row.email, False, _("no evidence of delivery; sent again by decision")))
     return decisions
 
 
@@ -71,5 +72,5 @@ def outbox_evidence(folder: Path) -> dict[str, str]:
         with path.open("rb") as handle:
             head = handle.read(1 << 16) if path.name != "outbox.mbox" else handle.read()
         for match in re.finditer(rb"^Message-ID:\s*<([^>\r\n]+)>", head, re.IGNORECASE | re.MULTILINE):
-            found.setdefault(match.group(1).decode("ascii", "replace").lower(), f"the outbox file {path}")
+            found.setdefault(match.group(1).decode("ascii", "replace").lower(), _("the outbox file {path}").format(path=path))
     return found

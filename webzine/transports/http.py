@@ -29,6 +29,7 @@ import httpx
 
 from webzine.config import Settings
 from webzine.errors import ConfigError, MessageUnsupported, SenderProblem
+from webzine.i18n import _
 from webzine.transports.base import BaseTransport
 from webzine.models import Content, Delivery, Message, Outcome
 from webzine.transports.redact import Redactor
@@ -59,7 +60,7 @@ def temporary(
     sender_problem: bool = False,
 ) -> Delivery:
     if retry_after is not None:
-        text = f"{text} (retry after {retry_after:g} s)"
+        text = _("{text} (retry after {seconds:g} s)").format(text=text, seconds=retry_after)
     return Delivery(
         Outcome.TEMPORARY,
         code=code,
@@ -123,8 +124,8 @@ def json_content(message: Message) -> Content:
     content = message.content
     if content.attachments:
         raise MessageUnsupported(
-            f"message {message.message_id} has attachments or inline parts, which this JSON API transport cannot "
-            "carry; send it with mailgun or ses (raw MIME) or smtp."
+            _("message {message_id} has attachments or inline parts, which this JSON API transport cannot "
+              "carry; send it with mailgun or ses (raw MIME) or smtp.").format(message_id=message.message_id)
         )
     return content
 
@@ -137,7 +138,9 @@ def build_client(
 ) -> httpx.Client:
     """One pooled HTTP/1.1 client per transport, shared by the sending threads."""
     if not base_url.startswith(("https://", "http://")):
-        raise ConfigError(f"API base_url '{base_url}' must start with https:// (or http:// for a local test server).")
+        raise ConfigError(
+            _("API base_url '{base_url}' must start with https:// (or http:// for a local test server).").format(base_url=base_url)
+        )
     return httpx.Client(
         base_url=base_url,
         timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
@@ -186,34 +189,39 @@ class ApiTransport(BaseTransport):
         try:
             return self.client.send(request)
         except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
-            return temporary(None, f"{self.name}: could not connect to {request.url.host}: {exc or type(exc).__name__}")
+            return temporary(None, _("{name}: could not connect to {host}: {reason}").format(
+                name=self.name, host=request.url.host, reason=exc or type(exc).__name__))
         except (httpx.WriteTimeout, httpx.WriteError) as exc:
             # The body was not fully written, so the provider cannot have taken the message.
-            return temporary(None, f"{self.name}: sending the request failed: {exc or type(exc).__name__}")
+            return temporary(None, _("{name}: sending the request failed: {reason}").format(
+                name=self.name, reason=exc or type(exc).__name__))
         except httpx.TimeoutException as exc:
             return temporary(
                 None,
-                f"{self.name}: no answer within {self.client.timeout.read:g} s ({type(exc).__name__}); "
-                "the provider may have accepted the message",
+                _("{name}: no answer within {seconds:g} s ({error}); the provider may have accepted the message").format(
+                    name=self.name, seconds=self.client.timeout.read, error=type(exc).__name__),
                 ambiguous=True,
             )
         except (httpx.UnsupportedProtocol, httpx.InvalidURL) as exc:
-            raise ConfigError(f"{self.name}: the API address {request.url} cannot be used: {exc}.") from exc
+            raise ConfigError(
+                _("{name}: the API address {url} cannot be used: {reason}.").format(name=self.name, url=request.url, reason=exc)
+            ) from exc
         except httpx.HTTPError as exc:
             return temporary(
                 None,
-                f"{self.name}: the connection failed before an answer ({type(exc).__name__}: {exc}); "
-                "the provider may have accepted the message",
+                _("{name}: the connection failed before an answer ({error}: {reason}); "
+                  "the provider may have accepted the message").format(name=self.name, error=type(exc).__name__, reason=exc),
                 ambiguous=True,
             )
 
     def stop(self, response: httpx.Response) -> SenderProblem:
         """401/403 and account-level refusals: nothing more can be sent until the sender acts."""
         problem = SenderProblem(
-            f"{self.name} refused the request with HTTP {response.status_code} at {response.request.url}: "
-            f"{excerpt(response) or response.reason_phrase}",
-            hint=f"check the API key in ${self.key_env} and the sending domain/identity at {self.name}; "
-            "then re-run the same command to resume.",
+            _("{name} refused the request with HTTP {status} at {url}: {body}").format(
+                name=self.name, status=response.status_code, url=response.request.url,
+                body=excerpt(response) or response.reason_phrase),
+            hint=_("check the API key in ${variable} and the sending domain/identity at {name}; "
+                   "then re-run the same command to resume.").format(variable=self.key_env, name=self.name),
         )
         self.redactor.scrub(problem)  # also raised outside `send`: reading the suppression lists
         return problem
@@ -225,8 +233,9 @@ class ApiTransport(BaseTransport):
             raise self.stop(response)
         if status == 404:
             raise self.redactor.scrub(SenderProblem(
-                f"{self.name} answered HTTP 404 at {response.request.url}: {excerpt(response) or 'not found'}",
-                hint=f"check base_url, domain and region in the [{self.name}] section of webzine.toml.",
+                _("{name} answered HTTP 404 at {url}: {body}").format(
+                    name=self.name, url=response.request.url, body=excerpt(response) or _("not found")),
+                hint=_("check base_url, domain and region in the [{name}] section of webzine.toml.").format(name=self.name),
             ))
         if status == 429 or status >= 500:
             return temporary(status, f"HTTP {status}: {excerpt(response) or response.reason_phrase}", retry_after=wait_hint(response))

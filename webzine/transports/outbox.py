@@ -25,6 +25,7 @@ from pathlib import Path
 
 from webzine.config import Settings
 from webzine.errors import ConfigError, TransportError
+from webzine.i18n import _
 from webzine.transports.base import BaseTransport
 from webzine.models import Delivery, Outcome, Message
 
@@ -40,7 +41,10 @@ class OutboxTransport(BaseTransport):
 
     def __init__(self, folder: Path, layout: str = "maildir") -> None:
         if layout not in FORMATS:
-            raise ConfigError(f"unknown outbox format '{layout}'; choose one of: {', '.join(FORMATS)} in [send] outbox_format.")
+            raise ConfigError(
+                _("unknown outbox format '{layout}'; choose one of: {formats} in [send] outbox_format.").format(
+                    layout=layout, formats=", ".join(FORMATS))
+            )
         self.folder = folder
         self.layout = layout
         self._lock = threading.Lock()
@@ -51,7 +55,7 @@ class OutboxTransport(BaseTransport):
             self._prepare()
         except OSError as exc:
             raise TransportError(
-                f"{folder}: cannot create the outbox ({exc.strerror}); check [send] outbox."
+                _("{folder}: cannot create the outbox ({reason}); check [send] outbox.").format(folder=folder, reason=exc.strerror)
             ) from exc
 
     @classmethod
@@ -83,10 +87,10 @@ class OutboxTransport(BaseTransport):
                 where = self._write_file(message)
         except OSError as exc:
             raise TransportError(
-                f"{self.location}: cannot write a message ({exc.strerror}); free space or fix "
-                "permissions, then re-run to resume."
+                _("{folder}: cannot write a message ({reason}); free space or fix permissions, then re-run to resume.").format(
+                    folder=self.location, reason=exc.strerror)
             ) from exc
-        return Delivery(Outcome.ACCEPTED, code=250, text=f"written to {where}", provider_id=where)
+        return Delivery(Outcome.ACCEPTED, code=250, text=_("written to {place}").format(place=where), provider_id=where)
 
     def _unique(self) -> str:
         return f"{time.time_ns()}.P{os.getpid()}Q{next(self._counter)}.{self._host}"

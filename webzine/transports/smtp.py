@@ -33,6 +33,7 @@ from collections.abc import Callable
 
 from webzine.config import Settings, secret
 from webzine.errors import ConfigError, SenderProblem, TransportError
+from webzine.i18n import _
 from webzine.transports.base import BaseTransport
 from webzine.models import Delivery, Message, Outcome
 from webzine.transports.smtp_client import (
@@ -82,7 +83,7 @@ class _Pool:
         with self._cond:
             while True:
                 if self._closed:
-                    raise TransportError("the SMTP transport is closed; no more messages can be sent.")
+                    raise TransportError(_("the SMTP transport is closed; no more messages can be sent."))
                 if self._refused is not None:
                     raise self._refused
                 if self._idle:
@@ -144,9 +145,9 @@ class SmtpTransport(BaseTransport):
         smtp = settings.smtp
         if smtp.security == "none" and not is_loopback(smtp.host):
             raise ConfigError(
-                f"[smtp] security = \"none\" sends mail and passwords in the clear to {smtp.host}; "
-                "that is only allowed for a loopback address.",
-                hint="use security = \"starttls\" (port 587) or \"tls\" (port 465).",
+                _("[smtp] security = \"none\" sends mail and passwords in the clear to {host}; "
+                  "that is only allowed for a loopback address.").format(host=smtp.host),
+                hint=_("use security = \"starttls\" (port 587) or \"tls\" (port 465)."),
             )
         endpoint = Endpoint(
             host=smtp.host,
@@ -220,16 +221,25 @@ def _lost(lost: ConnectionLost, peer: str) -> Delivery:
     if lost.committed:
         return Delivery(
             Outcome.TEMPORARY,
-            text=f"unknown: {peer} {lost.reason} after the whole message was sent; the server may "
-            "have accepted it, so a retry may deliver it twice.",
+            text=_("unknown: {peer} {reason} after the whole message was sent; the server may "
+                   "have accepted it, so a retry may deliver it twice.").format(peer=peer, reason=lost.reason),
             ambiguous=True,
         )
-    return Delivery(Outcome.TEMPORARY, text=f"{peer} {lost.reason} before the message was sent; not delivered.")
+    return Delivery(
+        Outcome.TEMPORARY,
+        text=_("{peer} {reason} before the message was sent; not delivered.").format(peer=peer, reason=lost.reason),
+    )
 
 
 def _queue_id(text: str) -> str | None:
     match = _QUEUE_ID.search(text)
     return match.group(1) if match else None
+
+
+def _unusable(role: str, address: str) -> str:
+    if role == "recipient":
+        return _("the recipient address {address} cannot be used in an SMTP command; not sent.").format(address=address)
+    return _("the envelope sender address {address} cannot be used in an SMTP command; not sent.").format(address=address)
 
 
 def _check_addresses(message: Message) -> Delivery | None:
@@ -239,7 +249,7 @@ def _check_addresses(message: Message) -> Delivery | None:
             return Delivery(
                 Outcome.PERMANENT,
                 status="5.1.3",
-                text=f"the {role} address {address!r} cannot be used in an SMTP command; not sent.",
+                text=_unusable(role, repr(address)),
                 sender_problem=role == "envelope sender",
             )
     return None
@@ -261,7 +271,8 @@ def _envelope(message: Message, connection: SmtpConnection) -> tuple[bytes, byte
             return Delivery(
                 Outcome.PERMANENT,
                 status="5.3.4",
-                text=f"the message is {size} bytes; {peer} accepts at most {limit}; not sent.",
+                text=_("the message is {size} bytes; {peer} accepts at most {limit}; not sent.").format(
+                    size=size, peer=peer, limit=limit),
             )
         parameters.append(f"SIZE={size}")
     if eight_bit:
@@ -269,7 +280,7 @@ def _envelope(message: Message, connection: SmtpConnection) -> tuple[bytes, byte
             return Delivery(
                 Outcome.PERMANENT,
                 status="5.6.3",
-                text=f"the message has 8-bit content but {peer} does not announce 8BITMIME; not sent.",
+                text=_("the message has 8-bit content but {peer} does not announce 8BITMIME; not sent.").format(peer=peer),
             )
         parameters.append("BODY=8BITMIME")
     if utf8:
@@ -277,7 +288,8 @@ def _envelope(message: Message, connection: SmtpConnection) -> tuple[bytes, byte
             return Delivery(
                 Outcome.PERMANENT,
                 status="5.6.7",
-                text=f"the address {message.rcpt_to} needs SMTPUTF8, which {peer} does not announce; not sent.",
+                text=_("the address {address} needs SMTPUTF8, which {peer} does not announce; not sent.").format(
+                    address=message.rcpt_to, peer=peer),
             )
         parameters.append("SMTPUTF8")
     suffix = "".join(f" {parameter}" for parameter in parameters)
@@ -301,8 +313,8 @@ def _context(endpoint: Endpoint) -> ssl.SSLContext:
     except (OSError, ssl.SSLError) as exc:
         reason = getattr(exc, "strerror", None) or str(exc)
         raise ConfigError(
-            f"[smtp] ca_file {endpoint.ca_file}: cannot be read as PEM certificates ({reason}).",
-            hint="point ca_file at the PEM file of the CA that signed the relay's certificate, or remove it.",
+            _("[smtp] ca_file {path}: cannot be read as PEM certificates ({reason}).").format(path=endpoint.ca_file, reason=reason),
+            hint=_("point ca_file at the PEM file of the CA that signed the relay's certificate, or remove it."),
         ) from exc
 
 

@@ -25,6 +25,7 @@ from enum import StrEnum
 from typing import Literal
 
 from webzine.errors import SenderProblem, TransportError
+from webzine.i18n import _
 from webzine.transports.redact import Redactor
 
 Security = Literal["starttls", "tls", "none"]
@@ -174,7 +175,7 @@ def _scan_dots(piece: bytes) -> tuple[list[int], bool] | None:
     starts: list[int] = []
     smuggling = False
     found = piece.find(b".")
-    for _ in range(_DOT_VISITS):
+    for __ in range(_DOT_VISITS):
         if found < 0:
             return starts, smuggling
         before = (b"\r\n" + piece[max(0, found - 2) : found])[-2:]  # a piece starts after a CRLF
@@ -209,8 +210,8 @@ class SmtpConnection:
             sock = socket.create_connection((endpoint.host, endpoint.port), endpoint.connect_timeout)
         except OSError as exc:
             raise TransportError(
-                f"{peer}: cannot connect ({_reason(exc)}).",
-                hint="check [smtp] host and port and that the server is reachable; re-running resumes.",
+                _("{peer}: cannot connect ({reason}).").format(peer=peer, reason=_reason(exc)),
+                hint=_("check [smtp] host and port and that the server is reachable; re-running resumes."),
             ) from exc
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         connection = cls(sock, endpoint)
@@ -226,22 +227,22 @@ class SmtpConnection:
     def _handshake(self, credentials: Credentials | None, context: ssl.SSLContext | None) -> None:
         greeting = self._expect_reply("the greeting")
         if greeting.code != 220:
-            raise _session_error(self.endpoint, "refused the session", greeting)
+            raise _session_error(self.endpoint, "", greeting)
         self._ehlo()
         if self.endpoint.security == "starttls":
             if "STARTTLS" not in self.extensions:
                 raise SenderProblem(
-                    f"{self.endpoint.peer}: the server does not offer STARTTLS, and webzine does not "
-                    "send credentials or mail in the clear.",
-                    hint="use the server's submission port (587) or security = \"tls\" on port 465.",
+                    _("{peer}: the server does not offer STARTTLS, and webzine does not "
+                      "send credentials or mail in the clear.").format(peer=self.endpoint.peer),
+                    hint=_("use the server's submission port (587) or security = \"tls\" on port 465."),
                 )
             reply = self._command_reply(b"STARTTLS\r\n", "STARTTLS")
             if reply.code != 220:
-                raise _session_error(self.endpoint, "refused STARTTLS", reply)
+                raise _session_error(self.endpoint, "STARTTLS", reply)
             if self._buffer:
                 # Anything the server sent before the handshake would be trusted after it
                 # (CVE-2011-0411, command injection): refuse the session.
-                raise SenderProblem(f"{self.endpoint.peer}: the server sent data before the TLS handshake.")
+                raise SenderProblem(_("{peer}: the server sent data before the TLS handshake.").format(peer=self.endpoint.peer))
             self._wrap(_require(context))
             self._ehlo()
         if credentials is not None:
@@ -254,20 +255,21 @@ class SmtpConnection:
             self._sock = context.wrap_socket(self._sock, server_hostname=self.endpoint.host)
         except ssl.SSLCertVerificationError as exc:
             raise SenderProblem(
-                f"{peer}: the server's TLS certificate is not trusted ({str(exc.verify_message).rstrip('.')}).",
-                hint="set [smtp] host to the name on the certificate, or ca_file to the CA that signed it.",
+                _("{peer}: the server's TLS certificate is not trusted ({reason}).").format(
+                    peer=peer, reason=str(exc.verify_message).rstrip(".")),
+                hint=_("set [smtp] host to the name on the certificate, or ca_file to the CA that signed it."),
             ) from exc
         except (ssl.SSLError, OSError) as exc:
             raise SenderProblem(
-                f"{peer}: the TLS handshake failed ({_reason(exc)}).",
-                hint="port 465 uses security = \"tls\", port 587 uses \"starttls\".",
+                _("{peer}: the TLS handshake failed ({reason}).").format(peer=peer, reason=_reason(exc)),
+                hint=_("port 465 uses security = \"tls\", port 587 uses \"starttls\"."),
             ) from exc
 
     def _ehlo(self) -> None:
         name = self.endpoint.helo or _address_literal(self._sock)
         reply = self._command_reply(f"EHLO {name}\r\n".encode("ascii"), "EHLO")
         if reply.code != 250:
-            raise _session_error(self.endpoint, "refused EHLO", reply)
+            raise _session_error(self.endpoint, "EHLO", reply)
         self.extensions = _parse_extensions(reply)
 
     def _authenticate(self, credentials: Credentials) -> None:
@@ -283,10 +285,11 @@ class SmtpConnection:
                     break
                 reply = self._command_reply(f"{_b64(secret)}\r\n".encode("ascii"), "AUTH")
         else:
+            text = (_("{peer}: the server offers no AUTH PLAIN or LOGIN over TLS.") if self.endpoint.security != "none"
+                    else _("{peer}: the server offers no AUTH PLAIN or LOGIN."))
             raise SenderProblem(
-                f"{peer}: the server offers no AUTH PLAIN or LOGIN"
-                + (" over TLS." if self.endpoint.security != "none" else "."),
-                hint="unset the username variable if this relay does not need a login.",
+                text.format(peer=peer),
+                hint=_("unset the username variable if this relay does not need a login."),
             )
         if reply.code == 334:  # the server wants more than we have: cancel (RFC 4954)
             reply = self._command_reply(b"*\r\n", "AUTH")
@@ -294,8 +297,8 @@ class SmtpConnection:
             said = credentials.redact(str(reply))
             error = SenderProblem if reply.code >= 500 else TransportError
             raise error(
-                f"{peer}: authentication failed ({said}).",
-                hint="check the username and password environment variables named in [smtp].",
+                _("{peer}: authentication failed ({reply}).").format(peer=peer, reply=said),
+                hint=_("check the username and password environment variables named in [smtp]."),
             )
 
     # -- transactions ---------------------------------------------------------------------------
@@ -314,10 +317,10 @@ class SmtpConnection:
         commands += [(Stage.MAIL, mail_from), (Stage.RCPT, rcpt_to), (Stage.DATA, b"DATA\r\n")]
         pieces = payload_chunks(data)
         if "PIPELINING" in self.extensions:
-            self._write(b"".join(line for _, line in commands), committed=False)
+            self._write(b"".join(line for __, line in commands), committed=False)
             first = next(pieces)  # stuffed while the server answers the envelope
             replies = []
-            for stage, _ in commands:
+            for stage, __ in commands:
                 replies.append((stage, self._read_reply(committed=False)))
                 if replies[-1][1].code == 421:
                     break  # the server is closing: no more replies will come
@@ -345,7 +348,7 @@ class SmtpConnection:
         if replies and replies[-1][0] is Stage.DATA and replies[-1][1].code == 354:
             self._write(b".\r\n", committed=False)
             self._read_reply(committed=False)
-        if any(reply.code == 421 for _, reply in replies):
+        if any(reply.code == 421 for __, reply in replies):
             self.close()
 
     def quit(self) -> None:
@@ -373,7 +376,7 @@ class SmtpConnection:
             self._sock.sendall(data)
         except TimeoutError as exc:
             self.close()
-            raise ConnectionLost("timed out while writing", committed=committed, timed_out=True) from exc
+            raise ConnectionLost(_("timed out while writing"), committed=committed, timed_out=True) from exc
         except OSError as exc:
             self.close()
             raise ConnectionLost(_reason(exc), committed=committed) from exc
@@ -386,7 +389,7 @@ class SmtpConnection:
             line = self._read_line(deadline, limit, committed)
             if len(line) < 3 or not line[:3].isdigit() or (code is not None and int(line[:3]) != code):
                 self.close()
-                raise ConnectionLost(f"not an SMTP reply: {line[:80]!r}", committed=committed)
+                raise ConnectionLost(_("not an SMTP reply: {line}").format(line=repr(line[:80])), committed=committed)
             code = int(line[:3])
             lines.append(line[4:].decode("utf-8", "replace").strip())
             if line[3:4] != b"-":
@@ -404,13 +407,13 @@ class SmtpConnection:
                 return line
             if len(self._buffer) > _MAX_LINE:
                 self.close()
-                raise ConnectionLost("a reply line is too long", committed=committed)
+                raise ConnectionLost(_("a reply line is too long"), committed=committed)
             if not self.alive:
-                raise ConnectionLost("the connection is already closed", committed=committed)
+                raise ConnectionLost(_("the connection is already closed"), committed=committed)
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 self.close()
-                raise ConnectionLost(f"no reply within {limit:g} s", committed=committed, timed_out=True)
+                raise ConnectionLost(_("no reply within {seconds:g} s").format(seconds=limit), committed=committed, timed_out=True)
             self._sock.settimeout(remaining)
             try:
                 chunk = self._sock.recv(65536)
@@ -421,7 +424,7 @@ class SmtpConnection:
                 raise ConnectionLost(_reason(exc), committed=committed) from exc
             if not chunk:
                 self.close()
-                raise ConnectionLost("the server closed the connection", committed=committed)
+                raise ConnectionLost(_("the server closed the connection"), committed=committed)
             self._buffer += chunk
 
     def _expect_reply(self, what: str) -> Reply:
@@ -429,13 +432,18 @@ class SmtpConnection:
         try:
             return self._read_reply(committed=False)
         except ConnectionLost as exc:
-            raise TransportError(f"{self.endpoint.peer}: no answer to {what} ({exc.reason}).") from exc
+            raise TransportError(
+                _("{peer}: no answer to {command} ({reason}).").format(peer=self.endpoint.peer, command=what, reason=exc.reason)
+            ) from exc
 
     def _command_reply(self, line: bytes, what: str) -> Reply:
         try:
             self._write(line, committed=False)
         except ConnectionLost as exc:
-            raise TransportError(f"{self.endpoint.peer}: the connection broke during {what} ({exc.reason}).") from exc
+            raise TransportError(
+                _("{peer}: the connection broke during {command} ({reason}).").format(
+                    peer=self.endpoint.peer, command=what, reason=exc.reason)
+            ) from exc
         return self._expect_reply(what)
 
 
@@ -447,7 +455,7 @@ def _parse_extensions(reply: Reply) -> dict[str, str]:
     """EHLO keywords (upper case) → their parameters; the first line is the greeting."""
     extensions = {}
     for line in reply.lines[1:]:
-        keyword, _, parameters = line.partition(" ")
+        keyword, __, parameters = line.partition(" ")
         extensions[keyword.upper()] = parameters.strip()
     return extensions
 
@@ -467,13 +475,18 @@ def _reason(exc: BaseException) -> str:
     if isinstance(exc, ssl.SSLError) and exc.reason:
         return str(exc.reason).replace("_", " ").lower()
     if isinstance(exc, TimeoutError | socket.timeout):
-        return "timed out"
+        return _("timed out")
     text = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
     return text.rstrip(".")
 
 
-def _session_error(endpoint: Endpoint, what: str, reply: Reply) -> TransportError:
-    """5.7.x or a 5xx refusal of the session is for the sender to fix; 4xx is for later."""
+def _session_error(endpoint: Endpoint, command: str, reply: Reply) -> TransportError:
+    """5.7.x or a 5xx refusal of the session (`command` "" is the greeting) is for the sender to fix;
+    4xx is for later."""
     if reply.code >= 500:
-        return SenderProblem(f"{endpoint.peer}: the server {what} ({reply}).")
-    return TransportError(f"{endpoint.peer}: the server {what} ({reply}); try again later.")
+        text = _("{peer}: the server refused {command} ({reply}).") if command else _(
+            "{peer}: the server refused the session ({reply}).")
+        return SenderProblem(text.format(peer=endpoint.peer, command=command, reply=reply))
+    text = _("{peer}: the server refused {command} ({reply}); try again later.") if command else _(
+        "{peer}: the server refused the session ({reply}); try again later.")
+    return TransportError(text.format(peer=endpoint.peer, command=command, reply=reply))
