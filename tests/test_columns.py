@@ -115,3 +115,55 @@ def test_managers_are_derived_from_the_lists_own_manager_columns(project: Path, 
     code, out, err = run("build", ISSUE)
     assert code == 0, err
     assert "account_manager_email" not in out  # mapped, so not "not used"
+
+
+CRM_EXPORT_WITH_GAPS = """\
+email,name,account_manager,account_manager_email,consent_at
+kim@example.com,김갑수,한지민,jimin.han@example.co.kr,2025-01-02
+lee@example.com,이을순,,,2025-02-03
+park@example.com,박병호,한지민,Jimin.Han@example.co.kr,2019-01-02
+choi@example.com,최동훈,오세영,오세영 <seyoung.oh@example.co.kr>,2019-03-04
+"""
+
+
+@pytest.fixture
+def crm_project(project: Path) -> Path:
+    """A list whose managers are two columns of its own (mapped in webzine.toml), no managers file,
+    and key customers whose consent has expired, so the audit has a gap for each manager."""
+    (project / "lists" / "subscribers.csv").write_text(CRM_EXPORT_WITH_GAPS, encoding="utf-8")
+    (project / "lists" / "managers.csv").unlink()
+    (project / "lists" / "key-customers.csv").write_text(
+        "email,name,company,manager,excused\nkim@example.com,김갑수,,,\npark@example.com,박병호,,,\n"
+        "choi@example.com,최동훈,,,\n", encoding="utf-8")
+    config = project / "webzine.toml"
+    config.write_text(config.read_text(encoding="utf-8") + '\n[lists.columns]\nmanager = "account_manager"\n'
+                      'manager_email = "account_manager_email"\n', encoding="utf-8")
+    return project
+
+
+def test_the_build_preview_shows_the_manager_the_list_names(crm_project: Path, monkeypatch, capsys) -> None:  # type: ignore[no-untyped-def]
+    code, out, err = in_process(crm_project, monkeypatch, capsys)("build", ISSUE)
+    assert code == 0, err
+    preview = (crm_project / "build" / "2026-12-year-end" / "preview.html").read_text(encoding="utf-8")
+    assert "한지민" in preview and 'href="mailto:jimin.han@example.co.kr"' in preview
+
+
+def test_the_audit_groups_gaps_by_the_managers_the_list_names(crm_project: Path, monkeypatch, capsys) -> None:  # type: ignore[no-untyped-def]
+    code, out, err = in_process(crm_project, monkeypatch, capsys)("audit", ISSUE)
+    assert code == 1, err
+    managers = [line for line in out.splitlines() if line and not line.startswith((" ", "Key customers"))]
+    assert managers == ["한지민 (jimin.han@example.co.kr)", "오세영 (seyoung.oh@example.co.kr)"]
+    code, out, err = in_process(crm_project, monkeypatch, capsys)("audit", ISSUE, "--json")
+    assert [gap["manager"] for gap in json.loads(out)["gaps"]] == ["jimin.han@example.co.kr", "seyoung.oh@example.co.kr"]
+
+
+def test_the_preview_server_knows_the_managers_the_list_names(crm_project: Path) -> None:
+    from conftest import TODAY
+
+    from webzine.config import load_settings
+    from webzine.web.preview import load_audience
+
+    audience = load_audience(load_settings(crm_project / "webzine.toml"), False, TODAY)
+    assert {key: manager.name for key, manager in audience.managers.items()} == {
+        "jimin.han@example.co.kr": "한지민", "seyoung.oh@example.co.kr": "오세영"}
+    assert audience.notices == ()

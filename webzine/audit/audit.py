@@ -28,7 +28,7 @@ from webzine.recipients.addresses import BadAddress, Normaliser
 from webzine.errors import ListError
 from webzine.recipients.tables import read_table
 from webzine.recipients.records import CleanList, Reject, RejectReason
-from webzine.models import Suppression, SuppressionReason
+from webzine.models import Manager, Suppression, SuppressionReason
 from webzine.audit.suggest import Suggestion, Suggester
 
 if TYPE_CHECKING:
@@ -107,6 +107,7 @@ class AuditReport(BaseModel):
     subscribers: str = ""
     duplicate_rows: list[int] = []
     notes: list[str] = []
+    list_managers: dict[str, Manager] = {}  # the managers the list's own columns name, by id
 
     @property
     def unexcused(self) -> list[Gap]:
@@ -295,7 +296,7 @@ def _report(outcomes: list[CustomerOutcome], duplicates: list[int], clean: Clean
     return AuditReport.model_construct(ok=excused == len(gaps), issue=issue, key_customers=len(outcomes),
                        present=len(outcomes) - len(gaps), excused=excused, gaps=gaps, outcomes=outcomes,
                        advertising=clean.advertising, key_file=str(key_file), subscribers=clean.source,
-                       duplicate_rows=duplicates, notes=notes)
+                       duplicate_rows=duplicates, notes=notes, list_managers=clean.managers)
 
 
 def run_audit(settings: Settings | None = None, *, advertising: bool, today: date,
@@ -304,7 +305,6 @@ def run_audit(settings: Settings | None = None, *, advertising: bool, today: dat
     """`webzine audit` with explicit files: read the key-customer file and the subscriber list
     (from webzine.toml, explicit paths overriding), clean it against `suppressed`, audit."""
     from webzine.recipients.clean import DEFAULT_CONSENT_MAX_AGE_DAYS, clean_list
-    from webzine.recipients.list_managers import table_columns
 
     def pick(explicit: str | Path | None, configured: str | None, what: str) -> Path:
         if explicit is not None:
@@ -319,7 +319,7 @@ def run_audit(settings: Settings | None = None, *, advertising: bool, today: dat
     clean = clean_list(pick(subscribers, lists.subscribers if lists else None, "subscribers"),
                        suppressions=suppressed, advertising=advertising, today=today,
                        consent_max_age_days=lists.consent_max_age_days if lists else DEFAULT_CONSENT_MAX_AGE_DAYS,
-                       columns=table_columns(lists.columns) if lists else None)
+                       columns=lists.columns if lists else None)
     return audit(key_path, clean, suppressed, issue=issue)
 
 

@@ -76,8 +76,7 @@ def audit(ctx: Context, issue: Path | None, subscribers: Path | None, key_custom
         # the system code page and garbles the Korean names.
         click.echo(codecs.BOM_UTF8 + outcomes_csv(report).encode("utf-8"), nl=False)
     else:
-        managers = _managers(settings)
-        click.echo(render(report, managers))
+        click.echo(render(report, {**_managers(settings), **report.list_managers}))
     return 0 if report.ok else 1
 
 
@@ -154,7 +153,9 @@ def _manager_text(manager_id: str, managers: dict[str, Manager]) -> str:
     if manager is None:
         return f"{manager_id}"
     contact = ", ".join(part for part in (manager.phone, manager.email) if part)
-    return f"{manager_id} {manager.name}" + (f" ({contact})" if contact else "")
+    # A manager the list names is known by their address: the contact says it already.
+    named = manager.name if manager_id == manager.email.lower() else f"{manager_id} {manager.name}"
+    return named + (f" ({contact})" if contact else "")
 
 
 def _what(gap: Gap) -> str:

@@ -27,7 +27,7 @@ from webzine.recipients.addresses import PROVIDERS, BadAddress, Normaliser, clos
 from webzine.errors import ListError, where
 from webzine.recipients.cells import DEFAULT_LIMITS, ReadLimits
 from webzine.recipients.tables import BLOCK_SIZE, Table, read_table, table_from_rows
-from webzine.recipients.list_managers import table_columns
+from webzine.recipients.list_managers import ManagerColumn, derive_managers, table_columns
 from webzine.recipients.records import CleanList, Duplicate, Note, Reconfirm, Reject, RejectReason
 from webzine.models import Manager, Recipient, Suppression
 from webzine.recipients.parse import CHUNK_SIZE, Parsed, parse_rows
@@ -66,17 +66,24 @@ def clean_list(
     """Read, normalise, validate, dedupe, suppress and consent-check a subscriber list.
 
     `source` is a path (CSV/TSV/xlsx), an opened `Table`, or mappings with header keys.
+    `columns` is `[lists.columns]`: with a `manager_email` column, each recipient points at the
+    manager it names (`list_managers`), and `CleanList.managers` holds them.
     `suppressions` is `load_suppressions()`'s result (or Suppression records). `check_domains`
     (for `--check-dns`, see `webzine.recipients.mx`) gets the list's distinct domains once and returns the
     undeliverable ones with the reason. `limits` bound what a file may hold (see
     `tables.ReadLimits`). Rows are parsed `chunk_size` at a time, a CSV file `block_size`
     characters at a time; the result does not depend on either."""
-    table = _open(source, columns=columns, encoding=encoding, sheet=sheet, limits=limits, block_size=block_size)
+    table = _open(source, columns=table_columns(columns or {}), encoding=encoding, sheet=sheet, limits=limits,
+                  block_size=block_size)
     result = CleanList(table.source, encoding=table.encoding, delimiter=table.delimiter,
                        header=list(table.header), extras=[name for name, _ in table.extras],
                        advertising=advertising)
+    managers = ManagerColumn.find(columns, result.extras, table.source)
     with _no_cyclic_gc():
         parsed = _parse(table, Normaliser(fix_typos=fix_typos), result, chunk_size)
+        if managers is not None:
+            parsed.recipients = derive_managers(parsed.recipients, managers)
+            result.managers = managers.managers
         suspects = suspect_domains(result.domains, len(parsed.recipients))
         if suspects:
             _apply_suspects(result, parsed, suspects, fix_typos)
@@ -319,7 +326,7 @@ def load_clean_list(settings: Settings, *, advertising: bool, today: date, suppr
         check = undeliverable_domains
     return clean_list(source, suppressions=suppressions, advertising=advertising, today=today,
                        consent_max_age_days=lists.consent_max_age_days, fix_typos=fix_typos,
-                       columns=table_columns({**lists.columns, **(columns or {})}), encoding=encoding, sheet=sheet,
+                       columns={**lists.columns, **(columns or {})}, encoding=encoding, sheet=sheet,
                        check_domains=check)
 
 

@@ -15,7 +15,7 @@ from itertools import compress
 from operator import attrgetter
 from typing import NamedTuple
 
-from webzine.models import Recipient, SuppressionReason
+from webzine.models import Manager, Recipient, SuppressionReason
 
 
 _email_of = attrgetter("email")
@@ -93,6 +93,7 @@ class CleanList:
     advertising: bool = True
     keys: dict[str, int] = field(default_factory=dict)  # every readable address → its first row
     domains: Counter[str] = field(default_factory=Counter)  # rows per domain, before dedupe
+    managers: dict[str, Manager] = field(default_factory=dict)  # named by the list's own columns, by id
     _rejects_by_key: dict[str, Reject] | None = field(default=None, repr=False, compare=False)
 
     def rejects_by_key(self) -> dict[str, Reject]:

@@ -23,7 +23,7 @@ import re
 import secrets
 import shutil
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from email.utils import parseaddr
 from pathlib import Path
 from typing import Any
@@ -143,6 +143,7 @@ def render_issue(settings: Settings, issue: Issue, *, listing: ListSample,
 
     used = sorted({use.name for source in (sources.html, sources.text, issue.subject) for use in field_uses(source, html_env)})
     scan = scan_rows(listing.rows, used, settings.build.sample_recipient)
+    managers = {**managers, **{key: asdict(manager) for key, manager in listing.managers.items()}}
     sample = _sample_context(settings, scan.sample, listing, managers, issue.slug)
     filled_html, preview_text = html.render(sample), text.render(sample)
     headers = {"subject": subject.render(sample), "preheader": preheader.render(sample), "title": title.render(sample)}

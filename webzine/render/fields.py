@@ -44,6 +44,9 @@ class ListSample:
     columns: tuple[str, ...] = ()
     rows: Iterable[Mapping[str, object]] = ()
     source: str = ""
+    # The managers the rows name by address (`[lists.columns] manager_email`), added as the rows
+    # are read: complete once `rows` has been iterated.
+    managers: Mapping[str, Manager] = field(default_factory=dict)
 
 
 @dataclass

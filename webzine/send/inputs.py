@@ -32,7 +32,6 @@ from webzine.errors import AuditGaps, ListError, LintFailed
 from webzine.i18n import _
 from webzine.render.issue import Issue, load_issue
 from webzine.send.ledger import Ledger
-from webzine.recipients.list_managers import MANAGER_EMAIL, derive_managers
 from webzine.recipients.records import CleanList
 from webzine.render.fields import recipient_rows
 from webzine.message.factory import FactoryOptions, MessageFactory, token_secret
@@ -155,22 +154,18 @@ def load_audience(settings: Settings, issue: Issue, *, today: date) -> Audience:
 
 def _managers_for(settings: Settings, clean: CleanList) -> dict[str, Manager]:
     """managers.csv, and the managers the list names itself (`[lists.columns] manager_email`);
-    a missing file is fine only when no recipient names an account manager."""
+    a missing file is fine only when every account manager a recipient names is one of those."""
     path = settings.path(settings.lists.managers)
-    header = settings.lists.columns.get(MANAGER_EMAIL)
-    if header:
-        clean.recipients, derived = derive_managers(clean.recipients, header, clean.source)
-        return {**(load_managers(path) if path.exists() else {}), **derived}
     if path.exists():
-        return load_managers(path)
-    named = next((r for r in clean.recipients if r.manager), None)
+        return {**load_managers(path), **clean.managers}
+    named = next((r for r in clean.recipients if r.manager and r.manager not in clean.managers), None)
     if named is not None:
         raise ListError(
             _("{path}: no such file, but {source} row {row} names account manager {manager}; restore the managers "
               "file (or fix [lists] managers in webzine.toml) so replies reach the manager.").format(
                 path=path, source=clean.source, row=named.row, manager=repr(named.manager))
         )
-    return {}
+    return dict(clean.managers)
 
 
 @dataclass(frozen=True)

@@ -310,8 +310,8 @@ class AudienceCache:
 
 
 def load_audience(settings: Settings, advertising: bool, today: date) -> Audience:
-    recipients, excluded, notices = _recipients(settings, advertising, today)
-    managers, manager_notices = _managers(settings, recipients)
+    recipients, excluded, notices, named = _recipients(settings, advertising, today)
+    managers, manager_notices = _managers(settings, recipients, named)
     return Audience(
         recipients=recipients, managers=managers, excluded=excluded, notices=(*notices, *manager_notices),
         listed=recipients != (SAMPLE,), by_id={recipient_id(r): r for r in recipients},
@@ -319,29 +319,33 @@ def load_audience(settings: Settings, advertising: bool, today: date) -> Audienc
     )  # fmt: skip
 
 
-def _recipients(settings: Settings, advertising: bool, today: date) -> tuple[tuple[Recipient, ...], int, list[Problem]]:
-    """The cleaned list a send would use; the sample recipient (with a warning) when it is missing,
-    unreadable or empty, so the editor can keep writing while the list is being fixed."""
+def _recipients(settings: Settings, advertising: bool,
+                today: date) -> tuple[tuple[Recipient, ...], int, list[Problem], dict[str, Manager]]:
+    """The cleaned list a send would use and the managers it names itself; the sample recipient
+    (with a warning) when it is missing, unreadable or empty, so the editor can keep writing while
+    the list is being fixed."""
     fallback = f"previewing as the sample recipient {SAMPLE.name} until the list is fixed"
     try:
         clean = load_clean_list(settings, advertising=advertising, today=today,
                                 suppressions=suppression_source(settings).load())
         recipients = with_segments(clean.recipients, segments_for(settings))
     except ListError as exc:
-        return (SAMPLE,), 0, [Problem("warning", f"{exc.message.rstrip('.')}; {fallback}.", exc.hint or "")]
+        return (SAMPLE,), 0, [Problem("warning", f"{exc.message.rstrip('.')}; {fallback}.", exc.hint or "")], {}
     excluded = len(clean.rejects) + len(clean.duplicates)
     if not recipients:
         message = f"{clean.source}: no recipient is left after cleaning; {fallback}."
-        return (SAMPLE,), excluded, [Problem("warning", message, "run webzine lists clean to see why.")]
-    return tuple(recipients), excluded, []
+        return (SAMPLE,), excluded, [Problem("warning", message, "run webzine lists clean to see why.")], {}
+    return tuple(recipients), excluded, [], clean.managers
 
 
-def _managers(settings: Settings, recipients: tuple[Recipient, ...]) -> tuple[dict[str, Manager], list[Problem]]:
-    """managers.csv by id, and a warning for manager ids recipients name that it lacks (their
-    messages would go out without a signature and with the publication's Reply-To)."""
+def _managers(settings: Settings, recipients: tuple[Recipient, ...],
+              named: dict[str, Manager]) -> tuple[dict[str, Manager], list[Problem]]:
+    """managers.csv by id with the managers the list `named` itself, and a warning for manager ids
+    recipients name that neither has (their messages would go out without a signature and with
+    the publication's Reply-To)."""
     path = settings.path(settings.lists.managers)
     try:
-        managers = load_managers(path)
+        managers = {**load_managers(path), **named}
     except ListError as exc:
         return {}, [Problem("warning", f"{exc.message.rstrip('.')}; messages are shown without a manager.", exc.hint or "")]
     unknown: dict[str, int] = {}
