@@ -25,6 +25,7 @@ from webzine.customers.totals import ReadSummary
 from webzine.customers.values import is_cancelled, parse_amount, parse_date
 from webzine.config import load_settings
 from webzine.errors import ListError
+from webzine.i18n import activate
 
 TODAY = date(2026, 12, 1)
 HEADER = ["주문번호", "주문일시", "주문자명", "주문자 이메일", "거래처", "상품명", "결제금액", "주문상태", "담당자"]
@@ -270,3 +271,16 @@ def test_addresses_normalised_in_columns_match_the_normaliser() -> None:
             return ""
 
     assert found == [expected(cell) for cell in cells]
+
+
+def test_an_order_file_error_and_the_left_out_lines_in_korean(tmp_path: Path) -> None:
+    activate("ko")
+    bad = write_csv(tmp_path / "bad.csv", [LINES[0], ["X-1", "2026-11-03", "", "x@example.com", "", "", "12,000원정", "", ""]],
+                    header=HEADER)
+    with pytest.raises(ListError) as caught:
+        read_orders([bad], today=TODAY, period_days=730)
+    assert caught.value.message == (
+        f"{bad} row 3, column amount: '12,000원정'은(는) 금액이 아닙니다(12000이나 12,000원처럼 쓰세요).")
+    summary = ReadSummary(cancelled=2, future=1, first_rows={"cancelled": "orders.csv row 4", "future": "orders.csv row 9"})
+    assert summary.notes() == ["취소·반품·환불된 2줄을 뺐습니다(처음: orders.csv row 4)",
+                               "오늘 이후 날짜인 1줄을 뺐습니다(처음: orders.csv row 9)"]

@@ -22,6 +22,7 @@ import polars as pl
 
 from webzine.customers.totals import OrderTotals, ReadSummary
 from webzine.errors import ListError
+from webzine.i18n import _
 from webzine.recipients.frames import table_frames
 from webzine.recipients.tables import Table, header_key, read_table
 
@@ -57,12 +58,12 @@ def map_order_columns(header: Sequence[str], source: str, overrides: Mapping[str
     for written_field, written in (overrides or {}).items():
         name = FIELD_NAMES.get(written_field.strip()) or FIELD_NAMES.get(header_key(written_field))
         if name is None:
-            raise ListError(f"--column {written_field}={written}: unknown field '{written_field}'; "
-                            f"use one of {', '.join(list(FIELD_NAMES)[:8])}.")
+            raise ListError(_("--column {field}={written}: unknown field '{field}'; use one of {fields}.").format(
+                field=written_field, written=written, fields=", ".join(list(FIELD_NAMES)[:8])))
         matches = [i for i, key in enumerate(keys) if key == header_key(written)]
         if not matches:
-            raise ListError(f"{source}: --column {written_field}={written}: no such column "
-                            f"(columns found: {', '.join(repr(h) for h in header)}).")
+            raise ListError(_("{source}: --column {field}={written}: no such column (columns found: {found}).").format(
+                source=source, field=written_field, written=written, found=", ".join(repr(h) for h in header)))
         columns[name] = matches[0]
     best: dict[str, tuple[int, int]] = {}
     for index, key in enumerate(keys):
@@ -76,9 +77,9 @@ def map_order_columns(header: Sequence[str], source: str, overrides: Mapping[str
     for name in REQUIRED:
         if name not in columns:
             korean = next(k for k, v in FIELD_NAMES.items() if v == name)
-            raise ListError(f"{source}: no {korean} ({name}) column (columns found: "
-                            f"{', '.join(repr(h) for h in header) or 'none'}).",
-                            hint=f'name the column, e.g. --column {korean}="<header>".')
+            raise ListError(_("{source}: no {korean} ({name}) column (columns found: {found}).").format(
+                source=source, korean=korean, name=name, found=", ".join(repr(h) for h in header) or _("none")),
+                hint=_("name the column, e.g. --column {korean}=\"<header>\".").format(korean=korean))
     return columns
 
 

@@ -13,6 +13,7 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 
 from webzine.customers.scoring import Score
+from webzine.i18n import _
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,12 +44,15 @@ class Proposals:
         """The audit's notes (not gaps): the editor should look, nothing fails."""
         notes = []
         if self.add:
-            notes.append(f"customers (scored {scored_on}): {len(self.add)} customer(s) of "
-                         f"{_segments(self.add)} are not key customers: {_people(self.add)} "
-                         f"— proposed in {folder}/proposed-key-customers.csv")
+            notes.append(_("customers (scored {scored_on}): {count} customer(s) of {segments} are not key customers: "
+                           "{people} — proposed in {folder}/proposed-key-customers.csv").format(
+                scored_on=scored_on, count=len(self.add), segments=_segments(self.add), people=_people(self.add),
+                folder=folder))
         if self.slipping:
-            notes.append(f"customers (scored {scored_on}): {len(self.slipping)} key customer(s) slipped to "
-                         f"{_segments(self.slipping)}: {_people(self.slipping)} — see {folder}/slipping-key-customers.csv")
+            notes.append(_("customers (scored {scored_on}): {count} key customer(s) slipped to {segments}: {people} "
+                           "— see {folder}/slipping-key-customers.csv").format(
+                scored_on=scored_on, count=len(self.slipping), segments=_segments(self.slipping),
+                people=_people(self.slipping), folder=folder))
         return notes
 
 
@@ -89,9 +93,13 @@ def _facts(score: Score) -> str:
 
 
 def _segments(proposals: list[Proposal]) -> str:
-    return " or ".join(dict.fromkeys(p.score.segment for p in proposals))
+    return _(" or ").join(dict.fromkeys(p.score.segment for p in proposals))
 
 
 def _people(proposals: list[Proposal], shown: int = 5) -> str:
-    listed = ", ".join(f"{p.score.email} ({p.score.segment}, manager {p.manager or '-'})" for p in proposals[:shown])
-    return listed + (f" and {len(proposals) - shown} more" if len(proposals) > shown else "")
+    person = _("{email} ({segment}, manager {manager})")
+    listed = ", ".join(person.format(email=p.score.email, segment=p.score.segment, manager=p.manager or "-")
+                       for p in proposals[:shown])
+    if len(proposals) > shown:
+        return _("{people} and {count} more").format(people=listed, count=len(proposals) - shown)
+    return listed

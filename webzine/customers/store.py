@@ -16,6 +16,7 @@ from webzine.customers.proposals import Proposal
 from webzine.customers.scoring import Score
 from webzine.errors import ListError
 from webzine.files import atomic_writer
+from webzine.i18n import _
 from webzine.recipients.tables import read_table, write_csv
 
 if TYPE_CHECKING:
@@ -61,8 +62,8 @@ def read_scores(path: Path) -> tuple[dict[str, Score], date | None]:
     at = {name: index for index, name in enumerate(table.header)}
     missing = [name for name in SCORE_COLUMNS if name not in at]
     if missing:
-        raise ListError(f"{path}: not a scores file (no {missing[0]} column).",
-                        hint="run: webzine customers score")
+        raise ListError(_("{path}: not a scores file (no {column} column).").format(path=path, column=missing[0]),
+                        hint=_("run: webzine customers score"))
     scores: dict[str, Score] = {}
     scored_on = None
     for row, cells in table.numbered():
@@ -76,6 +77,6 @@ def read_scores(path: Path) -> tuple[dict[str, Score], date | None]:
                           value["rule"])
             scored_on = scored_on or date.fromisoformat(value["scored_on"])
         except ValueError as exc:
-            raise ListError(f"{path} row {row}: {exc}.", hint="run: webzine customers score") from None
+            raise ListError(f"{path} row {row}: {exc}.", hint=_("run: webzine customers score")) from None
         scores[score.key] = score
     return scores, scored_on

@@ -23,6 +23,7 @@ import polars as pl
 
 from webzine.customers.values import is_cancelled, parse_amount, parse_date
 from webzine.errors import ListError
+from webzine.i18n import N_, _
 from webzine.recipients.addresses import BadAddress, Normaliser
 from webzine.recipients.frames import plain_addresses
 
@@ -46,12 +47,14 @@ class ReadSummary:
 
     def notes(self) -> list[str]:
         """One line per kind of line left out."""
-        kinds = (("cancelled", self.cancelled, "cancelled, returned or refunded"),
-                 ("no_address", self.no_address, "without a usable email address"),
-                 ("future", self.future, "dated after today"),
-                 ("repeated", self.repeated, "of orders an earlier file already had"))
-        return [f"{count:,} line(s) {what} were left out (first: {self.first_rows[kind]})"
-                for kind, count, what in kinds if count]
+        kinds = (("cancelled", self.cancelled, N_("{count:,} line(s) cancelled, returned or refunded were left out "
+                                                  "(first: {first})")),
+                 ("no_address", self.no_address, N_("{count:,} line(s) without a usable email address were left out "
+                                                    "(first: {first})")),
+                 ("future", self.future, N_("{count:,} line(s) dated after today were left out (first: {first})")),
+                 ("repeated", self.repeated, N_("{count:,} line(s) of orders an earlier file already had were left "
+                                                "out (first: {first})")))
+        return [_(message).format(count=count, first=self.first_rows[kind]) for kind, count, message in kinds if count]
 
 
 def _day(text: str) -> int:
@@ -141,7 +144,8 @@ class OrderTotals:
         if repeats.height:
             self.summary.repeated += int(repeats["lines"].sum())
             order = repeats.sort("seq")["order"][0]
-            self.summary.first_rows.setdefault("repeated", f"{self.summary.files[self._file]} order {order}")
+            self.summary.first_rows.setdefault("repeated", _("{path} order {order}").format(
+                path=self.summary.files[self._file], order=order))
             orders = orders.join(self._seen, on="order", how="anti")
         self._seen = pl.concat([self._seen, _compact(orders.select("order").unique())])
         recent = pl.col("day") >= self.cutoff
@@ -209,8 +213,9 @@ class _Decoder:
             try:
                 rule(value)
             except ValueError as exc:
-                raise ListError(f"{self.source} row {row}, column {column}: {exc}.",
-                                hint="fix the cell, or point --column at the right column.") from None
+                raise ListError(_("{source} row {row}, column {column}: {problem}.").format(
+                    source=self.source, row=row, column=column, problem=exc),
+                                hint=_("fix the cell, or point --column at the right column.")) from None
         if answers:
             fresh = pl.DataFrame(answers, schema=known.frame.schema, orient="row")
             known.frame = pl.concat([known.frame, fresh])

@@ -11,6 +11,8 @@ from __future__ import annotations
 import re
 from datetime import date
 
+from webzine.i18n import _
+
 _DATE = re.compile(
     r"\s*(\d{4})\s*(?:[-./]|년)\s*(\d{1,2})\s*(?:[-./]|월)\s*(\d{1,2})\s*일?\.?(?:(?:\s|T|\().*)?",
     re.DOTALL,
@@ -28,15 +30,16 @@ DATE_FORMATS = "2026-11-03, 2026.11.03, 2026/11/03, 2026-11-03 14:22, 2026년 11
 def parse_date(text: str) -> date:
     """A calendar day from an export's date or date-and-time cell; ValueError when it is none."""
     if not text.strip():
-        raise ValueError("the date is empty")
+        raise ValueError(_("the date is empty"))
     match = _DATE.fullmatch(text) or _COMPACT.fullmatch(text)
     if match is None:
-        raise ValueError(f"'{text.strip()}' is not a date (expected one of {DATE_FORMATS})")
+        raise ValueError(_("'{text}' is not a date (expected one of {formats})").format(
+            text=text.strip(), formats=DATE_FORMATS))
     year, month, day = map(int, match.groups())
     try:
         return date(year, month, day)
     except ValueError as exc:
-        raise ValueError(f"'{text.strip()}' is not a real date ({exc})") from None
+        raise ValueError(_("'{text}' is not a real date ({problem})").format(text=text.strip(), problem=exc)) from None
 
 
 def parse_amount(text: str) -> int:
@@ -48,9 +51,10 @@ def parse_amount(text: str) -> int:
     try:
         value = float(cleaned)
     except ValueError:
-        raise ValueError(f"'{text.strip()}' is not an amount (write it as 12000 or 12,000원)") from None
+        raise ValueError(_("'{text}' is not an amount (write it as 12000 or 12,000원)").format(
+            text=text.strip())) from None
     if value != value or value in (float("inf"), float("-inf")):
-        raise ValueError(f"'{text.strip()}' is not an amount")
+        raise ValueError(_("'{text}' is not an amount").format(text=text.strip()))
     return round(value)
 
 
