@@ -12,12 +12,15 @@ from pathlib import Path
 import pytest
 
 import managerkit
+from conftest import write_config
 from webzine.config import load_settings
+from webzine.errors import IssueError
+from webzine.i18n import activate
 from webzine.render.issue import load_issue
 from webzine.send.ledger import Ledger
 from webzine.managers.digest import Digest, build_digests, digest_csv, render_digest
 from webzine.managers.facts import Bounce, IssueFacts, Person
-from webzine.managers.load import load_facts, load_people
+from webzine.managers.load import find_issue, load_facts, load_people
 from webzine.managers.outcomes import Status, customer_outcomes, outcome
 from webzine.recipients.clean import load_managers
 
@@ -131,3 +134,12 @@ def test_who_was_not_mailed_for_consent_is_who_the_cleaner_rejected(project: Pat
         "kim@example.com": RejectReason.CONSENT_EXPIRED, "lee@example.com": RejectReason.CONSENT_MISSING}
     assert not_mailed == {"kim@example.com": _NOT_MAILED[RejectReason.CONSENT_EXPIRED],
                           "lee@example.com": _NOT_MAILED[RejectReason.CONSENT_MISSING]}
+
+
+def test_an_unknown_issue_in_korean(tmp_path: Path) -> None:
+    activate("ko")
+    settings = load_settings(write_config(tmp_path))
+    with pytest.raises(IssueError) as info:
+        find_issue(settings, "2027-01")
+    assert (info.value.message, info.value.hint) == (
+        f"{tmp_path.resolve() / 'issues'}에 slug가 '2027-01'인 호가 없습니다.", "issues/*.md 파일이나 호의 slug를 지정하세요.")

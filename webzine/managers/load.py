@@ -23,6 +23,7 @@ from webzine.bounces.events import BounceEvent, Kind
 from webzine.bounces.store import read_records
 from webzine.config import Settings
 from webzine.errors import IssueError
+from webzine.i18n import _
 from webzine.render.issue import Issue, load_issue
 from webzine.send.ledger import Ledger
 from webzine.managers.people import NOT_MAILED as _NOT_MAILED  # noqa: F401 - the name tests use
@@ -88,7 +89,7 @@ def load_events(settings: Settings) -> list[Event]:
     finally:
         if store is not None:
             store.close()
-    stored = read_records(settings.path(settings.bounces.events), _event_from_line, "a bounce event")
+    stored = read_records(settings.path(settings.bounces.events), _event_from_line, _("a bounce event"))
     return [*stored, *map(_event_from, webhook)]
 
 
@@ -170,7 +171,7 @@ def _unsubscribes(suppressions: Iterable[Suppression], events: Iterable[Event],
 
 def _how(source: str) -> str:
     """`serve:one-click` → `one-click`, `webhook:sendgrid` → `sendgrid`, a file's own words → `file`."""
-    kind, _, detail = source.partition(":")
+    kind, _colon, detail = source.partition(":")
     return detail if kind in ("serve", "webhook") and detail else "file"
 
 
@@ -183,14 +184,16 @@ def find_issue(settings: Settings, value: str) -> Issue:
     path = Path(value)
     if path.suffix == ".md" or path.exists():
         if not path.exists():
-            raise IssueError(f"{value}: no such issue file.", hint="pass an issues/*.md file or an issue's slug.")
+            raise IssueError(_("{value}: no such issue file.").format(value=value),
+                             hint=_("pass an issues/*.md file or an issue's slug."))
         return load_issue(path)
     for candidate in issue_files(settings):
         issue = load_issue(candidate)
         if issue.slug == value:
             return issue
     folder = settings.path(settings.build.issues)
-    raise IssueError(f"no issue with the slug '{value}' in {folder}.", hint="pass an issues/*.md file or an issue's slug.")
+    raise IssueError(_("no issue with the slug '{value}' in {folder}.").format(value=value, folder=folder),
+                     hint=_("pass an issues/*.md file or an issue's slug."))
 
 
 def load_history(settings: Settings, ledger: Ledger, issues: Iterable[Issue], key_customers: Iterable[str], *,
