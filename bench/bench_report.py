@@ -130,7 +130,7 @@ def run(folder: Path, slug: str) -> dict[str, float]:
     from webzine.send.ledger import Ledger
     from webzine.managers.digest import build_digests, csv_file, csv_rows, render_digest
     from webzine.managers.load import issue_files, load_history, load_issue_sources
-    from webzine.managers.outcomes import customer_outcomes
+    from webzine.managers.table import outcome_table
     from webzine.managers.report import build_report, render_report, tally_outcomes
 
     settings = load_settings(folder / "webzine.toml")
@@ -146,7 +146,7 @@ def run(folder: Path, slug: str) -> dict[str, float]:
 
     loaded = load_issue_sources(settings, slug, date(2026, 12, 10))
     lap("load")
-    outcomes = customer_outcomes(loaded.people, loaded.facts)
+    outcomes = outcome_table(loaded.people, loaded.facts)
     lap("outcomes")
     digests = build_digests(outcomes, loaded.managers, loaded.facts)
     pages = [render_digest(d, publication="초록상회 소식지") for d in digests]
@@ -155,7 +155,7 @@ def run(folder: Path, slug: str) -> dict[str, float]:
     lap("digests")
     with Ledger.open(settings.path(settings.send.ledger)) as ledger:
         history = load_history(settings, ledger, [load_issue(p) for p in issue_files(settings)],
-                               [k for k, p in loaded.people.items() if p.key_customer], events=loaded.events)
+                               loaded.key_customers, events=loaded.events)
     lap("history")
     built = build_report(tally_outcomes(outcomes), loaded.managers, slug=slug, title=loaded.issue.title,
                          day=loaded.issue.date, history=history)

@@ -27,7 +27,7 @@ from webzine.managers.digest import Digest, build_digests, csv_file, csv_rows, r
 from webzine.render.issue import load_issue
 from webzine.managers.load import issue_files, load_issue_sources
 from webzine.managers.mail import DigestMessages, RenderedDigest, digest_issue, digest_recipients
-from webzine.managers.outcomes import customer_outcomes
+from webzine.managers.table import outcome_table
 from webzine.send.pacing import SuppressionWatch
 from webzine.send.dispatch import Sender, SendOptions
 from webzine.terminal import printable
@@ -50,7 +50,7 @@ class _Prepared:
 def _prepare(settings: Settings, issue_arg: str, today: date) -> _Prepared:
     """Every source read once, then the pure steps: outcomes, digests, their HTML and text."""
     loaded = load_issue_sources(settings, issue_arg, today)
-    digests = build_digests(customer_outcomes(loaded.people, loaded.facts), loaded.managers, loaded.facts)
+    digests = build_digests(outcome_table(loaded.people, loaded.facts), loaded.managers, loaded.facts)
     templates = settings.path(settings.build.templates)
     rendered = {}
     for item in digests:

@@ -21,7 +21,7 @@ from webzine.files import atomic_writer
 from webzine.render.issue import load_issue
 from webzine.send.ledger import Ledger
 from webzine.managers.load import Event, issue_files, load_history, load_issue_sources
-from webzine.managers.outcomes import customer_outcomes
+from webzine.managers.table import outcome_table
 from webzine.managers.report import IssueReport, IssueSummary, build_report, render_report, tally_outcomes
 
 HISTORY_FOLDER = "history"
@@ -59,18 +59,17 @@ def report(ctx: Context, issue: str | None, history_only: bool, as_json: bool, t
 
 def _issue_report(settings: Settings, issue: str, today: date) -> tuple[IssueReport, Path]:
     loaded = load_issue_sources(settings, issue, today)
-    history = _summaries(settings, [k for k, p in loaded.people.items() if p.key_customer], loaded.events)
-    counts = tally_outcomes(customer_outcomes(loaded.people, loaded.facts))
+    history = _summaries(settings, loaded.key_customers, loaded.events)
+    counts = tally_outcomes(outcome_table(loaded.people, loaded.facts))
     built = build_report(counts, loaded.managers, slug=loaded.issue.slug, title=loaded.issue.title,
                          day=loaded.issue.date, history=history)
     return built, settings.path(settings.build.output) / loaded.issue.slug / "report.html"
 
 
 def _history(settings: Settings, today: date) -> tuple[IssueReport, Path]:
-    from webzine.managers.load import load_people
+    from webzine.managers.people import read_people
 
-    people, _ = load_people(settings, today)
-    history = _summaries(settings, [k for k, p in people.items() if p.key_customer])
+    history = _summaries(settings, read_people(settings, today).filter("key_customer")["key"].to_list())
     if not history:
         raise click.UsageError("no issue has been sent yet (the ledger has no rows); nothing to report.")
     built = IssueReport(history[-1], (), (), (), tuple(history))

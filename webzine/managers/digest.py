@@ -11,17 +11,18 @@ from __future__ import annotations
 import csv
 import functools
 import io
-from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import jinja2
+import polars as pl
 
 from webzine.render.korean import register_filters
 from webzine.render.layout import BUILTIN_TEMPLATES
 from webzine.managers.facts import IssueFacts
-from webzine.managers.outcomes import REACHED, STATUS_LABELS, CustomerOutcome, Status, call_order, how_label, korean_date
+from webzine.managers.outcomes import REACHED, STATUS_LABELS, CustomerOutcome, Status
+from webzine.managers.table import Outcomes
 from webzine.models import Manager
 
 SHOWN_CALLS = 30  # a screenful; the CSV has everyone
@@ -63,45 +64,55 @@ class Digest:
 
 def build_digests(outcomes: Iterable[CustomerOutcome], managers: Mapping[str, Manager],
                   facts: IssueFacts) -> list[Digest]:
-    """Group by manager (managers in managers.csv order, then unknown ids, then no manager)."""
-    groups: dict[str, list[CustomerOutcome]] = {manager_id: [] for manager_id in managers}
-    for item in outcomes:
-        groups.setdefault(item.person.manager, []).append(item)
+    """Group by manager (managers in managers.csv order, then unknown ids, then no manager); in
+    each, key customers first, then the most pressing reason to call, then by name (and address:
+    the same order whatever order the ledger returns its rows in). Counted column-wise."""
+    table = Outcomes.of(outcomes)
+    frame = table.frame
+    order = {manager_id: rank for rank, manager_id in enumerate(
+        dict.fromkeys([*managers, *frame["manager"].unique(maintain_order=True).to_list()]))}
+    ordered = frame.with_columns(
+        rank=pl.col("manager").replace_strict(order, return_dtype=pl.Int64),
+        later=~pl.col("key_customer"), by_name=pl.when(pl.col("name") != "").then("name").otherwise("email"),
+    ).sort("rank", "later", "urgency", "by_name", "email").drop("rank", "later", "by_name")
+    counts = {row["manager"]: row for row in ordered.group_by("manager").agg(_COUNTS).iter_rows(named=True)}
+    groups = ordered.partition_by("manager", as_dict=True, maintain_order=True)
     date_text = f"{facts.date.year}년 {facts.date.month}월 {facts.date.day}일"
     digests = []
-    for manager_id, items in groups.items():
-        if not items and manager_id not in managers:
+    for manager_id in order:
+        if manager_id not in counts and manager_id not in managers:
             continue
-        items.sort(key=call_order)
-        calls = [item for item in items if item.calls]
-        notes = [item for item in items if item.notes]
-        counts, mean = _counts(items)
+        items = table.where(groups.get((manager_id,), frame.clear()))
+        picked = items.frame.filter(pl.col("calls") | pl.col("notes")).select("item", "calls").iter_rows()
+        calls, notes = [], []
+        for item, call in picked:
+            (calls if call else notes).append(table.items[item])
+        found = counts.get(manager_id)
+        tally = {name: found[name] if found else 0 for name in _COUNT_NAMES}
+        mean = found["rating_sum"] / found["rated"] if found and found["rated"] else 0.0
         digests.append(Digest(facts.slug, facts.title, date_text, manager_id, managers.get(manager_id), items,
-                              calls, notes, counts, mean))
+                              calls, notes, tally, mean))
     digests.sort(key=lambda d: (d.manager_id == NO_MANAGER, d.manager is None))
     return digests
 
 
-def _counts(items: Sequence[CustomerOutcome]) -> tuple[dict[str, int], float]:
-    statuses = Counter(item.status for item in items)
-    scores = [item.rating.score for item in items if item.rating is not None]
-    counts = {
-        "customers": len(items),
-        "key_customers": sum(item.person.key_customer for item in items),
-        "key_reached": sum(item.person.key_customer and item.reached for item in items),
-        "reached": sum(statuses[s] for s in REACHED),
-        "bounced": statuses[Status.HARD] + statuses[Status.SOFT],
-        "unknown": statuses[Status.UNKNOWN] + statuses[Status.DEFERRED],
-        "not_sent": statuses[Status.NOT_SENT] + statuses[Status.FAILED],
-        "unsubscribed": sum(item.unsubscribed is not None for item in items),
-        "complaints": statuses[Status.COMPLAINT],
-        "rated": len(scores),
-        "replied": sum(item.reply is not None for item in items),
-        "unanswered": sum(item.reply is not None and not item.reply.answered_at for item in items),
-        "calls": sum(bool(item.calls) for item in items),
-        "rehearsed": statuses[Status.REHEARSED],
-    }
-    return counts, (sum(scores) / len(scores) if scores else 0.0)
+def _status_in(*statuses: Status) -> pl.Expr:
+    return pl.col("status").is_in([s.value for s in statuses])
+
+
+_COUNTS = [
+    pl.len().alias("customers"), pl.col("key_customer").sum().alias("key_customers"),
+    (pl.col("key_customer") & _status_in(*REACHED)).sum().alias("key_reached"),
+    _status_in(*REACHED).sum().alias("reached"), _status_in(Status.HARD, Status.SOFT).sum().alias("bounced"),
+    _status_in(Status.UNKNOWN, Status.DEFERRED).sum().alias("unknown"),
+    _status_in(Status.NOT_SENT, Status.FAILED).sum().alias("not_sent"),
+    pl.col("unsubscribed").sum().alias("unsubscribed"), _status_in(Status.COMPLAINT).sum().alias("complaints"),
+    pl.col("rated").sum().alias("rated"), pl.col("replied").sum().alias("replied"),
+    pl.col("unanswered").sum().alias("unanswered"), pl.col("calls").sum().alias("calls"),
+    _status_in(Status.REHEARSED).sum().alias("rehearsed"), pl.col("score").sum().alias("rating_sum"),
+]  # fmt: skip
+_COUNT_NAMES = ("customers", "key_customers", "key_reached", "reached", "bounced", "unknown", "not_sent",
+                "unsubscribed", "complaints", "rated", "replied", "unanswered", "calls", "rehearsed")
 
 
 # --- rendering ------------------------------------------------------------------------------
@@ -148,41 +159,10 @@ def csv_file(bodies: Iterable[str]) -> str:
 
 def csv_rows(digest: Digest) -> str:
     """The CSV rows of one digest, without the header."""
-    manager = _cell(digest.name)
-    return _csv_lines(_csv_row(manager, item) for item in digest.customers)
+    return Outcomes.of(digest.customers).csv_body(digest.name)
 
 
 def _csv_lines(rows: Iterable[Sequence[str]]) -> str:
     out = io.StringIO()
     csv.writer(out, lineterminator="\r\n").writerows(rows)
     return out.getvalue()
-
-
-def _csv_row(manager: str, item: CustomerOutcome) -> tuple[str, ...]:
-    """One customer's row; `manager` is already a safe cell."""
-    person, reply, rating, unsub = item.person, item.reply, item.rating, item.unsubscribed
-    if not (item.detail or unsub or rating or reply or item.calls or item.suggestion):
-        # most customers: only who they are and that it arrived
-        name, company, email, segment = person.name, person.company, person.email, person.segment
-        if (name.startswith(_FORMULA_STARTS) or company.startswith(_FORMULA_STARTS)
-                or email.startswith(_FORMULA_STARTS) or segment.startswith(_FORMULA_STARTS)):
-            name, company, email, segment = _cell(name), _cell(company), _cell(email), _cell(segment)
-        return (manager, name, company, email, "예" if person.key_customer else "", segment,
-                STATUS_LABELS[item.status], "", "", "", "", "", "", "", "")
-    return (manager, *(_cell(value) for value in (
-        person.name, person.company, person.email, "예" if person.key_customer else "", person.segment,
-        item.label, item.detail, item.suggestion,
-        f"{korean_date(unsub.at)} {how_label(unsub.how)}" if unsub else "",
-        str(rating.score) if rating else "", rating.comment if rating else "",
-        f"{korean_date(reply.at)} {reply.subject}" if reply else "",
-        korean_date(reply.answered_at) if reply and reply.answered_at else "",
-        " / ".join(item.calls),
-    )))  # fmt: skip
-
-
-_FORMULA_STARTS = ("=", "+", "-", "@")
-
-
-def _cell(text: str) -> str:
-    """Text from outside as a CSV cell: a leading =, +, - or @ would start a formula in Excel."""
-    return "'" + text if text.startswith(_FORMULA_STARTS) else text

@@ -51,7 +51,11 @@ def load_people(settings: Settings, today: date) -> tuple[dict[str, Person], dic
     cannot have been mailed were not (for callers that look people up one by one)."""
     frame = read_people(settings, today)
     people = {key: Person(*person) for key, *person in frame.select("key", *PERSON_COLUMNS).iter_rows()}
-    return people, dict(frame.filter(pl.col("not_mailed").is_not_null()).select("key", "not_mailed").iter_rows())
+    return people, _not_mailed(frame)
+
+
+def _not_mailed(people: pl.DataFrame) -> dict[str, str]:
+    return dict(people.filter(pl.col("not_mailed").is_not_null()).select("key", "not_mailed").iter_rows())
 
 
 class Event(NamedTuple):
@@ -243,17 +247,21 @@ class Loaded:
     """Everything the digest and the report of one issue are computed from."""
 
     issue: Issue
-    people: dict[str, Person]
+    people: pl.DataFrame  # `people.PEOPLE_SCHEMA`
     facts: IssueFacts
     managers: dict[str, Manager]
     events: list[Event]
+
+    @property
+    def key_customers(self) -> list[str]:
+        return self.people.filter("key_customer")["key"].to_list()
 
 
 def load_issue_sources(settings: Settings, issue_arg: str, today: date) -> Loaded:
     """Read every source of one issue once (the commands' edge)."""
     issue = find_issue(settings, issue_arg)
-    people, not_mailed = load_people(settings, today)
+    people = read_people(settings, today)
     events = load_events(settings)
     with Ledger.open(settings.path(settings.send.ledger)) as ledger:
-        facts = load_facts(settings, issue, ledger, not_mailed=not_mailed, events=events)
+        facts = load_facts(settings, issue, ledger, not_mailed=_not_mailed(people), events=events)
     return Loaded(issue, people, facts, load_managers(settings.path(settings.lists.managers)), events)

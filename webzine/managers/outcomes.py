@@ -86,27 +86,11 @@ class CustomerOutcome(NamedTuple):
 
 
 def customer_outcomes(people: Mapping[str, Person], facts: IssueFacts) -> list[CustomerOutcome]:
-    """One outcome for everyone the issue concerns: every ledger row, every key customer, and
-    anyone who bounced, unsubscribed, rated or replied. Someone not on the lists is kept with
-    only their address (the manager is then unknown)."""
-    answered: dict[str, None] = dict.fromkeys(facts.bounces)
-    for extra in (facts.unsubscribes, facts.ratings, facts.replies):
-        answered.update(dict.fromkeys(extra))
-    found: list[CustomerOutcome] = []
-    add = found.append
-    person_of = people.get
-    for key, sent in facts.sends.items():
-        person = person_of(key)
-        if person is None or person.key_customer or key in answered or sent.state is not State.ACCEPTED:
-            add(outcome(person or Person(sent.email), facts))
-        else:  # most customers: it went out and nothing came back
-            add(CustomerOutcome(person, Status.REHEARSED if sent.rehearsal else Status.DELIVERED))
-    rest = dict.fromkeys(key for key, person in people.items() if person.key_customer)
-    rest.update(answered)
-    for key in rest:
-        if key not in facts.sends:
-            add(outcome(person_of(key) or Person(key), facts))
-    return found
+    """One outcome for everyone the issue concerns (`table.outcome_table`, as objects): every
+    ledger row, every key customer, and anyone who bounced, unsubscribed, rated or replied."""
+    from webzine.managers.table import outcome_table, people_frame
+
+    return list(outcome_table(people_frame(people), facts))
 
 
 def outcome(person: Person, facts: IssueFacts) -> CustomerOutcome:
@@ -220,13 +204,6 @@ def _notes(person: Person, status: Status, detail: str, suggestion: str, unsubsc
     if reply is not None and reply.answered_at:
         notes.append(f"답장하셨고 {korean_date(reply.answered_at)}에 답변했습니다")
     return tuple(notes)
-
-
-def call_order(outcome: CustomerOutcome) -> tuple[int, int, str, str]:
-    """Key customers first, then the most pressing reason, then by name (and address: the same
-    order whatever order the ledger returns its rows in)."""
-    person = outcome.person
-    return (0 if person.key_customer else 1, outcome.urgency, person.name or person.email, person.email)
 
 
 def most_telling(bounces: Iterable[Bounce]) -> Bounce | None:
