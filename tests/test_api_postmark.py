@@ -22,6 +22,7 @@ from api_samples import drive, messages
 from webzine.models import Mailbox, Message
 from api_servers import ApiServer
 from webzine.errors import SenderProblem
+from webzine.i18n import activate
 from webzine.models import Outcome
 from webzine.transports.http import build_client
 from webzine.providers.postmark import MAX_BATCH, PostmarkTransport, _chunks
@@ -229,3 +230,25 @@ def test_a_stream_that_leaves_unsubscribes_to_us_is_checked_once_then_sent(serve
     pm = transport(server, batch=False)
     assert all(pm.send(m).outcome is Outcome.ACCEPTED for m in messages(3))
     assert len(server.messages()) == 3 and server.received()["stream_checks"] == ["broadcast"]
+
+
+@pytest.mark.parametrize("status, body, message, hint", [
+    (422, {"ErrorCode": 402, "Message": "Received invalid JSON input."},
+     "Postmark가 일괄 발송 요청 전체를 HTTP 422(으)로 거부했습니다: ErrorCode 402: Received invalid JSON input.",
+     "$POSTMARK_SERVER_TOKEN의 서버 토큰과 Postmark의 발신자 서명, 'broadcast' 메시지 스트림을 확인한 뒤 같은 명령을 "
+     "다시 실행하면 이어서 보냅니다."),
+    (401, {"ErrorCode": 10, "Message": "No valid Server token."},
+     "postmark이(가) https://api.postmarkapp.com/message-streams/broadcast 요청을 HTTP 401(으)로 거부했습니다: "
+     '{"ErrorCode":10,"Message":"No valid Server token."}',
+     "$POSTMARK_SERVER_TOKEN의 API 키와 postmark에 등록한 발송 도메인/발신자를 확인한 뒤, 같은 명령을 다시 실행하면 "
+     "이어서 보냅니다."),
+])
+def test_a_refused_call_in_korean(status: int, body: dict[str, object], message: str, hint: str) -> None:
+    """The provider's words stay as they came; webzine's own sentence around them is Korean."""
+    activate("ko")
+    answer = httpx.Response(status, json=body)
+    client = httpx.Client(base_url="https://api.postmarkapp.com", transport=httpx.MockTransport(lambda request: answer))
+    with pytest.raises(SenderProblem) as refused:
+        PostmarkTransport(client, token="t").send_batch(messages(3))
+    assert refused.value.message == message
+    assert refused.value.hint == hint

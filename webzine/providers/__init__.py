@@ -33,11 +33,12 @@ import httpx
 from webzine.bounces.events import BounceEvent
 from webzine.config import Settings
 from webzine.errors import ConfigError
+from webzine.i18n import _
 from webzine.providers.preflight import Finding
 
 
 def _load(target: str) -> Any:
-    module_name, _, attribute = target.partition(":")
+    module_name, __, attribute = target.partition(":")
     module = importlib.import_module(module_name)
     return getattr(module, attribute) if attribute else module
 
@@ -106,7 +107,7 @@ def transport_class(name: str) -> type:
         target = TRANSPORTS[name]
     except KeyError:
         raise ConfigError(
-            f"unknown transport '{name}'; choose one of: {', '.join(sorted(TRANSPORTS))}."
+            _("unknown transport '{name}'; choose one of: {names}.").format(name=name, names=", ".join(sorted(TRANSPORTS)))
         ) from None
     return _load(target)
 

@@ -19,6 +19,7 @@ import httpx
 
 from webzine.config import Api, Send, Settings
 from webzine.errors import TransportError
+from webzine.i18n import _
 from webzine.models import Delivery, Suppression, SuppressionReason
 from webzine.providers.preflight import Finding
 from webzine.transports.http import ApiTransport, build_client, excerpt, json_body
@@ -78,14 +79,14 @@ class ProviderTransport(ApiTransport):
         or that a key limited to sending may not read (403)."""
         result = self.exchange(build)
         if isinstance(result, Delivery):
-            raise TransportError(f"{result.text}; re-run the command later.")
+            raise TransportError(_("{text}; re-run the command later.").format(text=result.text))
         if result.status_code in none_for:
             return None
         shared = self.common(result)  # 401/403/404 raise SenderProblem here
         if shared is not None or not result.is_success:
             raise TransportError(
-                f"{self.name} answered HTTP {result.status_code} at {result.request.url}: {excerpt(result)}; "
-                "re-run the command later."
+                _("{name} answered HTTP {status} at {url}: {body}; re-run the command later.").format(
+                    name=self.name, status=result.status_code, url=result.request.url, body=excerpt(result))
             )
         return json_body(result)
 

@@ -21,6 +21,7 @@ from typing import Any
 
 from webzine.bounces.classify import classify
 from webzine.bounces.events import BounceEvent, Kind, PayloadError
+from webzine.i18n import _
 
 
 def load_json(payload: bytes | str | dict | list) -> Any:
@@ -29,7 +30,7 @@ def load_json(payload: bytes | str | dict | list) -> Any:
     try:
         return json.loads(payload)
     except (ValueError, UnicodeDecodeError) as exc:
-        raise PayloadError(f"not JSON: {exc}") from exc
+        raise PayloadError(_("not JSON: {reason}").format(reason=exc)) from exc
 
 
 def moment(value: Any) -> datetime | None:

@@ -28,6 +28,7 @@ import httpx
 
 from webzine.config import MailgunApi, Settings, secret
 from webzine.errors import ConfigError
+from webzine.i18n import _
 from webzine.models import Message, Suppression, SuppressionReason
 from webzine.providers.base import MAX_PAGES, ProviderTransport, Tracking, listed
 from webzine.providers.preflight import Finding, failed, passed, warned
@@ -70,8 +71,8 @@ class MailgunTransport(ProviderTransport):
     def options(cls, section: MailgunApi) -> dict[str, Any]:
         if not section.domain:
             raise ConfigError(
-                "[mailgun] domain is not set in webzine.toml; set it to your Mailgun sending domain "
-                "(for example domain = \"mg.example.co.kr\")."
+                _("[mailgun] domain is not set in webzine.toml; set it to your Mailgun sending domain "
+                  "(for example domain = \"mg.example.co.kr\").")
             )
         return {"api_key": secret(section.api_key_env, purpose="Mailgun API key"), "domain": section.domain,
                 "key_env": section.api_key_env}
@@ -106,7 +107,7 @@ class MailgunTransport(ProviderTransport):
         for kind, reason in SUPPRESSION_LISTS.items():
             url: str | None = f"{self.domain_path}/{kind}?limit=1000"
             seen: set[str] = set()
-            for _ in range(MAX_PAGES):
+            for __ in range(MAX_PAGES):
                 if url is None or url in seen:
                     break
                 seen.add(url)

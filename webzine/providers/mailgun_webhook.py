@@ -20,6 +20,7 @@ from starlette.responses import Response
 
 from webzine.bounces.events import BounceEvent, Kind, PayloadError
 from webzine.config import Settings
+from webzine.i18n import _
 from webzine.providers.events import bounce_event, judge, load_json, moment
 from webzine.providers.tags import ISSUE_TAG
 from webzine.providers.webhook import SignatureError, Webhook, Wiring
@@ -51,11 +52,11 @@ def parse_events(payload: bytes | str | dict | list) -> list[BounceEvent]:
     elif isinstance(data, dict) and "event" in data:
         items = [data]
     else:
-        raise PayloadError("Mailgun: expected 'event-data', 'items' or event objects")
+        raise PayloadError(_("Mailgun: expected 'event-data', 'items' or event objects"))
     events = []
     for item in items:
         if not isinstance(item, dict):
-            raise PayloadError("Mailgun: event data must be objects")
+            raise PayloadError(_("Mailgun: event data must be objects"))
         event = _mailgun_event(item)
         if event is not None:
             events.append(event)
@@ -125,7 +126,7 @@ class MailgunWebhook(Webhook):
 
     @classmethod
     def off_reason(cls, settings: Settings) -> str:
-        return f"{settings.mailgun.webhook_signing_key_env} is not set"
+        return _("{variable} is not set").format(variable=settings.mailgun.webhook_signing_key_env)
 
     async def receive(self, request: Request) -> Response:
         try:

@@ -27,6 +27,7 @@ import httpx
 
 from webzine.config import PostmarkApi, Settings, secret
 from webzine.errors import SenderProblem
+from webzine.i18n import N_, _
 from webzine.models import Message, Outcome, Suppression, SuppressionReason
 from webzine.providers.base import ProviderTransport, Tracking, suppression
 from webzine.providers.preflight import Finding, failed, passed, warned
@@ -50,17 +51,17 @@ RATE_LIMITED = 429
 MAINTENANCE = 100
 # The account, the sender signature or our request is wrong: no recipient is to blame.
 STOP_CODES = {
-    10: "bad or missing server token",
-    400: "sender signature not found",
-    401: "sender signature not confirmed",
-    402: "invalid JSON",
-    403: "incompatible JSON",
-    405: "not allowed to send (account out of credits or sending disabled)",
-    409: "JSON required",
-    410: "too many batch messages",
-    412: "account is pending",
-    413: "account may not send",
-    1235: "message stream not found",
+    10: N_("bad or missing server token"),
+    400: N_("sender signature not found"),
+    401: N_("sender signature not confirmed"),
+    402: N_("invalid JSON"),
+    403: N_("incompatible JSON"),
+    405: N_("not allowed to send (account out of credits or sending disabled)"),
+    409: N_("JSON required"),
+    410: N_("too many batch messages"),
+    412: N_("account is pending"),
+    413: N_("account may not send"),
+    1235: N_("message stream not found"),
 }
 
 
@@ -140,7 +141,8 @@ class PostmarkTransport(ProviderTransport):
             if result.status_code in (401, 403):
                 raise self.stop(result)
             if result.status_code == 429 or result.status_code >= 500:
-                return temporary(result.status_code, f"Postmark stream look-up: HTTP {result.status_code}: {excerpt(result)}",
+                return temporary(result.status_code, _("Postmark stream look-up: HTTP {status}: {body}").format(
+                                     status=result.status_code, body=excerpt(result)),
                                  retry_after=wait_hint(result))
             # Any other answer (an unknown stream: 404) is left to the send, in Postmark's words.
             body = json_body(result) if result.is_success else None
@@ -153,13 +155,14 @@ class PostmarkTransport(ProviderTransport):
         if _postmark_manages_unsubscribes(stream):
             # The setting is named in the message too: a send reports only the message of a stop.
             raise SenderProblem(
-                f"Postmark message stream '{self.stream}': UnsubscribeHandlingType is Postmark, so Postmark adds "
-                "its own unsubscribe link and List-Unsubscribe and readers who unsubscribe never reach webzine "
-                f"serve; set the stream's Unsubscribe handling to \"Manage unsubscribes on your own\" (Custom). "
-                "Nothing was sent.",
-                hint=f"in Postmark open the server → Message Streams → '{self.stream}' → Settings → Unsubscribe "
-                "handling and choose \"Manage unsubscribes on your own\" (UnsubscribeHandlingType Custom; if the "
-                "choice is missing, ask Postmark support to enable it); then re-run the same command.",
+                _("Postmark message stream '{stream}': UnsubscribeHandlingType is Postmark, so Postmark adds "
+                  "its own unsubscribe link and List-Unsubscribe and readers who unsubscribe never reach webzine "
+                  "serve; set the stream's Unsubscribe handling to \"Manage unsubscribes on your own\" (Custom). "
+                  "Nothing was sent.").format(stream=self.stream),
+                hint=_("in Postmark open the server → Message Streams → '{stream}' → Settings → Unsubscribe "
+                       "handling and choose \"Manage unsubscribes on your own\" (UnsubscribeHandlingType Custom; if "
+                       "the choice is missing, ask Postmark support to enable it); then re-run the same command.").format(
+                    stream=self.stream),
             )
 
     def transmit(self, message: Message) -> Delivery:
@@ -208,10 +211,10 @@ class PostmarkTransport(ProviderTransport):
         if not result.is_success:
             return self._whole_call_refused(result, body, outcomes)
         if not isinstance(body, list):
-            return temporary(result.status_code, f"unreadable batch answer: {excerpt(result)}", ambiguous=True)
+            return temporary(result.status_code, _("unreadable batch answer: {body}").format(body=excerpt(result)), ambiguous=True)
         outcomes.extend(self._item(item, in_batch=True) for item in body[: len(chunk)])
         if len(body) < len(chunk):
-            return temporary(result.status_code, "Postmark answered fewer results than messages sent", ambiguous=True)
+            return temporary(result.status_code, _("Postmark answered fewer results than messages sent"), ambiguous=True)
         return None
 
     def _whole_call_refused(self, response: httpx.Response, body: Any, outcomes: list[Delivery]) -> Delivery:
@@ -219,8 +222,8 @@ class PostmarkTransport(ProviderTransport):
         message in it can go; the run stops rather than fail 500 recipients for our mistake."""
         item = body if isinstance(body, dict) else {}
         text = (
-            f"Postmark refused the whole batch call with HTTP {response.status_code}: "
-            f"ErrorCode {item.get('ErrorCode', '?')}: {item.get('Message') or excerpt(response)}"
+            _("Postmark refused the whole batch call with HTTP {status}: ErrorCode {code}: {words}").format(
+                status=response.status_code, code=item.get("ErrorCode", "?"), words=item.get("Message") or excerpt(response))
         )
         if not any(o.outcome is Outcome.ACCEPTED for o in outcomes):
             raise SenderProblem(text, hint=self._hint())
@@ -280,20 +283,20 @@ class PostmarkTransport(ProviderTransport):
         if code == INACTIVE_RECIPIENT:
             return permanent(
                 status,
-                f"Postmark ErrorCode 406 (inactive recipient: an earlier hard bounce, spam complaint or "
-                f"manual suppression): {words}",
+                _("Postmark ErrorCode 406 (inactive recipient: an earlier hard bounce, spam complaint or "
+                  "manual suppression): {words}").format(words=words),
                 status=SUPPRESSED_ADDRESS,
             )
         if code in (RATE_LIMITED, MAINTENANCE):
             return temporary(status, f"Postmark ErrorCode {code}: {words}")
         if code in STOP_CODES:
-            text = f"Postmark ErrorCode {code} ({STOP_CODES[code]}): {words}"
+            text = f"Postmark ErrorCode {code} ({_(STOP_CODES[code])}): {words}"
             if not in_batch:
-                raise SenderProblem(f"Postmark refused the message: {text}", hint=self._hint())
+                raise SenderProblem(_("Postmark refused the message: {text}").format(text=text), hint=self._hint())
             return temporary(status, text, sender_problem=True)
         if isinstance(code, int):
             return permanent(status, f"Postmark ErrorCode {code}: {words}")
-        return temporary(status, f"unreadable Postmark answer: {json.dumps(item)[:300]}", ambiguous=True)
+        return temporary(status, _("unreadable Postmark answer: {body}").format(body=json.dumps(item)[:300]), ambiguous=True)
 
     # --- the provider's own records -------------------------------------------------------
 
@@ -317,14 +320,14 @@ class PostmarkTransport(ProviderTransport):
         body = self.fetch(lambda: self.get_request("/messages/outbound", params))
         for item in (body or {}).get("Messages") or []:
             if (item.get("Metadata") or {}).get("webzine-message-id") == message_id:
-                return f"Postmark's message search ({item.get('Status', 'found')}, MessageID {item.get('MessageID')})"
+                return _("Postmark's message search ({status}, MessageID {message_id})").format(
+                    status=item.get("Status", "found"), message_id=item.get("MessageID"))
         return None
 
     def _hint(self) -> str:
-        return (
-            f"check the server token in ${self.key_env}, the sender signature and the '{self.stream}' "
-            "message stream at Postmark; then re-run the same command to resume."
-        )
+        return _("check the server token in ${variable}, the sender signature and the '{stream}' "
+                 "message stream at Postmark; then re-run the same command to resume.").format(
+            variable=self.key_env, stream=self.stream)
 
 
 def _postmark_manages_unsubscribes(stream: dict[str, Any]) -> bool:

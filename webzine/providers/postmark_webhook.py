@@ -20,6 +20,7 @@ from starlette.responses import Response
 from webzine.bounces.classify import find_status
 from webzine.bounces.events import BounceEvent, Kind, PayloadError
 from webzine.config import Settings
+from webzine.i18n import _
 from webzine.providers.events import bounce_event, judge, load_json, moment
 from webzine.providers.tags import ISSUE_TAG
 from webzine.providers.webhook import SignatureError, Webhook, Wiring
@@ -57,7 +58,7 @@ def parse_events(payload: bytes | str | dict | list) -> list[BounceEvent]:
     events = []
     for item in data if isinstance(data, list) else [data]:
         if not isinstance(item, dict) or not ({"RecordType", "Type"} & item.keys() or _older_delivery(item)):
-            raise PayloadError("Postmark: expected webhook objects with 'RecordType' or 'Type'")
+            raise PayloadError(_("Postmark: expected webhook objects with 'RecordType' or 'Type'"))
         event = _postmark_event(item)
         if event is not None:
             events.append(event)
@@ -104,7 +105,7 @@ def _postmark_event(item: dict) -> BounceEvent | None:
 # --- the credentials --------------------------------------------------------------------------
 
 def verify_basic_auth(header: str, username: str, password: str) -> None:
-    scheme, _, encoded = header.partition(" ")
+    scheme, __, encoded = header.partition(" ")
     if scheme.lower() != "basic" or not encoded:
         raise SignatureError("no basic auth credentials")
     try:
@@ -135,7 +136,8 @@ class PostmarkWebhook(Webhook):
 
     @classmethod
     def off_reason(cls, settings: Settings) -> str:
-        return f"{settings.postmark.webhook_username_env} or {settings.postmark.webhook_password_env} is not set"
+        return _("{username} or {password} is not set").format(
+            username=settings.postmark.webhook_username_env, password=settings.postmark.webhook_password_env)
 
     async def receive(self, request: Request) -> Response:
         try:

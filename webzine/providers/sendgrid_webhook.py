@@ -28,6 +28,7 @@ from starlette.responses import Response
 from webzine.bounces.events import BounceEvent, Kind, PayloadError
 from webzine.config import Settings
 from webzine.errors import ConfigError
+from webzine.i18n import _
 from webzine.providers.events import bounce_event, judge, load_json, moment
 from webzine.providers.tags import ISSUE_TAG, MESSAGE_ID_TAG
 from webzine.providers.webhook import SignatureError, Webhook, Wiring, client_of, log
@@ -52,7 +53,7 @@ def parse_events(payload: bytes | str | dict | list) -> list[BounceEvent]:
     events: list[BounceEvent] = []
     for item in data if isinstance(data, list) else [data]:
         if not isinstance(item, dict) or "event" not in item:
-            raise PayloadError("SendGrid: expected a list of event objects with an 'event' field")
+            raise PayloadError(_("SendGrid: expected a list of event objects with an 'event' field"))
         event = _sendgrid_event(item)
         if event is not None:
             events.append(event)
@@ -112,9 +113,9 @@ def load_key(text: str) -> ec.EllipticCurvePublicKey:
         else:
             key = serialization.load_der_public_key(base64.b64decode(text, validate=True))
     except (ValueError, binascii.Error) as exc:
-        raise ValueError(f"not an EC public key in base64 DER or PEM ({exc})") from exc
+        raise ValueError(_("not an EC public key in base64 DER or PEM ({reason})").format(reason=exc)) from exc
     if not isinstance(key, ec.EllipticCurvePublicKey):
-        raise ValueError("the key is not an elliptic-curve public key")
+        raise ValueError(_("the key is not an elliptic-curve public key"))
     return key
 
 
@@ -166,12 +167,12 @@ class SendGridWebhook(Webhook):
             return cls(wiring, load_key(text))
         except ValueError as exc:
             raise ConfigError(
-                f"{env}: {exc}.", hint="copy the verification key from SendGrid's Mail Settings → Signed Event Webhook."
+                f"{env}: {exc}.", hint=_("copy the verification key from SendGrid's Mail Settings → Signed Event Webhook.")
             ) from None
 
     @classmethod
     def off_reason(cls, settings: Settings) -> str:
-        return f"{settings.sendgrid.webhook_public_key_env} is not set"
+        return _("{variable} is not set").format(variable=settings.sendgrid.webhook_public_key_env)
 
     async def receive(self, request: Request) -> Response:
         body = await request.body()

@@ -35,6 +35,7 @@ import httpx
 
 from webzine.config import SesApi, Settings, secret
 from webzine.errors import ConfigError, SenderProblem
+from webzine.i18n import N_, _
 from webzine.models import Message, Suppression, SuppressionReason
 from webzine.providers.base import MAX_PAGES, ProviderTransport, Tracking, suppression
 from webzine.providers.preflight import Finding, failed, passed, warned
@@ -45,12 +46,13 @@ from webzine.transports.http import wait_hint
 
 SERVICE = "ses"
 STOP_TYPES = {
-    "AccountSuspendedException": "the account's sending is permanently restricted",
-    "SendingPausedException": "sending is paused for the account or configuration set",
-    "MailFromDomainNotVerifiedException": "the MAIL FROM domain is not verified",
-    "NotFoundException": "a named resource (configuration set) does not exist",
+    "AccountSuspendedException": N_("the account's sending is permanently restricted"),
+    "SendingPausedException": N_("sending is paused for the account or configuration set"),
+    "MailFromDomainNotVerifiedException": N_("the MAIL FROM domain is not verified"),
+    "NotFoundException": N_("a named resource (configuration set) does not exist"),
 }
 THROTTLE_TYPES = {"TooManyRequestsException", "LimitExceededException", "ThrottlingException", "Throttling"}
+SANDBOXED = N_("the account is in the SES sandbox and the address is not verified")
 SANDBOX_WORDS = "not verified"  # MessageRejected in the SES sandbox: every unverified recipient fails
 SUPPRESSION_REASONS = {"BOUNCE": SuppressionReason.HARD_BOUNCE, "COMPLAINT": SuppressionReason.COMPLAINT}
 
@@ -90,7 +92,7 @@ class SesTransport(ProviderTransport):
     @classmethod
     def options(cls, section: SesApi) -> dict[str, Any]:
         if not section.region:
-            raise ConfigError('[ses] region is empty in webzine.toml; set it, for example region = "ap-northeast-2".')
+            raise ConfigError(_('[ses] region is empty in webzine.toml; set it, for example region = "ap-northeast-2".'))
         credentials = Credentials(
             access_key=secret(section.api_key_env, purpose="AWS access key id for SES"),
             secret_key=secret(section.secret_key_env, purpose="AWS secret access key for SES"),
@@ -140,10 +142,11 @@ class SesTransport(ProviderTransport):
         words = str(body.get("message") or body.get("Message") or "") if isinstance(body, dict) else excerpt(response)
         text = f"HTTP {response.status_code} {kind}: {words}".replace(" :", ":")
         if kind in STOP_TYPES or (kind == "MessageRejected" and SANDBOX_WORDS in words):
-            reason = STOP_TYPES.get(kind, "the account is in the SES sandbox and the address is not verified")
+            reason = _(STOP_TYPES.get(kind, SANDBOXED))
             raise SenderProblem(
-                f"Amazon SES refused the message ({reason}): {text}",
-                hint=f"fix it in the SES console for region {self.region}; then re-run the same command to resume.",
+                _("Amazon SES refused the message ({reason}): {text}").format(reason=reason, text=text),
+                hint=_("fix it in the SES console for region {region}; then re-run the same command to resume.").format(
+                    region=self.region),
             )
         if kind in THROTTLE_TYPES:
             return temporary(response.status_code, text, retry_after=wait_hint(response))
@@ -153,7 +156,7 @@ class SesTransport(ProviderTransport):
     def suppressions(self) -> Iterator[Suppression]:
         """The account-level suppression list, `NextToken` page by page."""
         token = ""
-        for _ in range(MAX_PAGES):
+        for __ in range(MAX_PAGES):
             params = {"PageSize": "1000", **({"NextToken": token} if token else {})}
             body = self.fetch(lambda: self.get_request("/v2/email/suppression/addresses", params))
             for item in (body or {}).get("SuppressedDestinationSummaries") or []:

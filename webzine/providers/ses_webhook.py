@@ -30,6 +30,7 @@ from starlette.responses import JSONResponse, Response
 from webzine.bounces.classify import find_status
 from webzine.bounces.events import BounceEvent, Kind, PayloadError
 from webzine.config import Settings
+from webzine.i18n import _
 from webzine.providers.events import bounce_event, judge, load_json, moment
 from webzine.providers.tags import ISSUE_TAG
 from webzine.providers.webhook import SignatureError, Webhook, Wiring, client_of, log
@@ -58,7 +59,7 @@ def parse_events(payload: bytes | str | dict | list) -> list[BounceEvent]:
     events: list[BounceEvent] = []
     for item in items:
         if not isinstance(item, dict):
-            raise PayloadError("SES: expected a JSON object per notification")
+            raise PayloadError(_("SES: expected a JSON object per notification"))
         if item.get("Type") == "SubscriptionConfirmation":
             continue
         inner = item.get("Message", item) if "Type" in item else item
@@ -212,7 +213,7 @@ class SesWebhook(Webhook):
 
     @classmethod
     def off_reason(cls, settings: Settings) -> str:
-        return "[ses] sns_topic_arns is empty"
+        return _("[ses] sns_topic_arns is empty")
 
     async def receive(self, request: Request) -> Response:
         try:
