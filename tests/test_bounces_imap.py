@@ -15,6 +15,7 @@ from bouncekit import FIXTURES, PASSWORD, TODAY, USER, Server, append, count, do
 from webzine.bounces.events import Kind
 from webzine.bounces.importer import run_import
 from webzine.bounces.sources import ImapSource, SourceError
+from webzine.i18n import activate
 
 pytestmark = [pytest.mark.dovecot, pytest.mark.slow]
 
@@ -76,3 +77,15 @@ def test_an_untrusted_certificate_and_a_wrong_password_are_one_sentence(dovecot:
 def test_plain_imap_is_refused_for_a_remote_host() -> None:
     with pytest.raises(SourceError, match="plain imap:// would send the password unencrypted"):
         ImapSource("imap://bounces@192.0.2.10/INBOX", "x")
+
+
+def test_a_refused_login_and_plain_imap_in_korean(dovecot: Server) -> None:
+    activate("ko")
+    wrong = ImapSource(f"imaps://{USER}@127.0.0.1:{dovecot.tls_port}/INBOX", "wrong", ca_file=dovecot.ca_file)
+    with pytest.raises(SourceError, match=rf"^127\.0\.0\.1:{dovecot.tls_port}: bounces\(으\)로 IMAP 로그인에 실패했습니다"
+                                          r"\(.+\)\. 사용자와 비밀번호 환경 변수를 확인하세요\.$"):
+        list(wrong.items())
+    with pytest.raises(SourceError) as plain:
+        ImapSource("imap://bounces@192.0.2.10/INBOX", "x")
+    assert plain.value.message == ("imap://bounces@192.0.2.10/INBOX: 일반 imap://은 비밀번호를 암호화하지 않고 보냅니다. "
+                                   "imaps://를 쓰세요.")

@@ -16,6 +16,8 @@ import pytest
 
 from bouncekit import FakeLedger, SentRow, cli, dsn, mail, reply  # noqa: F401 - cli is a fixture
 from webzine.bounces.sources import FileSource
+from webzine.errors import ListError
+from webzine.i18n import activate
 from webzine.send.ledger import Claim, Ledger
 from webzine.models import Manager
 from webzine.replies.importer import Customer, run_import
@@ -179,3 +181,13 @@ def test_an_auto_reply_is_counted_not_listed_and_suppresses_nobody(tmp_path: Pat
     assert result.fresh_auto_replies == 1 and result.fresh_replies == []
     assert build_report(load_replies(tmp_path / "replies.jsonl"), {}).groups == ()
     assert not (tmp_path / "suppressions.csv").exists()
+
+
+def test_a_broken_stored_reply_is_named_by_file_and_line_in_korean(tmp_path: Path) -> None:
+    activate("ko")
+    store = tmp_path / "replies.jsonl"
+    store.write_text("\n{not json\n", encoding="utf-8")
+    with pytest.raises(ListError) as broken:
+        load_replies(store)
+    assert broken.value.message.startswith(f"{store}:2: 저장된 회신이(가) 아닙니다(")
+    assert broken.value.message.endswith("). 백업에서 그 줄을 복원하거나 지우세요.")

@@ -124,10 +124,10 @@ def scan(notice: str, *, exclude: set[str], strong_only: bool = False) -> list[T
     hits = _without_aliases(hits)
     if not hits:
         return []
-    best = min(rank for rank, _ in hits.values())
+    best = min(rank for rank, __ in hits.values())
     chosen = sorted((index, address, rank) for address, (rank, index) in hits.items()
                     if rank < STRONG_SHAPES or rank == best)
-    starts = [index for index, _, _ in chosen]
+    starts = [index for index, __, __ in chosen]
     findings = []
     for position, (index, address, rank) in enumerate(chosen):
         end = starts[position + 1] if position + 1 < len(starts) and starts[position + 1] > index else None

@@ -227,7 +227,7 @@ def _mailed_notification(notice: str, readers: Sequence[EventReader]) -> tuple[s
     Sendmail breaks lines over 990 octets with "!" + newline + space; that is undone first."""
     notice = notice.replace("!\n ", "")
     try:
-        data, _ = json.JSONDecoder().raw_decode(notice[notice.find("{"):])
+        data, __ = json.JSONDecoder().raw_decode(notice[notice.find("{"):])
     except ValueError:
         return "", []
     reader = next((reader for reader in readers if reader.recognises(data)), None) if isinstance(data, dict) else None

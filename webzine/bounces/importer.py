@@ -19,6 +19,7 @@ from webzine.bounces.dsn import Report, parse_report
 from webzine.bounces.events import BounceEvent, EventReader, Kind, PayloadError, utc
 from webzine.bounces.kinds import RECIPIENT_KINDS, MessageKind
 from webzine.bounces.sources import EventFile, Item, Source, SourceError, event_lines
+from webzine.i18n import _
 from webzine.models import Suppression
 from webzine.recipients.suppressions import RANK, load_suppressions, merge_suppressions
 
@@ -126,17 +127,18 @@ def read_source(source: Source, lookup: RecipientLookup | None, result: ImportRe
             report = parse_report(item.data, unsubscribe_addresses=unsubscribe_addresses, readers=mailed)
         except Exception as exc:  # noqa: BLE001 - the email package on hostile input; one message, not the run
             done.append(item)
-            result.skipped.append((item.source, f"could not be parsed ({type(exc).__name__}: {exc})"))
+            result.skipped.append((item.source, _("could not be parsed ({error}: {reason})").format(
+                error=type(exc).__name__, reason=exc)))
             continue
         result.kinds[report.kind.value] += 1
         if report.kind in REPLY_KINDS:
             if report.kind is MessageKind.OTHER:
-                result.skipped.append((item.source, "not a bounce, delay, complaint, reply or unsubscribe request"))
+                result.skipped.append((item.source, _("not a bounce, delay, complaint, reply or unsubscribe request")))
             continue
         done.append(item)
         found = events_from_report(report, item.source, lookup)
         if not found:
-            result.skipped.append((item.source, f"a {report.kind.value} that names no recipient"))
+            result.skipped.append((item.source, _("a {kind} that names no recipient").format(kind=report.kind.value)))
         events.extend(found)
     return events, done
 
@@ -150,13 +152,13 @@ def _provider_events(item: EventFile, result: ImportResult, lookup: RecipientLoo
     try:
         documents = event_lines(item.data)
     except ValueError as exc:
-        result.skipped.append((item.source, f"not JSON ({exc})"))
+        result.skipped.append((item.source, _("not JSON ({reason})").format(reason=exc)))
         return []
     for document in documents:
         first = document[0] if isinstance(document, list) and document else document
         reader = next((reader for reader in readers if reader.recognises(first)), None)
         if reader is None:
-            result.skipped.append((item.source, f"JSON, but not {_titles(readers)} events"))
+            result.skipped.append((item.source, _("JSON, but not {providers} events").format(providers=_titles(readers))))
             continue
         try:
             parsed = reader.parse_events(document)
@@ -169,7 +171,7 @@ def _provider_events(item: EventFile, result: ImportResult, lookup: RecipientLoo
 
 def _titles(readers: Sequence[EventReader]) -> str:
     titles = [reader.title for reader in readers] or ["provider"]
-    return " or ".join([", ".join(titles[:-1]), titles[-1]] if len(titles) > 1 else titles)
+    return _(" or ").join([", ".join(titles[:-1]), titles[-1]] if len(titles) > 1 else titles)
 
 
 def _with_issue(event: BounceEvent, lookup: RecipientLookup | None) -> BounceEvent:

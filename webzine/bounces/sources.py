@@ -23,6 +23,7 @@ from typing import Protocol
 from urllib.parse import unquote, urlsplit
 
 from webzine.errors import WebzineError
+from webzine.i18n import _
 
 MAX_MESSAGE_BYTES = 10 * 1024 * 1024  # a bounce is a few KB; anything this big is skipped, not parsed
 
@@ -86,8 +87,8 @@ class FileSource:
     def _maildir(self, root: Path) -> Iterator[Item]:
         folders = [root / "new", root / "cur"]
         if not any(folder.is_dir() for folder in folders):
-            raise SourceError(f"{root}: a folder, but not a Maildir (no new/ or cur/); pass an mbox file, "
-                              f"a Maildir folder or imaps://user@host/INBOX.")
+            raise SourceError(_("{path}: a folder, but not a Maildir (no new/ or cur/); pass an mbox file, "
+                                "a Maildir folder or imaps://user@host/INBOX.").format(path=root))
         for folder in folders:
             if folder.is_dir():
                 for name in sorted(os.listdir(folder)):
@@ -112,7 +113,7 @@ class FileSource:
                 return Item(source, skip=_too_big(size, self.max_bytes))
             return Item(source, path.read_bytes())
         except OSError as exc:
-            return Item(source, skip=f"cannot be read: {exc.strerror or exc}")
+            return Item(source, skip=_("cannot be read: {reason}").format(reason=exc.strerror or exc))
 
     def done(self, handled: Sequence[Item]) -> None:
         """Files are never changed: re-reading them is harmless, the event store dedupes."""
@@ -125,7 +126,7 @@ def _read(path: Path) -> bytes:
     try:
         return path.read_bytes()
     except OSError as exc:
-        raise SourceError(f"{path}: cannot be read ({exc.strerror or exc}).") from exc
+        raise SourceError(_("{path}: cannot be read ({reason}).").format(path=path, reason=exc.strerror or exc)) from exc
 
 
 def _head(path: Path) -> bytes:
@@ -133,14 +134,15 @@ def _head(path: Path) -> bytes:
         with path.open("rb") as handle:
             return handle.read(64)
     except FileNotFoundError:
-        raise SourceError(f"{path}: no such file or folder; pass an mbox file, a Maildir folder, a provider "
-                          f"event .json file or imaps://user@host/INBOX.") from None
+        raise SourceError(_("{path}: no such file or folder; pass an mbox file, a Maildir folder, a provider "
+                            "event .json file or imaps://user@host/INBOX.").format(path=path)) from None
     except OSError as exc:
-        raise SourceError(f"{path}: cannot be read ({exc.strerror or exc}).") from exc
+        raise SourceError(_("{path}: cannot be read ({reason}).").format(path=path, reason=exc.strerror or exc)) from exc
 
 
 def _too_big(size: int, limit: int) -> str:
-    return f"{size / 1048576:.1f} MB is larger than the {limit / 1048576:.0f} MB a bounce report can be; skipped"
+    return _("{size} MB is larger than the {limit} MB a bounce report can be; skipped").format(
+        size=f"{size / 1048576:.1f}", limit=f"{limit / 1048576:.0f}")
 
 
 @dataclass
@@ -163,9 +165,9 @@ class ImapSource:
     def __post_init__(self) -> None:
         parts = urlsplit(self.url)
         if parts.scheme not in {"imaps", "imap"} or not parts.hostname or not parts.username:
-            raise SourceError(f"{self.url}: not an IMAP address; write imaps://user@host[:port]/INBOX.")
+            raise SourceError(_("{url}: not an IMAP address; write imaps://user@host[:port]/INBOX.").format(url=self.url))
         if parts.scheme == "imap" and not _loopback(parts.hostname):
-            raise SourceError(f"{self.url}: plain imap:// would send the password unencrypted; use imaps://.")
+            raise SourceError(_("{url}: plain imap:// would send the password unencrypted; use imaps://.").format(url=self.url))
         self.scheme, self.host, self.user = parts.scheme, parts.hostname, unquote(parts.username)
         self.port = parts.port or (993 if parts.scheme == "imaps" else 143)
         self.folder = unquote(parts.path.lstrip("/")) or "INBOX"
@@ -181,21 +183,22 @@ class ImapSource:
             else:
                 client = imaplib.IMAP4(self.host, self.port, timeout=self.timeout)
         except ssl.SSLCertVerificationError as exc:
-            raise SourceError(f"{where_}: the IMAP server's certificate is not trusted ({exc.verify_message}); "
-                              f"set [bounces] imap_ca_file to its CA.") from exc
+            raise SourceError(_("{peer}: the IMAP server's certificate is not trusted ({reason}); "
+                                "set [bounces] imap_ca_file to its CA.").format(peer=where_, reason=exc.verify_message)) from exc
         except (OSError, imaplib.IMAP4.error) as exc:
-            raise SourceError(f"{where_}: cannot connect to the IMAP server ({exc}); check host, port and "
-                              f"network.") from exc
+            raise SourceError(_("{peer}: cannot connect to the IMAP server ({reason}); check host, port and "
+                                "network.").format(peer=where_, reason=exc)) from exc
         try:
             client.login(self.user, self.password)
         except imaplib.IMAP4.error as exc:
             client.shutdown()
-            raise SourceError(f"{where_}: IMAP login as {self.user} failed ({_text(exc)}); check the user and "
-                              f"the password variable.") from exc
-        status, _ = client.select(_quote(self.folder))
+            raise SourceError(_("{peer}: IMAP login as {user} failed ({reason}); check the user and "
+                                "the password variable.").format(peer=where_, user=self.user, reason=_text(exc))) from exc
+        status, __ = client.select(_quote(self.folder))
         if status != "OK":
             client.logout()
-            raise SourceError(f"{where_}: the folder {self.folder!r} does not exist; check the URL's path.")
+            raise SourceError(_("{peer}: the folder {folder} does not exist; check the URL's path.").format(
+                peer=where_, folder=repr(self.folder)))
         return client
 
     def items(self) -> Iterator[Item]:
@@ -205,8 +208,9 @@ class ImapSource:
             for uid, size in sizes.items():
                 yield self._fetch(client, uid, size)
         except (OSError, imaplib.IMAP4.error) as exc:
-            raise SourceError(f"{self.host}:{self.port}: IMAP failed while reading {self.folder} ({exc}); "
-                              f"re-run: messages already imported are not imported twice.") from exc
+            raise SourceError(_("{peer}: IMAP failed while reading {folder} ({reason}); "
+                                "re-run: messages already imported are not imported twice.").format(
+                peer=f"{self.host}:{self.port}", folder=self.folder, reason=exc)) from exc
 
     def _sizes(self, client: imaplib.IMAP4) -> dict[str, int | None]:
         """UID → size of every message in the folder, in one round trip."""
@@ -226,7 +230,7 @@ class ImapSource:
         status, data = client.uid("FETCH", uid, "(BODY.PEEK[])")
         body = next((part[1] for part in data or [] if isinstance(part, tuple) and len(part) == 2), None)
         if status != "OK" or body is None:
-            return Item(source, skip="the server returned no message body", token=uid)
+            return Item(source, skip=_("the server returned no message body"), token=uid)
         return Item(source, bytes(body), token=uid)
 
     def done(self, handled: Sequence[Item]) -> None:
@@ -245,11 +249,13 @@ class ImapSource:
                     client.uid("STORE", ids, "+FLAGS.SILENT", r"(\Deleted)")
                     client.expunge()
         except (OSError, imaplib.IMAP4.error) as exc:
-            raise SourceError(f"{self.host}:{self.port}: imported, but moving to {self.processed_folder!r} failed "
-                              f"({exc}); the next run re-reads them harmlessly.") from exc
+            raise SourceError(_("{peer}: imported, but moving to {folder} failed ({reason}); the next run re-reads "
+                                "them harmlessly.").format(peer=f"{self.host}:{self.port}", folder=repr(self.processed_folder),
+                                                           reason=exc)) from exc
         if status != "OK":
-            raise SourceError(f"{self.host}:{self.port}: imported, but moving to {self.processed_folder!r} was "
-                              f"refused ({_text(detail)}); check the folder name in [bounces] processed_folder.")
+            raise SourceError(_("{peer}: imported, but moving to {folder} was refused ({reason}); check the folder "
+                                "name in [bounces] processed_folder.").format(
+                peer=f"{self.host}:{self.port}", folder=repr(self.processed_folder), reason=_text(detail)))
 
     def close(self) -> None:
         if self._client is not None:
@@ -287,8 +293,8 @@ def open_source(spec: str, *, password: str | None = None, processed_folder: str
     """SOURCE argument → a source. Passwords come from the caller (an environment variable)."""
     if spec.startswith(("imaps://", "imap://")):
         if password is None:
-            raise SourceError(f"{spec}: an IMAP source needs a password; set the variable named in "
-                              f"[bounces] imap_password_env.")
+            raise SourceError(_("{url}: an IMAP source needs a password; set the variable named in "
+                                "[bounces] imap_password_env.").format(url=spec))
         return ImapSource(spec, password, processed_folder, ca_file)
     return FileSource(Path(spec))
 

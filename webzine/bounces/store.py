@@ -18,13 +18,14 @@ from typing import TypeVar
 
 from webzine.bounces.events import BounceEvent
 from webzine.errors import ListError, where
+from webzine.i18n import _
 from webzine.files import atomic_writer
 
 T = TypeVar("T")
 
 def load_events(path: str | Path) -> list[BounceEvent]:
     """All stored events, oldest first; a missing store is empty."""
-    return read_records(path, BounceEvent.from_json, "a bounce event")
+    return read_records(path, BounceEvent.from_json, _("a bounce event"))
 
 
 def read_records(path: str | Path, parse: Callable[[str], T], what: str) -> list[T]:
@@ -41,8 +42,8 @@ def read_records(path: str | Path, parse: Callable[[str], T], what: str) -> list
             try:
                 records.append(parse(line))
             except (ValueError, KeyError, TypeError) as exc:
-                raise ListError(f"{where(path, number)}: not {what} ({exc}); restore the line from a "
-                                f"backup or delete it.") from exc
+                raise ListError(_("{place}: not {what} ({reason}); restore the line from a backup or delete it.").format(
+                    place=where(path, number), what=what, reason=exc)) from exc
     return records
 
 def append_events(path: str | Path, events: Iterable[BounceEvent]) -> list[BounceEvent]:

@@ -20,6 +20,7 @@ from typing import Protocol
 from webzine.bounces.kinds import MessageKind
 from webzine.bounces.policy import SentRow
 from webzine.bounces.sources import EventFile, Item, Source, SourceError
+from webzine.i18n import _
 from webzine.models import Manager
 from webzine.replies.reader import Incoming, read_message
 from webzine.replies.records import Reply
@@ -94,7 +95,7 @@ def _read_source(source: Source, result: ImportResult, customers: Mapping[str, C
     handled: list[Item] = []
     for item in source.items():
         if isinstance(item, EventFile):
-            result.skipped.append((item.source, "a provider event file: `webzine bounces import` reads it"))
+            result.skipped.append((item.source, _("a provider event file: `webzine bounces import` reads it")))
             continue
         result.read += 1
         if item.skip:
@@ -103,7 +104,8 @@ def _read_source(source: Source, result: ImportResult, customers: Mapping[str, C
         try:
             incoming = read_message(item.data)
         except Exception as exc:  # noqa: BLE001 - the email package on hostile input; one message, not the run
-            result.skipped.append((item.source, f"could not be parsed ({type(exc).__name__}: {exc})"))
+            result.skipped.append((item.source, _("could not be parsed ({error}: {reason})").format(
+                error=type(exc).__name__, reason=exc)))
             continue
         result.kinds[incoming.kind.value] += 1
         if incoming.kind not in OWN_KINDS:

@@ -12,12 +12,13 @@ from pathlib import Path
 
 from webzine.bounces.store import locked, read_records
 from webzine.files import atomic_writer
+from webzine.i18n import _
 from webzine.replies.records import Reply
 
 
 def load_replies(path: str | Path) -> list[Reply]:
     """Every stored reply, in the order they were imported; a missing store is empty."""
-    return read_records(path, Reply.from_json, "a stored reply")
+    return read_records(path, Reply.from_json, _("a stored reply"))
 
 
 def save_replies(path: str | Path, new: Iterable[Reply],
