@@ -74,13 +74,17 @@ def test_send_then_rerun_then_status(project: Path, dkim_key: str) -> None:
     assert table.returncode == 0 and "2026-12-year-end" in table.stdout and f"{total}" in table.stdout
 
 
-def test_a_send_whose_output_is_not_a_terminal_prints_progress_lines(project: Path, dkim_key: str) -> None:
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_a_send_whose_output_is_not_a_terminal_prints_progress_lines(project: Path, dkim_key: str, workers: str) -> None:
+    """One progress line source, whether one process sends or forked workers do (their counts added)."""
     set_send(project, progress_every_percent=25)
-    done = run(project, "send", ISSUE, "--yes", "--json", dkim=dkim_key)
+    done = run(project, "send", ISSUE, "--yes", "--json", "--workers", workers, dkim=dkim_key)
     assert done.returncode == 0, done.stderr
     total = json.loads(done.stdout)["recipients"]
     lines = [line for line in done.stderr.splitlines() if line.startswith("sending 2026-12-year-end: ")]
     assert lines and lines[-1].startswith(f"sending 2026-12-year-end: {total}/{total} (100%), {total} sent, ")
+    seen = [int(line.split(": ")[1].split("/")[0].replace(",", "")) for line in lines]
+    assert seen == sorted(seen), "the added-up count never goes back"
 
 
 def test_a_missing_secret_is_one_line_and_exit_2(project: Path) -> None:

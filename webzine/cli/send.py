@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import multiprocessing
+import multiprocessing.connection
 import os
 import shlex
 import signal
@@ -372,10 +373,10 @@ def _standing(campaign: Campaign, ledger: Ledger, transport: str) -> IssueStandi
 def _real_send(campaign: Campaign, options: SendOptions, as_json: bool, again: str, shard: str | None = None,
                workers: int = 1) -> int:
     settings = campaign.settings
+    total = len(in_shard(campaign.clean.recipients, shard))
     if workers > 1:
-        summary = _send_with_workers(campaign, options, split_shard(shard, workers))
+        summary = _send_with_workers(campaign, options, split_shard(shard, workers), total=total, as_json=as_json)
     else:
-        total = len(in_shard(campaign.clean.recipients, shard))
         with _progress(settings, campaign.issue, total, as_json) as progress:
             summary = _send_shard(campaign, options, shard, progress=progress, pooled_signing=True)
     with Ledger.open(settings.path(settings.send.ledger)) as ledger:
@@ -420,29 +421,35 @@ def _send_shard(campaign: Campaign, options: SendOptions, shard: str | None, *, 
 
 
 def _worker(campaign: Campaign, options: SendOptions, shard: str, report) -> None:  # type: ignore[no-untyped-def]
-    """A forked worker: its shard's run, reported to the parent as a summary or an error."""
+    """A forked worker: its shard's run, reported to the parent as progress now and then (counts
+    only: the lists of problems come once, in the summary), then a summary or an error."""
+    def progress(seen: int, summary: SendSummary) -> None:
+        report.send(("progress", (seen, dataclasses.replace(summary, failures=[], rejects=[], unknowns=[]))))
+
     try:
-        report.send(("summary", _send_shard(campaign, options, shard, progress=None, pooled_signing=False)))
+        report.send(("summary", _send_shard(campaign, options, shard, progress=progress, pooled_signing=False)))
     except WebzineError as exc:
         report.send(("error", (exc, exc.hint)))
 
 
-def _send_with_workers(campaign: Campaign, options: SendOptions, shards: list[str]) -> SendSummary:
+def _send_with_workers(campaign: Campaign, options: SendOptions, shards: list[str], *, total: int,
+                       as_json: bool) -> SendSummary:
     """One forked process per shard, started after the campaign is loaded (the list, the issue and
     the audit are read once), each with its own ledger connection, transport and lock; their
-    summaries added up. Workers sign inline: they already use every core. A stop signal to this
-    process is passed on, so every worker finishes and records what is in flight."""
+    summaries added up. Workers sign inline: they already use every core. Their progress, added
+    up, goes to the same bar or lines as a one-process send's. A stop signal to this process is
+    passed on, so every worker finishes and records what is in flight."""
     context = multiprocessing.get_context("fork")
-    started = []
+    started = {}
     for shard in shards:
         receive, report = context.Pipe(duplex=False)
         process = context.Process(target=_worker, args=(campaign, options, shard, report), daemon=False)
-        process.start()
+        process.start()  # before the progress bar's thread exists: a fork copies only this thread
         report.close()
-        started.append((shard, process, receive))
+        started[receive] = (shard, process)
 
     def pass_on(signum: int, frame: object) -> None:
-        for _, process, _ in started:
+        for __, process in started.values():
             if process.pid is not None:
                 try:
                     os.kill(process.pid, signum)
@@ -450,16 +457,39 @@ def _send_with_workers(campaign: Campaign, options: SendOptions, shards: list[st
                     pass
 
     previous = {signum: signal.signal(signum, pass_on) for signum in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        with _progress(campaign.settings, campaign.issue, total, as_json) as progress:
+            summaries, errors = _collect(started, progress)
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+    if errors:
+        raise max(errors, key=lambda error: error.exit_code == 3)
+    return _added(summaries)
+
+
+def _collect(started, progress) -> tuple[list[SendSummary], list[WebzineError]]:  # type: ignore[no-untyped-def]
+    """Read every worker's reports as they come, until each has sent its summary or error (or
+    ended without one); `progress` gets the workers' counts added up."""
     summaries: list[SendSummary] = []
     errors: list[WebzineError] = []
-    try:
-        for shard, process, receive in started:
+    latest: dict[str, tuple[int, SendSummary]] = {}
+    pending = dict(started)
+    while pending:
+        for receive in multiprocessing.connection.wait(list(pending)):
+            shard, process = pending[receive]
             try:
                 kind, value = receive.recv()
             except EOFError:
                 kind, value = "error", (SendInterrupted(
                     f"worker for shard {shard} ended without a report; its claims are in the ledger.",
                     hint="re-run the same command to resume (webzine status --unknown lists who may have it)."), None)
+            if kind == "progress":
+                latest[shard] = value
+                if progress is not None:
+                    progress(sum(seen for seen, __ in latest.values()), _added([part for __, part in latest.values()]))
+                continue
+            del pending[receive]
             process.join()
             if kind == "summary":
                 summaries.append(value)
@@ -467,12 +497,7 @@ def _send_with_workers(campaign: Campaign, options: SendOptions, shards: list[st
                 error, hint = value
                 error.hint = hint
                 errors.append(error)
-    finally:
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)
-    if errors:
-        raise max(errors, key=lambda error: error.exit_code == 3)
-    return _added(summaries)
+    return summaries, errors
 
 
 def _added(summaries: list[SendSummary]) -> SendSummary:
