@@ -18,6 +18,8 @@ from webzine.models import Message
 from api_servers import ApiServer
 from webzine.message.dkim import DkimSigner, relaxed_body, relaxed_header, signer_from_settings
 from webzine.errors import ConfigError
+from webzine.i18n import activate
+from webzine.message.encoding import UnsafeHeader, check_address
 from webzine.message.factory import DKIM_HEADERS, MessageFactory
 from api_samples import raw_message
 from webzine.transports.http import build_client
@@ -128,6 +130,18 @@ def test_keys_that_are_not_rsa_or_too_short_are_refused() -> None:
     short = subprocess.run(["openssl", "genrsa", "768"], capture_output=True, check=True).stdout
     with pytest.raises(ConfigError, match="768 bits; receivers require 1024 or more"):
         DkimSigner("example.co.kr", "wz", short)
+
+
+def test_a_short_key_and_an_unwritable_address_in_korean() -> None:
+    activate("ko")
+    short = subprocess.run(["openssl", "genrsa", "768"], capture_output=True, check=True).stdout
+    with pytest.raises(ConfigError) as refused:
+        DkimSigner("example.co.kr", "wz", short)
+    assert refused.value.message == ("wz._domainkey.example.co.kr의 DKIM 키는 768비트입니다. 수신 서버는 1024비트 이상을 "
+                                     "요구합니다(2048비트를 쓰세요).")
+    with pytest.raises(UnsafeHeader, match=r"^To address 'kim\.\.a@example\.com'의 로컬 부분\(@ 앞\)에 점이 잘못된 위치에 "
+                                           r"있습니다$"):
+        check_address("To address", "kim..a@example.com")
 
 
 def _as_ses_sends_it(data: bytes) -> bytes:

@@ -28,6 +28,7 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa, utils
 
 from webzine.config import Settings, secret
 from webzine.errors import ConfigError
+from webzine.i18n import _
 from webzine.message.factory import DKIM_HEADERS
 
 # Headers a transport rewrites, per its documentation: signing them would break the signature.
@@ -49,7 +50,7 @@ def relaxed_body(body: bytes) -> bytes:
 
 def relaxed_header(field: bytes) -> bytes:
     """RFC 6376 §3.4.2: lowercase name, unfolded, whitespace runs as one space, none around ':'."""
-    name, _, value = field.partition(b":")
+    name, __, value = field.partition(b":")
     value = _WSP_RUN.sub(b" ", value.replace(b"\r\n", b"")).strip(b" ")
     return name.strip(b" \t").lower() + b":" + value
 
@@ -82,13 +83,14 @@ class DkimSigner:
             key = serialization.load_pem_private_key(private_key, password=None)
         except (ValueError, TypeError, UnsupportedAlgorithm) as exc:
             raise ConfigError(
-                f"the DKIM private key for {where} cannot be read ({exc}); put the unencrypted PEM "
-                "private key in the environment variable named by [dkim] private_key_env."
+                _("the DKIM private key for {name} cannot be read ({reason}); put the unencrypted PEM "
+                  "private key in the environment variable named by [dkim] private_key_env.").format(name=where, reason=exc)
             ) from None
         if not isinstance(key, rsa.RSAPrivateKey):
-            raise ConfigError(f"the DKIM key for {where} is not an RSA key; generate one: openssl genrsa 2048.")
+            raise ConfigError(_("the DKIM key for {name} is not an RSA key; generate one: openssl genrsa 2048.").format(name=where))
         if key.key_size < 1024:
-            raise ConfigError(f"the DKIM key for {where} has {key.key_size} bits; receivers require 1024 or more (use 2048).")
+            raise ConfigError(_("the DKIM key for {name} has {bits} bits; receivers require 1024 or more (use 2048).").format(
+                name=where, bits=key.key_size))
         self._key = key
 
     def sign(self, message: bytes) -> bytes:
@@ -99,7 +101,7 @@ class DkimSigner:
     def prepare(self, message: bytes) -> tuple[str, bytes]:
         """Everything but the RSA operation: the header up to `b=`, and the SHA-256 digest of
         what the signature covers. `sign_digest` may then run elsewhere (a worker process)."""
-        head, _, body = message.partition(b"\r\n\r\n")
+        head, __, body = message.partition(b"\r\n\r\n")
         body_hash = base64.b64encode(hashlib.sha256(relaxed_body(body)).digest()).decode("ascii")
         fields: dict[bytes, bytes] = {}
         for field in _FIELD_START.split(head):

@@ -20,6 +20,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from webzine.i18n import _
 from webzine.render.slots import MergeTemplate, Slot
 
 CRLF = b"\r\n"
@@ -49,7 +50,7 @@ def check_header_text(what: str, value: str) -> None:
     """Refuse control characters (CR, LF, NUL, …): encoding them would hide, not remove, them."""
     found = _CONTROL.search(value)
     if found:
-        raise UnsafeHeader(f"{what} contains the control character U+{ord(found.group()):04X}")
+        raise UnsafeHeader(_("{what} contains the control character U+{code}").format(what=what, code=f"{ord(found.group()):04X}"))
 
 
 def _encoded_words(text: str, first_budget: int) -> list[str]:
@@ -127,9 +128,10 @@ def check_address(what: str, address: str) -> None:
     check_header_text(what, address)
     local, at, domain = address.rpartition("@")
     if not at or not _ADDR_LOCAL.fullmatch(local) or not _ADDR_DOMAIN.fullmatch(domain):
-        raise UnsafeHeader(f"{what} {address!r} is not an address that can be written in a header")
+        raise UnsafeHeader(_("{what} {address} is not an address that can be written in a header").format(
+            what=what, address=repr(address)))
     if local.startswith(".") or local.endswith(".") or ".." in local:
-        raise UnsafeHeader(f"{what} {address!r} has a misplaced dot in its local part")
+        raise UnsafeHeader(_("{what} {address} has a misplaced dot in its local part").format(what=what, address=repr(address)))
 
 
 def address_header(name: str, display: str, address: str) -> bytes:
@@ -145,7 +147,7 @@ def list_id_header(description: str, list_id: str) -> bytes:
     """RFC 2919 `List-Id: 초록상회 소식지 <example.co.kr>`."""
     check_header_text("List-Id", description + list_id)
     if not _ADDR_DOMAIN.fullmatch(list_id):
-        raise UnsafeHeader(f"List-Id {list_id!r} must be a dot-atom such as news.example.co.kr")
+        raise UnsafeHeader(_("List-Id {list_id} must be a dot-atom such as news.example.co.kr").format(list_id=repr(list_id)))
     return fold("List-Id", [*phrase_tokens(description, MAX_LINE - 9), f"<{list_id}>"])
 
 

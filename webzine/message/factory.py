@@ -26,6 +26,7 @@ from typing import Protocol
 from webzine.message import encoding as mime
 from webzine.config import Publication, Settings, secret
 from webzine.errors import ConfigError
+from webzine.i18n import _
 from webzine.render.slots import MergeTemplate, Personaliser, reader_context
 from webzine.models import Manager, Recipient
 from webzine.tokens import hmac_sha256, unsubscribe_token, verp_address, verp_token
@@ -68,7 +69,8 @@ def sender_address(publication: Publication) -> tuple[str, str]:
     """(display name, address) of the publication's `sender`."""
     display, address = parseaddr(publication.sender)
     if "@" not in address:
-        raise ConfigError(f"[publication] sender {publication.sender!r} has no address; write 'Name <addr>'.")
+        raise ConfigError(_("[publication] sender {sender} has no address; write 'Name <addr>'.").format(
+            sender=repr(publication.sender)))
     return display, address
 
 
@@ -197,7 +199,7 @@ class MessageFactory:
                 )
             )
         except mime.UnsafeHeader as exc:
-            raise ConfigError(f"webzine.toml: {exc.reason}; fix [publication] or [send].") from None
+            raise ConfigError(_("webzine.toml: {reason}; fix [publication] or [send].").format(reason=exc.reason)) from None
 
     @staticmethod
     def _publication_reply_to(publication: Publication) -> bytes:
@@ -205,7 +207,7 @@ class MessageFactory:
         try:
             return mime.address_header("Reply-To", display, address)
         except mime.UnsafeHeader as exc:
-            raise ConfigError(f"webzine.toml: [publication] reply_to: {exc.reason}.") from None
+            raise ConfigError(_("webzine.toml: [publication] reply_to: {reason}.").format(reason=exc.reason)) from None
 
     def _reply_to_line(self, manager: Manager | None) -> bytes:
         if manager is None or not manager.email:
@@ -237,7 +239,7 @@ class MessageFactory:
         marker = f"<{url}>".encode("utf-8")
         if line.count(marker) != 1:
             return None
-        head, _, tail = line.partition(marker)
+        head, __, tail = line.partition(marker)
         return head + marker[: -len(probe) - 1], b">" + tail
 
     def message_id(self, recipient: Recipient) -> str:
@@ -339,5 +341,5 @@ def _lines(headers: bytes) -> list[bytes]:
 
 def _field(line: bytes) -> tuple[str, str]:
     """(name, value) of one header line we wrote: unfolded, RFC 2047 words left as written."""
-    name, _, value = _FOLD.sub(b"", line).decode("utf-8").partition(":")
+    name, __, value = _FOLD.sub(b"", line).decode("utf-8").partition(":")
     return name, value.strip()

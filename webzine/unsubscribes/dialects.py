@@ -16,6 +16,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from webzine.errors import ConfigError
+from webzine.i18n import _
 
 SCHEMES = ("postgresql", "postgres")
 # Instances starting together would race on CREATE TABLE IF NOT EXISTS (it is not atomic in
@@ -119,9 +120,9 @@ class PostgreSQL:
         except psycopg.Error as exc:
             reason = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
             raise ConfigError(
-                f"Cannot open the PostgreSQL store at {where(self.url)}: {reason}",
-                hint="check that the server runs and the user may connect; the password comes from"
-                " WEBZINE_SERVE_DB_PASSWORD or PGPASSWORD.",
+                _("Cannot open the PostgreSQL store at {place}: {reason}").format(place=where(self.url), reason=reason),
+                hint=_("check that the server runs and the user may connect; the password comes from"
+                       " WEBZINE_SERVE_DB_PASSWORD or PGPASSWORD."),
             ) from exc
 
     @staticmethod
@@ -164,13 +165,13 @@ def check_url(target: str) -> str:
     parts = urlsplit(target)
     if parts.password is not None:
         raise ConfigError(
-            "webzine.toml [serve] store: the PostgreSQL URL contains a password; secrets never go in the file.",
-            hint="remove ':password' from the URL and export WEBZINE_SERVE_DB_PASSWORD (or PGPASSWORD) instead.",
+            _("webzine.toml [serve] store: the PostgreSQL URL contains a password; secrets never go in the file."),
+            hint=_("remove ':password' from the URL and export WEBZINE_SERVE_DB_PASSWORD (or PGPASSWORD) instead."),
         )
     if not parts.hostname or not parts.path.strip("/"):
         raise ConfigError(
-            f"webzine.toml [serve] store: '{target}' does not name a host and a database.",
-            hint='write it as store = "postgresql://user@host:5432/database".',
+            _("webzine.toml [serve] store: '{target}' does not name a host and a database.").format(target=target),
+            hint=_('write it as store = "postgresql://user@host:5432/database".'),
         )
     return target
 

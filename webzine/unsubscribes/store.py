@@ -27,6 +27,7 @@ from webzine.bounces.events import BounceEvent, Kind
 from webzine.bounces.policy import SUPPRESSION_REASONS
 from webzine.config import Settings
 from webzine.errors import ConfigError
+from webzine.i18n import _
 from webzine.models import Suppression, SuppressionReason
 from webzine.unsubscribes.dialects import Dialect, PostgreSQL, SQLite, is_postgres_url
 
@@ -112,8 +113,9 @@ def sqlite_path(settings: Settings) -> Path:
     if "://" in target:
         scheme = target.split("://", 1)[0]
         raise ConfigError(
-            f"webzine.toml [serve] store: '{scheme}://' URLs are not supported; use a SQLite file or postgresql://.",
-            hint='write store = "state/serve.sqlite3" for one instance or "postgresql://user@host:5432/db" for several.',
+            _("webzine.toml [serve] store: '{scheme}://' URLs are not supported; use a SQLite file or postgresql://.").format(
+                scheme=scheme),
+            hint=_('write store = "state/serve.sqlite3" for one instance or "postgresql://user@host:5432/db" for several.'),
         )
     return settings.path(target)
 

@@ -56,7 +56,7 @@ class UnsubscribeWriter:
                 # SQLite call (5 ms switch interval each time).
                 # PostgreSQL is across a network: its round trips must not stall the loop, so that
                 # store is written from a worker thread (one batch at a time, as here).
-                requests = [r for r, _ in batch]
+                requests = [r for r, __ in batch]
                 if not self.store.dialect.over_network:
                     results = self.store.record_unsubscribes(requests)
                 else:
@@ -64,15 +64,15 @@ class UnsubscribeWriter:
                         None, self.store.record_unsubscribes, requests
                     )
             except Exception as exc:  # every waiting request learns the write failed
-                for _, future in batch:
+                for __, future in batch:
                     if not future.done():
                         future.set_exception(exc)
             else:
-                for (_, future), result in zip(batch, results, strict=True):
+                for (__, future), result in zip(batch, results, strict=True):
                     if not future.done():
                         future.set_result(result)
             finally:
-                for _ in batch:
+                for __ in batch:
                     queue.task_done()
             self.last_write = time.monotonic()
             self._maybe_checkpoint()
