@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 
 from webzine.errors import IssueError
+from webzine.i18n import activate
 from webzine.render.issue import default_slug, front_matter_keys, load_issue, romanize, slugify
 
 
@@ -177,3 +178,15 @@ def test_subject_must_be_one_line(tmp_path: Path) -> None:
 def test_values_are_trimmed_but_the_body_is_kept_as_written(tmp_path: Path) -> None:
     issue = load_issue(write(tmp_path, GOOD.replace("title: 한 해를 돌아보며", "title: '  한 해  '").replace("---\n첫", "---\n\n첫")))
     assert issue.title == "한 해" and issue.body.startswith("\n첫 줄") and issue.body_line == 8
+
+
+def test_front_matter_errors_in_korean_keep_the_file_and_line(tmp_path: Path) -> None:
+    activate("ko")
+    path = write(tmp_path, GOOD.replace("preheader:", "preheder:"))
+    with pytest.raises(IssueError) as info:
+        load_issue(path)
+    assert info.value.message == f"{path}:4: 알 수 없는 머리말 키 'preheder'입니다. 'preheader'을(를) 쓰려던 것인가요?"
+    path = write(tmp_path, GOOD.replace("title: 한 해를 돌아보며\n", ""))
+    with pytest.raises(IssueError) as info:
+        load_issue(path)
+    assert info.value.message == f"{path}:1: 머리말에 'title:'가 필요합니다. '---' 줄 사이에 넣으세요."

@@ -8,6 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from webzine.config import Publication
+from webzine.i18n import activate
 from webzine.render.issue import Issue
 from webzine.render.lint import encoded_size, lint
 from webzine.message.encoding import base64_lines
@@ -146,3 +147,18 @@ def test_advertising_needs_opt_out_instructions_in_both_parts() -> None:
     html = page("<p>x</p>").replace("더 이상 받기를 원하지 않으시면 ", "").replace(">수신거부<", ">그만 받기<")
     report = lint(html, f"초록상회 {ADDRESS} {PHONE} {EMAIL}", issue(), PUBLICATION)
     assert codes(report) == ["no-unsubscribe", "ad-opt-out-text", "ad-opt-out-text"]
+
+
+def test_lint_findings_in_korean() -> None:
+    activate("ko")
+    html = page('<img src="https://x/a.png" width="10"><a href="http://x.example.com/">평문</a>').replace("전화 ", "")
+    report = lint(html, TEXT.replace("수신거부: https://u/t", "https://u/t"), issue("광고 12월 소식"), PUBLICATION)
+    assert [(f.code, f.message) for f in report.findings] == [
+        ("img-no-alt", "이미지 'https://x/a.png'에 대체 텍스트가 없습니다. 이미지를 끈 독자나 화면 낭독기 사용자도 "
+                       "내용을 알 수 있도록 ![설명](…)을 쓰세요"),
+        ("link-http", "링크 'http://x.example.com/'은(는) HTTPS가 아닙니다. 메일 프로그램이 경고하고 중간에서 "
+                      "내용을 엿볼 수 있습니다"),
+        ("ad-subject", "광고성 호의 제목은 정확히 '(광고)'로 시작해야 하는데 '광고'(으)로 시작합니다. "
+                       "subject: \"(광고) …\"처럼 쓰세요"),
+        ("ad-opt-out-text", "텍스트 부분에 수신거부 방법 안내가 없습니다. 광고성 메일에는 반드시 있어야 합니다"),
+    ]

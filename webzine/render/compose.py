@@ -36,6 +36,7 @@ import markdown.treeprocessors
 from markupsafe import Markup
 from premailer import Premailer
 
+from webzine.i18n import _
 from webzine.render import layout
 from webzine.config import Publication, Settings
 from webzine.errors import IssueError, TemplateError, where
@@ -211,7 +212,8 @@ def _check_issue_sources(issue: Issue, environment: jinja2.Environment, known: t
             environment.from_string(source)
         except jinja2.TemplateSyntaxError as exc:
             line = first_line + (exc.lineno or 1) - 1
-            raise TemplateError(f"{where(issue.source, line)}: {_sentence(exc.message)}; fix the merge tag.") from None
+            raise TemplateError(_("{where}: {problem}; fix the merge tag.").format(
+                where=where(issue.source, line), problem=_sentence(exc.message))) from None
         check_fields(field_uses(source, environment, first_line=first_line), known, issue.source)
 
 
@@ -341,8 +343,8 @@ def _local_images(issue: Issue, images: tuple[str, ...]) -> tuple[tuple[str, Pat
         if not path.is_file() or folder.resolve() not in path.parents:
             line = next((issue.body_line + i for i, text in enumerate(issue.body.split("\n")) if source in text), None)
             raise IssueError(
-                f"{where(issue.source, line)}: image '{source}' not found in {folder}; "
-                "put the file there or use an https:// address."
+                _("{where}: image '{source}' not found in {folder}; put the file there or use an https:// address.")
+                .format(where=where(issue.source, line), source=source, folder=folder)
             )
         found.append((source, path))
     return tuple(found)
@@ -350,7 +352,7 @@ def _local_images(issue: Issue, images: tuple[str, ...]) -> tuple[tuple[str, Pat
 
 def _absolute_images(html: str, images: tuple[tuple[str, Path], ...], base: str) -> str:
     """Point local image sources at the web archive copy (mail clients need absolute URLs)."""
-    for source, _ in images:
+    for source, _path in images:
         html = html.replace(f'src="{source}"', f'src="{base}{source}"')
     return html
 
@@ -363,7 +365,7 @@ def _email_footnotes(html: str) -> str:
 
 def _relative_images(html: str, images: tuple[tuple[str, Path], ...], base: str) -> str:
     """The preview sits next to copies of the images; let it show them without a network."""
-    for source, _ in images:
+    for source, _path in images:
         html = html.replace(f'src="{base}{source}"', f'src="{source}"')
     return html
 
@@ -400,9 +402,11 @@ def _template_names(environment: jinja2.Environment, issue: Issue) -> tuple[str,
     choices = available_templates(environment)
     if issue.template not in choices:
         raise TemplateError(
-            f"{where(issue.source, issue.lines.get('template'))}: unknown template '{issue.template}'; "
-            f"available: {', '.join(choices) or 'none'}.",
-            hint=f"add templates/{issue.template}.html.j2 or pick one of the available templates.",
+            _("{where}: unknown template '{template}'; available: {choices}.").format(
+                where=where(issue.source, issue.lines.get("template")), template=issue.template,
+                choices=", ".join(choices) or _("none")),
+            hint=_("add templates/{template}.html.j2 or pick one of the available templates.").format(
+                template=issue.template),
         )
     text = f"{issue.template}.txt.j2"
     listed = environment.list_templates(filter_func=lambda n: n == text)
@@ -414,10 +418,12 @@ def _render(environment: jinja2.Environment, name: str, context: dict[str, Any])
         template = environment.get_template(name)
     except jinja2.TemplateSyntaxError as exc:
         raise TemplateError(
-            f"{_display(exc.filename or name)}:{exc.lineno}: {_sentence(exc.message)}; fix the template."
+            _("{path}:{line}: {problem}; fix the template.").format(
+                path=_display(exc.filename or name), line=exc.lineno, problem=_sentence(exc.message))
         ) from None
     except jinja2.TemplateNotFound as exc:
-        raise TemplateError(f"template '{exc.name}' not found (needed by {name}); add it to templates/.") from None
+        raise TemplateError(_("template '{missing}' not found (needed by {name}); add it to templates/.").format(
+            missing=exc.name, name=name)) from None
     return layout.render_layout(template, context)
 
 
@@ -467,7 +473,8 @@ def _inline_css(html: str) -> str:
             cssutils_logging_level=logging.CRITICAL,
         ).transform(pretty_print=False)
     except Exception as exc:  # premailer raises bare lxml/cssutils errors
-        raise TemplateError(f"CSS inlining failed: {exc}; check the <style> block of the template.") from exc
+        raise TemplateError(_("CSS inlining failed: {problem}; check the <style> block of the template.").format(
+            problem=exc)) from exc
     return _TABLE_ONLY_BGCOLOR.sub(r"\1", inlined)
 
 

@@ -20,6 +20,7 @@ from jinja2 import nodes
 
 from webzine.config import MANAGER_EMAIL
 from webzine.errors import TemplateError
+from webzine.i18n import _
 from webzine.models import Manager, Recipient
 
 RECIPIENT_FIELDS = tuple(Recipient(email="x@example.com").merge_fields())
@@ -83,10 +84,14 @@ def check_fields(uses: Iterable[FieldUse], known: Iterable[str], origin: str) ->
         if use.name in known:
             continue
         close = difflib.get_close_matches(use.name, known, n=1, cutoff=0.6)
-        fix = f"did you mean 'recipient.{close[0]}'?" if close else "check the spelling or add the column to the list."
+        if close:
+            message = _("{origin}:{line}: unknown merge field 'recipient.{name}'; did you mean 'recipient.{close}'?")
+        else:
+            message = _("{origin}:{line}: unknown merge field 'recipient.{name}'; check the spelling or add the column "
+                        "to the list.")
         raise TemplateError(
-            f"{origin}:{use.line}: unknown merge field 'recipient.{use.name}'; {fix}",
-            hint=f"fields: {', '.join(sorted(known))}",
+            message.format(origin=origin, line=use.line, name=use.name, close=close[0] if close else ""),
+            hint=_("fields: {fields}").format(fields=", ".join(sorted(known))),
         )
 
 
@@ -124,7 +129,7 @@ def unused_columns(columns: Iterable[str], used: Iterable[str]) -> tuple[str, ..
         words = [word for word in column.lower().replace("-", "_").split("_") if word]
         close = difflib.get_close_matches(column.lower(), suggestions, n=1, cutoff=0.6) or \
             [word for word in words if word in suggestions][:1]
-        notes.append(f"{column} → did you mean {close[0]}?" if close else column)
+        notes.append(_("{column} → did you mean {close}?").format(column=column, close=close[0]) if close else column)
     return tuple(notes)
 
 

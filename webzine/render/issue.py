@@ -18,6 +18,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from webzine.errors import IssueError, where
+from webzine.i18n import _
 
 _SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 _DELIMITER = re.compile(r"^---\s*$")
@@ -68,11 +69,13 @@ def load_issue(path: str | Path) -> Issue:
         raise _explain(exc, lines, path) from None
     for key in ("title", "subject", "preheader"):
         if any(char in getattr(issue, key) for char in "\r\n"):
-            raise IssueError(f"{where(path, lines.get(key))}: '{key}' must be one line; join its lines.")
+            raise IssueError(_("{where}: '{key}' must be one line; join its lines.").format(
+                where=where(path, lines.get(key)), key=key))
     if not _SLUG.match(issue.slug):
         raise IssueError(
-            f"{where(path, lines.get('slug'))}: slug '{issue.slug}' may only use a-z, 0-9 and "
-            "single hyphens; write e.g. slug: 2026-12-year-end."
+            _("{where}: slug '{slug}' may only use a-z, 0-9 and single hyphens; write e.g. slug: "
+              "2026-12-year-end.").format(
+                where=where(path, lines.get('slug')), slug=issue.slug)
         )
     return issue
 
@@ -81,14 +84,16 @@ def _read(path: Path) -> str:
     try:
         raw = path.read_bytes()
     except FileNotFoundError:
-        raise IssueError(f"{path}: no such issue file.", hint="webzine new TITLE creates one.") from None
+        raise IssueError(_("{path}: no such issue file.").format(
+            path=path), hint=_("webzine new TITLE creates one.")) from None
     except OSError as exc:
-        raise IssueError(f"{path}: cannot be read ({exc.strerror}).") from None
+        raise IssueError(_("{path}: cannot be read ({reason}).").format(path=path, reason=exc.strerror)) from None
     try:
         return raw.decode("utf-8-sig").replace("\r\n", "\n")
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
-        raise IssueError(f"{where(path, line)}: not UTF-8 text; save the file as UTF-8.") from None
+        raise IssueError(_("{where}: not UTF-8 text; save the file as UTF-8.").format(
+            where=where(path, line))) from None
 
 
 def _split(text: str, path: Path) -> tuple[str, int, str, int]:
@@ -96,14 +101,16 @@ def _split(text: str, path: Path) -> tuple[str, int, str, int]:
     lines = text.split("\n")
     if not lines or not _DELIMITER.match(lines[0]):
         raise IssueError(
-            f"{where(path, 1)}: no front matter; the file must start with a '---' line, then "
-            "title:, subject: and date:, then another '---' line."
+            _("{where}: no front matter; the file must start with a '---' line, then title:, subject: and date:, then "
+              "another '---' line.").format(
+                where=where(path, 1))
         )
     for index in range(1, len(lines)):
         if _CLOSER.match(lines[index]):
             return "\n".join(lines[1:index]), 2, "\n".join(lines[index + 1 :]), index + 2
     raise IssueError(
-        f"{where(path, 1)}: the front matter is never closed; add a '---' line after its last key."
+        _("{where}: the front matter is never closed; add a '---' line after its last key.").format(
+            where=where(path, 1))
     )
 
 
@@ -117,16 +124,18 @@ def _parse_yaml(header: str, first_line: int, path: Path) -> tuple[dict[str, Any
         line = first_line + mark.line if mark is not None else first_line
         problem = getattr(exc, "problem", None) or str(exc)
         raise IssueError(
-            f"{where(path, line)}: the front matter is not valid YAML ({problem}); "
-            'quote values that contain ":" or start with "{", e.g. subject: "…".'
+            _("{where}: the front matter is not valid YAML ({problem}); quote values that contain \":\" or start with "
+              "\"{{\", e.g. subject: \"…\".").format(
+                where=where(path, line), problem=problem)
         ) from None
     if data is None:
         data = {}
     if not isinstance(data, dict):
-        raise IssueError(f"{where(path, first_line)}: the front matter must be 'key: value' lines.")
+        raise IssueError(_("{where}: the front matter must be 'key: value' lines.").format(
+            where=where(path, first_line)))
     lines: dict[str, int] = {}
     if isinstance(node, yaml.MappingNode):
-        for key_node, _ in node.value:
+        for key_node, _value_node in node.value:
             lines[str(key_node.value)] = first_line + key_node.start_mark.line
     return {str(key): value for key, value in data.items()}, lines
 
@@ -139,13 +148,14 @@ def _construct(node: yaml.Node | None, first_line: int, path: Path) -> Any:
     loader = yaml.SafeLoader("")
     try:
         if isinstance(node, yaml.MappingNode):
-            for _, value_node in node.value:
+            for _key_node, value_node in node.value:
                 try:
                     loader.construct_object(value_node, deep=True)
                 except ValueError as exc:
                     line = first_line + value_node.start_mark.line
-                    raise IssueError(f"{where(path, line)}: {value_node.value!r} is not a valid value ({exc}); "
-                                     "write dates as YYYY-MM-DD with a real day, e.g. 2027-02-28.") from None
+                    raise IssueError(_("{where}: {value!r} is not a valid value ({problem}); write dates as "
+                                       "YYYY-MM-DD with a real day, e.g. 2027-02-28.").format(
+                        where=where(path, line), value=value_node.value, problem=exc)) from None
         return loader.construct_document(node)
     finally:
         loader.dispose()
@@ -157,8 +167,12 @@ def _check_keys(data: dict[str, Any], lines: dict[str, int], path: Path) -> None
         if key in allowed:
             continue
         close = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
-        fix = f"did you mean '{close[0]}'?" if close else f"valid keys: {', '.join(allowed)}."
-        raise IssueError(f"{where(path, lines.get(key, 1))}: unknown front matter key '{key}'; {fix}")
+        if close:
+            message = _("{where}: unknown front matter key '{key}'; did you mean '{close}'?")
+        else:
+            message = _("{where}: unknown front matter key '{key}'; valid keys: {valid}.")
+        raise IssueError(message.format(where=where(path, lines.get(key, 1)), key=key, close=close[0] if close else "",
+                                        valid=", ".join(allowed)))
 
 
 def _explain(exc: ValidationError, lines: dict[str, int], path: Path) -> IssueError:
@@ -166,10 +180,14 @@ def _explain(exc: ValidationError, lines: dict[str, int], path: Path) -> IssueEr
     key = str(error["loc"][0]) if error["loc"] else "?"
     line = lines.get(key, 1)
     if error["type"] == "missing":
-        return IssueError(f"{where(path, 1)}: the front matter needs '{key}:'; add it between the '---' lines.")
+        return IssueError(_("{where}: the front matter needs '{key}:'; add it between the '---' lines.").format(
+            where=where(path, 1), key=key))
     value = error.get("input")
-    shown = f" (got {value!r})" if value is not None and not isinstance(value, dict) else ""
-    return IssueError(f"{where(path, line)}: '{key}' {error['msg'].lower()}{shown}.")
+    problem = error["msg"].lower()
+    if value is not None and not isinstance(value, dict):
+        return IssueError(_("{where}: '{key}' {problem} (got {value!r}).").format(
+            where=where(path, line), key=key, problem=problem, value=value))
+    return IssueError(_("{where}: '{key}' {problem}.").format(where=where(path, line), key=key, problem=problem))
 
 
 def default_slug(path: Path) -> str:

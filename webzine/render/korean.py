@@ -34,6 +34,7 @@ from enum import Enum
 from typing import Any
 
 from webzine.errors import TemplateError
+from webzine.i18n import _
 
 
 class Final(Enum):
@@ -153,7 +154,7 @@ def parse_pair(spec: str) -> Pair:
     """
     text = unicodedata.normalize("NFC", str(spec)).strip()
     if not text:
-        raise TemplateError("A particle filter needs a particle, e.g. josa('은') or josa('이/가').")
+        raise TemplateError(_("A particle filter needs a particle, e.g. josa('은') or josa('이/가')."))
     forms = _split_forms(text)
     if len(forms) == 2:
         first, second = forms
@@ -175,8 +176,8 @@ def parse_pair(spec: str) -> Pair:
         rest = form[1:]
         return Pair(form, _CONTRACTIONS.get(rest[0], rest[0]) + rest[1:])
     raise TemplateError(
-        f"Unknown particle '{spec}'; write it as a pair such as '이나/나' "
-        f"(known: {', '.join(KNOWN_PARTICLES[:9])} …)."
+        _("Unknown particle '{spec}'; write it as a pair such as '이나/나' (known: {known} …).").format(
+            spec=spec, known=", ".join(KNOWN_PARTICLES[:9]))
     )
 
 
@@ -185,7 +186,7 @@ def _split_forms(text: str) -> tuple[str, ...]:
         parts = tuple(part.strip() for part in text.split("/"))
         if len(parts) == 2 and all(parts):
             return parts
-        raise TemplateError(f"Particle '{text}' must be one form or two forms like '은/는'.")
+        raise TemplateError(_("Particle '{text}' must be one form or two forms like '은/는'.").format(text=text))
     bracketed = re.fullmatch(r"\((\w+)\)(\w+)|(\w+)\((\w+)\)", text)
     if bracketed:
         lead, rest, outer, inner = bracketed.groups()

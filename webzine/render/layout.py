@@ -24,6 +24,7 @@ import jinja2
 from markupsafe import Markup
 
 from webzine.errors import TemplateError
+from webzine.i18n import _
 
 # Package data (webzine/templates/), installed as plain files beside this package, so a wheel
 # builds without the source tree; searched after a publication's own templates/.
@@ -88,7 +89,7 @@ def _literal(value: Any) -> str:
         return repr(value)
     if isinstance(value, str):
         return repr(str(value))
-    raise LayoutMisuse(f"a {type(value).__name__} cannot be passed to a filter on a merge field")
+    raise LayoutMisuse(_("a {type} cannot be passed to a filter on a merge field").format(type=type(value).__name__))
 
 
 class Deferred:
@@ -110,7 +111,8 @@ class Deferred:
     def _child(self, name: str, written: str) -> Deferred:
         if self._fields is not None and name not in self._fields:
             known = ", ".join(sorted(self._fields))
-            raise LayoutMisuse(f"unknown merge field '{self._expression}.{name}'; known fields: {known}")
+            raise LayoutMisuse(_("unknown merge field '{expression}.{name}'; known fields: {known}").format(
+                expression=self._expression, name=name, known=known))
         return Deferred(written, self._table)
 
     def __getattr__(self, name: str) -> Deferred:
@@ -150,16 +152,18 @@ class Deferred:
 
     def __bool__(self) -> bool:
         raise LayoutMisuse(
-            f"'{self._expression}' differs per recipient, so a layout cannot test it with {{% if %}}; "
-            f"write {{{{ slot_if({self._expression}) }}}}…{{{{ slot_endif() }}}}, or put the condition "
-            "in the issue body"
+            _("'{expression}' differs per recipient, so a layout cannot test it with {{% if %}}; write {{{{ "
+              "slot_if({expression}) }}}}…{{{{ slot_endif() }}}}, or put the condition in the issue body").format(
+                expression=self._expression)
         )
 
     def __iter__(self) -> Any:
-        raise LayoutMisuse(f"'{self._expression}' differs per recipient, so a layout cannot loop over it")
+        raise LayoutMisuse(_("'{expression}' differs per recipient, so a layout cannot loop over it").format(
+            expression=self._expression))
 
     def __len__(self) -> int:
-        raise LayoutMisuse(f"'{self._expression}' differs per recipient; its length is not known yet")
+        raise LayoutMisuse(_("'{expression}' differs per recipient; its length is not known yet").format(
+            expression=self._expression))
 
 
 def _deferring(name: str, function: Callable[..., Any]) -> Callable[..., Any]:
@@ -193,7 +197,7 @@ def deferred_globals(
 
     def slot_if(condition: Any) -> Markup:
         if not isinstance(condition, Deferred):
-            raise LayoutMisuse("slot_if() is for per-recipient conditions; use {% if %} for per-issue ones")
+            raise LayoutMisuse(_("slot_if() is for per-recipient conditions; use {% if %} for per-issue ones"))
         return Markup(table.add(f"{{% if {condition.expression} %}}", block=True))
 
     def slot_else() -> Markup:
@@ -220,7 +224,8 @@ def render_layout(template: jinja2.Template, context: dict[str, Any]) -> str:
     except LayoutMisuse as exc:
         raise TemplateError(f"{_template_location(exc, template)}: {exc}.") from None
     except jinja2.UndefinedError as exc:
-        raise TemplateError(f"{_template_location(exc, template)}: {exc.message}; check the name.") from None
+        raise TemplateError(_("{where}: {problem}; check the name.").format(
+            where=_template_location(exc, template), problem=exc.message)) from None
 
 
 def _template_location(exc: BaseException, template: jinja2.Template) -> str:

@@ -34,6 +34,7 @@ from typing import Literal
 import lxml.html
 from pydantic import BaseModel, ConfigDict
 
+from webzine.i18n import N_, _
 from webzine.render.compat_data import FEATURES as CANIEMAIL
 from webzine.config import Publication
 from webzine.render.issue import Issue
@@ -125,9 +126,9 @@ def lint(
         findings += _advertising(document, text, issue, publication)
     if serve_url is not None and not serve_url.strip():
         findings.append(Finding(level="error", code="feedback-no-base-url",
-                                message="the feedback links (이번 호는 어떠셨나요?) need the address of webzine serve; "
-                                        "set [unsubscribe] base_url (e.g. https://news.example.co.kr/u), "
-                                        "or turn feedback off with [feedback] enabled = false"))  # fmt: skip
+                                message=_("the feedback links (이번 호는 어떠셨나요?) need the address of webzine serve; set "
+                                          "[unsubscribe] base_url (e.g. https://news.example.co.kr/u), or turn "
+                                          "feedback off with [feedback] enabled = false")))  # fmt: skip
     return LintReport(
         findings=tuple(findings), compatibility=compatibility(document), html_bytes=html_bytes, html_encoded_bytes=encoded_bytes, text_bytes=len(text.encode("utf-8")), style_bytes=style_bytes
     )
@@ -187,17 +188,20 @@ def _sizes(encoded_bytes: int, style_bytes: int) -> Iterable[Finding]:
     kb = encoded_bytes / 1024
     if encoded_bytes > HTML_ERROR_BYTES:
         yield Finding(level="error", code="html-too-large",
-                      message=f"the HTML part is {kb:.1f} KB as sent (base64); Gmail clips above about "
-                              f"{GMAIL_CLIP_BYTES // 1024} KB and hides the opt-out footer — shorten the issue "
-                              "or move content to the web page")  # fmt: skip
+                      message=_("the HTML part is {kb:.1f} KB as sent (base64); Gmail clips above about {limit} KB "
+                                "and hides the opt-out footer — shorten the issue or move content to the web "
+                                "page").format(
+                          kb=kb, limit=GMAIL_CLIP_BYTES // 1024))  # fmt: skip
     elif encoded_bytes > HTML_WARNING_BYTES:
         yield Finding(level="warning", code="html-large",
-                      message=f"the HTML part is {kb:.1f} KB as sent (base64), close to Gmail's clipping "
-                              f"limit (about {GMAIL_CLIP_BYTES // 1024} KB)")  # fmt: skip
+                      message=_("the HTML part is {kb:.1f} KB as sent (base64), close to Gmail's clipping limit "
+                                "(about {limit} KB)").format(
+                          kb=kb, limit=GMAIL_CLIP_BYTES // 1024))  # fmt: skip
     if style_bytes > STYLE_WARNING_BYTES:
         yield Finding(level="warning", code="style-too-large",
-                      message=f"the <style> block is {style_bytes / 1024:.1f} KB; Gmail ignores it above 16 KB, "
-                              "losing the mobile and dark-mode rules")  # fmt: skip
+                      message=_("the <style> block is {size:.1f} KB; Gmail ignores it above 16 KB, losing the mobile "
+                                "and dark-mode rules").format(
+                          size=style_bytes / 1024))  # fmt: skip
 
 
 def _line_of(issue: Issue, needle: str) -> int | None:
@@ -222,9 +226,10 @@ def _header_characters(headers: Mapping[str, str], issue: Issue) -> Iterable[Fin
         character = found.group()
         name = _CONTROL_NAMES.get(character, "a control character")
         yield Finding(level="error", code="header-character", line=issue.lines.get(field),
-                      message=f"the {field} contains U+{ord(character):04X} ({name}) at character {found.start() + 1}, "
-                              "which no mail header may carry; remove it from the front matter or from "
-                              "what its {{ … }} produces")  # fmt: skip
+                      message=_("the {field} contains U+{code:04X} ({name}) at character {position}, which no mail "
+                                "header may carry; remove it from the front matter or from what its {{{{ … }}}} "
+                                "produces").format(
+                          field=field, code=ord(character), name=name, position=found.start() + 1))  # fmt: skip
 
 
 def _images(document: lxml.html.HtmlElement, issue: Issue, content_width: int | None) -> Iterable[Finding]:
@@ -233,25 +238,30 @@ def _images(document: lxml.html.HtmlElement, issue: Issue, content_width: int | 
         line = _line_of(issue, source)
         if not _REMOTE.match(source):
             yield Finding(level="error", code="img-not-absolute", line=line,
-                          message=f"image {source!r} is not an https:// address, so mail clients cannot load it")  # fmt: skip
+                          message=_("image {source!r} is not an https:// address, so mail clients cannot load it")
+                          .format(source=source))  # fmt: skip
         if image.get("alt") is None:
             yield Finding(level="error", code="img-no-alt", line=line,
-                          message=f"image {source!r} has no alt text; write ![설명](…) so readers with images "
-                                  "off or screen readers know what it shows")  # fmt: skip
+                          message=_("image {source!r} has no alt text; write ![설명](…) so readers with images off or "
+                                    "screen readers know what it shows").format(
+                              source=source))  # fmt: skip
         elif not image.get("alt").strip():
             yield Finding(level="warning", code="img-empty-alt", line=line,
-                          message=f"image {source!r} has an empty alt text, which is right only for decoration; "
-                                  "describe it in ![설명](…) otherwise")  # fmt: skip
+                          message=_("image {source!r} has an empty alt text, which is right only for decoration; "
+                                    "describe it in ![설명](…) otherwise").format(
+                              source=source))  # fmt: skip
         if image.get("width") is None:
             yield Finding(level="warning", code="img-no-width", line=line,
-                          message=f"image {source!r} has no width; Outlook shows it at full size — "
-                                  f"add {{width={content_width or 536}}} after it")  # fmt: skip
+                          message=_("image {source!r} has no width; Outlook shows it at full size — add "
+                                    "{{width={width}}} after it").format(
+                              source=source, width=content_width or 536))  # fmt: skip
         elif content_width and (width := image.get("width", "").removesuffix("px")).isdigit() \
                 and int(width) > content_width:
             yield Finding(level="warning", code="img-too-wide", line=line,
-                          message=f"image {source!r} is {width} px wide but the content cell is {content_width} px; "
-                                  f"Outlook for Windows draws it past the cell — write width=\"{content_width}\" "
-                                  "or less")  # fmt: skip
+                          message=_("image {source!r} is {width} px wide but the content cell is {content_width} px; "
+                                    "Outlook for Windows draws it past the cell — write width=\"{content_width}\" or "
+                                    "less").format(
+                              source=source, width=width, content_width=content_width))  # fmt: skip
 
 
 def _unknown_classes(document: lxml.html.HtmlElement, issue: Issue, defined: frozenset[str] | None) -> Iterable[Finding]:
@@ -265,8 +275,9 @@ def _unknown_classes(document: lxml.html.HtmlElement, issue: Issue, defined: fro
                 if name not in defined and name not in reported:
                     reported.add(name)
                     yield Finding(level="warning", code="unknown-class", line=_line_of(issue, f".{name}"),
-                                  message=f"class {name!r} is not defined by the email's stylesheet, so it "
-                                          "changes nothing; check the spelling ({: .button } makes a button)")  # fmt: skip
+                                  message=_("class {name!r} is not defined by the email's stylesheet, so it changes "
+                                            "nothing; check the spelling ({{: .button }} makes a button)").format(
+                                      name=name))  # fmt: skip
 
 
 def _links(document: lxml.html.HtmlElement, issue: Issue) -> Iterable[Finding]:
@@ -279,16 +290,19 @@ def _links(document: lxml.html.HtmlElement, issue: Issue) -> Iterable[Finding]:
         line = _line_of(issue, href) if href else _line_of(issue, label)
         if not href or href == "#":
             yield Finding(level="error", code="link-no-href", line=line,
-                          message=f"link {label!r} goes nowhere; give it an address")  # fmt: skip
+                          message=_("link {label!r} goes nowhere; give it an address").format(label=label))  # fmt: skip
         elif href.lower().startswith("javascript:"):
             yield Finding(level="error", code="link-javascript", line=line,
-                          message=f"link {label!r} uses javascript:, which mail clients block")  # fmt: skip
+                          message=_("link {label!r} uses javascript:, which mail clients block").format(
+                              label=label))  # fmt: skip
         elif href.lower().startswith("http:"):
             yield Finding(level="warning", code="link-http", line=line,
-                          message=f"link {href!r} is not HTTPS; clients warn and trackers can read it")  # fmt: skip
+                          message=_("link {href!r} is not HTTPS; clients warn and trackers can read it").format(
+                              href=href))  # fmt: skip
     if not unsubscribe:
         yield Finding(level="error", code="no-unsubscribe",
-                      message="no 수신거부 (unsubscribe) link; the template must link to {{ unsubscribe_url }}")  # fmt: skip
+                      message=_("no 수신거부 (unsubscribe) link; the template must link to "
+                                "{{ unsubscribe_url }}"))  # fmt: skip
 
 
 def _is_hidden(element: lxml.html.HtmlElement) -> bool:
@@ -311,7 +325,8 @@ def _hidden(document: lxml.html.HtmlElement) -> Iterable[Finding]:
             preheader_seen = True
             continue
         yield Finding(level="warning", code="hidden-text",
-                      message=f"hidden text {words[:40]!r}; spam filters penalise text readers cannot see")  # fmt: skip
+                      message=_("hidden text {text!r}; spam filters penalise text readers cannot see").format(
+                          text=words[:40]))  # fmt: skip
 
 
 def _advertising(document: lxml.html.HtmlElement, text: str, issue: Issue, publication: Publication) -> Iterable[Finding]:
@@ -319,29 +334,32 @@ def _advertising(document: lxml.html.HtmlElement, text: str, issue: Issue, publi
     line = issue.lines.get("subject")
     if not subject.startswith(AD_PREFIX):
         lookalike = _AD_LOOKALIKE.match(subject)
-        shown = f"it starts with {lookalike.group(0).strip()!r}" if lookalike and "광" in lookalike.group(0) else "it does not"
-        yield Finding(level="error", code="ad-subject", line=line,
-                      message=f"an advertising issue's subject must start with exactly '(광고)' and {shown}; "
-                              f"write subject: \"(광고) …\"")  # fmt: skip
+        if lookalike and "광" in lookalike.group(0):
+            message = _("an advertising issue's subject must start with exactly '(광고)' and it starts with {start!r}; "
+                        "write subject: \"(광고) …\"").format(start=lookalike.group(0).strip())
+        else:
+            message = _("an advertising issue's subject must start with exactly '(광고)' and it does not; "
+                        "write subject: \"(광고) …\"")
+        yield Finding(level="error", code="ad-subject", line=line, message=message)
     html_text = " ".join((document.body.text_content() if document.body is not None else "").split())
     plain = " ".join(text.split())
     sender = parseaddr(publication.sender)[0] or publication.name
     required = {
-        "sender name": sender,
-        "phone": publication.phone,
-        "email": publication.contact_email,
-        "postal address": publication.postal_address,
+        N_("sender name"): sender,
+        N_("phone"): publication.phone,
+        N_("email"): publication.contact_email,
+        N_("postal address"): publication.postal_address,
     }
-    for part, content in (("HTML", html_text), ("text", plain)):
+    for part, content in (("HTML", html_text), (N_("text"), plain)):
         for label, value in required.items():
             if value and not _contains(content, value):
                 yield Finding(level="error", code="ad-sender-info",
-                              message=f"the {part} part lacks the sender's {label} ({value!r}), which advertising "
-                                      "email must show")  # fmt: skip
+                              message=_("the {part} part lacks the sender's {label} ({value!r}), which advertising "
+                                        "email must show").format(part=_(part), label=_(label), value=value))
         if not _OPT_OUT_INSTRUCTION.search(content):
             yield Finding(level="error", code="ad-opt-out-text",
-                          message=f"the {part} part lacks Korean opt-out instructions (수신거부 방법), which "
-                                  "advertising email must show")  # fmt: skip
+                          message=_("the {part} part lacks Korean opt-out instructions (수신거부 방법), which "
+                                    "advertising email must show").format(part=_(part)))
 
 
 def _contains(content: str, value: str) -> bool:

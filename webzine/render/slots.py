@@ -22,6 +22,7 @@ from jinja2 import meta
 
 from webzine.config import Settings
 from webzine.errors import TemplateError
+from webzine.i18n import _
 from webzine.models import Manager
 from webzine.tokens import FeedbackLinks, serve_base_url
 
@@ -41,7 +42,8 @@ class Slot:
         try:
             return self.template.render(context)
         except jinja2.UndefinedError as exc:
-            raise TemplateError(f"{self.origin}: {exc.message} in {self.source.strip()!r}.") from None
+            raise TemplateError(_("{origin}: {problem} in {source!r}.").format(
+                origin=self.origin, problem=exc.message, source=self.source.strip())) from None
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,7 +104,8 @@ def _spans(source: str) -> list[tuple[int, int, bool]]:
         elif keyword.startswith("end"):
             depth -= 1
             if depth < 0:
-                raise ValueError(f"'{{% {keyword} %}}' without an opening statement", match.start())
+                raise ValueError(_("'{{% {keyword} %}}' without an opening statement").format(keyword=keyword),
+                                 match.start())
             if depth == 0:
                 spans.append((block_start, match.end(), True))
                 position = match.end()
@@ -111,7 +114,7 @@ def _spans(source: str) -> list[tuple[int, int, bool]]:
             spans.append((match.start(), match.end(), True))
             position = match.end()
     if depth:
-        raise ValueError("a block statement is never closed", block_start)
+        raise ValueError(_("a block statement is never closed"), block_start)
     spans.append((position, len(source), False))
     return [span for span in spans if span[1] > span[0]]
 
@@ -138,9 +141,8 @@ def compile_merge(
         try:
             template = environment.from_string(text)
         except jinja2.TemplateSyntaxError as exc:
-            raise TemplateError(
-                f"{origin}:{line + exc.lineno - 1}: {exc.message}; fix the template syntax."
-            ) from None
+            raise TemplateError(_("{origin}:{line}: {problem}; fix the template syntax.").format(
+                origin=origin, line=line + exc.lineno - 1, problem=exc.message)) from None
         return Slot(source=text, origin=f"{origin}:{line}", template=template)
 
     if _defines_globals(source):
@@ -150,7 +152,8 @@ def compile_merge(
     except ValueError as exc:
         reason, offset = exc.args
         line = _line_of(source, offset, first_line)
-        raise TemplateError(f"{origin}:{line}: {reason}; check the template's tags.") from None
+        raise TemplateError(_("{origin}:{line}: {reason}; check the template's tags.").format(
+            origin=origin, line=line, reason=reason)) from None
     segments: list[str | Slot] = []
     for start, end, is_slot in spans:
         text = source[start:end]
