@@ -15,6 +15,7 @@ from html import escape
 
 import polars as pl
 
+from webzine.i18n import _
 from webzine.segment_rules import MEASURES
 
 _COLOURS = ("#1b7f5b", "#4aa37a", "#8cc7a1", "#e0a43a", "#c4553a", "#8a8f98", "#5b6bbf", "#b06ab3")
@@ -32,9 +33,9 @@ def segment_rows(scores: pl.DataFrame, segments: Sequence[tuple[str, str]]) -> l
     """One row per configured segment (in order), then customers no rule matched."""
     sizes = {segment: (count, value) for segment, count, value in
              scores.group_by("segment").agg(pl.len(), pl.col("value").sum()).iter_rows()}
-    rows = [SegmentRow(name, rule or "(everyone else)", *sizes.get(name, (0, 0))) for name, rule in segments]
+    rows = [SegmentRow(name, rule or _("(everyone else)"), *sizes.get(name, (0, 0))) for name, rule in segments]
     if "" in sizes:
-        rows.append(SegmentRow("(none)", "no rule matched", *sizes[""]))
+        rows.append(SegmentRow(_("(none)"), _("no rule matched"), *sizes[""]))
     return rows
 
 
