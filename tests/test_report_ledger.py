@@ -1,5 +1,5 @@
 """What the report and the digests ask the send ledger, on SQLite and on a real PostgreSQL: one
-issue's rows as briefs (no `Row` decoding), counts among a few recipients (the key customers),
+issue's rows as briefs (no `Row` decoding) and as columns, counts among a few recipients (the key customers),
 and — on SQLite — counts kept by the tally, equal to counting the rows after every kind of write,
 also for a ledger made before the tally existed."""
 
@@ -17,6 +17,7 @@ from test_ledger_pg import claim
 from test_serve_postgres import postgres  # noqa: F401  (the session's server)
 
 from webzine.send.ledger import Ledger, Result, State
+from webzine.send.ledger_records import brief_frame
 
 
 @pytest.fixture
@@ -57,6 +58,18 @@ def test_briefs_are_the_issue_rows_without_their_decoding(ledger: Ledger) -> Non
     assert briefs["user2@example.com"].text == "550 5.1.1 no such user"
     assert all(b.rehearsal for b in ledger.briefs("2026-11"))
     assert list(ledger.briefs("1999-01")) == []
+
+
+def test_the_brief_table_is_the_briefs_as_columns(ledger: Ledger, location: str) -> None:  # noqa: F811
+    _write_every_kind(ledger)
+    ledger.record_rejected("2026-12", "nodomain", "nodomain", "no @ at all", transport="smtp", run_id=None)
+    for issue in ("2026-12", "2026-11", "1999-01"):
+        assert ledger.brief_table(issue).equals(brief_frame(ledger.briefs(issue)))
+    assert ledger.brief_table("2026-12").height == 10
+    if "://" not in location:  # an archived issue (SQLite) is read from its archive
+        expected = brief_frame(ledger.briefs("2026-11"))
+        assert ledger.archive("2026-11") is not None
+        assert ledger.brief_table("2026-11").equals(expected) and expected.height == 3
 
 
 def test_counts_among_a_few_recipients_per_issue(ledger: Ledger) -> None:

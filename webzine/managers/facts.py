@@ -6,12 +6,14 @@ recorded for each, and what came back (bounces, unsubscribes, ratings, replies).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from typing import NamedTuple
 
-from webzine.send.ledger_records import Brief
+import polars as pl
+
+from webzine.send.ledger_records import Brief, State, brief_frame
 
 
 class Person(NamedTuple):
@@ -30,6 +32,40 @@ class Person(NamedTuple):
 
 
 Sent = Brief  # one ledger row of the issue: email, state, rehearsal, text (the server's answer), claimed_at
+
+
+class Sends(Mapping[str, Sent]):
+    """The issue's ledger rows by lowercased address, held as one frame (`BRIEF_COLUMNS`): a
+    million rows are worked on column-wise, and a row becomes a `Brief` only when asked for."""
+
+    def __init__(self, frame: pl.DataFrame) -> None:
+        self.frame = frame
+        self._positions: dict[str, int] | None = None
+
+    @classmethod
+    def of(cls, rows: Mapping[str, Sent]) -> Sends:
+        return rows if isinstance(rows, Sends) else cls(brief_frame(rows.values()))
+
+    def __len__(self) -> int:
+        return self.frame.height
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.frame["key"].to_list())
+
+    def __getitem__(self, key: str) -> Sent:
+        if self._positions is None:
+            self._positions = dict(zip(self.frame["key"].to_list(), range(self.frame.height)))
+        return _brief(self.frame.row(self._positions[key]))
+
+    def subset(self, keys: Iterable[str]) -> dict[str, Sent]:
+        """The rows of these addresses (those that have one), as `Brief`s."""
+        found = self.frame.filter(pl.col("key").is_in(list(keys)))
+        return {row[0]: _brief(row) for row in found.iter_rows()}
+
+
+def _brief(row: tuple) -> Sent:
+    key, email, state, *rest = row
+    return Brief(key, email, State(state), *rest)
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,7 +109,7 @@ class IssueFacts:
     slug: str
     title: str
     date: date
-    sends: Mapping[str, Sent] = field(default_factory=dict)  # by lowercased address
+    sends: Mapping[str, Sent] = field(default_factory=dict)  # by lowercased address (`Sends` when from a ledger)
     bounces: Mapping[str, Bounce] = field(default_factory=dict)
     unsubscribes: Mapping[str, Unsubscribed] = field(default_factory=dict)  # since this issue went out
     suppressed: Mapping[str, str] = field(default_factory=dict)  # why someone was not mailed (earlier)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter, defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -28,7 +28,7 @@ from webzine.render.issue import Issue, load_issue
 from webzine.send.ledger import Ledger
 from webzine.managers.people import NOT_MAILED as _NOT_MAILED  # noqa: F401 - the name tests use
 from webzine.managers.people import PERSON_COLUMNS, read_people
-from webzine.managers.facts import Bounce, IssueFacts, Person, Rated, Replied, Sent, Unsubscribed
+from webzine.managers.facts import Bounce, IssueFacts, Person, Rated, Replied, Sent, Sends, Unsubscribed
 from webzine.managers.outcomes import korean_date, most_telling
 from webzine.managers.report import IssueSummary, Tally
 from webzine.models import Manager, Suppression, SuppressionReason
@@ -100,7 +100,7 @@ def load_events(settings: Settings) -> list[Event]:
 def load_facts(settings: Settings, issue: Issue, ledger: Ledger, *, not_mailed: dict[str, str] | None = None,
                events: list[Event] | None = None) -> IssueFacts:
     """Everything the issue left behind, from every source (`events` when already read)."""
-    sends: dict[str, Sent] = {row.key: row for row in ledger.briefs(issue.slug)}
+    sends = Sends(ledger.brief_table(issue.slug))
     events = load_events(settings) if events is None else events
     store = open_existing(settings)
     try:
@@ -115,7 +115,8 @@ def load_facts(settings: Settings, issue: Issue, ledger: Ledger, *, not_mailed: 
                if r.issue == issue.slug]
     return IssueFacts(
         slug=issue.slug, title=issue.title, date=issue.date, sends=sends,
-        bounces=_bounces(events, issue, sends), unsubscribes=unsubscribes,
+        bounces=_bounces(events, issue, sends.subset({e.key for e in events if e.issue is None})),
+        unsubscribes=unsubscribes,
         suppressed={**(not_mailed or {}), **suppressed},
         ratings={r.address.lower(): Rated(r.score, r.comment, r.at) for r in ratings},
         replies=_replies(r for r in replies if r.kind == "human_reply"),
@@ -138,9 +139,9 @@ def _replies(replies: Iterable[Reply]) -> dict[str, Replied]:
     return chosen
 
 
-def _bounces(events: Iterable[Event], issue: Issue, sends: dict[str, Sent]) -> dict[str, Bounce]:
+def _bounces(events: Iterable[Event], issue: Issue, sends: Mapping[str, Sent]) -> dict[str, Bounce]:
     """Reports about this issue: those that name it (VERP, Message-ID), and those that name no
-    issue but came after this issue was sent to that address."""
+    issue but came after this issue was sent to that address (`sends`: at least those addresses)."""
     found: dict[str, list[Bounce]] = defaultdict(list)
     for event in events:
         key = event.key

@@ -11,15 +11,17 @@ sequence of `CustomerOutcome` for whoever wants the objects.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import replace
 from typing import overload
 
 import polars as pl
 
-from webzine.managers.facts import IssueFacts, Person
+from webzine.managers.facts import IssueFacts, Person, Sends
 from webzine.managers.outcomes import (
     STATUS_LABELS, CustomerOutcome, Status, how_label, korean_date, outcome,
 )  # fmt: skip
 from webzine.send.ledger_records import State
+from webzine.transports import REHEARSALS
 
 PERSON = ("email", "name", "company", "manager", "key_customer", "segment")  # `Person`'s fields, in order
 CELLS = ("detail", "suggestion", "unsubscribed_text", "score_text", "comment", "reply_text", "answered_text",
@@ -101,12 +103,9 @@ def outcome_table(people: pl.DataFrame, facts: IssueFacts) -> Outcomes:
     answered: dict[str, None] = dict.fromkeys(facts.bounces)
     for extra in (facts.unsubscribes, facts.ratings, facts.replies):
         answered.update(dict.fromkeys(extra))
-    sends = facts.sends
-    sent = pl.DataFrame({"key": list(sends), "sent_email": [row.email for row in sends.values()],
-                         "accepted": [row.state is State.ACCEPTED for row in sends.values()],
-                         "rehearsal": [row.rehearsal for row in sends.values()]},
-                        schema={"key": pl.String, "sent_email": pl.String, "accepted": pl.Boolean,
-                                "rehearsal": pl.Boolean})
+    sends = Sends.of(facts.sends)
+    sent = sends.frame.select("key", pl.col("email").alias("sent_email"), accepted=pl.col("state") == State.ACCEPTED.value,
+                              rehearsal=pl.col("transport").is_in(sorted(REHEARSALS)))
     joined = sent.with_row_index("seq").with_columns(pl.col("seq").cast(pl.Int64)).join(
         people.select("key", *PERSON), on="key", how="left", maintain_order="left")
     plain = (pl.col("email").is_not_null() & ~pl.col("key_customer") & ~pl.col("key").is_in(list(answered))
@@ -116,16 +115,19 @@ def outcome_table(people: pl.DataFrame, facts: IssueFacts) -> Outcomes:
             pl.lit(Status.DELIVERED.value)), urgency=pl.lit(99, pl.Int64), item=pl.lit(None, pl.Int64),
         **{name: pl.lit(False) for name in ("unsubscribed", "rated", "replied", "unanswered", "calls", "notes")},
         score=pl.lit(0, pl.Int64), **{name: pl.lit(None, pl.String) for name in CELLS}).select(list(SCHEMA))
-    items: list[CustomerOutcome] = []
-    seqs: list[int] = []
-    for seq, key, sent_email, *person in joined.filter(~plain).select("seq", "key", "sent_email", *PERSON).iter_rows():
-        items.append(outcome(Person(*person) if person[0] is not None else Person(sent_email), facts))
-        seqs.append(seq)
+    special = joined.filter(~plain).select("seq", "key", "sent_email", *PERSON)
     unsent = people.filter("key_customer").join(sent, on="key", how="anti", maintain_order="left")
     rest = dict.fromkeys(unsent["key"].to_list())
-    rest.update((key, None) for key in answered if key not in sends)
+    answered_sent = set(sent.filter(pl.col("key").is_in(list(answered)))["key"].to_list())
+    rest.update((key, None) for key in answered if key not in answered_sent)
     found = {row[0]: Person(*row[1:]) for row in people.filter(pl.col("key").is_in(list(rest))).select(
         "key", *PERSON).iter_rows()}
+    facts = replace(facts, sends=sends.subset(special["key"].to_list()))  # all `outcome` looks up
+    items: list[CustomerOutcome] = []
+    seqs: list[int] = []
+    for seq, key, sent_email, *person in special.iter_rows():
+        items.append(outcome(Person(*person) if person[0] is not None else Person(sent_email), facts))
+        seqs.append(seq)
     for number, key in enumerate(rest, start=len(sends)):
         items.append(outcome(found.get(key) or Person(key), facts))
         seqs.append(number)

@@ -19,13 +19,16 @@ import json
 import os
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from webzine.errors import ConfigError, StorageError
 from webzine.i18n import N_, _
-from webzine.send.ledger_records import (Brief, Claim, Counts, LedgerEntry, Result, Row, State, counts_list,
-                                         kept_reply, now_text, tally)
+from webzine.send.ledger_records import (Brief, Claim, Counts, LedgerEntry, Result, Row, State, brief_frame,
+                                         counts_list, kept_reply, now_text, tally)
+
+if TYPE_CHECKING:
+    import polars as pl
 
 PASSWORD_ENV = "WEBZINE_LEDGER_DB_PASSWORD"
 SCHEMA_LOCK = 0x7765627A  # advisory lock id while creating the schema ("webz")
@@ -268,6 +271,10 @@ class PgLedger:
                         "FROM webzine_sends WHERE issue = %s", (issue,))
             for key, email, state, transport, text, claimed_ms in cur:
                 yield Brief(key, email, State(state), transport, text, claimed_ms)
+
+    def brief_table(self, issue: str) -> pl.DataFrame:
+        """`briefs` as one frame (`ledger_records.BRIEF_COLUMNS`)."""
+        return brief_frame(self.briefs(issue))
 
     def counts_among(self, keys: Sequence[str]) -> list[Counts]:
         """Per issue, the counts of only these recipients."""

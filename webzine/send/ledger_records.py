@@ -8,9 +8,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from enum import StrEnum
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from webzine.transports import REHEARSALS
+
+if TYPE_CHECKING:
+    import polars as pl
 
 
 class State(StrEnum):
@@ -100,6 +103,23 @@ class Brief(NamedTuple):
     def claimed_at(self) -> str:
         """As `Row.claimed_at` writes it."""
         return from_ms(self.claimed_ms)
+
+
+BRIEF_COLUMNS = ("key", "email", "state", "transport", "text", "claimed_ms")  # `Brief`'s fields, as columns
+
+
+def brief_frame(rows: Iterable[Brief]) -> pl.DataFrame:
+    """Briefs as one polars frame (`BRIEF_COLUMNS`; `state` as its value)."""
+    import polars as pl
+
+    return pl.DataFrame([(b.key, b.email, b.state.value, b.transport, b.text, b.claimed_ms) for b in rows],
+                        schema=brief_schema(), orient="row")
+
+
+def brief_schema() -> dict[str, pl.DataType]:
+    import polars as pl
+
+    return dict(zip(BRIEF_COLUMNS, (pl.String(), pl.String(), pl.String(), pl.String(), pl.String(), pl.Int64())))
 
 
 @dataclass(frozen=True, slots=True)
