@@ -26,6 +26,8 @@ import feedparser
 import pytest
 from conftest import TODAY
 
+from webzine.errors import IssueError
+from webzine.i18n import activate
 from webzine.web.archive import build_archive, write_archive
 from webzine.cli import main
 from webzine.config import load_settings
@@ -401,3 +403,15 @@ def test_an_unknown_merge_field_is_still_an_error_with_the_list_present(
     assert err.splitlines()[0] == (
         "Error: issues/2026-11-autumn.md:8: unknown merge field 'recipient.last_ordr'; did you mean 'recipient.last_order'?"
     )
+
+
+def test_two_issues_with_one_slug_are_refused_in_korean(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    activate("ko")
+    project = copy_sample(tmp_path / "publication")
+    twin = OLDER_ISSUE.replace("date: 2026-11-02", "date: 2026-11-02\nslug: 2026-12-year-end")
+    (project / "issues" / "2026-11-autumn.md").write_text(twin, encoding="utf-8")
+    monkeypatch.chdir(project)
+    with pytest.raises(IssueError) as refused:
+        build_archive(load_settings(project / "webzine.toml"), today=TODAY)
+    assert refused.value.message == ("issues/2026-11-autumn.md와(과) issues/2026-12-year-end.md이(가) 모두 슬러그 "
+                                     "'2026-12-year-end'을(를) 씁니다. 둘 중 하나에 slug: 줄로 다른 슬러그를 지정하세요.")

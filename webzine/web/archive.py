@@ -31,6 +31,7 @@ import lxml.html
 
 from webzine.config import Settings
 from webzine.errors import IssueError, TemplateError, where
+from webzine.i18n import _
 from webzine.files import replace_dir
 from webzine.render.issue import Issue, load_issue
 from webzine.render.slots import Personaliser, compile_merge, recipient_context
@@ -79,7 +80,7 @@ def issue_files(settings: Settings) -> list[Path]:
     """The issues to publish: `*.md` in [build] issues; a name starting with `_` is a draft."""
     folder = settings.path(settings.build.issues)
     if not folder.is_dir():
-        raise IssueError(f"{folder}: no such folder; check [build] issues in webzine.toml.")
+        raise IssueError(_("{folder}: no such folder; check [build] issues in webzine.toml.").format(folder=folder))
     found = sorted(p for p in folder.glob("*.md") if p.is_file() and not p.name.startswith(("_", ".")))
     return [_relative_to_cwd(path) for path in found]
 
@@ -121,8 +122,9 @@ def build_archive(settings: Settings, *, today: date, include_drafts: bool = Fal
     selection = select_issues(settings, today=today, include_drafts=include_drafts)
     if not selection.publish:
         folder = settings.path(settings.build.issues)
-        held = f" ({len(selection.held_back)} held back as drafts or future-dated)" if selection.held_back else ""
-        raise IssueError(f"{folder}: no issues to publish (*.md){held}.", hint="webzine new TITLE starts one.")
+        text = (_("{folder}: no issues to publish (*.md) ({held} held back as drafts or future-dated).")
+                if selection.held_back else _("{folder}: no issues to publish (*.md)."))
+        raise IssueError(text.format(folder=folder, held=len(selection.held_back)), hint=_("webzine new TITLE starts one."))
     issues = sorted((archive_issue(settings, path, issue) for path, issue in selection.publish),
                     key=lambda i: (i.date, i.slug), reverse=True)
     _check_unique(issues)
@@ -236,18 +238,21 @@ def _assets(document: lxml.html.HtmlElement, issue: Issue, path: Path, settings:
     for element, attribute in _local_references(document):
         reference = element.get(attribute, "").split("#")[0].split("?")[0]
         if reference.startswith("/"):
-            raise IssueError(f"{where(issue.source, _line_of(issue, reference))}: '{reference}' starts with '/', which "
-                             "breaks when the archive is served from a sub-folder; write it relative to the issue file.")
+            raise IssueError(_("{place}: '{reference}' starts with '/', which breaks when the archive is served from a "
+                               "sub-folder; write it relative to the issue file.").format(
+                place=where(issue.source, _line_of(issue, reference)), reference=reference))
         source = (folder / reference).resolve()
         target = PurePosixPath(issue.slug, reference)
         if not source.is_relative_to(root) or ".." in PurePosixPath(os.path.normpath(target)).parts:
-            raise IssueError(f"{where(issue.source, _line_of(issue, reference))}: '{reference}' points outside the "
-                             "project; keep images next to the issue (e.g. issues/images/).")
+            raise IssueError(_("{place}: '{reference}' points outside the project; keep images next to the issue "
+                               "(e.g. issues/images/).").format(place=where(issue.source, _line_of(issue, reference)),
+                                                                 reference=reference))
         if not source.is_file():
             if element.tag == "a":
                 continue  # a relative page link, not a file of ours
-            raise IssueError(f"{where(issue.source, _line_of(issue, reference))}: image '{reference}' not found "
-                             f"(looked for {source}); add the file or fix the path.")
+            raise IssueError(_("{place}: image '{reference}' not found (looked for {source}); add the file or fix the "
+                               "path.").format(place=where(issue.source, _line_of(issue, reference)), reference=reference,
+                                               source=source))
         found[os.path.normpath(target)] = source
     return tuple((source, target) for target, source in sorted(found.items()))
 
@@ -301,8 +306,8 @@ def _check_unique(issues: list[ArchivedIssue]) -> None:
     seen: dict[str, str] = {}
     for item in issues:
         if item.slug in seen:
-            raise IssueError(f"{item.source} and {seen[item.slug]} both use the slug '{item.slug}'; "
-                             "give one of them its own slug: line.")
+            raise IssueError(_("{first} and {second} both use the slug '{slug}'; give one of them its own slug: "
+                               "line.").format(first=item.source, second=seen[item.slug], slug=item.slug))
         seen[item.slug] = item.source
 
 
@@ -320,10 +325,12 @@ def render_index(settings: Settings, issues: list[ArchivedIssue]) -> str:
                      "href": f"{i.slug}/"} for i in issues],
         )  # fmt: skip
     except jinja2.TemplateNotFound:
-        raise TemplateError(f"templates/{INDEX_TEMPLATE} not found; restore it from the webzine repository.") from None
+        raise TemplateError(_("templates/{name} not found; restore it from the webzine repository.").format(
+            name=INDEX_TEMPLATE)) from None
     except jinja2.TemplateError as exc:
         line = f":{exc.lineno}" if isinstance(exc, jinja2.TemplateSyntaxError) else ""
-        raise TemplateError(f"templates/{INDEX_TEMPLATE}{line}: {exc.message}; fix the template.") from None
+        raise TemplateError(_("{place}: {reason}; fix the template.").format(
+            place=f"templates/{INDEX_TEMPLATE}{line}", reason=exc.message)) from None
 
 
 def _timestamp(day: date) -> str:

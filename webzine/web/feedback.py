@@ -31,6 +31,7 @@ from wcwidth import wcswidth
 
 from webzine.config import Settings
 from webzine.errors import WebzineError
+from webzine.i18n import _
 from webzine.render.issue import load_issue
 from webzine.recipients.tables import read_table
 from webzine.recipients.clean import load_managers
@@ -59,7 +60,8 @@ def public_base_url(settings: Settings) -> str:
 def feedback_links(settings: Settings, secret_value: str, issue: str, address: str) -> dict[int, str]:
     """score → link, for the issue template's rating row (one set per recipient)."""
     if not ISSUE_SLUG.fullmatch(issue):
-        raise WebzineError(f"issue id {issue!r} cannot be used in a feedback link; use letters, digits, '.', '_', '-'.")
+        raise WebzineError(_("issue id {issue} cannot be used in a feedback link; use letters, digits, '.', '_', '-'.").format(
+            issue=repr(issue)))
     links = FeedbackLinks(public_base_url(settings), secret_value, issue, address)
     return {score: links[score] for score in SCORES}
 

@@ -57,7 +57,7 @@ def _multipart(body: bytes, boundary: bytes) -> dict[str, str] | None:
         data.append(chunk[start:end])
 
     def on_part_end() -> None:
-        _, disposition = parse_options_header(headers.get(b"content-disposition", b""))
+        __, disposition = parse_options_header(headers.get(b"content-disposition", b""))
         name = disposition.get(b"name")
         if name is not None and b"filename" not in disposition and len(fields) < MAX_FIELDS:
             fields[name.decode("utf-8", "replace")] = b"".join(data).decode("utf-8", "replace")

@@ -38,7 +38,7 @@ class Site:
     @classmethod
     def from_settings(cls, settings: Settings) -> "Site":
         publication = settings.publication
-        name, _ = parseaddr(publication.sender)
+        name, __ = parseaddr(publication.sender)
         return cls(
             publication=publication.name,
             sender_name=name or publication.name,

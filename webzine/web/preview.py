@@ -31,6 +31,7 @@ from typing import Literal
 
 from webzine.config import Build, Lists, Settings, load_settings
 from webzine.errors import ListError, WebzineError
+from webzine.i18n import _
 from webzine.render.issue import load_issue
 from webzine.render.slots import PREVIEW_SECRET, Personaliser, reader_context
 from webzine.message.factory import unsubscribe_base
@@ -129,7 +130,7 @@ def personalise(snapshot: Snapshot, recipient: Recipient) -> Personal:
     fails for this recipient's data (the page shows it instead of the message)."""
     rendered, settings, personaliser = snapshot.rendered, snapshot.settings, snapshot.personaliser
     if rendered is None or settings is None or personaliser is None:
-        raise WebzineError("The issue has not been built yet; fix the error shown above and save.")
+        raise WebzineError(_("The issue has not been built yet; fix the error shown above and save."))
     manager = snapshot.managers.get(recipient.manager) if recipient.manager else None
     context = reader_context(settings, rendered.slug, recipient.merge_fields(), recipient.email, manager,
                              unsubscribe_url=preview_unsubscribe_url(settings), secret=PREVIEW_SECRET)
@@ -164,7 +165,7 @@ def watched_paths(config_path: Path, issue_path: Path, settings: Settings | None
     paths = [config_path, issue_path, *(resolve(p) for p in (lists.subscribers, lists.managers, lists.suppressions))]
     for folder in dict.fromkeys((resolve(build.templates), BUILTIN_TEMPLATES)):
         paths.append(folder)
-        for directory, _, files in os.walk(folder):
+        for directory, __, files in os.walk(folder):
             paths.extend(Path(directory) / name for name in sorted(files))
     return paths
 
@@ -239,8 +240,8 @@ def build_snapshot(config_path: Path, issue_path: Path, previous: Snapshot, audi
         return _failed(previous, version, started, problem, lines)
     except Exception as exc:  # a bug in a stage must not take down the page the editor is using
         problem = Problem(
-            "error", f"unexpected {type(exc).__name__} while building: {exc}.",
-            f"run webzine --debug build {issue_path} for the traceback, and report it.",
+            "error", _("unexpected {error} while building: {reason}.").format(error=type(exc).__name__, reason=exc),
+            _("run webzine --debug build {path} for the traceback, and report it.").format(path=issue_path),
         )  # fmt: skip
         return _failed(previous, version, started, problem, lines)
     return Snapshot(
@@ -324,17 +325,19 @@ def _recipients(settings: Settings, advertising: bool,
     """The cleaned list a send would use and the managers it names itself; the sample recipient
     (with a warning) when it is missing, unreadable or empty, so the editor can keep writing while
     the list is being fixed."""
-    fallback = f"previewing as the sample recipient {SAMPLE.name} until the list is fixed"
     try:
         clean = load_clean_list(settings, advertising=advertising, today=today,
                                 suppressions=suppression_source(settings).load())
         recipients = with_segments(clean.recipients, segments_for(settings))
     except ListError as exc:
-        return (SAMPLE,), 0, [Problem("warning", f"{exc.message.rstrip('.')}; {fallback}.", exc.hint or "")], {}
+        message = _("{problem}; previewing as the sample recipient {name} until the list is fixed.").format(
+            problem=exc.message.rstrip("."), name=SAMPLE.name)
+        return (SAMPLE,), 0, [Problem("warning", message, exc.hint or "")], {}
     excluded = len(clean.rejects) + len(clean.duplicates)
     if not recipients:
-        message = f"{clean.source}: no recipient is left after cleaning; {fallback}."
-        return (SAMPLE,), excluded, [Problem("warning", message, "run webzine lists clean to see why.")], {}
+        message = _("{source}: no recipient is left after cleaning; previewing as the sample recipient {name} until "
+                    "the list is fixed.").format(source=clean.source, name=SAMPLE.name)
+        return (SAMPLE,), excluded, [Problem("warning", message, _("run webzine lists clean to see why."))], {}
     return tuple(recipients), excluded, [], clean.managers
 
 
@@ -347,14 +350,16 @@ def _managers(settings: Settings, recipients: tuple[Recipient, ...],
     try:
         managers = {**load_managers(path), **named}
     except ListError as exc:
-        return {}, [Problem("warning", f"{exc.message.rstrip('.')}; messages are shown without a manager.", exc.hint or "")]
+        message = _("{problem}; messages are shown without a manager.").format(problem=exc.message.rstrip("."))
+        return {}, [Problem("warning", message, exc.hint or "")]
     unknown: dict[str, int] = {}
     for recipient in recipients:
         if recipient.manager and recipient.manager not in managers:
             unknown[recipient.manager] = unknown.get(recipient.manager, 0) + 1
     notices = [
-        Problem("warning", f"{count} recipient(s) name manager '{manager_id}', which is not in {path}; "
-                           "their messages have no manager signature.", "add the manager or correct the id.")
+        Problem("warning", _("{count} recipient(s) name manager '{manager}', which is not in {path}; "
+                             "their messages have no manager signature.").format(count=count, manager=manager_id, path=path),
+                _("add the manager or correct the id."))
         for manager_id, count in unknown.items()
     ]  # fmt: skip
     return managers, notices

@@ -27,6 +27,7 @@ from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from webzine.errors import WebzineError
+from webzine.i18n import _
 from webzine.render.slots import PREVIEW_SECRET, reader_context
 from webzine.models import Recipient
 from webzine.web.preview import Problem, Snapshot, Workspace, personalise, recipient_id, search
@@ -160,17 +161,18 @@ class PreviewServer:
                 server = _Server((self.host, port), self)
             except OSError as exc:
                 if exc.errno != errno.EADDRINUSE:
-                    raise WebzineError(f"{self.host}:{port}: cannot listen ({exc.strerror}); pass another --port.") from exc
+                    raise WebzineError(_("{host}:{port}: cannot listen ({reason}); pass another --port.").format(
+                        host=self.host, port=port, reason=exc.strerror)) from exc
                 continue
             if port != self.requested_port:
                 actual = server.server_address[1]
                 self.notices = (Problem(
-                    "warning", f"{self.host}:{self.requested_port} is already in use (another preview or program); "
-                               f"serving on {self.host}:{actual} instead.",
-                    f"stop the other program, or pass --port {actual} next time.",
+                    "warning", _("{host}:{requested} is already in use (another preview or program); serving on "
+                                 "{host}:{actual} instead.").format(host=self.host, requested=self.requested_port, actual=actual),
+                    _("stop the other program, or pass --port {actual} next time.").format(actual=actual),
                 ),)  # fmt: skip
             return server
-        raise WebzineError(f"{self.host}: no free port to listen on; stop other servers and retry.")
+        raise WebzineError(_("{host}: no free port to listen on; stop other servers and retry.").format(host=self.host))
 
     def _watch(self) -> None:
         """Poll for changes; once a change is seen, wait until the files stop moving, rebuild."""
@@ -230,7 +232,7 @@ class _Handler(BaseHTTPRequestHandler):
         snapshot = self.server.preview.workspace.snapshot
         recipient = snapshot.recipient(query.get("r"))
         if recipient is None:
-            self._json(HTTPStatus.CONFLICT, {"error": "The issue has not been built yet."})
+            self._json(HTTPStatus.CONFLICT, {"error": _("The issue has not been built yet.")})
             return
         try:
             personal = personalise(snapshot, recipient)
@@ -248,7 +250,7 @@ class _Handler(BaseHTTPRequestHandler):
         recipient = snapshot.recipient(query.get("r"))
         try:
             if recipient is None:
-                raise WebzineError("The issue has not been built yet; fix the error shown above and save.")
+                raise WebzineError(_("The issue has not been built yet; fix the error shown above and save."))
             html = personalise(snapshot, recipient).html
         except WebzineError as exc:
             self._frame_message(exc.message)
@@ -260,7 +262,7 @@ class _Handler(BaseHTTPRequestHandler):
     def _web(self, query: dict[str, str]) -> None:
         snapshot = self.server.preview.workspace.snapshot
         if snapshot.rendered is None:
-            self._frame_message("The issue has not been built yet; fix the error shown above and save.")
+            self._frame_message(_("The issue has not been built yet; fix the error shown above and save."))
             return
         html = snapshot.rendered.web_html
         self._frame(frame_html(html, scheme=query.get("scheme", "light"), shared_images=_all_remote(html)))

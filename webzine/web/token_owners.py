@@ -130,6 +130,6 @@ class AddressBook:
 def mask_address(address: str) -> str:
     """`hong.gildong@example.co.kr` → `ho**********@example.co.kr`: enough for the reader to
     recognise, not enough for someone who was forwarded the mail to learn."""
-    local, _, domain = address.rpartition("@")
+    local, __, domain = address.rpartition("@")
     keep = 1 if len(local) <= 3 else 2
     return f"{local[:keep]}{'*' * max(len(local) - keep, 3)}@{domain}"
