@@ -130,3 +130,16 @@ def test_the_installed_wheel_starts_builds_audits_and_rehearses_a_publication(in
     workflows = sorted((news / ".github" / "workflows").glob("*.yml"))
     linted = subprocess.run([_actionlint(), *map(str, workflows)], capture_output=True, text=True)
     assert linted.returncode == 0, linted.stdout + linted.stderr
+
+
+def test_the_editable_install_of_make_demo_prints_no_setuptools_warning(tmp_path: Path) -> None:
+    """`make demo` starts with `pip install -e .`: a new user's first screen, which setuptools
+    filled with a "!!" block (the editable-install notice of a flat layout)."""
+    tree, python = tracked_tree(tmp_path / "tree"), tmp_path / "venv" / "bin" / "python"
+    venv.create(tmp_path / "venv", with_pip=True)
+    done = sh(python, "-m", "pip", "install", "--quiet", "--upgrade", "pip", cwd=tmp_path)  # as the Makefile does
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    done = sh(python, "-m", "pip", "install", "--quiet", "--no-deps", "-e", tree, cwd=tmp_path)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    output = done.stdout + done.stderr
+    assert "BuildBackendWarning" not in output and "SetuptoolsWarning" not in output and "!!" not in output, output
