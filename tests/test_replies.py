@@ -104,6 +104,26 @@ def test_replies_are_kept_per_manager_and_importing_twice_changes_nothing(cli, p
     assert (report["replies"], report["auto_replies"], report["managers"][0]["id"]) == (2, 1, "m1")
 
 
+
+def test_a_manager_the_list_names_by_address_is_known_to_the_import_and_the_report(cli, project: Path) -> None:  # type: ignore[no-untyped-def]
+    """A CRM export's own manager columns (`[lists.columns] manager_email`), no managers file: the
+    manager's answer still marks the reply answered, and the report names the manager."""
+    (project / "lists" / "subscribers.csv").write_text(
+        "email,name,company,account_manager,account_manager_email,consent_at\n"
+        "kim@example.com,김갑수,갑수상사,박영업,young@example.co.kr,2025-01-02\n"
+        "lee@example.com,이을순,,,,2025-02-03\n", encoding="utf-8")
+    (project / "lists" / "managers.csv").unlink()
+    config = project / "webzine.toml"
+    config.write_text(config.read_text(encoding="utf-8") + '\n[lists.columns]\nmanager = "account_manager"\n'
+                      'manager_email = "account_manager_email"\n', encoding="utf-8")
+    _ledger(project)
+    code, out, err = cli("replies", "import", str(_mailbox(project / "Maildir")), "--today", "2026-12-06")
+    assert (code, err) == (0, ""), err
+    kim = {r.sender: r for r in load_replies(project / "state" / "replies.jsonl")}["kim@example.com"]
+    assert (kim.manager, kim.answered_by) == ("young@example.co.kr", "박영업")
+    code, out, _ = cli("replies", "report")
+    assert out.splitlines()[2] == "박영업 (young@example.co.kr) — 미답변 0건, 답변 1건"
+
 def test_bounces_and_replies_each_take_only_their_own(cli, project: Path) -> None:  # type: ignore[no-untyped-def]
     _ledger(project)
     box = _mailbox(project / "Maildir")

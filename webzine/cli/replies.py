@@ -20,6 +20,7 @@ from webzine.cli import Context, pass_context
 from webzine.cli.bounces import ledger_lookup, message_kinds_line, open_spec, raise_if_failed
 from webzine.cli.due import TODAY_OPTION
 from webzine.config import Settings
+from webzine.models import Manager
 from webzine.recipients.clean import load_clean_list, load_managers
 from webzine.replies.importer import Customer, ImportResult, run_import
 from webzine.replies.records import Reply
@@ -46,8 +47,7 @@ def import_(ctx: Context, sources: tuple[str, ...], today: str | None) -> int:
     Importing the same source again changes nothing."""
     ctx.pin_today(today)
     settings = ctx.settings
-    customers = _customers(settings, ctx.today)
-    managers = load_managers(settings.path(settings.lists.managers))
+    customers, managers = _people(settings, ctx.today)
     opened = [open_spec(spec, settings) for spec in sources]
     with ledger_lookup(settings) as lookup:
         try:
@@ -68,8 +68,7 @@ def import_(ctx: Context, sources: tuple[str, ...], today: str | None) -> int:
 def report(ctx: Context, issue: str | None, as_json: bool) -> int:
     """List one issue's replies per account manager, oldest unanswered first."""
     settings = ctx.settings
-    built = build_report(load_replies(store_path(settings)), load_managers(settings.path(settings.lists.managers)),
-                         issue)
+    built = build_report(load_replies(store_path(settings)), _people(settings, ctx.today)[1], issue)
     if as_json:
         click.echo(json.dumps(_as_json(built), ensure_ascii=False, indent=2))
     else:
@@ -82,18 +81,20 @@ def store_path(settings: Settings) -> Path:
     return settings.path(settings.bounces.events).with_name(STORE_FILE)
 
 
-def _customers(settings: Settings, today: date) -> dict[str, Customer]:
+def _people(settings: Settings, today: date) -> tuple[dict[str, Customer], dict[str, Manager]]:
     """Everyone on the subscriber list, also those not mailed (suppressed, consent expired): their
-    replies still deserve an answer."""
+    replies still deserve an answer; and the account managers, from managers.csv and from the
+    list's own manager columns."""
+    managers = load_managers(settings.path(settings.lists.managers))
     path = settings.path(settings.lists.subscribers)
     if not path.exists():
-        return {}
+        return {}, managers
     cleaned = load_clean_list(settings, advertising=False, today=today, suppressions={}, check_dns=False)
     found = {r.key: Customer(r.key, r.name, r.company, r.manager) for r in cleaned.recipients}
     for reject in cleaned.rejects:
         if reject.email and reject.email.lower() not in found:
             found[reject.email.lower()] = Customer(reject.email.lower(), reject.name, reject.company, reject.manager)
-    return found
+    return found, {**managers, **cleaned.managers}
 
 
 def _print_import(result: ImportResult) -> None:
