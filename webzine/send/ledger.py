@@ -229,6 +229,16 @@ class _Lookups:
                      if p is not None}
 
 
+def _columns(texts: tuple[str | None, ...], **schema: type[pl.DataType]) -> pl.DataFrame:
+    """Columns sent as one newline-joined string each (`group_concat`): split and typed by polars."""
+    import polars as pl
+
+    if texts[0] is None:
+        return pl.DataFrame(schema=schema)
+    return pl.DataFrame({name: pl.Series([text]).str.split("\n").explode().cast(dtype)
+                         for (name, dtype), text in zip(schema.items(), texts)})
+
+
 class Ledger:
     """One connection, used from one thread (the orchestration's); open with `Ledger.open`."""
 
@@ -656,8 +666,9 @@ class Ledger:
                 yield Brief(key, email, states[state], names[transport], text or "", epoch + claimed * unit)
 
     def brief_table(self, issue: str) -> pl.DataFrame:
-        """`briefs` as one frame (`ledger_records.BRIEF_COLUMNS`), in the same order: the rows and
-        the recipient directory come as two queries, joined column-wise (a million rows)."""
+        """`briefs` as one frame (`ledger_records.BRIEF_COLUMNS`), in the same order. A million
+        rows come as a few long strings, one per column (`group_concat`, split by polars):
+        fetched as rows, each cell would be a Python object; the recipient directory the same way."""
         import polars as pl
 
         if (archive := self._archive(issue)) is not None:
@@ -667,17 +678,27 @@ class Ledger:
             if known is None:
                 return brief_frame(())
             names = self._transport_names()
-            rows = self._db.execute(f"SELECT id & {(1 << _SHIFT) - 1}, state, transport, text, claimed FROM deliveries "
-                                    "WHERE id BETWEEN ? AND ?", known.ids()).fetchall()
-            directory = self._db.execute(
-                "SELECT r.id, CASE WHEN r.domain THEN r.local || '@' || d.name ELSE r.local END, r.email "
-                "FROM recipients r LEFT JOIN domains d ON d.id = r.domain").fetchall()
-        rows_schema = {"rid": pl.Int64, "state": pl.Int64, "transport": pl.Int64, "text": pl.String, "claimed": pl.Int64}
-        found = pl.DataFrame(rows, schema=rows_schema, orient="row").join(
-            pl.DataFrame(directory, schema={"rid": pl.Int64, "key": pl.String, "email": pl.String}, orient="row"),
-            on="rid", how="left", maintain_order="left")
-        return found.select(
-            "key", pl.when(pl.col("email") != "").then("email").otherwise("key").alias("email"),
+            domains = {0: None, **dict(self._db.execute("SELECT id, name FROM domains").fetchall())}
+            mask = (1 << _SHIFT) - 1
+            rows = _columns(self._db.execute(
+                "SELECT group_concat(id & ?, char(10)), group_concat(state, char(10)), "
+                "group_concat(transport, char(10)), group_concat(claimed, char(10)) "
+                "FROM deliveries WHERE id BETWEEN ? AND ?", (mask, *known.ids())).fetchone(),
+                rid=pl.Int64, state=pl.Int64, transport=pl.Int64, claimed=pl.Int64)
+            texts = self._db.execute("SELECT id & ?, text FROM deliveries WHERE id BETWEEN ? AND ? AND text IS NOT NULL",
+                                     (mask, *known.ids())).fetchall()
+            directory = _columns(self._db.execute(
+                "SELECT group_concat(id, char(10)), group_concat(domain, char(10)), group_concat(local, char(10)) "
+                "FROM recipients").fetchone(), rid=pl.Int64, domain=pl.Int64, local=pl.String)
+            written = self._db.execute("SELECT id, email FROM recipients WHERE email IS NOT NULL AND email != ''").fetchall()
+        schema = {"rid": pl.Int64, "value": pl.String}
+        directory = directory.join(pl.DataFrame(written, schema=schema, orient="row"), on="rid", how="left")
+        domain = pl.col("domain").replace_strict(domains, return_dtype=pl.String)
+        found = rows.join(directory, on="rid", how="left").join(
+            pl.DataFrame(texts, schema=schema, orient="row").rename({"value": "text"}), on="rid", how="left")
+        key = pl.when(domain.is_not_null()).then(pl.concat_str("local", pl.lit("@"), domain)).otherwise("local")
+        return found.sort("rid").select(
+            key.alias("key"), pl.coalesce("value", key).alias("email"),
             pl.col("state").replace_strict({code: state.value for code, state in codec.STATES.items()},
                                            return_dtype=pl.String),
             pl.col("transport").replace_strict(names, return_dtype=pl.String), pl.col("text").fill_null(""),
