@@ -145,6 +145,6 @@ def signer_from_settings(settings: Settings) -> DkimSigner | None:
     config = settings.dkim
     if not (config.domain and config.selector):
         return None
-    key = pem_bytes(secret(config.private_key_env, purpose="DKIM private key"))
+    key = pem_bytes(secret(config.private_key_env, purpose=_("DKIM private key")))
     return DkimSigner(config.domain, config.selector, key,
                       unsigned=UNSIGNED_BY_TRANSPORT.get(settings.send.transport, frozenset()))

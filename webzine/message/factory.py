@@ -96,7 +96,7 @@ def return_path(settings: Settings) -> str:
 
 
 def token_secret(settings: Settings) -> str:
-    return secret(settings.unsubscribe.secret_env, purpose="unsubscribe and VERP tokens")
+    return secret(settings.unsubscribe.secret_env, purpose=_("unsubscribe and VERP tokens"))
 
 
 def message_id(token_key: str, issue: str, recipient_key: str, domain: str, *, test: bool = False) -> str:

@@ -74,7 +74,7 @@ class MailgunTransport(ProviderTransport):
                 _("[mailgun] domain is not set in webzine.toml; set it to your Mailgun sending domain "
                   "(for example domain = \"mg.example.co.kr\").")
             )
-        return {"api_key": secret(section.api_key_env, purpose="Mailgun API key"), "domain": section.domain,
+        return {"api_key": secret(section.api_key_env, purpose=_("Mailgun API key")), "domain": section.domain,
                 "key_env": section.api_key_env}
 
     def transmit(self, message: Message) -> Delivery:

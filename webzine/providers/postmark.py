@@ -90,7 +90,7 @@ class PostmarkTransport(ProviderTransport):
 
     @classmethod
     def options(cls, section: PostmarkApi) -> dict[str, Any]:
-        return {"token": secret(section.api_key_env, purpose="Postmark server token"),
+        return {"token": secret(section.api_key_env, purpose=_("Postmark server token")),
                 "stream": section.message_stream or DEFAULT_STREAM, "batch": section.batch,
                 "key_env": section.api_key_env}
 

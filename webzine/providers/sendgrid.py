@@ -26,6 +26,7 @@ from typing import Any
 import httpx
 
 from webzine.config import SendGridApi, Settings, secret
+from webzine.i18n import _
 from webzine.models import Mailbox, Message, Suppression, SuppressionReason
 from webzine.providers.base import MAX_PAGES, ProviderTransport, Tracking, listed
 from webzine.providers.preflight import Finding, failed, passed, warned
@@ -91,7 +92,7 @@ class SendGridTransport(ProviderTransport):
 
     @classmethod
     def options(cls, section: SendGridApi) -> dict[str, Any]:
-        return {"api_key": secret(section.api_key_env, purpose="SendGrid API key"), "key_env": section.api_key_env}
+        return {"api_key": secret(section.api_key_env, purpose=_("SendGrid API key")), "key_env": section.api_key_env}
 
     def payload(self, message: Message) -> dict[str, Any]:
         """The mail/send body for one fully personalised message."""

@@ -94,8 +94,8 @@ class SesTransport(ProviderTransport):
         if not section.region:
             raise ConfigError(_('[ses] region is empty in webzine.toml; set it, for example region = "ap-northeast-2".'))
         credentials = Credentials(
-            access_key=secret(section.api_key_env, purpose="AWS access key id for SES"),
-            secret_key=secret(section.secret_key_env, purpose="AWS secret access key for SES"),
+            access_key=secret(section.api_key_env, purpose=_("AWS access key id for SES")),
+            secret_key=secret(section.secret_key_env, purpose=_("AWS secret access key for SES")),
             session_token=os.environ.get(section.session_token_env, "") if section.session_token_env else "",
         )
         return {"credentials": credentials, "region": section.region, "configuration_set": section.configuration_set,

@@ -93,7 +93,7 @@ class KeyCustomers:
     @property
     def note(self) -> str:
         if self.none_by_choice:
-            return 'no key-customer audit: webzine.toml [lists] says key_customers = "" (no key customers)'
+            return _('no key-customer audit: webzine.toml [lists] says key_customers = "" (no key customers)')
         return _("{count} key customers from {source}").format(count=f"{len(self.rows):,}", source=self.source)
 
 

@@ -44,8 +44,9 @@ def parse_shard(value: str | None) -> str | None:
         return None
     index, __, count = value.partition("/")
     if not (index.isdigit() and count.isdigit() and 0 <= int(index) < int(count)):
-        raise click.BadParameter(f"{value!r}: give I/N with 0 ≤ I < N, e.g. 0/4 for the first of four workers.",
-                                 param_hint="--shard")
+        raise click.BadParameter(
+            _("{value}: give I/N with 0 ≤ I < N, e.g. 0/4 for the first of four workers.").format(value=repr(value)),
+            param_hint="--shard")
     return f"{int(index)}/{int(count)}"
 
 

@@ -304,7 +304,7 @@ def _credentials(username_env: str, password_env: str) -> Credentials | None:
     username = os.environ.get(username_env, "")
     if not username:
         return None
-    return Credentials(username, secret(password_env, purpose="the SMTP password"))
+    return Credentials(username, secret(password_env, purpose=_("the SMTP password")))
 
 
 def _context(endpoint: Endpoint) -> ssl.SSLContext:

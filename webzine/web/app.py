@@ -23,6 +23,7 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
 from webzine.config import Settings, secret
+from webzine.i18n import _
 from webzine.web.token_owners import AddressBook, AddressReader, list_id, read_addresses
 from webzine.web.feedback import FeedbackEndpoints, FeedbackTokens, issue_titles
 from webzine.web.notice import NoticeSender
@@ -63,7 +64,7 @@ def subscriber_files(settings: Settings) -> list[Path]:
 
 def create_app(settings: Settings, store: Store, collaborators: Collaborators | None = None) -> Starlette:
     parts = collaborators or Collaborators()
-    unsubscribe_secret = secret(settings.unsubscribe.secret_env, purpose="unsubscribe and feedback tokens")
+    unsubscribe_secret = secret(settings.unsubscribe.secret_env, purpose=_("unsubscribe and feedback tokens"))
     pages = Pages(Site.from_settings(settings))
     book = AddressBook(
         unsubscribe_secret,
