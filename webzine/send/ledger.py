@@ -1059,7 +1059,8 @@ def migrate_first_schema(db: sqlite3.Connection) -> None:
             try:
                 claimed, updated = codec.to_ms(claimed_at), codec.to_ms(updated_at)
             except ValueError:
-                raise ValueError(f"issue {issue}, recipient {key}: a time that is not ISO 8601") from None
+                raise ValueError(_("issue {issue}, recipient {key}: a time that is not ISO 8601").format(
+                    issue=issue, key=key)) from None
             if issue not in issues:
                 issues[issue] = _Issue(len(issues) + 1, issue, claimed, forms.get(issue))
             known = issues[issue]
