@@ -167,3 +167,25 @@ def test_the_preview_server_knows_the_managers_the_list_names(crm_project: Path)
     assert {key: manager.name for key, manager in audience.managers.items()} == {
         "jimin.han@example.co.kr": "한지민", "seyoung.oh@example.co.kr": "오세영"}
     assert audience.notices == ()
+
+
+@pytest.mark.parametrize("command", [("report", ISSUE), ("digest", "write", ISSUE)])
+def test_the_report_and_the_digests_read_the_mapped_list(run, project: Path, command) -> None:  # type: ignore[no-untyped-def]
+    map_email_in_config(project)
+    code, out, err = run(*command)
+    assert code == 0, err
+
+
+def test_the_digests_go_to_the_managers_the_list_names(crm_project: Path) -> None:
+    from conftest import TODAY
+
+    from webzine.config import load_settings
+    from webzine.managers.digest import build_digests
+    from webzine.managers.load import load_issue_sources
+    from webzine.managers.table import outcome_table
+
+    loaded = load_issue_sources(load_settings(crm_project / "webzine.toml"), ISSUE, TODAY)
+    digests = build_digests(outcome_table(loaded.people, loaded.facts), loaded.managers, loaded.facts)
+    assert [(d.manager_id, d.name, d.manager.email if d.manager else None, d.counts["customers"]) for d in digests] == [
+        ("jimin.han@example.co.kr", "한지민", "jimin.han@example.co.kr", 2),
+        ("seyoung.oh@example.co.kr", "오세영", "seyoung.oh@example.co.kr", 1)]

@@ -27,7 +27,7 @@ from webzine.i18n import _
 from webzine.render.issue import Issue, load_issue
 from webzine.send.ledger import Ledger
 from webzine.managers.people import NOT_MAILED as _NOT_MAILED  # noqa: F401 - the name tests use
-from webzine.managers.people import PERSON_COLUMNS, read_people
+from webzine.managers.people import PERSON_COLUMNS, read_people, read_people_and_managers
 from webzine.managers.facts import Bounce, IssueFacts, Person, Rated, Replied, Sent, Sends, Unsubscribed
 from webzine.managers.outcomes import korean_date, most_telling
 from webzine.managers.report import IssueSummary, Tally
@@ -281,8 +281,8 @@ class Loaded:
 def load_issue_sources(settings: Settings, issue_arg: str, today: date) -> Loaded:
     """Read every source of one issue once (the commands' edge)."""
     issue = find_issue(settings, issue_arg)
-    people = read_people(settings, today)
+    people, named = read_people_and_managers(settings, today)
     events = load_events(settings)
     with Ledger.open(settings.path(settings.send.ledger)) as ledger:
         facts = load_facts(settings, issue, ledger, not_mailed=_not_mailed(people), events=events)
-    return Loaded(issue, people, facts, load_managers(settings.path(settings.lists.managers)), events)
+    return Loaded(issue, people, facts, {**load_managers(settings.path(settings.lists.managers)), **named}, events)

@@ -16,9 +16,11 @@ import polars as pl
 
 from webzine.audit.audit import read_key_customers
 from webzine.config import Settings
+from webzine.models import Manager
 from webzine.recipients.addresses import BadAddress, Normaliser
 from webzine.recipients.clean import consent_problem
 from webzine.recipients.frames import plain_addresses, table_frames
+from webzine.recipients.list_managers import ManagerColumn, table_columns
 from webzine.recipients.parse import parse_date
 from webzine.recipients.records import RejectReason
 from webzine.recipients.suppressions import normalise
@@ -35,6 +37,7 @@ NOT_MAILED = {
     RejectReason.CONSENT_EXPIRED: "수신 동의 기간 만료", RejectReason.CONSENT_MISSING: "수신 동의 기록 없음",
 }  # fmt: skip
 _TEXT = ("name", "company", "manager", "consent_at", SEGMENT_COLUMN)
+_MANAGER_ADDRESS = "manager address"  # the list's manager address column, while rows are linked to managers
 
 
 def read_people(settings: Settings, today: date) -> pl.DataFrame:
@@ -42,27 +45,39 @@ def read_people(settings: Settings, today: date) -> pl.DataFrame:
     key customers not on the list after); `not_mailed` says why a row cannot have been mailed (an
     address that does not parse, consent missing, unreadable or older than [lists]
     consent_max_age_days: the cleaner's rule), null when it could."""
+    return read_people_and_managers(settings, today)[0]
+
+
+def read_people_and_managers(settings: Settings, today: date) -> tuple[pl.DataFrame, dict[str, Manager]]:
+    """`read_people`, and the managers the list names by address (`[lists.columns]
+    manager_email`, see `recipients.list_managers`), whom its `manager` column then holds."""
     from webzine.customers import segments_for
 
     scores = {key: score.segment for key, score in segments_for(settings).items()}
     path = settings.path(settings.lists.subscribers)
-    people = _listed(settings, today, scores) if path.exists() else pl.DataFrame(schema=PEOPLE_SCHEMA)
+    people, managers = _listed(settings, today, scores) if path.exists() else (pl.DataFrame(schema=PEOPLE_SCHEMA), {})
     key_file = settings.path(settings.lists.key_customers)
-    return _with_key_customers(people, key_file, scores) if key_file.exists() else people
+    return (_with_key_customers(people, key_file, scores) if key_file.exists() else people), managers
 
 
-def _listed(settings: Settings, today: date, scores: dict[str, str]) -> pl.DataFrame:
-    table = read_table(settings.path(settings.lists.subscribers), wanted=("email", *_TEXT))
+def _listed(settings: Settings, today: date, scores: dict[str, str]) -> tuple[pl.DataFrame, dict[str, Manager]]:
+    lists = settings.lists
+    table = read_table(settings.path(lists.subscribers), wanted=("email", *_TEXT), overrides=table_columns(lists.columns))
     columns = {"email": table.require("email")}
     extras = dict(table.extras)
     for name in _TEXT:
         index = table.columns.get(name, extras.get(name, -1) if name == SEGMENT_COLUMN else -1)
         if index >= 0:
             columns[name] = index
+    named = ManagerColumn.find(lists.columns, extras, table.source)
+    if named is not None:
+        columns[_MANAGER_ADDRESS] = extras[named.key]
     batches = [frame for _, frame in table_frames(table, columns)]
     cells = pl.concat(batches) if batches else pl.DataFrame(schema={name: pl.String for name in columns})
     cells = cells.with_columns([pl.col(name).str.strip_chars() for name in columns if name != "email"]
                                + [pl.lit("").alias(name) for name in _TEXT if name not in columns])
+    if named is not None:
+        cells = _linked(cells, named)
     normaliser = Normaliser()
     cells = cells.with_columns(plain=plain_addresses(cells["email"], normaliser))
     odd = _odd_addresses(cells.filter(pl.col("plain").is_null())["email"].unique().to_list(), normaliser)
@@ -76,12 +91,25 @@ def _listed(settings: Settings, today: date, scores: dict[str, str]) -> pl.DataF
                 if (problem := consent_problem(parse_date(text), cutoff)) is not None}
     scored = pl.col("key").replace_strict(scores, default=pl.col(SEGMENT_COLUMN)) if scores else pl.col(SEGMENT_COLUMN)
     good = pl.col("bad").is_null()
-    return cells.select(
+    people = cells.select(
         "key", "email", "name", "company", "manager", key_customer=pl.lit(False),
         segment=pl.when(good).then(scored).otherwise(pl.lit("")),
         not_mailed=pl.when(good).then(pl.col("consent_at").replace_strict(problems, default=None,
                                                                            return_dtype=pl.String)).otherwise(pl.col("bad")),
     )  # fmt: skip
+    return people, named.managers if named is not None else {}
+
+
+def _linked(cells: pl.DataFrame, column: ManagerColumn) -> pl.DataFrame:
+    """Each row's manager as the list's manager address column names it (the cleaner's rule),
+    worked out once per distinct (name, address) pair, in row order."""
+    pair = ["manager", _MANAGER_ADDRESS]
+    cells = cells.with_columns(pl.col(*pair).fill_null(""))
+    pairs = cells.with_row_index("row", offset=2).unique(pair, keep="first", maintain_order=True)
+    ids = [column.link(name, written, row) for row, name, written in pairs.select("row", *pair).iter_rows()]
+    linked = pairs.select(pair).with_columns(linked=pl.Series(ids, dtype=pl.String))
+    return cells.join(linked, on=pair, how="left", maintain_order="left").with_columns(
+        manager=pl.col("linked")).drop("linked", _MANAGER_ADDRESS)
 
 
 def _odd_addresses(cells: list[str], normaliser: Normaliser) -> pl.DataFrame:
