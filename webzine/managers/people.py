@@ -84,7 +84,7 @@ def _listed(settings: Settings, today: date, scores: dict[str, str]) -> tuple[pl
     cells = cells.join(odd, on="email", how="left", maintain_order="left").with_columns(
         key=pl.coalesce(pl.col("plain").str.to_lowercase(), "odd_key"),
         email=pl.coalesce("plain", "odd_email"))
-    cells = cells.filter(pl.col("key").is_not_null()).unique("key", keep="first", maintain_order=True)
+    cells = cells.filter(pl.col("key").is_not_null() & pl.col("key").is_first_distinct())
     cutoff = today - timedelta(days=settings.lists.consent_max_age_days)
     consents = cells.filter(pl.col("bad").is_null())["consent_at"].unique().to_list()
     problems = {text: NOT_MAILED[problem.reason] for text in consents

@@ -33,7 +33,6 @@ SCHEMA = {
     "unsubscribed": pl.Boolean, "rated": pl.Boolean, "score": pl.Int64, "replied": pl.Boolean,
     "unanswered": pl.Boolean, "calls": pl.Boolean, "notes": pl.Boolean, **{name: pl.String for name in CELLS},
 }  # fmt: skip
-_FORMULA_STARTS = ("=", "+", "-", "@")
 
 
 class Outcomes(Sequence[CustomerOutcome]):
@@ -83,17 +82,17 @@ class Outcomes(Sequence[CustomerOutcome]):
                 pl.when("key_customer").then(pl.lit("예")).otherwise(pl.lit("")).alias("key"), "segment",
                 pl.col("status").replace_strict({s.value: label for s, label in STATUS_LABELS.items()}).alias("label"),
                 *CELLS]  # fmt: skip
-        cells = self.frame.select(text).with_columns(pl.all().fill_null(""))
-        defused = cells.select(_defused(name) for name in cells.columns)
-        return defused.write_csv(include_header=False, line_terminator="\r\n", null_value="")
+        cells = self.frame.select(text)
+        return cells.select(map(_defused, cells.columns)).write_csv(include_header=False, line_terminator="\r\n",
+                                                                     null_value="")
 
 
 def _defused(name: str) -> pl.Expr:
     """Text from outside as a CSV cell: a leading =, +, - or @ would start a formula in Excel
     (so it gets a '); empty cells as nulls, which polars writes without quotes, as `csv` does."""
     column = pl.col(name)
-    formula = pl.any_horizontal(column.str.starts_with(start) for start in _FORMULA_STARTS)
-    return pl.when(formula).then(pl.lit("'") + column).otherwise(column).replace("", None).alias(name)
+    return (pl.when(column.str.contains(r"^[=+\-@]")).then(pl.lit("'") + column)
+            .when(column != "").then(column).alias(name))
 
 
 def outcome_table(people: pl.DataFrame, facts: IssueFacts) -> Outcomes:
@@ -131,7 +130,7 @@ def outcome_table(people: pl.DataFrame, facts: IssueFacts) -> Outcomes:
     for number, key in enumerate(rest, start=len(sends)):
         items.append(outcome(found.get(key) or Person(key), facts))
         seqs.append(number)
-    frame = pl.concat([plain_rows, _item_rows(items, seqs)]).sort("seq")
+    frame = plain_rows.merge_sorted(_item_rows(items, seqs), key="seq")  # both in seq order already
     return Outcomes(frame, items)
 
 
