@@ -189,3 +189,21 @@ def test_the_digests_go_to_the_managers_the_list_names(crm_project: Path) -> Non
     assert [(d.manager_id, d.name, d.manager.email if d.manager else None, d.counts["customers"]) for d in digests] == [
         ("jimin.han@example.co.kr", "한지민", "jimin.han@example.co.kr", 2),
         ("seyoung.oh@example.co.kr", "오세영", "seyoung.oh@example.co.kr", 1)]
+
+
+def test_every_reader_of_the_list_finds_the_mapped_columns(project: Path) -> None:
+    """The smaller readers (the unsubscribe service's address book, the ratings report's segments,
+    the customers' names for proposals) take the mapping from the same place as the send."""
+    from webzine.config import load_settings
+    from webzine.customers.people import subscribers
+    from webzine.web.feedback import read_segments
+    from webzine.web.token_owners import list_reader
+
+    subscribers_csv = project / "lists" / "subscribers.csv"
+    subscribers_csv.write_text(subscribers_csv.read_text(encoding="utf-8").replace("email,", f"{HEADER},", 1),
+                               encoding="utf-8")
+    map_email_in_config(project)
+    settings = load_settings(project / "webzine.toml")
+    assert list_reader(settings)(subscribers_csv) == ["kim@example.com", "lee@example.com", "park@example.com"]
+    assert read_segments(subscribers_csv, settings.lists.columns)["kim@example.com"].manager == "m1"
+    assert subscribers(settings)["kim@example.com"].name == "김갑수"

@@ -371,3 +371,18 @@ def test_a_burst_of_concurrent_one_clicks_records_every_address_once(tmp_path, m
         assert store.unsubscribed() == set(addresses)
     finally:
         store.close()
+
+
+def test_a_list_whose_email_column_is_mapped_still_resolves_its_unsubscribe_links(tmp_path, monkeypatch):
+    """`[lists.columns] email = "수신 메일 주소"`: the send mails that column, so the service must read it."""
+    monkeypatch.setenv("WEBZINE_UNSUBSCRIBE_SECRET", SECRET)
+    mapped = write_project(tmp_path, '[serve]\nnotify = false\n\n[lists.columns]\nemail = "수신 메일 주소"\n')
+    path = mapped.path(mapped.lists.subscribers)
+    path.write_text(path.read_text(encoding="utf-8").replace("email,", "수신 메일 주소,", 1), encoding="utf-8")
+    opened = Store.from_settings(mapped)
+    try:
+        with running_server(mapped, opened, Collaborators(refresh_seconds=0)) as url:
+            page = httpx.get(f"{url}/u/{token_for('hong@example.com')}", timeout=10)
+    finally:
+        opened.close()
+    assert page.status_code == 200 and "ho**" in page.text

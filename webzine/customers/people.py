@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from webzine.recipients.addresses import BadAddress, Normaliser
 from webzine.customers.proposals import Person, propose
 from webzine.customers.store import customers_dir, read_scores
+from webzine.recipients.list_managers import table_columns
 from webzine.recipients.tables import read_table
 
 if TYPE_CHECKING:
@@ -46,7 +47,8 @@ def subscribers(settings: Settings) -> dict[str, Person]:
     path = settings.path(settings.lists.subscribers)
     if not path.exists():
         return {}
-    table = read_table(path, wanted=("email", "name", "company", "manager"))
+    table = read_table(path, wanted=("email", "name", "company", "manager"),
+                       overrides=table_columns(settings.lists.columns))
     at = table.columns
     if "email" not in at:
         return {}

@@ -24,7 +24,7 @@ from starlette.routing import Route
 
 from webzine.config import Settings, secret
 from webzine.i18n import _
-from webzine.web.token_owners import AddressBook, AddressReader, list_id, read_addresses
+from webzine.web.token_owners import AddressBook, AddressReader, list_id, list_reader
 from webzine.web.feedback import FeedbackEndpoints, FeedbackTokens, issue_titles
 from webzine.web.notice import NoticeSender
 from webzine.web.pages import Pages, Site
@@ -51,7 +51,7 @@ class Collaborators:
     """What the app talks to besides the store; tests and the benchmark pass their own."""
 
     transport_factory: Callable[[], Transport] | None = None
-    address_reader: AddressReader = read_addresses
+    address_reader: AddressReader | None = None  # default: the lists as `[lists.columns]` maps them
     refresh_seconds: float = 2.0  # how often the list files are checked for changes
     fetch: Fetch = fetch_https  # SNS signing certificates and subscription confirmations
     clock: Callable[[], float] = time.time  # webhook timestamp checks
@@ -71,7 +71,7 @@ def create_app(settings: Settings, store: Store, collaborators: Collaborators | 
         list_id(settings),
         subscriber_files(settings),
         extra=store.unsubscribed,
-        reader=parts.address_reader,
+        reader=parts.address_reader or list_reader(settings),
         check_every=parts.refresh_seconds,
     )
     writer = UnsubscribeWriter(store)

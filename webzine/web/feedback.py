@@ -21,7 +21,7 @@ import asyncio
 import hmac
 import re
 from collections import Counter, OrderedDict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -33,6 +33,7 @@ from webzine.config import Settings
 from webzine.errors import WebzineError
 from webzine.i18n import _
 from webzine.render.issue import load_issue
+from webzine.recipients.list_managers import table_columns
 from webzine.recipients.tables import read_table
 from webzine.recipients.clean import load_managers
 from webzine.web.token_owners import AddressBook
@@ -242,11 +243,12 @@ class Segment:
     manager: str
 
 
-def read_segments(path: Path) -> dict[str, Segment]:
-    """address → (tags, manager id) from a subscriber list; a missing file means no segments."""
+def read_segments(path: Path, columns: Mapping[str, str] | None = None) -> dict[str, Segment]:
+    """address → (tags, manager id) from a subscriber list (its columns found through `columns`,
+    `[lists.columns]`); a missing file means no segments."""
     if not path.exists():
         return {}
-    table = read_table(path, wanted=("email", "tags", "manager"))
+    table = read_table(path, wanted=("email", "tags", "manager"), overrides=table_columns(columns or {}))
     email_at = table.require("email")
     tags_at, manager_at = table.columns.get("tags"), table.columns.get("manager")
     segments: dict[str, Segment] = {}
@@ -292,7 +294,7 @@ def feedback_report(settings: Settings, issue: str) -> FeedbackReport:
             ratings = store.ratings(issue)
         finally:
             store.close()
-    segments = read_segments(settings.path(settings.lists.subscribers))
+    segments = read_segments(settings.path(settings.lists.subscribers), settings.lists.columns)
     managers = {m.id: m.name for m in load_managers(settings.path(settings.lists.managers)).values()}
     return build_report(issue, ratings, segments, managers)
 

@@ -15,10 +15,11 @@ from __future__ import annotations
 import re
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 
 from webzine.config import Settings
+from webzine.recipients.list_managers import table_columns
 from webzine.recipients.tables import read_table
 from webzine.tokens import index_unsubscribe_tokens, verify_unsubscribe_token
 
@@ -37,11 +38,11 @@ def list_id(settings: Settings) -> str:
     return address.rpartition("@")[2].strip().lower()
 
 
-def read_addresses(path: Path) -> list[str]:
-    """The lowercased `email` column of a list file, read by the list readers (any encoding Excel
-    saves, Korean headers, xlsx). No validation: an address the cleaner would reject simply never
-    gets a token, so it cannot matter here."""
-    table = read_table(path, wanted=("email",))
+def read_addresses(path: Path, columns: Mapping[str, str] | None = None) -> list[str]:
+    """The lowercased `email` column of a list file (found through `columns`, `[lists.columns]`),
+    read by the list readers (any encoding Excel saves, Korean headers, xlsx). No validation: an
+    address the cleaner would reject simply never gets a token, so it cannot matter here."""
+    table = read_table(path, wanted=("email",), overrides=table_columns(columns or {}))
     column = table.require("email")
     return [
         cells[column].strip().lower()
@@ -52,6 +53,13 @@ def read_addresses(path: Path) -> list[str]:
 
 
 AddressReader = Callable[[Path], list[str]]
+
+
+def list_reader(settings: Settings) -> AddressReader:
+    """`read_addresses` with the subscriber list's `[lists.columns]` (the key-customer file has
+    fixed columns of its own)."""
+    subscribers = settings.path(settings.lists.subscribers)
+    return lambda path: read_addresses(path, settings.lists.columns if path == subscribers else None)
 
 
 class AddressBook:
