@@ -1,11 +1,16 @@
 """After an issue: what became of it, per customer, per account manager and overall.
 
-Every source is read once, at the edge (`load.py`); everything else is a pure function of values:
+Every source is read once, at the edge (`load.py`, `people.py`); everything else is a pure function
+of values:
 
     facts.py     the facts one issue left behind (send ledger, bounce events, unsubscribes,
                  ratings, replies) and who the customers are, as plain frozen values
-    outcomes.py  facts × customers → one `CustomerOutcome` per customer, with the reasons an
-                 account manager should call ("전화 드려야 할 고객")
+    people.py    the edge for who the customers are: the subscriber list and the key-customer file
+                 read into one frame (polars)
+    outcomes.py  facts × a customer → their `CustomerOutcome`, with the reasons an account
+                 manager should call ("전화 드려야 할 고객")
+    table.py     facts × customers → every outcome as one frame: the plain deliveries (almost
+                 everyone) column-wise, the others through `outcomes.outcome`
     digest.py    outcomes → one `Digest` per account manager, and its HTML, text and CSV
     mail.py      a digest as an email handed to the `Sender` under the ledger issue
                  `digest:<slug>`, so a digest is never sent twice, across a kill and a resume

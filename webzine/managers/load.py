@@ -187,9 +187,9 @@ def _unsubscribes(suppressions: Iterable[Suppression], events: Iterable[Event],
         else:
             when = f"{korean_date(since)} " if since else ""
             suppressed.setdefault(entry.key, f"{when}{_SUPPRESSED.get(entry.reason, '발송 제외')}")
-    since = issue.date.isoformat()
+    since, unsubscribe = issue.date.isoformat(), Kind.UNSUBSCRIBE.value
     for event in events:
-        if event.kind == Kind.UNSUBSCRIBE.value and event.at[:10] >= since and event.issue in (None, issue.slug):
+        if event.kind == unsubscribe and event.at[:10] >= since and event.issue in (None, issue.slug):
             unsubscribes.setdefault(event.key, Unsubscribed(event.at[:10], event.provider))
     return unsubscribes, suppressed
 
@@ -238,7 +238,7 @@ def load_history(settings: Settings, ledger: Ledger, issues: Iterable[Issue], ke
             store.close()
     file_entries = load_suppressions(settings.path(settings.lists.suppressions)).values()
     unsubscribes += [s for s in file_entries if s.reason is SuppressionReason.UNSUBSCRIBED]
-    kinds = Counter((e.issue, Kind(e.kind)) for e in events)
+    kinds = Counter((e.issue, e.kind) for e in events)  # Kind is a StrEnum: (slug, Kind.HARD) finds (slug, "hard")
     replies = Counter(r.issue for r in load_replies(settings.path(settings.bounces.events).with_name(REPLIES_FILE))
                       if r.kind == "human_reply")
     keys = sorted(set(key_customers))
