@@ -2,8 +2,9 @@
 and what the report tallies.
 
 Of a million customers, almost all got the issue and nothing came back: their row is made
-column-wise from the ledger and the list (delivered, or rehearsed). The few others (on the key
-list, refused, bounced, unsubscribed, rated, replied) get their `CustomerOutcome` from
+column-wise from the ledger and the list (delivered, or rehearsed; a key customer who got it has
+no reason to call either). The few others (refused, bounced, unsubscribed, rated, replied, not
+on the list, or a key customer not sent to) get their `CustomerOutcome` from
 `outcomes.outcome`, one by one, and their row from it. `Outcomes` holds both and reads as a
 sequence of `CustomerOutcome` for whoever wants the objects.
 """
@@ -107,8 +108,7 @@ def outcome_table(people: pl.DataFrame, facts: IssueFacts) -> Outcomes:
                               rehearsal=pl.col("transport").is_in(sorted(REHEARSALS)))
     joined = sent.with_row_index("seq").with_columns(pl.col("seq").cast(pl.Int64)).join(
         people.select("key", *PERSON), on="key", how="left", maintain_order="left")
-    plain = (pl.col("email").is_not_null() & ~pl.col("key_customer") & ~pl.col("key").is_in(list(answered))
-             & pl.col("accepted"))
+    plain = pl.col("email").is_not_null() & ~pl.col("key").is_in(list(answered)) & pl.col("accepted")
     plain_rows = joined.filter(plain).select(
         "seq", *PERSON, status=pl.when("rehearsal").then(pl.lit(Status.REHEARSED.value)).otherwise(
             pl.lit(Status.DELIVERED.value)), urgency=pl.lit(99, pl.Int64), item=pl.lit(None, pl.Int64),
