@@ -9,7 +9,7 @@ Data, generated once into bench/.data/report-<rows>/ (a publication folder):
   0.1 % replies for the last issue.
 Timed, in one process, each source read once as the commands do:
 - load      the lists, the ledger rows of the issue, events, stores, replies
-- outcomes  one `CustomerOutcome` per customer
+- outcomes  every customer's outcome, as one frame (`managers.table.outcome_table`)
 - digests   per manager: digest, HTML, text, CSV (and all.csv)
 - history   the 12 months from aggregates
 - report    the counts, the breakdowns and the page with its charts
