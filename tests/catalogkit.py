@@ -1,7 +1,8 @@
 """The message catalogs: extract, update and compile them (`make catalogs`), and check them (tests/test_catalogs.py).
 
 One catalog per stage package (`webzine/locale/ko/LC_MESSAGES/<package>.po`); the core modules at the top
-of `webzine/` share `core.po`. Catalogs are written without source
+of `webzine/` share `core.po`. The cli catalog also holds every click help text, found by walking the
+command tree (docstrings are help too, and they carry no marker). Catalogs are written without source
 locations and sorted, so two people adding messages to one package rarely touch the same lines; an
 update keeps every translation, drops messages no longer in the source and never guesses (no fuzzy
 matching), so a new msgid waits with an empty msgstr until someone translates it.
@@ -31,6 +32,7 @@ PACKAGE_DIR = ROOT / "webzine"
 LOCALE_DIR = PACKAGE_DIR / "locale"
 LANGUAGE = "ko"
 CORE = "core"
+CLI = "cli"
 KEYWORDS = {"_": None, "N_": None, "ngettext": (1, 2)}
 PLACEHOLDER = re.compile(r"\{[^{}]*\}")
 
@@ -75,10 +77,25 @@ def marked_messages(files: Iterable[Path]) -> Iterator[str | tuple[str, str]]:
             yield message
 
 
+def click_help_texts() -> Iterator[str]:
+    """Every help text of the `webzine` command tree, as the msgid it is looked up by: each command's
+    help and short help, each option's help (a docstring carries no marker, so the tree is walked)."""
+    from webzine.cli import cli
+    from webzine.cli.help import command_tree, help_msgid
+
+    for _path, command in command_tree(cli):
+        texts = [getattr(command, "source_help", command.help), getattr(command, "source_short_help", command.short_help)]
+        texts += [getattr(parameter, "source_help", getattr(parameter, "help", None)) for parameter in command.params]
+        yield from filter(None, map(help_msgid, texts))
+
+
 def template(package: str) -> Catalog:
-    """The messages `package`'s catalog must hold, from its source."""
+    """The messages `package`'s catalog must hold, from its source (and, for cli, the command tree)."""
     catalog = Catalog(locale=LANGUAGE, domain=package, project="webzine", fuzzy=False)
-    for message in marked_messages(source_files(package)):
+    messages: list[str | tuple[str, str]] = list(marked_messages(source_files(package)))
+    if package == CLI:
+        messages.extend(click_help_texts())
+    for message in messages:
         catalog.add(message)
     return catalog
 

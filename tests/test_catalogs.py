@@ -11,6 +11,7 @@ import pytest
 from babel.messages.catalog import Catalog
 
 import catalogkit
+from webzine.cli import cli
 
 
 @pytest.mark.parametrize("package", catalogkit.packages())
@@ -96,3 +97,56 @@ def test_make_catalogs_creates_keeps_and_compiles(tmp_path: Path, monkeypatch: p
     assert "Language: ko" in po.read_text(encoding="utf-8")
     assert "Plural-Forms: nplurals=1; plural=0;" in po.read_text(encoding="utf-8")
     assert catalogkit.main(["nowhere"]) == 2
+
+
+def help_pages(language: str) -> dict[str, str]:
+    """`webzine --lang LANGUAGE <command> --help` for every command of the tree, rendered in-process."""
+    from click.testing import CliRunner
+
+    from webzine.cli.help import command_tree
+
+    pages = {}
+    for path, _command in command_tree(cli):
+        words = path.split()[1:]
+        result = CliRunner().invoke(cli, ["--lang", language, *words, "--help"], prog_name="webzine")
+        assert result.exit_code == 0, (path, result.output)
+        pages[path] = result.output
+    return pages
+
+
+def flat(text: str) -> str:
+    return " ".join(text.split())
+
+
+def test_every_command_declares_its_help_through_the_translating_classes() -> None:
+    from click import Argument
+
+    from webzine.cli.help import Command, Group, Option, command_tree
+
+    for path, command in command_tree(cli):
+        assert isinstance(command, (Command, Group)), f"{path}: use webzine.cli.help's command/group"
+        for parameter in command.params:
+            assert isinstance(parameter, (Option, Argument)), f"{path} {parameter.name}: use webzine.cli.help's option"
+
+
+def test_every_help_page_renders_in_english_and_korean_with_no_english_help_left() -> None:
+    from webzine.cli.help import command_tree, help_msgid
+
+    english, korean = help_pages("en"), help_pages("ko")
+    assert english.keys() == korean.keys() and len(korean) > 20
+    for path, command in command_tree(cli):
+        assert english[path].startswith("Usage: ") and "Options:" in english[path]
+        assert korean[path].startswith("사용법: ") and "옵션:" in korean[path]
+        assert "Usage:" not in korean[path] and "Options:" not in korean[path] and "Commands:" not in korean[path]
+        texts = [command.source_help, *(getattr(parameter, "source_help", None) for parameter in command.params)]
+        for text in filter(None, map(help_msgid, texts)):
+            first_line = flat(text)[:40]
+            assert first_line in flat(english[path]), (path, first_line)
+            assert first_line not in flat(korean[path]), f"{path}: {first_line!r} is shown in English in the Korean help"
+        assert flat("Show this message and exit.") not in flat(korean[path])
+
+
+def test_the_korean_help_of_send_describes_it_in_korean() -> None:
+    page = help_pages("ko")["webzine send"]
+    assert "ISSUE를 정리된 명단과 합쳐 보냅니다 — --yes가 없으면 시험 실행입니다." in page
+    assert "실제로 보냅니다. 없으면 시험 실행으로 무슨 일이 일어날지 보여 줍니다." in flat(page)

@@ -85,6 +85,12 @@ def _(message: str) -> str:
     return catalog(active_language()).gettext(message)
 
 
+def in_language(language: str, message: str) -> str:
+    """`message` in `language`, whatever the active language is: a report whose language its own
+    option chooses (`webzine check --lang`)."""
+    return catalog(language).gettext(message)
+
+
 def ngettext(singular: str, plural: str, count: int) -> str:
     """The singular or plural form for `count`, in the active language."""
     return catalog(active_language()).ngettext(singular, plural, count)

@@ -16,6 +16,8 @@ from pathlib import Path
 
 import click
 
+from webzine.i18n import _
+from webzine.cli.help import command, option
 from webzine.audit.audit import AuditReport, Gap, issue_name, run_audit
 from webzine.cli import Context, column_option, pass_context
 from webzine.cli.lists import format_table
@@ -26,18 +28,18 @@ CSV_COLUMNS = ["manager", "row", "email", "name", "company", "outcome", "detail"
                "suggestion_rule", "excused", "list_row"]
 
 
-@click.command("audit")
+@command("audit")
 @click.argument("issue", required=False, type=click.Path(path_type=Path, dir_okay=False))
-@click.option("--subscribers", type=click.Path(path_type=Path, dir_okay=False),
-              help="Subscriber list to check against [default: [lists] subscribers].")
-@click.option("--key-customers", type=click.Path(path_type=Path, dir_okay=False),
-              help="Key-customer file (email,name,company,manager,excused) [default: [lists] key_customers].")
-@click.option("--suppressions", type=click.Path(path_type=Path, dir_okay=False),
-              help="Suppression list [default: [lists] suppressions].")
-@click.option("--advertising/--informational", default=None,
-              help="Consent rule to apply when no ISSUE is given [default: --advertising].")
-@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON (the stable schema).")
-@click.option("--csv", "as_csv", is_flag=True, help="Print every key customer's outcome as CSV.")
+@option("--subscribers", type=click.Path(path_type=Path, dir_okay=False),
+        help="Subscriber list to check against [default: [lists] subscribers].")
+@option("--key-customers", type=click.Path(path_type=Path, dir_okay=False),
+        help="Key-customer file (email,name,company,manager,excused) [default: [lists] key_customers].")
+@option("--suppressions", type=click.Path(path_type=Path, dir_okay=False),
+        help="Suppression list [default: [lists] suppressions].")
+@option("--advertising/--informational", default=None,
+        help="Consent rule to apply when no ISSUE is given [default: --advertising].")
+@option("--json", "as_json", is_flag=True, help="Print the report as JSON (the stable schema).")
+@option("--csv", "as_csv", is_flag=True, help="Print every key customer's outcome as CSV.")
 @column_option
 @pass_context
 def audit(ctx: Context, issue: Path | None, subscribers: Path | None, key_customers: Path | None,
@@ -45,7 +47,7 @@ def audit(ctx: Context, issue: Path | None, subscribers: Path | None, key_custom
     """Reconcile the key customers (핵심 고객) against the cleaned subscriber list: for each one who
     would not receive ISSUE, say why and who should act. Exit 1 when there are gaps."""
     if as_json and as_csv:
-        raise click.UsageError("choose one of --json and --csv.")
+        raise click.UsageError(_("choose one of --json and --csv."))
     settings = ctx.settings if ctx.config_path.exists() or not (subscribers and key_customers) else None
     name = None
     if issue is not None:
@@ -54,13 +56,13 @@ def audit(ctx: Context, issue: Path | None, subscribers: Path | None, key_custom
         loaded = load_issue(issue)
         name = issue_name(loaded)
         if advertising is not None and advertising != loaded.advertising:
-            raise click.UsageError(f"{issue} says advertising: {str(loaded.advertising).lower()}; "
-                                   "drop --advertising/--informational or the ISSUE.")
+            raise click.UsageError(_("{issue} says advertising: {value}; drop --advertising/--informational or "
+                                     "the ISSUE.").format(issue=issue, value=str(loaded.advertising).lower()))
         advertising = loaded.advertising
     if key_customers is None and settings is not None and not settings.lists.key_customers.strip():
         from webzine.send.inputs import KeyCustomers
 
-        click.echo(f"Nothing to audit: {KeyCustomers('').note}.")
+        click.echo(_("Nothing to audit: {reason}.").format(reason=KeyCustomers('').note))
         return 0
     report = run_audit(settings, advertising=True if advertising is None else advertising, issue=name,
                        today=ctx.today, suppressed=_suppressed(settings, suppressions),
@@ -114,11 +116,11 @@ def outcomes_csv(report: AuditReport) -> str:
 
 def render(report: AuditReport, managers: dict[str, Manager]) -> str:
     """The table: a headline, then the gaps grouped by account manager."""
-    mode = "advertising" if report.advertising else "informational"
-    about = f"issue {report.issue}, {mode}" if report.issue else mode
+    mode = _("advertising") if report.advertising else _("informational")
+    about = _("issue {issue}, {mode}").format(issue=report.issue, mode=mode) if report.issue else mode
     gaps = len(report.gaps)
-    lines = [f"Key customers: {report.key_customers} — present {report.present}, gaps {gaps}"
-             f" (excused {report.excused}) [{about}]"]
+    lines = [_("Key customers: {total} — present {present}, gaps {gaps} (excused {excused}) [{about}]").format(
+        total=report.key_customers, present=report.present, gaps=gaps, excused=report.excused, about=about)]
     lines += [printable(note) for note in report.notes]
     by_manager: dict[str, list[Gap]] = defaultdict(list)
     for gap in report.gaps:
@@ -131,9 +133,9 @@ def render(report: AuditReport, managers: dict[str, Manager]) -> str:
                 for gap in by_manager[manager_id]]
         lines.append(_indent(format_table([], rows)))
     if report.ok:
-        lines.append("" if gaps else "All key customers will receive this issue.")
+        lines.append("" if gaps else _("All key customers will receive this issue."))
         if gaps:
-            lines.append("Every gap is excused.")
+            lines.append(_("Every gap is excused."))
     return "\n".join(lines).rstrip()
 
 
@@ -148,7 +150,7 @@ def _manager_line(manager_id: str, managers: dict[str, Manager]) -> str:
 
 def _manager_text(manager_id: str, managers: dict[str, Manager]) -> str:
     if not manager_id:
-        return "(no account manager)"
+        return _("(no account manager)")
     manager = managers.get(manager_id)
     if manager is None:
         return f"{manager_id}"
@@ -165,7 +167,7 @@ def _what(gap: Gap) -> str:
     elif gap.reason.value != "not_on_list":
         parts.append(gap.detail)
     if gap.excused:
-        parts.append(f"excused: {gap.excused}")
+        parts.append(_("excused: {reason}").format(reason=gap.excused))
     return "; ".join(parts)
 
 

@@ -16,6 +16,8 @@ from pathlib import Path
 
 import click
 
+from webzine.i18n import N_, _
+from webzine.cli.help import group, option
 from webzine.bounces.importer import ImportResult, RecipientLookup, run_import
 from webzine.bounces.sources import Source, SourceError, open_source
 from webzine.bounces.store import write_json
@@ -29,14 +31,14 @@ from webzine.terminal import printable
 REPORT_FILE = "bounce-report.json"
 
 
-@click.group()
+@group()
 def bounces() -> None:
     """Read bounces, complaints and unsubscribe requests; keep the suppression list current."""
 
 
 @bounces.command("import")
 @click.argument("sources", nargs=-1, required=True, metavar="SOURCE...")
-@click.option("--json", "as_json", is_flag=True, help="Print the import report as JSON.")
+@option("--json", "as_json", is_flag=True, help="Print the import report as JSON.")
 @TODAY_OPTION
 @pass_context
 def import_(ctx: Context, sources: tuple[str, ...], as_json: bool, today: str | None) -> int:
@@ -75,12 +77,12 @@ def import_(ctx: Context, sources: tuple[str, ...], as_json: bool, today: str | 
 def raise_if_failed(failed: list[tuple[str, str]]) -> None:
     """The other sources were imported; a failed one still decides the exit code (2)."""
     if failed:
-        more = f" (and {len(failed) - 1} more source(s) failed)" if len(failed) > 1 else ""
-        raise SourceError(failed[0][1] + more, hint="fix the source and run the import again; what was read is kept.")
+        more = _(" (and {count} more source(s) failed)").format(count=len(failed) - 1) if len(failed) > 1 else ""
+        raise SourceError(failed[0][1] + more, hint=_("fix the source and run the import again; what was read is kept."))
 
 
 @bounces.command("report")
-@click.option("--json", "as_json", is_flag=True, help="Print the last import report as JSON.")
+@option("--json", "as_json", is_flag=True, help="Print the last import report as JSON.")
 @pass_context
 def report(ctx: Context, as_json: bool) -> int:
     """Show the last import: counts by class and by domain, and every sender problem and unknown in full."""
@@ -88,22 +90,25 @@ def report(ctx: Context, as_json: bool) -> int:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise WebzineError(f"{path}: no bounce import has run yet.",
-                           hint="run `webzine bounces import SOURCE` first.") from None
+        raise WebzineError(_("{path}: no bounce import has run yet.").format(path=path),
+                           hint=_("run `webzine bounces import SOURCE` first.")) from None
     except ValueError as exc:
-        raise WebzineError(f"{path}: not a bounce report ({exc}); run `webzine bounces import` again.") from exc
+        raise WebzineError(_("{path}: not a bounce report ({error}); run `webzine bounces import` again.").format(
+            path=path, error=exc)) from exc
     if as_json:
         click.echo(json.dumps(data, ensure_ascii=False, indent=2))
         return 0
-    click.echo(f"Last import: {data['at']} — {data['read']} read, {data['new_events']} new events, "
-               f"{data['known_events']} already known, {len(data['skipped'])} skipped.")
+    click.echo(_("Last import: {at} — {read} read, {new} new events, {known} already known, {skipped} skipped.").format(
+        at=data["at"], read=data["read"], new=data["new_events"], known=data["known_events"],
+        skipped=len(data["skipped"])))
     click.echo(message_kinds_line(data.get("by_message_kind", {})))
-    _counts("By class", data["by_kind"])
-    _counts("By domain", data["by_domain"])
+    _counts(_("By class"), data["by_kind"])
+    _counts(_("By domain"), data["by_domain"])
     for item in data["attention"]:
         click.echo(_attention_line(item))
     for item in data["skipped"]:
-        click.echo(printable(f"  skipped  {item['source']}: {item['why']}", single_line=True))
+        click.echo(printable(_("  skipped  {source}: {why}").format(source=item["source"], why=item["why"]),
+                             single_line=True))
     return 0
 
 
@@ -111,7 +116,7 @@ def open_spec(spec: str, settings: Settings) -> Source:
     """A SOURCE argument → a source; an IMAP password from [bounces] imap_password_env."""
     password = None
     if spec.startswith(("imaps://", "imap://")):
-        password = secret(settings.bounces.imap_password_env, purpose="the bounce mailbox's IMAP password")
+        password = secret(settings.bounces.imap_password_env, purpose=_("the bounce mailbox's IMAP password"))
     ca_file = str(settings.path(settings.bounces.imap_ca_file)) if settings.bounces.imap_ca_file else ""
     return open_source(spec, password=password, processed_folder=settings.bounces.processed_folder, ca_file=ca_file)
 
@@ -139,18 +144,20 @@ def _report_path(settings: Settings) -> Path:
 
 
 def _print_import(result: ImportResult, report: dict) -> None:
-    click.echo(f"Read {result.read}: {len(result.fresh)} new events, {result.known} already imported, "
-               f"{len(result.skipped)} skipped.")
+    click.echo(_("Read {read}: {new} new events, {known} already imported, {skipped} skipped.").format(
+        read=result.read, new=len(result.fresh), known=result.known, skipped=len(result.skipped)))
     click.echo(message_kinds_line(report["by_message_kind"]))
-    _counts("By class", report["by_kind"])
+    _counts(_("By class"), report["by_kind"])
     for entry in result.suppressed:
-        click.echo(printable(f"  suppressed  {entry.email}  {entry.reason.value}  {entry.detail}", single_line=True))
+        click.echo(printable(_("  suppressed  {email}  {reason}  {detail}").format(
+            email=entry.email, reason=entry.reason.value, detail=entry.detail), single_line=True))
     for source, why in result.skipped:
-        click.echo(printable(f"  skipped  {source}: {why}", single_line=True))
+        click.echo(printable(_("  skipped  {source}: {why}").format(source=source, why=why), single_line=True))
 
 
-KIND_LABELS = {"bounce": "bounces", "delay": "delays", "auto_reply": "auto-replies", "human_reply": "human replies",
-               "complaint": "complaints", "unsubscribe": "unsubscribe requests", "other": "other"}
+KIND_LABELS = {"bounce": N_("bounces"), "delay": N_("delays"), "auto_reply": N_("auto-replies"),
+               "human_reply": N_("human replies"), "complaint": N_("complaints"),
+               "unsubscribe": N_("unsubscribe requests"), "other": N_("other")}
 ALWAYS_SHOWN = ("bounce", "delay", "auto_reply", "human_reply", "complaint")
 
 
@@ -158,17 +165,18 @@ def message_kinds_line(counts: dict[str, int]) -> str:
     """"Messages: bounces 6, delays 1, auto-replies 2, human replies 0, complaints 1": the five kinds
     always, in this order, so a month with no delay reads as plainly as one with many."""
     shown = [kind for kind in KIND_LABELS if kind in ALWAYS_SHOWN or counts.get(kind)]
-    return "Messages: " + ", ".join(f"{KIND_LABELS[kind]} {counts.get(kind, 0)}" for kind in shown)
+    return _("Messages: {counts}").format(counts=", ".join(f"{_(KIND_LABELS[kind])} {counts.get(kind, 0)}"
+                                                           for kind in shown))
 
 
 def _counts(title: str, counts: dict[str, int]) -> None:
     if counts:
         parts = ", ".join(f"{name} {count}" for name, count in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
-        click.echo(printable(f"{title}: {parts}", single_line=True))
+        click.echo(printable(_("{title}: {counts}").format(title=title, counts=parts), single_line=True))
 
 
 def _attention_line(item: dict) -> str:
-    label = "SENDER PROBLEM" if item["kind"] == "sender_problem" else "unknown"
+    label = _("SENDER PROBLEM") if item["kind"] == "sender_problem" else _("unknown")
     return printable(f"  {label}  {item['email']}  {item.get('status') or '-'}  {item.get('reason') or ''}  "
                      f"{item.get('diagnostic') or ''}  [{item['source']}]", single_line=True)
 
@@ -176,12 +184,12 @@ def _attention_line(item: dict) -> str:
 def _warn(report: dict) -> None:
     problems = [item for item in report["attention"] if item["kind"] == "sender_problem"]
     if problems:
-        click.echo(f"Warning: {len(problems)} sender problem(s): servers refused our mail for policy, "
-                   f"authentication or reputation reasons. Nobody was suppressed for these; fix the sending "
-                   f"setup (SPF/DKIM/DMARC, IP reputation, PTR, TLS).", err=True)
+        click.echo(_("Warning: {count} sender problem(s): servers refused our mail for policy, authentication or "
+                     "reputation reasons. Nobody was suppressed for these; fix the sending setup (SPF/DKIM/DMARC, "
+                     "IP reputation, PTR, TLS).").format(count=len(problems)), err=True)
         for item in problems:
             click.echo(_attention_line(item), err=True)
     unknown = [item for item in report["attention"] if item["kind"] == "unknown"]
     if unknown:
-        click.echo(f"Note: {len(unknown)} failure(s) of unknown cause kept for a person to read "
-                   f"(`webzine bounces report`).", err=True)
+        click.echo(_("Note: {count} failure(s) of unknown cause kept for a person to read (`webzine bounces "
+                     "report`).").format(count=len(unknown)), err=True)

@@ -13,6 +13,8 @@ import jinja2
 from rich.console import Console
 from rich.markup import escape
 
+from webzine.i18n import _
+from webzine.cli.help import command, option
 from webzine.cli import Context, column_option, pass_context
 from webzine.clock import parse_day
 from webzine.errors import IssueError, TemplateError
@@ -25,10 +27,10 @@ if TYPE_CHECKING:
     from webzine.render.compose import RenderedIssue
 
 
-@click.command()
+@command()
 @click.argument("issue", type=click.Path(path_type=Path, dir_okay=False))
-@click.option("--out", "out_dir", type=click.Path(path_type=Path, file_okay=False),
-              help="Output folder (default: [build] output in webzine.toml, i.e. build/).")  # fmt: skip
+@option("--out", "out_dir", type=click.Path(path_type=Path, file_okay=False),
+        help="Output folder (default: [build] output in webzine.toml, i.e. build/).")  # fmt: skip
 @column_option
 @pass_context
 def build(ctx: Context, issue: Path, out_dir: Path | None) -> int:
@@ -65,29 +67,31 @@ def _print_summary(console: Console, rendered: RenderedIssue, folder: Path) -> N
         note = _note(rendered, name)
         console.print(f"  {name:<13}{_kb((folder / name).stat().st_size):>9}" + (f"  {note}" if note else ""))
     # Gmail measures the part as it travels, a third larger than the file (base64), not the file.
-    console.print(f"  HTML part as sent: {_kb(report.html_encoded_bytes)} (base64); "
-                  f"Gmail clips above {GMAIL_CLIP_BYTES // 1024} KB")  # fmt: skip
+    console.print(_("  HTML part as sent: {size} (base64); Gmail clips above {limit} KB").format(
+        size=_kb(report.html_encoded_bytes), limit=GMAIL_CLIP_BYTES // 1024))
     if report.compatibility:
-        console.print(f"  client support: {len(report.compatibility)} feature(s) partial or missing in a major client "
-                      "(report.json: lint.compatibility)")  # fmt: skip
+        console.print(_("  client support: {count} feature(s) partial or missing in a major client "
+                        "(report.json: lint.compatibility)").format(count=len(report.compatibility)))
     fields = rendered.fields
     if fields.used:
-        counted = f" of {fields.recipients}" if fields.recipients else ""
-        parts = [f"{name} ({fields.empty.get(name, 0)} empty{counted})" for name in fields.used]
-        console.print("  merge fields: " + ", ".join(parts))
+        parts = [(_("{name} ({empty} empty of {recipients})") if fields.recipients else _("{name} ({empty} empty)"))
+                 .format(name=name, empty=fields.empty.get(name, 0), recipients=fields.recipients)
+                 for name in fields.used]
+        console.print(_("  merge fields: {fields}").format(fields=", ".join(parts)))
     if fields.unused:
-        console.print("  columns not used: " + escape(", ".join(fields.unused)))
+        console.print(_("  columns not used: {columns}").format(columns=escape(", ".join(fields.unused))))
     for finding in (*report.errors, *report.warnings):
         console.print(_finding_line(rendered, finding))
-    verdict = "[green]ok[/]" if report.ok else "[red]failed[/]"
-    console.print(f"  lint: {verdict} — {len(report.errors)} error(s), {len(report.warnings)} warning(s)")
+    verdict = f"[green]{_('ok')}[/]" if report.ok else f"[red]{_('failed')}[/]"
+    console.print(_("  lint: {verdict} — {errors} error(s), {warnings} warning(s)").format(
+        verdict=verdict, errors=len(report.errors), warnings=len(report.warnings)))
 
 
 def _note(rendered: RenderedIssue, name: str) -> str:
     if name == "email.html":
-        return f"merge template, {len(rendered.html.slots)} slots"
+        return _("merge template, {count} slots").format(count=len(rendered.html.slots))
     if name == "preview.html":
-        return f"filled for a sample recipient: {rendered.preview_subject}"
+        return _("filled for a sample recipient: {subject}").format(subject=rendered.preview_subject)
     if name == "web.html":
         return rendered.web_url
     return ""
@@ -99,13 +103,13 @@ def _finding_line(rendered: RenderedIssue, finding: Finding) -> str:
     return f"  [{colour}]{finding.level}[/] {finding.code}: {place}{finding.message}"
 
 
-@click.command()
+@command()
 @click.argument("title")
-@click.option("--date", "issue_date", help="Issue date, YYYY-MM-DD (default: the month the title names, else this month).")
-@click.option("--slug", help="File-name slug (default: the title romanised).")
-@click.option("--advertising/--no-advertising", default=None,
-              help="Whether the issue carries advertising (adds the (광고) subject prefix); "
-                   "default: [publication] advertising in webzine.toml, else not.")  # fmt: skip
+@option("--date", "issue_date", help="Issue date, YYYY-MM-DD (default: the month the title names, else this month).")
+@option("--slug", help="File-name slug (default: the title romanised).")
+@option("--advertising/--no-advertising", default=None,
+        help="Whether the issue carries advertising (adds the (광고) subject prefix); "
+             "default: [publication] advertising in webzine.toml, else not.")  # fmt: skip
 @pass_context
 def new(ctx: Context, title: str, issue_date: str | None, slug: str | None, advertising: bool | None) -> int:
     """Start a new issue: issues/YYYY-MM-<slug>.md from templates/new-issue.md.j2.
@@ -117,14 +121,16 @@ def new(ctx: Context, title: str, issue_date: str | None, slug: str | None, adve
     name = slugify(slug or title, fallback=f"issue-{day:%d}")
     path = settings.path(settings.build.issues) / f"{day:%Y-%m}-{name}.md"
     if path.exists():
-        raise IssueError(f"{_shown(path)}: already exists; edit it, or pass --slug to start another issue.")
+        raise IssueError(_("{path}: already exists; edit it, or pass --slug to start another issue.").format(
+            path=_shown(path)))
     if advertising is None:
         advertising = settings.publication.advertising
     text = _scaffold(settings.path(settings.build.templates), title=title, date=day.isoformat(), advertising=advertising)
     path.parent.mkdir(parents=True, exist_ok=True)
     _write_new(path, text)
-    click.echo(f"Created {_shown(path)}, dated {day.isoformat()} ({why}; change it with --date or in the file).")
-    click.echo(f"Next: edit it, then run: webzine build {_shown(path)}")
+    click.echo(_("Created {path}, dated {date} ({why}; change it with --date or in the file).").format(
+        path=_shown(path), date=day.isoformat(), why=why))
+    click.echo(_("Next: edit it, then run: webzine build {path}").format(path=_shown(path)))
     return 0
 
 
@@ -139,15 +145,15 @@ def issue_month(title: str, explicit: str | None, today: date) -> tuple[date, st
     """(the issue's date, why it was chosen). A month named without a year is the nearest such
     month to `today`, the coming one on a tie: "1월 소식" written in December is next January's."""
     if explicit:
-        return parse_day(explicit, what="--date"), "from --date"
+        return parse_day(explicit, what="--date"), _("from --date")
     named = _named_month(title)
     if named is None:
-        return today, "this month: the title names no month"
+        return today, _("this month: the title names no month")
     year, month = named
     if year is None:
         ahead = (month - today.month) % 12
         year = today.year + (today.month + ahead - 1) // 12 if ahead <= 6 else today.year - (month > today.month)
-    return date(year, month, 1), f"the month the title names: {year}-{month:02d}"
+    return date(year, month, 1), _("the month the title names: {year}-{month:02d}").format(year=year, month=month)
 
 
 def _named_month(title: str) -> tuple[int | None, int] | None:
@@ -169,9 +175,10 @@ def _scaffold(templates: Path, **context: object) -> str:
     try:
         return environment.get_template("new-issue.md.j2").render(context)
     except jinja2.TemplateNotFound:
-        raise TemplateError("templates/new-issue.md.j2 not found; restore it from the webzine repository.") from None
+        raise TemplateError(_("templates/new-issue.md.j2 not found; restore it from the webzine repository.")) from None
     except jinja2.TemplateSyntaxError as exc:
-        raise TemplateError(f"{exc.filename}:{exc.lineno}: {exc.message}; fix the template.") from None
+        raise TemplateError(_("{path}:{line}: {error}; fix the template.").format(
+            path=exc.filename, line=exc.lineno, error=exc.message)) from None
 
 
 def _write_new(path: Path, text: str) -> None:
@@ -179,4 +186,5 @@ def _write_new(path: Path, text: str) -> None:
     try:
         create_new(path, text)
     except FileExistsError:
-        raise IssueError(f"{_shown(path)}: already exists; edit it, or pass --slug to start another issue.") from None
+        raise IssueError(_("{path}: already exists; edit it, or pass --slug to start another issue.").format(
+            path=_shown(path))) from None

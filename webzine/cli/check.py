@@ -16,6 +16,7 @@ import click
 from rich.console import Console
 from rich.table import Table
 
+from webzine.cli.help import Choice, command, option
 from webzine.cli import Context, pass_context
 from webzine.config import Settings
 from webzine import providers
@@ -25,17 +26,18 @@ from webzine.domain.offline import check_dkim_key, offline_checks
 from webzine.domain.online import Requirement, bulk_sender_checklist, online_checks
 from webzine.domain.texts import check_name, language_for, message
 from webzine.errors import ConfigError
+from webzine.i18n import _
 from webzine.terminal import printable
 from webzine.transports import REHEARSALS
 
 
-@click.command()
-@click.option("--dns", "online", is_flag=True, help="Also ask DNS: SPF, the DKIM selector's key, DMARC, the "
-              "Return-Path domain, the email API's own settings, and the Gmail/Yahoo/Naver bulk-sender checklist.")
-@click.option("--resolver", metavar="HOST[:PORT]", help="With --dns: ask this DNS server (e.g. 127.0.0.1:5353) "
-              "instead of the system's.")
-@click.option("--lang", type=click.Choice(["ko", "en"]), help="Language of the report; default: [publication] language.")
-@click.option("--json", "as_json", is_flag=True, help="Print the findings (and the checklist) as JSON.")
+@command()
+@option("--dns", "online", is_flag=True, help="Also ask DNS: SPF, the DKIM selector's key, DMARC, the "
+        "Return-Path domain, the email API's own settings, and the Gmail/Yahoo/Naver bulk-sender checklist.")
+@option("--resolver", metavar="HOST[:PORT]", help="With --dns: ask this DNS server (e.g. 127.0.0.1:5353) "
+        "instead of the system's.")
+@option("--lang", type=Choice(["ko", "en"]), help="Language of the report; default: [publication] language.")
+@option("--json", "as_json", is_flag=True, help="Print the findings (and the checklist) as JSON.")
 @pass_context
 def check(ctx: Context, online: bool, resolver: str | None, lang: str | None, as_json: bool) -> int:
     """Check the sending domain and the settings a send uses, before a real send.
@@ -46,7 +48,7 @@ def check(ctx: Context, online: bool, resolver: str | None, lang: str | None, as
     matching the private key, DMARC, MX for the Return-Path domain, and the email API's own
     settings read through its API (stream, tracking, webhooks, identity)."""
     if resolver and not online:
-        raise click.UsageError("--resolver only applies with --dns.")
+        raise click.UsageError(_("--resolver only applies with --dns."))
     settings = ctx.settings
     language = language_for(lang, settings.publication.language)
     key = check_dkim_key(settings, os.environ.get(settings.dkim.private_key_env) or None)

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import click
 
+from webzine.i18n import _
+from webzine.cli.help import group, option
 from webzine.cli import Context, pass_context
 from webzine.cli.due import TODAY_OPTION, shown
 from webzine.cli.lists import format_table
@@ -20,17 +22,17 @@ from webzine.config import Settings
 from webzine.terminal import printable
 
 
-@click.group()
+@group()
 def customers() -> None:
     """Key customers from the sales records (RFM: recency, frequency, value)."""
 
 
 @customers.command("score")
 @click.argument("orders", nargs=-1, type=click.Path(path_type=Path, dir_okay=False))
-@click.option("--column", "columns", multiple=True, metavar="FIELD=HEADER",
-              help="Which column holds a field, e.g. --column 금액=실결제액 (fields: 주문번호, 주문일, 이메일, "
-                   "금액, 상태, 이름, 회사, 담당자).")
-@click.option("--encoding", help="The exports' encoding when detection fails (utf-8, cp949, utf-16).")
+@option("--column", "columns", multiple=True, metavar="FIELD=HEADER",
+        help="Which column holds a field, e.g. --column 금액=실결제액 (fields: 주문번호, 주문일, 이메일, "
+             "금액, 상태, 이름, 회사, 담당자).")
+@option("--encoding", help="The exports' encoding when detection fails (utf-8, cp949, utf-16).")
 @TODAY_OPTION
 @pass_context
 def score(ctx: Context, orders: tuple[Path, ...], columns: tuple[str, ...], encoding: str | None,
@@ -72,20 +74,23 @@ def score(ctx: Context, orders: tuple[Path, ...], columns: tuple[str, ...], enco
     with atomic_writer(folder / "report.html") as handle:
         handle.write(report_page(settings.publication.name, scores, segments, when, notes, _manager_names(settings)))
 
-    click.echo(f"{scores.height:,} customers from {summary.counted:,} of {summary.lines:,} order lines in "
-               f"{len(summary.files)} file(s), as of {when.isoformat()} (period {config.period_days} days)")
-    click.echo(format_table(["segment", "customers", "value (won)", "rule"],
+    click.echo(_("{customers:,} customers from {counted:,} of {lines:,} order lines in {files} file(s), as of {date} "
+                 "(period {days} days)").format(customers=scores.height, counted=summary.counted, lines=summary.lines,
+                                                files=len(summary.files), date=when.isoformat(),
+                                                days=config.period_days))
+    click.echo(format_table([_("segment"), _("customers"), _("value (won)"), _("rule")],
                             [[printable(row.name), f"{row.customers:,}", f"{row.value:,}", printable(row.rule)]
                              for row in segment_rows(scores, segments)], right={1, 2}))
     click.echo("")
-    names = [name for name, _ in segments]
-    click.echo(format_table(["manager", *names, "total"],
+    names = [name for name, __ in segments]
+    click.echo(format_table([_("manager"), *names, _("total")],
                             [[printable(cell, single_line=True) for cell in row] for row in manager_rows(scores, names)],
                             right=set(range(1, len(names) + 2))))
     for note in notes:
         click.echo(printable(note))
-    click.echo(f"Wrote {shown(folder)}/scores.csv, proposed-key-customers.csv ({len(found.add)}), "
-               f"slipping-key-customers.csv ({len(found.slipping)}), report.html")
+    click.echo(_("Wrote {folder}/scores.csv, proposed-key-customers.csv ({proposed}), slipping-key-customers.csv "
+                 "({slipping}), report.html").format(folder=shown(folder), proposed=len(found.add),
+                                                     slipping=len(found.slipping)))
     return 0
 
 
@@ -94,7 +99,8 @@ def _overrides(columns: tuple[str, ...]) -> dict[str, str]:
     for item in columns:
         name, separator, header = item.partition("=")
         if not separator or not name.strip() or not header.strip():
-            raise click.BadParameter(f"'{item}' is not FIELD=HEADER (e.g. 금액=실결제액).", param_hint="--column")
+            raise click.BadParameter(_("'{value}' is not FIELD=HEADER (e.g. 금액=실결제액).").format(value=item),
+                                     param_hint="--column")
         pairs[name.strip()] = header.strip()
     return pairs
 

@@ -16,6 +16,8 @@ from pathlib import Path
 
 import click
 
+from webzine.i18n import _
+from webzine.cli.help import group, option
 from webzine.cli import Context, pass_context
 from webzine.cli.due import TODAY_OPTION
 from webzine.cli.send import _print_summary, _stop_on_signals
@@ -35,7 +37,7 @@ from webzine.terminal import printable
 DUE_WINDOW = timedelta(days=62)  # `--due` looks this far back: older issues' digests are history
 
 
-@click.group()
+@group()
 def digest() -> None:
     """Each account manager's digest of an issue: whom to call, who got it, who answered."""
 
@@ -61,12 +63,12 @@ def _prepare(settings: Settings, issue_arg: str, today: date) -> _Prepared:
 
 @digest.command("send")
 @click.argument("issue", required=False)
-@click.option("--due", "due_now", is_flag=True,
-              help="Every issue sent in the last two months whose date is [digest] days_after days ago or more.")
+@option("--due", "due_now", is_flag=True,
+        help="Every issue sent in the last two months whose date is [digest] days_after days ago or more.")
 @TODAY_OPTION
-@click.option("--yes", is_flag=True, help="Really send. Without it, a dry run lists who would get what.")
-@click.option("--resend-unknown", is_flag=True, help="Also send digests whose earlier outcome is unknown (check the relay's log first).")
-@click.option("--transport", "transport_name", metavar="NAME", help="Override [send] transport (outbox, smtp, …).")
+@option("--yes", is_flag=True, help="Really send. Without it, a dry run lists who would get what.")
+@option("--resend-unknown", is_flag=True, help="Also send digests whose earlier outcome is unknown (check the relay's log first).")
+@option("--transport", "transport_name", metavar="NAME", help="Override [send] transport (outbox, smtp, …).")
 @pass_context
 def send(ctx: Context, issue: str | None, due_now: bool, today: str | None, yes: bool, resend_unknown: bool,
          transport_name: str | None) -> int:
@@ -76,10 +78,10 @@ def send(ctx: Context, issue: str | None, due_now: bool, today: str | None, yes:
     ctx.pin_today(today)
     settings = with_overrides(ctx.settings, transport=transport_name)
     if due_now == bool(issue):
-        raise click.UsageError("give either ISSUE or --due.")
+        raise click.UsageError(_("give either ISSUE or --due."))
     slugs = [issue] if issue else _due(settings, ctx.today)
     if not slugs:
-        click.echo("No digest is due.")
+        click.echo(_("No digest is due."))
     codes = [_send_one(settings, slug, ctx.today, yes, resend_unknown) for slug in slugs]
     return max(codes, default=0)
 
@@ -100,23 +102,25 @@ def _send_one(settings: Settings, issue: str, today: date, yes: bool, resend_unk
     with Ledger.open(settings.path(settings.send.ledger)) as ledger:
         states = ledger.states(key, [r.key for r in recipients])
     if not yes:
-        click.echo(f"Dry run: the digests of {prepared.slug} would go to {len(recipients)} account manager(s) "
-                   f"through {settings.send.transport}:")
+        click.echo(_("Dry run: the digests of {issue} would go to {count} account manager(s) through {transport}:")
+                   .format(issue=prepared.slug, count=len(recipients), transport=settings.send.transport))
         for recipient in recipients:
             item = prepared.rendered[recipient.manager].digest
             entry = states.get(recipient.key)
             state = entry.state if entry is not None else None
-            done = {State.ACCEPTED: " (already sent)", State.CLAIMED: " (outcome unknown: not re-sent)"}.get(state, "")
-            click.echo(printable(f"  {item.name} <{recipient.email}>: 고객 {item.counts['customers']}명, "
-                                 f"전화 드려야 할 고객 {len(item.calls)}명{done}", single_line=True))
+            done = {State.ACCEPTED: _(" (already sent)"),
+                    State.CLAIMED: _(" (outcome unknown: not re-sent)")}.get(state, "")  # type: ignore[call-overload]
+            click.echo(printable(_("  {name} <{email}>: 고객 {customers}명, 전화 드려야 할 고객 {calls}명{done}").format(
+                name=item.name, email=recipient.email, customers=item.counts["customers"], calls=len(item.calls),
+                done=done), single_line=True))
         _print_without_address(prepared)
-        click.echo(f"Send them with: webzine digest send {issue} --yes")
+        click.echo(_("Send them with: webzine digest send {issue} --yes").format(issue=issue))
         return 0
     from webzine.message.dkim import signer_from_settings
 
     factory = DigestMessages(settings, prepared.slug, prepared.rendered, signer=signer_from_settings(settings))
     transport = make_transport(settings)
-    nobody = SuppressionWatch(settings.path(settings.send.ledger).with_name(".no-digest-suppressions"), lambda _: {})
+    nobody = SuppressionWatch(settings.path(settings.send.ledger).with_name(".no-digest-suppressions"), lambda __: {})
     stop = threading.Event()
     try:
         with Ledger.open(settings.path(settings.send.ledger)) as ledger, _stop_on_signals(stop):
@@ -133,9 +137,9 @@ def _send_one(settings: Settings, issue: str, today: date, yes: bool, resend_unk
 def _print_without_address(prepared: _Prepared) -> None:
     for item in prepared.digests:
         if item.manager is None or not item.manager.email:
-            click.echo(printable(f"  not mailed: {item.name} ({item.counts['customers']} customers, "
-                                 f"{len(item.calls)} to call) has no address in managers.csv; "
-                                 "see `webzine digest write`.", single_line=True))
+            click.echo(printable(_("  not mailed: {name} ({customers} customers, {calls} to call) has no address in "
+                                   "managers.csv; see `webzine digest write`.").format(
+                name=item.name, customers=item.counts["customers"], calls=len(item.calls)), single_line=True))
 
 
 @digest.command("write")
@@ -148,7 +152,8 @@ def write(ctx: Context, issue: str, today: str | None) -> int:
     settings = ctx.settings
     prepared = _prepare(settings, issue, ctx.today)
     folder = write_digests(settings.path(settings.digest.output) / prepared.slug, prepared)
-    click.echo(f"Digests of {prepared.slug}: {folder}/ ({len(prepared.digests)} managers; all.csv has every customer)")
+    click.echo(_("Digests of {issue}: {folder}/ ({count} managers; all.csv has every customer)").format(
+        issue=prepared.slug, folder=folder, count=len(prepared.digests)))
     return 0
 
 

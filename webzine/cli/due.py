@@ -11,10 +11,12 @@ from pathlib import Path
 
 import click
 
+from webzine.i18n import _
+from webzine.cli.help import command, option
 from webzine.cli import Context, pass_context
 from webzine.send.due import due_issue
 
-TODAY_OPTION = click.option(
+TODAY_OPTION = option(
     "--today",
     metavar="YYYY-MM-DD",
     help="Pretend today is this date (Asia/Seoul), e.g. to finish last month's send.",
@@ -34,13 +36,13 @@ def pick_due(ctx: Context, today: str | None) -> Path | None:
     when = ctx.today
     path = due_issue(ctx.settings, when)
     if path is None:
-        click.echo(f"Nothing is due in {when:%Y-%m} (today {when.isoformat()}): no issue dated this month, not a "
-                   "draft and not dated after today, is left to send.", err=True)
+        click.echo(_("Nothing is due in {month} (today {today}): no issue dated this month, not a draft and not dated "
+                     "after today, is left to send.").format(month=f"{when:%Y-%m}", today=when.isoformat()), err=True)
         return None
     return Path(shown(path))
 
 
-@click.command()
+@command()
 @TODAY_OPTION
 @pass_context
 def due(ctx: Context, today: str | None) -> int:

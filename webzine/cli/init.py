@@ -18,6 +18,8 @@ from pathlib import Path, PurePosixPath
 import click
 import jinja2
 
+from webzine.i18n import _
+from webzine.cli.help import command, option
 from webzine.cli import Context, pass_context
 from webzine.cli.due import shown
 from webzine.errors import UsageError
@@ -70,32 +72,32 @@ def write_scaffold(folder: Path, files: list[ScaffoldFile]) -> None:
     """Create every file under `folder`, refusing before writing anything if one exists."""
     taken = [folder / f.path for f in files if (folder / f.path).exists() or (folder / f.path).is_symlink()]
     if taken:
-        more = f" (and {len(taken) - 1} more)" if len(taken) > 1 else ""
-        raise UsageError(f"{shown(taken[0])}: already exists{more}; webzine init never overwrites a file.",
-                         hint="choose an empty folder with --dir, or move the existing files away.")
+        more = _(" (and {count} more)").format(count=len(taken) - 1) if len(taken) > 1 else ""
+        raise UsageError(_("{path}: already exists{more}; webzine init never overwrites a file.").format(
+            path=shown(taken[0]), more=more), hint=_("choose an empty folder with --dir, or move the existing files away."))
     # Every folder first: a place that cannot be written to fails before any file exists.
     for parent in sorted({(folder / f.path).parent for f in files}):
         try:
             parent.mkdir(parents=True, exist_ok=True)
         except (NotADirectoryError, PermissionError, FileNotFoundError) as exc:
-            raise UsageError(f"{shown(parent)}: cannot be created ({exc.strerror}).",
-                             hint="choose a folder you can write to with --dir.") from None
+            raise UsageError(_("{path}: cannot be created ({reason}).").format(path=shown(parent), reason=exc.strerror),
+                             hint=_("choose a folder you can write to with --dir.")) from None
     for item in files:
         path = folder / item.path
         try:
             create_new(path, item.text, mode=EXECUTABLE if item.executable else None)
         except FileExistsError:
-            raise UsageError(f"{shown(path)}: appeared while webzine init was writing; nothing in it was "
-                             "overwritten.", hint="check who else writes to that folder, then run init "
-                             "again with an empty --dir.") from None
+            raise UsageError(_("{path}: appeared while webzine init was writing; nothing in it was overwritten.").format(
+                path=shown(path)), hint=_("check who else writes to that folder, then run init again with an empty "
+                                          "--dir.")) from None
 
 
-@click.command()
+@command()
 @click.argument("name")
-@click.option("--dir", "folder", type=click.Path(path_type=Path, file_okay=False),
-              help="Where to create the repository (default: a new folder named after NAME, romanised).")
-@click.option("--eject-templates", is_flag=True,
-              help="Also copy the built-in templates into templates/ to change the design.")
+@option("--dir", "folder", type=click.Path(path_type=Path, file_okay=False),
+        help="Where to create the repository (default: a new folder named after NAME, romanised).")
+@option("--eject-templates", is_flag=True,
+        help="Also copy the built-in templates into templates/ to change the design.")
 @pass_context
 def init(ctx: Context, name: str, folder: Path | None, eject_templates: bool) -> int:
     """Start a publication repository for NAME (e.g. 초록상회): webzine.toml with marked
@@ -103,12 +105,13 @@ def init(ctx: Context, name: str, folder: Path | None, eject_templates: bool) ->
     .gitignore and a Korean README. Never overwrites a file."""
     name = name.strip()
     if not name:
-        raise UsageError("the publication's name is empty; write it as the first argument, e.g. webzine init 초록상회.")
+        raise UsageError(_("the publication's name is empty; write it as the first argument, e.g. webzine init 초록상회."))
     folder = folder or Path(slugify(name, fallback="publication"))
     files = scaffold_files(name, ctx.today, eject_templates=eject_templates, version=importlib.metadata.version("webzine"))
     write_scaffold(folder, files)
     issue = next(f.path for f in files if f.path.parts[0] == "issues")
-    click.echo(f"Created {len(files)} files in {shown(folder)}/ for {name}.")
-    click.echo("Next: replace every value marked '← 바꾸세요' in webzine.toml, fill lists/subscribers.csv, then run")
+    click.echo(_("Created {count} files in {folder}/ for {name}.").format(count=len(files), folder=shown(folder),
+                                                                          name=name))
+    click.echo(_("Next: replace every value marked '← 바꾸세요' in webzine.toml, fill lists/subscribers.csv, then run"))
     click.echo(f"  cd {shlex.quote(shown(folder))} && webzine build {issue} && webzine check")
     return 0

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import click
 
+from webzine.i18n import _
+from webzine.cli.help import group, option
 from webzine.cli import Context, pass_context
 from webzine.clock import utc_now
 from webzine.errors import SendLocked
@@ -18,24 +20,24 @@ from webzine.send.ledger import Ledger, database_url
 from webzine.send.lock import send_lock
 
 
-@click.group("ledger")
+@group("ledger")
 def ledger() -> None:
     """Look after the send ledger."""
 
 
 @ledger.command("compact")
-@click.option("--older-than", "older_than", type=click.FloatRange(min=0), default=45.0, show_default=True,
-              metavar="DAYS", help="Also fold issues with recipients left over once untouched this long.")
+@option("--older-than", "older_than", type=click.FloatRange(min=0), default=45.0, show_default=True,
+        metavar="DAYS", help="Also fold issues with recipients left over once untouched this long.")
 @pass_context
 def compact(ctx: Context, older_than: float) -> int:
     """Fold closed issues into state archives; the live ledger keeps the open ones."""
     settings = ctx.settings
     path = settings.path(settings.send.ledger)
     if database_url(path) is not None:
-        click.echo("ledger: a PostgreSQL ledger keeps every issue; nothing to compact")
+        click.echo(_("ledger: a PostgreSQL ledger keeps every issue; nothing to compact"))
         return 0
     if not path.exists():
-        click.echo("ledger: nothing to compact (no ledger yet)")
+        click.echo(_("ledger: nothing to compact (no ledger yet)"))
         return 0
     now = utc_now()
     folded = []
@@ -46,9 +48,10 @@ def compact(ctx: Context, older_than: float) -> int:
                     if opened.archive(issue) is not None:
                         folded.append(issue)
             except SendLocked:
-                click.echo(f"ledger: {issue} is being sent; left live")
+                click.echo(_("ledger: {issue} is being sent; left live").format(issue=issue))
         if folded:
             opened.vacuum()
     for issue in folded:
-        click.echo(f"ledger: {issue} archived in {path.with_name(path.stem + '-archive')}")
+        click.echo(_("ledger: {issue} archived in {folder}").format(issue=issue,
+                                                                    folder=path.with_name(path.stem + "-archive")))
     return 0

@@ -15,6 +15,8 @@ from pathlib import Path
 import click
 from wcwidth import wcswidth
 
+from webzine.i18n import N_, _
+from webzine.cli.help import group, option
 from webzine.cli import Context, parse_columns, pass_context
 from webzine.config import Settings
 from webzine.recipients.tables import write_csv
@@ -25,14 +27,14 @@ from webzine.terminal import printable
 
 def read_options(function):  # type: ignore[no-untyped-def]
     """The options every list-reading command shares."""
-    for option in reversed([
+    for decorator in reversed([
         click.argument("file", required=False, type=click.Path(path_type=Path, dir_okay=False)),
-        click.option("--encoding", metavar="NAME", help="The file's encoding (utf-8, cp949, utf-16); detected when omitted."),
-        click.option("--sheet", metavar="NAME", help="The .xlsx sheet to read; the first when omitted."),
-        click.option("--column", "columns", multiple=True, metavar="FIELD=HEADER",
-                     help="Which column holds a field, e.g. --column email=전자우편 (repeatable)."),
+        option("--encoding", metavar="NAME", help="The file's encoding (utf-8, cp949, utf-16); detected when omitted."),
+        option("--sheet", metavar="NAME", help="The .xlsx sheet to read; the first when omitted."),
+        option("--column", "columns", multiple=True, metavar="FIELD=HEADER",
+               help="Which column holds a field, e.g. --column email=전자우편 (repeatable)."),
     ]):
-        function = option(function)
+        function = decorator(function)
     return function
 
 
@@ -62,20 +64,20 @@ def load_for_cli(ctx: Context, file: Path | None, *, advertising: bool, encoding
     return result, settings
 
 
-@click.group()
+@group()
 def lists() -> None:
     """Subscriber lists: clean them, see what is in them."""
 
 
 @lists.command("clean")
 @read_options
-@click.option("--fix-typos", is_flag=True, help="Correct typo domains (naver.con → naver.com); each change is listed.")
-@click.option("--check-dns", is_flag=True, help="Reject domains that cannot receive mail (MX lookups, cached per domain).")
-@click.option("--advertising/--informational", default=True, show_default=True,
-              help="Apply the consent rule for advertising issues (consent older than the limit or missing is excluded).")
-@click.option("--strict", is_flag=True, help="Exit 1 when any row was rejected.")
-@click.option("--output", type=click.Path(path_type=Path, file_okay=False),
-              help="Folder for clean.csv, rejects.csv, reconfirm.csv, warnings.csv [default: build/lists].")
+@option("--fix-typos", is_flag=True, help="Correct typo domains (naver.con → naver.com); each change is listed.")
+@option("--check-dns", is_flag=True, help="Reject domains that cannot receive mail (MX lookups, cached per domain).")
+@option("--advertising/--informational", default=True, show_default=True,
+        help="Apply the consent rule for advertising issues (consent older than the limit or missing is excluded).")
+@option("--strict", is_flag=True, help="Exit 1 when any row was rejected.")
+@option("--output", type=click.Path(path_type=Path, file_okay=False),
+        help="Folder for clean.csv, rejects.csv, reconfirm.csv, warnings.csv [default: build/lists].")
 @pass_context
 def clean(ctx: Context, file: Path | None, encoding: str | None, sheet: str | None, columns: tuple[str, ...],
           fix_typos: bool, check_dns: bool, advertising: bool, strict: bool, output: Path | None) -> int:
@@ -86,38 +88,41 @@ def clean(ctx: Context, file: Path | None, encoding: str | None, sheet: str | No
     folder = output or ((settings.path(settings.build.output) if settings else Path("build")) / "lists")
     written = write_reports(result, folder)
     for fix in result.fixes:
-        click.echo(printable(f"fixed row {fix.row}: {fix.detail} ({fix.email})"))
+        click.echo(printable(_("fixed row {row}: {detail} ({email})").format(row=fix.row, detail=fix.detail,
+                                                                             email=fix.email)))
     for note in result.warnings:
         if note.kind == "unclosed_quote":  # rows may be hidden in that cell: say so, not only in warnings.csv
-            click.echo(printable(f"warning: row {note.row}, {note.detail}."))
+            click.echo(printable(_("warning: row {row}, {detail}.").format(row=note.row, detail=note.detail)))
     click.echo(printable(summary(result)))
-    click.echo(printable("Wrote " + ", ".join(str(path) for path in written) + "."))
+    click.echo(printable(_("Wrote {files}.").format(files=", ".join(str(path) for path in written))))
     return 1 if strict and result.rejects else 0
 
 
 @lists.command("stats")
 @read_options
-@click.option("--top", default=15, show_default=True, type=click.IntRange(1), help="How many domains to list.")
+@option("--top", default=15, show_default=True, type=click.IntRange(1), help="How many domains to list.")
 @pass_context
 def stats(ctx: Context, file: Path | None, encoding: str | None, sheet: str | None, columns: tuple[str, ...],
           top: int) -> int:
     """The domain breakdown of the cleaned list (naver.com, gmail.com, daum.net …) and how many
     addresses an informational and an advertising issue would reach."""
-    result, _ = load_for_cli(ctx, file, advertising=False, encoding=encoding, sheet=sheet, columns=columns)
+    result, __ = load_for_cli(ctx, file, advertising=False, encoding=encoding, sheet=sheet, columns=columns)
     domains = Counter(r.email.rpartition("@")[2] for r in result.recipients)
     total = sum(domains.values())
     suspects = {n.email.rpartition("@")[2]: n.suggestion.rpartition("@")[2]
                 for n in result.warnings if n.kind == "suspect_domain"}
-    rows = [[domain, f"{count:,}", _share(count, total), f"typo of {suspects[domain]}?" if domain in suspects else ""]
+    rows = [[domain, f"{count:,}", _share(count, total),
+             _("typo of {domain}?").format(domain=suspects[domain]) if domain in suspects else ""]
             for domain, count in domains.most_common(top)]
     rest = domains.most_common()[top:]
     if rest:
-        others = sum(count for _, count in rest)
-        rows.append([f"({len(rest)} other domains)", f"{others:,}", _share(others, total), ""])
+        others = sum(count for __, count in rest)
+        rows.append([_("({count} other domains)").format(count=len(rest)), f"{others:,}", _share(others, total), ""])
     ads = result.kept - len(result.consent_reconfirm)
-    click.echo(printable(f"{result.source}: {result.rows_read:,} rows; {result.kept:,} addresses can receive an "
-                         f"informational issue, {ads:,} an advertising one (consent within the limit)."))
-    click.echo(printable(format_table(["domain", "addresses", "share", ""], rows, right={1, 2})))
+    click.echo(printable(_("{source}: {rows:,} rows; {kept:,} addresses can receive an informational issue, {ads:,} an "
+                           "advertising one (consent within the limit).").format(
+        source=result.source, rows=result.rows_read, kept=result.kept, ads=ads)))
+    click.echo(printable(format_table([_("domain"), _("addresses"), _("share"), ""], rows, right={1, 2})))
     return 0
 
 
@@ -128,25 +133,28 @@ def _share(count: int, total: int) -> str:
 def summary(result: CleanList) -> str:
     """The table `lists clean` prints: rows read, kept, rejected by reason, duplicates."""
     where = f"{result.encoding}, {_delimiter_name(result.delimiter)}" if result.delimiter else result.encoding
-    rows = [["rows read", f"{result.rows_read:,}"], ["kept", f"{result.kept:,}"],
-            ["rejected", f"{len(result.rejects):,}"]]
+    rows = [[_("rows read"), f"{result.rows_read:,}"], [_("kept"), f"{result.kept:,}"],
+            [_("rejected"), f"{len(result.rejects):,}"]]
     rows += [[f"  {reason}", f"{count:,}"] for reason, count in sorted(result.rejected_by_reason().items())]
-    rows.append(["duplicates", f"{len(result.duplicates):,}"])
+    rows.append([_("duplicates"), f"{len(result.duplicates):,}"])
     if result.blank_rows:
-        rows.append(["blank rows (skipped)", f"{result.blank_rows:,}"])
+        rows.append([_("blank rows (skipped)"), f"{result.blank_rows:,}"])
     lines = [f"{result.source}" + (f" ({where})" if where else ""), format_table([], rows, right={1})]
     if result.warnings:
         kinds = Counter(note.kind for note in result.warnings)
-        lines.append("warnings: " + ", ".join(f"{kind} {count:,}" for kind, count in sorted(kinds.items())))
+        lines.append(_("warnings: {counts}").format(
+            counts=", ".join(f"{kind} {count:,}" for kind, count in sorted(kinds.items()))))
     if result.fixes:
-        lines.append(f"fixed typos: {len(result.fixes):,}")
+        lines.append(_("fixed typos: {count:,}").format(count=len(result.fixes)))
     if result.consent_reconfirm:
-        lines.append(f"re-confirm consent: {len(result.consent_reconfirm):,} subscribers (reconfirm.csv)")
+        lines.append(_("re-confirm consent: {count:,} subscribers (reconfirm.csv)").format(
+            count=len(result.consent_reconfirm)))
     return "\n".join(lines)
 
 
 def _delimiter_name(delimiter: str) -> str:
-    return {",": "comma-separated", "\t": "tab-separated", ";": "semicolon-separated"}.get(delimiter, repr(delimiter))
+    names = {",": N_("comma-separated"), "\t": N_("tab-separated"), ";": N_("semicolon-separated")}
+    return _(names[delimiter]) if delimiter in names else repr(delimiter)
 
 
 def write_reports(result: CleanList, folder: Path) -> list[Path]:

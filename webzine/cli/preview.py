@@ -15,6 +15,8 @@ from types import FrameType
 
 import click
 
+from webzine.i18n import _
+from webzine.cli.help import command, option
 from webzine.cli import Context, pass_context
 from webzine.errors import ConfigError, IssueError, ListError
 from webzine.web.preview import SAMPLE, Problem, Snapshot, Workspace, recipient_id
@@ -23,20 +25,21 @@ from webzine.web.preview_server import PreviewServer
 DEFAULT_PORT = 8030
 
 
-@click.command()
+@command()
 @click.argument("issue", type=click.Path(path_type=Path, dir_okay=False))
-@click.option("--port", type=click.IntRange(0, 65535), default=DEFAULT_PORT, show_default=True,
-              help="Port on 127.0.0.1; when it is taken the next free one is used (0: any).")  # fmt: skip
-@click.option("--no-open", is_flag=True, help="Do not open a browser window.")
-@click.option("--as", "as_email", metavar="EMAIL", help="Open the preview as this recipient (default: [build] sample_recipient).")
+@option("--port", type=click.IntRange(0, 65535), default=DEFAULT_PORT, show_default=True,
+        help="Port on 127.0.0.1; when it is taken the next free one is used (0: any).")  # fmt: skip
+@option("--no-open", is_flag=True, help="Do not open a browser window.")
+@option("--as", "as_email", metavar="EMAIL", help="Open the preview as this recipient (default: [build] sample_recipient).")
 @pass_context
 def preview(ctx: Context, issue: Path, port: int, no_open: bool, as_email: str | None) -> int:
     """Serve ISSUE on 127.0.0.1 with live reload: pick any recipient, switch desktop/mobile and
     light/dark, read the plain-text part, the inbox row and the lint report."""
     if not ctx.config_path.is_file():
-        raise ConfigError(f"{ctx.config_path}: no such file.", hint="run webzine in the project folder, or pass --config PATH.")
+        raise ConfigError(_("{path}: no such file.").format(path=ctx.config_path),
+                          hint=_("run webzine in the project folder, or pass --config PATH."))
     if not issue.is_file():
-        raise IssueError(f"{issue}: no such issue file.", hint="webzine new TITLE creates one.")
+        raise IssueError(_("{path}: no such issue file.").format(path=issue), hint=_("webzine new TITLE creates one."))
     reporter = _Reporter()
     server = PreviewServer(Workspace(ctx.config_path, issue, today=ctx.today), port=port, on_build=reporter)
     server.start()
@@ -44,14 +47,14 @@ def preview(ctx: Context, issue: Path, port: int, no_open: bool, as_email: str |
         for notice in server.notices:
             reporter.problem(notice)
         url = server.url + _start_query(server.workspace.snapshot, as_email)
-        click.echo(f"Preview of {issue}: {url}")
-        click.echo("Rebuilds on every save of the issue, templates, webzine.toml and lists. Ctrl+C stops it.")
+        click.echo(_("Preview of {issue}: {url}").format(issue=issue, url=url))
+        click.echo(_("Rebuilds on every save of the issue, templates, webzine.toml and lists. Ctrl+C stops it."))
         if not no_open and not webbrowser.open(url):
-            click.echo("No browser could be opened here; open the address above yourself.")
+            click.echo(_("No browser could be opened here; open the address above yourself."))
         _wait_for_interrupt()
     finally:
         server.stop()
-    click.echo("Preview stopped.")
+    click.echo(_("Preview stopped."))
     return 0
 
 
@@ -65,11 +68,10 @@ def _start_query(snapshot: Snapshot, as_email: str | None) -> str:
         if recipient.key == key:
             return f"?r={recipient_id(recipient)}"
     if snapshot.recipients and snapshot.recipients != (SAMPLE,):
-        raise ListError(
-            f"{as_email} is not on the cleaned list; check the spelling, or run webzine lists clean "
-            "to see whether it was rejected or suppressed."
-        )
-    click.echo(f"Warning: the list could not be read, so --as {as_email} cannot be chosen yet.", err=True)
+        raise ListError(_("{email} is not on the cleaned list; check the spelling, or run webzine lists clean to see "
+                          "whether it was rejected or suppressed.").format(email=as_email))
+    click.echo(_("Warning: the list could not be read, so --as {email} cannot be chosen yet.").format(email=as_email),
+               err=True)
     return ""
 
 
@@ -101,15 +103,18 @@ class _Reporter:
         stamp = time.strftime("%H:%M:%S", time.localtime(snapshot.built_at))
         if snapshot.error is not None:
             self._failed = True
-            click.echo(f"[{stamp}] build #{snapshot.version} failed ({snapshot.seconds:.2f} s); the page shows the error.", err=True)
+            click.echo(_("[{time}] build #{number} failed ({seconds:.2f} s); the page shows the error.").format(
+                time=stamp, number=snapshot.version, seconds=snapshot.seconds), err=True)
             self.problem(snapshot.error)
         else:
             report = snapshot.rendered.report if snapshot.rendered is not None else None
-            lint = "lint ok" if report is not None and report.ok else "lint found errors"
-            counts = f"{len(report.errors)} error(s), {len(report.warnings)} warning(s)" if report is not None else ""
-            again = " — fixed" if self._failed else ""
+            lint = _("lint ok") if report is not None and report.ok else _("lint found errors")
+            counts = _("{errors} error(s), {warnings} warning(s)").format(
+                errors=len(report.errors), warnings=len(report.warnings)) if report is not None else ""
+            again = _(" — fixed") if self._failed else ""
             self._failed = False
-            click.echo(f"[{stamp}] build #{snapshot.version} in {snapshot.seconds:.2f} s: {lint} ({counts}){again}")
+            click.echo(_("[{time}] build #{number} in {seconds:.2f} s: {lint} ({counts}){again}").format(
+                time=stamp, number=snapshot.version, seconds=snapshot.seconds, lint=lint, counts=counts, again=again))
         if snapshot.notices != self._notices:
             self._notices = snapshot.notices
             for notice in snapshot.notices:
@@ -117,7 +122,7 @@ class _Reporter:
 
     @staticmethod
     def problem(problem: Problem) -> None:
-        label = "Error" if problem.level == "error" else "Warning"
-        click.echo(f"{label}: {problem.message}", err=True)
+        line = _("Error: {message}") if problem.level == "error" else _("Warning: {message}")
+        click.echo(line.format(message=problem.message), err=True)
         if problem.hint:
-            click.echo(f"Hint: {problem.hint}", err=True)
+            click.echo(_("Hint: {hint}").format(hint=problem.hint), err=True)

@@ -16,6 +16,8 @@ from pathlib import Path
 
 import click
 
+from webzine.i18n import _
+from webzine.cli.help import group, option
 from webzine.cli import Context, pass_context
 from webzine.cli.bounces import ledger_lookup, message_kinds_line, open_spec, raise_if_failed
 from webzine.cli.due import TODAY_OPTION
@@ -31,7 +33,7 @@ from webzine.terminal import printable
 STORE_FILE = "replies.jsonl"  # next to [bounces] events
 
 
-@click.group()
+@group()
 def replies() -> None:
     """Keep customers' replies to an issue for their account managers."""
 
@@ -62,8 +64,8 @@ def import_(ctx: Context, sources: tuple[str, ...], today: str | None) -> int:
 
 
 @replies.command("report")
-@click.option("--issue", metavar="SLUG", help="The issue whose replies to list (default: the newest replied-to).")
-@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@option("--issue", metavar="SLUG", help="The issue whose replies to list (default: the newest replied-to).")
+@option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @pass_context
 def report(ctx: Context, issue: str | None, as_json: bool) -> int:
     """List one issue's replies per account manager, oldest unanswered first."""
@@ -98,14 +100,16 @@ def _people(settings: Settings, today: date) -> tuple[dict[str, Customer], dict[
 
 
 def _print_import(result: ImportResult) -> None:
-    click.echo(f"Read {result.read}: {len(result.fresh_replies)} new replies, {result.fresh_auto_replies} new "
-               f"auto-replies (counted, not listed), {result.known} already imported, {result.strangers} not from "
-               f"a customer, {len(result.answered)} marked answered, {len(result.skipped)} skipped.")
+    click.echo(_("Read {read}: {replies} new replies, {auto} new auto-replies (counted, not listed), {known} already "
+                 "imported, {strangers} not from a customer, {answered} marked answered, {skipped} skipped.").format(
+        read=result.read, replies=len(result.fresh_replies), auto=result.fresh_auto_replies, known=result.known,
+        strangers=result.strangers, answered=len(result.answered), skipped=len(result.skipped)))
     click.echo(message_kinds_line(dict(result.kinds)))
     for reply in result.fresh_replies:
-        click.echo(printable(f"  reply  {reply.received_at[:10]}  {_who(reply)}  {reply.subject}", single_line=True))
+        click.echo(printable(_("  reply  {date}  {sender}  {subject}").format(
+            date=reply.received_at[:10], sender=_who(reply), subject=reply.subject), single_line=True))
     for source, why in result.skipped:
-        click.echo(printable(f"  skipped  {source}: {why}", single_line=True))
+        click.echo(printable(_("  skipped  {source}: {why}").format(source=source, why=why), single_line=True))
 
 
 def report_lines(built: RepliesReport) -> list[str]:
@@ -114,15 +118,15 @@ def report_lines(built: RepliesReport) -> list[str]:
     lines = [f"이번 호에 답장한 고객 — {issue}: 답장 {built.replies}건 (자동 응답 {built.auto_replies}건은 목록에서 뺐습니다)"]
     if not built.groups:
         lines.append("  아직 답장이 없습니다.")
-    for group in built.groups:
-        manager = group.manager
+    for manager_group in built.groups:
+        manager = manager_group.manager
         title = f"{manager.name} ({manager.email})" if manager else (
-            f"담당자 {group.manager_id} (managers.csv에 없음)" if group.manager_id else "담당자 없음")
+            f"담당자 {manager_group.manager_id} (managers.csv에 없음)" if manager_group.manager_id else "담당자 없음")
         lines.append("")
-        lines.append(f"{title} — 미답변 {len(group.unanswered)}건, 답변 {len(group.answered)}건")
-        for reply in group.unanswered:
+        lines.append(f"{title} — 미답변 {len(manager_group.unanswered)}건, 답변 {len(manager_group.answered)}건")
+        for reply in manager_group.unanswered:
             lines.append(f"  {_when(reply)}  {_who(reply)}  「{reply.subject}」  {reply.excerpt}")
-        for reply in group.answered:
+        for reply in manager_group.answered:
             lines.append(f"  {_when(reply)}  {_who(reply)}  「{reply.subject}」  (답변함 {reply.answered_at}, "
                          f"{reply.answered_by})")
     if len(built.issues) > 1:

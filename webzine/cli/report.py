@@ -14,6 +14,8 @@ from pathlib import Path
 
 import click
 
+from webzine.i18n import _
+from webzine.cli.help import command, option
 from webzine.cli import Context, pass_context
 from webzine.cli.due import TODAY_OPTION
 from webzine.config import Settings
@@ -27,10 +29,10 @@ from webzine.managers.report import IssueReport, IssueSummary, build_report, ren
 HISTORY_FOLDER = "history"
 
 
-@click.command()
+@command()
 @click.argument("issue", required=False)
-@click.option("--history", "history_only", is_flag=True, help="Only the months, across every issue sent.")
-@click.option("--json", "as_json", is_flag=True, help="Also print the headline numbers as JSON.")
+@option("--history", "history_only", is_flag=True, help="Only the months, across every issue sent.")
+@option("--json", "as_json", is_flag=True, help="Also print the headline numbers as JSON.")
 @TODAY_OPTION
 @pass_context
 def report(ctx: Context, issue: str | None, history_only: bool, as_json: bool, today: str | None) -> int:
@@ -38,7 +40,7 @@ def report(ctx: Context, issue: str | None, history_only: bool, as_json: bool, t
     ctx.pin_today(today)
     settings = ctx.settings
     if history_only == bool(issue):
-        raise click.UsageError("give either ISSUE or --history.")
+        raise click.UsageError(_("give either ISSUE or --history."))
     if history_only:
         built, path = _history(settings, ctx.today)
     else:
@@ -53,7 +55,7 @@ def report(ctx: Context, issue: str | None, history_only: bool, as_json: bool, t
         click.echo(json.dumps({"report": str(path), "issue": headline,
                                "history": [item.headline() for item in built.history]}, ensure_ascii=False, indent=2))
     else:
-        click.echo(f"Report: {path}")
+        click.echo(_("Report: {path}").format(path=path))
     return 0
 
 
@@ -71,7 +73,7 @@ def _history(settings: Settings, today: date) -> tuple[IssueReport, Path]:
 
     history = _summaries(settings, read_people(settings, today).filter("key_customer")["key"].to_list())
     if not history:
-        raise click.UsageError("no issue has been sent yet (the ledger has no rows); nothing to report.")
+        raise click.UsageError(_("no issue has been sent yet (the ledger has no rows); nothing to report."))
     built = IssueReport(history[-1], (), (), (), tuple(history))
     return built, settings.path(settings.build.output) / HISTORY_FOLDER / "report.html"
 

@@ -28,6 +28,8 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
+from webzine.i18n import N_, _
+from webzine.cli.help import Choice, ExistingFile, command, option
 from webzine.send.inputs import (
     Campaign,
     find_recipient,
@@ -63,31 +65,31 @@ from webzine.models import Outcome
 _PREVIEW_ROWS = 5
 
 
-@click.command()
-@click.argument("issue", type=click.Path(path_type=Path, dir_okay=False, exists=True), required=False)
-@click.option("--due", "due_now", is_flag=True, help="Send the issue due this month (see `webzine due`) instead of ISSUE.")
+@command()
+@click.argument("issue", type=ExistingFile(), required=False)
+@option("--due", "due_now", is_flag=True, help="Send the issue due this month (see `webzine due`) instead of ISSUE.")
 @TODAY_OPTION
-@click.option("--yes", is_flag=True, help="Really send. Without it, a dry run shows what would happen.")
-@click.option("--test-to", metavar="ADDR[,ADDR]", help="Send a [TEST] copy to these addresses only (no ledger, no audit).")
-@click.option("--test-inboxes", is_flag=True,
-              help="Send a [TEST] copy to each address in [send] test_inboxes (the webmail check in docs/clients.md).")
-@click.option("--as", "as_email", metavar="EMAIL", help="With --test-to or --test-inboxes: personalise as this subscriber.")
-@click.option("--limit", type=click.IntRange(min=1), help="Send at most N messages in this run (exit 3 while any are left).")
-@click.option("--only", "only", multiple=True, metavar="EMAIL", help="Send only to this subscriber (repeatable).")
-@click.option("--transport", "transport_name", metavar="NAME", help="Override [send] transport (outbox, smtp, …).")
-@click.option("--outbox-format", type=click.Choice(["maildir", "mbox", "eml"]), help="Override [send] outbox_format.")
-@click.option("--rate", type=click.FloatRange(min=0, min_open=True), metavar="N",
-              help="Send at most N messages per second in this run, the outbox too (which is otherwise unpaced).")
-@click.option("--allow-gaps", metavar="REASON", help="Send despite audit gaps; the reason is recorded in the ledger.")
-@click.option("--resend-unknown", is_flag=True, help="Also send to recipients whose earlier send has no recorded outcome.")
-@click.option("--retry-failed", is_flag=True,
-              help="Also send again to recipients who failed permanently in an earlier run (the dry run lists why they failed).")
-@click.option("--shard", metavar="I/N", callback=lambda _c, _p, value: parse_shard(value),
-              help="One of N workers sharing the issue (0 ≤ I < N): send only to the recipients of shard I.")
-@click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
-              help="Send with N processes on this machine, each taking its own shard of the issue (or of --shard).")
+@option("--yes", is_flag=True, help="Really send. Without it, a dry run shows what would happen.")
+@option("--test-to", metavar="ADDR[,ADDR]", help="Send a [TEST] copy to these addresses only (no ledger, no audit).")
+@option("--test-inboxes", is_flag=True,
+        help="Send a [TEST] copy to each address in [send] test_inboxes (the webmail check in docs/clients.md).")
+@option("--as", "as_email", metavar="EMAIL", help="With --test-to or --test-inboxes: personalise as this subscriber.")
+@option("--limit", type=click.IntRange(min=1), help="Send at most N messages in this run (exit 3 while any are left).")
+@option("--only", "only", multiple=True, metavar="EMAIL", help="Send only to this subscriber (repeatable).")
+@option("--transport", "transport_name", metavar="NAME", help="Override [send] transport (outbox, smtp, …).")
+@option("--outbox-format", type=Choice(["maildir", "mbox", "eml"]), help="Override [send] outbox_format.")
+@option("--rate", type=click.FloatRange(min=0, min_open=True), metavar="N",
+        help="Send at most N messages per second in this run, the outbox too (which is otherwise unpaced).")
+@option("--allow-gaps", metavar="REASON", help="Send despite audit gaps; the reason is recorded in the ledger.")
+@option("--resend-unknown", is_flag=True, help="Also send to recipients whose earlier send has no recorded outcome.")
+@option("--retry-failed", is_flag=True,
+        help="Also send again to recipients who failed permanently in an earlier run (the dry run lists why they failed).")
+@option("--shard", metavar="I/N", callback=lambda _c, _p, value: parse_shard(value),
+        help="One of N workers sharing the issue (0 ≤ I < N): send only to the recipients of shard I.")
+@option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
+        help="Send with N processes on this machine, each taking its own shard of the issue (or of --shard).")
 @column_option
-@click.option("--json", "as_json", is_flag=True, help="Print the plan or the summary as JSON.")
+@option("--json", "as_json", is_flag=True, help="Print the plan or the summary as JSON.")
 @pass_context
 def send(ctx: Context, issue: Path | None, due_now: bool, today: str | None, yes: bool, test_to: str | None,
          test_inboxes: bool, as_email: str | None, limit: int | None, only: tuple[str, ...], transport_name: str | None,
@@ -102,20 +104,20 @@ def send(ctx: Context, issue: Path | None, due_now: bool, today: str | None, yes
     due → 0. Through a real transport, the offline checks of `webzine check` run first and a failed
     one stops the send (exit 2); the outbox only warns."""
     if due_now == (issue is not None):
-        raise click.UsageError("give either ISSUE or --due.")
+        raise click.UsageError(_("give either ISSUE or --due."))
     ctx.pin_today(today)
     if due_now:
         issue = pick_due(ctx, today)
         if issue is None:
             return EXIT_OK
     if allow_gaps is not None and not allow_gaps.strip():
-        raise click.BadParameter("give the reason the gaps are accepted, e.g. --allow-gaps \"대표님 승인\".",
+        raise click.BadParameter(_("give the reason the gaps are accepted, e.g. --allow-gaps \"대표님 승인\"."),
                                  param_hint="--allow-gaps")
     if workers > 1 and limit is not None:
-        raise click.BadParameter("--limit caps one run, and each of the workers would send that many; "
-                                 "leave out --workers, or --limit.", param_hint="--workers")
+        raise click.BadParameter(_("--limit caps one run, and each of the workers would send that many; leave out "
+                                   "--workers, or --limit."), param_hint="--workers")
     if as_email and not (test_to or test_inboxes):
-        raise click.BadParameter("--as only applies to test sends; add --test-to ADDR.", param_hint="--as")
+        raise click.BadParameter(_("--as only applies to test sends; add --test-to ADDR."), param_hint="--as")
     settings = with_overrides(ctx.settings, transport=transport_name, outbox_format=outbox_format, rate=rate)
     if test_inboxes:
         test_to = ",".join(filter(None, [test_to, *_configured_test_inboxes(settings)]))
@@ -231,43 +233,51 @@ def _dry_run(campaign: Campaign, options: SendOptions, as_json: bool, again: str
         click.echo(json.dumps(summary, ensure_ascii=False, indent=2))
         return EXIT_OK
     console = Console(highlight=False, soft_wrap=True)
-    console.print("[bold]Dry run[/] — nothing was sent. Add [bold]--yes[/] to send.")
-    console.print(f"  issue      {campaign.issue}  ({campaign.rendered.issue.title})")
-    console.print(f"  transport  {_transport_line(settings)}")
-    console.print(f"  list       {summary['recipients']:,} recipients after cleaning "
-                  f"({summary['rejected_while_cleaning']:,} rows rejected: webzine lists clean shows why)")
+    console.print(_("[bold]Dry run[/] — nothing was sent. Add [bold]--yes[/] to send."))
+    console.print(_("  issue      {issue}  ({title})").format(issue=campaign.issue, title=campaign.rendered.issue.title))
+    console.print(_("  transport  {transport}").format(transport=_transport_line(settings)))
+    console.print(_("  list       {recipients:,} recipients after cleaning ({rejected:,} rows rejected: webzine lists "
+                    "clean shows why)").format(recipients=summary["recipients"],
+                                               rejected=summary["rejected_while_cleaning"]))
     if suppressed:
-        console.print("  suppressed " + ", ".join(f"{count:,} {reason}" for reason, count in suppressed.items()))
-    console.print(f"  ledger     {counts[Action.DONE]:,} already accepted, {counts[Action.FAILED]:,} failed, "
-                  f"{counts[Action.UNKNOWN]:,} unknown")
+        console.print(_("  suppressed {counts}").format(
+            counts=", ".join(f"{count:,} {reason}" for reason, count in suppressed.items())))
+    console.print(_("  ledger     {accepted:,} already accepted, {failed:,} failed, {unknown:,} unknown").format(
+        accepted=counts[Action.DONE], failed=counts[Action.FAILED], unknown=counts[Action.UNKNOWN]))
     if campaign.key_customers is not None:
-        console.print(f"  key        {escape(campaign.key_customers.note)}")
-    gaps = "" if summary["audit_ok"] else f" — gaps accepted: {options.allow_gaps}"
-    console.print(f"  audit      {'ok' if summary['audit_ok'] else 'gaps'}{gaps}")
-    for note in summary["audit_notes"]:
-        console.print(f"  note       {shown(note)}")
-    if campaign.rendered.fields.unused:
-        console.print(f"  not used   {shown(', '.join(campaign.rendered.fields.unused))}")
-    if summary["rate"] is None:
-        console.print(f"  would send {counts[Action.SEND]:,} message(s), unpaced (a rehearsal; --rate N paces it)")
+        console.print(_("  key        {note}").format(note=escape(campaign.key_customers.note)))
+    if summary["audit_ok"]:
+        console.print(_("  audit      ok"))
     else:
-        console.print(f"  would send {counts[Action.SEND]:,} message(s), about "
-                      f"{_duration(counts[Action.SEND] / summary['rate'])} at {summary['rate']:g}/s")
+        console.print(_("  audit      gaps — gaps accepted: {reason}").format(reason=options.allow_gaps))
+    for note in summary["audit_notes"]:
+        console.print(_("  note       {note}").format(note=shown(note)))
+    if campaign.rendered.fields.unused:
+        console.print(_("  not used   {columns}").format(columns=shown(", ".join(campaign.rendered.fields.unused))))
+    if summary["rate"] is None:
+        console.print(_("  would send {count:,} message(s), unpaced (a rehearsal; --rate N paces it)").format(
+            count=counts[Action.SEND]))
+    else:
+        console.print(_("  would send {count:,} message(s), about {duration} at {rate:g}/s").format(
+            count=counts[Action.SEND], duration=_duration(counts[Action.SEND] / summary["rate"]), rate=summary["rate"]))
     if counts[Action.LATER]:
-        console.print(f"  [yellow]{counts[Action.LATER]:,} left for a later run[/] by --limit {options.limit}.")
+        console.print(_("  [yellow]{count:,} left for a later run[/] by --limit {limit}.").format(
+            count=counts[Action.LATER], limit=options.limit))
     if counts[Action.UNKNOWN] and not options.resend_unknown:
-        console.print(f"  [yellow]{counts[Action.UNKNOWN]:,} unknown[/]: an earlier run stopped while they were in "
-                      "flight; they are skipped (webzine status ISSUE --unknown lists them).")
+        console.print(_("  [yellow]{count:,} unknown[/]: an earlier run stopped while they were in flight; they are "
+                        "skipped (webzine status ISSUE --unknown lists them).").format(count=counts[Action.UNKNOWN]))
     if failed_reasons:
-        covered = "would be sent again" if options.retry_failed else "are skipped; --retry-failed sends them again"
-        console.print(f"  failed     {counts[Action.FAILED] or sum(failed_reasons.values()):,} {covered}; reasons: "
-                      + "; ".join(f"{shown(reason)} ×{count}" for reason, count in failed_reasons.items()))
-    table = Table("email", "name", "subject", box=None, pad_edge=False)
+        failed = counts[Action.FAILED] or sum(failed_reasons.values())
+        reasons = "; ".join(f"{shown(reason)} ×{count}" for reason, count in failed_reasons.items())
+        line = (_("  failed     {count:,} would be sent again; reasons: {reasons}") if options.retry_failed else
+                _("  failed     {count:,} are skipped; --retry-failed sends them again; reasons: {reasons}"))
+        console.print(line.format(count=failed, reasons=reasons))
+    table = Table(_("email"), _("name"), _("subject"), box=None, pad_edge=False)
     for row in preview:
-        table.add_row(shown(row["email"]), shown(row["name"]),
-                      shown(row["subject"]) if row["subject"] else f"[red]rejected: {shown(row['rejected'])}[/]")
+        table.add_row(shown(row["email"]), shown(row["name"]), shown(row["subject"]) if row["subject"] else
+                      _("[red]rejected: {reason}[/]").format(reason=shown(row["rejected"])))
     console.print(table)
-    console.print(f"Next: {again}")
+    console.print(_("Next: {command}").format(command=again))
     return EXIT_OK
 
 
@@ -286,8 +296,8 @@ def _suppressed_by_reason(campaign: Campaign) -> dict[str, int]:
 def _transport_line(settings) -> str:  # type: ignore[no-untyped-def]
     name = settings.send.transport
     if name == "outbox":
-        return (f"outbox ({settings.send.outbox_format} in {settings.send.outbox}/; a rehearsal: nothing leaves this "
-                "machine and a real send still mails everyone)")
+        return _("outbox ({format} in {folder}/; a rehearsal: nothing leaves this machine and a real send still mails "
+                 "everyone)").format(format=settings.send.outbox_format, folder=settings.send.outbox)
     if name == "smtp":
         return f"smtp ({settings.smtp.host}:{settings.smtp.port}, {settings.smtp.security})"
     return name
@@ -295,10 +305,10 @@ def _transport_line(settings) -> str:  # type: ignore[no-untyped-def]
 
 def _duration(seconds: float) -> str:
     if seconds < 90:
-        return f"{seconds:.0f} s"
+        return _("{seconds:.0f} s").format(seconds=seconds)
     if seconds < 5400:
-        return f"{seconds / 60:.0f} min"
-    return f"{seconds / 3600:.1f} h"
+        return _("{minutes:.0f} min").format(minutes=seconds / 60)
+    return _("{hours:.1f} h").format(hours=seconds / 3600)
 
 
 # -- the real send ------------------------------------------------------------------------------
@@ -389,9 +399,10 @@ def _real_send(campaign: Campaign, options: SendOptions, as_json: bool, again: s
     else:
         _print_summary(summary, standing, campaign)
         for note in _audit_notes(campaign):
-            click.echo(f"Note: {printable(note)}")
+            click.echo(_("Note: {note}").format(note=printable(note)))
         if options.allow_gaps:
-            click.echo(f"Sent despite audit gaps; reason recorded in the ledger: {printable(options.allow_gaps)}")
+            click.echo(_("Sent despite audit gaps; reason recorded in the ledger: {reason}").format(
+                reason=printable(options.allow_gaps)))
     _print_hints(summary, standing, again)
     return exit_code
 
@@ -529,54 +540,62 @@ def _print_summary(summary: SendSummary, standing: IssueStanding | None = None, 
     console = Console(highlight=False, soft_wrap=True)
     table = Table(title=f"webzine send {summary.issue} → {summary.transport}", show_header=False, box=None)
     rows = [
-        ("accepted", summary.accepted, "green"), ("failed (permanent)", summary.failed, "red"),
-        ("  of which hard bounces → suppressed", summary.hard_bounces, "red"),
-        ("rejected (unsafe data, not sent)", summary.rejected, "red"),
-        ("deferred (a re-run retries them)", summary.deferred, "yellow"),
-        ("unknown (not re-sent; see below)", summary.unknown, "yellow"),
-        ("left for a later run (--limit)", summary.later, "yellow"),
-        ("already sent earlier", summary.already_accepted, ""), ("failed earlier", summary.already_failed, ""),
-        ("sent again (--retry-failed)", summary.retried_failed, ""),
-        ("suppressed during the send", summary.suppressed, ""), ("retries", summary.retries, ""),
-        ("claimed by another process", summary.taken_by_other, "yellow"),
+        (N_("accepted"), summary.accepted, "green"), (N_("failed (permanent)"), summary.failed, "red"),
+        (N_("  of which hard bounces → suppressed"), summary.hard_bounces, "red"),
+        (N_("rejected (unsafe data, not sent)"), summary.rejected, "red"),
+        (N_("deferred (a re-run retries them)"), summary.deferred, "yellow"),
+        (N_("unknown (not re-sent; see below)"), summary.unknown, "yellow"),
+        (N_("left for a later run (--limit)"), summary.later, "yellow"),
+        (N_("already sent earlier"), summary.already_accepted, ""), (N_("failed earlier"), summary.already_failed, ""),
+        (N_("sent again (--retry-failed)"), summary.retried_failed, ""),
+        (N_("suppressed during the send"), summary.suppressed, ""), (N_("retries"), summary.retries, ""),
+        (N_("claimed by another process"), summary.taken_by_other, "yellow"),
     ]  # fmt: skip
     for label, value, colour in rows:
         if value or label in ("accepted", "failed (permanent)"):
-            table.add_row(label, f"[{colour}]{value:,}[/]" if colour and value else f"{value:,}")
-    table.add_row("time", f"{summary.elapsed:.1f} s ({summary.rate:,.0f} msg/s)")
+            table.add_row(_(label), f"[{colour}]{value:,}[/]" if colour and value else f"{value:,}")
+    table.add_row(_("time"), _("{seconds:.1f} s ({rate:,.0f} msg/s)").format(seconds=summary.elapsed, rate=summary.rate))
     if standing is not None:
-        rehearsal = "" if summary.transport in REHEARSALS else \
-            (f", {standing.rehearsed_only:,} only rehearsed (outbox)" if standing.rehearsed_only else "")
-        table.add_row("whole issue", f"{standing.delivered:,} done, {standing.failed:,} failed, "
-                                     f"{standing.unknown:,} unknown, {standing.remaining:,} still to send{rehearsal}")
+        counts = dict(done=standing.delivered, failed=standing.failed, unknown=standing.unknown,
+                      remaining=standing.remaining, rehearsed=standing.rehearsed_only)
+        if summary.transport not in REHEARSALS and standing.rehearsed_only:
+            whole = _("{done:,} done, {failed:,} failed, {unknown:,} unknown, {remaining:,} still to send, "
+                      "{rehearsed:,} only rehearsed (outbox)").format(**counts)
+        else:
+            whole = _("{done:,} done, {failed:,} failed, {unknown:,} unknown, {remaining:,} still to send").format(
+                **counts)
+        table.add_row(_("whole issue"), whole)
     if campaign is not None and campaign.key_customers is not None:
-        table.add_row("key customers", escape(campaign.key_customers.note))
+        table.add_row(_("key customers"), escape(campaign.key_customers.note))
     console.print(table)
     for problem in summary.failures[:10]:
         code = " ".join(str(p) for p in (problem.code, problem.status) if p)
-        console.print(f"  [red]failed[/] {shown(problem.email)}: {shown(code)} {shown(problem.text)}".rstrip())
+        console.print(_("  [red]failed[/] {email}: {code} {reason}").format(
+            email=shown(problem.email), code=shown(code), reason=shown(problem.text)).rstrip())
     for problem in summary.rejects[:10]:
-        console.print(f"  [red]rejected[/] {shown(problem.email)}: {shown(problem.text)}")
+        console.print(_("  [red]rejected[/] {email}: {reason}").format(email=shown(problem.email),
+                                                                      reason=shown(problem.text)))
     for problem in summary.unknowns[:10]:
-        console.print(f"  [yellow]unknown[/] {shown(problem.email)}: {shown(problem.text)}")
+        console.print(_("  [yellow]unknown[/] {email}: {reason}").format(email=shown(problem.email),
+                                                                        reason=shown(problem.text)))
 
 
 def _print_hints(summary: SendSummary, standing: IssueStanding, again: str) -> None:
     if summary.stopped:
-        click.echo(f"Stopped: {printable(summary.stopped).rstrip('.')}.", err=True)
-        click.echo(f"Hint: fix the cause, then re-run to resume (already accepted recipients are skipped): {again}",
-                   err=True)
+        click.echo(_("Stopped: {reason}.").format(reason=printable(summary.stopped).rstrip(".")), err=True)
+        click.echo(_("Hint: fix the cause, then re-run to resume (already accepted recipients are skipped): {command}")
+                   .format(command=again), err=True)
     elif summary.deferred:
-        click.echo(f"Hint: {summary.deferred} message(s) were deferred by the server; re-run later to retry: {again}",
-                   err=True)
+        click.echo(_("Hint: {count} message(s) were deferred by the server; re-run later to retry: {command}").format(
+            count=summary.deferred, command=again), err=True)
     elif standing.remaining:
-        click.echo(f"Hint: {standing.remaining:,} recipient(s) of this issue are still to send; continue with: {again}",
-                   err=True)
+        click.echo(_("Hint: {count:,} recipient(s) of this issue are still to send; continue with: {command}").format(
+            count=standing.remaining, command=again), err=True)
     if standing.unknown:
-        click.echo(f"Hint: {standing.unknown} recipient(s) are unknown: their messages were in flight when a run "
-                   "stopped or the connection was lost, so they may already have them. List them with "
-                   f"webzine status {summary.issue} --unknown and settle them with webzine settle, or send them "
-                   f"deliberately with: {again} --resend-unknown", err=True)
+        click.echo(_("Hint: {count} recipient(s) are unknown: their messages were in flight when a run stopped or the "
+                     "connection was lost, so they may already have them. List them with webzine status {issue} "
+                     "--unknown and settle them with webzine settle, or send them deliberately with: {command} "
+                     "--resend-unknown").format(count=standing.unknown, issue=summary.issue, command=again), err=True)
 
 
 # -- test sends -----------------------------------------------------------------------------------
@@ -584,13 +603,15 @@ def _print_hints(summary: SendSummary, standing: IssueStanding, again: str) -> N
 
 def _configured_test_inboxes(settings) -> list[str]:  # type: ignore[no-untyped-def]
     if not settings.send.test_inboxes:
-        raise ConfigError(f"{settings.root / CONFIG_FILE}: [send] test_inboxes is empty; list the team's test accounts, "
-                          'e.g. test_inboxes = ["webzine.test@naver.com", "webzine.test@hanmail.net"].')
+        raise ConfigError(_("{path}: [send] test_inboxes is empty; list the team's test accounts, e.g. test_inboxes = "
+                            '["webzine.test@naver.com", "webzine.test@hanmail.net"].').format(
+            path=settings.root / CONFIG_FILE))
     for address in settings.send.test_inboxes:
         try:
             check_address("test_inboxes", address)
         except UnsafeHeader as exc:
-            raise ConfigError(f"{settings.root / CONFIG_FILE}: [send] test_inboxes: {exc.reason}.") from None
+            raise ConfigError(_("{path}: [send] test_inboxes: {reason}.").format(path=settings.root / CONFIG_FILE,
+                                                                                 reason=exc.reason)) from None
     return settings.send.test_inboxes
 
 
@@ -611,7 +632,8 @@ def _test_send(settings, issue: Path, test_to: str, as_email: str | None, as_jso
             try:
                 message = factory.build(recipient, rcpt_to=address)
             except RecipientRejected as rejected:
-                raise ConfigError(f"{recipient.email} cannot be used for a test: {rejected.reason}.") from None
+                raise ConfigError(_("{email} cannot be used for a test: {reason}.").format(
+                    email=recipient.email, reason=rejected.reason)) from None
             delivery = transport.send(message)
             results.append({"to": address, "as": recipient.email, "outcome": delivery.outcome.value,
                             "code": delivery.code, "text": delivery.text})
@@ -621,8 +643,9 @@ def _test_send(settings, issue: Path, test_to: str, as_email: str | None, as_jso
         click.echo(json.dumps({"test": True, "issue": campaign.issue, "results": results}, ensure_ascii=False, indent=2))
     else:
         for result in results:
-            click.echo(f"[TEST] {campaign.issue} as {result['as']} → {result['to']}: {result['outcome']} "
-                       f"{result['code'] or ''} {result['text']}".rstrip())
+            click.echo(_("[TEST] {issue} as {recipient} → {to}: {outcome} {code} {reason}").format(
+                issue=campaign.issue, recipient=result["as"], to=result["to"], outcome=result["outcome"],
+                code=result["code"] or "", reason=result["text"]).rstrip())
     outcomes = {result["outcome"] for result in results}
     if Outcome.PERMANENT.value in outcomes:
         return EXIT_FAILED
@@ -632,11 +655,11 @@ def _test_send(settings, issue: Path, test_to: str, as_email: str | None, as_jso
 # -- status ---------------------------------------------------------------------------------------
 
 
-@click.command()
+@command()
 @click.argument("issue", required=False)
-@click.option("--unknown", "list_unknown", is_flag=True,
-              help="List the recipients whose outcome is unknown, with Message-ID and claim time.")
-@click.option("--json", "as_json", is_flag=True, help="Print the counts as JSON.")
+@option("--unknown", "list_unknown", is_flag=True,
+        help="List the recipients whose outcome is unknown, with Message-ID and claim time.")
+@option("--json", "as_json", is_flag=True, help="Print the counts as JSON.")
 @pass_context
 def status(ctx: Context, issue: str | None, list_unknown: bool, as_json: bool) -> int:
     """Ledger counts per issue: accepted, failed, pending, unknown, and rehearsed (outbox only).
@@ -672,36 +695,40 @@ def status(ctx: Context, issue: str | None, list_unknown: bool, as_json: bool) -
         click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
         return EXIT_OK
     if not rows:
-        click.echo(f"No sends recorded in {path}" + (f" for {slug}." if slug else "."))
+        click.echo((_("No sends recorded in {path} for {issue}.") if slug else _("No sends recorded in {path}.")).format(
+            path=path, issue=slug))
         return EXIT_OK
-    table = Table("issue", "accepted", "failed", "pending", "unknown", "last run", box=None, pad_edge=False)
+    table = Table(_("issue"), _("accepted"), _("failed"), _("pending"), _("unknown"), _("last run"), box=None,
+                  pad_edge=False)
     for row in rows:
         last = row["last_run"] or {}
         when = f"{last.get('finished_at') or last.get('started_at') or ''}"[:16].replace("T", " ")
         code = last.get("exit_code")
-        rehearsed = f" ({row['rehearsed']:,} outbox only)" if row["rehearsed"] else ""
+        rehearsed = _(" ({count:,} outbox only)").format(count=row["rehearsed"]) if row["rehearsed"] else ""
         table.add_row(str(row["issue"]), f"{row['accepted']:,}{rehearsed}", f"{row['failed']:,}", f"{row['pending']:,}",
-                      f"{row['unknown']:,}", f"{when} UTC, exit {code}" if code is not None else when)
+                      f"{row['unknown']:,}",
+                      _("{when} UTC, exit {code}").format(when=when, code=code) if code is not None else when)
     Console(highlight=False, soft_wrap=True).print(table)
     return EXIT_OK
 
 
 def _print_unknown(slug: str | None, rows: list, as_json: bool) -> int:  # type: ignore[type-arg]
     if not slug:
-        raise click.UsageError("--unknown needs ISSUE (an issue file or its slug).")
+        raise click.UsageError(_("--unknown needs ISSUE (an issue file or its slug)."))
     listed = [{"email": row.email, "message_id": row.message_id, "transport": row.transport,
                "claimed_at": row.claimed_at, "updated_at": row.updated_at, "text": row.text} for row in rows]
     if as_json:
         click.echo(json.dumps(listed, ensure_ascii=False, indent=2))
         return EXIT_OK
     if not listed:
-        click.echo(f"{slug}: no recipient is unknown.")
+        click.echo(_("{issue}: no recipient is unknown.").format(issue=slug))
         return EXIT_OK
-    table = Table("email", "Message-ID", "transport", "claimed (UTC)", "last answer", box=None, pad_edge=False)
+    table = Table(_("email"), "Message-ID", _("transport"), _("claimed (UTC)"), _("last answer"), box=None,
+                  pad_edge=False)
     for item in listed:
         table.add_row(shown(item["email"]), f"<{item['message_id']}>", item["transport"],
                       item["claimed_at"][:19].replace("T", " "), shown(item["text"]))
     Console(highlight=False, soft_wrap=True).print(table)
-    click.echo(f"Settle them from the mail server's log: webzine settle {slug} --delivered FILE, "
-               f"or send them again: webzine settle {slug} --resend", err=True)
+    click.echo(_("Settle them from the mail server's log: webzine settle {issue} --delivered FILE, or send them again: "
+                 "webzine settle {issue} --resend").format(issue=slug), err=True)
     return EXIT_OK

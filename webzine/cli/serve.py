@@ -7,20 +7,21 @@ import logging
 
 import click
 
+from webzine.cli.help import command, group, option
 from webzine.cli import pass_context
 
 
-@click.command("serve")
-@click.option("--host", default=None, help="Address to listen on (default: [serve] host).")
-@click.option("--port", type=int, default=None, help="Port to listen on (default: [serve] port).")
-@click.option(
+@command("serve")
+@option("--host", default=None, help="Address to listen on (default: [serve] host).")
+@option("--port", type=int, default=None, help="Port to listen on (default: [serve] port).")
+@option(
     "--forwarded-allow-ips",
     default="127.0.0.1",
     show_default=True,
     envvar="FORWARDED_ALLOW_IPS",
     help="Reverse proxies whose X-Forwarded-For/-Proto are trusted (comma-separated, or '*').",
 )
-@click.option("--access-log", is_flag=True, help="Log every request (paths contain reader tokens).")
+@option("--access-log", is_flag=True, help="Log every request (paths contain reader tokens).")
 @pass_context
 def serve(ctx: object, host: str | None, port: int | None, forwarded_allow_ips: str, access_log: bool) -> int:
     """Serve one-click unsubscribe (RFC 8058), provider webhooks and reader feedback."""
@@ -50,14 +51,14 @@ def serve(ctx: object, host: str | None, port: int | None, forwarded_allow_ips: 
     return 0
 
 
-@click.group("feedback")
+@group("feedback")
 def feedback() -> None:
     """Reader feedback collected by `webzine serve`."""
 
 
 @feedback.command("report")
 @click.argument("issue")
-@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @pass_context
 def report(ctx: object, issue: str, as_json: bool) -> int:
     """Ratings for ISSUE (its slug, e.g. 2026-12-year-end): overall, per segment, per manager."""

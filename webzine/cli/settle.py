@@ -15,6 +15,8 @@ from pathlib import Path
 
 import click
 
+from webzine.i18n import _
+from webzine.cli.help import command, option
 from webzine.cli import Context, pass_context
 from webzine.errors import ListError
 from webzine.render.issue import load_issue
@@ -23,15 +25,15 @@ from webzine.send.settle import Settlement, evidence_lines, outbox_evidence, set
 from webzine.terminal import printable
 
 
-@click.command("settle")
+@command("settle")
 @click.argument("issue")
-@click.option("--delivered", "delivered", type=click.Path(path_type=Path, dir_okay=False), multiple=True,
-              metavar="FILE", help="A mail-server log or list: lines naming an address or Message-ID were delivered.")
-@click.option("--ask-provider", is_flag=True,
-              help="Ask the email API ([send] transport postmark or mailgun) whether it took each unknown message.")
-@click.option("--resend", is_flag=True, help="Mark every recipient still unknown to be sent again by the next send.")
-@click.option("--yes", is_flag=True, help="Record the decisions. Without it, show them.")
-@click.option("--json", "as_json", is_flag=True, help="Print the decisions as JSON.")
+@option("--delivered", "delivered", type=click.Path(path_type=Path, dir_okay=False), multiple=True,
+        metavar="FILE", help="A mail-server log or list: lines naming an address or Message-ID were delivered.")
+@option("--ask-provider", is_flag=True,
+        help="Ask the email API ([send] transport postmark or mailgun) whether it took each unknown message.")
+@option("--resend", is_flag=True, help="Mark every recipient still unknown to be sent again by the next send.")
+@option("--yes", is_flag=True, help="Record the decisions. Without it, show them.")
+@option("--json", "as_json", is_flag=True, help="Print the decisions as JSON.")
 @pass_context
 def settle_command(ctx: Context, issue: str, delivered: tuple[Path, ...], ask_provider: bool, resend: bool,
                    yes: bool, as_json: bool) -> int:
@@ -42,14 +44,15 @@ def settle_command(ctx: Context, issue: str, delivered: tuple[Path, ...], ask_pr
         _check_provider(settings.send.transport)
     path = settings.path(settings.send.ledger)
     if not ledger_exists(path):
-        raise ListError(f"{path}: no send ledger yet; nothing to settle.")
+        raise ListError(_("{path}: no send ledger yet; nothing to settle.").format(path=path))
     seen = _reports(settings, slug)
     for log in delivered:
         try:
             with log.open(encoding="utf-8", errors="replace") as lines:
                 seen.update(evidence_lines(lines, str(log)))
         except OSError as exc:
-            raise ListError(f"{log}: cannot be read ({exc.strerror}); give the mail server's log file.") from None
+            raise ListError(_("{path}: cannot be read ({reason}); give the mail server's log file.").format(
+                path=log, reason=exc.strerror)) from None
     with Ledger.open(path) as ledger:
         unknown = ledger.rows(slug, State.CLAIMED)
         if ask_provider:
@@ -82,8 +85,8 @@ def _check_provider(name: str) -> None:
     from webzine.providers import PROVIDERS
 
     if name not in PROVIDERS or not PROVIDERS[name].transport_class().looks_up_messages:
-        raise ConfigError(f"--ask-provider reads Postmark's or Mailgun's record of a message; [send] transport is "
-                          f"{name}. Use --delivered FILE with the mail server's log instead.")
+        raise ConfigError(_("--ask-provider reads Postmark's or Mailgun's record of a message; [send] transport is "
+                            "{transport}. Use --delivered FILE with the mail server's log instead.").format(transport=name))
 
 
 def _provider_records(settings, rows: list) -> dict[str, str]:  # type: ignore[no-untyped-def]
@@ -105,12 +108,16 @@ def _show(slug: str, decisions: list[Settlement], left: int, recorded: bool, as_
                                              for d in decisions]}, ensure_ascii=False, indent=2))
         return
     for decision in decisions:
-        verdict = "delivered" if decision.delivered else "send again"
+        verdict = _("delivered") if decision.delivered else _("send again")
         click.echo(f"  {verdict:10} {printable(decision.email, single_line=True)}  "
                    f"({printable(decision.evidence, single_line=True)})")
     delivered = sum(d.delivered for d in decisions)
-    click.echo(f"{slug}: {delivered} delivered, {len(decisions) - delivered} to send again, {left} still unknown"
-               + ("" if recorded or not decisions else " — a dry run: add --yes to record it") + ".")
+    counts = dict(issue=slug, delivered=delivered, again=len(decisions) - delivered, unknown=left)
+    if recorded or not decisions:
+        click.echo(_("{issue}: {delivered} delivered, {again} to send again, {unknown} still unknown.").format(**counts))
+    else:
+        click.echo(_("{issue}: {delivered} delivered, {again} to send again, {unknown} still unknown — a dry run: add "
+                     "--yes to record it.").format(**counts))
     if left:
-        click.echo(f"Hint: give the mail server's log with --delivered FILE, or decide with --resend: "
-                   f"webzine settle {slug} --resend --yes", err=True)
+        click.echo(_("Hint: give the mail server's log with --delivered FILE, or decide with --resend: webzine settle "
+                     "{issue} --resend --yes").format(issue=slug), err=True)

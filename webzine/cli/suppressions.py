@@ -13,6 +13,8 @@ from collections import Counter
 
 import click
 
+from webzine.i18n import _
+from webzine.cli.help import Choice, group, option
 from webzine.cli import Context, pass_context
 from webzine.models import Suppression
 from webzine.providers import PROVIDERS
@@ -20,18 +22,18 @@ from webzine.unsubscribes.store import store_suppressions
 from webzine.recipients.suppressions import merge_suppressions
 
 
-@click.group()
+@group()
 def suppressions() -> None:
     """The suppression list (lists/suppressions.csv): addresses that are never mailed again."""
 
 
 @suppressions.command("pull")
-@click.option(
+@option(
     "--provider",
-    type=click.Choice(sorted(PROVIDERS)),
+    type=Choice(sorted(PROVIDERS)),
     help="The email API to read; default: [send] transport when it is one of these.",
 )
-@click.option("--dry-run", is_flag=True, help="Show what would be merged; write nothing.")
+@option("--dry-run", is_flag=True, help="Show what would be merged; write nothing.")
 @pass_context
 def pull(ctx: Context, provider: str | None, dry_run: bool) -> int:
     """Merge what `webzine serve` recorded and the provider's hard bounces, complaints and
@@ -53,16 +55,17 @@ def pull(ctx: Context, provider: str | None, dry_run: bool) -> int:
     path = settings.path(settings.lists.suppressions)
     reasons = _reasons(entries)
     if dry_run:
-        click.echo(f"{name}: {len(entries)} suppressions ({reasons}); dry run, {path} unchanged.")
+        click.echo(_("{source}: {count} suppressions ({reasons}); dry run, {path} unchanged.").format(
+            source=name, count=len(entries), reasons=reasons, path=path))
         return 0
     counts = merge_suppressions(path, entries)
-    click.echo(
-        f"{name}: {len(entries)} suppressions ({reasons}) → {path}: {counts.added} added, "
-        f"{counts.upgraded} with a stronger reason, {counts.unchanged} already listed."
-    )
+    click.echo(_("{source}: {count} suppressions ({reasons}) → {path}: {added} added, {upgraded} with a stronger reason, "
+                 "{unchanged} already listed.").format(source=name, count=len(entries), reasons=reasons, path=path,
+                                                       added=counts.added, upgraded=counts.upgraded,
+                                                       unchanged=counts.unchanged))
     return 0
 
 
 def _reasons(entries: list[Suppression]) -> str:
     counted = Counter(entry.reason.value for entry in entries)
-    return ", ".join(f"{reason} {count}" for reason, count in sorted(counted.items())) or "none"
+    return ", ".join(f"{reason} {count}" for reason, count in sorted(counted.items())) or _("none")
