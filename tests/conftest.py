@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import textwrap
 from datetime import date
 from collections.abc import Iterator
@@ -29,6 +30,10 @@ def pytest_configure(config: pytest.Config) -> None:
         del os.environ[name]
     os.environ["WEBZINE_TODAY"] = TODAY.isoformat()
     os.environ.update(LOCALE)
+    # A shell that asks Python not to write bytecode would make every webzine subprocess and every
+    # xdist worker compile the whole package again (about 0.5 CPU-s each); __pycache__ is git-ignored.
+    os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
+    sys.dont_write_bytecode = False
 
 
 @pytest.fixture(autouse=True)

@@ -67,3 +67,27 @@ def test_no_test_builds_a_subprocess_environment_of_its_own() -> None:
            if path.name not in {"conftest.py", "smtp_project.py", Path(__file__).name}
            and re.search(r"startswith\(\"WEBZINE_\"\)", path.read_text(encoding="utf-8"))]  # fmt: skip
     assert own == []
+
+
+@pytest.mark.slow
+def test_an_xdist_group_runs_in_one_worker(pytester: pytest.Pytester) -> None:
+    """`make test` (--dist loadgroup) relies on it: one PostgreSQL cluster, one wheel build, the
+    moved-clock runs one after another. With pytest 9.2 and pytest-xdist 3.8 the marks were
+    silently ignored and a group's tests ran on every worker."""
+    record = pytester.mkdir("workers")
+    pytester.makepyfile(test_grouped=f"""
+        import os, pathlib, pytest
+
+        @pytest.mark.xdist_group("together")
+        @pytest.mark.parametrize("case", range(6))
+        def test_grouped(case):
+            pathlib.Path({str(record)!r}, str(case)).write_text(os.environ["PYTEST_XDIST_WORKER"])
+
+        @pytest.mark.parametrize("case", range(6))
+        def test_free(case):
+            pass
+    """)
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-n", "2", "--dist", "loadgroup")
+    result.assert_outcomes(passed=12)
+    workers = {path.read_text() for path in record.iterdir()}
+    assert len(workers) == 1, workers
