@@ -9,7 +9,7 @@ Data, generated once into bench/.data/report-<rows>/ (a publication folder):
   0.1 % replies for the last issue.
 Timed, in one process, each source read once as the commands do:
 - load      the lists, the ledger rows of the issue, events, stores, replies
-- outcomes  every customer's outcome, as one frame (`managers.table.outcome_table`)
+- outcomes  every customer's outcome, as one frame (`managers.outcomes.outcome_table`)
 - digests   per manager: digest, HTML, text, CSV (and all.csv)
 - history   the 12 months from aggregates
 - report    the counts, the breakdowns and the page with its charts
@@ -130,7 +130,7 @@ def run(folder: Path, slug: str) -> dict[str, float]:
     from webzine.send.ledger import Ledger
     from webzine.managers.digest import build_digests, csv_file, csv_rows, render_digest
     from webzine.managers.load import issue_files, load_history, load_issue_sources
-    from webzine.managers.table import outcome_table
+    from webzine.managers.outcomes import outcome_table
     from webzine.managers.report import build_report, render_report, tally_outcomes
 
     settings = load_settings(folder / "webzine.toml")

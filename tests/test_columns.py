@@ -182,7 +182,7 @@ def test_the_digests_go_to_the_managers_the_list_names(crm_project: Path) -> Non
     from webzine.config import load_settings
     from webzine.managers.digest import build_digests
     from webzine.managers.load import load_issue_sources
-    from webzine.managers.table import outcome_table
+    from webzine.managers.outcomes import outcome_table
 
     loaded = load_issue_sources(load_settings(crm_project / "webzine.toml"), ISSUE, TODAY)
     digests = build_digests(outcome_table(loaded.people, loaded.facts), loaded.managers, loaded.facts)

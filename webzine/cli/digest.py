@@ -29,7 +29,7 @@ from webzine.managers.digest import Digest, build_digests, csv_file, csv_rows, r
 from webzine.render.issue import load_issue
 from webzine.managers.load import issue_files, load_issue_sources
 from webzine.managers.mail import DigestMessages, RenderedDigest, digest_issue, digest_recipients
-from webzine.managers.table import outcome_table
+from webzine.managers.outcomes import outcome_table
 from webzine.send.pacing import SuppressionWatch
 from webzine.send.dispatch import Sender, SendOptions
 from webzine.terminal import printable

@@ -23,7 +23,7 @@ from webzine.files import atomic_writer
 from webzine.render.issue import load_issue
 from webzine.send.ledger import Ledger
 from webzine.managers.load import Event, issue_files, load_history, load_issue_sources
-from webzine.managers.table import outcome_table
+from webzine.managers.outcomes import outcome_table
 from webzine.managers.report import IssueReport, IssueSummary, build_report, render_report, tally_outcomes
 
 HISTORY_FOLDER = "history"

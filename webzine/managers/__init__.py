@@ -7,10 +7,9 @@ of values:
                  ratings, replies) and who the customers are, as plain frozen values
     people.py    the edge for who the customers are: the subscriber list and the key-customer file
                  read into one frame (polars)
-    outcomes.py  facts × a customer → their `CustomerOutcome`, with the reasons an account
-                 manager should call ("전화 드려야 할 고객")
-    table.py     facts × customers → every outcome as one frame: the plain deliveries (almost
-                 everyone) column-wise, the others through `outcomes.outcome`
+    outcomes.py  facts × customers → every outcome as one frame (the plain deliveries, almost
+                 everyone, column-wise) and, for the others, a `CustomerOutcome` with the reasons
+                 an account manager should call ("전화 드려야 할 고객")
     digest.py    outcomes → one `Digest` per account manager, and its HTML, text and CSV
     mail.py      a digest as an email handed to the `Sender` under the ledger issue
                  `digest:<slug>`, so a digest is never sent twice, across a kill and a resume

@@ -21,8 +21,7 @@ import polars as pl
 from webzine.render.korean import register_filters
 from webzine.render.layout import BUILTIN_TEMPLATES
 from webzine.managers.facts import IssueFacts
-from webzine.managers.outcomes import REACHED, STATUS_LABELS, CustomerOutcome, Status
-from webzine.managers.table import Outcomes
+from webzine.managers.outcomes import REACHED, STATUS_LABELS, CustomerOutcome, Outcomes, Status
 from webzine.models import Manager
 
 SHOWN_CALLS = 30  # a screenful; the CSV has everyone

@@ -19,7 +19,7 @@ from markupsafe import Markup
 
 from webzine.managers.charts import Bar, Column, Segment, columns, stacked_bars
 from webzine.managers.digest import page_environment
-from webzine.managers.outcomes import REACHED, CustomerOutcome, Status
+from webzine.managers.outcomes import REACHED, CustomerOutcome, Outcomes, Status
 from webzine.models import Manager
 
 COMPANY_DOMAINS = "회사 도메인"
@@ -117,9 +117,7 @@ class IssueReport:
 def tally_outcomes(outcomes: Iterable[CustomerOutcome]) -> Counter[tuple]:
     """Counts per (status, provider, manager, segment, key customer, unsubscribed, score,
     replied), in the order each first occurs: a million customers fold into a few hundred keys,
-    column-wise (`table.Outcomes`)."""
-    from webzine.managers.table import Outcomes
-
+    column-wise (`outcomes.Outcomes`)."""
     provider = (pl.col("email").str.split("@").list.last().str.to_lowercase()
                 .replace_strict(PROVIDER_GROUPS, default=COMPANY_DOMAINS))
     counts = Outcomes.of(outcomes).frame.group_by(

@@ -10,4 +10,5 @@ The files, in pipeline order:
 - `list_managers.py` managers made from the list's own manager name/address columns (a CRM export)
 - `suppressions.py`  `lists/suppressions.csv`: who must never be mailed again
 - `mx.py`            `--check-dns`: domains that cannot receive mail
+- `frames.py`        a list as polars columns, and their addresses normalised a column at a time
 """
