@@ -13,6 +13,7 @@ import dns.exception
 import dns.resolver
 
 from webzine.errors import UsageError, WebzineError
+from webzine.i18n import _
 
 
 class DnsUnavailable(WebzineError):
@@ -37,20 +38,20 @@ def resolver_for(option: str | None, *, timeout: float = 5.0) -> dns.resolver.Re
 def _host_and_port(option: str) -> tuple[str, int]:
     text = option.strip()
     if text.startswith("["):
-        host, _, rest = text[1:].partition("]")
+        host, __, rest = text[1:].partition("]")
         port_text = rest.removeprefix(":")
     elif text.count(":") == 1:
-        host, _, port_text = text.partition(":")
+        host, __, port_text = text.partition(":")
     else:
         host, port_text = text, ""
     try:
         ipaddress.ip_address(host)
         port = int(port_text) if port_text else 53
     except ValueError:
-        raise UsageError(f"--resolver {option!r} is not an IP address with an optional port; "
-                         "write it as 127.0.0.1:5353 or [::1]:5353.") from None
+        raise UsageError(_("--resolver {option} is not an IP address with an optional port; "
+                           "write it as 127.0.0.1:5353 or [::1]:5353.").format(option=repr(option))) from None
     if not 0 < port < 65536:
-        raise UsageError(f"--resolver {option!r}: the port must be between 1 and 65535.")
+        raise UsageError(_("--resolver {option}: the port must be between 1 and 65535.").format(option=repr(option)))
     return host, port
 
 
@@ -84,11 +85,13 @@ class Dns:
         except (dns.resolver.NXDOMAIN, dns.resolver.NoAnswer):
             return ()
         except dns.exception.Timeout:
-            raise DnsUnavailable(f"the DNS resolver {self._where()} did not answer for {name} {kind}; nothing "
-                                 "was concluded — re-run later, or choose a resolver with --resolver.") from None
+            raise DnsUnavailable(_("the DNS resolver {resolver} did not answer for {name} {kind}; nothing "
+                                   "was concluded — re-run later, or choose a resolver with --resolver.").format(
+                resolver=self._where(), name=name, kind=kind)) from None
         except dns.exception.DNSException as exc:
-            raise DnsUnavailable(f"the DNS lookup of {name} {kind} at {self._where()} failed ({exc}); re-run "
-                                 "later, or choose a resolver with --resolver.") from None
+            raise DnsUnavailable(_("the DNS lookup of {name} {kind} at {resolver} failed ({reason}); re-run "
+                                   "later, or choose a resolver with --resolver.").format(
+                name=name, kind=kind, resolver=self._where(), reason=exc)) from None
         if kind == "TXT":
             return tuple(b"".join(record.strings).decode("utf-8", "replace") for record in answer)
         if kind == "MX":

@@ -100,9 +100,9 @@ def _walk(tree: SpfTree, dns: Resolver, domain: str, *, passing: bool, depth: in
 
 def _target_and_prefix(body: str, name: str, domain: str) -> tuple[str, tuple[int, int]]:
     """`a:host/24//64` → ("host", (24, 64)); the domain itself when no host is named."""
-    spec, _, cidr = body[len(name):].partition("/")
+    spec, __, cidr = body[len(name):].partition("/")
     target = spec.removeprefix(":").lower() or domain
-    four, _, six = cidr.partition("//") if not cidr.startswith("/") else ("", "", cidr[1:])
+    four, __, six = cidr.partition("//") if not cidr.startswith("/") else ("", "", cidr[1:])
     return target, (int(four or 32), int(six or 128))
 
 
