@@ -62,9 +62,9 @@ TEST_WORKERS ?= 4
 test: $(VENV)/.installed-test system-deps
 	$(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadgroup
 
-# The inner loop: everything not marked slow (see the marker in pyproject.toml).
+# The inner loop: everything not marked slow (see the marker in pyproject.toml), one worker per core.
 test-fast: $(VENV)/.installed-test
-	$(PY) -m pytest -q -m "not slow"
+	$(PY) -m pytest -q -m "not slow" -n auto
 
 bench: $(VENV)/.installed-test system-deps
 	$(PY) bench/run.py

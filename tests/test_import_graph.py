@@ -4,6 +4,7 @@ itself back through others — not even through an import hidden inside a functi
 from __future__ import annotations
 
 import ast
+import functools
 from pathlib import Path
 
 import pytest
@@ -38,6 +39,7 @@ def imports_of(path: Path, name: str) -> set[str]:
     return found
 
 
+@functools.cache  # three tests read it; parsing every module takes about a second
 def graph() -> dict[str, set[str]]:
     files = {module_name(path): path for path in ROOT.rglob("*.py")}
     return {name: {target for target in imports_of(path, name) if target in files and target != name}
