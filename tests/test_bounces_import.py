@@ -182,6 +182,12 @@ def test_cli_errors_are_one_sentence_with_exit_2(cli, project: Path) -> None:  #
     assert code == 2 and "WEBZINE_IMAP_PASSWORD" in err
 
 
+def test_a_missing_source_in_korean(cli, project: Path) -> None:  # type: ignore[no-untyped-def]
+    code, _, err = cli("--lang", "ko", "bounces", "import", "missing.mbox")
+    assert (code, err.splitlines()[0]) == (2, "오류: missing.mbox: 그런 파일이나 폴더가 없습니다. mbox 파일, Maildir 폴더, "
+                                              "발송 서비스의 이벤트 .json 파일 또는 imaps://user@host/INBOX를 지정하세요.")
+
+
 def test_a_source_that_cannot_be_read_does_not_lose_the_others(cli, project: Path) -> None:  # type: ignore[no-untyped-def]
     box = maildir(project / "bounces", {"1.eml": dsn("kim@example.com")})
     code, out, err = cli("bounces", "import", "missing.mbox", str(box))

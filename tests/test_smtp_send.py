@@ -256,10 +256,11 @@ def dkim_key() -> str:
     ).decode()
 
 
-def webzine_send(project: Path, dkim: str, *args: str, password: str = PASSWORD) -> subprocess.CompletedProcess:
+def webzine_send(project: Path, dkim: str, *args: str, password: str = PASSWORD,
+                 lang: str = "en") -> subprocess.CompletedProcess:
     environment = cli_environment(WEBZINE_UNSUBSCRIBE_SECRET="cli-smtp-secret", WEBZINE_SMTP_USERNAME="news",
                                   WEBZINE_SMTP_PASSWORD=password, WEBZINE_DKIM_PRIVATE_KEY=dkim, COLUMNS="200")  # fmt: skip
-    return subprocess.run([WEBZINE, "send", ISSUE, "--transport", "smtp", "--yes", *args], cwd=project,
+    return subprocess.run([WEBZINE, "--lang", lang, "send", ISSUE, "--transport", "smtp", "--yes", *args], cwd=project,
                           env=environment, capture_output=True, text=True, timeout=120)  # fmt: skip
 
 
@@ -302,6 +303,16 @@ def test_cli_send_with_a_wrong_password_exits_3_with_one_line(
     first = messages_besides_progress(done.stderr)[0]
     assert first.startswith(f"Stopped: sender problem: 127.0.0.1:{server.port}: authentication failed (535 5.7.8")
     assert "wrong" not in done.stderr and PASSWORD not in done.stderr
+    assert server.messages == []
+
+
+def test_cli_send_with_a_wrong_password_in_korean(project: Path, server: SmtpTestServer, dkim_key: str) -> None:
+    point_at(project, server)
+    done = webzine_send(project, dkim_key, password="wrong", lang="ko")
+    assert done.returncode == 3
+    lines = [line for line in done.stderr.splitlines() if not re.match(r"\S+ 발송 중: [\d,]+/[\d,]+\(\d+%\)", line)]
+    assert lines[0] == (f"멈춤: 발신자 문제: 127.0.0.1:{server.port}: 인증에 실패했습니다(535 5.7.8 Authentication "
+                        "credentials invalid).")
     assert server.messages == []
 
 
