@@ -62,9 +62,10 @@ TEST_WORKERS ?= 4
 test: $(VENV)/.installed-test system-deps
 	$(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadgroup
 
-# The inner loop: everything not marked slow (see the marker in pyproject.toml), one worker per core.
+# The inner loop: everything not marked slow (see the marker in pyproject.toml), one worker per core;
+# a module whose fixture is costly keeps to one worker (its xdist_group).
 test-fast: $(VENV)/.installed-test
-	$(PY) -m pytest -q -m "not slow" -n auto
+	$(PY) -m pytest -q -m "not slow" -n auto --dist loadgroup
 
 bench: $(VENV)/.installed-test system-deps
 	$(PY) bench/run.py

@@ -24,6 +24,9 @@ from webzine.providers.sendgrid import SendGridTransport
 from webzine.providers.preflight import Finding, Status
 from webzine.transports.http import build_client
 
+# One worker runs the module, so its four stand-in servers start once (--dist loadgroup).
+pytestmark = pytest.mark.xdist_group("api_preflight")
+
 SECRETS = {"POSTMARK_SERVER_TOKEN": "test-token", "SENDGRID_API_KEY": "test-token", "MAILGUN_API_KEY": "test-token",
            "AWS_ACCESS_KEY_ID": "AKIDEXAMPLE", "AWS_SECRET_ACCESS_KEY": "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"}
 

@@ -40,6 +40,9 @@ def with_message_id(message: Message, message_id: str) -> Message:
                    subject=message.subject, content=lambda: message.content, data=lambda: message.data,
                    needs_8bitmime=message.needs_8bitmime, needs_smtputf8=message.needs_smtputf8)
 
+# One worker runs the module, so its four stand-in servers start once (--dist loadgroup).
+pytestmark = pytest.mark.xdist_group("api_schemas")
+
 SCHEMAS = Path(__file__).parent / "fixtures" / "providers" / "schemas"
 TRACKING = [Tracking(), Tracking(opens=True, clicks=True), Tracking(opens=True)]
 MAILGUN_OPTIONS_LIMIT = 16 * 1024  # Mailgun: o:, h: and v: options together

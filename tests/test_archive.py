@@ -33,6 +33,9 @@ from webzine.cli import main
 from webzine.config import load_settings
 from webzine.render.compose import BUILTIN_TEMPLATES
 
+# One worker runs the module, so the sample archive is built once (--dist loadgroup).
+pytestmark = pytest.mark.xdist_group("archive")
+
 REPO = Path(__file__).resolve().parent.parent
 OLDER_ISSUE = """\
 ---

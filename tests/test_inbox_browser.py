@@ -24,7 +24,8 @@ from webzine.config import load_settings
 from webzine.render.compose import write_build
 from webzine.send.inputs import build_issue
 
-pytestmark = [pytest.mark.browser, pytest.mark.slow]
+# One worker runs the module: one Chromium for all its tests (make test: --dist loadgroup).
+pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.xdist_group("inbox_browser")]
 
 REPO = Path(__file__).resolve().parent.parent
 SAMPLE_ISSUE = REPO / "issues" / "2026-12-year-end.md"

@@ -27,7 +27,8 @@ from webzine.render.issue import load_issue
 from webzine.send.inputs import build_issue, load_audience
 from webzine.web.archive import build_archive, write_archive
 
-pytestmark = pytest.mark.slow
+# One worker runs the module, so the checker's one Java start covers every test (make test: --dist loadgroup).
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("vnu")]
 
 REPO = Path(__file__).resolve().parent.parent
 CLIENTS_DOC = REPO / "docs" / "clients.md"

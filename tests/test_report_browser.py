@@ -10,7 +10,8 @@ import pytest
 
 import managerkit
 
-pytestmark = [pytest.mark.browser, pytest.mark.slow]
+# One worker runs the module: one Chromium for all its tests (make test: --dist loadgroup).
+pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.xdist_group("report_browser")]
 
 REPO = Path(__file__).resolve().parent.parent
 SHOTS = REPO / "build" / "screenshots" / "managers"
