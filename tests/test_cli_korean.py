@@ -126,6 +126,7 @@ def test_korean_help_of_send(korean) -> None:  # type: ignore[no-untyped-def]
     assert "\n옵션:\n" in out
 
 
+@pytest.mark.slow  # four webzine subprocesses: the locale is read at process start
 def test_a_korean_publication_speaks_korean_on_a_c_locale(sample: Path, dkim: str) -> None:
     """CI runs with LANG=C.UTF-8: the publication's `language = "ko"` decides; a Korean or English
     locale, and above it --lang, win over the publication."""
