@@ -130,10 +130,26 @@ def audit(key_file: str | Path, clean: CleanList, suppressions: Mapping[str, Sup
     return reconcile(read_key_customers(key_file, encoding=encoding), key_file, clean, suppressions, issue=issue)
 
 
+def key_customer_keys(rows: Sequence[tuple[int, dict[str, str]]]) -> set[str]:
+    """Every list address `reconcile` looks up without suggestions: each key customer's, and
+    the corrected address of one that cannot be valid."""
+    normaliser = Normaliser()
+    keys = set()
+    for _, cells in rows:
+        try:
+            keys.add(normaliser.parse(cells["email"])[1])
+        except BadAddress as bad:
+            if bad.suggestion:
+                keys.add(bad.suggestion.lower())
+    return keys
+
+
 def reconcile(rows: Sequence[tuple[int, dict[str, str]]], key_file: str | Path, clean: CleanList,
-              suppressions: Mapping[str, Suppression], *, issue: str | None = None) -> AuditReport:
+              suppressions: Mapping[str, Suppression], *, issue: str | None = None,
+              suggest: bool = True) -> AuditReport:
     """Reconcile the key customers (the file's rows) against a cleaned list (cleaned for this
-    issue's advertising flag) and the suppressions. Pure: reads nothing."""
+    issue's advertising flag) and the suppressions. Pure: reads nothing. Without `suggest`,
+    `clean` need only hold the rows of `key_customer_keys(rows)` (the streamed send's audit)."""
     view = _ListView(clean)
     normaliser = Normaliser()
     suggester = Suggester(clean)
@@ -163,6 +179,8 @@ def reconcile(rows: Sequence[tuple[int, dict[str, str]]], key_file: str | Path, 
         if outcome.outcome is Outcome.NOT_ON_LIST:
             pending.append((len(outcomes), key))
         outcomes.append(outcome)
+    if not suggest:
+        pending.clear()
     for (index, key), suggestion in zip(pending, suggester.suggest_many(
             [(key, outcomes[i].name, outcomes[i].company) for i, key in pending])):
         if suggestion is not None:

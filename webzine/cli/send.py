@@ -124,7 +124,8 @@ def send(ctx: Context, issue: Path | None, due_now: bool, today: str | None, yes
     if test_to:
         return _test_send(settings, issue, test_to, as_email, as_json, ctx.today)
     rehearsal_warning = preflight(settings)
-    campaign = load_campaign(settings, issue, today=ctx.today, allow_gaps=allow_gaps)
+    # The real send streams the list (its memory does not grow with it); the dry run holds it to show the plan.
+    campaign = load_campaign(settings, issue, today=ctx.today, allow_gaps=allow_gaps, stream=yes)
     if rehearsal_warning:
         click.echo(rehearsal_warning, err=True)
     keys = frozenset(_split(only))
@@ -383,7 +384,7 @@ def _standing(campaign: Campaign, ledger: Ledger, transport: str) -> IssueStandi
 def _real_send(campaign: Campaign, options: SendOptions, as_json: bool, again: str, shard: str | None = None,
                workers: int = 1) -> int:
     settings = campaign.settings
-    total = len(in_shard(campaign.clean.recipients, shard))
+    total = campaign.clean.kept if shard is None else sum(1 for _ in in_shard(campaign.clean.recipients, shard))
     if workers > 1:
         summary = _send_with_workers(campaign, options, split_shard(shard, workers), total=total, as_json=as_json)
     else:

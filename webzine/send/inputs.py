@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-from webzine.audit.audit import AuditReport, issue_name, read_key_customers, reconcile
+from webzine.audit.audit import AuditReport, issue_name, key_customer_keys, read_key_customers, reconcile
 from webzine.audit.fields import read_list_sample, read_managers
 from webzine.config import Settings
 from webzine.customers import rows_with_segments, segments_for, with_segments
@@ -39,6 +39,8 @@ from webzine.models import Manager, Recipient, Suppression
 from webzine.send.pacing import SuppressionWatch
 from webzine.send.plan import Action, Plan, PlanOptions, make_plan, plan_actions
 from webzine.recipients.clean import load_clean_list, load_managers
+from webzine.recipients.stream import StreamedList, load_streamed_list
+from webzine.recipients.tables import BLOCK_SIZE
 from webzine.render.compose import RenderedIssue, render_issue
 from webzine.recipients.suppressions import combine, load_suppressions
 from webzine.providers import transport_class
@@ -122,7 +124,7 @@ class Audience:
     settings: Settings
     today: date
     issue: Issue
-    clean: CleanList
+    clean: CleanList | StreamedList  # a real send streams the list; the dry run, status and due hold it
     managers: dict[str, Manager]
     suppressions: dict[str, Suppression]
     source: SuppressionSource
@@ -143,16 +145,26 @@ class Audience:
         return Counter(action for __, action in actions)
 
 
-def load_audience(settings: Settings, issue: Issue, *, today: date) -> Audience:
+def load_audience(settings: Settings, issue: Issue, *, today: date, stream: bool = False,
+                  block_size: int = BLOCK_SIZE) -> Audience:
+    """With `stream`, the list is a `StreamedList` (a real send: memory that does not grow with
+    the list, the file read once per pass); otherwise the cleaned list is held."""
     source = suppression_source(settings)
     suppressions = source.load()
-    clean = load_clean_list(settings, advertising=issue.advertising, today=today, suppressions=suppressions)
-    clean.recipients = with_segments(clean.recipients, segments_for(settings))
+    scores = segments_for(settings)
+    if stream:
+        clean: CleanList | StreamedList = load_streamed_list(
+            settings, advertising=issue.advertising, today=today, suppressions=suppressions, block_size=block_size)
+        if scores:
+            clean.transforms.append(lambda chunk: with_segments(chunk, scores))
+    else:
+        clean = load_clean_list(settings, advertising=issue.advertising, today=today, suppressions=suppressions)
+        clean.recipients = with_segments(clean.recipients, scores)
     managers = _managers_for(settings, clean)
     return Audience(settings, today, issue, clean, managers, suppressions, source)
 
 
-def _managers_for(settings: Settings, clean: CleanList) -> dict[str, Manager]:
+def _managers_for(settings: Settings, clean: CleanList | StreamedList) -> dict[str, Manager]:
     """managers.csv, and the managers the list names itself (`[lists.columns] manager_email`);
     a missing file is fine only when every account manager a recipient names is one of those."""
     path = settings.path(settings.lists.managers)
@@ -229,11 +241,11 @@ def with_overrides(settings: Settings, *, transport: str | None = None, outbox_f
 
 
 def load_campaign(settings: Settings, issue_path: Path, *, today: date, gate: bool = True,
-                  allow_gaps: str | None = None) -> Campaign:
-    """Read every input once, render, lint, audit. `gate=False` (test sends) skips the audit,
-    never the lint."""
+                  allow_gaps: str | None = None, stream: bool = False, block_size: int = BLOCK_SIZE) -> Campaign:
+    """Read every input once (the list once per pass with `stream`), render, lint, audit.
+    `gate=False` (test sends) skips the audit, never the lint."""
     issue = load_issue(issue_path)
-    audience = load_audience(settings, issue, today=today)
+    audience = load_audience(settings, issue, today=today, stream=stream, block_size=block_size)
     key_customers = load_key_customers(settings) if gate else None
     manager_fields = {key: dataclasses.asdict(manager) for key, manager in audience.managers.items()}
     rendered = render_issue(settings, issue, listing=recipient_rows(audience.clean.recipients),
@@ -259,7 +271,11 @@ def _audit_gate(audience: Audience, key_customers: KeyCustomers, issue_path: Pat
     if key_customers.none_by_choice:
         return AuditReport(ok=True, issue=name, key_customers=0, present=0, excused=0, gaps=[],
                            advertising=audience.issue.advertising, notes=[key_customers.note])
-    report = reconcile(key_customers.rows, key_customers.source, audience.clean, audience.suppressions, issue=name)
+    clean = audience.clean
+    if isinstance(clean, StreamedList):  # the send needs the gaps, not suggestions for them
+        clean = clean.only(key_customer_keys(key_customers.rows))
+    report = reconcile(key_customers.rows, key_customers.source, clean, audience.suppressions, issue=name,
+                       suggest=not isinstance(audience.clean, StreamedList))
     if report.ok or allow_gaps:
         return report
     gaps = report.unexcused
@@ -307,7 +323,8 @@ def sample_recipient(campaign: Campaign) -> Recipient:
     chosen = campaign.settings.build.sample_recipient
     if chosen:
         return find_recipient(campaign, chosen)
-    if not campaign.clean.recipients:
+    first = next(iter(campaign.clean.recipients), None)
+    if first is None:
         raise ListError(_("{source}: no recipient is left after cleaning; nothing to personalise a test with.").format(
             source=campaign.clean.source))
-    return campaign.clean.recipients[0]
+    return first

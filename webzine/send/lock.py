@@ -25,7 +25,7 @@ import json
 import os
 import socket
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
@@ -50,13 +50,14 @@ def parse_shard(value: str | None) -> str | None:
     return f"{int(index)}/{int(count)}"
 
 
-def in_shard(recipients: Sequence[Recipient], shard: str | None) -> Sequence[Recipient]:
-    """The recipients of shard I of N: those whose key hashes to I (stable across processes and machines)."""
+def in_shard(recipients: Iterable[Recipient], shard: str | None) -> Iterable[Recipient]:
+    """The recipients of shard I of N, lazily: those whose key hashes to I (stable across
+    processes and machines)."""
     if shard is None:
         return recipients
     index, count = (int(part) for part in shard.split("/"))
-    return [r for r in recipients
-            if int.from_bytes(hashlib.blake2b(r.key.encode(), digest_size=8).digest(), "big") % count == index]
+    return (r for r in recipients
+            if int.from_bytes(hashlib.blake2b(r.key.encode(), digest_size=8).digest(), "big") % count == index)
 
 
 def split_shard(shard: str | None, workers: int) -> list[str]:

@@ -1,0 +1,218 @@
+"""The subscriber list of a real send, cleaned a chunk at a time each time it is read.
+
+`clean_list` holds the whole cleaned list (0.3–0.5 KB a recipient) and a dict of every address
+to find duplicates; `lists clean`, `audit` and the dry run keep using it, because they report
+on the whole list at once. A send only needs its recipients in list order, so `stream_clean_list`
+returns a `StreamedList` that reads, parses and checks the file again, one chunk at a time, each
+time it is iterated. Its memory does not grow with the list:
+
+1. the survey (once, when it is made) parses every row and keeps an 8-byte fingerprint of each
+   address in an `array('q')`, bucketed by its low bits; each bucket sorted apart finds the
+   fingerprints that occur more than once — typically a few per cent of the list;
+2. each later pass compares exact addresses only for rows whose fingerprint repeats (a dict of
+   those addresses alone), so the first row wins exactly as in `clean_list`, with the same
+   `Duplicate` records; suppressions, undeliverable domains and the consent rule are the
+   cleaner's own per-row checks, applied to the chunk.
+
+Each chunk comes as a `CleanList` of that chunk (its recipients, rejects, duplicates and consent
+records, in row order), so every dropped row is still reported with its reason. The fingerprints
+are `hash()` of the address: stable for the life of the process, and of a forked worker.
+Warnings about suspected typo domains are not made (the send does not show them; `lists clean`
+does); typo fixing is not offered.
+"""
+
+from __future__ import annotations
+
+from array import array
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from itertools import compress
+from operator import attrgetter
+from typing import TYPE_CHECKING
+
+from webzine.errors import ListError
+from webzine.models import Manager, Recipient, Suppression
+from webzine.recipients.addresses import Normaliser
+from webzine.recipients.clean import _list_checks, _no_cyclic_gc
+from webzine.recipients.parse import CHUNK_SIZE, Parsed, _Chunker, _Pool
+from webzine.recipients.records import CleanList, Duplicate
+from webzine.recipients.list_managers import ManagerColumn, derive_managers, table_columns
+from webzine.recipients.tables import BLOCK_SIZE, Table, read_table
+
+if TYPE_CHECKING:
+    from webzine.config import Settings
+
+_BUCKETS = 64  # fingerprints are sorted a bucket at a time: no list of a million ints at once
+_row_of = attrgetter("row")
+
+
+@dataclass
+class StreamedList:
+    """A cleaned list read again on every iteration: `chunks()` gives each chunk's `CleanList`,
+    iterating gives the kept recipients in list order (with `transforms` applied per chunk).
+    The counts of the whole list are known after the first complete pass."""
+
+    open_table: Callable[[], Table]
+    suppressions: Mapping[str, Suppression]
+    advertising: bool
+    cutoff: date  # consent older than this must be re-confirmed
+    undeliverable: Mapping[str, str] | None = None
+    chunk_size: int = CHUNK_SIZE
+    transforms: list[Callable[[list[Recipient]], list[Recipient]]] = field(default_factory=list)
+    manager_column: ManagerColumn | None = None  # complete after the survey: every manager the list names
+    source: str = ""
+    repeated: frozenset[int] = frozenset()  # fingerprints of addresses found on more than one row
+    rows_read: int = 0
+    totals: dict[str, int] | None = None  # kept, rejected, duplicates, consent_reconfirm: after a full pass
+
+    @property
+    def managers(self) -> dict[str, Manager]:
+        """The managers the list names by address (`CleanList.managers`)."""
+        return self.manager_column.managers if self.manager_column is not None else {}
+
+    @property
+    def recipients(self) -> "StreamedList":
+        """The kept recipients, read again on each iteration (what `CleanList.recipients` holds)."""
+        return self
+
+    def __iter__(self) -> Iterator[Recipient]:
+        for part in self.chunks():
+            yield from part.recipients
+
+    def chunks(self) -> Iterator[CleanList]:
+        """Each chunk of the list, cleaned: the same records `clean_list` makes for those rows."""
+        table = self.open_table()
+        chunker = _Chunker(table, Normaliser(), CleanList(table.source))
+        first_rows: dict[str, int] = {}  # the addresses whose fingerprint repeats → their first row
+        totals = dict.fromkeys(("kept", "rejected", "duplicates", "consent_reconfirm"), 0)
+        first = 2
+        for rows in table.chunks(self.chunk_size, as_columns=True):
+            part = CleanList(table.source, advertising=self.advertising)
+            parsed = Parsed()
+            chunker.result, chunker.pool = part, _Pool()  # nothing carried from chunk to chunk
+            with _no_cyclic_gc():
+                chunker.parse(rows, first, parsed)
+                first += len(rows)
+                if self.manager_column is not None:
+                    parsed.recipients = derive_managers(parsed.recipients, self.manager_column)
+                unique, keys = self._dedupe(part, parsed, first_rows)
+                _list_checks(part, parsed, unique, keys, self.suppressions, self.undeliverable, self.cutoff,
+                             self.advertising)
+            part.rejects.sort(key=_row_of)
+            for transform in self.transforms:
+                part.recipients = transform(part.recipients)
+            totals["kept"] += len(part.recipients)
+            totals["rejected"] += len(part.rejects)
+            totals["duplicates"] += len(part.duplicates)
+            totals["consent_reconfirm"] += len(part.consent_reconfirm)
+            yield part
+        self.totals = totals
+
+    def _dedupe(self, part: CleanList, parsed: Parsed, first_rows: dict[str, int]) -> tuple[list[Recipient], list[str]]:
+        """First row wins, over the whole list: only the rows whose fingerprint repeats are
+        compared by address, in row order."""
+        recipients, keys = parsed.recipients, parsed.keys
+        part.keys = dict(zip(reversed(keys), reversed(list(map(_row_of, recipients)))))
+        suspects = list(map(self.repeated.__contains__, map(hash, keys)))
+        if not any(suspects):
+            return recipients, keys
+        keep = [True] * len(keys)
+        for index in compress(range(len(keys)), suspects):
+            recipient, key = recipients[index], keys[index]
+            earlier = first_rows.setdefault(key, recipient.row)
+            if earlier != recipient.row:
+                keep[index] = False
+                part.duplicates.append(Duplicate(recipient.row, parsed.written.get(recipient.row, recipient.email),
+                                                 recipient.email, earlier))
+        return list(compress(recipients, keep)), list(compress(keys, keep))
+
+    def only(self, keys: set[str]) -> CleanList:
+        """The rows of these addresses, kept or rejected, with each one's first row: all the
+        key-customer audit looks at, from one pass (the rest of the list is not held)."""
+        found = CleanList(self.source, advertising=self.advertising)
+        for part in self.chunks():
+            found.recipients += [r for r in part.recipients if r.key in keys]
+            found.rejects += [r for r in part.rejects if r.email and r.email.lower() in keys]
+            for key in keys & part.keys.keys():
+                found.keys.setdefault(key, part.keys[key])
+        found.rows_read = self.rows_read
+        return found
+
+    @property
+    def kept(self) -> int:
+        """How many recipients the list keeps (one counting pass if none was complete yet)."""
+        if self.totals is None:
+            for _ in self.chunks():
+                pass
+        assert self.totals is not None
+        return self.totals["kept"]
+
+
+def stream_clean_list(open_table: Callable[[], Table], *, suppressions: Mapping[str, Suppression], advertising: bool,
+                      cutoff: date, columns: Mapping[str, str] | None = None,
+                      check_domains: Callable[[set[str]], Mapping[str, str]] | None = None,
+                      chunk_size: int = CHUNK_SIZE) -> StreamedList:
+    """The survey pass (every row parsed, fingerprints kept, the managers the list names
+    collected, errors raised as `clean_list` raises them), then the `StreamedList` that later
+    passes read. `open_table` opens the list with `table_columns(columns)`."""
+    table = open_table()
+    manager_column = ManagerColumn.find(columns, [name for name, _ in table.extras], table.source)
+    survey = CleanList(table.source)
+    chunker = _Chunker(table, Normaliser(), survey)
+    buckets = [array("q") for _ in range(_BUCKETS)]
+    first = 2
+    try:
+        for rows in table.chunks(chunk_size, as_columns=True):
+            parsed = Parsed()
+            chunker.pool = _Pool()
+            with _no_cyclic_gc():
+                chunker.parse(rows, first, parsed)
+                if manager_column is not None:
+                    derive_managers(parsed.recipients, manager_column)
+            first += len(rows)
+            survey.rejects.clear()
+            survey.warnings.clear()
+            survey.fixes.clear()
+            for fingerprint in map(hash, parsed.keys):
+                buckets[fingerprint % _BUCKETS].append(fingerprint)
+    except ListError:
+        error = table.encoding_error() if table.encoding_error is not None else None
+        if error is not None:
+            raise error from None
+        raise
+    chunker.finish()
+    undeliverable = check_domains(set(survey.domains)) if check_domains is not None else None
+    return StreamedList(open_table, suppressions, advertising, cutoff, undeliverable, chunk_size,
+                        manager_column=manager_column, source=table.source, repeated=_repeated(buckets), rows_read=survey.rows_read)
+
+
+def _repeated(buckets: list[array]) -> frozenset[int]:  # type: ignore[type-arg]
+    """The fingerprints that occur more than once, a bucket at a time (each emptied as it goes)."""
+    found: set[int] = set()
+    for index, bucket in enumerate(buckets):
+        ordered = sorted(bucket)
+        buckets[index] = array("q")
+        found.update(a for a, b in zip(ordered, ordered[1:]) if a == b)
+    return frozenset(found)
+
+
+def load_streamed_list(settings: Settings, *, advertising: bool, today: date, suppressions: Mapping[str, Suppression],
+                       chunk_size: int = CHUNK_SIZE, block_size: int = BLOCK_SIZE) -> StreamedList:
+    """`load_clean_list` for a send: the configured list, cleaned the same way, as a stream."""
+    lists = settings.lists
+    path = settings.path(lists.subscribers)
+    check = None
+    if lists.check_dns:
+        from webzine.recipients.mx import undeliverable_domains
+
+        check = undeliverable_domains
+
+    def open_table() -> Table:
+        return read_table(path, overrides=table_columns(lists.columns), check_encoding_first=False,
+                          block_size=block_size)
+
+    return stream_clean_list(open_table, suppressions=suppressions, advertising=advertising,
+                             cutoff=today - timedelta(days=lists.consent_max_age_days), columns=lists.columns,
+                             check_domains=check,
+                             chunk_size=chunk_size)
