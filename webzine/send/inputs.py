@@ -39,8 +39,7 @@ from webzine.models import Manager, Recipient, Suppression
 from webzine.send.pacing import SuppressionWatch
 from webzine.send.plan import Action, Plan, PlanOptions, make_plan, plan_actions
 from webzine.recipients.clean import load_clean_list, load_managers
-from webzine.recipients.stream import StreamedList, load_streamed_list
-from webzine.recipients.tables import BLOCK_SIZE
+from webzine.recipients.stream import STREAM_BLOCK_SIZE, StreamedList, load_streamed_list
 from webzine.render.compose import RenderedIssue, render_issue
 from webzine.recipients.suppressions import combine, load_suppressions
 from webzine.providers import transport_class
@@ -117,6 +116,9 @@ def load_key_customers(settings: Settings) -> KeyCustomers:
     return KeyCustomers(str(path), rows)
 
 
+_COUNT_CHUNK = 2_048  # recipients whose ledger rows are read at once when counting a plan
+
+
 @dataclass(frozen=True)
 class Audience:
     """Who this issue goes to, as of `today`: the cleaned list and what it was cleaned against."""
@@ -141,12 +143,13 @@ class Audience:
     def plan_counts(self, ledger: Ledger, options: PlanOptions) -> Counter[Action]:
         """How many recipients the plan puts under each action, reading the ledger a chunk at a
         time: after a send of a million, the whole plan need not be in memory to count it."""
-        actions = plan_actions(self.clean.recipients, lambda keys: ledger.states(self.slug, keys), {}, options)
+        actions = plan_actions(self.clean.recipients, lambda keys: ledger.states(self.slug, keys), {}, options,
+                               chunk_size=_COUNT_CHUNK)
         return Counter(action for __, action in actions)
 
 
 def load_audience(settings: Settings, issue: Issue, *, today: date, stream: bool = False,
-                  block_size: int = BLOCK_SIZE) -> Audience:
+                  block_size: int = STREAM_BLOCK_SIZE) -> Audience:
     """With `stream`, the list is a `StreamedList` (a real send: memory that does not grow with
     the list, the file read once per pass); otherwise the cleaned list is held."""
     source = suppression_source(settings)
@@ -241,7 +244,7 @@ def with_overrides(settings: Settings, *, transport: str | None = None, outbox_f
 
 
 def load_campaign(settings: Settings, issue_path: Path, *, today: date, gate: bool = True,
-                  allow_gaps: str | None = None, stream: bool = False, block_size: int = BLOCK_SIZE) -> Campaign:
+                  allow_gaps: str | None = None, stream: bool = False, block_size: int = STREAM_BLOCK_SIZE) -> Campaign:
     """Read every input once (the list once per pass with `stream`), render, lint, audit.
     `gate=False` (test sends) skips the audit, never the lint."""
     issue = load_issue(issue_path)
