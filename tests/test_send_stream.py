@@ -23,6 +23,7 @@ import webzine.cli.send as send_cli
 from webzine.config import load_settings
 from webzine.models import Recipient, Suppression, SuppressionReason
 from webzine.recipients.clean import clean_list
+from webzine.recipients.list_managers import table_columns
 from webzine.recipients.stream import stream_clean_list
 from webzine.recipients.tables import read_table
 from webzine.send.dispatch import SendOptions
@@ -88,6 +89,24 @@ def test_the_stream_cleans_exactly_as_the_whole_list_is_cleaned(tmp_path: Path, 
     assert streamed.totals == {"kept": whole.kept, "rejected": len(whole.rejects),
                                "duplicates": len(whole.duplicates), "consent_reconfirm": len(whole.consent_reconfirm)}
     assert list(streamed) == whole.recipients  # read again: the same
+
+
+def test_the_stream_links_the_managers_the_list_names_as_the_cleaner_does(tmp_path: Path) -> None:
+    path = tmp_path / "subscribers.csv"
+    with open(path, "w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle, lineterminator="\r\n")
+        writer.writerow(["email", "name", "account_manager", "account_manager_email"])
+        for index in range(600):
+            manager = index % 7
+            writer.writerow([f"reader{index}@naver.com", "독자", f"담당{manager}" if index > 50 else "",
+                             f"Manager{manager}@Example.co.kr" if manager else ""])
+    columns = {"manager": "account_manager", "manager_email": "account_manager_email"}
+    whole = clean_list(path, advertising=False, today=TODAY, columns=columns)
+    streamed = stream_clean_list(
+        lambda: read_table(path, check_encoding_first=False, block_size=900, overrides=table_columns(columns)),
+        suppressions={}, advertising=False, cutoff=date(2024, 12, 1), columns=columns)
+    assert list(streamed) == whole.recipients
+    assert streamed.managers == whole.managers and len(whole.managers) == 6
 
 
 def test_a_stream_reports_a_bad_byte_as_the_cleaner_does(tmp_path: Path) -> None:
