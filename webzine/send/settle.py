@@ -41,7 +41,7 @@ def evidence_lines(lines: Iterable[str], source: str) -> dict[str, str]:
     found: dict[str, str] = {}
     for number, line in enumerate(lines, start=1):
         for token in (*_ADDRESS.findall(line), *_MESSAGE_ID.findall(line)):
-            found.setdefault(token.strip("<>").lower(), f"{source} line {number}")
+            found.setdefault(token.strip("<>").lower(), _("{file} line {number}").format(file=source, number=number))
     return found
 
 
