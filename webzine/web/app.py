@@ -82,7 +82,7 @@ def create_app(settings: Settings, store: Store, collaborators: Collaborators | 
     feedback = FeedbackEndpoints(FeedbackTokens(unsubscribe_secret, book), store, pages, issue_titles(settings))
     webhooks, off = webhook_routes(settings, store, fetch=parts.fetch, clock=parts.clock)
     for provider, why in off.items():
-        log.info("the %s webhook is off: %s", provider, why)
+        log.info(_("the {provider} webhook is off: {reason}").format(provider=provider, reason=why))
 
     async def css(request: Request) -> Response:
         return Response(pages.css, media_type="text/css", headers={"Cache-Control": "public, max-age=86400"})
