@@ -6,6 +6,7 @@ The files, in pipeline order:
 - `addresses.py`     one typed address → the address we send to, or why we cannot
 - `parse.py`         rows → `Recipient`s, or `Reject`s that say why not
 - `clean.py`         the whole list: dedupe, consent, suppressions → `CleanList`
+- `stream.py`        the same cleaning a chunk at a time, read again per pass: a real send's list
 - `records.py`       what cleaning produces: kept recipients and rejects with reasons
 - `list_managers.py` managers made from the list's own manager name/address columns (a CRM export)
 - `suppressions.py`  `lists/suppressions.csv`: who must never be mailed again
