@@ -108,7 +108,9 @@ def test_bad_today(korean) -> None:  # type: ignore[no-untyped-def]
 @pytest.mark.parametrize(("args", "line"), [
     (["--nope"], "오류: '--nope' 옵션은 없습니다."),
     (["send", "--outbox-format", "zip"],
-     "오류: '--outbox-format'의 값이 잘못되었습니다: 'zip'는 쓸 수 없습니다. 'maildir', 'mbox', 'eml' 중에서 고르세요."),
+     "오류: '--outbox-format'의 값이 잘못되었습니다: 'zip'은(는) 쓸 수 없습니다. 'maildir', 'mbox', 'eml' 중에서 고르세요."),
+    (["send", "--limit", "0"], "오류: '--limit'의 값이 잘못되었습니다: 0은(는) 허용 범위(x>=1) 밖입니다."),
+    (["send", "--rate", "fast"], "오류: '--rate'의 값이 잘못되었습니다: 'fast'은(는) 숫자가 아닙니다."),
     (["digest", "write"], "오류: 인자 'ISSUE'이(가) 빠졌습니다."),
     (["lists", "clean", "--top", "3"], "오류: '--top' 옵션은 없습니다. '--output'을(를) 말씀하신 건가요?"),
 ])

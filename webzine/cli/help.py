@@ -137,6 +137,45 @@ class Choice(click.Choice):
                         len(self.choices)).format(value=value, choices=choices)
 
 
+class _Range:
+    """A number in a range whose refusals ("not a number", "out of range") are in the active language."""
+
+    number: type
+    not_a_number: str
+    min: float | None
+    max: float | None
+    min_open: bool
+    max_open: bool
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        try:
+            return super().convert(value, param, ctx)  # type: ignore[misc]
+        except click.BadParameter:
+            try:
+                number = self.number(value)
+            except (TypeError, ValueError):
+                self.fail(_(self.not_a_number).format(value=value), param, ctx)  # type: ignore[attr-defined]
+            self.fail(_("{value} is not in the range {range}.").format(value=number, range=self.bounds()), param, ctx)  # type: ignore[attr-defined]
+
+    def bounds(self) -> str:
+        """The range as click writes it: x>=1, x>0, 0<=x<=65535."""
+        if self.min is None:
+            return f"x{'<' if self.max_open else '<='}{self.max}"
+        if self.max is None:
+            return f"x{'>' if self.min_open else '>='}{self.min}"
+        return f"{self.min}{'<' if self.min_open else '<='}x{'<' if self.max_open else '<='}{self.max}"
+
+
+class IntRange(_Range, click.IntRange):
+    number = int
+    not_a_number = N_("{value!r} is not a valid integer range.")
+
+
+class FloatRange(_Range, click.FloatRange):
+    number = float
+    not_a_number = N_("{value!r} is not a valid float range.")
+
+
 class ExistingFile(click.Path):
     """A file that must exist (a Path), its absence said in the active language."""
 

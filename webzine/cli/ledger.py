@@ -12,7 +12,7 @@ from __future__ import annotations
 import click
 
 from webzine.i18n import _
-from webzine.cli.help import group, option
+from webzine.cli.help import FloatRange, group, option
 from webzine.cli import Context, pass_context
 from webzine.clock import utc_now
 from webzine.errors import SendLocked
@@ -26,7 +26,7 @@ def ledger() -> None:
 
 
 @ledger.command("compact")
-@option("--older-than", "older_than", type=click.FloatRange(min=0), default=45.0, show_default=True,
+@option("--older-than", "older_than", type=FloatRange(min=0), default=45.0, show_default=True,
         metavar="DAYS", help="Also fold issues with recipients left over once untouched this long.")
 @pass_context
 def compact(ctx: Context, older_than: float) -> int:

@@ -16,7 +16,7 @@ import click
 from wcwidth import wcswidth
 
 from webzine.i18n import N_, _
-from webzine.cli.help import group, option
+from webzine.cli.help import IntRange, group, option
 from webzine.cli import Context, parse_columns, pass_context
 from webzine.config import Settings
 from webzine.recipients.tables import write_csv
@@ -100,7 +100,7 @@ def clean(ctx: Context, file: Path | None, encoding: str | None, sheet: str | No
 
 @lists.command("stats")
 @read_options
-@option("--top", default=15, show_default=True, type=click.IntRange(1), help="How many domains to list.")
+@option("--top", default=15, show_default=True, type=IntRange(1), help="How many domains to list.")
 @pass_context
 def stats(ctx: Context, file: Path | None, encoding: str | None, sheet: str | None, columns: tuple[str, ...],
           top: int) -> int:

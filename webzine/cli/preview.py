@@ -16,7 +16,7 @@ from types import FrameType
 import click
 
 from webzine.i18n import _
-from webzine.cli.help import command, option
+from webzine.cli.help import IntRange, command, option
 from webzine.cli import Context, pass_context
 from webzine.errors import ConfigError, IssueError, ListError
 from webzine.web.preview import SAMPLE, Problem, Snapshot, Workspace, recipient_id
@@ -27,7 +27,7 @@ DEFAULT_PORT = 8030
 
 @command()
 @click.argument("issue", type=click.Path(path_type=Path, dir_okay=False))
-@option("--port", type=click.IntRange(0, 65535), default=DEFAULT_PORT, show_default=True,
+@option("--port", type=IntRange(0, 65535), default=DEFAULT_PORT, show_default=True,
         help="Port on 127.0.0.1; when it is taken the next free one is used (0: any).")  # fmt: skip
 @option("--no-open", is_flag=True, help="Do not open a browser window.")
 @option("--as", "as_email", metavar="EMAIL", help="Open the preview as this recipient (default: [build] sample_recipient).")

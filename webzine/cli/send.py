@@ -29,7 +29,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from webzine.i18n import N_, _
-from webzine.cli.help import Choice, ExistingFile, command, option
+from webzine.cli.help import Choice, ExistingFile, FloatRange, IntRange, command, option
 from webzine.send.inputs import (
     Campaign,
     find_recipient,
@@ -74,11 +74,11 @@ _PREVIEW_ROWS = 5
 @option("--test-inboxes", is_flag=True,
         help="Send a [TEST] copy to each address in [send] test_inboxes (the webmail check in docs/clients.md).")
 @option("--as", "as_email", metavar="EMAIL", help="With --test-to or --test-inboxes: personalise as this subscriber.")
-@option("--limit", type=click.IntRange(min=1), help="Send at most N messages in this run (exit 3 while any are left).")
+@option("--limit", type=IntRange(min=1), help="Send at most N messages in this run (exit 3 while any are left).")
 @option("--only", "only", multiple=True, metavar="EMAIL", help="Send only to this subscriber (repeatable).")
 @option("--transport", "transport_name", metavar="NAME", help="Override [send] transport (outbox, smtp, …).")
 @option("--outbox-format", type=Choice(["maildir", "mbox", "eml"]), help="Override [send] outbox_format.")
-@option("--rate", type=click.FloatRange(min=0, min_open=True), metavar="N",
+@option("--rate", type=FloatRange(min=0, min_open=True), metavar="N",
         help="Send at most N messages per second in this run, the outbox too (which is otherwise unpaced).")
 @option("--allow-gaps", metavar="REASON", help="Send despite audit gaps; the reason is recorded in the ledger.")
 @option("--resend-unknown", is_flag=True, help="Also send to recipients whose earlier send has no recorded outcome.")
@@ -86,7 +86,7 @@ _PREVIEW_ROWS = 5
         help="Also send again to recipients who failed permanently in an earlier run (the dry run lists why they failed).")
 @option("--shard", metavar="I/N", callback=lambda _c, _p, value: parse_shard(value),
         help="One of N workers sharing the issue (0 ≤ I < N): send only to the recipients of shard I.")
-@option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
+@option("--workers", type=IntRange(min=1), default=1, show_default=True,
         help="Send with N processes on this machine, each taking its own shard of the issue (or of --shard).")
 @column_option
 @option("--json", "as_json", is_flag=True, help="Print the plan or the summary as JSON.")
