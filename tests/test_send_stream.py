@@ -21,6 +21,7 @@ from sendkit import sample_project
 
 import webzine.cli.send as send_cli
 from webzine.config import load_settings
+from webzine.errors import ListError
 from webzine.models import Recipient, Suppression, SuppressionReason
 from webzine.recipients.clean import clean_list
 from webzine.recipients.list_managers import table_columns
@@ -107,6 +108,23 @@ def test_the_stream_links_the_managers_the_list_names_as_the_cleaner_does(tmp_pa
         suppressions={}, advertising=False, cutoff=date(2024, 12, 1), columns=columns)
     assert list(streamed) == whole.recipients
     assert streamed.managers == whole.managers and len(whole.managers) == 6
+
+
+def test_a_list_saved_again_during_a_send_stops_it(tmp_path: Path) -> None:
+    """Every pass reads the file the survey read, or stops: rows nobody deduplicated or audited
+    are never sent."""
+    path = tmp_path / "subscribers.csv"
+    write_list(path, 300)
+    streamed = stream_clean_list(lambda: read_table(path, check_encoding_first=False, block_size=2048),
+                                 suppressions={}, advertising=False, cutoff=date(2024, 12, 1))
+    parts = streamed.chunks()
+    next(parts)
+    with open(path, "a", encoding="utf-8", newline="") as handle:
+        handle.write("late@naver.com,늦게,,,,2026-05-01,,\r\n")
+    with pytest.raises(ListError, match="the list changed while the send was reading it"):
+        list(parts)
+    with pytest.raises(ListError, match="the list changed"):
+        list(streamed)
 
 
 def test_a_stream_reports_a_bad_byte_as_the_cleaner_does(tmp_path: Path) -> None:

@@ -30,11 +30,13 @@ from array import array
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from pathlib import Path
 from itertools import compress
 from operator import attrgetter
 from typing import TYPE_CHECKING
 
 from webzine.errors import ListError
+from webzine.i18n import _
 from webzine.models import Manager, Recipient, Suppression
 from webzine.recipients.addresses import Normaliser
 from webzine.recipients.clean import _list_checks, _no_cyclic_gc
@@ -69,6 +71,7 @@ class StreamedList:
     manager_column: ManagerColumn | None = None  # complete after the survey: every manager the list names
     source: str = ""
     repeated: frozenset[int] = frozenset()  # fingerprints of addresses found on more than one row
+    file_state: tuple[int, int, int] | None = None  # the file as surveyed: inode, size, modification time
     rows_read: int = 0
     totals: dict[str, int] | None = None  # kept, rejected, duplicates, consent_reconfirm: after a full pass
 
@@ -96,6 +99,7 @@ class StreamedList:
         totals = dict.fromkeys(("kept", "rejected", "duplicates", "consent_reconfirm"), 0)
         first = 2
         for rows in table.chunks(self.chunk_size, as_columns=True):
+            self._unchanged(table)
             part = self._clean(chunker, rows, first, first_rows)
             first += len(rows)
             del rows
@@ -109,6 +113,16 @@ class StreamedList:
             del part
             release_freed_memory()
         self.totals = totals
+
+    def _unchanged(self, table: Table) -> None:
+        """Each pass must read the list the survey read: a list saved again during a send (an
+        hour for a million) would be sent from rows nobody deduplicated or audited."""
+        if self.file_state is not None and table.path is not None and _file_state(table.path) != self.file_state:
+            raise ListError(
+                _("{path}: the list changed while the send was reading it; nothing more is sent from it.").format(
+                    path=table.path),
+                hint=_("keep the list as it is during a send, then re-run the same command: the ledger skips "
+                       "everyone who already has the issue."))
 
     def _clean(self, chunker: _Chunker, rows: list[list[str]] | Columns, first: int,
                first_rows: dict[str, int]) -> CleanList:
@@ -162,7 +176,7 @@ class StreamedList:
     def kept(self) -> int:
         """How many recipients the list keeps (one counting pass if none was complete yet)."""
         if self.totals is None:
-            for _ in self.chunks():
+            for __ in self.chunks():
                 pass
         assert self.totals is not None
         return self.totals["kept"]
@@ -197,10 +211,11 @@ def stream_clean_list(open_table: Callable[[], Table], *, suppressions: Mapping[
     collected, errors raised as `clean_list` raises them), then the `StreamedList` that later
     passes read. `open_table` opens the list with `table_columns(columns)`."""
     table = open_table()
-    manager_column = ManagerColumn.find(columns, [name for name, _ in table.extras], table.source)
+    file_state = _file_state(table.path) if table.path is not None else None
+    manager_column = ManagerColumn.find(columns, [name for name, __ in table.extras], table.source)
     survey = CleanList(table.source)
     chunker = _Chunker(table, Normaliser(), survey)
-    buckets = [array("q") for _ in range(_BUCKETS)]
+    buckets = [array("q") for __ in range(_BUCKETS)]
     first = 2
     try:
         for rows in table.chunks(chunk_size, as_columns=True):
@@ -227,7 +242,12 @@ def stream_clean_list(open_table: Callable[[], Table], *, suppressions: Mapping[
     undeliverable = check_domains(set(survey.domains)) if check_domains is not None else None
     return StreamedList(open_table, suppressions, advertising, cutoff, undeliverable, chunk_size,
                         manager_column=manager_column, source=table.source, repeated=_repeated(buckets),
-                        rows_read=survey.rows_read)
+                        file_state=file_state, rows_read=survey.rows_read)
+
+
+def _file_state(path: Path) -> tuple[int, int, int]:
+    status = path.stat()
+    return status.st_ino, status.st_size, status.st_mtime_ns
 
 
 def _repeated(buckets: list[array]) -> frozenset[int]:  # type: ignore[type-arg]
