@@ -146,6 +146,16 @@ def test_every_help_page_renders_in_english_and_korean_with_no_english_help_left
         assert flat("Show this message and exit.") not in flat(korean[path])
 
 
+def test_korean_help_fits_the_terminal_as_english_does() -> None:
+    """Click wraps by characters; a Korean syllable takes two columns, so Korean help is wrapped by
+    the columns it takes and stays within the 80 columns the English does."""
+    from wcwidth import wcswidth
+
+    for language in ("en", "ko"):
+        widest = max(wcswidth(line) for page in help_pages(language).values() for line in page.splitlines())
+        assert widest <= 80, (language, widest)
+
+
 def test_the_korean_help_of_send_describes_it_in_korean() -> None:
     page = help_pages("ko")["webzine send"]
     assert "ISSUE를 정리된 명단과 합쳐 보냅니다 — --yes가 없으면 시험 실행입니다." in page

@@ -13,13 +13,14 @@ from __future__ import annotations
 
 import inspect
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from functools import partial
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
 import click
+from wcwidth import wcswidth
 
 from webzine.i18n import N_, _, ngettext
 
@@ -40,14 +41,68 @@ def translated(text: str | None) -> str | None:
     return _(msgid) if msgid else msgid
 
 
+def display_width(text: str) -> int:
+    """Columns `text` takes on a terminal: a Korean syllable takes two."""
+    width = wcswidth(" ".join(text.splitlines()))
+    return width if width >= 0 else len(text)
+
+
+def has_wide(text: str) -> bool:
+    return display_width(text) != len(text)
+
+
+def wrapped(text: str, width: int) -> list[str]:
+    """`text`'s paragraphs (blank-line separated) wrapped at spaces to `width` terminal columns, a
+    blank line between paragraphs; a word longer than the line stands on its own."""
+    lines: list[str] = []
+    for paragraph in text.split("\n\n"):
+        if lines:
+            lines.append("")
+        line = ""
+        for word in paragraph.split():
+            if line and display_width(f"{line} {word}") > width:
+                lines.append(line)
+                line = word
+            else:
+                line = f"{line} {word}" if line else word
+        lines.append(line)
+    return lines
+
+
 class HelpFormatter(click.HelpFormatter):
-    """Writes the usage prefix and section headings in the active language."""
+    """Writes the usage prefix and section headings in the active language, and wraps Korean text
+    by the columns it takes (click counts characters, and a Korean syllable takes two columns)."""
 
     def write_usage(self, prog: str, args: str = "", prefix: str | None = None) -> None:
         super().write_usage(prog, args, prefix if prefix is not None else _("Usage:") + " ")
 
     def section(self, name: str):  # type: ignore[no-untyped-def]
         return super().section(_(name))
+
+    def write_text(self, text: str) -> None:
+        if not has_wide(text):
+            return super().write_text(text)
+        indent = " " * self.current_indent
+        for line in wrapped(text, max(self.width - self.current_indent, 11)):
+            self.write(f"{indent}{line}\n" if line else "\n")
+
+    def write_dl(self, rows: Iterable[tuple[str, str]], col_max: int = 30, col_spacing: int = 2) -> None:
+        rows = list(rows)
+        if not any(has_wide(second) for __, second in rows):
+            return super().write_dl(rows, col_max, col_spacing)
+        first_col = min(max(len(first) for first, __ in rows), col_max) + col_spacing
+        hanging = " " * (first_col + self.current_indent)
+        for first, second in rows:
+            self.write(f"{'':>{self.current_indent}}{first}")
+            if not second:
+                self.write("\n")
+                continue
+            if len(first) <= first_col - col_spacing:
+                self.write(" " * (first_col - len(first)))
+            else:
+                self.write("\n" + hanging)
+            lines = wrapped(second, max(self.width - first_col - 2, 10))
+            self.write(lines[0] + "\n" + "".join(f"{hanging}{line}\n" if line else "\n" for line in lines[1:]))
 
 
 class HelpContext(click.Context):
