@@ -22,7 +22,7 @@ from webzine.config import Settings
 from webzine.files import atomic_writer
 from webzine.render.issue import load_issue
 from webzine.send.ledger import Ledger
-from webzine.managers.load import Event, issue_files, load_history, load_issue_sources
+from webzine.managers.load import Events, issue_files, load_history, load_issue_sources
 from webzine.managers.outcomes import outcome_table
 from webzine.managers.report import IssueReport, IssueSummary, build_report, render_report, tally_outcomes
 
@@ -78,7 +78,7 @@ def _history(settings: Settings, today: date) -> tuple[IssueReport, Path]:
     return built, settings.path(settings.build.output) / HISTORY_FOLDER / "report.html"
 
 
-def _summaries(settings: Settings, key_customers: list[str], events: list[Event] | None = None) -> list[IssueSummary]:
+def _summaries(settings: Settings, key_customers: list[str], events: Events | None = None) -> list[IssueSummary]:
     issues = [load_issue(path) for path in issue_files(settings)]
     with Ledger.open(settings.path(settings.send.ledger)) as ledger:
         return load_history(settings, ledger, issues, key_customers, events=events)

@@ -11,18 +11,19 @@ from __future__ import annotations
 
 import json
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
-from typing import NamedTuple
+from typing import NamedTuple, overload
 
 import polars as pl
 
 from webzine.bounces.events import BounceEvent, Kind
 from webzine.bounces.store import read_records
 from webzine.config import Settings
-from webzine.errors import IssueError
+from webzine.errors import IssueError, WebzineError
 from webzine.i18n import _
 from webzine.render.issue import Issue, load_issue
 from webzine.send.ledger import Ledger
@@ -84,7 +85,50 @@ def _event_from(event: BounceEvent) -> Event:
                  event.diagnostic, event.occurred_at.isoformat() if event.occurred_at else "")
 
 
-def load_events(settings: Settings) -> list[Event]:
+class Events(Sequence[Event]):
+    """Bounce events held as one frame (`Event`'s fields as string columns): of a year's quarter
+    of a million, an issue's digest needs only those about it, the history only counts."""
+
+    def __init__(self, frame: pl.DataFrame) -> None:
+        self.frame = frame
+
+    @classmethod
+    def of(cls, events: Iterable[Event]) -> Events:
+        return cls(pl.DataFrame(list(events), schema=_EVENT_SCHEMA, orient="row", strict=False))
+
+    def __len__(self) -> int:
+        return self.frame.height
+
+    @overload
+    def __getitem__(self, index: int) -> Event: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[Event]: ...
+    def __getitem__(self, index: int | slice) -> Event | list[Event]:
+        return list(self)[index] if isinstance(index, slice) else Event._make(self.frame.row(index))
+
+    def __iter__(self) -> Iterator[Event]:
+        return map(Event._make, self.frame.iter_rows())
+
+    def __eq__(self, other: object) -> bool:  # as the list of its events
+        return isinstance(other, Sequence) and list(self) == list(other)
+
+    def where(self, condition: pl.Expr) -> Events:
+        return Events(self.frame.filter(condition))
+
+    def about(self, slug: str) -> Events:
+        """The events that name this issue or none."""
+        return self.where(pl.col("issue").is_null() | (pl.col("issue") == slug))
+
+    def kinds(self) -> Counter[tuple[str | None, str]]:
+        """Events per (issue, kind)."""
+        counted = self.frame.group_by("issue", "kind").len().iter_rows()
+        return Counter({(issue, kind): number for issue, kind, number in counted})
+
+
+_EVENT_SCHEMA = dict.fromkeys(Event._fields, pl.String)
+
+
+def load_events(settings: Settings) -> Events:
     """The bounce events file and the events `webzine serve` received, read once: the file is
     parsed as plain JSON (a year of a million recipients a month holds a quarter of a million)."""
     store = open_existing(settings)
@@ -93,35 +137,37 @@ def load_events(settings: Settings) -> list[Event]:
     finally:
         if store is not None:
             store.close()
-    return [*_stored_events(settings.path(settings.bounces.events)), *map(_event_from, webhook)]
+    stored = _stored_events(settings.path(settings.bounces.events))
+    return Events(pl.concat([stored.frame, Events.of(map(_event_from, webhook)).frame])) if webhook else stored
 
 
 _EVENT_FIELDS = {"issue": None, "email": None, "kind": None, "provider": "mail", "status": "", "reason": "",
                  "diagnostic": "", "occurred_at": ""}  # fmt: skip
 
 
-def _stored_events(path: Path) -> list[Event]:
+def _stored_events(path: Path) -> Events:
     """The bounce events file, parsed by polars (a year of a million recipients a month is a
     quarter of a million lines); a file it cannot read so, or with a line that lacks an address or
     a kind, goes through the line-by-line reader, which reads what it can and names a broken line."""
     if not path.exists():
-        return []
+        return Events.of(())
     try:
         frame = pl.read_ndjson(path, schema=dict.fromkeys(_EVENT_FIELDS, pl.String))
     except pl.exceptions.PolarsError:
         frame = None
     if frame is None or frame["email"].null_count() or frame["kind"].null_count():
-        return read_records(path, _event_from_line, _("a bounce event"))
-    issue, email, *rest = (frame[name].fill_null(default).to_list() if default is not None else frame[name].to_list()
-                           for name, default in _EVENT_FIELDS.items())
-    return list(map(Event._make, zip(issue, [address.lower() for address in email], *rest)))
+        return Events.of(read_records(path, _event_from_line, _("a bounce event")))
+    keys = pl.Series([address.lower() for address in frame["email"].to_list()], dtype=pl.String)
+    return Events(frame.select(pl.col(name).fill_null(default) if default is not None else pl.col(name)
+                               for name, default in _EVENT_FIELDS.items()).with_columns(email=keys)
+                  .rename(dict(zip(_EVENT_FIELDS, Event._fields))))
 
 
 def load_facts(settings: Settings, issue: Issue, ledger: Ledger, *, not_mailed: dict[str, str] | None = None,
-               events: list[Event] | None = None) -> IssueFacts:
+               events: Events | None = None) -> IssueFacts:
     """Everything the issue left behind, from every source (`events` when already read)."""
     sends = Sends(ledger.brief_table(issue.slug))
-    events = load_events(settings) if events is None else events
+    events = (load_events(settings) if events is None else events).about(issue.slug)
     store = open_existing(settings)
     try:
         store_suppressions = store.suppressions() if store is not None else []
@@ -135,7 +181,7 @@ def load_facts(settings: Settings, issue: Issue, ledger: Ledger, *, not_mailed: 
                if r.issue == issue.slug]
     return IssueFacts(
         slug=issue.slug, title=issue.title, date=issue.date, sends=sends,
-        bounces=_bounces(events, issue, sends.subset({e.key for e in events if e.issue is None})),
+        bounces=_bounces(events, issue, sends.subset(events.where(pl.col("issue").is_null()).frame["key"].unique())),
         unsubscribes=unsubscribes,
         suppressed={**(not_mailed or {}), **suppressed},
         ratings={r.address.lower(): Rated(r.score, r.comment, r.at) for r in ratings},
@@ -175,7 +221,7 @@ def _bounces(events: Iterable[Event], issue: Issue, sends: Mapping[str, Sent]) -
     return {key: bounce for key, bounce in telling.items() if bounce is not None}
 
 
-def _unsubscribes(suppressions: Iterable[Suppression], events: Iterable[Event],
+def _unsubscribes(suppressions: Iterable[Suppression], events: Events,
                   issue: Issue) -> tuple[dict[str, Unsubscribed], dict[str, str]]:
     """(who unsubscribed on or after the issue's date, and how; why others were not mailed)."""
     unsubscribes: dict[str, Unsubscribed] = {}
@@ -187,9 +233,9 @@ def _unsubscribes(suppressions: Iterable[Suppression], events: Iterable[Event],
         else:
             when = f"{korean_date(since)} " if since else ""
             suppressed.setdefault(entry.key, f"{when}{_SUPPRESSED.get(entry.reason, '발송 제외')}")
-    since, unsubscribe = issue.date.isoformat(), Kind.UNSUBSCRIBE.value
-    for event in events:
-        if event.kind == unsubscribe and event.at[:10] >= since and event.issue in (None, issue.slug):
+    since = issue.date.isoformat()
+    for event in events.about(issue.slug).where(pl.col("kind") == Kind.UNSUBSCRIBE.value):
+        if event.at[:10] >= since:
             unsubscribes.setdefault(event.key, Unsubscribed(event.at[:10], event.provider))
     return unsubscribes, suppressed
 
@@ -222,7 +268,7 @@ def find_issue(settings: Settings, value: str) -> Issue:
 
 
 def load_history(settings: Settings, ledger: Ledger, issues: Iterable[Issue], key_customers: Iterable[str], *,
-                 events: list[Event] | None = None) -> list[IssueSummary]:
+                 events: Events | None = None) -> list[IssueSummary]:
     """Headline numbers of every issue that was sent, oldest first, from aggregates only (ledger
     counts per state, events and replies per issue, unsubscribes per month): a year of a million
     recipients a month is never read row by row."""
@@ -238,7 +284,7 @@ def load_history(settings: Settings, ledger: Ledger, issues: Iterable[Issue], ke
             store.close()
     file_entries = load_suppressions(settings.path(settings.lists.suppressions)).values()
     unsubscribes += [s for s in file_entries if s.reason is SuppressionReason.UNSUBSCRIBED]
-    kinds = Counter((e.issue, e.kind) for e in events)  # Kind is a StrEnum: (slug, Kind.HARD) finds (slug, "hard")
+    kinds = events.kinds()  # Kind is a StrEnum: (slug, Kind.HARD) finds (slug, "hard")
     replies = Counter(r.issue for r in load_replies(settings.path(settings.bounces.events).with_name(REPLIES_FILE))
                       if r.kind == "human_reply")
     keys = sorted(set(key_customers))
@@ -271,7 +317,7 @@ class Loaded:
     people: pl.DataFrame  # `people.PEOPLE_SCHEMA`
     facts: IssueFacts
     managers: dict[str, Manager]
-    events: list[Event]
+    events: Events
 
     @property
     def key_customers(self) -> list[str]:
@@ -281,8 +327,15 @@ class Loaded:
 def load_issue_sources(settings: Settings, issue_arg: str, today: date) -> Loaded:
     """Read every source of one issue once (the commands' edge)."""
     issue = find_issue(settings, issue_arg)
-    people, named = read_people_and_managers(settings, today)
-    events = load_events(settings)
-    with Ledger.open(settings.path(settings.send.ledger)) as ledger:
-        facts = load_facts(settings, issue, ledger, not_mailed=_not_mailed(people), events=events)
+    with ThreadPoolExecutor(max_workers=1) as pool:  # polars and SQLite let go of the GIL: list and ledger at once
+        listed = pool.submit(read_people_and_managers, settings, today)
+        try:
+            events = load_events(settings)
+            with Ledger.open(settings.path(settings.send.ledger)) as ledger:
+                facts = load_facts(settings, issue, ledger, events=events)
+        except WebzineError:
+            listed.result()  # a bad list is named first, as when the list was read before the ledger
+            raise
+        people, named = listed.result()
+    facts = replace(facts, suppressed={**_not_mailed(people), **facts.suppressed})
     return Loaded(issue, people, facts, {**load_managers(settings.path(settings.lists.managers)), **named}, events)
