@@ -170,7 +170,7 @@ def _stand_in(settings: Settings, issue: Issue) -> list[Recipient] | None:
     against the real list."""
     path = settings.path(settings.lists.subscribers)
     if path.is_file():
-        names = set(read_list_sample(path).columns) - set(RECIPIENT_FIELDS)
+        names = set(read_list_sample(path, settings.lists.columns).columns) - set(RECIPIENT_FIELDS)
     else:
         environment = merge_environment(html=True)
         names = set()
