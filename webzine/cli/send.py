@@ -494,8 +494,10 @@ def _collect(started, progress) -> tuple[list[SendSummary], list[WebzineError]]:
                 kind, value = receive.recv()
             except EOFError:
                 kind, value = "error", (SendInterrupted(
-                    f"worker for shard {shard} ended without a report; its claims are in the ledger.",
-                    hint="re-run the same command to resume (webzine status --unknown lists who may have it)."), None)
+                    _("worker for shard {shard} ended without a report; its claims are in the ledger.").format(
+                        shard=shard),
+                    hint=_("re-run the same command to resume (webzine status --unknown lists who may have it).")),
+                    None)
             if kind == "progress":
                 latest[shard] = value
                 if progress is not None:
