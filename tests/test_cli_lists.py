@@ -75,6 +75,7 @@ def test_clean_prints_the_summary_and_writes_the_reports(project):
     assert lines[9:] == [
         "warnings: role_address 1",
         "re-confirm consent: 1 subscribers (reconfirm.csv)",
+        "columns that are not webzine fields (kept as merge fields): 등급",
         f"Wrote {out}/clean.csv, {out}/rejects.csv, {out}/reconfirm.csv, {out}/warnings.csv.",
     ]
     assert read(out / "clean.csv") == [

@@ -83,6 +83,11 @@ def test_columns_nothing_uses_are_listed_once_by_build_and_send(run, project: Pa
         "not used   region, account_manager_email → did you mean manager_email?, 상담메모"]
     code, out, _ = run("send", ISSUE, "--json")
     assert json.loads(out)["columns_not_used"] == ["region", "account_manager_email → did you mean manager_email?", "상담메모"]
+    code, out, err = run("lists", "clean")
+    assert code == 0, err
+    assert [line for line in out.splitlines() if "not webzine fields" in line] == [
+        "columns that are not webzine fields (kept as merge fields): region, account_manager_email → did you mean "
+        "manager_email?, 상담메모"]
 
 
 CRM_EXPORT = """\

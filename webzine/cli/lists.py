@@ -93,7 +93,8 @@ def clean(ctx: Context, file: Path | None, encoding: str | None, sheet: str | No
     for note in result.warnings:
         if note.kind == "unclosed_quote":  # rows may be hidden in that cell: say so, not only in warnings.csv
             click.echo(printable(_("warning: row {row}, {detail}.").format(row=note.row, detail=note.detail)))
-    click.echo(printable(summary(result)))
+    mapped = [*(settings.lists.columns.values() if settings else ()), *parse_columns(columns).values()]
+    click.echo(printable(summary(result, mapped)))
     click.echo(printable(_("Wrote {files}.").format(files=", ".join(str(path) for path in written))))
     return 1 if strict and result.rejects else 0
 
@@ -130,8 +131,12 @@ def _share(count: int, total: int) -> str:
     return f"{100 * count / total:.1f}%" if total else "-"
 
 
-def summary(result: CleanList) -> str:
-    """The table `lists clean` prints: rows read, kept, rejected by reason, duplicates."""
+def summary(result: CleanList, mapped: Iterable[str] = ()) -> str:
+    """The table `lists clean` prints: rows read, kept, rejected by reason, duplicates; and once,
+    the columns that are not webzine's fields nor `mapped`, each with the field it may have been
+    meant for (a column meant for a field is not lost without a word)."""
+    from webzine.render.fields import unused_columns
+
     where = f"{result.encoding}, {_delimiter_name(result.delimiter)}" if result.delimiter else result.encoding
     rows = [[_("rows read"), f"{result.rows_read:,}"], [_("kept"), f"{result.kept:,}"],
             [_("rejected"), f"{len(result.rejects):,}"]]
@@ -149,6 +154,9 @@ def summary(result: CleanList) -> str:
     if result.consent_reconfirm:
         lines.append(_("re-confirm consent: {count:,} subscribers (reconfirm.csv)").format(
             count=len(result.consent_reconfirm)))
+    if others := unused_columns(result.extras, mapped):
+        lines.append(_("columns that are not webzine fields (kept as merge fields): {columns}").format(
+            columns=", ".join(others)))
     return "\n".join(lines)
 
 
