@@ -13,6 +13,9 @@ import webzine
 
 ROOT = Path(webzine.__file__).parent
 
+# One worker runs the module, so the package is parsed once (--dist loadgroup; graph() is cached).
+pytestmark = pytest.mark.xdist_group("import_graph")
+
 # Low → high. Core modules (webzine/*.py) may be imported by anyone and import no stage package.
 STAGES = ["render", "recipients", "audit", "customers", "message", "transports", "bounces", "providers",
           "domain", "unsubscribes", "replies", "send", "managers", "web", "cli"]
