@@ -18,7 +18,8 @@ Each chunk comes as a `CleanList` of that chunk (its recipients, rejects, duplic
 records, in row order), so every dropped row is still reported with its reason. The fingerprints
 are `hash()` of the address: stable for the life of the process, and of a forked worker.
 Warnings about suspected typo domains are not made (the send does not show them; `lists clean`
-does); typo fixing is not offered.
+does); typo fixing is not offered. After each chunk the freed memory goes back to the system
+(`release_freed_memory`), and a file saved again between or during passes stops the stream.
 """
 
 from __future__ import annotations
