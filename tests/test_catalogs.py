@@ -30,6 +30,23 @@ def test_the_compiled_catalog_is_the_catalog(package: str) -> None:
         assert mo.is_file() and mo.read_bytes() == expected, f"{mo} is stale: run make catalogs"
 
 
+def test_a_message_in_two_catalogs_has_one_translation() -> None:
+    """The catalogs are merged at run time, so a sentence two packages share must read the same in
+    both, or which one shows depends on the order the files are loaded in."""
+    seen: dict[str, tuple[str, str]] = {}
+    differ = []
+    for package in catalogkit.packages():
+        catalog = catalogkit.read_catalog(package)
+        for message in catalog or ():
+            if not message.id or not message.string:
+                continue
+            key, text = str(message.id), str(message.string)
+            if key in seen and seen[key][1] != text:
+                differ.append(f"{key!r}: {seen[key][0]}.po {seen[key][1]!r} ≠ {package}.po {text!r}")
+            seen.setdefault(key, (package, text))
+    assert not differ, "\n".join(differ)
+
+
 def source_catalog(tmp_path: Path, code: str) -> Catalog:
     module = tmp_path / "module.py"
     module.write_text(code, encoding="utf-8")

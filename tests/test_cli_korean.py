@@ -48,7 +48,7 @@ def korean(sample: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.Capture
 
 def test_no_webzine_toml(korean, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     assert korean("build", "issues/x.md", folder=tmp_path) == (
-        2, "", "오류: webzine.toml: 파일이 없습니다.\n안내: 프로젝트 폴더에서 webzine을 실행하거나 --config PATH를 주세요.\n")
+        2, "", "오류: webzine.toml: 파일이 없습니다.\n안내: 프로젝트 폴더에서 webzine을 실행하거나 --config PATH를 지정하세요.\n")
 
 
 def test_issue_file_missing(korean) -> None:  # type: ignore[no-untyped-def]
