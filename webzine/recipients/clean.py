@@ -79,7 +79,7 @@ def clean_list(
                        header=list(table.header), extras=[name for name, _ in table.extras],
                        advertising=advertising)
     managers = ManagerColumn.find(columns, result.extras, table.source)
-    with _no_cyclic_gc():
+    with no_cyclic_gc():
         parsed = _parse(table, Normaliser(fix_typos=fix_typos), result, chunk_size)
         if managers is not None:
             parsed.recipients = derive_managers(parsed.recipients, managers)
@@ -89,7 +89,7 @@ def clean_list(
             _apply_suspects(result, parsed, suspects, fix_typos)
         undeliverable = check_domains(set(result.domains)) if check_domains is not None else None
         unique, keys = _dedupe(result, parsed)
-        _list_checks(result, parsed, unique, keys, _suppression_index(suppressions), undeliverable,
+        list_checks(result, parsed, unique, keys, _suppression_index(suppressions), undeliverable,
                      today - timedelta(days=consent_max_age_days), advertising)
     result.rejects.sort(key=_row_of)
     result.warnings.sort(key=_row_of)  # row order, whatever the chunk boundaries
@@ -97,7 +97,7 @@ def clean_list(
 
 
 @contextmanager
-def _no_cyclic_gc() -> Iterator[None]:
+def no_cyclic_gc() -> Iterator[None]:
     """Pause the cyclic garbage collector while a million acyclic records are created: its
     repeated full scans of the growing heap cost a fifth of the run and free nothing.
 
@@ -228,7 +228,7 @@ def consent_problem(consent: date | None, cutoff: date) -> ConsentProblem | None
     return None
 
 
-def _list_checks(result: CleanList, parsed: Parsed, unique: list[Recipient], keys: list[str],
+def list_checks(result: CleanList, parsed: Parsed, unique: list[Recipient], keys: list[str],
                  suppressions: Mapping[str, Suppression], undeliverable: Mapping[str, str] | None,
                  cutoff: date, advertising: bool) -> None:
     """Suppression, then deliverability, then consent: the first reason wins, and people who are

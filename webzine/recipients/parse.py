@@ -59,7 +59,7 @@ class Parsed:
 def parse_rows(table: Table, normaliser: Normaliser, result: CleanList, *, chunk_size: int = CHUNK_SIZE) -> Parsed:
     """Parse every row of `table`, `chunk_size` rows at a time (a CSV file comes in blocks of its
     own); rejects, warnings, fixes and counts go into `result`."""
-    chunker = _Chunker(table, normaliser, result)
+    chunker = Chunker(table, normaliser, result)
     parsed = Parsed()
     first = 2
     for chunk in table.chunks(chunk_size, as_columns=True):
@@ -69,7 +69,10 @@ def parse_rows(table: Table, normaliser: Normaliser, result: CleanList, *, chunk
     return parsed
 
 
-class _Chunker:
+class Chunker:
+    """Parses a list's rows one chunk at a time, keeping what repeats across chunks (interned
+    cells, dates, domains); shared by `parse_rows` and the send's streamed list."""
+
     def __init__(self, table: Table, normaliser: Normaliser, result: CleanList) -> None:
         self.email_at = table.require("email")
         self.width = len(table.header)
@@ -78,7 +81,7 @@ class _Chunker:
         self.extra_at = [index for _, index in table.extras]
         self.normaliser = normaliser
         self.result = result
-        self.pool, self.dates, self.tagsets = _Pool(), _Dates(), _TagSets()
+        self.pool, self.dates, self.tagsets = InternPool(), _Dates(), _TagSets()
         self.domains = _Domains(normaliser)
         self.field_sets = _FieldSets(self.extra_names)
         self.written_domains: Counter[str] = Counter()  # fast-path rows, by domain as written
@@ -262,7 +265,7 @@ class _Domains(dict[str, DomainInfo]):
         return info
 
 
-class _Pool(dict[str, str]):
+class InternPool(dict[str, str]):
     """Cell text as written → trimmed text, shared between rows. A million-row list has a few
     thousand distinct managers, companies and adjectives; a shared string costs nothing per row."""
 

@@ -40,8 +40,8 @@ from webzine.errors import ListError
 from webzine.i18n import _
 from webzine.models import Manager, Recipient, Suppression
 from webzine.recipients.addresses import Normaliser
-from webzine.recipients.clean import _list_checks, _no_cyclic_gc
-from webzine.recipients.parse import CHUNK_SIZE, Parsed, _Chunker, _Pool
+from webzine.recipients.clean import list_checks, no_cyclic_gc
+from webzine.recipients.parse import CHUNK_SIZE, Parsed, Chunker, InternPool
 from webzine.recipients.records import CleanList, Duplicate
 from webzine.recipients.list_managers import ManagerColumn, derive_managers, table_columns
 from webzine.recipients.tables import Columns, Table, read_table
@@ -95,7 +95,7 @@ class StreamedList:
     def chunks(self) -> Iterator[CleanList]:
         """Each chunk of the list, cleaned: the same records `clean_list` makes for those rows."""
         table = self.open_table()
-        chunker = _Chunker(table, Normaliser(), CleanList(table.source))
+        chunker = Chunker(table, Normaliser(), CleanList(table.source))
         first_rows: dict[str, int] = {}  # the addresses whose fingerprint repeats → their first row
         totals = dict.fromkeys(("kept", "rejected", "duplicates", "consent_reconfirm"), 0)
         first = 2
@@ -125,18 +125,18 @@ class StreamedList:
                 hint=_("keep the list as it is during a send, then re-run the same command: the ledger skips "
                        "everyone who already has the issue."))
 
-    def _clean(self, chunker: _Chunker, rows: list[list[str]] | Columns, first: int,
+    def _clean(self, chunker: Chunker, rows: list[list[str]] | Columns, first: int,
                first_rows: dict[str, int]) -> CleanList:
         """One chunk's rows, numbered from `first`, parsed and cleaned."""
         part = CleanList(chunker.result.source, advertising=self.advertising)
         parsed = Parsed()
-        chunker.result, chunker.pool = part, _Pool()  # nothing carried from chunk to chunk
-        with _no_cyclic_gc():
+        chunker.result, chunker.pool = part, InternPool()  # nothing carried from chunk to chunk
+        with no_cyclic_gc():
             chunker.parse(rows, first, parsed)
             if self.manager_column is not None:
                 parsed.recipients = derive_managers(parsed.recipients, self.manager_column)
             unique, keys = self._dedupe(part, parsed, first_rows)
-            _list_checks(part, parsed, unique, keys, self.suppressions, self.undeliverable, self.cutoff,
+            list_checks(part, parsed, unique, keys, self.suppressions, self.undeliverable, self.cutoff,
                          self.advertising)
         part.rejects.sort(key=_row_of)
         for transform in self.transforms:
@@ -215,14 +215,14 @@ def stream_clean_list(open_table: Callable[[], Table], *, suppressions: Mapping[
     file_state = _file_state(table.path) if table.path is not None else None
     manager_column = ManagerColumn.find(columns, [name for name, __ in table.extras], table.source)
     survey = CleanList(table.source)
-    chunker = _Chunker(table, Normaliser(), survey)
+    chunker = Chunker(table, Normaliser(), survey)
     buckets = [array("q") for __ in range(_BUCKETS)]
     first = 2
     try:
         for rows in table.chunks(chunk_size, as_columns=True):
             parsed = Parsed()
-            chunker.pool = _Pool()
-            with _no_cyclic_gc():
+            chunker.pool = InternPool()
+            with no_cyclic_gc():
                 chunker.parse(rows, first, parsed)
                 if manager_column is not None:
                     derive_managers(parsed.recipients, manager_column)
