@@ -587,7 +587,7 @@ def test_consent_rejects_and_reconfirms_are_the_named_tuples_one_would_build(tmp
     assert [r.email for r in result.recipients] == ["Park@naver.com"]
 
 
-def test_the_collector_is_back_on_after_cleaning_and_a_frozen_heap_stays_frozen(tmp_path):
+def test_the_collector_is_back_on_after_cleaning_and_a_frozen_heap_stays_frozen(tmp_path, monkeypatch):
     import gc
 
     path = write(tmp_path / "a.csv", KOREAN_ROWS, "cp949")
@@ -595,12 +595,17 @@ def test_the_collector_is_back_on_after_cleaning_and_a_frozen_heap_stays_frozen(
     clean(path)
     assert gc.isenabled() and gc.get_freeze_count() == 0
     kept = [[] for _ in range(10)]
+    # Whether the cleaner unfroze the heap is asked of gc.unfreeze itself: the freeze count also
+    # drops when a frozen object dies meanwhile (an evicted regex cache entry), which is not a thaw.
+    unfreeze, thawed = gc.unfreeze, []
     gc.freeze()
     try:
-        frozen = gc.get_freeze_count()
+        monkeypatch.setattr(gc, "unfreeze", lambda: thawed.append(gc.get_freeze_count()) or unfreeze())
         clean(path)
-        assert gc.isenabled() and gc.get_freeze_count() == frozen  # not handed back to the collector
+        assert gc.isenabled() and gc.get_freeze_count() > 0
+        assert thawed == []  # not handed back to the collector
     finally:
+        monkeypatch.undo()
         gc.unfreeze()
     assert kept
 
