@@ -135,7 +135,7 @@ def key_customer_keys(rows: Sequence[tuple[int, dict[str, str]]]) -> set[str]:
     the corrected address of one that cannot be valid."""
     normaliser = Normaliser()
     keys = set()
-    for _, cells in rows:
+    for __, cells in rows:
         try:
             keys.add(normaliser.parse(cells["email"])[1])
         except BadAddress as bad:
