@@ -284,3 +284,11 @@ def test_an_order_file_error_and_the_left_out_lines_in_korean(tmp_path: Path) ->
     summary = ReadSummary(cancelled=2, future=1, first_rows={"cancelled": "orders.csv row 4", "future": "orders.csv row 9"})
     assert summary.notes() == ["취소·반품·환불된 2줄을 뺐습니다(처음: orders.csv row 4)",
                                "오늘 이후 날짜인 1줄을 뺐습니다(처음: orders.csv row 9)"]
+
+
+def test_a_column_mapping_without_an_equals_sign_is_refused_with_an_order_example(tmp_path: Path) -> None:
+    (tmp_path / "webzine.toml").write_text(TOML, encoding="utf-8")
+    result = CliRunner().invoke(cli, ["--config", str(tmp_path / "webzine.toml"), "customers", "score",
+                                      "--column", "금액", "--today", "2026-12-01"])
+    assert result.exit_code == 2
+    assert "'금액': write it as FIELD=HEADER, e.g. 금액=실결제액." in result.output

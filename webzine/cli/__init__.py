@@ -75,14 +75,15 @@ class Context:
         self._settings = None
 
 
-def parse_columns(values: Sequence[str]) -> dict[str, str]:
-    """`--column email=전자우편` (repeatable) → {"email": "전자우편"}."""
+def parse_columns(values: Sequence[str], example: str = "email=전자우편") -> dict[str, str]:
+    """`--column email=전자우편` (repeatable) → {"email": "전자우편"}; `example` is shown when a value
+    is not FIELD=HEADER."""
     columns: dict[str, str] = {}
     for value in values:
         field, sep, header = value.partition("=")
         if not sep or not field.strip() or not header.strip():
-            raise click.BadParameter(_("{value!r}: write it as FIELD=HEADER, e.g. email=전자우편.").format(value=value),
-                                     param_hint="--column")
+            raise click.BadParameter(_("{value!r}: write it as FIELD=HEADER, e.g. {example}.").format(
+                value=value, example=example), param_hint="--column")
         columns[field.strip()] = header.strip()
     return columns
 

@@ -15,7 +15,7 @@ import click
 
 from webzine.i18n import _
 from webzine.cli.help import group, option
-from webzine.cli import Context, pass_context
+from webzine.cli import Context, parse_columns, pass_context
 from webzine.cli.due import TODAY_OPTION, shown
 from webzine.cli.lists import format_table
 from webzine.config import Settings
@@ -60,7 +60,7 @@ def score(ctx: Context, orders: tuple[Path, ...], columns: tuple[str, ...], enco
     when = ctx.today
     paths = list(orders) or [Path(shown(settings.path(path))) for path in config.orders]
     totals, summary = read_orders(paths, today=when, period_days=config.period_days,
-                                  overrides=_overrides(columns), encoding=encoding)
+                                  overrides=parse_columns(columns, example="금액=실결제액"), encoding=encoding)
     segments = [(segment.name, segment.when) for segment in config.segments]
     scores = score_customers(totals, [(name, parse_rule(rule)) for name, rule in segments], when)
     looked_at = scores_of(scores.filter(pl.col("segment").is_in([*config.propose, *config.watch])))
@@ -92,17 +92,6 @@ def score(ctx: Context, orders: tuple[Path, ...], columns: tuple[str, ...], enco
                  "({slipping}), report.html").format(folder=shown(folder), proposed=len(found.add),
                                                      slipping=len(found.slipping)))
     return 0
-
-
-def _overrides(columns: tuple[str, ...]) -> dict[str, str]:
-    pairs = {}
-    for item in columns:
-        name, separator, header = item.partition("=")
-        if not separator or not name.strip() or not header.strip():
-            raise click.BadParameter(_("'{value}' is not FIELD=HEADER (e.g. 금액=실결제액).").format(value=item),
-                                     param_hint="--column")
-        pairs[name.strip()] = header.strip()
-    return pairs
 
 
 def _manager_names(settings: Settings) -> dict[str, str]:
