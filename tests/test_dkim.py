@@ -109,6 +109,17 @@ def test_relaxed_body_matches_dkimpy(body_lines: list[str], blank_tail: int) -> 
     assert relaxed_body(body) == dkim_canon.Relaxed.canonicalize_body(body)
 
 
+@pytest.mark.parametrize("last_line", [b"two  spaces", b"ends with a space ", b"a\ttab", b"nothing to reduce"])
+@pytest.mark.parametrize("spaces_before", [0, 3, 200])
+def test_relaxed_body_finds_whitespace_to_reduce_after_any_number_of_single_spaces(last_line: bytes,
+                                                                                  spaces_before: int) -> None:
+    """The check visits single spaces one by one up to a limit, then searches: both halves must
+    find what is left to reduce (base64 lines first, as our messages have)."""
+    body = (b"Content-Type: text/html; charset=utf-8\r\n\r\n" + (b"QUJD" * 19 + b"\r\n") * 40
+            + b" ".join([b"w"] * (spaces_before + 1)) + b"\r\n" + last_line + b"\r\n\r\n")
+    assert relaxed_body(body) == dkim_canon.Relaxed.canonicalize_body(body)
+
+
 @given(st.sampled_from(["Subject", "TO", "List-Unsubscribe"]), lines)
 def test_relaxed_header_matches_dkimpy(name: str, folded: list[str]) -> None:
     value = "\r\n ".join(folded) or " "

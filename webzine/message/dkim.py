@@ -38,14 +38,31 @@ UNSIGNED_BY_TRANSPORT: dict[str, frozenset[str]] = {"ses": frozenset({"message-i
 _WSP_RUN = re.compile(rb"[ \t]+")
 _TRAILING_WSP = re.compile(rb"[ \t]+\r\n")
 _FIELD_START = re.compile(rb"\r\n(?![ \t])")
+_SPACES_VISITED = 64
 
 
 def relaxed_body(body: bytes) -> bytes:
     """RFC 6376 §3.4.4; returns `body` itself when there is nothing to change."""
-    if b"\t" in body or b"  " in body or b" \r\n" in body:
+    if _whitespace_to_reduce(body):
         body = _TRAILING_WSP.sub(b"\r\n", _WSP_RUN.sub(b" ", body))
     stripped = body.rstrip(b"\r\n")
     return stripped + b"\r\n" if stripped else b""
+
+
+def _whitespace_to_reduce(body: bytes) -> bool:
+    """Whether the body has a tab, two spaces in a row or a space ending a line. Ours are base64
+    with a handful of spaces (in part headers): visiting each space with `find` (memchr) is ~20×
+    faster than searching 130 KB for the two-byte patterns, which cost more than the SHA-256."""
+    if b"\t" in body:
+        return True
+    at = body.find(b" ")
+    for __ in range(_SPACES_VISITED):
+        if at == -1:
+            return False
+        if body[at + 1 : at + 2] in (b" ", b"\r"):
+            return True
+        at = body.find(b" ", at + 1)
+    return b"  " in body or b" \r\n" in body  # a body of prose: let the searches run
 
 
 def relaxed_header(field: bytes) -> bytes:
@@ -95,14 +112,12 @@ class DkimSigner:
 
     def sign(self, message: bytes) -> bytes:
         """The `DKIM-Signature:` header (CRLF-terminated, folded) to prepend to `message`."""
-        header, digest = self.prepare(message)
-        return self.complete(header, self.sign_digest(digest))
+        head, body = split_message(message)
+        return self.sign_head(head, body_hash(body))
 
-    def prepare(self, message: bytes) -> tuple[str, bytes]:
-        """Everything but the RSA operation: the header up to `b=`, and the SHA-256 digest of
-        what the signature covers. `sign_digest` may then run elsewhere (a worker process)."""
-        head, __, body = message.partition(b"\r\n\r\n")
-        body_hash = base64.b64encode(hashlib.sha256(relaxed_body(body)).digest()).decode("ascii")
+    def sign_head(self, head: bytes, body_hash: str) -> bytes:
+        """The signature header from the message's header block and its `body_hash`: the part a
+        signing process does when the body was hashed elsewhere (`SigningPool`)."""
         fields: dict[bytes, bytes] = {}
         for field in _FIELD_START.split(head):
             fields[field.partition(b":")[0].strip().lower()] = field  # the last instance is signed
@@ -114,20 +129,24 @@ class DkimSigner:
             f"\tbh={body_hash};\r\n\tb="
         )
         signed += relaxed_header(header.encode("ascii"))
-        return header, hashlib.sha256(signed).digest()
-
-    def sign_digest(self, digest: bytes) -> bytes:
-        return rsa_sign(self._key, digest)
-
-    @staticmethod
-    def complete(header: str, signature: bytes) -> bytes:
-        """The header from `prepare` with the signature filled in."""
+        signature = rsa_sign(self._key, hashlib.sha256(signed).digest())
         return (header + _fold_b64(base64.b64encode(signature).decode("ascii")) + "\r\n").encode("ascii")
 
     def private_pem(self) -> bytes:
         """The key, for signing processes started by this one (never written anywhere)."""
         return self._key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                                        serialization.NoEncryption())
+
+
+def split_message(message: bytes) -> tuple[bytes, bytes]:
+    """The header block (without the blank line) and the body."""
+    head, __, body = message.partition(b"\r\n\r\n")
+    return head, body
+
+
+def body_hash(body: bytes) -> str:
+    """`bh=`: base64 of the SHA-256 of the relaxed body."""
+    return base64.b64encode(hashlib.sha256(relaxed_body(body)).digest()).decode("ascii")
 
 
 def rsa_sign(key: rsa.RSAPrivateKey, digest: bytes) -> bytes:
