@@ -197,6 +197,25 @@ def test_sigterm_stops_cleanly_and_a_rerun_finishes_exactly_once(project: Path, 
     assert len(copies) == summary["recipients"] and set(copies.values()) == {1}
 
 
+def test_ctrl_c_in_a_terminal_stops_a_signed_send_cleanly_signers_included(project: Path, dkim_key: str) -> None:
+    """Ctrl-C sends SIGINT to the whole process group, DKIM signing processes included: they must
+    leave the stop to the send (no traceback, no broken pool), and nobody is left unknown."""
+    set_send(project, rate=8, rehearsal_rate=8, outbox_format="mbox")
+    process = subprocess.Popen([*WEBZINE, "send", ISSUE, "--yes"], cwd=project, env=environment(dkim_key),
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               start_new_session=True)  # fmt: skip
+    mbox = project / "outbox" / "outbox.mbox"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and (not mbox.exists() or mbox.stat().st_size < 100_000):
+        time.sleep(0.05)
+    os.killpg(process.pid, signal.SIGINT)
+    out, err = process.communicate(timeout=30)
+    assert process.returncode == 3, err
+    assert "Stopped: interrupted." in err and "Traceback" not in err and "KeyboardInterrupt" not in err
+    (row,) = json.loads(run(project, "status", ISSUE, "--json").stdout)
+    assert row["unknown"] == 0 and 0 < row["accepted"]
+
+
 def test_status_without_a_ledger(project: Path) -> None:
     done = run(project, "status")
     assert done.returncode == 0 and done.stdout.startswith("No sends recorded in ")

@@ -1,7 +1,10 @@
 from __future__ import annotations
 
 import base64
+import multiprocessing
+import os
 import re
+import signal
 import subprocess
 import threading
 from datetime import date
@@ -24,7 +27,7 @@ from webzine.message.factory import DKIM_HEADERS, MessageFactory
 from api_samples import raw_message
 from webzine.transports.http import build_client
 from webzine.providers.mailgun import MailgunTransport
-from webzine.message.signing import SigningPool
+from webzine.message.signing import SigningFailed, SigningPool
 from webzine.recipients.suppressions import load_suppressions
 from webzine.send.dispatch import Sender
 from webzine.send.ledger import Ledger, State
@@ -290,3 +293,45 @@ def test_a_stop_while_signatures_are_pending_leaves_them_deferred_not_unknown(tm
     assert len(transport.handed) == summary.accepted
     assert {entry.state for entry in states.values()} <= {State.ACCEPTED, State.DEFERRED}
     assert len(states) == len(recipients)
+
+
+def test_a_signing_process_killed_mid_send_is_one_error_and_nobody_is_left_unknown(tmp_path, monkeypatch, keypair) -> None:
+    """The OOM killer picks a signing process: the messages still waiting for a signature were
+    never handed over, so they are deferred (a re-run sends them), not left claimed as unknown;
+    the send stops with one sentence and exit code 3, and a re-run reaches everyone once."""
+    pem, _ = keypair
+    settings = sendkit.settings(tmp_path, rate=1_000_000, concurrency=1)
+    factory = MessageFactory(sendkit.rendered(paragraphs=2), settings, token_key=sendkit.SECRET, managers=sendkit.MANAGERS)
+    recipients = [sendkit.recipient(number) for number in range(SigningPool.batch * 8)]
+    kill_at = recipients[3].email
+
+    class KillsASigner(MemoryTransport):
+        def transmit(self, message):  # type: ignore[no-untyped-def]
+            if message.rcpt_to == kill_at:
+                for child in multiprocessing.active_children():
+                    if child.pid is not None:
+                        os.kill(child.pid, signal.SIGKILL)
+                        child.join(10)
+            return super().transmit(message)
+
+    transport = KillsASigner()
+    watch = SuppressionWatch(tmp_path / "suppressions.csv", load_suppressions)
+    with Ledger.open(tmp_path / "ledger.sqlite3") as ledger:
+        with SigningPool(DkimSigner("example.co.kr", "wz2026", pem), workers=2) as pool, \
+                pytest.raises(SigningFailed) as failed:  # fmt: skip
+            Sender(settings, today=date(2026, 12, 1), factory=factory, transport=transport, ledger=ledger,
+                   suppressions=watch, signing=pool).run(recipients)
+        states = ledger.states(factory.issue, [r.key for r in recipients])
+    assert failed.value.exit_code == 3 and "\n" not in str(failed.value)
+    assert "run the send again" in str(failed.value).lower()
+    assert {entry.state for entry in states.values()} <= {State.ACCEPTED, State.DEFERRED}
+    assert sum(entry.state is State.DEFERRED for entry in states.values()) > 0
+
+    rerun = MemoryTransport()
+    with Ledger.open(tmp_path / "ledger.sqlite3") as ledger, \
+            SigningPool(DkimSigner("example.co.kr", "wz2026", pem), workers=2) as pool:  # fmt: skip
+        summary = Sender(settings, today=date(2026, 12, 1), factory=factory, transport=rerun, ledger=ledger,
+                         suppressions=watch, signing=pool).run(recipients)
+    assert summary.exit_code == 0 and summary.unknown == 0
+    delivered = [m.rcpt_to for m in transport.accepted] + [m.rcpt_to for m in rerun.accepted]
+    assert sorted(delivered) == sorted(r.email for r in recipients)

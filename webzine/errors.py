@@ -86,6 +86,13 @@ class StorageError(WebzineError):
     exit_code = 3
 
 
+class SigningFailed(WebzineError):
+    """A DKIM signing process died (killed, out of memory): the messages waiting for it were never
+    handed over, are recorded as not sent, and a re-run sends them."""
+
+    exit_code = 3
+
+
 class SendLocked(WebzineError):
     """Another send of the same issue is running against the same ledger."""
 

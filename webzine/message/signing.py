@@ -15,11 +15,15 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import signal
 import threading
 import time
 from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from types import TracebackType
 
+from webzine.errors import SigningFailed
+from webzine.i18n import _
 from webzine.message.dkim import DkimSigner, body_hash, split_message
 
 # The worker process's signer, set once by `_start_worker` when the process starts: a process
@@ -31,6 +35,7 @@ _PARENT_CHECK_SECONDS = 0.2
 def _start_worker(signer: DkimSigner, parent: int) -> None:
     global _worker_signer
     _worker_signer = signer
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole group: the send stops them
     threading.Thread(target=_exit_with, args=(parent,), name="webzine-signing-watch", daemon=True).start()
 
 
@@ -78,13 +83,16 @@ class SigningPool:
                                          initializer=_start_worker, initargs=(signer, os.getpid()))
         self._pool.submit(_ready).result()  # a fork context starts every worker on the first call
 
-    def submit(self, messages: list[bytes]) -> Future[list[bytes]]:
-        """The `DKIM-Signature:` header of each message, in order."""
+    def submit(self, messages: list[bytes]) -> PendingHeaders:
+        """The `DKIM-Signature:` header of each message, in order, from `.result()`."""
         heads = []
         for message in messages:
             head, body = split_message(message)
             heads.append((head, body_hash(body)))
-        return self._pool.submit(_sign_in_worker, heads)
+        try:
+            return PendingHeaders(self._pool.submit(_sign_in_worker, heads))
+        except BrokenProcessPool:
+            raise _died() from None
 
     def close(self) -> None:
         self._pool.shutdown(wait=True, cancel_futures=True)
@@ -95,3 +103,21 @@ class SigningPool:
     def __exit__(self, kind: type[BaseException] | None, value: BaseException | None,
                  traceback: TracebackType | None) -> None:
         self.close()
+
+
+class PendingHeaders:
+    """One batch's headers as the workers will answer them."""
+
+    def __init__(self, signatures: Future[list[bytes]]) -> None:
+        self._signatures = signatures
+
+    def result(self) -> list[bytes]:
+        try:
+            return self._signatures.result()
+        except BrokenProcessPool:
+            raise _died() from None
+
+
+def _died() -> SigningFailed:
+    return SigningFailed(_("a DKIM signing process stopped (killed, or out of memory); the messages waiting "
+                           "for a signature were not sent. Run the send again: it sends them."))

@@ -32,16 +32,16 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
 
 from webzine.config import Settings
-from webzine.errors import MessageUnsupported, SenderProblem, TransportError
+from webzine.errors import MessageUnsupported, SenderProblem, SigningFailed, TransportError
 from webzine.i18n import _
 from webzine.send.ledger import Claim, Ledger, Result, State
 from webzine.message.factory import MessageFactory, RecipientRejected
-from webzine.message.signing import SigningPool
+from webzine.message.signing import PendingHeaders, SigningPool
 from webzine.models import Recipient, Suppression, SuppressionReason
 from webzine.send.outcomes import Fate, verdict_for
 from webzine.send.pacing import Clock, Sleep, SuppressionWatch, TokenBucket, backoff, pacing_rate
@@ -166,7 +166,7 @@ def _claims(chosen: Sequence[tuple[Recipient, int]], identities: Sequence[Identi
             for (r, attempts), identity in zip(chosen, identities, strict=True)]
 
 
-def _signed(messages: list[Message], signatures: Future[list[bytes]]) -> list[Message]:
+def _signed(messages: list[Message], signatures: PendingHeaders) -> list[Message]:
     return [m.signed(header) for m, header in zip(messages, signatures.result(), strict=True)]
 
 
@@ -364,37 +364,47 @@ class Sender:
         while the next messages are built."""
         group: list[Message] = []
         unsigned: list[Message] = []
-        signing: deque[tuple[list[Message], Future[list[bytes]]]] = deque()
+        signing: deque[tuple[list[Message], PendingHeaders]] = deque()
+        built = 0  # recipients of `chosen` built (or rejected) so far
 
-        def stopped_before(rest: int) -> None:
+        def stopped_before(rest: int, reason: str | None = None) -> None:
+            reason = reason or _("not sent: the run stopped before this message was handed over")
             waiting = [m for batch, __ in signing for m in batch] + unsigned + group
-            self._not_sent([r.key for r, __ in chosen[rest:]] + [m.key for m in waiting],
-                           _("not sent: the run stopped before this message was handed over"))
+            self._not_sent([r.key for r, __ in chosen[rest:]] + [m.key for m in waiting], reason)
 
-        for index, (recipient, attempts) in enumerate(chosen):
-            if self._halted():
-                return stopped_before(index)
-            message = self._build(recipient, attempts, identities[index])
-            if message is None:
-                continue
-            if self._signing is None:
-                group = self._add(group, message)
-                continue
-            unsigned.append(message)
-            if len(unsigned) == self._signing.batch:
-                signing.append((unsigned, self._signing.submit([m.data for m in unsigned])))
-                unsigned = []
-            if len(signing) > self._signing_depth:
-                for signed in _signed(*signing.popleft()):
-                    group = self._add(group, signed)
-        if unsigned:
-            signing.append((unsigned, self._signing.submit([m.data for m in unsigned])))  # type: ignore[union-attr]
-            unsigned = []
-        while signing:
-            if self._halted():
-                return stopped_before(len(chosen))
-            for signed in _signed(*signing.popleft()):
+        def add_oldest_signed(group: list[Message]) -> list[Message]:
+            for signed in _signed(*signing[0]):  # still waiting until every signature has come
                 group = self._add(group, signed)
+            signing.popleft()
+            return group
+
+        try:
+            for index, (recipient, attempts) in enumerate(chosen):
+                if self._halted():
+                    return stopped_before(index)
+                message = self._build(recipient, attempts, identities[index])
+                built = index + 1
+                if message is None:
+                    continue
+                if self._signing is None:
+                    group = self._add(group, message)
+                    continue
+                unsigned.append(message)
+                if len(unsigned) == self._signing.batch:
+                    signing.append((unsigned, self._signing.submit([m.data for m in unsigned])))
+                    unsigned = []
+                if len(signing) > self._signing_depth:
+                    group = add_oldest_signed(group)
+            if unsigned:
+                signing.append((unsigned, self._signing.submit([m.data for m in unsigned])))  # type: ignore[union-attr]
+                unsigned = []
+            while signing:
+                if self._halted():
+                    return stopped_before(len(chosen))
+                group = add_oldest_signed(group)
+        except SigningFailed as failed:
+            stopped_before(built, _("not sent: {reason}").format(reason=failed))
+            raise
         if group:
             self._dispatch(_Job(group))
         return None
