@@ -6,7 +6,8 @@ The files, in pipeline order:
 - `totals.py`    lines summed per order, repeats across files dropped, orders per customer (polars)
 - segment rules as written in webzine.toml (`r >= 4 and f >= 4`) are read by `webzine.segment_rules`,
   which the config loader uses to check them
-- `scoring.py`   totals → R, F, M quintile scores and the first matching segment (Score)
+- `scoring.py`   totals → R, F, M quintile scores and the first matching segment (polars)
+- `scores.py`    one customer's scores and segment (Score), the record everything after the scoring reads
 - `people.py`    the key-customer file and the subscriber list by normalised address, for the proposals
 - `proposals.py` scores × key-customer file → proposed key customers, key customers slipping away
 - `report.py`    terminal summary rows and the report page with its SVG pictures
@@ -22,7 +23,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from webzine.customers.scoring import Score
+from webzine.customers.scores import Score
 
 if TYPE_CHECKING:
     from webzine.config import Settings

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 
-from webzine.customers.scoring import Score
+from webzine.customers.scores import Score
 from webzine.i18n import _
 
 

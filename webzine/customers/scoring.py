@@ -12,44 +12,16 @@ from __future__ import annotations
 
 import operator
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from datetime import date
 
 import polars as pl
 
+from webzine.customers.scores import SCORE_COLUMNS, Score
 from webzine.segment_rules import Rule
 
 _OPERATORS: dict[str, Callable[[pl.Expr, int], pl.Expr]] = {
     ">=": operator.ge, "<=": operator.le, "==": operator.eq, "!=": operator.ne, ">": operator.gt, "<": operator.lt}
 _EPOCH = date(1970, 1, 1).toordinal()  # polars dates count days from here
-SCORE_COLUMNS = ("key", "email", "name", "company", "manager", "last_order", "days", "orders", "value", "r", "f",
-                 "m", "segment", "rule")
-
-
-@dataclass(frozen=True, slots=True)
-class Score:
-    """One customer's scores and segment, as `scores.csv` holds them (read back by `store`).
-    `days` counts from the scoring day back to the last order; `orders` and `value` are within
-    the period."""
-
-    key: str
-    email: str
-    name: str
-    company: str
-    manager: str
-    last_order: date
-    days: int
-    orders: int
-    value: int
-    r: int
-    f: int
-    m: int
-    segment: str
-    rule: str
-
-    def merge_fields(self) -> dict[str, str]:
-        """What `recipient.segment`, `recipient.r_score` … show for this customer."""
-        return {"segment": self.segment, "r_score": str(self.r), "f_score": str(self.f), "m_score": str(self.m)}
 
 
 def quintile(column: str | pl.Expr) -> pl.Expr:

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from webzine.customers.proposals import Proposal
-from webzine.customers.scoring import Score
+from webzine.customers.scores import Score
 from webzine.errors import ListError
 from webzine.files import atomic_writer
 from webzine.i18n import _
