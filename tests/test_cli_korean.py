@@ -139,3 +139,27 @@ def test_a_korean_publication_speaks_korean_on_a_c_locale(sample: Path, dkim: st
     chosen = run(sample, "--lang", "ko", "send", ISSUE, env={**c_locale, "LANG": "en_US.UTF-8"}, dkim=dkim)
     assert chosen.stdout.splitlines()[0] == DRY_RUN
     assert run(sample, "--help", env=c_locale).stdout.startswith("사용법: webzine [OPTIONS] COMMAND [ARGS]...")
+
+
+def test_the_audit_table_names_reasons_and_suggestion_rules_in_korean() -> None:
+    """The CSV and --json keep the codes (`not_on_list`, `typo_domain`); the table a Korean
+    account manager reads says them in words."""
+    from webzine.audit.audit import AuditReport, Gap, Outcome
+    from webzine.cli.audit import SHOWN_CODES, render
+    from webzine.i18n import activate
+
+    rules = ["typo_domain", "local_typo", "same_name_company", "same_local_part"]
+    reasons = [outcome for outcome in Outcome if outcome is not Outcome.PRESENT]
+    gaps = [Gap(email=f"k{number}@example.com", name="김갑수", company="갑수상사", manager="m1", reason=reason,
+                detail="", suggestion=f"k{number}@example.co.kr" if number < len(rules) else None,
+                suggestion_rule=rules[number] if number < len(rules) else None)
+            for number, reason in enumerate(reasons)]
+    report = AuditReport(ok=False, issue="2026-12", key_customers=len(gaps), present=0, excused=0, gaps=gaps)
+    activate("ko")
+    table = render(report, {})
+    codes = {reason.value for reason in reasons} | set(rules)
+    assert codes <= set(SHOWN_CODES)  # a new reason or rule is added to the catalog too
+    assert [code for code in codes if code in table] == []
+    assert "명단에 없음" in table and "도메인 오타" in table
+    activate("en")
+    assert "not_on_list" in render(report, {}) and "(typo_domain)" in render(report, {})

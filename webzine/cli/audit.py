@@ -16,7 +16,7 @@ from pathlib import Path
 
 import click
 
-from webzine.i18n import _
+from webzine.i18n import N_, _
 from webzine.cli.help import command, option
 from webzine.audit.audit import AuditReport, Gap, issue_name, run_audit
 from webzine.cli import Context, column_option, pass_context
@@ -114,6 +114,15 @@ def outcomes_csv(report: AuditReport) -> str:
     return buffer.getvalue()
 
 
+# The gap reasons and suggestion rules as the CSV and --json write them. The table shows each
+# through the catalog: the code itself in English, words in Korean (명단에 없음, 도메인 오타).
+SHOWN_CODES = (
+    N_("not_on_list"), N_("invalid_address"), N_("unsubscribed"), N_("hard_bounce"), N_("soft_bounce_limit"),
+    N_("complaint"), N_("manual"), N_("consent_expired"),
+    N_("typo_domain"), N_("local_typo"), N_("same_name_company"), N_("same_local_part"),
+)
+
+
 def render(report: AuditReport, managers: dict[str, Manager]) -> str:
     """The table: a headline, then the gaps grouped by account manager."""
     mode = _("advertising") if report.advertising else _("informational")
@@ -128,7 +137,7 @@ def render(report: AuditReport, managers: dict[str, Manager]) -> str:
     for manager_id in sorted(by_manager, key=lambda m: (m == "", m)):
         lines.append("")
         lines.append(_manager_line(manager_id, managers))
-        rows = [[_cell(gap.name), _cell(gap.company), _cell(gap.email), gap.reason.value,
+        rows = [[_cell(gap.name), _cell(gap.company), _cell(gap.email), _(gap.reason.value),
                  printable(_what(gap), single_line=True)]
                 for gap in by_manager[manager_id]]
         lines.append(_indent(format_table([], rows)))
@@ -163,7 +172,8 @@ def _manager_text(manager_id: str, managers: dict[str, Manager]) -> str:
 def _what(gap: Gap) -> str:
     parts = []
     if gap.suggestion:
-        parts.append(f"→ {gap.suggestion} ({gap.suggestion_rule})")
+        rule = f" ({_(gap.suggestion_rule)})" if gap.suggestion_rule else ""
+        parts.append(f"→ {gap.suggestion}{rule}")
     elif gap.reason.value != "not_on_list":
         parts.append(gap.detail)
     if gap.excused:
