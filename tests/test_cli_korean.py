@@ -90,7 +90,7 @@ def test_send_refused_by_audit_gaps(korean, sample: Path, tmp_path: Path, dkim: 
     code, out, err = korean("send", ISSUE, folder=folder, WEBZINE_UNSUBSCRIBE_SECRET="s", WEBZINE_DKIM_PRIVATE_KEY=dkim)
     assert (code, out) == (1, "")
     assert err.splitlines() == [
-        "오류: 핵심 고객 1명이 이번 호를 받지 못합니다(첫 번째: nobody@example.co.kr, not_on_list). 아무것도 보내지 않았습니다.",
+        "오류: 핵심 고객 1명이 이번 호를 받지 못합니다(첫 번째: nobody@example.co.kr, 명단에 없음). 아무것도 보내지 않았습니다.",
         f"안내: webzine audit {ISSUE}을(를) 실행해 목록을 고치거나, 그래도 보내려면 --allow-gaps \"사유\"를 붙이세요."]
 
 
@@ -144,8 +144,8 @@ def test_a_korean_publication_speaks_korean_on_a_c_locale(sample: Path, dkim: st
 def test_the_audit_table_names_reasons_and_suggestion_rules_in_korean() -> None:
     """The CSV and --json keep the codes (`not_on_list`, `typo_domain`); the table a Korean
     account manager reads says them in words."""
-    from webzine.audit.audit import AuditReport, Gap, Outcome
-    from webzine.cli.audit import SHOWN_CODES, render
+    from webzine.audit.audit import SHOWN_CODES, AuditReport, Gap, Outcome
+    from webzine.cli.audit import render
     from webzine.i18n import activate
 
     rules = ["typo_domain", "local_typo", "same_name_company", "same_local_part"]

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from pydantic import BaseModel, ConfigDict
 
-from webzine.i18n import _
+from webzine.i18n import N_, _
 from webzine.recipients.addresses import BadAddress, Normaliser
 from webzine.errors import ListError
 from webzine.recipients.tables import read_table
@@ -47,6 +47,15 @@ Outcome = StrEnum("Outcome", [
     *((reason.name, reason.value) for reason in SuppressionReason),
     ("CONSENT_EXPIRED", RejectReason.CONSENT_EXPIRED.value),
 ], module=__name__)
+
+
+# The gap reasons and suggestion rules as the CSV and --json write them. People read them through
+# the catalog (`_(code)`): the code itself in English, words in Korean (명단에 없음, 도메인 오타).
+SHOWN_CODES = (
+    N_("not_on_list"), N_("invalid_address"), N_("unsubscribed"), N_("hard_bounce"), N_("soft_bounce_limit"),
+    N_("complaint"), N_("manual"), N_("consent_expired"),
+    N_("typo_domain"), N_("local_typo"), N_("same_name_company"), N_("same_local_part"),
+)
 
 
 class Gap(BaseModel):

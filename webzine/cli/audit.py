@@ -16,7 +16,7 @@ from pathlib import Path
 
 import click
 
-from webzine.i18n import N_, _
+from webzine.i18n import _
 from webzine.cli.help import command, option
 from webzine.audit.audit import AuditReport, Gap, issue_name, run_audit
 from webzine.cli import Context, column_option, pass_context
@@ -112,15 +112,6 @@ def outcomes_csv(report: AuditReport) -> str:
                          o.suggestion or "", o.suggestion_rule or "", o.excused or "",
                          "" if o.list_row is None else o.list_row])
     return buffer.getvalue()
-
-
-# The gap reasons and suggestion rules as the CSV and --json write them. The table shows each
-# through the catalog: the code itself in English, words in Korean (명단에 없음, 도메인 오타).
-SHOWN_CODES = (
-    N_("not_on_list"), N_("invalid_address"), N_("unsubscribed"), N_("hard_bounce"), N_("soft_bounce_limit"),
-    N_("complaint"), N_("manual"), N_("consent_expired"),
-    N_("typo_domain"), N_("local_typo"), N_("same_name_company"), N_("same_local_part"),
-)
 
 
 def render(report: AuditReport, managers: dict[str, Manager]) -> str:

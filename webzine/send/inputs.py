@@ -285,7 +285,7 @@ def _audit_gate(audience: Audience, key_customers: KeyCustomers, issue_path: Pat
     text = (_("{count} key customer(s) would not receive this issue (first: {email}, {reason}); nothing was sent.")
             if gaps else _("{count} key customer(s) would not receive this issue; nothing was sent."))
     raise AuditGaps(
-        text.format(count=len(gaps), email=gaps[0].email if gaps else "", reason=gaps[0].reason if gaps else ""),
+        text.format(count=len(gaps), email=gaps[0].email if gaps else "", reason=_(gaps[0].reason.value) if gaps else ""),
         hint=_('run: webzine audit {path} — fix the list, or send anyway with --allow-gaps "reason".').format(path=issue_path),
     )
 
