@@ -1,5 +1,9 @@
 """`webzine audit` as a user runs it — exit codes, the table by account manager, `--json`,
-`--csv`, explicit paths — and the send gate: `webzine send` refuses while there are gaps."""
+`--csv`, explicit paths — and the send gate: `webzine send` refuses while there are gaps.
+
+The exit codes, the table and the bytes of `--csv` are checked on the `webzine` process; what a
+document or a gate says is checked in this process (`in_here`), as the calendar test re-runs this
+module under three moved clocks."""
 
 from __future__ import annotations
 
@@ -16,9 +20,10 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
+from clikit import in_process
 from conftest import TODAY, write_config
 
-pytestmark = pytest.mark.slow  # each test runs webzine in subprocesses
+pytestmark = pytest.mark.slow  # each test runs webzine (a subprocess where the process is what is checked)
 
 ROOT = Path(__file__).resolve().parent.parent
 WEBZINE = str(Path(sys.executable).parent / "webzine")
@@ -63,6 +68,19 @@ def webzine(cwd: Path, *args: str, env: dict[str, str] | None = None) -> subproc
                           env={**os.environ, **(env or {})})
 
 
+@pytest.fixture
+def in_here(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]):  # type: ignore[no-untyped-def]
+    """`webzine(cwd, *args, env=…)` run in this process: the same answer without a process start."""
+
+    def invoke(cwd: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+        for name, value in (env or {}).items():
+            monkeypatch.setenv(name, value)
+        code, out, err = in_process(cwd, monkeypatch, capsys)(*args)
+        return subprocess.CompletedProcess(list(args), code, out, err)
+
+    return invoke
+
+
 def test_table_groups_gaps_by_account_manager_and_exits_1(project):
     done = webzine(project, "audit", "issues/2026-12-sale.md")
     assert done.returncode == 1, done.stderr
@@ -75,16 +93,16 @@ def test_table_groups_gaps_by_account_manager_and_exits_1(project):
     assert re.fullmatch(r"  김갑수\s+한빛테크\s+kim@naver\.com\s+not_on_list\s+→ kim@naver\.con \(typo_domain\)", lines[6])
 
 
-def test_informational_issue_has_fewer_gaps(project):
-    done = webzine(project, "audit", "issues/2026-12-news.md", "--json")
+def test_informational_issue_has_fewer_gaps(project, in_here):
+    done = in_here(project, "audit", "issues/2026-12-news.md", "--json")
     assert done.returncode == 1
     document = json.loads(done.stdout)
     assert (document["issue"], document["present"], [g["email"] for g in document["gaps"]]) == (
         "2026-12-news", 2, ["kim@naver.com"])
 
 
-def test_json_schema(project):
-    done = webzine(project, "audit", "--json")
+def test_json_schema(project, in_here):
+    done = in_here(project, "audit", "--json")
     document = json.loads(done.stdout)
     assert list(document) == ["ok", "issue", "key_customers", "present", "excused", "gaps"]
     assert document["ok"] is False and document["issue"] is None and document["key_customers"] == 3
@@ -95,8 +113,8 @@ def test_json_schema(project):
     assert gap["detail"].endswith("probably kim@naver.con (on the list at row 2, rejected: typo_domain)")
 
 
-def test_csv_has_every_customer(project):
-    done = webzine(project, "audit", "--csv")
+def test_csv_has_every_customer(project, in_here):
+    done = in_here(project, "audit", "--csv")
     rows = list(csv.DictReader(io.StringIO(done.stdout.removeprefix("\ufeff"))))
     assert [(r["email"], r["outcome"], r["list_row"]) for r in rows] == [
         ("이을녀 <LEE＠daum.net>", "present", "3"), ("park@nate.com", "consent_expired", "4"),
@@ -124,13 +142,13 @@ def test_exit_0_when_every_gap_is_fixed_or_excused(project):
     assert done.stdout.splitlines()[-1] == "Every gap is excused."
 
 
-def test_explicit_paths_override_the_config_and_work_without_one(project, tmp_path_factory):
+def test_explicit_paths_override_the_config_and_work_without_one(project, tmp_path_factory, in_here):
     elsewhere = tmp_path_factory.mktemp("elsewhere")
     write(elsewhere / "s.csv", ["email,consent_at", f"kim@naver.com,{RECENT}"])
     write(elsewhere / "k.csv", ["email,name", "KIM@naver.com,김"])
-    done = webzine(elsewhere, "audit", "--subscribers", "s.csv", "--key-customers", "k.csv")
+    done = in_here(elsewhere, "audit", "--subscribers", "s.csv", "--key-customers", "k.csv")
     assert (done.returncode, done.stdout.splitlines()[-1]) == (0, "All key customers will receive this issue.")
-    done = webzine(project, "audit", "--subscribers", str(elsewhere / "s.csv"), "--json")
+    done = in_here(project, "audit", "--subscribers", str(elsewhere / "s.csv"), "--json")
     document = json.loads(done.stdout)  # the project's key customers against the other list
     assert (document["present"], [(g["email"], g["reason"]) for g in document["gaps"]]) == (
         1, [("이을녀 <LEE＠daum.net>", "not_on_list"), ("park@nate.com", "not_on_list")])
@@ -166,34 +184,34 @@ def sample(tmp_path: Path) -> Path:
     return tmp_path
 
 
-def test_send_refuses_with_gaps_and_records_the_reason_when_allowed(sample):
+def test_send_refuses_with_gaps_and_records_the_reason_when_allowed(sample, in_here):
     env = {"WEBZINE_UNSUBSCRIBE_SECRET": "test-secret"}
     issue = "issues/2026-12-year-end.md"
-    audit = json.loads(webzine(sample, "audit", issue, "--json").stdout)
+    audit = json.loads(in_here(sample, "audit", issue, "--json").stdout)
     unexcused = [g for g in audit["gaps"] if not g["excused"]]
     assert unexcused, "the sample publication is expected to have a gap to demonstrate the gate"
-    refused = webzine(sample, "send", issue, env=env)
+    refused = in_here(sample, "send", issue, env=env)
     assert refused.returncode == 1
     assert refused.stderr.splitlines()[0] == (
         f"Error: {len(unexcused)} key customer(s) would not receive this issue "
         f"(first: {unexcused[0]['email']}, {unexcused[0]['reason']}); nothing was sent.")
-    allowed = webzine(sample, "send", issue, "--allow-gaps", "박 대표님은 전화로 안내", env=env)
+    allowed = in_here(sample, "send", issue, "--allow-gaps", "박 대표님은 전화로 안내", env=env)
     assert allowed.returncode == 0, allowed.stderr
     assert "gaps accepted: 박 대표님은 전화로 안내" in allowed.stdout
 
 
-def test_the_send_gate_shows_the_customer_notes_as_notes_not_gaps(sample):
+def test_the_send_gate_shows_the_customer_notes_as_notes_not_gaps(sample, in_here):
     env = {"WEBZINE_UNSUBSCRIBE_SECRET": "test-secret"}
     issue = "issues/2026-12-year-end.md"
-    scored = webzine(sample, "--today", "2026-12-01", "customers", "score")
+    scored = in_here(sample, "--today", "2026-12-01", "customers", "score")
     assert scored.returncode == 0, scored.stderr
-    audit = webzine(sample, "--today", "2026-12-01", "audit", issue)
+    audit = in_here(sample, "--today", "2026-12-01", "audit", issue)
     notes = [line.strip() for line in audit.stdout.splitlines() if line.strip().startswith("customers (scored")]
     assert notes, audit.stdout
-    dry_run = webzine(sample, "--today", "2026-12-01", "send", issue, "--allow-gaps", "확인 중", env=env)
+    dry_run = in_here(sample, "--today", "2026-12-01", "send", issue, "--allow-gaps", "확인 중", env=env)
     assert dry_run.returncode == 0, dry_run.stderr
     assert [line.split("note", 1)[1].strip() for line in dry_run.stdout.splitlines()
             if line.strip().startswith("note ")] == notes
-    as_json = json.loads(webzine(sample, "--today", "2026-12-01", "send", issue, "--allow-gaps", "확인 중", "--json",
+    as_json = json.loads(in_here(sample, "--today", "2026-12-01", "send", issue, "--allow-gaps", "확인 중", "--json",
                                  env=env).stdout)
     assert as_json["audit_notes"] == notes
