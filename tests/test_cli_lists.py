@@ -12,6 +12,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
+from clikit import in_process
 from conftest import TODAY, write_config
 from click.testing import CliRunner
 
@@ -149,24 +150,31 @@ def _error(project: Path, *args: str) -> tuple[int, str]:
     return process.returncode, process.stderr
 
 
-@pytest.mark.slow
-def test_bad_input_exits_2_with_one_sentence(project):
-    code, err = _error(project, "lists", "clean", "lists/nope.csv")
+def test_bad_input_exits_2_with_one_sentence(project, monkeypatch, capsys):
+    """The sentences, from `main` in this process (the calendar test re-runs this module three
+    times); the exit code and the lone line of a real process: the device test below."""
+    webzine = in_process(project, monkeypatch, capsys)
+
+    def refused(*args: str) -> tuple[int, str]:
+        code, __, err = webzine("--config", str(project / "webzine.toml"), *args)
+        return code, err
+
+    code, err = refused("lists", "clean", "lists/nope.csv")
     assert (code, err.splitlines()[0]) == (2, "Error: lists/nope.csv: no such file.")
     (project / "lists" / "empty.csv").write_bytes(b"")
-    code, err = _error(project, "lists", "clean", "lists/empty.csv")
+    code, err = refused("lists", "clean", "lists/empty.csv")
     assert (code, err.splitlines()[0]) == (2, "Error: lists/empty.csv: the file is empty.")
     (project / "lists" / "noemail.csv").write_bytes("이름,회사\n김,한빛\n".encode("cp949"))
-    code, err = _error(project, "lists", "clean", "lists/noemail.csv")
+    code, err = refused("lists", "clean", "lists/noemail.csv")
     assert (code, err.splitlines()) == (2, [
         "Error: lists/noemail.csv: no email column (columns found: '이름', '회사').",
         'Hint: rename the column, or pass --column email="<header>".'])
     (project / "lists" / "garbled.csv").write_bytes(b"email,name\r\nkim@naver.com,\xff\xff\r\n")
-    code, err = _error(project, "lists", "clean", "lists/garbled.csv")
+    code, err = refused("lists", "clean", "lists/garbled.csv")
     assert code == 2
     assert err.splitlines()[0] == ("Error: lists/garbled.csv line 2: undecodable bytes (byte 0xff at offset 26); "
                                    "tried utf-8, cp949.")
-    code, err = _error(project, "lists", "clean", "--column", "email")
+    code, err = refused("lists", "clean", "--column", "email")
     assert code == 2 and "FIELD=HEADER" in err
 
 
