@@ -20,7 +20,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
-from clikit import in_process
+from clikit import run_here
 from conftest import TODAY, write_config
 
 pytestmark = pytest.mark.slow  # each test runs webzine (a subprocess where the process is what is checked)
@@ -71,14 +71,7 @@ def webzine(cwd: Path, *args: str, env: dict[str, str] | None = None) -> subproc
 @pytest.fixture
 def in_here(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]):  # type: ignore[no-untyped-def]
     """`webzine(cwd, *args, env=…)` run in this process: the same answer without a process start."""
-
-    def invoke(cwd: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-        for name, value in (env or {}).items():
-            monkeypatch.setenv(name, value)
-        code, out, err = in_process(cwd, monkeypatch, capsys)(*args)
-        return subprocess.CompletedProcess(list(args), code, out, err)
-
-    return invoke
+    return run_here(monkeypatch, capsys)
 
 
 def test_table_groups_gaps_by_account_manager_and_exits_1(project):

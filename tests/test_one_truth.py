@@ -13,7 +13,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from clikit import ISSUE, SECRET, WEBZINE, copy_sample, environment, in_process, new_dkim_key, run, set_section, set_send
+from clikit import ISSUE, WEBZINE, copy_sample, environment, new_dkim_key, run, run_here, set_section, set_send
 from smtp_server import SmtpTestServer
 
 pytestmark = pytest.mark.slow  # each test runs webzine in subprocesses
@@ -146,12 +146,11 @@ def test_the_dry_run_counts_what_the_send_does(project: Path, monkeypatch: pytes
     set_send(project, rate=1000)
     config = project / "webzine.toml"
     config.write_text(re.sub(r"\n\[dkim\][^\[]*", "\n", config.read_text(encoding="utf-8")), encoding="utf-8")
-    monkeypatch.setenv("WEBZINE_UNSUBSCRIBE_SECRET", SECRET)
-    webzine = in_process(project, monkeypatch, capsys)
-    assert webzine("send", ISSUE, "--yes", "--limit", "7")[0] == 3
+    webzine = run_here(monkeypatch, capsys)
+    assert webzine(project, "send", ISSUE, "--yes", "--limit", "7").returncode == 3
     for options in (("--only", "cheol.lee@example.co.kr", "--only", "kim.gapsu@example.co.kr"), ("--limit", "10"), ()):
-        plan = json.loads(webzine("send", ISSUE, "--json", *options)[1])
-        done = json.loads(webzine("send", ISSUE, "--yes", "--json", *options)[1])
+        plan = json.loads(webzine(project, "send", ISSUE, "--json", *options).stdout)
+        done = json.loads(webzine(project, "send", ISSUE, "--yes", "--json", *options).stdout)
         assert (plan["to_send"], plan["already_accepted"], plan["left_for_later"]) == \
             (done["accepted"], done["already_accepted"], done["later"]), options
     assert plan["suppressed"]["unsubscribed"] == 2  # the file's and the web's
