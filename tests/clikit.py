@@ -93,9 +93,10 @@ def run_here(monkeypatch, capsys):  # type: ignore[no-untyped-def]
 
     def invoke(project: Path, *args: str, env: dict[str, str] | None = None,
                dkim: str = "") -> subprocess.CompletedProcess:
-        for name, value in secrets(dkim, **(env or {})).items():
-            monkeypatch.setenv(name, value)
-        code, out, err = in_process(project, monkeypatch, capsys)(*args)
+        with monkeypatch.context() as this_run:  # like a process's, its environment and folder end with it
+            for name, value in secrets(dkim, **(env or {})).items():
+                this_run.setenv(name, value)
+            code, out, err = in_process(project, this_run, capsys)(*args)
         return subprocess.CompletedProcess(list(args), code, out, err)
 
     return invoke

@@ -176,20 +176,24 @@ def test_two_issues_for_one_month_are_refused_by_due(project: Path) -> None:
     assert "2026-12-twin.md and " in done.stderr and "2026-12-year-end.md are both dated 2026-12" in done.stderr
 
 
-def test_drafts_and_future_issues_are_not_due_nor_published(project: Path) -> None:
+def test_drafts_and_future_issues_are_not_due_nor_published(project: Path, monkeypatch: pytest.MonkeyPatch,
+                                                            capsys: pytest.CaptureFixture[str]) -> None:
+    """`archive`'s exit codes on real processes; `due` (on processes in test_ci_send) and the
+    drafts' preview site in-process (the calendar test runs this three more times)."""
+    here = run_here(monkeypatch, capsys)
     issue = project / ISSUE
     issue.write_text(issue.read_text(encoding="utf-8").replace("date: 2026-12-01", "date: 2026-12-20"), encoding="utf-8")
     draft = issue.read_text(encoding="utf-8").replace("date: 2026-12-20", "date: 2026-11-20\ndraft: true\nslug: draft")
     (project / "issues" / "2026-11-draft.md").write_text(draft, encoding="utf-8")
-    assert run(project, "due").stdout == ""  # dated after today (2026-12-01)
-    assert run(project, "due", env={"WEBZINE_TODAY": "2026-12-20"}).stdout.strip() == ISSUE
+    assert here(project, "due").stdout == ""  # dated after today (2026-12-01)
+    assert here(project, "due", env={"WEBZINE_TODAY": "2026-12-20"}).stdout.strip() == ISSUE
     published = run(project, "archive")
     assert published.returncode == 2 and "no issues to publish" in published.stderr
     later = run(project, "archive", env={"WEBZINE_TODAY": "2026-12-20"})
     assert later.returncode == 0, later.stderr
     assert "held back: issues/2026-11-draft.md (draft: true)" in later.stdout
     assert not (project / "site" / "draft").exists() and (project / "site" / "2026-12-year-end").is_dir()
-    private = run(project, "archive", "--include-drafts", "--out", "preview-site")
+    private = here(project, "archive", "--include-drafts", "--out", "preview-site")
     assert private.returncode == 0 and (project / "preview-site" / "draft" / "index.html").is_file()
 
 
