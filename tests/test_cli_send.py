@@ -1,4 +1,5 @@
-"""`webzine send` and `webzine status` run as a user runs them: a subprocess in a project folder."""
+"""`webzine send` and `webzine status` run as a user runs them: a subprocess in a project folder, or
+`main` in this process where the process is not what is checked (`here`)."""
 
 from __future__ import annotations
 
@@ -13,13 +14,14 @@ import subprocess
 import sys
 import time
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from conftest import TODAY
-from clikit import ISSUE, ROOT, SECRET, WEBZINE, copy_sample, environment, new_dkim_key, run, set_send
+from clikit import ISSUE, ROOT, SECRET, WEBZINE, copy_sample, environment, new_dkim_key, run, run_here, set_send
 
-pytestmark = pytest.mark.slow  # each test runs webzine send in subprocesses
+pytestmark = pytest.mark.slow  # most tests run webzine send in subprocesses
 
 @pytest.fixture(scope="module")
 def dkim_key() -> str:
@@ -31,14 +33,25 @@ def project(tmp_path: Path) -> Path:
     return copy_sample(tmp_path)
 
 
-def test_dry_run_sends_nothing_and_writes_nothing(project: Path, dkim_key: str) -> None:
-    done = run(project, "send", ISSUE, dkim=dkim_key)
+Run = Callable[..., subprocess.CompletedProcess]
+
+
+@pytest.fixture
+def here(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> Run:
+    """`run` in this process, for the dry run, the test sends and `status` (what they say and write;
+    they sign, if at all, inline). Real sends, their exit codes, signals and progress lines keep
+    real processes."""
+    return run_here(monkeypatch, capsys)
+
+
+def test_dry_run_sends_nothing_and_writes_nothing(project: Path, dkim_key: str, here: Run) -> None:
+    done = here(project, "send", ISSUE, dkim=dkim_key)
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("Dry run — nothing was sent. Add --yes to send.")
     assert "kim.gapsu@example.co.kr" in done.stdout and "(광고) 김갑수 님께" in done.stdout
     assert f"Next: webzine send {ISSUE} --yes" in done.stdout
     assert not (project / "outbox").exists() and not (project / "state").exists()
-    plan = json.loads(run(project, "send", ISSUE, "--json", dkim=dkim_key).stdout)
+    plan = json.loads(here(project, "send", ISSUE, "--json", dkim=dkim_key).stdout)
     assert plan["dry_run"] is True and plan["to_send"] == plan["recipients"] > 40
 
 
@@ -120,9 +133,9 @@ def test_audit_gaps_refuse_the_send_unless_a_reason_is_given(project: Path, dkim
     assert empty.returncode == 2 and "give the reason the gaps are accepted" in empty.stderr
 
 
-def test_test_send_goes_only_to_the_test_address_outside_the_ledger(project: Path, dkim_key: str) -> None:
-    done = run(project, "send", ISSUE, "--test-to", "editor@example.co.kr", "--as", "jihye.park@example.com",
-               "--outbox-format", "eml", dkim=dkim_key)  # fmt: skip
+def test_test_send_goes_only_to_the_test_address_outside_the_ledger(project: Path, dkim_key: str, here: Run) -> None:
+    done = here(project, "send", ISSUE, "--test-to", "editor@example.co.kr", "--as", "jihye.park@example.com",
+                "--outbox-format", "eml", dkim=dkim_key)  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip().startswith("[TEST] 2026-12-year-end as jihye.park@example.com → editor@example.co.kr: accepted")
     (path,) = (project / "outbox" / "eml").iterdir()
@@ -130,21 +143,21 @@ def test_test_send_goes_only_to_the_test_address_outside_the_ledger(project: Pat
     assert str(message["Subject"]).startswith("[TEST] (광고) 박지혜 님께")
     assert str(message["To"]) == "editor@example.co.kr"
     assert not (project / "state" / "ledger.sqlite3").exists()
-    bad = run(project, "send", ISSUE, "--test-to", "not an address", dkim=dkim_key)
+    bad = here(project, "send", ISSUE, "--test-to", "not an address", dkim=dkim_key)
     assert bad.returncode == 2 and "--test-to" in bad.stderr
-    stranger = run(project, "send", ISSUE, "--test-to", "e@example.co.kr", "--as", "who@example.com", dkim=dkim_key)
+    stranger = here(project, "send", ISSUE, "--test-to", "e@example.co.kr", "--as", "who@example.com", dkim=dkim_key)
     assert stranger.returncode == 2
     assert stranger.stderr.startswith("Error: who@example.com is not on the cleaned list")
 
 
-def test_test_inboxes_send_one_copy_to_each_configured_webmail_account(project: Path, dkim_key: str) -> None:
+def test_test_inboxes_send_one_copy_to_each_configured_webmail_account(project: Path, dkim_key: str, here: Run) -> None:
     """The manual webmail check (docs/clients.md) in one command: a [TEST] copy per test account."""
-    unset = run(project, "send", ISSUE, "--test-inboxes", dkim=dkim_key)
+    unset = here(project, "send", ISSUE, "--test-inboxes", dkim=dkim_key)
     assert unset.returncode == 2
     assert "[send] test_inboxes is empty" in unset.stderr and len(unset.stderr.strip().splitlines()) <= 2
     inboxes = ["webzine.test@naver.com", "webzine.test@hanmail.net", "webzine.test@nate.com"]
     set_send(project, test_inboxes=inboxes)
-    done = run(project, "send", ISSUE, "--test-inboxes", "--outbox-format", "eml", dkim=dkim_key)
+    done = here(project, "send", ISSUE, "--test-inboxes", "--outbox-format", "eml", dkim=dkim_key)
     assert done.returncode == 0, done.stderr
     assert [line.split(" → ")[1].split(":")[0] for line in done.stdout.strip().splitlines()] == inboxes
     received = sorted(str(email.message_from_bytes(path.read_bytes(), policy=email.policy.strict)["To"])
@@ -152,7 +165,7 @@ def test_test_inboxes_send_one_copy_to_each_configured_webmail_account(project: 
     assert received == sorted(inboxes)
     assert not (project / "state" / "ledger.sqlite3").exists()
     set_send(project, test_inboxes=["not an address"])
-    bad = run(project, "send", ISSUE, "--test-inboxes", dkim=dkim_key)
+    bad = here(project, "send", ISSUE, "--test-inboxes", dkim=dkim_key)
     assert bad.returncode == 2 and "[send] test_inboxes" in bad.stderr and "not an address" in bad.stderr
 
 
@@ -189,7 +202,7 @@ def test_sigterm_stops_cleanly_and_a_rerun_finishes_exactly_once(project: Path, 
     list_size = json.loads(run(project, "send", ISSUE, "--json", dkim=dkim_key).stdout)["recipients"]
     assert row["pending"] == list_size - row["accepted"] and row["not_started"] == list_size - row["accepted"] - row["deferred"]
 
-    set_send(project, rate=1000)
+    set_send(project, rate=1000, rehearsal_rate=0)  # the rerun unpaced: it is about who gets a copy
     finished = run(project, "send", ISSUE, "--yes", "--json", dkim=dkim_key)
     assert finished.returncode == 0, finished.stderr
     summary = json.loads(finished.stdout)
@@ -216,10 +229,10 @@ def test_ctrl_c_in_a_terminal_stops_a_signed_send_cleanly_signers_included(proje
     assert row["unknown"] == 0 and 0 < row["accepted"]
 
 
-def test_status_without_a_ledger(project: Path) -> None:
-    done = run(project, "status")
+def test_status_without_a_ledger(project: Path, here: Run) -> None:
+    done = here(project, "status")
     assert done.returncode == 0 and done.stdout.startswith("No sends recorded in ")
-    assert json.loads(run(project, "status", "--json").stdout) == []
+    assert json.loads(here(project, "status", "--json").stdout) == []
 
 
 def test_an_unsubscribe_in_the_serve_store_is_honoured_before_it_is_pulled(project: Path, dkim_key: str) -> None:
