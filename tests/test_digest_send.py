@@ -12,16 +12,18 @@ import subprocess
 import sys
 import time
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
+from clikit import run_here
 from conftest import CONFIG, cli_environment, write_project
 from smtp_server import Fault, SmtpTestServer
 from webzine.config import load_settings
 from webzine.send.ledger import Ledger, State
 
-pytestmark = pytest.mark.slow  # subprocesses against an SMTP server
+pytestmark = pytest.mark.slow  # webzine against an SMTP server, in subprocesses where the process matters
 
 WEBZINE = str(Path(sys.executable).parent / "webzine")
 SLUG = "2026-12-year-end"
@@ -33,8 +35,12 @@ m3,한가을,gaeul@example.co.kr,
 """
 
 
+Run = Callable[..., subprocess.CompletedProcess[str]]
+SETTINGS = {"WEBZINE_UNSUBSCRIBE_SECRET": "digest-secret", "WEBZINE_TODAY": "2026-12-10", "COLUMNS": "200"}
+
+
 def environment() -> dict[str, str]:
-    return cli_environment(WEBZINE_UNSUBSCRIBE_SECRET="digest-secret", WEBZINE_TODAY="2026-12-10", COLUMNS="200")
+    return cli_environment(**SETTINGS)
 
 
 def webzine(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -42,11 +48,19 @@ def webzine(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
                           timeout=120)
 
 
+@pytest.fixture
+def here(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> Run:
+    """`webzine` in this process, for the issue's send before the digests, the dry run and the due
+    days; the digests sent to the SMTP server, their exit codes and the kill keep real processes."""
+    run = run_here(monkeypatch, capsys)
+    return lambda project, *args: run(project, *args, env=SETTINGS)
+
+
 @pytest.fixture()
-def project(tmp_path: Path) -> Path:
+def project(tmp_path: Path, here: Run) -> Path:
     project = write_project(tmp_path / "publication")
     (project / "lists" / "managers.csv").write_text(MANAGERS, encoding="utf-8")
-    sent = webzine(project, "send", f"issues/{SLUG}.md", "--yes")
+    sent = here(project, "send", f"issues/{SLUG}.md", "--yes")
     assert sent.returncode == 0, sent.stderr
     return project
 
@@ -60,10 +74,10 @@ def arrivals(server: SmtpTestServer) -> Counter[str]:
     return Counter(message.rcpt_tos[0] for message in server.messages)
 
 
-def test_a_dry_run_sends_nothing_and_says_what_would_go(project: Path) -> None:
+def test_a_dry_run_sends_nothing_and_says_what_would_go(project: Path, here: Run) -> None:
     with SmtpTestServer(tls="none") as server:
         use_smtp(project, server)
-        dry = webzine(project, "digest", "send", SLUG, "--transport", "smtp")
+        dry = here(project, "digest", "send", SLUG, "--transport", "smtp")
         assert dry.returncode == 0, dry.stderr
         assert not server.messages
     assert "박영업 <young@example.co.kr>" in dry.stdout and "webzine digest send" in dry.stdout
@@ -118,14 +132,14 @@ def test_a_kill_with_a_digest_in_flight_never_gives_anyone_two(project: Path) ->
     assert all(email.message_from_bytes(m.data, policy=email.policy.default)["Message-ID"] for m in server.messages)
 
 
-def test_due_digests_wait_the_configured_days_and_go_once(project: Path) -> None:
-    early = webzine(project, "digest", "send", "--due", "--yes", "--today", "2026-12-07")
+def test_due_digests_wait_the_configured_days_and_go_once(project: Path, here: Run) -> None:
+    early = here(project, "digest", "send", "--due", "--yes", "--today", "2026-12-07")
     assert early.returncode == 0 and "No digest is due." in early.stdout  # dated 12-01, [digest] days_after = 7
-    due = webzine(project, "digest", "send", "--due", "--yes", "--today", "2026-12-08")
+    due = here(project, "digest", "send", "--due", "--yes", "--today", "2026-12-08")
     assert due.returncode == 0, due.stdout + due.stderr
     with Ledger.open(project / "state" / "ledger.sqlite3") as ledger:
         assert ledger.counts(f"digest:{SLUG}")[0].accepted == 3
-    again = webzine(project, "digest", "send", "--due", "--yes", "--today", "2026-12-09")
+    again = here(project, "digest", "send", "--due", "--yes", "--today", "2026-12-09")
     assert again.returncode == 0 and "already sent earlier" in again.stdout
     with Ledger.open(project / "state" / "ledger.sqlite3") as ledger:
         assert ledger.counts(f"digest:{SLUG}")[0].accepted == 3
