@@ -147,10 +147,9 @@ def test_shards_lock_apart_and_a_second_run_of_a_shard_is_refused(location: str,
         pass  # released when the holder ended
 
 
-def _send(project: Path, shards: int) -> tuple[float, list[subprocess.CompletedProcess]]:
-    started = time.monotonic()
-    commands = [[WEBZINE, "send", ISSUE, "--yes", "--json", "--transport", "smtp", *(
-        ["--shard", f"{index}/{shards}"] if shards > 1 else [])] for index in range(shards)]
+def _send(project: Path, shards: int) -> list[subprocess.CompletedProcess]:
+    commands = [[WEBZINE, "send", ISSUE, "--yes", "--json", "--transport", "smtp", "--shard", f"{index}/{shards}"]
+                for index in range(shards)]
     env = {**environment(), PASSWORD_ENV: PASSWORD}  # as a CI secret would set it
     workers = [subprocess.Popen(command, cwd=project, env=env, stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE, text=True) for command in commands]
@@ -158,7 +157,7 @@ def _send(project: Path, shards: int) -> tuple[float, list[subprocess.CompletedP
     for worker, command in zip(workers, commands):
         out, err = worker.communicate(timeout=300)
         done.append(subprocess.CompletedProcess(command, worker.returncode, out, err))
-    return time.monotonic() - started, done
+    return done
 
 
 RECIPIENTS = 400
@@ -166,31 +165,28 @@ RECIPIENTS = 400
 
 def test_four_workers_send_one_issue_through_postgresql_everyone_exactly_once(
         tmp_path: Path, postgres: int, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: F811
+    """Four shards at once (one process through PostgreSQL is test_send's SIGKILL test; how fast
+    they go is a benchmark's question, not this test's)."""
     import psycopg
 
-    timings = {}
-    for shards in (1, 4):
-        name = f"s_{uuid.uuid4().hex[:12]}"
-        with psycopg.connect(f"postgresql://{USER}@127.0.0.1:{postgres}/postgres", password=PASSWORD,
-                             autocommit=True) as admin:
-            admin.execute(f'CREATE DATABASE "{name}"')
-        monkeypatch.setenv(PASSWORD_ENV, PASSWORD)
-        url = f"postgresql://{USER}@127.0.0.1:{postgres}/{name}"
-        with SmtpTestServer(tls="none") as server:
-            project = write_project(tmp_path / f"project{shards}", simple_rows(RECIPIENTS), server.port,
-                                    send={"ledger": url, "rate": 100000})
-            timings[shards], done = _send(project, shards)
-            got = Counter(message.rcpt_tos[0] for message in server.messages)
-        assert all(run.returncode in (0, 3) for run in done), [(run.returncode, run.stderr[-500:]) for run in done]
-        assert PASSWORD not in "".join(run.stdout + run.stderr for run in done)
-        assert len(got) == RECIPIENTS and set(got.values()) == {1}, "everyone exactly once"
-        with Ledger.open(url) as ledger:
-            counts = ledger.counts(SLUG)[0]
-            assert (counts.accepted, counts.unknown, counts.total) == (RECIPIENTS, 0, RECIPIENTS)
-            if shards == 4:
-                assert len(ledger.runs(SLUG)) == 4 and {json.loads(run.stdout)["accepted"] > 0 for run in done} == {True}
-    print(f"\n{RECIPIENTS} recipients through PostgreSQL: 1 worker {timings[1]:.1f}s "
-          f"({RECIPIENTS / timings[1]:.0f}/s), 4 workers {timings[4]:.1f}s ({RECIPIENTS / timings[4]:.0f}/s)")
+    name = f"s_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(f"postgresql://{USER}@127.0.0.1:{postgres}/postgres", password=PASSWORD,
+                         autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    monkeypatch.setenv(PASSWORD_ENV, PASSWORD)
+    url = f"postgresql://{USER}@127.0.0.1:{postgres}/{name}"
+    with SmtpTestServer(tls="none") as server:
+        project = write_project(tmp_path / "project", simple_rows(RECIPIENTS), server.port,
+                                send={"ledger": url, "rate": 100000})
+        done = _send(project, 4)
+        got = Counter(message.rcpt_tos[0] for message in server.messages)
+    assert all(run.returncode in (0, 3) for run in done), [(run.returncode, run.stderr[-500:]) for run in done]
+    assert PASSWORD not in "".join(run.stdout + run.stderr for run in done)
+    assert len(got) == RECIPIENTS and set(got.values()) == {1}, "everyone exactly once"
+    with Ledger.open(url) as ledger:
+        counts = ledger.counts(SLUG)[0]
+        assert (counts.accepted, counts.unknown, counts.total) == (RECIPIENTS, 0, RECIPIENTS)
+        assert len(ledger.runs(SLUG)) == 4 and {json.loads(run.stdout)["accepted"] > 0 for run in done} == {True}
 
 
 def test_worker_shards_split_a_shard_exactly() -> None:
