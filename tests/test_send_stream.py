@@ -139,11 +139,12 @@ def test_a_stream_reports_a_bad_byte_as_the_cleaner_does(tmp_path: Path) -> None
 
 
 def live_recipients() -> int:
-    """Recipient objects alive now, the send's frozen ones included (`gc.freeze` hides them)."""
+    """Recipient objects tracked now, the send's frozen ones included (`gc.freeze` hides them). No
+    collection first (a full one per sample was most of this test's time in a long-lived worker):
+    a Recipient in uncollected garbage is counted as alive, which can only make the count larger."""
     frozen = gc.get_freeze_count()
     gc.unfreeze()
     try:
-        gc.collect()  # garbage an earlier test left in this process is not alive
         return sum(1 for thing in gc.get_objects() if type(thing) is Recipient)
     finally:
         if frozen:
@@ -156,6 +157,7 @@ class CountingTransport(MemoryTransport):
     def __init__(self, every: int) -> None:
         super().__init__()
         self.every, self.sent, self.most_alive = every, 0, 0
+        gc.collect()  # garbage an earlier test left in this process is not alive
 
     def transmit(self, message):  # type: ignore[no-untyped-def]
         delivery = super().transmit(message)
