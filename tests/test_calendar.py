@@ -36,6 +36,13 @@ SUBSET = [
     "tests/test_one_truth.py::test_drafts_and_future_issues_are_not_due_nor_published",
     "tests/test_one_truth.py::test_the_dry_run_counts_what_the_send_does",
 ]
+# In those files but decided by no date: a missing or unreadable file, a bad option, a device, the
+# bytes of the CSV's byte order mark (each a real `webzine` process, 0.5 CPU-s a run).
+NOT_DATED = [
+    "tests/test_cli_audit.py::test_bad_input_exits_2",
+    "tests/test_cli_audit.py::test_csv_starts_with_a_byte_order_mark_so_excel_shows_korean",
+    "tests/test_cli_lists.py::test_a_device_is_one_error_line_not_a_hang",
+]
 
 
 @pytest.mark.parametrize("moved_to", ["2026-12-06 09:00:00", "2027-07-01 09:00:00", "2029-01-01 09:00:00"])
@@ -45,7 +52,8 @@ def test_the_suite_passes_with_the_clock_moved(moved_to: str) -> None:
             pytest.fail(f"{LIBFAKETIME} is missing; .ci/system-deps.sh installs faketime")
         pytest.skip("libfaketime is not installed (apt-get install faketime)")
     env = dict(os.environ, LD_PRELOAD=str(LIBFAKETIME), FAKETIME=f"@{moved_to}", FAKETIME_FORCE_MONOTONIC_FIX="1")
-    done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-x", *SUBSET],
+    deselected = [option for node in NOT_DATED for option in ("--deselect", node)]
+    done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-x", *SUBSET, *deselected],
                           cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
     assert " passed" in done.stdout.splitlines()[-1]
