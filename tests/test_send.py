@@ -244,7 +244,7 @@ def test_an_unsubscribe_during_the_send_is_honoured(tmp_path: Path) -> None:
             return super().transmit(message)
 
     transport = Unsubscribing()
-    sender, _ = make(tmp_path, transport, watch_interval=0.0, rate=40)
+    sender, _ = make(tmp_path, transport, watch_interval=0.0, rate=40, clock=FakeClock())  # paced, in simulated time
     summary = sender.run(people(200))
     assert summary.suppressed == 1 and summary.accepted == 199
     assert late not in {m.rcpt_to for m in transport.accepted}
