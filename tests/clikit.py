@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from conftest import cli_environment
@@ -16,6 +17,7 @@ ROOT = Path(__file__).resolve().parent.parent
 WEBZINE = [str(Path(sys.executable).parent / "webzine")]
 ISSUE = "issues/2026-12-year-end.md"
 SECRET = "cli-test-secret"
+Run = Callable[..., subprocess.CompletedProcess]  # `run`, or `run_here`'s in-process stand-in
 
 
 def new_dkim_key() -> str:
@@ -85,7 +87,7 @@ def in_process(folder: Path, monkeypatch, capsys):  # type: ignore[no-untyped-de
     return invoke
 
 
-def run_here(monkeypatch, capsys):  # type: ignore[no-untyped-def]
+def run_here(monkeypatch, capsys) -> Run:  # type: ignore[no-untyped-def]
     """`run` in this process: `run_here(...)(project, *args, env=…, dkim=…)` gives the same
     CompletedProcess (exit code, stdout, stderr) without starting Python and importing webzine
     again (0.5–1 CPU-s a command). For tests about what a command says and does; a test about the

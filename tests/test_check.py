@@ -7,13 +7,12 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Callable, Iterator
-from typing import Any
 from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
 from api_servers import ApiServer
-from clikit import ISSUE, copy_sample, new_dkim_key, run, run_here, set_send
+from clikit import ISSUE, Run, copy_sample, new_dkim_key, run, run_here, set_send
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from dnskit import DnsServer, running, txt
@@ -99,13 +98,13 @@ def serve(dkim_key) -> Iterator[Callable[..., DnsServer]]:
         yield start
 
 
-def check(folder: Path, *args: str, dkim: str, server: DnsServer | None = None, runner: Callable[..., Any] = run):
+def check(folder: Path, *args: str, dkim: str, server: DnsServer | None = None, runner: Run = run):
     online = ["--dns", "--resolver", f"127.0.0.1:{server.port}"] if server else []
     return runner(folder, "check", *online, *args, dkim=dkim)
 
 
 @pytest.fixture
-def check_here(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> Callable[..., Any]:
+def check_here(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> Run:
     """`check` in this process, for the tests of which line each problem gives: ten fewer Python
     start-ups (each exit code, 0 to 3, is also seen on a real process in the other tests)."""
     here = run_here(monkeypatch, capsys)

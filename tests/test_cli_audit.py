@@ -20,7 +20,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
-from clikit import run_here
+from clikit import Run, run_here
 from conftest import TODAY, write_config
 
 pytestmark = pytest.mark.slow  # each test runs webzine (a subprocess where the process is what is checked)
@@ -69,7 +69,7 @@ def webzine(cwd: Path, *args: str, env: dict[str, str] | None = None) -> subproc
 
 
 @pytest.fixture
-def in_here(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]):  # type: ignore[no-untyped-def]
+def in_here(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> Run:
     """`webzine(cwd, *args, env=…)` run in this process: the same answer without a process start."""
     return run_here(monkeypatch, capsys)
 

@@ -14,12 +14,11 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from conftest import TODAY
-from clikit import ISSUE, ROOT, SECRET, WEBZINE, copy_sample, environment, new_dkim_key, run, run_here, set_send
+from clikit import ISSUE, ROOT, SECRET, WEBZINE, Run, copy_sample, environment, new_dkim_key, run, run_here, set_send
 
 pytestmark = pytest.mark.slow  # most tests run webzine send in subprocesses
 
@@ -33,7 +32,6 @@ def project(tmp_path: Path) -> Path:
     return copy_sample(tmp_path)
 
 
-Run = Callable[..., subprocess.CompletedProcess]
 
 
 @pytest.fixture

@@ -12,12 +12,11 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from clikit import run_here
+from clikit import Run, run_here
 from conftest import CONFIG, cli_environment, write_project
 from smtp_server import Fault, SmtpTestServer
 from webzine.config import load_settings
@@ -35,7 +34,6 @@ m3,한가을,gaeul@example.co.kr,
 """
 
 
-Run = Callable[..., subprocess.CompletedProcess[str]]
 SETTINGS = {"WEBZINE_UNSUBSCRIBE_SECRET": "digest-secret", "WEBZINE_TODAY": "2026-12-10", "COLUMNS": "200"}
 
 

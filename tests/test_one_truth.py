@@ -11,11 +11,10 @@ import signal
 import subprocess
 import time
 from collections import Counter
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from clikit import ISSUE, WEBZINE, copy_sample, environment, new_dkim_key, run, run_here, set_section, set_send
+from clikit import ISSUE, WEBZINE, Run, copy_sample, environment, new_dkim_key, run, run_here, set_section, set_send
 from smtp_server import SmtpTestServer
 
 pytestmark = pytest.mark.slow  # each test runs webzine, several in subprocesses
@@ -31,7 +30,6 @@ def project(tmp_path: Path) -> Path:
     return copy_sample(tmp_path)
 
 
-Run = Callable[..., subprocess.CompletedProcess]
 
 
 @pytest.fixture

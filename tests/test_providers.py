@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from api_servers import DEFAULTS, ApiServer
+from clikit import Run, run_here
 from conftest import write_config
 from webzine.config import load_settings
 from webzine.errors import SenderProblem
@@ -102,6 +103,15 @@ def webzine(project: Path, *args: str, token: str | None = "test-token") -> subp
     )
 
 
+@pytest.fixture
+def here(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> Run:
+    """`webzine` in this process, for what a pull merges (the exit codes are the errors test's, on
+    real processes)."""
+    run = run_here(monkeypatch, capsys)
+    return lambda project, *args: run(project, "--config", str(project / "webzine.toml"), *args,
+                                      env={"POSTMARK_SERVER_TOKEN": "test-token"})
+
+
 @pytest.fixture()
 def project(tmp_path: Path) -> Iterator[tuple[Path, ApiServer]]:
     handle = ApiServer("postmark")
@@ -114,9 +124,9 @@ def project(tmp_path: Path) -> Iterator[tuple[Path, ApiServer]]:
 
 
 @pytest.mark.slow
-def test_cli_pull_merges_once_and_a_second_pull_adds_nothing(project: tuple[Path, ApiServer]) -> None:
+def test_cli_pull_merges_once_and_a_second_pull_adds_nothing(project: tuple[Path, ApiServer], here: Run) -> None:
     path, _ = project
-    first = webzine(path, "suppressions", "pull", "--provider", "postmark")
+    first = here(path, "suppressions", "pull", "--provider", "postmark")
     assert first.returncode == 0, first.stderr
     assert first.stdout.strip() == (
         f"webzine serve + postmark: 4 suppressions (complaint 1, hard_bounce 1, manual 1, unsubscribed 1) → {path.resolve() / 'lists/suppressions.csv'}: "
@@ -126,7 +136,7 @@ def test_cli_pull_merges_once_and_a_second_pull_adds_nothing(project: tuple[Path
         rows = {row["email"]: row for row in csv.DictReader(handle)}
     assert rows["gone@example.com"]["reason"] == "unsubscribed", "an unsubscribe outranks the provider's bounce"
     assert rows["angry@example.com"]["source"] == "postmark" and rows["angry@example.com"]["since"] == "2025-12-01"
-    again = webzine(path, "suppressions", "pull", "--provider", "postmark")
+    again = here(path, "suppressions", "pull", "--provider", "postmark")
     assert again.returncode == 0 and "0 added, 0 with a stronger reason, 4 already listed." in again.stdout
 
 
@@ -147,7 +157,7 @@ def test_cli_errors_are_one_line_with_the_documented_exit_codes(project: tuple[P
 
 
 @pytest.mark.slow
-def test_cli_pull_merges_what_webzine_serve_recorded(project: tuple[Path, ApiServer]) -> None:
+def test_cli_pull_merges_what_webzine_serve_recorded(project: tuple[Path, ApiServer], here: Run) -> None:
     """One-click unsubscribes recorded by the service reach lists/suppressions.csv (and so the
     cleaner and the audit) with their evidence, once."""
     path, _ = project
@@ -158,11 +168,11 @@ def test_cli_pull_merges_what_webzine_serve_recorded(project: tuple[Path, ApiSer
                                  {"user_agent": "Gmail"}, notify=False)  # fmt: skip
     finally:
         store.close()
-    first = webzine(path, "suppressions", "pull")
+    first = here(path, "suppressions", "pull")
     assert first.returncode == 0, first.stderr
     assert first.stdout.startswith("webzine serve: 1 suppressions (unsubscribed 1)") and "1 added" in first.stdout
     with open(path / "lists/suppressions.csv", encoding="utf-8-sig", newline="") as handle:
         rows = {row["email"]: row for row in csv.DictReader(handle)}
     assert rows["oneclick@example.com"]["reason"] == "unsubscribed"
-    again = webzine(path, "suppressions", "pull")
+    again = here(path, "suppressions", "pull")
     assert "0 added" in again.stdout and "1 already listed" in again.stdout
