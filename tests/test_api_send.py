@@ -13,6 +13,7 @@ import pytest
 from conftest import TODAY
 
 import sendkit
+from sendkit import SkippingClock
 from api_servers import DEFAULTS, ApiServer
 from webzine.send.ledger import Ledger, State
 from webzine.message.factory import MessageFactory
@@ -66,6 +67,8 @@ def run_once(tmp_path: Path, server: ApiServer, options: SendOptions = SendOptio
         suppressions=SuppressionWatch(suppressions, load_suppressions),
         merge_suppressions=lambda new: merge_suppressions(suppressions, new),
         options=options,
+        clock=(clock := SkippingClock()),  # the storm's Retry-After and backoffs pass at once
+        sleep=clock.sleep,
     )
     try:
         summary = sender.run([sendkit.recipient(n) for n in range(RECIPIENTS)])

@@ -10,7 +10,6 @@ import json
 import re
 import subprocess
 import sys
-import time
 from collections import Counter
 from pathlib import Path
 
@@ -18,6 +17,7 @@ import pytest
 from clikit import set_send
 from conftest import TODAY, cli_environment
 import sendkit
+from sendkit import SkippingClock
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from smtp_server import Fault, SmtpTestServer, TestCertificate
@@ -64,21 +64,6 @@ def settings_for(root: Path, server: SmtpTestServer, **send: object) -> Settings
     smtp = Smtp(host=server.host, port=server.port, security=server.tls, ca_file=str(server.ca_file or ""),
                 timeout=2, connect_timeout=2, connections=3, helo="client.example.test")  # fmt: skip
     return base.model_copy(update={"smtp": smtp})
-
-
-class SkippingClock:
-    """The send's clock, whose sleep skips ahead instead of waiting: a retry's backoff is over at
-    once, counted in the send's own time (the retry deadline with it). The send sleeps only when
-    nothing is in flight and a retry is not yet due, so no answer from the server is hurried."""
-
-    def __init__(self) -> None:
-        self.skipped = 0.0
-
-    def __call__(self) -> float:
-        return time.monotonic() + self.skipped
-
-    def sleep(self, seconds: float) -> None:
-        self.skipped += seconds
 
 
 def run(root: Path, settings: Settings, recipients: list[Recipient], options: SendOptions = SendOptions()
