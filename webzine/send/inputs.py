@@ -23,6 +23,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from webzine.audit.audit import AuditReport, issue_name, key_customer_keys, read_key_customers, reconcile
 from webzine.audit.fields import read_list_sample, read_managers
@@ -40,10 +41,11 @@ from webzine.send.pacing import SuppressionWatch
 from webzine.send.plan import Action, Plan, PlanOptions, make_plan, plan_actions
 from webzine.recipients.clean import load_clean_list, load_managers
 from webzine.recipients.stream import STREAM_BLOCK_SIZE, StreamedList, load_streamed_list
-from webzine.render.compose import RenderedIssue, render_issue
 from webzine.recipients.suppressions import combine, load_suppressions
-from webzine.providers import transport_class
 from webzine.transports.base import Transport
+
+if TYPE_CHECKING:  # rendering (Jinja, Markdown, lxml) and the providers (httpx) are imported where used:
+    from webzine.render.compose import RenderedIssue  # `due` and `status` read the audience and the ledger only
 
 
 @dataclass(frozen=True)
@@ -224,6 +226,8 @@ def build_issue(settings: Settings, issue_path: str | Path, *,
         if scores := segments_for(settings):
             listing.rows = rows_with_segments(iter(listing.rows), scores)  # type: ignore[arg-type]
     managers = read_managers(settings.path(settings.lists.managers))
+    from webzine.render.compose import render_issue
+
     return render_issue(settings, load_issue(issue_path), listing=listing, managers=managers)
 
 
@@ -251,6 +255,8 @@ def load_campaign(settings: Settings, issue_path: Path, *, today: date, gate: bo
     audience = load_audience(settings, issue, today=today, stream=stream, block_size=block_size)
     key_customers = load_key_customers(settings) if gate else None
     manager_fields = {key: dataclasses.asdict(manager) for key, manager in audience.managers.items()}
+    from webzine.render.compose import render_issue
+
     rendered = render_issue(settings, issue, listing=recipient_rows(audience.clean.recipients),
                             managers=manager_fields)
     if not rendered.report.ok:
@@ -305,6 +311,8 @@ def make_factory(campaign: Campaign, *, options: FactoryOptions = FactoryOptions
 
 
 def make_transport(settings: Settings) -> Transport:
+    from webzine.providers import transport_class
+
     return transport_class(settings.send.transport).from_settings(settings)
 
 
