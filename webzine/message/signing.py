@@ -87,8 +87,8 @@ class SigningPool:
         """The `DKIM-Signature:` header of each message, in order, from `.result()`."""
         heads = []
         for message in messages:
-            head, body = split_message(message)
-            heads.append((head, body_hash(body)))
+            head, start = split_message(message)
+            heads.append((head, body_hash(message, start)))
         try:
             return PendingHeaders(self._pool.submit(_sign_in_worker, heads))
         except BrokenProcessPool:
