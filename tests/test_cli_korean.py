@@ -9,7 +9,10 @@ from pathlib import Path
 import pytest
 from clikit import ISSUE, copy_sample, new_dkim_key, run
 
+from webzine.audit.audit import SHOWN_CODES, AuditReport, Gap, Outcome
 from webzine.cli import main
+from webzine.cli.audit import render
+from webzine.i18n import activate
 
 DRY_RUN = "시험 실행 — 아무것도 보내지 않았습니다. 보내려면 --yes를 붙이세요."
 
@@ -144,10 +147,6 @@ def test_a_korean_publication_speaks_korean_on_a_c_locale(sample: Path, dkim: st
 def test_the_audit_table_names_reasons_and_suggestion_rules_in_korean() -> None:
     """The CSV and --json keep the codes (`not_on_list`, `typo_domain`); the table a Korean
     account manager reads says them in words."""
-    from webzine.audit.audit import SHOWN_CODES, AuditReport, Gap, Outcome
-    from webzine.cli.audit import render
-    from webzine.i18n import activate
-
     rules = ["typo_domain", "local_typo", "same_name_company", "same_local_part"]
     reasons = [outcome for outcome in Outcome if outcome is not Outcome.PRESENT]
     gaps = [Gap(email=f"k{number}@example.com", name="김갑수", company="갑수상사", manager="m1", reason=reason,

@@ -54,16 +54,15 @@ def body_hash(message: bytes, start: int) -> str:
     body with no whitespace to reduce (ours: base64 lines) is hashed where it lies, without the
     three 130 KB copies that cutting it out and re-terminating it would make."""
     if _whitespace_to_reduce(message, start):
-        digest = hashlib.sha256(relaxed_body(message[start:])).digest()
+        hashed = hashlib.sha256(relaxed_body(message[start:]))
     else:
         end = len(message)
         while end > start and message[end - 1] in b"\r\n":
             end -= 1
-        digest = hashlib.sha256(memoryview(message)[start:end])
+        hashed = hashlib.sha256(memoryview(message)[start:end])
         if end > start:
-            digest.update(b"\r\n")
-        digest = digest.digest()
-    return base64.b64encode(digest).decode("ascii")
+            hashed.update(b"\r\n")
+    return base64.b64encode(hashed.digest()).decode("ascii")
 
 
 def _whitespace_to_reduce(data: bytes, start: int) -> bool:
